@@ -1,0 +1,38 @@
+# Mamori: the entry point for build, test, check, fuzz and bench. CI calls
+# `make test` (see .ci/run), exactly the command README.md names.
+GO ?= go
+FUZZTIME ?= 30s
+PKGS := ./...
+
+.PHONY: all build test test-short deps check fuzz bench run
+
+all: build
+
+build:
+	$(GO) build -o bin/mamori ./cmd/mamori
+
+run:
+	$(GO) run ./cmd/mamori server
+
+# deps installs what the tests need on a fresh Debian machine (idempotent).
+deps:
+	@./scripts/deps.sh
+
+# test installs the test dependencies, then runs vet, the unit and
+# integration tests (race detector on), and a short fuzz pass.
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 25m $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+
+fuzz:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) run ./bench -n 1000000

@@ -1,0 +1,175 @@
+package store
+
+// This file is the contract between the store and its users (the query
+// engine, the server, verify). Change it only together with them.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// ErrOverloaded is returned by Append when the in-memory budget for
+// not-yet-flushed data is full. The HTTP layer answers 429 with Retry-After.
+var ErrOverloaded = errors.New("store overloaded: in-memory buffer full")
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("store closed")
+
+// FilterOp says what a Filter node does.
+type FilterOp uint8
+
+const (
+	// FilterAll matches every block (no pruning possible).
+	FilterAll FilterOp = iota
+	// FilterToken: the block may match only if Token occurs in column Field
+	// (or, when Field is "", in any column including _raw). Token is one
+	// token as produced by package token (lower-cased).
+	FilterToken
+	// FilterAnd: every child must be possible.
+	FilterAnd
+	// FilterOr: at least one child must be possible.
+	FilterOr
+	// FilterEqual: column Field has exactly the value Value in some row
+	// (case-sensitive). Used for metadata and for exact-value indexes.
+	FilterEqual
+)
+
+// Filter is a pruning predicate over blocks: a block is skipped only when the
+// filter proves that no row in it can match. It is necessary, not
+// sufficient: the query engine still evaluates its exact predicate on every
+// row of the blocks that are kept. NOT is never part of a Filter (a negation
+// cannot prune); the query engine replaces it with FilterAll.
+type Filter struct {
+	Op    FilterOp
+	Field string // column name; "" means any column (FilterToken only)
+	Token string // FilterToken
+	Value string // FilterEqual
+	Kids  []*Filter
+}
+
+// Query selects blocks.
+type Query struct {
+	MinTime int64 // inclusive, Unix ns; 0 means unbounded
+	MaxTime int64 // exclusive, Unix ns; 0 means unbounded
+	// Partitions to read; nil means every partition except internal ones
+	// whose name starts with '_'.
+	Partitions []string
+	// Sources and Hosts restrict streams; nil means any.
+	Sources []string
+	Hosts   []string
+	// Filter prunes blocks by tokens and values; nil means no pruning.
+	Filter *Filter
+}
+
+// Stats counts the work of one Blocks call, for explain and the search
+// answer's trailer.
+type Stats struct {
+	PartsTotal    int `json:"parts_total"`
+	PartsScanned  int `json:"parts_scanned"`
+	PartsSkipped  int `json:"parts_skipped"`
+	BlocksTotal   int `json:"blocks_total"`
+	BlocksScanned int `json:"blocks_scanned"`
+	BlocksSkipped int `json:"blocks_skipped"`
+	// RowsScanned counts the rows of kept blocks (filled in by the caller
+	// as it loads them, when it wants to).
+	RowsScanned int64 `json:"rows_scanned"`
+}
+
+// BlockRef describes one block that may match a Query, without decoding it.
+// Its methods are safe for concurrent use, and a BlockRef stays loadable
+// until the Snapshot that produced it is released, even if a merge or
+// retention removes its part meanwhile.
+type BlockRef interface {
+	Partition() string
+	Source() string
+	Host() string
+	MinTime() int64 // inclusive, Unix ns
+	MaxTime() int64 // inclusive, Unix ns
+	Rows() int
+	// Columns lists the names of the columns the block has, including the
+	// metadata columns it stores (_time, _raw and _category at least).
+	Columns() []string
+	// Load decodes the named columns. Names may include "_time", "_raw",
+	// "_category", "_received" and field names; a name the block does not
+	// have yields an absent column. nil means every column.
+	Load(cols []string) (*Block, error)
+	// MinuteCounts returns per-minute row counts: the minute (Unix ns,
+	// truncated to the minute) and its count, ascending; it needs no
+	// decoding of columns (kept in block metadata at write time).
+	MinuteCounts() []MinuteCount
+}
+
+// MinuteCount is a row count for one minute.
+type MinuteCount struct {
+	Minute int64
+	Count  int
+}
+
+// Block is a decoded block: Rows rows sorted by time ascending, all of one
+// stream (partition, source, host).
+type Block struct {
+	Partition string
+	Source    string
+	Host      string
+	Times     []int64 // Unix ns per row, ascending
+	// Cols holds the loaded columns, in the order asked for (or the block's
+	// order for nil). "_raw", "_category" and "_received" are columns like
+	// any other.
+	Cols []Column
+}
+
+// Rows returns the number of rows.
+func (b *Block) Rows() int { return len(b.Times) }
+
+// Column returns the named column, or nil.
+func (b *Block) Column(name string) *Column {
+	for i := range b.Cols {
+		if b.Cols[i].Name == name {
+			return &b.Cols[i]
+		}
+	}
+	return nil
+}
+
+// Column is the values of one field over the rows of a block.
+type Column struct {
+	Name   string
+	Values []string // one per row; "" where absent
+	// Absent marks rows that do not have the field; nil means every row has
+	// it (an empty value is then a present empty string).
+	Absent []bool
+}
+
+// Has reports whether row i has the field.
+func (c *Column) Has(i int) bool { return c.Absent == nil || !c.Absent[i] }
+
+// Snapshot is a consistent view of the store for one query.
+type Snapshot interface {
+	// Blocks returns the blocks that may match q: pruned by time range,
+	// partition, stream and Filter, and the counts of what was pruned.
+	// Data that was acknowledged by Append but is not yet in a part is
+	// included (as in-memory blocks).
+	Blocks(ctx context.Context, q Query) ([]BlockRef, Stats, error)
+	// Release lets merges and retention delete the parts the snapshot
+	// holds. Call it once, after the last Load.
+	Release()
+}
+
+// Engine is what the rest of Mamori needs from a store. The embedded store
+// implements it; a scale-out store (object storage + a replicated log) can
+// too.
+type Engine interface {
+	// Append makes events durable (write-ahead log, fsync per the sync
+	// policy) and visible to searches before returning. Events without a
+	// Partition go to event.DefaultPartition (or the routing rules' choice).
+	// It returns ErrOverloaded instead of growing memory without bound.
+	// It may be called concurrently; concurrent calls share one fsync
+	// (group commit).
+	Append(ctx context.Context, events []event.Event) error
+	// Snapshot returns a view for searching.
+	Snapshot() Snapshot
+	// Close flushes in-memory data to parts and closes files.
+	Close() error
+}
