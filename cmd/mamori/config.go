@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mamori/mamori/internal/server"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// fileConfig is the YAML configuration file (--config). Every key is
+// optional; flags given on the command line win over the file.
+type fileConfig struct {
+	Data          string `yaml:"data"`
+	HTTP          string `yaml:"http"`
+	HTTPTimeout   string `yaml:"http_read_timeout"` // e.g. 2m: longest a client may take to send a request
+	Fsync         string `yaml:"fsync"`             // always (default) or interval
+	FsyncInterval string `yaml:"fsync_interval"`    // e.g. 1s
+	Retention     struct {
+		Default    string            `yaml:"default"`    // e.g. 30d; empty keeps forever
+		Partitions map[string]string `yaml:"partitions"` // name → age
+	} `yaml:"retention"`
+	DiskBudget string `yaml:"disk_budget"` // e.g. 500GB
+	Routes     []struct {
+		Field     string `yaml:"field"`
+		Match     string `yaml:"match"`
+		Partition string `yaml:"partition"`
+	} `yaml:"routes"`
+	Ingest struct {
+		MaxBody   string `yaml:"max_body"`   // e.g. 64MB
+		MaxLine   string `yaml:"max_line"`   // e.g. 1MB
+		Buffer    string `yaml:"buffer"`     // e.g. 256MB
+		MaxMemory string `yaml:"max_memory"` // store's unflushed buffer, e.g. 256MB
+	} `yaml:"ingest"`
+	Search struct {
+		Timeout   string `yaml:"timeout"`
+		MaxMemory string `yaml:"max_memory"`
+	} `yaml:"search"`
+	Log struct {
+		Level  string `yaml:"level"`  // debug, info, warn, error
+		Format string `yaml:"format"` // text or json
+	} `yaml:"log"`
+}
+
+// loadConfig reads a YAML file into server options, reporting every
+// problem at once.
+func loadConfig(path string, o *server.Options, lc *logConfig) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var fc fileConfig
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	var errs []string
+	bad := func(key string, err error) {
+		errs = append(errs, fmt.Sprintf("%s: %v", key, err))
+	}
+	o.DataDir = fc.Data
+	o.HTTPAddr = fc.HTTP
+	o.Store.Sync = fc.Fsync
+	if fc.FsyncInterval != "" {
+		d, err := parseDuration(fc.FsyncInterval)
+		if err != nil {
+			bad("fsync_interval", err)
+		}
+		o.Store.FsyncInterval = d
+	}
+	if fc.HTTPTimeout != "" {
+		d, err := parseDuration(fc.HTTPTimeout)
+		if err != nil {
+			bad("http_read_timeout", err)
+		}
+		o.HTTPReadTimeout = d
+	}
+	if fc.Retention.Default != "" {
+		d, err := parseDuration(fc.Retention.Default)
+		if err != nil {
+			bad("retention.default", err)
+		}
+		o.Store.DefaultRetention = d
+	}
+	for name, v := range fc.Retention.Partitions {
+		d, err := parseDuration(v)
+		if err != nil {
+			bad("retention.partitions."+name, err)
+			continue
+		}
+		if o.Store.Retention == nil {
+			o.Store.Retention = map[string]time.Duration{}
+		}
+		o.Store.Retention[name] = d
+	}
+	sizes := []struct {
+		key string
+		v   string
+		dst *int64
+	}{
+		{"disk_budget", fc.DiskBudget, &o.Store.DiskBudgetBytes},
+		{"ingest.max_body", fc.Ingest.MaxBody, &o.Body.MaxBytes},
+		{"ingest.buffer", fc.Ingest.Buffer, &o.IngestBufferBytes},
+		{"ingest.max_memory", fc.Ingest.MaxMemory, &o.Store.MaxBufferBytes},
+		{"search.max_memory", fc.Search.MaxMemory, &o.SearchMaxMemory},
+	}
+	for _, s := range sizes {
+		if s.v == "" {
+			continue
+		}
+		n, err := parseSize(s.v)
+		if err != nil {
+			bad(s.key, err)
+		}
+		*s.dst = n
+	}
+	if fc.Ingest.MaxLine != "" {
+		n, err := parseSize(fc.Ingest.MaxLine)
+		if err != nil {
+			bad("ingest.max_line", err)
+		}
+		o.MaxLineBytes = int(n)
+	}
+	if fc.Search.Timeout != "" {
+		d, err := parseDuration(fc.Search.Timeout)
+		if err != nil {
+			bad("search.timeout", err)
+		}
+		o.SearchTimeout = d
+	}
+	for _, r := range fc.Routes {
+		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
+	}
+	lc.level, lc.format = fc.Log.Level, fc.Log.Format
+	if len(errs) > 0 {
+		return fmt.Errorf("config %s:\n  %s", path, strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// parseDuration accepts Go durations plus a day suffix: 30d, 1d12h.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		days, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: want like 30d, 12h or 15m", s)
+		}
+		d := time.Duration(days) * 24 * time.Hour
+		if rest := s[i+1:]; rest != "" {
+			r, err := time.ParseDuration(rest)
+			if err != nil {
+				return 0, fmt.Errorf("duration %q: want like 30d, 12h or 15m", s)
+			}
+			d += r
+		}
+		return d, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: want like 30d, 12h or 15m", s)
+	}
+	return d, nil
+}
+
+// parseSize accepts byte sizes like 512, 64KB, 64MiB, 1.5GB (KB=1000).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   float64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			s = strings.TrimSpace(s[:len(s)-len(u.suffix)])
+			mult = u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("size %q: want like 64MB or 1GiB", s)
+	}
+	return int64(f * mult), nil
+}

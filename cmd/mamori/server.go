@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/mamori/mamori/internal/server"
+)
+
+type logConfig struct{ level, format string }
+
+func init() {
+	register("server", "run the server (store, ingest, search, API)", runServer)
+}
+
+func runServer(ctx context.Context, args []string) error {
+	fs := newFlagSet("server", "")
+	data := fs.String("data", "", "data directory (default ./mamori-data)")
+	httpAddr := fs.String("http", "", "HTTP listen address (default 127.0.0.1:9280)")
+	config := fs.String("config", "", "YAML configuration file; flags override it")
+	fsync := fs.String("fsync", "", "WAL fsync policy: always (default) or interval")
+	logLevel := fs.String("log-level", "", "log level: debug, info (default), warn or error")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var opts server.Options
+	var lc logConfig
+	if *config != "" {
+		if err := loadConfig(*config, &opts, &lc); err != nil {
+			return err
+		}
+	}
+	if *data != "" {
+		opts.DataDir = *data
+	}
+	if *httpAddr != "" {
+		opts.HTTPAddr = *httpAddr
+	}
+	if *fsync != "" {
+		opts.Store.Sync = *fsync
+	}
+	if *logLevel != "" {
+		lc.level = *logLevel
+	}
+	log, err := newLogger(lc)
+	if err != nil {
+		return err
+	}
+	opts.Logger = log
+	opts.AdminToken = os.Getenv("MAMORI_ADMIN_TOKEN")
+	return server.Run(ctx, opts)
+}
+
+func newLogger(lc logConfig) (*slog.Logger, error) {
+	var lvl slog.Level
+	switch strings.ToLower(lc.level) {
+	case "", "info":
+		lvl = slog.LevelInfo
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn", "warning":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	default:
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", lc.level)
+	}
+	ho := &slog.HandlerOptions{Level: lvl}
+	switch lc.format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, ho)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", lc.format)
+}

@@ -1,0 +1,646 @@
+package sigma
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// Options configures Compile. The zero value uses the built-in pipeline.
+type Options struct {
+	// Pipeline routes log sources and maps field names; nil means
+	// DefaultPipeline().
+	Pipeline *Pipeline
+	// Placeholders adds named value lists for the expand modifier (on top
+	// of the pipeline's).
+	Placeholders map[string][]string
+	// NoPrefilter disables the literal prefilter (for tests and
+	// measurements; results are the same).
+	NoPrefilter bool
+	// Logger receives compile messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Match is one rule firing on one event.
+type Match struct {
+	Rule *Rule
+}
+
+// Engine is a compiled rule set. It is safe for concurrent use; Match
+// allocates nothing in the common case.
+type Engine struct {
+	rules    []*compiledRule
+	slots    []string         // canonical Sigma field name per slot
+	slotIdx  map[string]int32 // canonical name -> slot
+	resolve  fieldResolver
+	alts     []*compiledAlt
+	byChan   map[string][]int32 // lower-cased channel -> alt ids
+	generic  []int32            // alts not indexed by channel
+	chanSlot int32
+	ac       *acMatcher
+	patRules [][]int32 // pattern id -> rule<<3|group refs whose prefilter holds it
+	pats     []string  // pattern id -> literal
+	pool     sync.Pool
+}
+
+type compiledRule struct {
+	rule      *Rule
+	alts      []altRule // routing alternatives with the rule's condition for each
+	prefilter bool      // false: always a candidate
+	full      uint8     // bit mask of needle groups that must all be hit
+}
+
+type compiledAlt struct {
+	cond  node      // residual condition; nil means none
+	rules []altRule // the rules without a prefilter, always evaluated
+}
+
+type altRule struct {
+	rule int32
+	alt  int32
+	cond node
+}
+
+// Rules returns the compiled rules, in the order given to Compile.
+func (e *Engine) Rules() []*Rule {
+	out := make([]*Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.rule
+	}
+	return out
+}
+
+// Stats describes the compiled engine.
+type Stats struct {
+	Rules, Alternatives, Patterns, PrefilteredRules, ACStates, Fields int
+}
+
+// Stats reports sizes, for logs and benchmarks.
+func (e *Engine) Stats() Stats {
+	s := Stats{Rules: len(e.rules), Alternatives: len(e.alts), Patterns: len(e.patRules), Fields: len(e.slots)}
+	for _, r := range e.rules {
+		if r.prefilter {
+			s.PrefilteredRules++
+		}
+	}
+	if e.ac != nil {
+		s.ACStates = e.ac.states()
+	}
+	return s
+}
+
+// compiler holds what compiling a rule set shares.
+type compiler struct {
+	e            *Engine
+	placeholders map[string][]string
+	rename       map[string]string
+}
+
+// canonField is how field names compare: lower case, without spaces.
+func canonField(name string) string {
+	name = toLower(name)
+	if strings.IndexByte(name, ' ') >= 0 {
+		name = strings.ReplaceAll(name, " ", "")
+	}
+	return name
+}
+
+func (c *compiler) slot(field string) int32 {
+	if r, ok := c.rename[field]; ok {
+		field = r
+	}
+	key := canonField(field)
+	if s, ok := c.e.slotIdx[key]; ok {
+		return s
+	}
+	s := int32(len(c.e.slots))
+	c.e.slots = append(c.e.slots, key)
+	c.e.slotIdx[key] = s
+	return s
+}
+
+// Compile compiles rules into one engine: rules are routed by log source,
+// prefiltered by literals, then evaluated exactly. Rules that cannot be
+// compiled are left out and reported as issues; filters (meta-rules) are
+// applied to the rules they name. The error is for an invalid pipeline only.
+func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
+	p := opts.Pipeline
+	if p == nil {
+		p = DefaultPipeline()
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{slotIdx: map[string]int32{}, byChan: map[string][]int32{}}
+	c := &compiler{e: e, placeholders: map[string][]string{}}
+	for k, v := range p.Placeholders {
+		c.placeholders[k] = v
+	}
+	for k, v := range opts.Placeholders {
+		c.placeholders[k] = v
+	}
+	e.chanSlot = c.slot("Channel")
+	var issues []LoadIssue
+	filters, plain := splitFilters(rules, &issues)
+	altIDs := map[string]int32{}
+	needles := map[string][]int32{}
+	for _, r := range plain {
+		if err := c.compileRule(r, p, filters[r.ID], filters[r.Name], altIDs, needles, opts.NoPrefilter); err != nil {
+			issues = append(issues, issueFor(r, err))
+		}
+	}
+	e.resolve = newFieldResolver(p, e.slotIdx)
+	e.buildPrefilter(needles)
+	e.pool.New = func() any { return e.newState() }
+	log.Info("sigma rules compiled", "rules", len(e.rules), "skipped", len(issues),
+		"alternatives", len(e.alts), "patterns", len(e.patRules))
+	return e, issues, nil
+}
+
+func splitFilters(rules []*Rule, issues *[]LoadIssue) (map[string][]*Rule, []*Rule) {
+	filters := map[string][]*Rule{}
+	var plain []*Rule
+	for _, r := range rules {
+		switch {
+		case r.Correlation:
+			*issues = append(*issues, LoadIssue{Path: r.Path, RuleID: r.ID, Title: r.Title, Line: r.Line,
+				Reason: ReasonCorrelation, Detail: "correlation rules run in the stream engine, not offline"})
+		case r.Filter != nil:
+			for _, target := range r.Filter.Rules {
+				if target != "" {
+					filters[target] = append(filters[target], r)
+				}
+			}
+		default:
+			plain = append(plain, r)
+		}
+	}
+	return filters, plain
+}
+
+func (c *compiler) compileRule(r *Rule, p *Pipeline, byID, byName []*Rule, altIDs map[string]int32,
+	needles map[string][]int32, noPrefilter bool) error {
+	alts, err := p.route(r.LogSource)
+	if err != nil {
+		return err
+	}
+	fs := append(append([]*Rule(nil), byID...), byName...)
+	// Compile once per distinct rename table (usually one).
+	variants := map[string]node{}
+	var base node
+	for _, a := range alts {
+		rk := renameKey(a.rename)
+		if _, ok := variants[rk]; ok {
+			continue
+		}
+		c.rename = a.rename
+		n, err := c.ruleCondition(r, fs)
+		c.rename = nil
+		if err != nil {
+			return err
+		}
+		variants[rk] = n
+		if base == nil || len(a.rename) == 0 {
+			base = n
+		}
+	}
+	idx := int32(len(c.e.rules))
+	cr := &compiledRule{rule: r}
+	if !noPrefilter {
+		if gs := needleGroups(base); len(gs) > 0 {
+			cr.prefilter = true
+			for g, ns := range gs {
+				cr.full |= 1 << g
+				ref := idx<<3 | int32(g)
+				for _, l := range ns.lits {
+					if l2 := needles[l]; len(l2) == 0 || l2[len(l2)-1] != ref {
+						needles[l] = append(needles[l], ref)
+					}
+				}
+			}
+		}
+	}
+	c.e.rules = append(c.e.rules, cr)
+	for _, a := range alts {
+		id, err := c.altID(a, altIDs)
+		if err != nil {
+			return err
+		}
+		ar := altRule{rule: idx, alt: id, cond: variants[renameKey(a.rename)]}
+		cr.alts = append(cr.alts, ar)
+		if !cr.prefilter {
+			c.e.alts[id].rules = append(c.e.alts[id].rules, ar)
+		}
+	}
+	return nil
+}
+
+func renameKey(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		keys = append(keys, k+">"+v)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+// ruleCondition compiles the rule's condition, with its filters applied.
+func (c *compiler) ruleCondition(r *Rule, filters []*Rule) (node, error) {
+	n, err := c.detection(&r.Detection)
+	if err != nil {
+		return nil, err
+	}
+	if len(filters) == 0 {
+		return n, nil
+	}
+	and := andNode{n}
+	for _, f := range filters {
+		fn, err := c.detection(&f.Detection)
+		if err != nil {
+			return nil, fmt.Errorf("filter %s: %w", f.Title, err)
+		}
+		and = append(and, notNode{fn})
+	}
+	return and, nil
+}
+
+// altID returns the id of a routing alternative, compiling it once.
+func (c *compiler) altID(a routeAlt, ids map[string]int32) (int32, error) {
+	k := a.key()
+	if id, ok := ids[k]; ok {
+		return id, nil
+	}
+	id := int32(len(c.e.alts))
+	ca := &compiledAlt{}
+	var chans []string
+	var rest andNode
+	for _, it := range a.items {
+		if canonField(it.Field) == "channel" && len(it.Modifiers) == 0 && chans == nil && plainValues(it.Values) {
+			for _, v := range it.Values {
+				chans = append(chans, toLower(v.S))
+			}
+			continue
+		}
+		n, err := c.item(it)
+		if err != nil {
+			return 0, fmt.Errorf("pipeline condition %s: %w", it.Field, err)
+		}
+		rest = append(rest, n)
+	}
+	if len(rest) > 0 {
+		ca.cond = rest
+	}
+	c.e.alts = append(c.e.alts, ca)
+	if chans != nil {
+		for _, ch := range chans {
+			c.e.byChan[ch] = append(c.e.byChan[ch], id)
+		}
+	} else {
+		c.e.generic = append(c.e.generic, id)
+	}
+	ids[k] = id
+	return id, nil
+}
+
+func plainValues(vs []Value) bool {
+	if len(vs) == 0 {
+		return false
+	}
+	for _, v := range vs {
+		if v.Null || parseSigmaString(v.S).hasWild() {
+			return false
+		}
+	}
+	return true
+}
+
+// detection compiles a detection section's condition(s).
+func (c *compiler) detection(d *Detection) (node, error) {
+	if len(d.Conditions) == 0 {
+		return nil, errors.New("detection has no condition")
+	}
+	searches := map[string]node{}
+	search := func(name string) (node, error) {
+		if n, ok := searches[name]; ok {
+			return n, nil
+		}
+		s, ok := d.Searches[name]
+		if !ok {
+			return nil, fmt.Errorf("condition refers to unknown search %q", name)
+		}
+		n, err := c.search(s)
+		if err != nil {
+			return nil, err
+		}
+		searches[name] = n
+		return n, nil
+	}
+	var ors orNode
+	for _, text := range d.Conditions {
+		x, err := ParseCondition(text)
+		if err != nil {
+			var ce *CondError
+			if errors.As(err, &ce) && strings.Contains(ce.Msg, "aggregation") {
+				return nil, &SkipError{Reason: ReasonAggregation, Detail: text}
+			}
+			return nil, err
+		}
+		n, err := c.expr(x, d, search)
+		if err != nil {
+			return nil, err
+		}
+		ors = append(ors, n)
+	}
+	if len(ors) == 1 {
+		return ors[0], nil
+	}
+	return ors, nil
+}
+
+func (c *compiler) expr(x Expr, d *Detection, search func(string) (node, error)) (node, error) {
+	switch x := x.(type) {
+	case *AndExpr, *OrExpr:
+		var xs []Expr
+		if a, ok := x.(*AndExpr); ok {
+			xs = a.X
+		} else {
+			xs = x.(*OrExpr).X
+		}
+		ns := make([]node, 0, len(xs))
+		for _, y := range xs {
+			n, err := c.expr(y, d, search)
+			if err != nil {
+				return nil, err
+			}
+			ns = append(ns, n)
+		}
+		if _, ok := x.(*AndExpr); ok {
+			return andNode(ns), nil
+		}
+		return orNode(ns), nil
+	case *NotExpr:
+		n, err := c.expr(x.X, d, search)
+		if err != nil {
+			return nil, err
+		}
+		return notNode{n}, nil
+	case *IdentExpr:
+		return search(x.Name)
+	case *OfExpr:
+		names := resolveOf(x.Pattern, d.Order)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("%s matches no search", x)
+		}
+		ns := make([]node, 0, len(names))
+		for _, name := range names {
+			n, err := search(name)
+			if err != nil {
+				return nil, err
+			}
+			ns = append(ns, n)
+		}
+		if x.N == 1 {
+			return orNode(ns), nil
+		}
+		return ofNode{n: x.N, xs: ns}, nil
+	}
+	return nil, fmt.Errorf("BUG: unknown condition node %T", x)
+}
+
+func (c *compiler) search(s *Search) (node, error) {
+	var ors orNode
+	for _, alt := range s.Alts {
+		var and andNode
+		for _, it := range alt {
+			n, err := c.item(it)
+			if err != nil {
+				return nil, err
+			}
+			and = append(and, n)
+		}
+		if len(and) == 1 {
+			ors = append(ors, and[0])
+		} else {
+			ors = append(ors, and)
+		}
+	}
+	switch len(ors) {
+	case 0:
+		return constNode(false), nil
+	case 1:
+		return ors[0], nil
+	}
+	return ors, nil
+}
+
+func (c *compiler) item(it *Item) (node, error) {
+	groups, spec, err := c.compileValues(it)
+	if err != nil {
+		var se *SkipError
+		if errors.As(err, &se) {
+			se.Line, se.Col = it.Line, it.Col
+			return nil, se
+		}
+		return nil, &Error{Line: it.Line, Col: it.Col, Msg: fmt.Sprintf("field %s: %v", it.Field, err)}
+	}
+	if it.Field == "" {
+		return &keywordNode{groups: groups, neg: spec.neg}, nil
+	}
+	return &leafNode{slot: c.slot(it.Field), groups: groups, neg: spec.neg}, nil
+}
+
+func (e *Engine) buildPrefilter(needles map[string][]int32) {
+	if len(needles) == 0 {
+		return
+	}
+	pats := make([]string, 0, len(needles))
+	for l := range needles {
+		pats = append(pats, l)
+	}
+	sort.Strings(pats)
+	e.pats = pats
+	e.patRules = make([][]int32, len(pats))
+	for i, l := range pats {
+		e.patRules[i] = needles[l]
+	}
+	e.ac = newACMatcher(pats)
+}
+
+// state is the per-call scratch space of Match, pooled.
+type state struct {
+	gen       uint32
+	ev        *event.Event
+	setGen    []uint32 // per slot: gen when set
+	vals      []string
+	slotField []int32 // per slot: index of the event field that set it
+	lowbuf    []byte
+	cand      []uint32 // per rule: gen when a prefilter literal was seen
+	mask      []uint8  // per rule: needle groups hit (valid when cand == gen)
+	kwLow     string   // the lower-cased value a keyword search is testing
+	rawLow    string
+	lowsReady bool
+	fieldLows []string
+	done      []uint32 // per rule: gen when it fired
+	altSeen   []uint32 // per alternative: gen when checked
+	altOK     []uint32 // per alternative: gen when the event belongs to it
+	candList  []int32  // rules whose prefilter is satisfied
+	hits      []int32
+	scanned   bool
+	cache     map[string]int32 // event field name -> slot (-1: none)
+}
+
+func (e *Engine) newState() *state {
+	n := len(e.slots)
+	return &state{
+		setGen:    make([]uint32, n),
+		vals:      make([]string, n),
+		slotField: make([]int32, n),
+		cand:      make([]uint32, len(e.rules)),
+		mask:      make([]uint8, len(e.rules)),
+		done:      make([]uint32, len(e.rules)),
+		altSeen:   make([]uint32, len(e.alts)),
+		altOK:     make([]uint32, len(e.alts)),
+		cache:     map[string]int32{},
+	}
+}
+
+func (st *state) next() {
+	st.gen++
+	if st.gen == 0 { // wrapped: clear the stamps
+		clear(st.setGen)
+		clear(st.cand)
+		clear(st.done)
+		clear(st.altSeen)
+		clear(st.altOK)
+		st.gen = 1
+	}
+	st.lowbuf = st.lowbuf[:0]
+	st.hits = st.hits[:0]
+	st.candList = st.candList[:0]
+	st.scanned = false
+	st.lowsReady = false
+}
+
+const maxCachedNames = 1 << 14
+
+// Match calls fn once for every rule that matches ev. fn must not keep m
+// beyond the call only if it needs ev: the Rule pointer stays valid.
+func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
+	st := e.pool.Get().(*state)
+	e.load(st, ev)
+	any := false
+	if _, ok := st.value(e.chanSlot); ok {
+		for _, id := range e.byChan[st.lower(e.chanSlot)] {
+			any = e.runAlt(st, id, fn) || any
+		}
+	}
+	for _, id := range e.generic {
+		any = e.runAlt(st, id, fn) || any
+	}
+	if any && e.ac != nil {
+		e.scan(st)
+		for _, r := range st.candList {
+			cr := e.rules[r]
+			if st.done[r] == st.gen {
+				continue
+			}
+			for i := range cr.alts {
+				ar := &cr.alts[i]
+				if st.altOK[ar.alt] == st.gen && ar.cond.eval(st) {
+					st.done[r] = st.gen
+					fn(Match{Rule: cr.rule})
+					break
+				}
+			}
+		}
+	}
+	st.ev = nil
+	e.pool.Put(st)
+}
+
+// load starts a match: it maps the event's fields to slots.
+func (e *Engine) load(st *state, ev *event.Event) {
+	st.next()
+	st.ev = ev
+	for i := range ev.Fields {
+		f := &ev.Fields[i]
+		slot, ok := st.cache[f.Name]
+		if !ok {
+			slot = e.resolve.slot(f.Name)
+			if len(st.cache) >= maxCachedNames {
+				clear(st.cache)
+			}
+			st.cache[strings.Clone(f.Name)] = slot
+		}
+		if slot >= 0 && st.setGen[slot] != st.gen {
+			st.setGen[slot] = st.gen
+			st.vals[slot] = f.Value
+			st.slotField[slot] = int32(i)
+		}
+	}
+}
+
+// runAlt checks a routing alternative and, when the event belongs to it,
+// evaluates its rules that have no prefilter. It reports whether the event
+// belongs to the alternative.
+func (e *Engine) runAlt(st *state, id int32, fn func(m Match)) bool {
+	a := e.alts[id]
+	if st.altSeen[id] == st.gen {
+		return st.altOK[id] == st.gen
+	}
+	st.altSeen[id] = st.gen
+	if a.cond != nil && !a.cond.eval(st) {
+		return false
+	}
+	st.altOK[id] = st.gen
+	for _, ar := range a.rules {
+		if st.done[ar.rule] == st.gen {
+			continue
+		}
+		if ar.cond.eval(st) {
+			st.done[ar.rule] = st.gen
+			fn(Match{Rule: e.rules[ar.rule].rule})
+		}
+	}
+	return true
+}
+
+// scan runs the prefilter over every field value and the raw text (keyword
+// searches look at all of them).
+func (e *Engine) scan(st *state) {
+	st.scanned = true
+	if e.ac == nil {
+		return
+	}
+	st.lowerAll()
+	for _, l := range st.fieldLows {
+		st.hits = e.ac.scan(l, st.hits)
+	}
+	if st.rawLow != "" {
+		st.hits = e.ac.scan(st.rawLow, st.hits)
+	}
+	for _, p := range st.hits {
+		for _, ref := range e.patRules[p] {
+			r := ref >> 3
+			if st.cand[r] != st.gen {
+				st.cand[r] = st.gen
+				st.mask[r] = 0
+			}
+			if m := st.mask[r] | 1<<(ref&7); m != st.mask[r] {
+				st.mask[r] = m
+				if m == e.rules[r].full {
+					st.candList = append(st.candList, r)
+				}
+			}
+		}
+	}
+}

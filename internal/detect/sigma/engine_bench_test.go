@@ -1,0 +1,92 @@
+package sigma
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+const sharedSigma = "../../../../shared/testdata/sigma"
+
+// windowsRuleDirs are every SigmaHQ folder with Windows rules.
+var windowsRuleDirs = []string{
+	"sigmahq/rules/windows", "sigmahq/rules-emerging-threats", "sigmahq/rules-threat-hunting/windows",
+	"sigmahq/rules-placeholder/windows",
+}
+
+func loadWindowsEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	var dirs []string
+	for _, d := range windowsRuleDirs {
+		dirs = append(dirs, filepath.Join(sharedSigma, d))
+	}
+	if _, err := os.Stat(dirs[0]); err != nil {
+		tb.Skipf("SigmaHQ rules absent (%v)", err)
+	}
+	rs, _, err := LoadDir(dirs...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var win []*Rule
+	for _, r := range rs.Rules {
+		if r.LogSource.Product == "windows" {
+			win = append(win, r)
+		}
+	}
+	e, _, err := Compile(win, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+func loadDevLines(tb testing.TB) []string {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(sharedSigma, "dev/logs.jsonl"))
+	if err != nil {
+		tb.Skipf("dev logs absent: %v", err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// BenchmarkHuntJSON measures flattening plus matching with every Windows
+// rule of SigmaHQ, on one core.
+func BenchmarkHuntJSON(b *testing.B) {
+	e := loadWindowsEngine(b)
+	lines := loadDevLines(b)
+	var fl jsonFlattener
+	var fields []event.Field
+	var bytes int64
+	for _, l := range lines {
+		bytes += int64(len(l))
+	}
+	b.Logf("%+v", e.Stats())
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		l := lines[i%len(lines)]
+		var err error
+		fields, err = fl.flatten(l, fields)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev := event.Event{Fields: fields}
+		e.Match(&ev, func(Match) { n++ })
+	}
+	b.SetBytes(bytes / int64(len(lines)))
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

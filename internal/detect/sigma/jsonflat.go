@@ -1,0 +1,348 @@
+package sigma
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// jsonFlattener flattens one JSON object per call into dotted fields. Values
+// without escapes are substrings of the input (no copy); field names are
+// interned, so a stream of same-shaped lines allocates almost nothing.
+// TODO(sigma): switch to parse.FlattenJSON once it is benchmarked against
+// this one (it copies every value).
+type jsonFlattener struct {
+	s     string
+	pos   int
+	out   []event.Field
+	name  []byte
+	names map[string]string
+}
+
+const maxFlatDepth = 64
+
+// JSONSyntaxError is malformed JSON input with the byte offset.
+type JSONSyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *JSONSyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, error) {
+	if f.names == nil {
+		f.names = map[string]string{}
+	}
+	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
+	f.space()
+	if f.pos >= len(f.s) || f.s[f.pos] != '{' {
+		return dst[:0], f.errf("want an object")
+	}
+	if err := f.object(0); err != nil {
+		return dst[:0], err
+	}
+	f.space()
+	if f.pos < len(f.s) {
+		return dst[:0], f.errf("data after the object")
+	}
+	return f.out, nil
+}
+
+func (f *jsonFlattener) errf(format string, args ...any) error {
+	return &JSONSyntaxError{Offset: f.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (f *jsonFlattener) space() {
+	for f.pos < len(f.s) {
+		switch f.s[f.pos] {
+		case ' ', '\t', '\n', '\r':
+			f.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (f *jsonFlattener) object(depth int) error {
+	if depth > maxFlatDepth {
+		return f.errf("nested too deep")
+	}
+	f.pos++ // {
+	f.space()
+	if f.pos < len(f.s) && f.s[f.pos] == '}' {
+		f.pos++
+		return nil
+	}
+	base := len(f.name)
+	for {
+		f.space()
+		if f.pos >= len(f.s) || f.s[f.pos] != '"' {
+			return f.errf("want a member name")
+		}
+		key, err := f.str()
+		if err != nil {
+			return err
+		}
+		f.space()
+		if f.pos >= len(f.s) || f.s[f.pos] != ':' {
+			return f.errf("want ':'")
+		}
+		f.pos++
+		f.space()
+		f.name = f.name[:base]
+		if base > 0 {
+			f.name = append(f.name, '.')
+		}
+		f.name = append(f.name, key...)
+		if err := f.value(depth); err != nil {
+			return err
+		}
+		f.name = f.name[:base]
+		f.space()
+		if f.pos >= len(f.s) {
+			return f.errf("unexpected end in object")
+		}
+		switch f.s[f.pos] {
+		case ',':
+			f.pos++
+		case '}':
+			f.pos++
+			return nil
+		default:
+			return f.errf("want ',' or '}'")
+		}
+	}
+}
+
+func (f *jsonFlattener) emit(v string) {
+	name, ok := f.names[string(f.name)]
+	if !ok {
+		name = string(f.name)
+		if len(f.names) < 1<<16 {
+			f.names[name] = name
+		}
+	}
+	f.out = append(f.out, event.Field{Name: name, Value: v})
+}
+
+func (f *jsonFlattener) value(depth int) error {
+	if f.pos >= len(f.s) {
+		return f.errf("want a value")
+	}
+	switch c := f.s[f.pos]; {
+	case c == '{':
+		return f.object(depth + 1)
+	case c == '"':
+		v, err := f.str()
+		if err != nil {
+			return err
+		}
+		f.emit(v)
+	case c == '[':
+		start := f.pos
+		if err := f.skip(depth + 1); err != nil {
+			return err
+		}
+		f.emit(f.s[start:f.pos])
+	case c == 'n':
+		return f.lit("null")
+	case c == 't':
+		if err := f.lit("true"); err != nil {
+			return err
+		}
+		f.emit("true")
+	case c == 'f':
+		if err := f.lit("false"); err != nil {
+			return err
+		}
+		f.emit("false")
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := f.pos
+		f.pos++
+		for f.pos < len(f.s) && strings.IndexByte("0123456789.eE+-", f.s[f.pos]) >= 0 {
+			f.pos++
+		}
+		f.emit(f.s[start:f.pos])
+	default:
+		return f.errf("unexpected %q", c)
+	}
+	return nil
+}
+
+func (f *jsonFlattener) lit(want string) error {
+	if !strings.HasPrefix(f.s[f.pos:], want) {
+		return f.errf("want %s", want)
+	}
+	f.pos += len(want)
+	return nil
+}
+
+// skip passes over one value (used for arrays, kept as text).
+func (f *jsonFlattener) skip(depth int) error {
+	if depth > maxFlatDepth {
+		return f.errf("nested too deep")
+	}
+	f.space()
+	if f.pos >= len(f.s) {
+		return f.errf("want a value")
+	}
+	switch c := f.s[f.pos]; c {
+	case '"':
+		_, err := f.str()
+		return err
+	case '{', '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		f.pos++
+		f.space()
+		if f.pos < len(f.s) && f.s[f.pos] == end {
+			f.pos++
+			return nil
+		}
+		for {
+			if c == '{' {
+				f.space()
+				if f.pos >= len(f.s) || f.s[f.pos] != '"' {
+					return f.errf("want a member name")
+				}
+				if _, err := f.str(); err != nil {
+					return err
+				}
+				f.space()
+				if f.pos >= len(f.s) || f.s[f.pos] != ':' {
+					return f.errf("want ':'")
+				}
+				f.pos++
+			}
+			if err := f.skip(depth + 1); err != nil {
+				return err
+			}
+			f.space()
+			if f.pos >= len(f.s) {
+				return f.errf("unexpected end")
+			}
+			if f.s[f.pos] == ',' {
+				f.pos++
+				continue
+			}
+			if f.s[f.pos] == end {
+				f.pos++
+				return nil
+			}
+			return f.errf("want ',' or %q", end)
+		}
+	case 'n':
+		return f.lit("null")
+	case 't':
+		return f.lit("true")
+	case 'f':
+		return f.lit("false")
+	}
+	if c := f.s[f.pos]; c == '-' || (c >= '0' && c <= '9') {
+		f.pos++
+		for f.pos < len(f.s) && strings.IndexByte("0123456789.eE+-", f.s[f.pos]) >= 0 {
+			f.pos++
+		}
+		return nil
+	}
+	return f.errf("unexpected %q", f.s[f.pos])
+}
+
+// str reads a JSON string at f.pos (on the quote).
+func (f *jsonFlattener) str() (string, error) {
+	f.pos++
+	start := f.pos
+	// Fast path: no escapes.
+	for f.pos < len(f.s) {
+		c := f.s[f.pos]
+		if c == '"' {
+			v := f.s[start:f.pos]
+			f.pos++
+			return v, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", f.errf("control character in string")
+		}
+		f.pos++
+	}
+	if f.pos >= len(f.s) {
+		return "", f.errf("unterminated string")
+	}
+	// Slow path: unescape into a new string.
+	b := []byte(f.s[start:f.pos])
+	for f.pos < len(f.s) {
+		c := f.s[f.pos]
+		switch {
+		case c == '"':
+			f.pos++
+			return string(b), nil
+		case c < 0x20:
+			return "", f.errf("control character in string")
+		case c != '\\':
+			b = append(b, c)
+			f.pos++
+			continue
+		}
+		if f.pos+1 >= len(f.s) {
+			break
+		}
+		e := f.s[f.pos+1]
+		f.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := f.hex4()
+			if !ok {
+				return "", f.errf("bad \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if strings.HasPrefix(f.s[f.pos:], "\\u") {
+					f.pos += 2
+					if x, ok := f.hex4(); ok {
+						r2 = utf16.DecodeRune(r, x)
+					}
+				}
+				r = r2
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", f.errf("bad escape \\%c", e)
+		}
+	}
+	return "", f.errf("unterminated string")
+}
+
+func (f *jsonFlattener) hex4() (rune, bool) {
+	if f.pos+4 > len(f.s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(f.s[f.pos:f.pos+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	f.pos += 4
+	return rune(n), true
+}

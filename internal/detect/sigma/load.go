@@ -1,0 +1,137 @@
+package sigma
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Skip reasons: the only reasons a rule is left out. Each is documented in
+// docs/sigma.md.
+const (
+	// ReasonPlaceholder: the expand modifier names a value list that is not
+	// configured (Options.Placeholders or the pipeline).
+	ReasonPlaceholder = "unresolved-placeholder"
+	// ReasonRegex: the regular expression uses syntax RE2 does not have
+	// (look-around, back-references, possessive quantifiers).
+	ReasonRegex = "unsupported-regex"
+	// ReasonModifier: a modifier that is not in the Sigma specification.
+	ReasonModifier = "unknown-modifier"
+	// ReasonCorrelation: correlation rules need the stream engine's state.
+	ReasonCorrelation = "correlation-rule"
+	// ReasonAggregation: a deprecated v1 aggregation condition ("| count()").
+	ReasonAggregation = "aggregation-condition"
+	// ReasonInvalid: the rule is not valid Sigma (YAML or structure error,
+	// unknown search in the condition, bad value for a modifier).
+	ReasonInvalid = "invalid-rule"
+)
+
+// SkipError says why a rule cannot be compiled.
+type SkipError struct {
+	Reason    string
+	Detail    string
+	Line, Col int
+}
+
+func (e *SkipError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%d:%d: %s: %s", e.Line, e.Col, e.Reason, e.Detail)
+	}
+	return e.Reason + ": " + e.Detail
+}
+
+// LoadIssue is a rule (or file) that was not compiled, and why.
+type LoadIssue struct {
+	Path   string
+	RuleID string
+	Title  string
+	Line   int
+	Col    int
+	Reason string // one of the Reason constants
+	Detail string
+}
+
+func (li LoadIssue) String() string {
+	pos := li.Path
+	if li.Line > 0 {
+		pos = fmt.Sprintf("%s:%d:%d", li.Path, li.Line, li.Col)
+	}
+	return fmt.Sprintf("%s: %s (%s): %s", pos, li.Reason, li.Title, li.Detail)
+}
+
+func issueFor(r *Rule, err error) LoadIssue {
+	li := LoadIssue{Path: r.Path, RuleID: r.ID, Title: r.Title, Line: r.Line, Reason: ReasonInvalid, Detail: err.Error()}
+	var se *SkipError
+	var pe *Error
+	switch {
+	case errors.As(err, &se):
+		li.Reason, li.Detail = se.Reason, se.Detail
+		if se.Line > 0 {
+			li.Line, li.Col = se.Line, se.Col
+		}
+	case errors.As(err, &pe):
+		li.Line, li.Col, li.Detail = pe.Line, pe.Col, pe.Msg
+	}
+	return li
+}
+
+// RuleSet is the rules loaded from files.
+type RuleSet struct {
+	Rules []*Rule
+	Files int
+}
+
+// LoadDir reads every .yml and .yaml file under the given directories (or
+// single files) in a stable order. Files that do not parse are reported as
+// issues, with positions; the error is for I/O failures only.
+func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
+	var files []string
+	for _, root := range paths {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := strings.ToLower(filepath.Ext(p)); ext == ".yml" || ext == ".yaml" {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("load rules: %w", err)
+		}
+	}
+	sort.Strings(files)
+	rs := &RuleSet{}
+	var issues []LoadIssue
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load rules: %w", err)
+		}
+		rs.Files++
+		rules, err := ParseRule(data)
+		for _, r := range rules {
+			r.Path = f
+		}
+		rs.Rules = append(rs.Rules, rules...)
+		var el ErrorList
+		if errors.As(err, &el) {
+			for _, e := range el {
+				issues = append(issues, LoadIssue{Path: f, Line: e.Line, Col: e.Col, Reason: ReasonInvalid, Detail: e.Msg})
+			}
+		} else if err != nil {
+			issues = append(issues, LoadIssue{Path: f, Reason: ReasonInvalid, Detail: err.Error()})
+		}
+	}
+	return rs, issues, nil
+}

@@ -1,0 +1,289 @@
+package sigma
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// toLower lower-cases s, returning s itself when nothing changes.
+func toLower(s string) string {
+	// Fast path: ASCII only, already lower case.
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			// Slow path: Unicode case mapping.
+			return strings.ToLower(s)
+		}
+		if c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 0x80 {
+					return strings.ToLower(s)
+				}
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// appendLower appends the lower-case form of s to dst.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			// Slow path: Unicode case mapping.
+			return append(dst, strings.ToLower(s[i:])...)
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// bytesView returns a string sharing b's memory. The caller must not modify
+// b while the string is in use; the engine only uses such strings during one
+// Match call, on a buffer that only grows during that call.
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// value returns the original value of a slot and whether the event has it.
+func (st *state) value(slot int32) (string, bool) {
+	if slot < 0 || st.setGen[slot] != st.gen {
+		return "", false
+	}
+	return st.vals[slot], true
+}
+
+// lower returns the lower-cased value of a set slot.
+func (st *state) lower(slot int32) string {
+	st.lowerAll()
+	return st.fieldLows[st.slotField[slot]]
+}
+
+// lowerAll lower-cases every field value and the raw text of the event once
+// (the prefilter scans these, and matchers compare with them).
+func (st *state) lowerAll() {
+	if st.lowsReady {
+		return
+	}
+	st.lowsReady = true
+	st.fieldLows = st.fieldLows[:0]
+	n := len(st.ev.Raw)
+	for j := range st.ev.Fields {
+		n += len(st.ev.Fields[j].Value)
+	}
+	if cap(st.lowbuf) < n {
+		st.lowbuf = make([]byte, 0, n+n/4)
+	}
+	for j := range st.ev.Fields {
+		start := len(st.lowbuf)
+		st.lowbuf = appendLower(st.lowbuf, st.ev.Fields[j].Value)
+		st.fieldLows = append(st.fieldLows, bytesView(st.lowbuf[start:]))
+	}
+	start := len(st.lowbuf)
+	st.lowbuf = appendLower(st.lowbuf, st.ev.Raw)
+	st.rawLow = bytesView(st.lowbuf[start:])
+}
+
+// match tests one value. low is called only when a case-insensitive
+// comparison needs the lower-cased value.
+func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
+	switch m.op {
+	case opNull:
+		return !present || v == ""
+	case opExists:
+		return present == m.want
+	}
+	if !present {
+		return false
+	}
+	switch m.op {
+	case opAny:
+		return true
+	case opRegex:
+		return m.re.MatchString(v)
+	case opCIDR:
+		addr, err := netip.ParseAddr(strings.TrimSpace(v))
+		return err == nil && m.pfx.Contains(addr.Unmap())
+	case opGT, opGTE, opLT, opLTE:
+		return compareNum(m.op, v, m.num)
+	case opTime:
+		return matchTimePart(m.sub, v, int(m.num))
+	case opFieldRef:
+		other, ok := st.value(m.ref)
+		if !ok {
+			return false
+		}
+		a, b := v, other
+		if !m.cased {
+			a, b = st.lowerOf(slot, v), st.lower(m.ref)
+		}
+		return strOp(m.sub, a, b)
+	}
+	s := v
+	if !m.cased {
+		s = st.lowerOf(slot, v)
+	}
+	switch m.op {
+	case opEq:
+		return s == m.s
+	case opPrefix:
+		return strings.HasPrefix(s, m.s)
+	case opSuffix:
+		return strings.HasSuffix(s, m.s)
+	case opContains:
+		return strings.Contains(s, m.s)
+	case opGlob:
+		return globParts(m.glob, s)
+	}
+	return false
+}
+
+// lowerOf returns the lower-cased v: through the slot cache when v is a
+// slot value, else the keyword search's current value (st.kwLow).
+func (st *state) lowerOf(slot int32, v string) string {
+	if slot >= 0 {
+		return st.lower(slot)
+	}
+	return st.kwLow
+}
+
+func strOp(op uint8, s, lit string) bool {
+	switch op {
+	case opPrefix:
+		return strings.HasPrefix(s, lit)
+	case opSuffix:
+		return strings.HasSuffix(s, lit)
+	case opContains:
+		return strings.Contains(s, lit)
+	}
+	return s == lit
+}
+
+func parseNum(v string) (float64, bool) {
+	v = strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f, true
+	}
+	if n, err := strconv.ParseInt(v, 0, 64); err == nil {
+		return float64(n), true
+	}
+	return 0, false
+}
+
+func compareNum(op uint8, v string, want float64) bool {
+	f, ok := parseNum(v)
+	if !ok {
+		return false
+	}
+	switch op {
+	case opGT:
+		return f > want
+	case opGTE:
+		return f >= want
+	case opLT:
+		return f < want
+	}
+	return f <= want
+}
+
+func matchTimePart(part uint8, v string, want int) bool {
+	ns, ok := event.ParseTime(v)
+	if !ok {
+		t, err := time.Parse("2006-01-02 15:04:05.999999999", v)
+		if err != nil {
+			return false
+		}
+		ns = t.UnixNano()
+	}
+	t := time.Unix(0, ns).UTC()
+	var got int
+	switch part {
+	case 0:
+		got = t.Minute()
+	case 1:
+		got = t.Hour()
+	case 2:
+		got = t.Day()
+	case 3:
+		_, got = t.ISOWeek()
+	case 4:
+		got = int(t.Month())
+	default:
+		got = t.Year()
+	}
+	return got == want
+}
+
+// globParts matches s against segments that were separated by '*'. In a
+// segment the byte 0 stands for '?' (one character).
+func globParts(segs []string, s string) bool {
+	if len(segs) == 1 {
+		end, ok := segAt(segs[0], s, 0)
+		return ok && end == len(s)
+	}
+	end, ok := segAt(segs[0], s, 0)
+	if !ok {
+		return false
+	}
+	pos := end
+	for _, seg := range segs[1 : len(segs)-1] {
+		found := false
+		for i := pos; i <= len(s); i++ {
+			if e, ok := segAt(seg, s, i); ok {
+				pos, found = e, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	last := segs[len(segs)-1]
+	for i := len(s); i >= pos; i-- {
+		if e, ok := segAt(last, s, i); ok && e == len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// segAt matches seg at s[i:], returning the end offset.
+func segAt(seg, s string, i int) (int, bool) {
+	for j := 0; j < len(seg); j++ {
+		if i >= len(s) {
+			return 0, false
+		}
+		if seg[j] == 0 {
+			// '?' is one character, which may be several bytes.
+			if s[i] < utf8.RuneSelf {
+				i++
+			} else {
+				_, n := utf8.DecodeRuneInString(s[i:])
+				i += n
+			}
+			continue
+		}
+		if s[i] != seg[j] {
+			return 0, false
+		}
+		i++
+	}
+	return i, true
+}

@@ -1,0 +1,262 @@
+package sigma
+
+import (
+	"sort"
+	"unicode/utf8"
+)
+
+// node is a compiled boolean expression over one event.
+type node interface {
+	eval(st *state) bool
+}
+
+type andNode []node
+
+func (n andNode) eval(st *state) bool {
+	for _, x := range n {
+		if !x.eval(st) {
+			return false
+		}
+	}
+	return true
+}
+
+type orNode []node
+
+func (n orNode) eval(st *state) bool {
+	for _, x := range n {
+		if x.eval(st) {
+			return true
+		}
+	}
+	return false
+}
+
+type notNode struct{ x node }
+
+func (n notNode) eval(st *state) bool { return !n.x.eval(st) }
+
+type constNode bool
+
+func (n constNode) eval(*state) bool { return bool(n) }
+
+// ofNode is true when at least n operands are (n == 0: all of them).
+type ofNode struct {
+	n  int
+	xs []node
+}
+
+func (n ofNode) eval(st *state) bool {
+	if n.n == 0 {
+		return andNode(n.xs).eval(st)
+	}
+	hits := 0
+	for _, x := range n.xs {
+		if x.eval(st) {
+			hits++
+			if hits >= n.n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// leafNode tests one field: every group must have a matching matcher.
+type leafNode struct {
+	slot   int32
+	groups [][]matcher
+	neg    bool
+}
+
+func (n *leafNode) eval(st *state) bool {
+	v, ok := st.value(n.slot)
+	res := true
+	for _, g := range n.groups {
+		hit := false
+		for i := range g {
+			if g[i].match(st, n.slot, v, ok) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			res = false
+			break
+		}
+	}
+	return res != n.neg
+}
+
+// keywordNode searches every field value (and the raw text) of the event.
+type keywordNode struct {
+	groups [][]matcher
+	neg    bool
+}
+
+func (n *keywordNode) eval(st *state) bool {
+	res := true
+	for _, g := range n.groups {
+		if !st.anyValue(g) {
+			res = false
+			break
+		}
+	}
+	return res != n.neg
+}
+
+func (st *state) anyValue(g []matcher) bool {
+	st.lowerAll()
+	for i := range g {
+		m := &g[i]
+		if m.op == opNull || m.op == opExists {
+			continue
+		}
+		if st.ev.Raw != "" {
+			st.kwLow = st.rawLow
+			if m.match(st, -1, st.ev.Raw, true) {
+				return true
+			}
+		}
+		for j := range st.ev.Fields {
+			st.kwLow = st.fieldLows[j]
+			if m.match(st, -1, st.ev.Fields[j].Value, true) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// needleSet is the prefilter of a node: a set of literals of which at least
+// one occurs in the event's (lower-cased) values whenever the node matches.
+// ok is false when no such set is known.
+type needleSet struct {
+	lits []string
+	ok   bool
+}
+
+func (s needleSet) minLen() int {
+	m := 1 << 30
+	for _, l := range s.lits {
+		if len(l) < m {
+			m = len(l)
+		}
+	}
+	return m
+}
+
+// better reports whether s is a more selective prefilter than t.
+func (s needleSet) better(t needleSet) bool {
+	if !t.ok {
+		return s.ok
+	}
+	if !s.ok {
+		return false
+	}
+	a, b := min(s.minLen(), 12), min(t.minLen(), 12)
+	if a != b {
+		return a > b
+	}
+	return len(s.lits) < len(t.lits)
+}
+
+func unionNeedles(sets []needleSet) needleSet {
+	out := needleSet{ok: true}
+	for _, s := range sets {
+		if !s.ok {
+			return needleSet{}
+		}
+		out.lits = append(out.lits, s.lits...)
+	}
+	return out
+}
+
+// maxGroups bounds how many needle sets (all required) a rule keeps.
+const maxGroups = 4
+
+// needleGroups returns needle sets that must all have a hit when n
+// matches (a conjunction); nil when nothing is known.
+func needleGroups(n node) []needleSet {
+	switch n := n.(type) {
+	case andNode:
+		return conjunction([]node(n))
+	case ofNode:
+		if n.n == 0 {
+			return conjunction(n.xs)
+		}
+		return disjunction(n.xs)
+	case orNode:
+		return disjunction([]node(n))
+	case constNode:
+		if !n {
+			return []needleSet{{ok: true}} // never matches: never a candidate
+		}
+	case *leafNode:
+		if n.neg {
+			return nil
+		}
+		return leafGroups(n.groups)
+	case *keywordNode:
+		if n.neg {
+			return nil
+		}
+		return leafGroups(n.groups)
+	}
+	return nil
+}
+
+func leafGroups(groups [][]matcher) []needleSet {
+	var out []needleSet
+	for _, g := range groups {
+		if s := groupNeedles(g); s.ok {
+			out = append(out, s)
+		}
+	}
+	return topGroups(out)
+}
+
+func conjunction(xs []node) []needleSet {
+	var all []needleSet
+	for _, x := range xs {
+		all = append(all, needleGroups(x)...)
+	}
+	return topGroups(all)
+}
+
+func disjunction(xs []node) []needleSet {
+	sets := make([]needleSet, 0, len(xs))
+	for _, x := range xs {
+		gs := needleGroups(x)
+		if len(gs) == 0 {
+			return nil
+		}
+		sets = append(sets, gs[0]) // the best of each branch
+	}
+	u := unionNeedles(sets)
+	if !u.ok {
+		return nil
+	}
+	return []needleSet{u}
+}
+
+// topGroups keeps the most selective sets, best first.
+func topGroups(sets []needleSet) []needleSet {
+	sort.SliceStable(sets, func(i, j int) bool { return sets[i].better(sets[j]) })
+	if len(sets) > maxGroups {
+		sets = sets[:maxGroups]
+	}
+	return sets
+}
+
+func groupNeedles(g []matcher) needleSet {
+	s := needleSet{ok: true}
+	for i := range g {
+		l := g[i].needle()
+		if l == "" || !utf8.ValidString(l) {
+			return needleSet{}
+		}
+		s.lits = append(s.lits, l)
+	}
+	return s
+}

@@ -1,0 +1,175 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/parse"
+)
+
+// LineOptions says how DecodeLines turns a body into events.
+type LineOptions struct {
+	// Meta is copied into every event (Source, Host, Category, Partition).
+	Meta event.Event
+	// TimeField names the JSON member holding the time (see parse.JSONEventOptions).
+	TimeField string
+	// Format is "json" (every line is a JSON document), "text" (plain
+	// lines) or "" (auto: a line starting with '{' is JSON).
+	Format string
+	// MaxLineBytes is the longest line kept; longer lines are rejected with
+	// an error (default 1 MiB).
+	MaxLineBytes int
+	// MaxErrors bounds the error list of the result (default 100); the
+	// counts stay exact.
+	MaxErrors int
+	// Now gives the receive time.
+	Now func() int64
+	// Budget, when set, is charged for the decoded bytes; when it is
+	// exhausted DecodeLines stops with ErrOverloaded.
+	Budget *Budget
+	// TimeOptions for plain-text timestamps without zone or year.
+	TimeOptions parse.TimeOptions
+}
+
+// LineError describes one line that was rejected or kept with a parse error.
+type LineError struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+// Result counts what DecodeLines did. Accepted counts stored events
+// (including ParseErrors, which are stored raw with _parse_error).
+type Result struct {
+	Accepted    int         `json:"accepted"`
+	Rejected    int         `json:"rejected"`
+	ParseErrors int         `json:"parse_errors"`
+	Errors      []LineError `json:"errors"`
+	// Charged is what was taken from the Budget; give it back with
+	// Budget.Release after the events are appended.
+	Charged int64 `json:"-"`
+}
+
+func (r *Result) addError(max, line int, msg string) {
+	if len(r.Errors) < max {
+		r.Errors = append(r.Errors, LineError{Line: line, Error: msg})
+	}
+}
+
+// DecodeLines reads newline-delimited JSON or plain text from rd into
+// events. A JSON line that does not parse is kept as a raw event with a
+// _parse_error field; an over-long line is rejected with an error; empty
+// lines are skipped. A read error (truncated or corrupt compressed body, a
+// body over the limit) stops decoding: the events decoded before it are
+// returned with the error, so the caller may keep them.
+func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = 1 << 20
+	}
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 100
+	}
+	var res Result
+	var events []event.Event
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var acc []byte    // a line longer than the read buffer, so far
+	overflow := false // the current line passed MaxLineBytes
+	lineNo := 0
+	received := opts.Now()
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if !overflow && len(acc)+len(chunk) <= opts.MaxLineBytes {
+				acc = append(acc, chunk...)
+			} else {
+				overflow, acc = true, acc[:0]
+			}
+			continue
+		}
+		line := chunk
+		tooLong := overflow
+		if len(acc) > 0 {
+			line = append(acc, chunk...)
+			acc = acc[:0]
+		}
+		if len(bytes.TrimRight(line, "\r\n")) > opts.MaxLineBytes {
+			tooLong = true
+		}
+		overflow = false
+		if len(line) > 0 || err == nil {
+			lineNo++
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case tooLong:
+			res.Rejected++
+			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("line longer than %d bytes: rejected", opts.MaxLineBytes))
+		case len(bytes.TrimSpace(line)) == 0:
+		default:
+			if opts.Budget != nil {
+				n := int64(len(line)) + 256
+				if !opts.Budget.TryAcquire(n) {
+					opts.Budget.Release(res.Charged)
+					res.Charged = 0
+					return nil, res, fmt.Errorf("decode line %d: %w", lineNo, ErrOverloaded)
+				}
+				res.Charged += n
+			}
+			ev := opts.Meta.Clone()
+			ev.Received = received
+			decodeLine(line, &ev, opts, &res, lineNo)
+			events = append(events, ev)
+			res.Accepted++
+		}
+		if err != nil {
+			if err == io.EOF {
+				return events, res, nil
+			}
+			return events, res, err
+		}
+	}
+}
+
+func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
+	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && bytes.TrimLeft(line, " \t")[0] == '{')
+	if opts.Format != "text" && isJSON {
+		err := parse.DecodeJSONEvent(line, ev, parse.JSONEventOptions{TimeField: opts.TimeField})
+		var je *parse.JSONError
+		switch {
+		case err == nil:
+		case errors.As(err, &je):
+			ev.Raw = string(line)
+			ev.Fields = append(ev.Fields[:0], event.Field{Name: event.FieldParseError, Value: err.Error()})
+			res.ParseErrors++
+			res.addError(opts.MaxErrors, lineNo, err.Error()+": kept raw")
+		default: // the time was not understood: keep the event, note it
+			ev.Fields = append(ev.Fields, event.Field{Name: event.FieldParseError, Value: err.Error()})
+			res.ParseErrors++
+			res.addError(opts.MaxErrors, lineNo, err.Error())
+		}
+		if ev.Host == "" {
+			for _, k := range [...]string{"host", "hostname", "host.name"} {
+				if v, ok := ev.Get(k); ok && v != "" {
+					ev.Host = v
+					break
+				}
+			}
+		}
+	} else {
+		ev.Raw = string(line)
+		if !utf8.Valid(line) {
+			// Kept byte-exact; searches and JSON output see U+FFFD.
+			ev.Fields = append(ev.Fields, event.Field{Name: "_invalid_utf8", Value: "true"})
+		}
+		if ns, ok := parse.DetectTimeIn(ev.Raw, opts.TimeOptions); ok {
+			ev.Time = ns
+		}
+	}
+	if ev.Time == 0 {
+		ev.Time = ev.Received
+	}
+}

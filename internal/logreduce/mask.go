@@ -1,0 +1,313 @@
+package logreduce
+
+// Variable masking: the hot path. A message is cut into words at white
+// space; each word is masked by replacing the parts that are variables with
+// Wildcard. The rules follow the published canonical form of log templates
+// (Khan et al., ICSE 2022: double space, path-like strings, digits,
+// booleans, words concatenated with variables, dot-separated and
+// consecutive variables) plus general typing of hexadecimal and
+// identifier-like tokens. The same function canonicalizes a finished
+// template, because Wildcard inside a word is itself treated as a variable.
+
+import "strings"
+
+// Wildcard marks a variable in a template.
+const Wildcard = "<*>"
+
+// charClass bits.
+const (
+	clSpace = 1 << iota // white space: separates words
+	clPathDelim         // splits a word into segments: , ! ; : = | " ' [ ] ( ) { }
+	clTokDelim          // splits a segment into subtokens: . - + @ # $ % &
+	clDigit
+	clLetter // ASCII letters
+	clHex    // 0-9 a-f A-F
+)
+
+var charClass [256]uint8
+
+func init() {
+	for _, c := range " \t\n\r\v\f" {
+		charClass[c] |= clSpace
+	}
+	for _, c := range ",!;:=|\"'[](){}" {
+		charClass[c] |= clPathDelim
+	}
+	for _, c := range ".-+@#$%&" {
+		charClass[c] |= clTokDelim
+	}
+	for c := '0'; c <= '9'; c++ {
+		charClass[c] |= clDigit | clHex
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		charClass[c] |= clLetter
+		charClass[c-'a'+'A'] |= clLetter
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		charClass[c] |= clHex
+		charClass[c-'a'+'A'] |= clHex
+	}
+}
+
+// splitWords appends the white-space separated words of s to dst.
+func splitWords(dst []string, s string) []string {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && charClass[s[i]]&clSpace != 0 {
+			i++
+		}
+		start := i
+		for i < len(s) && charClass[s[i]]&clSpace == 0 {
+			i++
+		}
+		if i > start {
+			dst = append(dst, s[start:i])
+		}
+	}
+	return dst
+}
+
+// appendMaskedWord appends the masked form of the word w (no white space) to
+// dst.
+func appendMaskedWord(dst []byte, w string) []byte {
+	start := 0
+	for i := 0; i <= len(w); i++ {
+		if i < len(w) && charClass[w[i]]&clPathDelim == 0 {
+			continue
+		}
+		dst = appendMaskedSegment(dst, w[start:i])
+		if i < len(w) {
+			dst = append(dst, w[i])
+		}
+		start = i + 1
+	}
+	return dst
+}
+
+// isPath reports whether s is a path-like string: one or more "/name" parts.
+func isPath(s string) bool {
+	if len(s) < 2 || s[0] != '/' || s[len(s)-1] == '/' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] == '/' && s[i-1] == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostname reports whether s is a DNS name ending in a common top-level
+// domain (www.example.com, q1.cdn.example.hk). Dotted names that end
+// otherwise (org.apache.Foo, com.android.phone) are code names, constants.
+func isHostname(s string) bool {
+	dot := -1
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c == '.' {
+			dot = i
+			break
+		}
+		if charClass[c]&clLetter == 0 {
+			return false
+		}
+	}
+	if dot <= 0 || len(s)-dot-1 < 2 || len(s)-dot-1 > 6 {
+		return false
+	}
+	for i := 0; i < dot; i++ {
+		c := s[i]
+		if charClass[c]&(clLetter|clDigit) == 0 && c != '-' && c != '.' && c != '_' {
+			return false
+		}
+		if c == '.' && (i == 0 || s[i-1] == '.') {
+			return false
+		}
+	}
+	switch strings.ToLower(s[dot+1:]) {
+	case "com", "net", "org", "edu", "gov", "mil", "int", "io", "info", "biz", "local", "lan", "corp", "internal",
+		"arpa", "cn", "hk", "jp", "kr", "tw", "uk", "de", "fr", "ru", "nl", "eu", "us", "ca", "au", "in", "br", "it", "es", "se", "ch":
+		return true
+	}
+	return false
+}
+
+// appendMaskedSegment masks a segment (a part of a word between path
+// delimiters) and appends it to dst.
+func appendMaskedSegment(dst []byte, s string) []byte {
+	if len(s) == 0 {
+		return dst
+	}
+	if isPath(s) || isHostname(s) {
+		return append(dst, Wildcard...)
+	}
+	from := len(dst)
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && charClass[s[i]]&clTokDelim == 0 {
+			continue
+		}
+		dst = appendMaskedSubtoken(dst, s[start:i])
+		if i < len(s) {
+			dst = append(dst, s[i])
+		}
+		start = i + 1
+	}
+	return collapseWildcards(dst, from)
+}
+
+// appendMaskedSubtoken masks a subtoken (a part of a segment between token
+// delimiters) and appends it to dst.
+func appendMaskedSubtoken(dst []byte, t string) []byte {
+	if len(t) == 0 {
+		return dst
+	}
+	if isVariableToken(t) {
+		return append(dst, Wildcard...)
+	}
+	// Digit runs that do not touch a letter are numbers (blk_123, 2016/9/27);
+	// a run inside a word (ssh2, u0, Office16) is part of the name.
+	from := len(dst)
+	masked := false
+	hasSlash := false
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c == '/' {
+			hasSlash = true
+		}
+		if charClass[c]&clDigit == 0 {
+			if c == '<' && i+3 <= len(t) && t[i:i+3] == Wildcard {
+				masked = true
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		j := i
+		for j < len(t) && charClass[t[j]]&clDigit != 0 {
+			j++
+		}
+		if (i == 0 || charClass[t[i-1]]&clLetter == 0) && (j == len(t) || charClass[t[j]]&clLetter == 0) {
+			dst = append(dst, Wildcard...)
+			masked = true
+		} else {
+			dst = append(dst, t[i:j]...)
+		}
+		i = j
+	}
+	if masked && !hasSlash {
+		// A word concatenated with a variable is a variable.
+		return append(dst[:from], Wildcard...)
+	}
+	return dst
+}
+
+// isVariableToken reports whether a whole subtoken is a variable: a number,
+// a hexadecimal value, a long identifier mixing digits and letters, or a
+// value word (true, false, null, root, admin).
+func isVariableToken(t string) bool {
+	if t == Wildcard {
+		return true
+	}
+	var digits, hex, letters int
+	for i := 0; i < len(t); i++ {
+		cl := charClass[t[i]]
+		if cl&clDigit != 0 {
+			digits++
+		}
+		if cl&clHex != 0 {
+			hex++
+		}
+		if cl&clLetter != 0 {
+			letters++
+		}
+	}
+	switch {
+	case digits == len(t):
+		return true
+	case len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && hex == len(t)-1:
+		return true
+	case digits > 0 && hex == len(t) && len(t) >= 6:
+		return true // bare hexadecimal: addresses, hashes, object ids
+	case digits >= 4 && digits+letters == len(t) && len(t) >= 16:
+		return true // long random identifiers
+	}
+	if digits == 0 && len(t) >= 3 && len(t) <= 5 {
+		return isValueWord(t)
+	}
+	return false
+}
+
+// isValueWord reports whether t is one of the words that stand for a value
+// rather than a message: booleans, null and the common default accounts.
+func isValueWord(t string) bool {
+	var b [5]byte
+	if len(t) > len(b) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	switch string(b[:len(t)]) {
+	case "true", "false", "null", "root", "admin":
+		return true
+	}
+	if len(t) == 3 && t[0] >= 'A' && t[0] <= 'Z' {
+		// Month and weekday names are parts of dates.
+		switch string(b[:3]) {
+		case "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+			"mon", "tue", "wed", "thu", "fri", "sat", "sun":
+			return true
+		}
+	}
+	return false
+}
+
+// collapseWildcards rewrites dst[from:] so that "<*>.<*>" and "<*><*>"
+// become one "<*>".
+func collapseWildcards(dst []byte, from int) []byte {
+	w := from
+	for r := from; r < len(dst); {
+		if isWildAt(dst, r) {
+			if w-from >= 3 && isWildAt(dst, w-3) {
+				r += 3 // "<*><*>"
+				continue
+			}
+			if w-from >= 4 && dst[w-1] == '.' && isWildAt(dst, w-4) {
+				w-- // "<*>.<*>"
+				r += 3
+				continue
+			}
+			copy(dst[w:], Wildcard)
+			w += 3
+			r += 3
+			continue
+		}
+		dst[w] = dst[r]
+		w++
+		r++
+	}
+	return dst[:w]
+}
+
+func isWildAt(b []byte, i int) bool {
+	return i+3 <= len(b) && b[i] == '<' && b[i+1] == '*' && b[i+2] == '>'
+}
+
+// Canonical returns template in canonical form: single spaces, and every
+// variable rule of appendMaskedWord applied, so that two spellings of the
+// same template compare equal.
+func Canonical(template string) string {
+	var buf []byte
+	for i, w := range splitWords(nil, template) {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = appendMaskedWord(buf, w)
+	}
+	return string(buf)
+}

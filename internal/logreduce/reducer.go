@@ -1,0 +1,387 @@
+package logreduce
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// Options configure a Reducer. The zero value gives the defaults.
+type Options struct {
+	// Similarity is the share of a message's words (0..1] that must equal a
+	// cluster's template words for the message to join it. Default 0.5.
+	Similarity float64
+	// MaxClusters bounds memory: once reached, a message that fits no
+	// cluster joins the overflow cluster of its word count. Default 20000.
+	MaxClusters int
+	// MaxExamples is how many example messages each signature keeps.
+	// Default 3.
+	MaxExamples int
+	// MaxChildren caps the distinct first words indexed per word count;
+	// beyond it, messages share a wildcard branch. Default 100.
+	MaxChildren int
+	// Corrections are user edits applied before clustering (may be nil).
+	Corrections *Corrections
+	// Logger receives debug messages; nil discards.
+	Logger *slog.Logger
+}
+
+// Validate reports every problem with the options.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Similarity < 0 || o.Similarity > 1 {
+		errs = append(errs, fmt.Errorf("similarity %v: want 0..1", o.Similarity))
+	}
+	if o.MaxClusters < 0 {
+		errs = append(errs, fmt.Errorf("max clusters %d: want >= 0", o.MaxClusters))
+	}
+	if o.MaxExamples < 0 {
+		errs = append(errs, fmt.Errorf("max examples %d: want >= 0", o.MaxExamples))
+	}
+	if o.MaxChildren < 0 {
+		errs = append(errs, fmt.Errorf("max children %d: want >= 0", o.MaxChildren))
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Similarity == 0 {
+		o.Similarity = 0.5
+	}
+	if o.MaxClusters == 0 {
+		o.MaxClusters = 20000
+	}
+	if o.MaxExamples == 0 {
+		o.MaxExamples = 3
+	}
+	if o.MaxChildren == 0 {
+		o.MaxChildren = 100
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// cluster is a group of messages with the same word count and a common
+// template.
+type cluster struct {
+	words    []string // template words; variables are Wildcard
+	wild     []bool   // words[i] contains a Wildcard
+	count    int64
+	examples []string
+	user     int   // index+1 of the user template that defined it, or 0
+	parent   int32 // index+1 of the cluster this one was merged into, or 0
+}
+
+// Reducer groups messages into signatures. Memory grows with the number of
+// clusters (bounded by Options.MaxClusters), not with the number of messages.
+// A Reducer is not safe for concurrent use.
+type Reducer struct {
+	opts     Options
+	clusters []*cluster
+	leaves   map[string][]int32 // leaf key -> cluster indexes
+	children map[int]int        // word count -> distinct first words indexed
+	overflow map[int]int32      // word count -> overflow cluster
+	total    int64
+	dirty    bool // clusters changed since the last compact
+
+	// scratch, reused across Add calls
+	raw    []string
+	buf    []byte
+	ends   []int
+	masked []string
+	key    []byte
+	mbuf   []byte
+}
+
+// New returns a Reducer. Options are assumed valid (see Options.Validate).
+func New(opts Options) *Reducer {
+	return &Reducer{
+		opts:     opts.withDefaults(),
+		leaves:   map[string][]int32{},
+		children: map[int]int{},
+		overflow: map[int]int32{},
+	}
+}
+
+// Total returns the number of messages added.
+func (r *Reducer) Total() int64 { return r.total }
+
+// Add groups one message and returns the id of its cluster, valid for
+// Template and Cluster lookups on this Reducer.
+func (r *Reducer) Add(msg string) int {
+	r.total++
+	r.raw = splitWords(r.raw[:0], msg)
+	r.buf = r.buf[:0]
+	r.ends = r.ends[:0]
+	for _, w := range r.raw {
+		r.buf = appendMaskedWord(r.buf, w)
+		r.ends = append(r.ends, len(r.buf))
+	}
+	// Views into buf; valid until the next Add.
+	r.masked = r.masked[:0]
+	prev := 0
+	for _, e := range r.ends {
+		r.masked = append(r.masked, bytesView(r.buf[prev:e]))
+		prev = e
+	}
+	if u := r.opts.Corrections.match(msg); u >= 0 {
+		return r.addUser(u, msg)
+	}
+	return r.addMasked(r.masked, msg)
+}
+
+func (r *Reducer) addMasked(words []string, msg string) int {
+	n := len(words)
+	r.key = r.leafKey(r.key[:0], words)
+	leaf := r.leaves[bytesView(r.key)]
+	best, bestSim, bestWild := int32(-1), -1.0, -1
+	for _, ci := range leaf {
+		c := r.clusters[ci]
+		if c.parent != 0 {
+			continue
+		}
+		eq, wild, hard := similarity(c, words)
+		if hard > 0 {
+			continue
+		}
+		sim := float64(eq) / float64(max(n, 1))
+		if sim > bestSim || (sim == bestSim && wild > bestWild) {
+			best, bestSim, bestWild = ci, sim, wild
+		}
+	}
+	if best >= 0 && (bestSim >= r.opts.Similarity || n == 0) {
+		r.update(best, words, msg)
+		return int(best)
+	}
+	if len(r.clusters) >= r.opts.MaxClusters {
+		return r.addOverflow(words, msg)
+	}
+	ci := r.newCluster(words, msg)
+	k := string(r.key)
+	r.leaves[k] = append(r.leaves[k], ci)
+	return int(ci)
+}
+
+// leafKey appends the index key of a masked message to dst: its word count
+// and first word, or a wildcard when the first word is variable or the
+// length has too many distinct first words.
+func (r *Reducer) leafKey(dst []byte, words []string) []byte {
+	dst = strconv.AppendInt(dst, int64(len(words)), 10)
+	dst = append(dst, ' ')
+	if len(words) == 0 {
+		return dst
+	}
+	first := words[0]
+	if hasWildcard(first) {
+		return append(dst, Wildcard...)
+	}
+	dst = append(dst, first...)
+	if _, ok := r.leaves[bytesView(dst)]; ok {
+		return dst
+	}
+	if r.children[len(words)] >= r.opts.MaxChildren {
+		return append(dst[:len(dst)-len(first)], Wildcard...)
+	}
+	r.children[len(words)]++
+	return dst
+}
+
+// similarity returns how many words of the masked message equal (or are
+// matched by) the cluster's template words, how many template words are
+// variables, and how many words are hard mismatches: two different
+// constants, neither matching the other. A word that differs from a
+// constant is more often a different event than a variable; the rare
+// variables spelled as plain words are found later by cardinality (see
+// compact).
+func similarity(c *cluster, words []string) (eq, wild, hard int) {
+	for i, w := range words {
+		t := c.words[i]
+		switch {
+		case t == w:
+			if c.wild[i] {
+				wild++
+			}
+			eq++
+		case t == Wildcard:
+			wild++
+		case w == Wildcard:
+		case c.wild[i] && matchWord(t, w):
+			wild++
+			eq++
+		case hasWildcard(w) && matchWord(w, t):
+		case sameKeys(t, w):
+			wild++
+		default:
+			hard++
+		}
+	}
+	return eq, wild, hard
+}
+
+func (r *Reducer) newCluster(words []string, msg string) int32 {
+	c := &cluster{words: make([]string, len(words)), wild: make([]bool, len(words)), count: 1}
+	for i, w := range words {
+		c.words[i] = strings.Clone(w)
+		c.wild[i] = hasWildcard(w)
+	}
+	if r.opts.MaxExamples > 0 {
+		c.examples = append(c.examples, strings.Clone(msg))
+	}
+	r.clusters = append(r.clusters, c)
+	r.dirty = true
+	return int32(len(r.clusters) - 1)
+}
+
+func (r *Reducer) update(ci int32, words []string, msg string) {
+	c := r.clusters[ci]
+	c.count++
+	r.dirty = true
+	if len(c.examples) < r.opts.MaxExamples {
+		c.examples = append(c.examples, strings.Clone(msg))
+	}
+	for i, w := range words {
+		t := c.words[i]
+		if t == w || t == Wildcard {
+			continue
+		}
+		r.mbuf = mergeWord(r.mbuf[:0], t, w)
+		if bytesView(r.mbuf) != t {
+			c.words[i] = string(r.mbuf)
+			c.wild[i] = true
+		}
+	}
+}
+
+func (r *Reducer) addOverflow(words []string, msg string) int {
+	n := len(words)
+	ci, ok := r.overflow[n]
+	if !ok {
+		all := make([]string, n)
+		for i := range all {
+			all[i] = Wildcard
+		}
+		c := &cluster{words: all, wild: make([]bool, n)}
+		for i := range c.wild {
+			c.wild[i] = true
+		}
+		r.clusters = append(r.clusters, c)
+		ci = int32(len(r.clusters) - 1)
+		r.overflow[n] = ci
+		r.opts.Logger.Debug("logreduce cluster limit reached", "words", n, "max_clusters", r.opts.MaxClusters)
+	}
+	r.update(ci, words, msg)
+	return int(ci)
+}
+
+func (r *Reducer) addUser(u int, msg string) int {
+	key := "user " + strconv.Itoa(u)
+	if l := r.leaves[key]; len(l) > 0 {
+		c := r.clusters[l[0]]
+		c.count++
+		if len(c.examples) < r.opts.MaxExamples {
+			c.examples = append(c.examples, strings.Clone(msg))
+		}
+		return int(l[0])
+	}
+	ut := r.opts.Corrections.Templates[u]
+	c := &cluster{words: splitWords(nil, ut.Template), count: 1, user: u + 1}
+	c.wild = make([]bool, len(c.words))
+	if r.opts.MaxExamples > 0 {
+		c.examples = append(c.examples, strings.Clone(msg))
+	}
+	r.clusters = append(r.clusters, c)
+	ci := int32(len(r.clusters) - 1)
+	r.leaves[key] = []int32{ci}
+	return int(ci)
+}
+
+func hasWildcard(w string) bool {
+	for i := 0; i+3 <= len(w); i++ {
+		if w[i] == '<' && w[i+1] == '*' && w[i+2] == '>' {
+			return true
+		}
+	}
+	return false
+}
+
+// matchWord reports whether the template word t (with wildcards) matches the
+// masked word w, segment by segment.
+func matchWord(t, w string) bool {
+	for {
+		ti, wi := nextPathDelim(t), nextPathDelim(w)
+		ts, ws := t[:ti], w[:wi]
+		if ts != ws && ts != Wildcard {
+			return false
+		}
+		if ti == len(t) || wi == len(w) {
+			return ti == len(t) && wi == len(w)
+		}
+		if t[ti] != w[wi] {
+			return false
+		}
+		t, w = t[ti+1:], w[wi+1:]
+	}
+}
+
+// sameKeys reports whether words t and w have the same delimiters and
+// differ only in segments that come after an '=' (values of key=value
+// pairs, which are variables by nature).
+func sameKeys(t, w string) bool {
+	sawEq := false
+	for {
+		ti, wi := nextPathDelim(t), nextPathDelim(w)
+		if t[:ti] != w[:wi] && !sawEq {
+			return false
+		}
+		if ti == len(t) || wi == len(w) {
+			return ti == len(t) && wi == len(w)
+		}
+		if t[ti] != w[wi] {
+			return false
+		}
+		if t[ti] == '=' {
+			sawEq = true
+		}
+		t, w = t[ti+1:], w[wi+1:]
+	}
+}
+
+func nextPathDelim(s string) int {
+	for i := 0; i < len(s); i++ {
+		if charClass[s[i]]&clPathDelim != 0 {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// mergeWord appends to dst the most specific word that matches both a and
+// b: segments (parts between path delimiters) that differ become
+// wildcards when both words have the same delimiters, else the whole word
+// is a wildcard.
+func mergeWord(dst []byte, a, b string) []byte {
+	from := len(dst)
+	for {
+		ai, bi := nextPathDelim(a), nextPathDelim(b)
+		if a[:ai] == b[:bi] {
+			dst = append(dst, a[:ai]...)
+		} else {
+			dst = append(dst, Wildcard...)
+		}
+		if ai == len(a) || bi == len(b) {
+			if ai == len(a) && bi == len(b) {
+				return dst
+			}
+			return append(dst[:from], Wildcard...)
+		}
+		if a[ai] != b[bi] {
+			return append(dst[:from], Wildcard...)
+		}
+		dst = append(dst, a[ai])
+		a, b = a[ai+1:], b[bi+1:]
+	}
+}

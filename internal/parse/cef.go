@@ -1,0 +1,228 @@
+package parse
+
+import (
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// ArcSight Common Event Format:
+//
+//	CEF:Version|Device Vendor|Device Product|Device Version|Signature ID|Name|Severity|Extension
+//
+// alone or as the message of a syslog line. Header fields become cef.version,
+// cef.device_vendor, cef.device_product, cef.device_version,
+// cef.signature_id, cef.name and cef.severity ("\|" and "\\" unescaped).
+// Extension keys are kept as written (src, dst, spt, act, cs1Label, cs1, ...);
+// a value runs to the space before the next "key=", and "\=", "\\", "\n",
+// "\r" are unescaped. The event time comes from rt (epoch ms or
+// "Mmm dd yyyy hh:mm:ss"), else from the syslog header.
+
+var cefHeaderNames = [...]string{
+	"cef.version", "cef.device_vendor", "cef.device_product", "cef.device_version",
+	"cef.signature_id", "cef.name", "cef.severity",
+}
+
+var cefMap = newFieldMap(
+	mapping{"cef.device_vendor", "observer.vendor", ecsText},
+	mapping{"cef.device_product", "observer.product", ecsText},
+	mapping{"cef.signature_id", "event.code", ecsText},
+	mapping{"cef.severity", "event.severity", ecsInt},
+	mapping{"src", "source.ip", ecsIP},
+	mapping{"dst", "destination.ip", ecsIP},
+	mapping{"spt", "source.port", ecsInt},
+	mapping{"dpt", "destination.port", ecsInt},
+	mapping{"smac", "source.mac", ecsText},
+	mapping{"dmac", "destination.mac", ecsText},
+	mapping{"shost", "source.domain", ecsText},
+	mapping{"dhost", "destination.domain", ecsText},
+	mapping{"suser", "source.user.name", ecsText},
+	mapping{"suser", "user.name", ecsText},
+	mapping{"duser", "destination.user.name", ecsText},
+	mapping{"sourceTranslatedAddress", "source.nat.ip", ecsIP},
+	mapping{"sourceTranslatedPort", "source.nat.port", ecsInt},
+	mapping{"destinationTranslatedAddress", "destination.nat.ip", ecsIP},
+	mapping{"destinationTranslatedPort", "destination.nat.port", ecsInt},
+	mapping{"proto", "network.transport", ecsLower},
+	mapping{"app", "network.protocol", ecsLower},
+	mapping{"act", "event.action", ecsText},
+	mapping{"outcome", "event.outcome", ecsLower},
+	mapping{"in", "source.bytes", ecsInt},
+	mapping{"out", "destination.bytes", ecsInt},
+	mapping{"request", "url.full", ecsText},
+	mapping{"requestMethod", "http.request.method", ecsText},
+	mapping{"requestClientApplication", "user_agent.original", ecsText},
+	mapping{"dvchost", "observer.hostname", ecsText},
+	mapping{"dvc", "observer.ip", ecsIP},
+	mapping{"deviceExternalId", "observer.serial_number", ecsText},
+	mapping{"sproc", "process.name", ecsText},
+	mapping{"spid", "process.pid", ecsInt},
+	mapping{"fname", "file.name", ecsText},
+	mapping{"filePath", "file.path", ecsText},
+	mapping{"fileHash", "file.hash.sha256", ecsText},
+)
+
+// parseCEF is the "cef" parser: a CEF record alone or inside syslog.
+func parseCEF(s string, ev *event.Event, opts SyslogOptions) error {
+	if hasPrefix(s, "CEF:") {
+		return parseCEFBody(s, ev)
+	}
+	if i := strings.Index(s, "CEF:"); i > 0 && i < 512 {
+		return parseSyslog(s, ev, opts)
+	}
+	return errAt("cef", 0, "no CEF: header")
+}
+
+// parseCEFBody parses s starting at "CEF:".
+func parseCEFBody(s string, ev *event.Event) error {
+	n0 := len(ev.Fields)
+	i := len("CEF:")
+	for k, name := range cefHeaderNames {
+		v, j, esc, ok := cefHeaderField(s, i)
+		if !ok && k == len(cefHeaderNames)-1 && i < len(s) && len(s)-i <= 10 && !strings.ContainsAny(s[i:], `\| `) {
+			// Severity without the closing '|' and no extension.
+			v, j, esc, ok = s[i:], len(s), false, true
+		}
+		if !ok {
+			ev.Fields = ev.Fields[:n0]
+			return errAt("cef", i, "header has "+string(rune('0'+k))+" of 7 fields")
+		}
+		if esc {
+			v = unescapeCEF(v, true)
+		}
+		add(ev, name, v)
+		i = j
+	}
+	cefExtension(s[i:], ev)
+	if v, ok := fieldFrom(ev, n0, "rt"); ok {
+		if ns, ok := cefTime(v); ok {
+			ev.Time = ns
+		}
+	}
+	normalize(ev, n0, cefMap)
+	return nil
+}
+
+// cefHeaderField reads a header field ending with an unescaped '|' at
+// s[i:] and returns it, the index after the '|', and whether it had escapes.
+func cefHeaderField(s string, i int) (string, int, bool, bool) {
+	esc := false
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			esc = true
+			j++
+		case '|':
+			return s[i:j], j + 1, esc, true
+		}
+	}
+	return "", len(s), false, false
+}
+
+var cefKeyByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b == '_' || b == '.' || b == '-' || b == '[' || b == ']' ||
+			(b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || isDigit(b)
+	}
+	return t
+}()
+
+func isCEFKeyByte(c byte) bool { return cefKeyByte[c] }
+
+// cefExtension parses "k=v k2=v with spaces k3=v" and appends the fields.
+func cefExtension(s string, ev *event.Event) {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		k := i
+		for k < len(s) && isCEFKeyByte(s[k]) {
+			k++
+		}
+		if k == i || k >= len(s) || s[k] != '=' {
+			// Garbage instead of a key: skip to the next space.
+			for i < len(s) && s[i] != ' ' {
+				i++
+			}
+			continue
+		}
+		key := s[i:k]
+		start := k + 1
+		end, esc := cefValueEnd(s, start)
+		v := strings.TrimRight(s[start:end], " ")
+		if esc {
+			v = unescapeCEF(v, false)
+		}
+		add(ev, key, v)
+		i = end
+	}
+}
+
+// cefValueEnd finds the end of the value at s[i:]: the space before the
+// next key= (or the end), and reports whether the value has escapes.
+func cefValueEnd(s string, i int) (int, bool) {
+	esc := false
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			esc = true
+			j++
+		case ' ':
+			k := j + 1
+			for k < len(s) && isCEFKeyByte(s[k]) {
+				k++
+			}
+			if k > j+1 && k < len(s) && s[k] == '=' {
+				return j, esc
+			}
+		}
+	}
+	return len(s), esc
+}
+
+// unescapeCEF undoes CEF escaping: "\|" and "\\" in the header, "\=",
+// "\\", "\n", "\r" in extension values.
+func unescapeCEF(v string, header bool) string {
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) {
+			n := v[i+1]
+			switch {
+			case n == '\\', header && n == '|', !header && (n == '=' || n == '|'):
+				c = n
+				i++
+			case !header && n == 'n':
+				c = '\n'
+				i++
+			case !header && n == 'r':
+				c = '\r'
+				i++
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// cefTime reads an rt/end value: epoch milliseconds, "Mmm dd yyyy
+// hh:mm:ss[.SSS]" or RFC 3339.
+func cefTime(v string) (int64, bool) {
+	if ns, ok := ParseTimeValue(v); ok {
+		return ns, true
+	}
+	ns, n, ok := syslogStamp(v, 0, SyslogOptions{})
+	return ns, ok && n >= len(v)-6 // allow a trailing zone name
+}
+
+// fieldFrom returns the first value of name in ev.Fields[from:].
+func fieldFrom(ev *event.Event, from int, name string) (string, bool) {
+	for i := from; i < len(ev.Fields); i++ {
+		if ev.Fields[i].Name == name {
+			return ev.Fields[i].Value, true
+		}
+	}
+	return "", false
+}

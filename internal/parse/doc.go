@@ -1,0 +1,22 @@
+// Package parse turns raw log lines into event fields and normalizes them to
+// common (ECS) field names, so one query or Sigma rule works across sources.
+//
+// It owns one parser per wire format, each in its own file (syslog.go,
+// cef.go, leef.go, kv.go, logfmt.go, squid.go, bind.go, access.go, audit.go,
+// sshd.go, windows.go, cloudtrail.go, grok.go, json.go), the registry of
+// built-in parsers (Lookup), automatic detection (Auto) and the per-format
+// ECS mapping tables (normalize.go, documented in docs/fields.md). It does not
+// own framing (ingest), metadata routing, or storage.
+//
+// A Parser fills ev.Fields and, when the content carries a timestamp,
+// ev.Time; it leaves ev.Raw as the line. Field values are substrings of
+// ev.Raw wherever no unescaping is needed, so a parse costs about one string
+// conversion plus the field slice. A parser that cannot make sense of a line
+// returns an *Error; the caller keeps the line raw with event.FieldParseError.
+// A single bad field never loses the rest of the event: parsers skip what
+// they cannot read and keep going.
+//
+// Parsers are stateless values: every method may be called concurrently.
+// Grok parsers compiled from user patterns (NewGrok) are immutable after
+// construction and equally safe for concurrent use.
+package parse

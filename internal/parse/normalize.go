@@ -1,0 +1,182 @@
+package parse
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// ECS normalization: each format has a table from its original field names
+// to Elastic Common Schema names. The ECS field is added beside the original
+// (never replacing it), only when the value is valid for the ECS type (an
+// IP for *.ip, a number for ports and pids), and only once per event. The
+// tables are the single source of truth for docs/fields.md.
+
+// ecsKind is the type an ECS field requires of its value.
+type ecsKind uint8
+
+const (
+	ecsText  ecsKind = iota // any non-empty value except "-"
+	ecsIP                   // an IPv4 or IPv6 address
+	ecsInt                  // a non-negative decimal integer
+	ecsLower                // text, lower-cased (ECS keywords such as network.transport)
+)
+
+// mapping maps one original field to one ECS field.
+type mapping struct {
+	from, to string
+	kind     ecsKind
+}
+
+// fieldMap is a read-only lookup built once from a table: an open hash on
+// the length and three bytes of the name, so a field costs a few byte loads
+// and at most a couple of string compares (cheaper than a Go map here).
+type fieldMap struct {
+	table   []mapping // as written, for docs/fields.md
+	buckets [][]mapping
+	mask    uint32
+	// full makes the duplicate check cover the original fields too, for
+	// formats whose originals may already use ECS names (JSON documents).
+	full bool
+}
+
+func newFieldMap(ms ...mapping) *fieldMap {
+	n := uint32(16)
+	for n < uint32(4*len(ms)) {
+		n <<= 1
+	}
+	fm := &fieldMap{table: ms, buckets: make([][]mapping, n), mask: n - 1}
+	for _, x := range ms {
+		h := fieldHash(x.from) & fm.mask
+		b := fm.buckets[h]
+		at := len(b) // keep mappings of one name adjacent, in table order
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i].from == x.from {
+				at = i + 1
+				break
+			}
+		}
+		b = append(b, mapping{})
+		copy(b[at+1:], b[at:])
+		b[at] = x
+		fm.buckets[h] = b
+	}
+	return fm
+}
+
+func fieldHash(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	return uint32(len(s))*0x9E3779B1 ^ uint32(s[0])*0x85EBCA6B ^ uint32(s[len(s)-1])*0xC2B2AE35 ^ uint32(s[len(s)/2])*0x27D4EB2F
+}
+
+// withOriginals marks fm as one whose source fields may already hold ECS names.
+func (fm *fieldMap) withOriginals() *fieldMap {
+	fm.full = true
+	return fm
+}
+
+// lookup returns the mappings of name: a sub-slice of one bucket, in table order.
+func (fm *fieldMap) lookup(name string) []mapping {
+	b := fm.buckets[fieldHash(name)&fm.mask]
+	for i := range b {
+		if b[i].from == name {
+			j := i + 1
+			for j < len(b) && b[j].from == name {
+				j++
+			}
+			return b[i:j]
+		}
+	}
+	return nil
+}
+
+// normalize appends the ECS fields for ev.Fields[from:] according to fm.
+func normalize(ev *event.Event, from int, fm *fieldMap) {
+	end := len(ev.Fields)
+	dedupe := end
+	if fm.full {
+		dedupe = from
+	}
+	for i := from; i < end; i++ {
+		f := ev.Fields[i]
+		for _, m := range fm.lookup(f.Name) {
+			addECS(ev, dedupe, m.to, f.Value, m.kind)
+		}
+	}
+}
+
+// addECS appends name=value when value suits kind and ev.Fields[from:] does
+// not already have name.
+func addECS(ev *event.Event, from int, name, value string, kind ecsKind) {
+	if !validECS(value, kind) {
+		return
+	}
+	for i := from; i < len(ev.Fields); i++ {
+		if ev.Fields[i].Name == name {
+			return
+		}
+	}
+	if kind == ecsLower {
+		value = lower(value)
+	}
+	ev.Fields = append(ev.Fields, event.Field{Name: name, Value: value})
+}
+
+func validECS(v string, kind ecsKind) bool {
+	if v == "" || v == "-" {
+		return false
+	}
+	switch kind {
+	case ecsIP:
+		return isIP(v)
+	case ecsInt:
+		_, ok := atoi(v)
+		return ok
+	}
+	return true
+}
+
+// isIP reports whether v is an IPv4 or IPv6 address (zones allowed).
+func isIP(v string) bool {
+	if len(v) < 2 || len(v) > 64 {
+		return false
+	}
+	c := v[0]
+	if !isDigit(c) && c != ':' && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
+		return false
+	}
+	_, err := netip.ParseAddr(v)
+	return err == nil
+}
+
+var syslogMap = newFieldMap(
+	mapping{fSyslogHostname, "host.name", ecsText},
+	mapping{fSyslogAppname, "process.name", ecsText},
+	mapping{fSyslogProcid, "process.pid", ecsInt},
+	mapping{fSyslogSeverity, "log.level", ecsText},
+)
+
+// lower lower-cases v, without allocating for lower-case input and for
+// the common protocol names.
+func lower(v string) string {
+	switch v {
+	case "TCP":
+		return "tcp"
+	case "UDP":
+		return "udp"
+	case "ICMP":
+		return "icmp"
+	case "INFO":
+		return "info"
+	case "WARN":
+		return "warn"
+	case "ERROR":
+		return "error"
+	case "DEBUG":
+		return "debug"
+	}
+	return strings.ToLower(v) // no copy when already lower-case
+}

@@ -1,0 +1,241 @@
+package parse
+
+import (
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// Authentication messages of sshd, sudo, su and PAM. Their text is free
+// form, so these parsers add ECS fields directly: user.name, source.ip,
+// source.port, event.action, event.outcome, event.category, and for sudo
+// user.effective.name, process.command_line and process.working_directory.
+
+const (
+	outcomeSuccess = "success"
+	outcomeFailure = "failure"
+)
+
+// authFields adds the common authentication fields.
+func authFields(ev *event.Event, action, outcome, user, ip, port string) {
+	add(ev, "event.category", "authentication")
+	add(ev, "event.action", action)
+	add(ev, "event.outcome", outcome)
+	if user != "" {
+		add(ev, "user.name", user)
+	}
+	if isIP(ip) {
+		add(ev, "source.ip", ip)
+		if _, ok := atoi(port); ok {
+			add(ev, "source.port", port)
+		}
+	}
+}
+
+// parseSSHD reads the sshd messages that matter for security.
+func parseSSHD(msg string, ev *event.Event) {
+	switch {
+	case strings.HasPrefix(msg, "Accepted "):
+		method, rest := cutWord(msg[len("Accepted "):])
+		user, ip, port := forFromPort(rest)
+		add(ev, "ssh.method", method)
+		authFields(ev, "ssh_login", outcomeSuccess, user, ip, port)
+		if k := strings.Index(msg, ": "); k > 0 && k > len(msg)-120 {
+			if _, fp := cutWord(msg[k+2:]); fp != "" {
+				add(ev, "ssh.key_fingerprint", fp)
+			}
+		}
+	case strings.HasPrefix(msg, "Failed "):
+		method, rest := cutWord(msg[len("Failed "):])
+		user, ip, port := forFromPort(rest)
+		add(ev, "ssh.method", method)
+		authFields(ev, "ssh_login", outcomeFailure, user, ip, port)
+	case strings.HasPrefix(msg, "Invalid user "):
+		user, ip, port := userIPPort(msg[len("Invalid user "):], " from ")
+		authFields(ev, "ssh_invalid_user", outcomeFailure, user, ip, port)
+	case strings.HasPrefix(msg, "error: maximum authentication attempts exceeded "):
+		user, ip, port := forFromPort(msg[len("error: maximum authentication attempts exceeded "):])
+		authFields(ev, "ssh_login", outcomeFailure, user, ip, port)
+	case strings.HasPrefix(msg, "Connection closed by "), strings.HasPrefix(msg, "Disconnected from "),
+		strings.HasPrefix(msg, "Received disconnect from "), strings.HasPrefix(msg, "Connection reset by "):
+		_, rest := cutAt(msg, " by ", " from ")
+		rest = trimUserPrefix(rest)
+		user, ip, port := "", "", ""
+		if strings.HasPrefix(rest, "user ") {
+			user, ip, port = userIPPort(rest[len("user "):], " ")
+		} else {
+			ip, port = ipPort(rest)
+		}
+		authFields(ev, "ssh_disconnect", "", user, ip, port)
+	case strings.HasPrefix(msg, "Connection from "):
+		ip, port := ipPort(msg[len("Connection from "):])
+		authFields(ev, "ssh_connect", "", "", ip, port)
+	default:
+		parsePAM(msg, ev)
+	}
+}
+
+// trimUserPrefix drops "authenticating " / "invalid " before "user X".
+func trimUserPrefix(s string) string {
+	for _, p := range [...]string{"authenticating ", "invalid "} {
+		if strings.HasPrefix(s, p) {
+			return s[len(p):]
+		}
+	}
+	return s
+}
+
+// cutWord splits s at its first space.
+func cutWord(s string) (string, string) {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// cutAt returns the text before and after the earliest of the separators.
+func cutAt(s string, seps ...string) (string, string) {
+	best, n := -1, 0
+	for _, sep := range seps {
+		if i := strings.Index(s, sep); i >= 0 && (best < 0 || i < best) {
+			best, n = i, len(sep)
+		}
+	}
+	if best < 0 {
+		return s, ""
+	}
+	return s[:best], s[best+n:]
+}
+
+// forFromPort reads "for [invalid user ]USER from IP port PORT ...".
+func forFromPort(s string) (user, ip, port string) {
+	s = strings.TrimPrefix(s, "for ")
+	s = strings.TrimPrefix(s, "invalid user ")
+	return userIPPort(s, " from ")
+}
+
+// userIPPort reads "USER<sep>IP port PORT".
+func userIPPort(s, sep string) (user, ip, port string) {
+	i := strings.Index(s, sep)
+	if i < 0 {
+		return strings.TrimSpace(s), "", ""
+	}
+	user = s[:i]
+	ip, port = ipPort(s[i+len(sep):])
+	if sep == " " && ip == "" {
+		return "", "", ""
+	}
+	return user, ip, port
+}
+
+// ipPort reads "IP[ port PORT]".
+func ipPort(s string) (string, string) {
+	ip, rest := cutWord(s)
+	ip = strings.TrimSuffix(ip, ":")
+	if !isIP(ip) {
+		return "", ""
+	}
+	if strings.HasPrefix(rest, "port ") {
+		p := rest[len("port "):]
+		j := 0
+		for j < len(p) && isDigit(p[j]) {
+			j++
+		}
+		return ip, p[:j]
+	}
+	return ip, ""
+}
+
+// parsePAM reads pam_unix / pam_sss style messages from any program:
+// "pam_unix(sshd:auth): authentication failure; ... rhost=IP  user=U" and
+// "pam_unix(S:session): session opened for user U[(uid=N)] by ...".
+func parsePAM(msg string, ev *event.Event) {
+	if !strings.HasPrefix(msg, "pam_") {
+		return
+	}
+	_, rest := cutAt(msg, "): ")
+	switch {
+	case strings.HasPrefix(rest, "authentication failure;"):
+		user, ip := kvWord(rest, " user="), kvWord(rest, " rhost=")
+		authFields(ev, "pam_auth", outcomeFailure, user, ip, "")
+	case strings.HasPrefix(rest, "session opened for user "):
+		// "for user root by alice(uid=1000)": alice acts as root.
+		target, by := cutAt(rest[len("session opened for user "):], " by ")
+		user, effective := sessionUser(target), sessionUser(by)
+		if effective != "" {
+			user, effective = effective, user
+		}
+		authFields(ev, "session_opened", outcomeSuccess, user, "", "")
+		add(ev, "user.effective.name", effective)
+	case strings.HasPrefix(rest, "session closed for user "):
+		user := sessionUser(rest[len("session closed for user "):])
+		authFields(ev, "session_closed", outcomeSuccess, user, "", "")
+	}
+}
+
+// sessionUser returns "alice" from "alice(uid=1000)"; "" for "(uid=0)".
+func sessionUser(s string) string {
+	u, _ := cutWord(s)
+	if i := strings.IndexByte(u, '('); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// kvWord returns the value of key (like " user=") up to the next space.
+func kvWord(s, key string) string {
+	i := strings.Index(s, key)
+	if i < 0 {
+		return ""
+	}
+	v, _ := cutWord(s[i+len(key):])
+	return v
+}
+
+// parseSudo reads "USER : [N incorrect password attempts ; ]TTY=t ; PWD=p ;
+// USER=u ; COMMAND=c".
+func parseSudo(msg string, ev *event.Event) {
+	msg = strings.TrimLeft(msg, " ")
+	i := strings.Index(msg, " : ")
+	if i <= 0 || strings.IndexByte(msg[:i], ' ') >= 0 {
+		parsePAM(msg, ev)
+		return
+	}
+	user := msg[:i]
+	rest := msg[i+3:]
+	outcome := outcomeSuccess
+	if !strings.HasPrefix(rest, "TTY=") && !strings.HasPrefix(rest, "PWD=") {
+		outcome = outcomeFailure // "3 incorrect password attempts", "user NOT in sudoers", "command not allowed"
+		add(ev, "sudo.error", strings.TrimSpace(firstPart(rest)))
+	}
+	authFields(ev, "sudo", outcome, user, "", "")
+	for rest != "" {
+		var part string
+		part, rest = cutSemicolon(rest)
+		switch {
+		case strings.HasPrefix(part, "TTY="):
+			add(ev, "sudo.tty", part[4:])
+		case strings.HasPrefix(part, "PWD="):
+			add(ev, "process.working_directory", part[4:])
+		case strings.HasPrefix(part, "USER="):
+			add(ev, "user.effective.name", part[5:])
+		case strings.HasPrefix(part, "COMMAND="):
+			// The command runs to the end: it may itself contain " ; ".
+			add(ev, "process.command_line", msg[strings.Index(msg, "COMMAND=")+8:])
+			rest = ""
+		}
+	}
+}
+
+func firstPart(s string) string {
+	p, _ := cutSemicolon(s)
+	return p
+}
+
+// cutSemicolon splits "a ; b ; c" into "a" and "b ; c".
+func cutSemicolon(s string) (string, string) {
+	if i := strings.Index(s, " ; "); i >= 0 {
+		return s[:i], s[i+3:]
+	}
+	return s, ""
+}

@@ -1,0 +1,283 @@
+package parse
+
+import (
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// TimeOptions gives the context for timestamps that lack a zone or a year.
+type TimeOptions struct {
+	// Location is the zone of timestamps without one; nil means UTC.
+	Location *time.Location
+	// Now is the reference for year inference (a yearless time is put in
+	// the latest year that does not make it more than a day in the future);
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+func (o TimeOptions) loc() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
+}
+
+func (o TimeOptions) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+// detectWindow is how far into a line DetectTime looks for a timestamp.
+const detectWindow = 160
+
+// ParseTimeValue parses a time value from a structured field: RFC 3339 and
+// its common relatives (space instead of T, comma before the fraction, no
+// zone meaning UTC, zone as +hhmm) and Unix epoch in s, ms, µs or ns,
+// integer or with a fraction.
+func ParseTimeValue(v string) (int64, bool) {
+	if ns, ok := event.ParseTime(v); ok {
+		return ns, true
+	}
+	if ns, n, ok := parseISO(v, 0, TimeOptions{}); ok && n == len(v) {
+		return ns, true
+	}
+	return 0, false
+}
+
+// DetectTime finds the timestamp of a plain-text line, looking near its
+// start for RFC 3339 / ISO 8601, syslog "Jan _2 15:04:05", Apache
+// "02/Jan/2006:15:04:05 -0700" and a leading Unix epoch. Yearless and
+// zoneless times are read in UTC and the current year (see DetectTimeIn).
+func DetectTime(line string) (int64, bool) { return DetectTimeIn(line, TimeOptions{}) }
+
+// DetectTimeIn is DetectTime with an explicit zone and clock.
+func DetectTimeIn(line string, opts TimeOptions) (int64, bool) {
+	if ns, ok := leadingEpoch(line); ok {
+		return ns, true
+	}
+	end := len(line)
+	if end > detectWindow {
+		end = detectWindow
+	}
+	for i := 0; i < end; i++ {
+		c := line[i]
+		if i > 0 && tsAlnum(line[i-1]) {
+			continue
+		}
+		switch {
+		case c >= '0' && c <= '9':
+			if ns, _, ok := parseISO(line, i, opts); ok {
+				return ns, true
+			}
+			if ns, ok := parseApache(line, i); ok {
+				return ns, true
+			}
+		case c >= 'A' && c <= 'S':
+			if ns, ok := parseSyslogStamp(line, i, opts); ok {
+				return ns, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func tsAlnum(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func tsDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// num reads exactly n digits at s[i:].
+func num(s string, i, n int) (int, bool) {
+	if i+n > len(s) {
+		return 0, false
+	}
+	v := 0
+	for j := i; j < i+n; j++ {
+		if !tsDigit(s[j]) {
+			return 0, false
+		}
+		v = v*10 + int(s[j]-'0')
+	}
+	return v, true
+}
+
+// leadingEpoch accepts a line that starts with 10 (s) or 13 (ms) digits,
+// optionally with a fraction, followed by the end or a non-alphanumeric.
+func leadingEpoch(s string) (int64, bool) {
+	n := 0
+	for n < len(s) && n < 20 && tsDigit(s[n]) {
+		n++
+	}
+	if n != 10 && n != 13 {
+		return 0, false
+	}
+	end := n
+	if end < len(s) && s[end] == '.' {
+		end++
+		for end < len(s) && tsDigit(s[end]) {
+			end++
+		}
+	}
+	if end < len(s) && tsAlnum(s[end]) {
+		return 0, false
+	}
+	return event.ParseTime(s[:end])
+}
+
+// parseISO reads YYYY-MM-DD[T ]hh:mm:ss[.,frac][Z|±hh[:]mm] at s[i:], and
+// returns the time and how many bytes it used.
+func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
+	year, ok := num(s, i, 4)
+	if !ok || i+19 > len(s) || s[i+4] != '-' || s[i+7] != '-' || (s[i+10] != 'T' && s[i+10] != ' ') || s[i+13] != ':' || s[i+16] != ':' {
+		return 0, 0, false
+	}
+	month, ok1 := num(s, i+5, 2)
+	day, ok2 := num(s, i+8, 2)
+	hh, ok3 := num(s, i+11, 2)
+	mm, ok4 := num(s, i+14, 2)
+	ss, ok5 := num(s, i+17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+		return 0, 0, false
+	}
+	p := i + 19
+	nsec := 0
+	if p < len(s) && (s[p] == '.' || s[p] == ',') && p+1 < len(s) && tsDigit(s[p+1]) {
+		p++
+		digits := 0
+		for p < len(s) && tsDigit(s[p]) {
+			if digits < 9 {
+				nsec = nsec*10 + int(s[p]-'0')
+				digits++
+			}
+			p++
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	loc := opts.loc()
+	if p < len(s) {
+		switch s[p] {
+		case 'Z', 'z':
+			loc = time.UTC
+			p++
+		case '+', '-':
+			zh, okh := num(s, p+1, 2)
+			q := p + 3
+			if q < len(s) && s[q] == ':' {
+				q++
+			}
+			zm, okm := num(s, q, 2)
+			if okh && okm && zh < 24 && zm < 60 {
+				off := (zh*60 + zm) * 60
+				if s[p] == '-' {
+					off = -off
+				}
+				loc = time.FixedZone("", off)
+				p = q + 2
+			}
+		}
+	}
+	t := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, loc)
+	return t.UnixNano(), p - i, true
+}
+
+var monthAbbr = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+func parseMonth(s string, i int) (time.Month, bool) {
+	if i+3 > len(s) {
+		return 0, false
+	}
+	m := s[i : i+3]
+	for k, a := range monthAbbr {
+		if m == a {
+			return time.Month(k + 1), true
+		}
+	}
+	return 0, false
+}
+
+// parseSyslogStamp reads "Jan _2 15:04:05[.frac]" at s[i:], inferring the
+// year so that the time is not more than a day in the future.
+func parseSyslogStamp(s string, i int, opts TimeOptions) (int64, bool) {
+	month, ok := parseMonth(s, i)
+	if !ok || i+15 > len(s) || s[i+3] != ' ' {
+		return 0, false
+	}
+	p := i + 4
+	if s[p] == ' ' {
+		p++
+	}
+	day := 0
+	for p < len(s) && tsDigit(s[p]) && day < 100 {
+		day = day*10 + int(s[p]-'0')
+		p++
+	}
+	if day < 1 || day > 31 || p+9 > len(s) || s[p] != ' ' || s[p+3] != ':' || s[p+6] != ':' {
+		return 0, false
+	}
+	hh, ok1 := num(s, p+1, 2)
+	mm, ok2 := num(s, p+4, 2)
+	ss, ok3 := num(s, p+7, 2)
+	if !(ok1 && ok2 && ok3) || hh > 23 || mm > 59 || ss > 60 {
+		return 0, false
+	}
+	p += 9
+	nsec := 0
+	if p+1 < len(s) && s[p] == '.' && tsDigit(s[p+1]) {
+		p++
+		digits := 0
+		for p < len(s) && tsDigit(s[p]) {
+			if digits < 9 {
+				nsec = nsec*10 + int(s[p]-'0')
+				digits++
+			}
+			p++
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	return InferYear(month, day, hh, mm, ss, nsec, opts).UnixNano(), true
+}
+
+// InferYear builds a time from a yearless timestamp: the current year in
+// opts' zone, or the year before when that would put it more than a day in
+// the future (a December line read in January).
+func InferYear(month time.Month, day, hh, mm, ss, nsec int, opts TimeOptions) time.Time {
+	loc := opts.loc()
+	now := opts.now().In(loc)
+	t := time.Date(now.Year(), month, day, hh, mm, ss, nsec, loc)
+	if t.Sub(now) > 24*time.Hour {
+		t = time.Date(now.Year()-1, month, day, hh, mm, ss, nsec, loc)
+	}
+	return t
+}
+
+// parseApache reads "02/Jan/2006:15:04:05 -0700" at s[i:].
+func parseApache(s string, i int) (int64, bool) {
+	if i+26 > len(s) || s[i+2] != '/' || s[i+6] != '/' || s[i+11] != ':' || s[i+14] != ':' || s[i+17] != ':' || s[i+20] != ' ' {
+		return 0, false
+	}
+	day, ok1 := num(s, i, 2)
+	month, ok2 := parseMonth(s, i+3)
+	year, ok3 := num(s, i+7, 4)
+	hh, ok4 := num(s, i+12, 2)
+	mm, ok5 := num(s, i+15, 2)
+	ss, ok6 := num(s, i+18, 2)
+	zh, ok7 := num(s, i+22, 2)
+	zm, ok8 := num(s, i+24, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || (s[i+21] != '+' && s[i+21] != '-') {
+		return 0, false
+	}
+	off := (zh*60 + zm) * 60
+	if s[i+21] == '-' {
+		off = -off
+	}
+	t := time.Date(year, month, day, hh, mm, ss, 0, time.FixedZone("", off))
+	return t.UnixNano(), true
+}

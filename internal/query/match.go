@@ -1,0 +1,489 @@
+package query
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/token"
+)
+
+// blockView is a decoded block with the columns the compiled query needs
+// resolved by slot, so the per-row loop does no name lookups.
+type blockView struct {
+	b      *store.Block
+	raw    *store.Column
+	fields []*store.Column   // non-metadata columns, for bare terms
+	cols   []*store.Column // by slot; nil when absent or metadata
+	// colSlot is the slot of each of fields (-1: no stage refers to it);
+	// slotIsCol marks the slots that are columns of this block.
+	colSlot   []int
+	slotIsCol []bool
+}
+
+func (bv *blockView) reset(b *store.Block, names []string, slots map[string]int) {
+	bv.b = b
+	bv.raw = b.Column(event.FieldRaw)
+	bv.fields = bv.fields[:0]
+	bv.colSlot = bv.colSlot[:0]
+	if cap(bv.cols) < len(names) {
+		bv.cols = make([]*store.Column, len(names))
+		bv.slotIsCol = make([]bool, len(names))
+	}
+	bv.cols = bv.cols[:len(names)]
+	bv.slotIsCol = bv.slotIsCol[:len(names)]
+	clear(bv.cols)
+	clear(bv.slotIsCol)
+	for i := range b.Cols {
+		col := &b.Cols[i]
+		s, ok := slots[col.Name]
+		if !ok {
+			s = -1
+		}
+		if s == slotTime || s == slotSource || s == slotHost || s == slotPartition {
+			continue // these come from the block header
+		}
+		if s >= 0 {
+			bv.cols[s] = col
+			bv.slotIsCol[s] = true
+		}
+		if !isMetaColumn(col.Name) {
+			bv.fields = append(bv.fields, col)
+			bv.colSlot = append(bv.colSlot, s)
+		}
+	}
+}
+
+// value returns the value of slot in row i.
+func (bv *blockView) value(slot, i int) (string, bool) {
+	switch slot {
+	case slotTime:
+		return event.FormatTime(bv.b.Times[i]), true
+	case slotSource:
+		return bv.b.Source, bv.b.Source != ""
+	case slotHost:
+		return bv.b.Host, bv.b.Host != ""
+	case slotPartition:
+		return bv.b.Partition, bv.b.Partition != ""
+	}
+	c := bv.cols[slot]
+	if c == nil || !c.Has(i) {
+		return "", false
+	}
+	return c.Values[i], true
+}
+
+// matcher is a compiled search expression.
+type matcher interface {
+	matchRow(bv *blockView, i int) bool
+	matchEvent(e *event.Event) bool
+}
+
+type andMatcher []matcher
+type orMatcher []matcher
+type notMatcher struct{ m matcher }
+
+func (a andMatcher) matchRow(bv *blockView, i int) bool {
+	for _, m := range a {
+		if !m.matchRow(bv, i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a andMatcher) matchEvent(e *event.Event) bool {
+	for _, m := range a {
+		if !m.matchEvent(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o orMatcher) matchRow(bv *blockView, i int) bool {
+	for _, m := range o {
+		if m.matchRow(bv, i) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o orMatcher) matchEvent(e *event.Event) bool {
+	for _, m := range o {
+		if m.matchEvent(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n notMatcher) matchRow(bv *blockView, i int) bool { return !n.m.matchRow(bv, i) }
+func (n notMatcher) matchEvent(e *event.Event) bool     { return !n.m.matchEvent(e) }
+
+// termMatcher matches a term or phrase in _raw or any field value.
+type termMatcher struct {
+	text string
+	wild *regexp.Regexp // for terms with wildcards
+	fold textFinder
+}
+
+func (t *termMatcher) matchString(s string) bool {
+	if t.wild != nil {
+		return t.wild.MatchString(s)
+	}
+	return t.fold.match(s)
+}
+
+func (t *termMatcher) matchRow(bv *blockView, i int) bool {
+	if bv.raw != nil && bv.raw.Has(i) && t.matchString(bv.raw.Values[i]) {
+		return true
+	}
+	for _, c := range bv.fields {
+		if c.Has(i) && t.matchString(c.Values[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *termMatcher) matchEvent(e *event.Event) bool {
+	if t.matchString(e.Raw) {
+		return true
+	}
+	for i := range e.Fields {
+		if t.matchString(e.Fields[i].Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// textFinder is token.Match with the term prepared once: it jumps between
+// candidate positions with IndexByte on both cases of the first byte.
+type textFinder struct {
+	term            string
+	lo, up          byte
+	wantL, wantR    bool
+	caseInsensitive bool
+}
+
+func newTextFinder(term string) textFinder {
+	f := textFinder{term: term}
+	if term == "" {
+		return f
+	}
+	c := term[0]
+	f.lo, f.up = c, c
+	if c >= 'A' && c <= 'Z' {
+		f.lo = c + 32
+	} else if c >= 'a' && c <= 'z' {
+		f.up = c - 32
+	}
+	f.wantL = token.IsWordByte(term[0])
+	f.wantR = token.IsWordByte(term[len(term)-1])
+	for i := 0; i < len(term); i++ {
+		if c := term[i] | 0x20; c >= 'a' && c <= 'z' {
+			f.caseInsensitive = true
+			break
+		}
+	}
+	return f
+}
+
+// match reports token.Match(text, f.term).
+func (f *textFinder) match(text string) bool {
+	m := len(f.term)
+	if m == 0 {
+		return true
+	}
+	i := 0
+	for i+m <= len(text) {
+		// Fast path: find the next candidate first byte.
+		j := strings.IndexByte(text[i:len(text)-m+1], f.lo)
+		if f.up != f.lo {
+			k := strings.IndexByte(text[i:len(text)-m+1], f.up)
+			if j < 0 || (k >= 0 && k < j) {
+				j = k
+			}
+		}
+		if j < 0 {
+			return false
+		}
+		i += j
+		if (!f.wantL || i == 0 || !token.IsWordByte(text[i-1])) &&
+			(!f.wantR || i+m == len(text) || !token.IsWordByte(text[i+m])) {
+			if f.caseInsensitive {
+				if token.EqualFold(text[i:i+m], f.term) {
+					return true
+				}
+			} else if text[i:i+m] == f.term {
+				return true
+			}
+		}
+		i++
+	}
+	return false
+}
+
+// fieldMatcher evaluates a predicate on one field's value.
+type fieldMatcher struct {
+	slot    int
+	name    string
+	pred    func(v string) bool
+	missing bool // the result when the field is absent
+}
+
+func (f *fieldMatcher) matchRow(bv *blockView, i int) bool {
+	v, ok := bv.value(f.slot, i)
+	if !ok {
+		return f.missing
+	}
+	return f.pred(v)
+}
+
+func (f *fieldMatcher) matchEvent(e *event.Event) bool {
+	v, ok := e.Get(f.name)
+	if !ok {
+		return f.missing
+	}
+	return f.pred(v)
+}
+
+type trueMatcher struct{}
+
+func (trueMatcher) matchRow(*blockView, int) bool { return true }
+func (trueMatcher) matchEvent(*event.Event) bool  { return true }
+
+// compileMatcher compiles a search expression. needRaw/needAll report
+// which columns evaluation reads besides the slots it registers.
+func (c *compiler) compileMatcher(e Expr) (matcher, error) {
+	need := c.need
+	switch e := e.(type) {
+	case nil:
+		return trueMatcher{}, nil
+	case *Term:
+		if need != nil {
+			need.all = true
+		}
+		t := &termMatcher{text: e.Text, fold: newTextFinder(e.Text)}
+		if !e.Quoted && hasWildcard(e.Text) {
+			if strings.Trim(e.Text, "*") == "" {
+				return trueMatcher{}, nil
+			}
+			re, err := termRegexp(e.Text)
+			if err != nil {
+				return nil, fmt.Errorf("term %q: %w", e.Text, err)
+			}
+			t.wild = re
+		}
+		return t, nil
+	case *Compare:
+		return c.compileCompare(e)
+	case *In:
+		vals := append([]string(nil), e.Values...)
+		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: func(v string) bool {
+			for _, x := range vals {
+				if v == x {
+					return true
+				}
+			}
+			return false
+		}}, nil
+	case *Matches:
+		var re *regexp.Regexp
+		var err error
+		if e.Regex {
+			re, err = regexp.Compile(e.Pattern)
+		} else {
+			re, err = globRegexp(e.Pattern, false)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s matches: %w", e.Field, err)
+		}
+		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: re.MatchString}, nil
+	case *And:
+		out := make(andMatcher, 0, len(e.Kids))
+		for _, k := range e.Kids {
+			m, err := c.compileMatcher(k)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := m.(trueMatcher); !ok {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			return trueMatcher{}, nil
+		}
+		if len(out) == 1 {
+			return out[0], nil
+		}
+		return out, nil
+	case *Or:
+		out := make(orMatcher, 0, len(e.Kids))
+		for _, k := range e.Kids {
+			m, err := c.compileMatcher(k)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := m.(trueMatcher); ok {
+				return m, nil
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	case *Not:
+		m, err := c.compileMatcher(e.Kid)
+		if err != nil {
+			return nil, err
+		}
+		return notMatcher{m}, nil
+	}
+	return nil, fmt.Errorf("BUG: unknown search node %T", e)
+}
+
+func (c *compiler) compileCompare(e *Compare) (matcher, error) {
+	f := &fieldMatcher{slot: c.slot(e.Field), name: e.Field}
+	want := e.Value
+	switch e.Op {
+	case "=", "!=":
+		pred, err := equalPred(want, e.Quoted)
+		if err != nil {
+			return nil, fmt.Errorf("%s%s%s: %w", e.Field, e.Op, want, err)
+		}
+		f.pred = pred
+		if e.Op == "!=" {
+			f.pred = func(v string) bool { return !pred(v) }
+			f.missing = true
+		}
+	default:
+		op := e.Op
+		if n, ok := parseNum(want); ok {
+			f.pred = func(v string) bool {
+				x, ok := parseNum(v)
+				if !ok {
+					return false
+				}
+				return cmpHolds(op, cmpFloat(x, n))
+			}
+		} else {
+			f.pred = func(v string) bool { return cmpHolds(op, strings.Compare(v, want)) }
+		}
+	}
+	return f, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// equalPred returns the predicate of field=value: exact text, a glob when
+// the unquoted value has wildcards, or a CIDR range (which also accepts the
+// exact text).
+func equalPred(want string, quoted bool) (func(string) bool, error) {
+	if !quoted && hasWildcard(want) {
+		re, err := globRegexp(want, false)
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString, nil
+	}
+	if strings.IndexByte(want, '/') > 0 {
+		if pfx, err := netip.ParsePrefix(want); err == nil {
+			pfx = pfx.Masked()
+			return func(v string) bool {
+				if v == want {
+					return true
+				}
+				ip, err := netip.ParseAddr(v)
+				return err == nil && pfx.Contains(ip.Unmap())
+			}, nil
+		}
+	}
+	return func(v string) bool { return v == want }, nil
+}
+
+// globRegexp compiles an anchored glob: '*' any run, '?' one character.
+func globRegexp(glob string, fold bool) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("(?s)")
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// termRegexp compiles a search term with wildcards: case-insensitive, '*'
+// any run of non-space characters, '?' one; word ends of the term must be
+// word boundaries in the text, as for plain terms.
+func termRegexp(term string) (*regexp.Regexp, error) {
+	const word = `0-9A-Za-z_\x{80}-\x{10FFFF}\x{FFFD}`
+	var b strings.Builder
+	b.WriteString("(?i)")
+	if token.IsWordByte(term[0]) {
+		b.WriteString("(?:^|[^" + word + "])")
+	}
+	for _, r := range term {
+		switch r {
+		case '*':
+			b.WriteString(`\S*`)
+		case '?':
+			b.WriteString(`\S`)
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	if token.IsWordByte(term[len(term)-1]) {
+		b.WriteString("(?:$|[^" + word + "])")
+	}
+	return regexp.Compile(b.String())
+}
+
+// colNeed collects the columns evaluation reads.
+type colNeed struct {
+	all   bool // every column (bare terms, event output)
+	names []string
+}
+
+func (n *colNeed) add(name string) {
+	for _, x := range n.names {
+		if x == name {
+			return
+		}
+	}
+	n.names = append(n.names, name)
+}
+
+// isMetaColumn reports whether name is one of the metadata fields the
+// executor handles itself (the rest, like _parse_error, are plain fields).
+func isMetaColumn(name string) bool {
+	for _, m := range metaSlotNames {
+		if name == m {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,155 @@
+package query
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseCanonical(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		q, err := Parse(in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if got := q.String(); got != want {
+			t.Errorf("Parse(%q).String() = %q, want %q", in, got, want)
+		}
+		q2, err := Parse(q.String())
+		if err != nil {
+			t.Fatalf("Parse(%q) (round trip): %v", q.String(), err)
+		}
+		if d := cmp.Diff(q, q2); d != "" {
+			t.Errorf("round trip of %q (-first +second):\n%s", in, d)
+		}
+	}
+	f("", "")
+	f("*", "")
+	f("error", "error")
+	f("  error   fail  ", "error fail")
+	f(`"Failed password"`, `"Failed password"`)
+	f(`"error"`, "error")
+	f("a AND b", "a b")
+	f("a and b or c", "a b OR c")
+	f("a OR b c", "a OR b c")
+	f("(a OR b) c", "(a OR b) c")
+	f("NOT a", "NOT a")
+	f("!a", "NOT a")
+	f("not (a b)", "NOT (a b)")
+	f("NOT NOT a", "a")
+	f("((a))", "a")
+	f("a (b c)", "a b c")
+	f("(a OR b) OR c", "a OR b OR c")
+	f("user=zack.hill", "user=zack.hill")
+	f("user = zack.hill", "user=zack.hill")
+	f(`user="zack hill"`, `user="zack hill"`)
+	f(`user=="x"`, "user=x")
+	f("status>=500 status<600", "status>=500 status<600")
+	f("a!=b", "a!=b")
+	f("src_ip=10.0.0.0/8", "src_ip=10.0.0.0/8")
+	f("path=/api/*", "path=/api/*")
+	f(`path="/api/*"`, `path="/api/*"`)
+	f("host in (a, b,c)", `host in ("a", "b", "c")`)
+	f("host IN (\"a b\")", `host in ("a b")`)
+	f("_raw matches /fail(ed)?\\/x/", `_raw matches /fail(ed)?\/x/`)
+	f(`path matches "*.php"`, `path matches "*.php"`)
+	f("_sourceHost=web-1 _sourceCategory=prod", "_host=web-1 _category=prod")
+	f("sha256hash", "sha256hash")
+	f(`"203.0.113.77"`, "203.0.113.77")
+	f("-15m", "-15m")
+	f(`"AND"`, `"AND"`)
+	f(`"a \"q\" b"`, `"a \"q\" b"`)
+	f("| count", "* | count")
+	f("x | count by host", "x | count by host")
+	f("x|count by f1,f2", "x | count by f1, f2")
+	f("x | count as n by host", "x | count as n by host")
+	f("x | count as _count", "x | count")
+	f("x | count_distinct(src_ip)", "x | count_distinct(src_ip)")
+	f("x | sum(bytes) as total, avg(duration_s) by app", "x | sum(bytes) as total, avg(duration_s) by app")
+	f("x | pct(latency, 95)", "x | pct(latency, 95)")
+	f("x | limit 10", "x | limit 10")
+	f("x | head 5", "x | limit 5")
+	f("x | sort by _time asc", "x | sort by _time asc")
+	f("x | sort by _count", "x | sort by _count desc")
+	f("x | sort _count asc, host", "x | sort by _count asc, host desc")
+	f("x | timeslice 1m | count by _timeslice", "x | timeslice 1m | count by _timeslice")
+	f("x | timeslice by 60m as hour", "x | timeslice 1h as hour")
+	f("x | timeslice 1d as _timeslice", "x | timeslice 1d")
+	f("x | timeslice 100 buckets", "x | timeslice 100 buckets")
+	f("x | top 10 user", "x | top 10 user")
+	f("x | top user by _count", "x | top 10 user by _count")
+	f("x | dedup by host", "x | dedup by host")
+	f("x | dedup 3 host, user", "x | dedup 3 by host, user")
+	f("x | count_frequent a, b", "x | count_frequent a, b")
+	f("x | where status >= 500 and method = \"GET\"", `x | where (status >= 500) and (method = "GET")`)
+	f("x | where !(a == 1) || b <> 2", "x | where (not (a = 1)) or (b != 2)")
+	f("x | where user in (\"a\", \"b\")", `x | where user in ("a", "b")`)
+	f("x | where _raw matches /a|b/", "x | where _raw matches /a|b/")
+	f("x | where isNull(user)", "x | where isnull(user)")
+	f("x | y = a + b * c", "x | y = a + (b * c)")
+	f("x | eval y = (a + b) * -c", "x | y = (a + b) * (-c)")
+	f("x | y = -1.5e3", "x | y = -1.5e3")
+	f("x | y = concat(a, \"-\", tolowercase(b))", `x | y = concat(a, "-", tolowercase(b))`)
+	f("x | y = if(a > 1, \"big\", \"small\")", `x | y = if(a > 1, "big", "small")`)
+	f("x | y = replace(a, /\\d+/, \"N\")", `x | y = replace(a, /\d+/, "N")`)
+	f("x | y = %\"odd name\"", `x | y = %"odd name"`)
+	f("x | fields a, b", "x | fields a, b")
+	f("x | fields - a", "x | fields - a")
+}
+
+func TestParseErrors(t *testing.T) {
+	f := func(in string, wantOffset int, wantMsg string) {
+		t.Helper()
+		_, err := Parse(in)
+		if err == nil {
+			t.Fatalf("Parse(%q) = nil error, want %q", in, wantMsg)
+		}
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("Parse(%q) error %T, want *SyntaxError", in, err)
+		}
+		if se.Offset != wantOffset || !strings.Contains(se.Msg, wantMsg) {
+			t.Errorf("Parse(%q) = offset %d %q, want offset %d containing %q", in, se.Offset, se.Msg, wantOffset, wantMsg)
+		}
+	}
+	f("x | cuont", 4, `unknown operator "cuont" — did you mean "count"?`)
+	f("x | cuont by host", 4, `did you mean "count"?`)
+	f("x | limt 5", 4, `did you mean "limit"?`)
+	f("x | frobnicate", 4, `unknown operator "frobnicate"`)
+	f("(a b", 4, "expected ')'")
+	f("a b)", 3, `unexpected ")"`)
+	f(`"abc`, 0, "unterminated string")
+	f("a |", 3, "expected an operator")
+	f("user=", 5, "expected a value")
+	f("x | limit", 9, "expected the number of rows")
+	f("x | limit ten", 10, "expected the number of rows")
+	f("x | where", 9, "expected an expression")
+	f("x | y = lenght(a)", 8, `did you mean "length"?`)
+	f("x | y = substring(a)", 8, "takes 2 to 3 arguments")
+	f("x | timeslice 5q", 14, "bad duration")
+	f("x | count by", 12, "expected a field name")
+	f("a matches /(/", 10, "bad regexp")
+	f("x | sum()", 4, "sum needs a field")
+	f("x | sort by", 11, "expected a field name")
+	f("x | limit 5 6", 12, "unexpected")
+	f("a AND", 5, "expected a term after AND")
+}
+
+func TestParseErrorList(t *testing.T) {
+	_, err := Parse("x | cuont | limit x | sort by")
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("Parse: error %T %v, want ErrorList", err, err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("Parse: %d errors (%v), want 3", len(list), err)
+	}
+	for i := 1; i < len(list); i++ {
+		if list[i].Offset < list[i-1].Offset {
+			t.Errorf("errors not in offset order: %v", err)
+		}
+	}
+}

@@ -1,0 +1,307 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Options bound and scope one Run. The zero value searches all time and
+// every partition with no limits, on every core.
+type Options struct {
+	From, To int64 // Unix ns; From inclusive, To exclusive; 0 = unbounded
+	// Limit caps the rows emitted (0: no cap).
+	Limit int
+	// MaxMemoryBytes bounds aggregation state and buffered rows (0: none).
+	MaxMemoryBytes int64
+	// Timeout bounds the run time (0: only ctx).
+	Timeout time.Duration
+	// MaxRows bounds the rows scanned (0: none).
+	MaxRows int64
+	// Now is the clock for now() and relative times (nil: time.Now).
+	Now func() time.Time
+	// Partitions is the scope the caller may read; nil means all.
+	Partitions []string
+	// Workers is the number of goroutines decoding blocks (0: GOMAXPROCS).
+	Workers int
+}
+
+// Stats reports the work of one Run.
+type Stats struct {
+	store.Stats
+	RowsMatched int64         `json:"rows_matched"`
+	RowsEmitted int64         `json:"rows_emitted"`
+	Took        time.Duration `json:"took_ns"`
+}
+
+// Run executes q over snap and calls emit for each result row, in order,
+// from one goroutine at a time. An error from emit stops the query and is
+// returned. Budget errors wrap ErrBudget; a timeout wraps
+// context.DeadlineExceeded.
+func Run(ctx context.Context, snap store.Snapshot, q *Query, opts Options, emit func(Row) error) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	p, err := newPlan(q, &opts)
+	if err != nil {
+		return st, fmt.Errorf("plan query: %w", err)
+	}
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	ex := &executor{p: p, opts: &opts, emit: emit, budget: &budget{maxBytes: opts.MaxMemoryBytes, maxRows: opts.MaxRows}}
+	err = ex.run(ctx, snap, &st)
+	st.RowsMatched = ex.matched.Load()
+	st.RowsScanned = ex.scanned.Load()
+	st.Took = time.Since(start)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && opts.Timeout > 0 {
+		err = fmt.Errorf("query ran longer than its time budget of %s: %w", opts.Timeout, err)
+	}
+	return st, err
+}
+
+type executor struct {
+	p       *plan
+	opts    *Options
+	emit    func(Row) error
+	budget  *budget
+	matched atomic.Int64
+	scanned atomic.Int64
+	emitted int64
+	taken   int64 // rows taken by the streaming limit
+}
+
+func (ex *executor) run(ctx context.Context, snap store.Snapshot, st *Stats) error {
+	var refs []store.BlockRef
+	if !ex.p.empty {
+		var sst store.Stats
+		var err error
+		refs, sst, err = snap.Blocks(ctx, ex.p.sq)
+		if err != nil {
+			return fmt.Errorf("list blocks: %w", err)
+		}
+		st.Stats = sst
+		refs = ex.inScope(refs)
+	}
+	if ex.p.agg != nil {
+		rows, err := ex.runAgg(ctx, refs)
+		if err != nil {
+			return err
+		}
+		return ex.finish(ctx, rows, st)
+	}
+	if ex.p.stream {
+		err := ex.runStream(ctx, refs)
+		st.RowsEmitted = ex.emitted
+		return err
+	}
+	rows, err := ex.collectRows(ctx, refs)
+	if err != nil {
+		return err
+	}
+	return ex.finish(ctx, rows, st)
+}
+
+// inScope drops blocks outside the allowed partitions (the store already
+// should; this keeps the scope a guarantee of the query engine too).
+func (ex *executor) inScope(refs []store.BlockRef) []store.BlockRef {
+	if ex.opts.Partitions == nil {
+		return refs
+	}
+	out := refs[:0:0]
+	for _, r := range refs {
+		if slices.Contains(ex.opts.Partitions, r.Partition()) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// finish runs the table stages and emits the rows.
+func (ex *executor) finish(ctx context.Context, rows []*tableRow, st *Stats) error {
+	var err error
+	for _, o := range ex.p.post {
+		if rows, err = o.run(ctx, rows); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if ex.opts.Limit > 0 && ex.emitted >= int64(ex.opts.Limit) {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := ex.emit(r.toRow(ex.p.c.names)); err != nil {
+			return err
+		}
+		ex.emitted++
+	}
+	st.RowsEmitted = ex.emitted
+	return nil
+}
+
+func (ex *executor) workers() int {
+	if ex.opts.Workers > 0 {
+		return ex.opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// worker holds one goroutine's scratch space.
+type worker struct {
+	ex    *executor
+	id    int // 0..workers-1
+	bv    blockView
+	rc    *rowCtx
+	sel   []int
+	shard aggShard
+}
+
+func (ex *executor) newWorker() *worker {
+	w := &worker{ex: ex}
+	w.rc = newRowCtx(&w.bv, len(ex.p.c.names))
+	return w
+}
+
+// scan loads the block, evaluates the search on the rows inside the time
+// range and returns the matching rows, with the columns the stages need
+// loaded too.
+func (w *worker) scan(ref store.BlockRef) ([]int, error) {
+	p := w.ex.p
+	cols1 := loadList(ref, &p.matchNeed, false, nil)
+	b, err := ref.Load(cols1)
+	if err != nil {
+		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+	}
+	lo, hi := timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
+	w.ex.scanned.Add(int64(hi - lo))
+	if err := w.ex.budget.addRows(int64(hi - lo)); err != nil {
+		return nil, err
+	}
+	w.bv.reset(b, p.c.names, p.c.slots)
+	w.sel = w.sel[:0]
+	if isTrue(p.m) {
+		for i := lo; i < hi; i++ {
+			w.sel = append(w.sel, i)
+		}
+	} else {
+		for i := lo; i < hi; i++ {
+			if p.m.matchRow(&w.bv, i) {
+				w.sel = append(w.sel, i)
+			}
+		}
+	}
+	if len(w.sel) == 0 {
+		return nil, nil
+	}
+	if cols2 := loadList(ref, &p.stageNeed, p.outAll, cols1); len(cols2) > 0 {
+		b2, err := ref.Load(cols2)
+		if err != nil {
+			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		if len(b2.Times) != len(b.Times) {
+			return nil, fmt.Errorf("load block %s/%s/%s: %d rows, then %d", ref.Partition(), ref.Source(), ref.Host(), len(b.Times), len(b2.Times))
+		}
+		b.Cols = append(b.Cols, b2.Cols...)
+		w.bv.reset(b, p.c.names, p.c.slots)
+	}
+	return w.sel, nil
+}
+
+// loadList returns the columns to load for need, leaving out the ones in
+// have; all (or need.all) means every column of the block.
+func loadList(ref store.BlockRef, need *colNeed, all bool, have []string) []string {
+	out := []string{}
+	add := func(n string) {
+		switch n {
+		case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
+			return
+		}
+		if !slices.Contains(have, n) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if all || need.all {
+		for _, n := range ref.Columns() {
+			if n != event.FieldReceived {
+				add(n)
+			}
+		}
+	}
+	for _, n := range need.names {
+		add(n)
+	}
+	return out
+}
+
+// timeRange returns the rows of ascending times inside [from, to).
+func timeRange(times []int64, from, to int64) (int, int) {
+	lo, hi := 0, len(times)
+	if from != 0 && len(times) > 0 && times[0] < from {
+		lo = sort.Search(len(times), func(i int) bool { return times[i] >= from })
+	}
+	if to != 0 && len(times) > 0 && times[len(times)-1] >= to {
+		hi = sort.Search(len(times), func(i int) bool { return times[i] >= to })
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// applyPrefix runs the row stages on the current row.
+func (w *worker) applyPrefix() bool {
+	for _, o := range w.ex.p.prefix {
+		if !o.apply(w.rc) {
+			return false
+		}
+	}
+	return true
+}
+
+// forEachBlock runs fn on every block on ex.workers() goroutines, each with
+// its own worker; the first error cancels the rest.
+func (ex *executor) forEachBlock(ctx context.Context, refs []store.BlockRef, fn func(w *worker, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	n := min(ex.workers(), max(len(refs), 1))
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := ex.newWorker()
+			w.id = k
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(refs) {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = fn(w, i)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

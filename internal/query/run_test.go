@@ -1,0 +1,239 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+)
+
+func TestParseTimeArg(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	f := func(in string, want time.Time) {
+		t.Helper()
+		got, err := ParseTimeArg(in, now)
+		if err != nil {
+			t.Fatalf("ParseTimeArg(%q): %v", in, err)
+		}
+		if got != want.UnixNano() {
+			t.Errorf("ParseTimeArg(%q) = %v, want %v", in, time.Unix(0, got).UTC(), want)
+		}
+	}
+	f("now", now)
+	f("NOW", now)
+	f("-15m", now.Add(-15*time.Minute))
+	f("-24h", now.Add(-24*time.Hour))
+	f("-7d", now.Add(-7*24*time.Hour))
+	f("-1w", now.Add(-7*24*time.Hour))
+	f("now-1h", now.Add(-time.Hour))
+	f("+30s", now.Add(30*time.Second))
+	f("2026-01-01T00:00:00Z", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f("2026-01-01T01:00:00.5+01:00", time.Date(2026, 1, 1, 0, 0, 0, 5e8, time.UTC))
+	f("2026-01-02", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+	f("1767225600", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f("1767225600000", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for _, bad := range []string{"", "yesterday", "-15x", "-", "2026-13-01"} {
+		if _, err := ParseTimeArg(bad, now); err == nil {
+			t.Errorf("ParseTimeArg(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+func TestMatchEvent(t *testing.T) {
+	e := &event.Event{Time: 1, Raw: "Failed password for root from 10.1.2.3", Host: "h1", Source: "auth",
+		Fields: []event.Field{{Name: "user", Value: "root"}, {Name: "port", Value: "22"}, {Name: "note", Value: "MARKER"}}}
+	f := func(q string, want bool) {
+		t.Helper()
+		if got := MustParse(q).MatchEvent(e); got != want {
+			t.Errorf("Parse(%q).MatchEvent = %v, want %v", q, got, want)
+		}
+	}
+	f("", true)
+	f("failed", true)
+	f("fail", false)
+	f("marker", true)
+	f(`"password for root"`, true)
+	f("user=root port>20", true)
+	f("user=root port>22", false)
+	f("_host=h1 _source=auth", true)
+	f("_host=h2", false)
+	f("NOT user=root", false)
+	f("user!=admin", true)
+	f("missing!=x", true)
+	f("10.1.2.3", true)
+	f("10.1.2.3 OR nothing", true)
+	f("fa* pass?ord", true)
+}
+
+func TestBuildFilter(t *testing.T) {
+	f := func(q, want string) {
+		t.Helper()
+		got := FilterString(buildFilter(MustParse(q).Search))
+		if got != want {
+			t.Errorf("buildFilter(%q) = %s, want %s", q, got, want)
+		}
+	}
+	f("", "")
+	f("sha256hash", `token("sha256hash")`)
+	f(`"203.0.113.77"`, `and(token("203"), token("0"), token("113"), token("77"), token("203.0.113.77"))`)
+	f("user=zack.hill", `and(equal(user:"zack.hill"), token(user:"zack"), token(user:"hill"))`)
+	f("_host=h1", `equal(_host:"h1")`)
+	f("a OR b", `or(token("a"), token("b"))`)
+	f("a OR NOT b", "")
+	f("a NOT b", `token("a")`)
+	f("fail*", "")
+	f("src_ip=10.0.0.0/8", "")
+	f("status>500", "")
+	f("x in (a, b)", `or(equal(x:"a"), equal(x:"b"))`)
+	f(`_raw matches /Failed password (root|admin)/`, `token(_raw:"password")`)
+}
+
+func TestStoreQueryPushdown(t *testing.T) {
+	p, err := newPlan(MustParse("_host=h1 _source=auth _partition=main x"), &Options{From: 5, To: 10, Partitions: []string{"main", "wallet"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(p.sq.Hosts, p.sq.Sources, p.sq.Partitions, p.sq.MinTime, p.sq.MaxTime) != "[h1] [auth] [main] 5 10" {
+		t.Errorf("store query = %+v", p.sq)
+	}
+	p, _ = newPlan(MustParse("_partition=wallet"), &Options{Partitions: []string{"main"}})
+	if !p.empty {
+		t.Errorf("partition outside the scope: plan not empty")
+	}
+	p, _ = newPlan(MustParse("_host=a OR _host=b"), &Options{})
+	if p.sq.Hosts != nil {
+		t.Errorf("OR of hosts pushed as a conjunct: %v", p.sq.Hosts)
+	}
+}
+
+// countingSource wraps a snapshot and counts Load calls.
+type countingSource struct {
+	store.Snapshot
+	loads atomic.Int64
+}
+
+type countingRef struct {
+	store.BlockRef
+	s *countingSource
+}
+
+func (c *countingSource) Blocks(ctx context.Context, q store.Query) ([]store.BlockRef, store.Stats, error) {
+	refs, st, err := c.Snapshot.Blocks(ctx, q)
+	for i := range refs {
+		refs[i] = countingRef{refs[i], c}
+	}
+	return refs, st, err
+}
+
+func (r countingRef) Load(cols []string) (*store.Block, error) {
+	r.s.loads.Add(1)
+	return r.BlockRef.Load(cols)
+}
+
+func manyEvents(n int) []event.Event {
+	evs := make([]event.Event, n)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := range evs {
+		evs[i] = event.Event{Time: base + int64(i)*int64(time.Second), Raw: fmt.Sprintf("line %d user u%d", i, i%7),
+			Host: fmt.Sprintf("h%d", i%4), Fields: []event.Field{{Name: "user", Value: fmt.Sprintf("u%d", i%7)}, {Name: "n", Value: fmt.Sprint(i)}}}
+	}
+	return evs
+}
+
+func TestStreamEarlyStop(t *testing.T) {
+	src := &countingSource{Snapshot: NewMemSource(manyEvents(10000), MemOptions{BlockRows: 100})}
+	var got []string
+	st, err := Run(context.Background(), src, MustParse("user | limit 5 | fields n"), Options{Workers: 2}, func(r Row) error {
+		v, _ := r.Get("n")
+		got = append(got, v)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[9999 9998 9997 9996 9995]" {
+		t.Errorf("rows = %v, want the newest 5", got)
+	}
+	// 4 streams of 25 blocks each: the newest block of each stream, plus
+	// the look-ahead window, not all 100.
+	if n := src.loads.Load(); n > 20 {
+		t.Errorf("%d block loads for limit 5, want early stop", n)
+	}
+	if st.RowsEmitted != 5 {
+		t.Errorf("RowsEmitted = %d", st.RowsEmitted)
+	}
+}
+
+func TestStreamOrderAllRows(t *testing.T) {
+	src := NewMemSource(manyEvents(3000), MemOptions{BlockRows: 64})
+	for _, asc := range []bool{false, true} {
+		q := "user=u3"
+		if asc {
+			q += " | sort by _time asc"
+		}
+		var prev int64 = -1
+		n := 0
+		_, err := Run(context.Background(), src, MustParse(q), Options{Workers: 3}, func(r Row) error {
+			v, _ := r.Get("_time")
+			ts, _ := event.ParseTime(v)
+			if prev >= 0 && ((asc && ts < prev) || (!asc && ts > prev)) {
+				return fmt.Errorf("out of order: %d after %d", ts, prev)
+			}
+			prev = ts
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 3000/7+1 {
+			t.Errorf("asc=%v: %d rows, want %d", asc, n, 3000/7+1)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	src := NewMemSource(manyEvents(2000), MemOptions{BlockRows: 50})
+	stop := errors.New("stop")
+	_, err := Run(context.Background(), src, MustParse("*"), Options{}, func(Row) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Errorf("emit error: Run = %v, want %v", err, stop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, src, MustParse("| count by n"), Options{}, func(Row) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: Run = %v, want context.Canceled", err)
+	}
+	_, err = Run(context.Background(), src, MustParse("| count by n"), Options{MaxMemoryBytes: 1000}, func(Row) error { return nil })
+	if !errors.Is(err, ErrBudget) {
+		t.Errorf("memory budget: Run = %v, want ErrBudget", err)
+	}
+	_, err = Run(context.Background(), src, MustParse("| count by n"), Options{Timeout: time.Nanosecond}, func(Row) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: Run = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	src := NewMemSource(manyEvents(1000), MemOptions{BlockRows: 100})
+	p, err := Explain(context.Background(), src, MustParse("_host=h1 user=u2 | count by user"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != "aggregate" || fmt.Sprint(p.Hosts) != "[h1]" || p.Store.BlocksTotal != 12 || p.Store.BlocksScanned != 3 {
+		t.Errorf("Explain = %+v", p)
+	}
+	p, err = Explain(context.Background(), src, MustParse("| timeslice 1m | count by _timeslice"), Options{})
+	if err != nil || p.Mode != "metadata" {
+		t.Errorf("Explain timeslice count: %+v, %v", p, err)
+	}
+	p, err = Explain(context.Background(), src, MustParse("x | limit 3"), Options{})
+	if err != nil || p.Mode != "rows" || p.Limit != 3 || p.Order != "newest first" {
+		t.Errorf("Explain rows: %+v, %v", p, err)
+	}
+}

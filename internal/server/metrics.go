@@ -1,0 +1,42 @@
+package server
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/mamori/mamori/internal/metric"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// registerStoreMetrics renders the store's counters at scrape time.
+func registerStoreMetrics(reg *metric.Registry, st *store.Store) {
+	reg.Func("mamori_store", func(w io.Writer) {
+		m := st.Metrics()
+		fmt.Fprintf(w, "# HELP mamori_store_parts Parts per partition.\n# TYPE mamori_store_parts gauge\n")
+		for _, p := range m.Partitions {
+			fmt.Fprintf(w, "mamori_store_parts{%s} %d\n", metric.Label("partition", p.Name), p.Parts)
+		}
+		fmt.Fprintf(w, "# HELP mamori_store_disk_bytes Bytes of parts on disk per partition.\n# TYPE mamori_store_disk_bytes gauge\n")
+		for _, p := range m.Partitions {
+			fmt.Fprintf(w, "mamori_store_disk_bytes{%s} %d\n", metric.Label("partition", p.Name), p.Bytes)
+		}
+		fmt.Fprintf(w, "# HELP mamori_store_rows Rows stored per partition.\n# TYPE mamori_store_rows gauge\n")
+		for _, p := range m.Partitions {
+			fmt.Fprintf(w, "mamori_store_rows{%s} %d\n", metric.Label("partition", p.Name), p.Rows)
+		}
+		metric.WriteSimple(w, "mamori_store_rows_appended_total", "counter", "Events appended since start.", float64(m.RowsAppended))
+		metric.WriteSimple(w, "mamori_store_overloaded_total", "counter", "Appends refused because the buffer was full.", float64(m.OverloadedAppends))
+		metric.WriteSimple(w, "mamori_store_flushes_total", "counter", "Buffer flushes to parts.", float64(m.Flushes))
+		metric.WriteSimple(w, "mamori_store_flush_errors_total", "counter", "Failed buffer flushes.", float64(m.FlushErrors))
+		metric.WriteSimple(w, "mamori_store_merges_total", "counter", "Part merges done.", float64(m.MergesDone))
+		metric.WriteSimple(w, "mamori_store_merged_parts_total", "counter", "Input parts of the merges done.", float64(m.MergedParts))
+		metric.WriteSimple(w, "mamori_store_buffer_bytes", "gauge", "Memory held by events not yet in parts.", float64(m.BufferBytes))
+		metric.WriteSimple(w, "mamori_store_buffer_rows", "gauge", "Events not yet in parts.", float64(m.BufferRows))
+		metric.WriteSimple(w, "mamori_wal_segments", "gauge", "Write-ahead log segments on disk.", float64(m.WALSegments))
+		metric.WriteHistogram(w, "mamori_wal_fsync_seconds", "WAL fsync latency.", store.FsyncBuckets, m.FsyncBucketCounts, m.WALFsyncSeconds, m.WALFsyncs)
+		metric.WriteSimple(w, "mamori_retention_deleted_parts_total", "counter", "Parts deleted by retention by age.", float64(m.RetentionDeletedParts))
+		metric.WriteSimple(w, "mamori_retention_deleted_bytes_total", "counter", "Bytes deleted by retention by age.", float64(m.RetentionDeletedBytes))
+		metric.WriteSimple(w, "mamori_disk_budget_deleted_parts_total", "counter", "Parts deleted to respect the disk budget.", float64(m.DiskBudgetDeletedParts))
+		metric.WriteSimple(w, "mamori_disk_budget_deleted_bytes_total", "counter", "Bytes deleted to respect the disk budget.", float64(m.DiskBudgetDeletedBytes))
+	})
+}

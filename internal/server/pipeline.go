@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/ingest"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Pipeline is the ingest.Sink every receiver writes to: it fills in
+// metadata, appends durably to the store, then offers the events to live
+// subscribers without ever blocking ingest on them.
+type Pipeline struct {
+	store store.Engine
+	now   func() time.Time
+
+	mu   sync.RWMutex // guards subs
+	subs map[*Subscription]struct{}
+}
+
+// NewPipeline returns a pipeline writing to st.
+func NewPipeline(st store.Engine, now func() time.Time) *Pipeline {
+	if now == nil {
+		now = time.Now
+	}
+	return &Pipeline{store: st, now: now, subs: map[*Subscription]struct{}{}}
+}
+
+// Append implements ingest.Sink.
+func (p *Pipeline) Append(ctx context.Context, events []event.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := p.now().UnixNano()
+	for i := range events {
+		ev := &events[i]
+		if ev.Received == 0 {
+			ev.Received = now
+		}
+		if ev.Time == 0 {
+			ev.Time = ev.Received
+		}
+	}
+	if err := p.store.Append(ctx, events); err != nil {
+		if errors.Is(err, store.ErrOverloaded) {
+			return fmt.Errorf("%w: %w", ingest.ErrOverloaded, err)
+		}
+		return err
+	}
+	p.publish(events)
+	return nil
+}
+
+// Subscription receives batches of durable events. When its buffer is
+// full, batches are dropped and counted in Dropped instead of slowing
+// ingest.
+type Subscription struct {
+	C       <-chan []event.Event
+	c       chan []event.Event
+	mu      sync.Mutex // guards dropped and closed
+	dropped int64
+	closed  bool
+}
+
+// Dropped returns how many events this subscriber missed.
+func (s *Subscription) Dropped() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// Subscribe registers a live consumer with a buffer of n batches. Call
+// Unsubscribe when done.
+func (p *Pipeline) Subscribe(n int) *Subscription {
+	c := make(chan []event.Event, n)
+	s := &Subscription{C: c, c: c}
+	p.mu.Lock()
+	p.subs[s] = struct{}{}
+	p.mu.Unlock()
+	return s
+}
+
+// Unsubscribe removes s and closes its channel.
+func (p *Pipeline) Unsubscribe(s *Subscription) {
+	p.mu.Lock()
+	delete(p.subs, s)
+	p.mu.Unlock()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.c)
+	}
+	s.mu.Unlock()
+}
+
+func (p *Pipeline) publish(events []event.Event) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for s := range p.subs {
+		s.mu.Lock()
+		if !s.closed {
+			select {
+			case s.c <- events:
+			default:
+				s.dropped += int64(len(events))
+			}
+		}
+		s.mu.Unlock()
+	}
+}

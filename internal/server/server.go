@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mamori/mamori/internal/api"
+	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/ingest"
+	"github.com/mamori/mamori/internal/metric"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Options configures a node. The zero value of each field means its default.
+type Options struct {
+	// DataDir holds everything the node keeps (default ./mamori-data).
+	DataDir string
+	// HTTPAddr is the API listener (default 127.0.0.1:9280).
+	HTTPAddr string
+	// AdminToken (MAMORI_ADMIN_TOKEN) is valid with the admin role.
+	AdminToken string
+	// Store options; Dir is set from DataDir.
+	Store store.Options
+	// Ingest limits for HTTP bodies and lines.
+	Body         ingest.BodyLimits
+	MaxLineBytes int
+	// IngestBufferBytes bounds decoded ingest data waiting for the WAL
+	// (default 256 MiB); beyond it requests get 429.
+	IngestBufferBytes int64
+	// SearchTimeout and SearchMaxMemory bound every query.
+	SearchTimeout   time.Duration
+	SearchMaxMemory int64
+	// HTTPReadTimeout bounds how long a client may take to send a request,
+	// body included (default 2m): a slow client cannot hold a connection.
+	HTTPReadTimeout time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	// Listening, if set, is called with the bound HTTP address once the
+	// node serves (tests use it with HTTPAddr 127.0.0.1:0).
+	Listening func(addr string)
+}
+
+func (o *Options) setDefaults() {
+	if o.DataDir == "" {
+		o.DataDir = "mamori-data"
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = "127.0.0.1:9280"
+	}
+	if o.IngestBufferBytes <= 0 {
+		o.IngestBufferBytes = 256 << 20
+	}
+	if o.HTTPReadTimeout <= 0 {
+		o.HTTPReadTimeout = 2 * time.Minute
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run starts a node and serves until ctx is cancelled, then shuts down in
+// order. It returns an error when the node cannot start or fails.
+func Run(ctx context.Context, opts Options) error {
+	opts.setDefaults()
+	log := opts.Logger
+	reg := metric.New()
+
+	sopts := opts.Store
+	sopts.Dir = filepath.Join(opts.DataDir, "store")
+	if sopts.Logger == nil {
+		sopts.Logger = log.With("component", "store")
+	}
+	st, err := store.Open(sopts)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	stClosed := false
+	defer func() {
+		if !stClosed {
+			if err := st.Close(); err != nil {
+				log.Error("close store", "err", err)
+			}
+		}
+	}()
+	registerStoreMetrics(reg, st)
+
+	tokens, err := auth.Open(auth.Options{Dir: filepath.Join(opts.DataDir, "auth"), AdminToken: opts.AdminToken, Logger: log.With("component", "auth")})
+	if err != nil {
+		return fmt.Errorf("open tokens: %w", err)
+	}
+
+	pipe := NewPipeline(st, nil)
+	im := &ingest.Metrics{}
+	h := api.New(api.Options{
+		Store:           st,
+		Sink:            pipe,
+		Tokens:          tokens,
+		Metrics:         reg,
+		IngestMetrics:   im,
+		Logger:          log.With("component", "api"),
+		Body:            opts.Body,
+		MaxLineBytes:    opts.MaxLineBytes,
+		Budget:          ingest.NewBudget(opts.IngestBufferBytes),
+		SearchTimeout:   opts.SearchTimeout,
+		SearchMaxMemory: opts.SearchMaxMemory,
+	})
+
+	ln, err := net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, opts.HTTPReadTimeout),
+		ReadTimeout:       opts.HTTPReadTimeout, // a slow client cannot hold a request forever
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	h.SetReady(true)
+	log.Info("listening", "http", ln.Addr().String(), "data", opts.DataDir)
+	if opts.Listening != nil {
+		opts.Listening(ln.Addr().String())
+	}
+
+	<-gctx.Done()
+	log.Info("shutting down")
+	h.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	gerr := g.Wait()
+	stClosed = true
+	if err := st.Close(); err != nil {
+		return errors.Join(gerr, fmt.Errorf("close store: %w", err))
+	}
+	log.Info("stopped")
+	return gerr
+}

@@ -1,0 +1,18 @@
+package store
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }

@@ -1,0 +1,402 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Column chunk encodings. Every chunk is
+//
+//	u8 kind | u8 codec | uvarint bodyLen | body (compressed per codec)
+//
+// and the body (after decompression) depends on kind:
+//
+//	kindConst: str value                      (every row present, same value)
+//	kindInt:   rows × varint delta            (every row present, canonical decimal int64)
+//	kindDict:  uvarint n, n × str, rows × uvarint (0 absent, else index+1)
+//	kindPlain: rows × uvarint (0 absent, else len+1), then the values' bytes
+const (
+	kindConst byte = 1
+	kindInt   byte = 2
+	kindDict  byte = 3
+	kindPlain byte = 4
+
+	codecNone byte = 0
+	codecZstd byte = 1
+
+	maxDict       = 256
+	maxChunkBytes = 1 << 30
+)
+
+// Compression levels for chunks: flushes favour speed, merges size.
+type level int
+
+const (
+	levelFast level = iota
+	levelBetter
+)
+
+var (
+	encOnce  sync.Once
+	encoders [2]*zstd.Encoder
+	decoder  *zstd.Decoder
+)
+
+func initCodecs() {
+	encOnce.Do(func() {
+		var err error
+		encoders[levelFast], err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic("BUG: zstd encoder: " + err.Error())
+		}
+		encoders[levelBetter], err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic("BUG: zstd encoder: " + err.Error())
+		}
+		decoder, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxChunkBytes))
+		if err != nil {
+			panic("BUG: zstd decoder: " + err.Error())
+		}
+	})
+}
+
+// bytesToString returns a string sharing b's memory. b must never be
+// modified afterwards; it is only used on freshly decoded buffers.
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// isCanonicalInt reports whether s is a decimal int64 that formats back to
+// exactly s (no '+', no leading zeros, no "-0").
+func isCanonicalInt(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	neg := s[0] == '-'
+	d := s
+	if neg {
+		d = s[1:]
+		if d == "" || d == "0" {
+			return 0, false
+		}
+	}
+	if len(d) > 18 || len(d) > 1 && d[0] == '0' {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// encodeColumn appends the chunk for vals (absent may be nil) to dst.
+func encodeColumn(dst []byte, vals []string, absent []bool, lv level) []byte {
+	kind, body := chooseEncoding(vals, absent)
+	return encodeChunk(dst, kind, body, lv)
+}
+
+// encodeChunk appends a chunk of the given kind and body to dst.
+func encodeChunk(dst []byte, kind byte, body []byte, lv level) []byte {
+	initCodecs()
+	dst = append(dst, kind)
+	if kind == kindConst || len(body) < 64 {
+		dst = append(dst, codecNone)
+		dst = binary.AppendUvarint(dst, uint64(len(body)))
+		return append(dst, body...)
+	}
+	start := len(dst)
+	dst = append(dst, codecZstd)
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	hdr := len(dst)
+	dst = encoders[lv].EncodeAll(body, dst)
+	if len(dst)-hdr >= len(body) { // incompressible: store as is
+		dst = dst[:start]
+		dst = append(dst, codecNone)
+		dst = binary.AppendUvarint(dst, uint64(len(body)))
+		dst = append(dst, body...)
+	}
+	return dst
+}
+
+func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
+	allPresent := true
+	for _, a := range absent {
+		if a {
+			allPresent = false
+			break
+		}
+	}
+	if allPresent && len(vals) > 0 {
+		same, ints := true, true
+		for _, v := range vals {
+			if v != vals[0] {
+				same = false
+			}
+			if ints {
+				_, ints = isCanonicalInt(v)
+			}
+			if !same && !ints {
+				break
+			}
+		}
+		if same {
+			return kindConst, appendStr(nil, vals[0])
+		}
+		if ints {
+			return kindInt, encodeInts(vals)
+		}
+	}
+	if b, ok := encodeDict(vals, absent); ok {
+		return kindDict, b
+	}
+	return kindPlain, encodePlain(vals, absent)
+}
+
+func encodeInts(vals []string) []byte {
+	b := make([]byte, 0, len(vals)*3)
+	var prev int64
+	for _, s := range vals {
+		v, _ := isCanonicalInt(s)
+		b = binary.AppendVarint(b, v-prev)
+		prev = v
+	}
+	return b
+}
+
+func encodeDict(vals []string, absent []bool) ([]byte, bool) {
+	if len(vals) < 16 {
+		return nil, false
+	}
+	idx := make(map[string]int, 64)
+	var dict []string
+	codes := make([]byte, 0, len(vals))
+	for i, v := range vals {
+		if absent != nil && absent[i] {
+			codes = append(codes, 0)
+			continue
+		}
+		j, ok := idx[v]
+		if !ok {
+			if len(dict) == maxDict || len(dict) > len(vals)/4 {
+				return nil, false
+			}
+			j = len(dict)
+			idx[v] = j
+			dict = append(dict, v)
+		}
+		codes = binary.AppendUvarint(codes, uint64(j+1))
+	}
+	b := binary.AppendUvarint(nil, uint64(len(dict)))
+	for _, v := range dict {
+		b = appendStr(b, v)
+	}
+	return append(b, codes...), true
+}
+
+func encodePlain(vals []string, absent []bool) []byte {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	b := make([]byte, 0, n+2*len(vals))
+	for i, v := range vals {
+		if absent != nil && absent[i] {
+			b = append(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(v))+1)
+	}
+	for i, v := range vals {
+		if absent == nil || !absent[i] {
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+// chunkBody returns the decompressed body and kind of a chunk. The body
+// never aliases chunk.
+func chunkBody(chunk []byte) (byte, string, error) {
+	initCodecs()
+	if len(chunk) < 2 {
+		return 0, "", errShort
+	}
+	kind, codec := chunk[0], chunk[1]
+	n, k := binary.Uvarint(chunk[2:])
+	if k <= 0 || n > maxChunkBytes {
+		return 0, "", errors.New("bad body length")
+	}
+	data := chunk[2+k:]
+	switch codec {
+	case codecNone:
+		if uint64(len(data)) != n {
+			return 0, "", fmt.Errorf("body length %d, want %d", len(data), n)
+		}
+		return kind, string(data), nil
+	case codecZstd:
+		out, err := decoder.DecodeAll(data, nil)
+		if err != nil {
+			return 0, "", fmt.Errorf("zstd: %w", err)
+		}
+		if uint64(len(out)) != n {
+			return 0, "", fmt.Errorf("decompressed length %d, want %d", len(out), n)
+		}
+		return kind, bytesToString(out), nil
+	}
+	return 0, "", fmt.Errorf("unknown codec %d", codec)
+}
+
+// decodeColumn decodes a chunk of rows values. absent is nil when every row
+// is present. The strings do not alias chunk.
+func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err error) {
+	kind, body, err := chunkBody(chunk)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode column: %w", err)
+	}
+	r := &reader{s: body}
+	vals = make([]string, rows)
+	switch kind {
+	case kindConst:
+		v := r.str()
+		for i := range vals {
+			vals[i] = v
+		}
+	case kindInt:
+		buf := make([]byte, 0, rows*8)
+		ends := make([]int, rows)
+		var prev int64
+		for i := range vals {
+			prev += r.varint()
+			buf = appendInt(buf, prev)
+			ends[i] = len(buf)
+		}
+		all, start := bytesToString(buf), 0
+		for i, e := range ends {
+			vals[i] = all[start:e]
+			start = e
+		}
+	case kindDict:
+		n := r.count(1)
+		dict := make([]string, n)
+		for i := range dict {
+			dict[i] = r.str()
+		}
+		for i := range vals {
+			c := r.uvarint()
+			switch {
+			case r.err != nil:
+			case c == 0:
+				absent = setAbsent(absent, rows, i)
+			case c > uint64(len(dict)):
+				r.err = fmt.Errorf("dictionary index %d out of %d", c, len(dict))
+			default:
+				vals[i] = dict[c-1]
+			}
+		}
+	case kindPlain, kindTemplate:
+		lens := make([]uint64, rows)
+		for i := range lens {
+			lens[i] = r.uvarint()
+			if lens[i] == 0 && r.err == nil {
+				absent = setAbsent(absent, rows, i)
+			}
+		}
+		for i, l := range lens {
+			if l > 0 {
+				vals[i] = r.bytes(int(min(l-1, uint64(len(body)+1))))
+			}
+		}
+	default:
+		return nil, nil, fmt.Errorf("decode column: unknown kind %d", kind)
+	}
+	if r.err == nil && r.off != len(body) {
+		r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
+	}
+	if r.err != nil {
+		return nil, nil, fmt.Errorf("decode column: %w", r.err)
+	}
+	return vals, absent, nil
+}
+
+func setAbsent(absent []bool, rows, i int) []bool {
+	if absent == nil {
+		absent = make([]bool, rows)
+	}
+	absent[i] = true
+	return absent
+}
+
+func appendInt(b []byte, v int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	u := uint64(v)
+	if v < 0 {
+		u = uint64(-v)
+	}
+	for u >= 10 {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+	}
+	i--
+	tmp[i] = byte('0' + u)
+	if v < 0 {
+		i--
+		tmp[i] = '-'
+	}
+	return append(b, tmp[i:]...)
+}
+
+// encodeTimes encodes ascending times as a kindInt-like delta chunk.
+func encodeTimes(dst []byte, ts []int64) []byte {
+	body := make([]byte, 0, len(ts)*5)
+	var prev int64
+	for _, t := range ts {
+		body = binary.AppendVarint(body, t-prev)
+		prev = t
+	}
+	dst = append(dst, kindInt, codecNone)
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...)
+}
+
+// decodeTimes decodes a chunk written by encodeTimes (or any kindInt chunk).
+func decodeTimes(chunk []byte, rows int) ([]int64, error) {
+	kind, body, err := chunkBody(chunk)
+	if err != nil {
+		return nil, fmt.Errorf("decode times: %w", err)
+	}
+	if kind != kindInt {
+		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
+	}
+	r := &reader{s: body}
+	ts := make([]int64, rows)
+	var prev int64
+	for i := range ts {
+		prev += r.varint()
+		ts[i] = prev
+	}
+	if r.err == nil && r.off != len(body) {
+		r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode times: %w", r.err)
+	}
+	return ts, nil
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// The _raw column of a part block is stored as templates: the raw text
+// with each first occurrence of a field's value (and of the stream's host
+// and source) replaced by a two-byte reference, so a value is not stored
+// twice. A literal 0x01 byte is escaped as 0x01 0x01.
+//
+//	0x01 0x01      literal 0x01
+//	0x01 0x02      the stream's host
+//	0x01 0x03      the stream's source
+//	0x01 (4+k)     the value of the block's column k in the same row
+//
+// Templates are stored with kindTemplate (the body of kindPlain).
+const (
+	kindTemplate byte = 5
+
+	tmplEsc      = 0x01
+	tmplHost     = 0x02
+	tmplSource   = 0x03
+	tmplColBase  = 0x04
+	tmplMaxCols  = 256 - tmplColBase
+	tmplMinValue = 3 // shorter values are cheaper as text
+)
+
+type tmplRef struct {
+	pos, n int
+	code   byte
+}
+
+// templater builds templates; it reuses its buffers between rows.
+type templater struct {
+	refs []tmplRef
+	data []byte
+}
+
+// body returns the kindTemplate chunk body for the rows' raw texts.
+func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
+	lens := make([]byte, 0, 2*len(rows))
+	data := tp.data[:0]
+	for i, e := range rows {
+		n := len(data)
+		data = tp.appendTemplate(data, e.Raw, e, i, cb)
+		lens = binary.AppendUvarint(lens, uint64(len(data)-n)+1)
+	}
+	tp.data = data
+	return append(lens, data...)
+}
+
+// appendTemplate appends the template of raw; e's fields map to columns
+// through cb, and a field is referenced only when its column holds its
+// value in row.
+func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row int, cb *colBuilder) []byte {
+	tp.refs = tp.refs[:0]
+	add := func(v string, code byte) {
+		if len(v) < tmplMinValue {
+			return
+		}
+		if p := strings.Index(raw, v); p >= 0 {
+			tp.refs = append(tp.refs, tmplRef{p, len(v), code})
+		}
+	}
+	add(e.Host, tmplHost)
+	add(e.Source, tmplSource)
+	for _, f := range e.Fields {
+		j, ok := cb.idx[f.Name]
+		if !ok || j >= tmplMaxCols {
+			continue
+		}
+		c := &cb.cols[j]
+		if c.vals[row] != f.Value || (c.absent != nil && c.absent[row]) {
+			continue
+		}
+		add(f.Value, byte(tmplColBase+j))
+	}
+	if len(tp.refs) == 0 {
+		return appendEscaped(b, raw)
+	}
+	// Longest first at equal positions, then drop overlaps.
+	slices.SortFunc(tp.refs, func(a, b tmplRef) int {
+		if a.pos != b.pos {
+			return a.pos - b.pos
+		}
+		return b.n - a.n
+	})
+	at := 0
+	for _, r := range tp.refs {
+		if r.pos < at {
+			continue
+		}
+		b = appendEscaped(b, raw[at:r.pos])
+		b = append(b, tmplEsc, r.code)
+		at = r.pos + r.n
+	}
+	return appendEscaped(b, raw[at:])
+}
+
+func appendEscaped(b []byte, s string) []byte {
+	for {
+		i := strings.IndexByte(s, tmplEsc)
+		if i < 0 {
+			return append(b, s...)
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, tmplEsc)
+		s = s[i+1:]
+	}
+}
+
+var errTemplate = errors.New("bad template reference")
+
+// expand returns the raw text of template t for row; cols are the block's
+// decoded columns (nil where not needed) in block order.
+func expand(dst []byte, t string, host, source string, cols []Column, row int) ([]byte, error) {
+	for {
+		i := strings.IndexByte(t, tmplEsc)
+		if i < 0 {
+			return append(dst, t...), nil
+		}
+		dst = append(dst, t[:i]...)
+		if i+1 >= len(t) {
+			return dst, errTemplate
+		}
+		switch code := t[i+1]; {
+		case code == tmplEsc:
+			dst = append(dst, tmplEsc)
+		case code == tmplHost:
+			dst = append(dst, host...)
+		case code == tmplSource:
+			dst = append(dst, source...)
+		case code >= tmplColBase:
+			k := int(code - tmplColBase)
+			if k >= len(cols) || cols[k].Values == nil || !cols[k].Has(row) {
+				return dst, fmt.Errorf("%w: column %d in row %d", errTemplate, k, row)
+			}
+			dst = append(dst, cols[k].Values[row]...)
+		default:
+			return dst, fmt.Errorf("%w: code %d", errTemplate, code)
+		}
+		t = t[i+2:]
+	}
+}
+
+// templateRefs reports which columns the templates refer to.
+func templateRefs(vals []string, ncols int) []bool {
+	used := make([]bool, ncols)
+	for _, t := range vals {
+		for {
+			i := strings.IndexByte(t, tmplEsc)
+			if i < 0 || i+1 >= len(t) {
+				break
+			}
+			if c := t[i+1]; c >= tmplColBase && int(c-tmplColBase) < ncols {
+				used[c-tmplColBase] = true
+			}
+			t = t[i+2:]
+		}
+	}
+	return used
+}

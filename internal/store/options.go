@@ -1,0 +1,213 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// Sync policies for Options.Sync.
+const (
+	// SyncAlways fsyncs the WAL before Append returns (group commit).
+	SyncAlways = "always"
+	// SyncInterval fsyncs the WAL every FsyncInterval; a crash may lose
+	// the last interval of acknowledged events.
+	SyncInterval = "interval"
+)
+
+// Options configure a Store. The zero value means the defaults, except Dir,
+// which is required.
+type Options struct {
+	// Dir is the data directory.
+	Dir string
+	// Sync is SyncAlways (default) or SyncInterval.
+	Sync string
+	// FsyncInterval is the fsync period for SyncInterval; default 1s.
+	FsyncInterval time.Duration
+	// MaxBufferBytes bounds the memory of acknowledged data not yet in
+	// parts; Append returns ErrOverloaded beyond it. Default 256 MiB.
+	MaxBufferBytes int64
+	// FlushBytes flushes the in-memory buffer to parts when it holds this
+	// much; default MaxBufferBytes/4.
+	FlushBytes int64
+	// FlushInterval flushes the buffer at least this often; default 30s.
+	FlushInterval time.Duration
+	// Routes choose the partition of events that have none; the first
+	// matching route wins, else event.DefaultPartition.
+	Routes []Route
+	// Retention is the maximum age per partition name; DefaultRetention
+	// applies to the others. Zero means keep forever.
+	Retention        map[string]time.Duration
+	DefaultRetention time.Duration
+	// DiskBudgetBytes bounds the bytes of parts; the oldest data is
+	// dropped first when it is exceeded. Zero means unlimited.
+	DiskBudgetBytes int64
+	// BlockRows is the maximum rows per block; default 8192.
+	BlockRows int
+	// MergeMinParts merges a partition-day once it has this many parts;
+	// default 4. MergeMaxParts bounds the inputs of one merge; default 16.
+	MergeMinParts, MergeMaxParts int
+	// MergeMaxRows: parts with more rows are not merged again (their
+	// blocks are full already; merging them would only rewrite data).
+	// Default 2,000,000.
+	MergeMaxRows int64
+	// MaintainInterval is how often merges and retention run in the
+	// background; default 10s. A negative value disables the background
+	// loop (tests call Merge and ApplyRetention themselves).
+	MaintainInterval time.Duration
+	// WALSegmentBytes starts a new WAL segment after this size; default 64 MiB.
+	WALSegmentBytes int64
+	// Logger receives lifecycle messages; nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// Route sends events whose Field matches the glob Match (path.Match syntax,
+// e.g. "signer-*") to Partition. Field is a metadata name (_host, _source,
+// _category) or an event field name.
+type Route struct {
+	Field     string
+	Match     string
+	Partition string
+}
+
+// Validate reports every problem of the options at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Dir == "" {
+		errs = append(errs, errors.New("dir: required"))
+	}
+	if o.Sync != "" && o.Sync != SyncAlways && o.Sync != SyncInterval {
+		errs = append(errs, fmt.Errorf("sync: %q is not %q or %q", o.Sync, SyncAlways, SyncInterval))
+	}
+	for name, v := range map[string]int64{
+		"fsync interval": int64(o.FsyncInterval), "max buffer bytes": o.MaxBufferBytes,
+		"flush bytes": o.FlushBytes, "flush interval": int64(o.FlushInterval),
+		"default retention": int64(o.DefaultRetention), "disk budget bytes": o.DiskBudgetBytes,
+		"block rows": int64(o.BlockRows), "merge min parts": int64(o.MergeMinParts),
+		"merge max parts": int64(o.MergeMaxParts), "wal segment bytes": o.WALSegmentBytes,
+		"merge max rows": o.MergeMaxRows,
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s: %d is negative", name, v))
+		}
+	}
+	if o.MaxBufferBytes > 0 && o.FlushBytes > o.MaxBufferBytes {
+		errs = append(errs, fmt.Errorf("flush bytes: %d exceeds max buffer bytes %d", o.FlushBytes, o.MaxBufferBytes))
+	}
+	if o.MergeMinParts == 1 {
+		errs = append(errs, errors.New("merge min parts: must be at least 2"))
+	}
+	for i, r := range o.Routes {
+		if err := checkPartitionName(r.Partition); err != nil {
+			errs = append(errs, fmt.Errorf("route %d: %w", i, err))
+		}
+		if r.Field == "" {
+			errs = append(errs, fmt.Errorf("route %d: field: required", i))
+		}
+		if _, err := path.Match(r.Match, ""); err != nil {
+			errs = append(errs, fmt.Errorf("route %d: match %q: %w", i, r.Match, err))
+		}
+	}
+	for name, d := range o.Retention {
+		if err := checkPartitionName(name); err != nil {
+			errs = append(errs, fmt.Errorf("retention: %w", err))
+		}
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("retention %s: %v is negative", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns a copy with defaults filled in.
+func (o Options) withDefaults() Options {
+	if o.Sync == "" {
+		o.Sync = SyncAlways
+	}
+	if o.FsyncInterval == 0 {
+		o.FsyncInterval = time.Second
+	}
+	if o.MaxBufferBytes == 0 {
+		o.MaxBufferBytes = 256 << 20
+	}
+	if o.FlushBytes == 0 {
+		o.FlushBytes = o.MaxBufferBytes / 4
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = 30 * time.Second
+	}
+	if o.BlockRows == 0 {
+		o.BlockRows = 8192
+	}
+	if o.MergeMinParts == 0 {
+		o.MergeMinParts = 4
+	}
+	if o.MergeMaxParts == 0 {
+		o.MergeMaxParts = 16
+	}
+	if o.MergeMaxParts < o.MergeMinParts {
+		o.MergeMaxParts = o.MergeMinParts
+	}
+	if o.MergeMaxRows == 0 {
+		o.MergeMaxRows = 2_000_000
+	}
+	if o.MaintainInterval == 0 {
+		o.MaintainInterval = 10 * time.Second
+	}
+	if o.WALSegmentBytes == 0 {
+		o.WALSegmentBytes = 64 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// checkPartitionName accepts 1-64 bytes of letters, digits, '_' and '-'.
+func checkPartitionName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("partition name %q: want 1-64 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("partition name %q: only letters, digits, '_' and '-' allowed", name)
+		}
+	}
+	return nil
+}
+
+// route returns the partition for e.
+func route(routes []Route, e *event.Event) string {
+	if e.Partition != "" {
+		return e.Partition
+	}
+	for i := range routes {
+		r := &routes[i]
+		v, ok := e.Get(r.Field)
+		if !ok {
+			continue
+		}
+		if m, _ := path.Match(r.Match, v); m { // pattern validated in Validate
+			return r.Partition
+		}
+	}
+	return event.DefaultPartition
+}
+
+// retentionFor returns the maximum age for partition p (0 = forever).
+func (o *Options) retentionFor(p string) time.Duration {
+	if d, ok := o.Retention[p]; ok {
+		return d
+	}
+	return o.DefaultRetention
+}

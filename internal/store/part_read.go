@@ -1,0 +1,429 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// part is an open, immutable part file. Its data is memory-mapped: reads
+// go through the OS page cache, not a Go-heap cache.
+type part struct {
+	info    partInfo
+	path    string
+	data    []byte // the mmap of the whole file
+	names   []string
+	streams []streamKey
+	blocks  []blockMeta
+	// streamTokens holds the token hashes of each stream's source and host,
+	// for FilterToken on any column and on _source/_host.
+	streamTokens []map[uint64]bool
+
+	refs    atomic.Int64 // 1 while live in the store, +1 per snapshot
+	mu      sync.Mutex   // guards removed and closed
+	removed bool         // deleted from the manifest: remove the file when refs hit 0
+	closed  bool
+}
+
+// openPart maps the file and decodes its index. info comes from the
+// manifest (its size is checked).
+func openPart(path string, info partInfo) (*part, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open part: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open part: %w", err)
+	}
+	if info.Size != 0 && st.Size() != info.Size {
+		return nil, fmt.Errorf("open part %s: size %d, manifest says %d", path, st.Size(), info.Size)
+	}
+	if st.Size() < int64(len(partMagic)+footerSize) {
+		return nil, fmt.Errorf("open part %s: file of %d bytes is too short", path, st.Size())
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("open part %s: mmap: %w", path, err)
+	}
+	p := &part{info: info, path: path, data: data}
+	if err := p.decodeIndex(); err != nil {
+		syscall.Munmap(data)
+		return nil, fmt.Errorf("open part %s: %w", path, err)
+	}
+	p.refs.Store(1)
+	return p, nil
+}
+
+// parsePart decodes a part held in memory (for tests and fuzzing).
+func parsePart(data []byte) (*part, error) {
+	p := &part{data: data}
+	if err := p.decodeIndex(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *part) decodeIndex() error {
+	d := p.data
+	if len(d) < len(partMagic)+footerSize || string(d[:len(partMagic)]) != partMagic {
+		return errors.New("bad part header")
+	}
+	foot := d[len(d)-footerSize:]
+	if string(foot[24:]) != partEndMagic {
+		return errors.New("bad part footer")
+	}
+	off, n := binary.LittleEndian.Uint64(foot[0:]), binary.LittleEndian.Uint64(foot[8:])
+	end := uint64(len(d) - footerSize)
+	if off < uint64(len(partMagic)) || off > end || n != end-off {
+		return fmt.Errorf("index at %d+%d outside the file", off, n)
+	}
+	z := d[off:end]
+	if crc32.Checksum(z, castagnoli) != binary.LittleEndian.Uint32(foot[16:]) {
+		return fmt.Errorf("index checksum mismatch at offset %d", off)
+	}
+	if v := binary.LittleEndian.Uint32(foot[20:]); v != partVersion {
+		return fmt.Errorf("unknown part version %d", v)
+	}
+	initCodecs()
+	idx, err := decoder.DecodeAll(z, nil)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return p.parseIndex(bytesToString(idx), off)
+}
+
+func (p *part) parseIndex(s string, dataEnd uint64) error {
+	r := &reader{s: s}
+	if v := r.uvarint(); r.err == nil && v != partVersion {
+		return fmt.Errorf("index version %d", v)
+	}
+	p.info.Partition = r.str()
+	p.info.Day = r.varint()
+	p.names = make([]string, r.count(1))
+	for i := range p.names {
+		p.names[i] = r.str()
+	}
+	p.streams = make([]streamKey, r.count(2))
+	p.streamTokens = make([]map[uint64]bool, len(p.streams))
+	for i := range p.streams {
+		p.streams[i] = streamKey{r.str(), r.str()}
+		p.streamTokens[i] = streamTokenSet(p.streams[i])
+	}
+	p.blocks = make([]blockMeta, r.count(8))
+	var rows int64
+	for i := range p.blocks {
+		bm := &p.blocks[i]
+		bm.stream = uint32(r.uvarint())
+		bm.minTime = r.varint()
+		bm.maxTime = bm.minTime + int64(r.uvarint())
+		bm.rows = uint32(r.uvarint())
+		bm.minutes = make([]MinuteCount, r.count(2))
+		prev := minuteOf(bm.minTime)
+		for j := range bm.minutes {
+			prev += int64(r.uvarint()) * 60e9
+			bm.minutes[j] = MinuteCount{Minute: prev, Count: int(r.uvarint())}
+		}
+		bm.bloomOff = r.uvarint()
+		bm.bloomLen = uint32(r.uvarint())
+		bm.timeCol = p.readColMeta(r)
+		bm.cols = make([]colMeta, r.count(7))
+		for j := range bm.cols {
+			bm.cols[j] = p.readColMeta(r)
+		}
+		if r.err != nil {
+			return fmt.Errorf("index: block %d: %w", i, r.err)
+		}
+		if err := p.checkBlock(bm, dataEnd); err != nil {
+			return fmt.Errorf("index: block %d: %w", i, err)
+		}
+		rows += int64(bm.rows)
+		if i == 0 || bm.minTime < p.info.MinTime {
+			p.info.MinTime = bm.minTime
+		}
+		if i == 0 || bm.maxTime > p.info.MaxTime {
+			p.info.MaxTime = bm.maxTime
+		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("index: %w", r.err)
+	}
+	if r.off != len(s) {
+		return fmt.Errorf("index: %d trailing bytes", len(s)-r.off)
+	}
+	p.info.Rows, p.info.Blocks = rows, len(p.blocks)
+	return nil
+}
+
+func (p *part) readColMeta(r *reader) colMeta {
+	return colMeta{name: uint32(r.uvarint()), off: r.uvarint(), size: uint32(r.uvarint()), crc: r.u32()}
+}
+
+// checkBlock validates references from a block's metadata so that later
+// reads cannot go out of bounds.
+func (p *part) checkBlock(bm *blockMeta, end uint64) error {
+	if int(bm.stream) >= len(p.streams) {
+		return fmt.Errorf("stream %d out of range", bm.stream)
+	}
+	if bm.rows == 0 || bm.maxTime < bm.minTime {
+		return errors.New("empty block or bad time range")
+	}
+	if bm.bloomOff > end || uint64(bm.bloomLen) > end-bm.bloomOff {
+		return errors.New("bloom filter outside the data")
+	}
+	total := 0
+	for _, m := range bm.minutes {
+		total += m.Count
+	}
+	if total != int(bm.rows) {
+		return fmt.Errorf("minute counts sum to %d, want %d rows", total, bm.rows)
+	}
+	for _, c := range append([]colMeta{bm.timeCol}, bm.cols...) {
+		if int(c.name) >= len(p.names) {
+			return fmt.Errorf("column name %d out of range", c.name)
+		}
+		if c.off > end || uint64(c.size) > end-c.off {
+			return fmt.Errorf("column %s outside the data", p.names[c.name])
+		}
+	}
+	return nil
+}
+
+func streamTokenSet(sk streamKey) map[uint64]bool {
+	m := map[uint64]bool{}
+	var buf []byte
+	for _, s := range []string{sk.source, sk.host} {
+		buf = tokenHashes(s, buf, func(h uint64) { m[h] = true })
+	}
+	return m
+}
+
+// chunk returns the bytes of column c after checking its checksum.
+func (p *part) chunk(c colMeta) ([]byte, error) {
+	b := p.data[c.off : c.off+uint64(c.size)]
+	if crc32.Checksum(b, castagnoli) != c.crc {
+		return nil, fmt.Errorf("part %s: column %s at offset %d: checksum mismatch", p.path, p.names[c.name], c.off)
+	}
+	return b, nil
+}
+
+// loadBlock decodes the named columns of block i (nil means all).
+func (p *part) loadBlock(i int, cols []string) (*Block, error) {
+	bm := &p.blocks[i]
+	sk := p.streams[bm.stream]
+	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host}
+	tc, err := p.chunk(bm.timeCol)
+	if err != nil {
+		return nil, err
+	}
+	if b.Times, err = decodeTimes(tc, int(bm.rows)); err != nil {
+		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+	}
+	if cols == nil {
+		cols = p.blockColumns(bm)
+	}
+	b.Cols = make([]Column, 0, len(cols))
+	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols))}
+	for _, name := range cols {
+		col, err := p.loadColumn(l, name)
+		if err != nil {
+			return nil, err
+		}
+		b.Cols = append(b.Cols, col)
+	}
+	return b, nil
+}
+
+// blockLoader decodes the columns of one block at most once each.
+type blockLoader struct {
+	p     *part
+	bm    *blockMeta
+	i     int
+	times []int64
+	cols  []Column // by block column index; Values nil until decoded
+	busy  []bool   // column being decoded (guards against reference cycles)
+}
+
+func (l *blockLoader) col(k int) (Column, error) {
+	if l.cols[k].Values != nil {
+		return l.cols[k], nil
+	}
+	if l.busy == nil {
+		l.busy = make([]bool, len(l.cols))
+	}
+	if l.busy[k] {
+		return Column{}, fmt.Errorf("part %s block %d: %w: column %d refers to itself", l.p.path, l.i, errTemplate, k)
+	}
+	l.busy[k] = true
+	defer func() { l.busy[k] = false }()
+	c := l.bm.cols[k]
+	name := l.p.names[c.name]
+	ch, err := l.p.chunk(c)
+	if err != nil {
+		return Column{}, err
+	}
+	vals, absent, err := decodeColumn(ch, int(l.bm.rows))
+	if err != nil {
+		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+	}
+	col := Column{Name: name, Values: vals, Absent: absent}
+	if ch[0] == kindTemplate {
+		if col, err = l.expandRaw(col); err != nil {
+			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+		}
+	}
+	l.cols[k] = col
+	return col, nil
+}
+
+// expandRaw turns a template column back into raw text.
+func (l *blockLoader) expandRaw(t Column) (Column, error) {
+	used := templateRefs(t.Values, len(l.cols))
+	for k, u := range used {
+		if u {
+			if _, err := l.col(k); err != nil {
+				return Column{}, err
+			}
+		}
+	}
+	sk := l.p.streams[l.bm.stream]
+	n := 0
+	for _, v := range t.Values {
+		n += len(v) + 16
+	}
+	buf := make([]byte, 0, n)
+	ends := make([]int, len(t.Values))
+	for r, v := range t.Values {
+		var err error
+		if t.Has(r) {
+			if buf, err = expand(buf, v, sk.host, sk.source, l.cols, r); err != nil {
+				return Column{}, err
+			}
+		}
+		ends[r] = len(buf)
+	}
+	all, start := bytesToString(buf), 0
+	for r, e := range ends {
+		t.Values[r] = all[start:e]
+		start = e
+	}
+	return t, nil
+}
+
+func (p *part) loadColumn(l *blockLoader, name string) (Column, error) {
+	bm := l.bm
+	rows := int(bm.rows)
+	switch name {
+	case event.FieldTime:
+		return timeColumn(l.times), nil
+	case event.FieldSource, event.FieldHost, event.FieldPartition:
+		return metaColumn(name, p.info.Partition, p.streams[bm.stream], rows), nil
+	}
+	for k, c := range bm.cols {
+		if p.names[c.name] == name {
+			return l.col(k)
+		}
+	}
+	return absentColumn(name, rows), nil
+}
+
+func (p *part) blockColumns(bm *blockMeta) []string {
+	out := make([]string, 0, len(bm.cols)+1)
+	out = append(out, event.FieldTime)
+	for _, c := range bm.cols {
+		out = append(out, p.names[c.name])
+	}
+	return out
+}
+
+func timeColumn(times []int64) Column {
+	vals := make([]string, len(times))
+	var buf []byte
+	for i, t := range times {
+		buf = event.AppendTime(buf[:0], t)
+		vals[i] = string(buf)
+	}
+	return Column{Name: event.FieldTime, Values: vals}
+}
+
+func metaColumn(name, partition string, sk streamKey, rows int) Column {
+	v := partition
+	switch name {
+	case event.FieldSource:
+		v = sk.source
+	case event.FieldHost:
+		v = sk.host
+	}
+	if v == "" {
+		return absentColumn(name, rows)
+	}
+	vals := make([]string, rows)
+	for i := range vals {
+		vals[i] = v
+	}
+	return Column{Name: name, Values: vals}
+}
+
+func absentColumn(name string, rows int) Column {
+	absent := make([]bool, rows)
+	for i := range absent {
+		absent[i] = true
+	}
+	return Column{Name: name, Values: make([]string, rows), Absent: absent}
+}
+
+// bloom returns block i's token filter.
+func (p *part) bloom(i int) []byte {
+	bm := &p.blocks[i]
+	return p.data[bm.bloomOff : bm.bloomOff+uint64(bm.bloomLen)]
+}
+
+// acquire pins the part for a snapshot; it fails when the part is already
+// gone.
+func (p *part) acquire() bool {
+	for {
+		n := p.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if p.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one unmaps the file and, when the
+// part was removed from the manifest, deletes it.
+func (p *part) release() error {
+	if p.refs.Add(-1) > 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	var errs []error
+	if p.data != nil && p.path != "" {
+		errs = append(errs, syscall.Munmap(p.data))
+	}
+	p.data = nil
+	if p.removed {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("release part %s: %w", p.path, err)
+	}
+	return nil
+}

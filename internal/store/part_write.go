@@ -1,0 +1,426 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// Part file layout (see docs/format/store.md):
+//
+//	"MAMPART1" | column chunks and bloom filters | index (zstd) | footer
+//
+// footer (32 bytes): u64 index offset | u64 index length | u32 CRC-32C of
+// the index bytes | u32 format version | "MAMPEND1".
+const (
+	partMagic    = "MAMPART1"
+	partEndMagic = "MAMPEND1"
+	footerSize   = 32
+	partVersion  = 1
+	partExt      = ".part"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// colMeta locates one column chunk of a block.
+type colMeta struct {
+	name uint32 // index into the part's names
+	off  uint64
+	size uint32
+	crc  uint32
+}
+
+// blockMeta is one block's entry in the part index.
+type blockMeta struct {
+	stream   uint32
+	minTime  int64
+	maxTime  int64
+	rows     uint32
+	minutes  []MinuteCount
+	bloomOff uint64
+	bloomLen uint32
+	timeCol  colMeta
+	cols     []colMeta
+}
+
+type streamKey struct{ source, host string }
+
+// partWriter writes one part file: blocks, then the index and footer.
+type partWriter struct {
+	tmp, final string
+	relName    string // the manifest name
+	f          *os.File
+	w          *bufio.Writer
+	crc        hash.Hash32 // over every byte written
+	off        uint64
+	lv         level
+
+	partition string
+	day       int64
+	names     []string
+	nameIdx   map[string]uint32
+	streams   []streamKey
+	streamIdx map[streamKey]uint32
+	blocks    []blockMeta
+	rows      int64
+	minTime   int64
+	maxTime   int64
+
+	bloom bloomBuilder
+	tmpl  templater
+	buf   []byte
+	cols  colBuilder
+}
+
+// createPart starts writing the part at path (written under a temporary
+// name and renamed by finish).
+func createPart(path, partition string, day int64, lv level) (*partWriter, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create part: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create part: %w", err)
+	}
+	pw := &partWriter{tmp: tmp, final: path, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli), lv: lv,
+		partition: partition, day: day, nameIdx: map[string]uint32{}, streamIdx: map[streamKey]uint32{}}
+	if err := pw.write([]byte(partMagic)); err != nil {
+		pw.abort()
+		return nil, err
+	}
+	return pw, nil
+}
+
+func (pw *partWriter) write(b []byte) error {
+	if _, err := pw.w.Write(b); err != nil {
+		return fmt.Errorf("write part: %w", err)
+	}
+	pw.crc.Write(b)
+	pw.off += uint64(len(b))
+	return nil
+}
+
+func (pw *partWriter) name(n string) uint32 {
+	i, ok := pw.nameIdx[n]
+	if !ok {
+		i = uint32(len(pw.names))
+		pw.names = append(pw.names, n)
+		pw.nameIdx[n] = i
+	}
+	return i
+}
+
+func (pw *partWriter) writeChunk(name uint32, chunk []byte) (colMeta, error) {
+	cm := colMeta{name: name, off: pw.off, size: uint32(len(chunk)), crc: crc32.Checksum(chunk, castagnoli)}
+	return cm, pw.write(chunk)
+}
+
+// writeBlock writes rows (sorted by time, all of stream source/host) as
+// one block.
+func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	sk := streamKey{source, host}
+	si, ok := pw.streamIdx[sk]
+	if !ok {
+		si = uint32(len(pw.streams))
+		pw.streams = append(pw.streams, sk)
+		pw.streamIdx[sk] = si
+	}
+	bm := blockMeta{stream: si, minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
+	bm.minutes = minuteCounts(rows)
+	cb := &pw.cols
+	cb.build(rows)
+
+	ts := make([]int64, len(rows))
+	for i, e := range rows {
+		ts[i] = e.Time
+	}
+	var err error
+	pw.buf = encodeTimes(pw.buf[:0], ts)
+	if bm.timeCol, err = pw.writeChunk(pw.name(event.FieldTime), pw.buf); err != nil {
+		return err
+	}
+	occ := 0
+	for i := range cb.cols {
+		c := &cb.cols[i]
+		if i == 0 { // _raw, as templates
+			pw.buf = encodeChunk(pw.buf[:0], kindTemplate, pw.tmpl.body(rows, cb), pw.lv)
+		} else {
+			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, pw.lv)
+		}
+		cm, err := pw.writeChunk(pw.name(c.name), pw.buf)
+		if err != nil {
+			return err
+		}
+		bm.cols = append(bm.cols, cm)
+		occ += c.tokensEstimate
+	}
+	pw.bloom.reset(occ)
+	for i := range cb.cols {
+		c := &cb.cols[i]
+		if c.name == event.FieldReceived {
+			continue
+		}
+		var last string
+		for j, v := range c.vals {
+			if (c.absent != nil && c.absent[j]) || (j > 0 && v == last) {
+				continue
+			}
+			last = v
+			pw.bloom.addText(v)
+		}
+	}
+	pw.buf = pw.bloom.finish(pw.buf[:0])
+	bm.bloomOff, bm.bloomLen = pw.off, uint32(len(pw.buf))
+	if err := pw.write(pw.buf); err != nil {
+		return err
+	}
+	if len(pw.blocks) == 0 || bm.minTime < pw.minTime {
+		pw.minTime = bm.minTime
+	}
+	if len(pw.blocks) == 0 || bm.maxTime > pw.maxTime {
+		pw.maxTime = bm.maxTime
+	}
+	pw.rows += int64(len(rows))
+	pw.blocks = append(pw.blocks, bm)
+	return nil
+}
+
+// minuteCounts counts rows per minute; rows are sorted by time.
+func minuteCounts(rows []*event.Event) []MinuteCount {
+	var out []MinuteCount
+	for _, e := range rows {
+		m := minuteOf(e.Time)
+		if n := len(out); n > 0 && out[n-1].Minute == m {
+			out[n-1].Count++
+			continue
+		}
+		out = append(out, MinuteCount{Minute: m, Count: 1})
+	}
+	return out
+}
+
+func minuteOf(t int64) int64 {
+	m := t - t%60e9
+	if t%60e9 < 0 {
+		m -= 60e9
+	}
+	return m
+}
+
+// encodeIndex returns the uncompressed index.
+func (pw *partWriter) encodeIndex() []byte {
+	b := binary.AppendUvarint(nil, partVersion)
+	b = appendStr(b, pw.partition)
+	b = binary.AppendVarint(b, pw.day)
+	b = binary.AppendUvarint(b, uint64(len(pw.names)))
+	for _, n := range pw.names {
+		b = appendStr(b, n)
+	}
+	b = binary.AppendUvarint(b, uint64(len(pw.streams)))
+	for _, s := range pw.streams {
+		b = appendStr(b, s.source)
+		b = appendStr(b, s.host)
+	}
+	b = binary.AppendUvarint(b, uint64(len(pw.blocks)))
+	for i := range pw.blocks {
+		bm := &pw.blocks[i]
+		b = binary.AppendUvarint(b, uint64(bm.stream))
+		b = binary.AppendVarint(b, bm.minTime)
+		b = binary.AppendUvarint(b, uint64(bm.maxTime-bm.minTime))
+		b = binary.AppendUvarint(b, uint64(bm.rows))
+		b = binary.AppendUvarint(b, uint64(len(bm.minutes)))
+		prev := minuteOf(bm.minTime)
+		for _, m := range bm.minutes {
+			b = binary.AppendUvarint(b, uint64((m.Minute-prev)/60e9))
+			b = binary.AppendUvarint(b, uint64(m.Count))
+			prev = m.Minute
+		}
+		b = binary.AppendUvarint(b, bm.bloomOff)
+		b = binary.AppendUvarint(b, uint64(bm.bloomLen))
+		b = appendColMeta(b, bm.timeCol)
+		b = binary.AppendUvarint(b, uint64(len(bm.cols)))
+		for _, c := range bm.cols {
+			b = appendColMeta(b, c)
+		}
+	}
+	return b
+}
+
+func appendColMeta(b []byte, c colMeta) []byte {
+	b = binary.AppendUvarint(b, uint64(c.name))
+	b = binary.AppendUvarint(b, c.off)
+	b = binary.AppendUvarint(b, uint64(c.size))
+	return binary.LittleEndian.AppendUint32(b, c.crc)
+}
+
+// partInfo is what the manifest records about a part.
+type partInfo struct {
+	Name      string `json:"name"` // path relative to the parts directory
+	Partition string `json:"partition"`
+	Day       int64  `json:"day"` // days since the Unix epoch
+	Size      int64  `json:"size"`
+	CRC       uint32 `json:"crc32c"`
+	Rows      int64  `json:"rows"`
+	Blocks    int    `json:"blocks"`
+	MinTime   int64  `json:"min_time"`
+	MaxTime   int64  `json:"max_time"`
+}
+
+// finish writes the index and footer, syncs, and renames the file into
+// place. It does not sync the directory (the caller does, once).
+func (pw *partWriter) finish() (partInfo, error) {
+	idx := pw.encodeIndex()
+	initCodecs()
+	z := encoders[levelFast].EncodeAll(idx, nil)
+	idxOff := pw.off
+	if err := pw.write(z); err != nil {
+		pw.abort()
+		return partInfo{}, err
+	}
+	foot := binary.LittleEndian.AppendUint64(nil, idxOff)
+	foot = binary.LittleEndian.AppendUint64(foot, uint64(len(z)))
+	foot = binary.LittleEndian.AppendUint32(foot, crc32.Checksum(z, castagnoli))
+	foot = binary.LittleEndian.AppendUint32(foot, partVersion)
+	foot = append(foot, partEndMagic...)
+	if err := pw.write(foot); err != nil {
+		pw.abort()
+		return partInfo{}, err
+	}
+	if err := pw.w.Flush(); err != nil {
+		pw.abort()
+		return partInfo{}, fmt.Errorf("write part: %w", err)
+	}
+	if err := pw.f.Sync(); err != nil {
+		pw.abort()
+		return partInfo{}, fmt.Errorf("sync part: %w", err)
+	}
+	if err := pw.f.Close(); err != nil {
+		os.Remove(pw.tmp)
+		return partInfo{}, fmt.Errorf("close part: %w", err)
+	}
+	if err := os.Rename(pw.tmp, pw.final); err != nil {
+		os.Remove(pw.tmp)
+		return partInfo{}, fmt.Errorf("rename part: %w", err)
+	}
+	return partInfo{Partition: pw.partition, Day: pw.day, Size: int64(pw.off), CRC: pw.crc.Sum32(), Rows: pw.rows,
+		Blocks: len(pw.blocks), MinTime: pw.minTime, MaxTime: pw.maxTime}, nil
+}
+
+// abort removes the unfinished file.
+func (pw *partWriter) abort() {
+	pw.f.Close()
+	os.Remove(pw.tmp)
+}
+
+// colBuilder turns rows into columns: _raw, _category, _received, then
+// fields in order of first appearance.
+type colBuilder struct {
+	cols []builtCol
+	idx  map[string]int
+}
+
+type builtCol struct {
+	name           string
+	vals           []string
+	absent         []bool
+	tokensEstimate int
+}
+
+func (cb *colBuilder) col(name string, rows int) *builtCol {
+	i, ok := cb.idx[name]
+	if !ok {
+		i = len(cb.cols)
+		cb.idx[name] = i
+		cb.cols = append(cb.cols, builtCol{name: name, vals: make([]string, rows), absent: make([]bool, rows)})
+		for j := range cb.cols[i].absent {
+			cb.cols[i].absent[j] = true
+		}
+	}
+	return &cb.cols[i]
+}
+
+func (cb *colBuilder) build(rows []*event.Event) {
+	cb.cols = cb.cols[:0]
+	if cb.idx == nil {
+		cb.idx = map[string]int{}
+	}
+	clear(cb.idx)
+	n := len(rows)
+	cb.col(event.FieldRaw, n)
+	cb.col(event.FieldCategory, n)
+	raw, cat := &cb.cols[0], &cb.cols[1]
+	for i, e := range rows {
+		raw.vals[i], raw.absent[i] = e.Raw, false
+		raw.tokensEstimate += len(e.Raw)/6 + 1
+		if e.Category != "" {
+			cat.vals[i], cat.absent[i] = e.Category, false
+		}
+	}
+	hasRecv := false
+	for _, e := range rows {
+		if e.Received != 0 {
+			hasRecv = true
+			break
+		}
+	}
+	if hasRecv {
+		c := cb.col(event.FieldReceived, n)
+		var buf []byte
+		for i, e := range rows {
+			if e.Received != 0 {
+				buf = appendInt(buf[:0], e.Received)
+				c.vals[i], c.absent[i] = string(buf), false
+			}
+		}
+	}
+	for i, e := range rows {
+		for _, f := range e.Fields {
+			if isReservedColumn(f.Name) {
+				continue
+			}
+			c := cb.col(f.Name, n)
+			if !c.absent[i] { // a repeated name: the first wins, like Event.Get
+				continue
+			}
+			c.vals[i], c.absent[i] = f.Value, false
+			c.tokensEstimate += len(f.Value)/6 + 1
+		}
+	}
+	for i := range cb.cols {
+		c := &cb.cols[i]
+		all := true
+		for _, a := range c.absent {
+			if a {
+				all = false
+				break
+			}
+		}
+		if all {
+			c.absent = nil
+		}
+		if c.name == event.FieldCategory {
+			c.tokensEstimate = 8
+		}
+	}
+}
+
+// isReservedColumn reports field names the store keeps as metadata; an
+// event field of such a name is not stored twice.
+func isReservedColumn(name string) bool {
+	switch name {
+	case event.FieldTime, event.FieldRaw, event.FieldCategory, event.FieldReceived,
+		event.FieldSource, event.FieldHost, event.FieldPartition:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// ApplyRetention removes the parts whose newest event is older than their
+// partition's retention, then, while the parts exceed DiskBudgetBytes, the
+// parts with the oldest newest event. Each removal is a manifest commit
+// naming its reason. Snapshots keep removed parts readable until released.
+func (s *Store) ApplyRetention(ctx context.Context) error {
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
+	now := s.opts.Now().UnixNano()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	live := make([]*part, 0, len(s.parts))
+	for _, p := range s.parts {
+		live = append(live, p)
+	}
+	s.mu.Unlock()
+	sort.Slice(live, func(i, j int) bool {
+		if live[i].info.MaxTime != live[j].info.MaxTime {
+			return live[i].info.MaxTime < live[j].info.MaxTime
+		}
+		return live[i].info.Name < live[j].info.Name
+	})
+	var old, keep []*part
+	var c commit
+	for _, p := range live {
+		if d := s.opts.retentionFor(p.info.Partition); d > 0 && p.info.MaxTime < now-int64(d) {
+			old = append(old, p)
+			c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: "retention: older than " + d.String()})
+			continue
+		}
+		keep = append(keep, p)
+	}
+	if len(old) > 0 {
+		c.Op = "retention"
+		if err := s.commitParts(c, old, nil); err != nil {
+			return fmt.Errorf("retention: %w", err)
+		}
+		for _, p := range old {
+			s.m.retParts.Add(1)
+			s.m.retBytes.Add(uint64(p.info.Size))
+		}
+		s.log.Info("retention removed parts", "parts", len(old))
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	return s.applyDiskBudget(keep)
+}
+
+// applyDiskBudget removes the oldest of live (sorted oldest first) until
+// the total size fits the budget.
+func (s *Store) applyDiskBudget(live []*part) error {
+	if s.opts.DiskBudgetBytes <= 0 {
+		return nil
+	}
+	var total int64
+	for _, p := range live {
+		total += p.info.Size
+	}
+	var drop []*part
+	c := commit{Op: "disk_budget"}
+	for _, p := range live {
+		if total <= s.opts.DiskBudgetBytes {
+			break
+		}
+		drop = append(drop, p)
+		total -= p.info.Size
+		c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: fmt.Sprintf("disk budget of %d bytes exceeded", s.opts.DiskBudgetBytes)})
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	if err := s.commitParts(c, drop, nil); err != nil {
+		return fmt.Errorf("disk budget: %w", err)
+	}
+	for _, p := range drop {
+		s.m.budgetParts.Add(1)
+		s.m.budgetBytes.Add(uint64(p.info.Size))
+	}
+	s.log.Warn("disk budget removed parts", "parts", len(drop), "budget_bytes", s.opts.DiskBudgetBytes, "left_bytes", total)
+	return nil
+}

@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// snapshot pins the parts and freezes the in-memory chunks that existed
+// when it was taken.
+type snapshot struct {
+	parts []*part
+	mem   []*memRef
+	once  sync.Once
+	log   func(err error)
+}
+
+// Snapshot returns a consistent view: the live parts (pinned against
+// deletion until Release) and the acknowledged in-memory events.
+func (s *Store) Snapshot() Snapshot {
+	sn := &snapshot{log: func(err error) { s.log.Warn("snapshot release", "err", err) }}
+	s.mu.Lock()
+	for _, p := range s.parts {
+		if p.acquire() {
+			sn.parts = append(sn.parts, p)
+		}
+	}
+	if !s.closed {
+		sn.mem = s.mem.refs(sn.mem)
+		for _, mt := range s.flushing {
+			sn.mem = mt.refs(sn.mem)
+		}
+	}
+	s.mu.Unlock()
+	return sn
+}
+
+func (sn *snapshot) Release() {
+	sn.once.Do(func() {
+		for _, p := range sn.parts {
+			if err := p.release(); err != nil {
+				sn.log(err)
+			}
+		}
+	})
+}
+
+// Blocks returns the blocks that may match q.
+func (sn *snapshot) Blocks(ctx context.Context, q Query) ([]BlockRef, Stats, error) {
+	var st Stats
+	var out []BlockRef
+	f := compileFilter(q.Filter)
+	for _, p := range sn.parts {
+		if err := ctx.Err(); err != nil {
+			return nil, st, fmt.Errorf("blocks: %w", err)
+		}
+		st.PartsTotal++
+		st.BlocksTotal += len(p.blocks)
+		if !q.wantPartition(p.info.Partition) || !q.overlaps(p.info.MinTime, p.info.MaxTime) {
+			st.PartsSkipped++
+			st.BlocksSkipped += len(p.blocks)
+			continue
+		}
+		kept := 0
+		for i := range p.blocks {
+			bm := &p.blocks[i]
+			sk := p.streams[bm.stream]
+			if !q.overlaps(bm.minTime, bm.maxTime) || !q.wantStream(sk.source, sk.host) || !f.partBlock(p, i) {
+				st.BlocksSkipped++
+				continue
+			}
+			kept++
+			out = append(out, &partRef{p: p, i: i})
+		}
+		if kept == 0 {
+			st.PartsSkipped++
+		} else {
+			st.PartsScanned++
+		}
+	}
+	for _, r := range sn.mem {
+		st.BlocksTotal++
+		if !q.wantPartition(r.key.partition) || !q.overlaps(r.minTime, r.maxTime) ||
+			!q.wantStream(r.key.source, r.key.host) || !f.memBlock(r) {
+			st.BlocksSkipped++
+			continue
+		}
+		out = append(out, r)
+	}
+	st.BlocksScanned = len(out)
+	slices.SortStableFunc(out, func(a, b BlockRef) int {
+		switch {
+		case a.MinTime() < b.MinTime():
+			return -1
+		case a.MinTime() > b.MinTime():
+			return 1
+		}
+		return 0
+	})
+	return out, st, nil
+}
+
+func (q *Query) overlaps(minT, maxT int64) bool {
+	if q.MinTime != 0 && maxT < q.MinTime {
+		return false
+	}
+	if q.MaxTime != 0 && minT >= q.MaxTime {
+		return false
+	}
+	return true
+}
+
+func (q *Query) wantPartition(p string) bool {
+	if q.Partitions == nil {
+		return len(p) == 0 || p[0] != '_'
+	}
+	return slices.Contains(q.Partitions, p)
+}
+
+func (q *Query) wantStream(source, host string) bool {
+	if q.Sources != nil && !slices.Contains(q.Sources, source) {
+		return false
+	}
+	if q.Hosts != nil && !slices.Contains(q.Hosts, host) {
+		return false
+	}
+	return true
+}
+
+// partRef is a block of a part.
+type partRef struct {
+	p *part
+	i int
+}
+
+func (r *partRef) bm() *blockMeta              { return &r.p.blocks[r.i] }
+func (r *partRef) Partition() string           { return r.p.info.Partition }
+func (r *partRef) Source() string              { return r.p.streams[r.bm().stream].source }
+func (r *partRef) Host() string                { return r.p.streams[r.bm().stream].host }
+func (r *partRef) MinTime() int64              { return r.bm().minTime }
+func (r *partRef) MaxTime() int64              { return r.bm().maxTime }
+func (r *partRef) Rows() int                   { return int(r.bm().rows) }
+func (r *partRef) Columns() []string           { return r.p.blockColumns(r.bm()) }
+func (r *partRef) MinuteCounts() []MinuteCount { return r.bm().minutes }
+func (r *partRef) Load(cols []string) (*Block, error) {
+	return r.p.loadBlock(r.i, cols)
+}
+
+// filter is a compiled Filter: token hashes computed once per query.
+type filter struct {
+	op     FilterOp
+	field  string
+	value  string
+	hashes []uint64 // FilterToken: the token; FilterEqual: the value's tokens
+	kids   []*filter
+}
+
+func compileFilter(f *Filter) *filter {
+	if f == nil {
+		return &filter{op: FilterAll}
+	}
+	c := &filter{op: f.Op, field: f.Field, value: f.Value}
+	switch f.Op {
+	case FilterToken:
+		c.hashes = []uint64{hashString(f.Token)}
+	case FilterEqual:
+		tokenHashes(f.Value, nil, func(h uint64) { c.hashes = append(c.hashes, h) })
+	case FilterAnd, FilterOr:
+		for _, k := range f.Kids {
+			c.kids = append(c.kids, compileFilter(k))
+		}
+	}
+	return c
+}
+
+// partBlock reports whether block i of p may match.
+func (f *filter) partBlock(p *part, i int) bool {
+	switch f.op {
+	case FilterAnd:
+		for _, k := range f.kids {
+			if !k.partBlock(p, i) {
+				return false
+			}
+		}
+		return true
+	case FilterOr:
+		for _, k := range f.kids {
+			if k.partBlock(p, i) {
+				return true
+			}
+		}
+		return len(f.kids) == 0
+	case FilterToken:
+		return f.tokenMay(p, i)
+	case FilterEqual:
+		return f.equalMay(p, i)
+	}
+	return true
+}
+
+func (f *filter) tokenMay(p *part, i int) bool {
+	bm := &p.blocks[i]
+	h := f.hashes[0]
+	switch f.field {
+	case "":
+		return p.streamTokens[bm.stream][h] || bloomHas(p.bloom(i), h)
+	case event.FieldSource, event.FieldHost:
+		return p.streamTokens[bm.stream][h]
+	case event.FieldPartition:
+		found := false
+		tokenHashes(p.info.Partition, nil, func(x uint64) { found = found || x == h })
+		return found
+	case event.FieldTime, event.FieldReceived:
+		return true
+	}
+	if !p.hasColumn(bm, f.field) {
+		return false
+	}
+	return bloomHas(p.bloom(i), h)
+}
+
+func (f *filter) equalMay(p *part, i int) bool {
+	bm := &p.blocks[i]
+	sk := p.streams[bm.stream]
+	switch f.field {
+	case event.FieldSource:
+		return sk.source == f.value
+	case event.FieldHost:
+		return sk.host == f.value
+	case event.FieldPartition:
+		return p.info.Partition == f.value
+	case event.FieldTime, event.FieldReceived, "":
+		return true
+	}
+	if f.value == "" {
+		return true
+	}
+	if !p.hasColumn(bm, f.field) {
+		return false
+	}
+	bl := p.bloom(i)
+	for _, h := range f.hashes {
+		if !bloomHas(bl, h) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *part) hasColumn(bm *blockMeta, name string) bool {
+	for _, c := range bm.cols {
+		if p.names[c.name] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// memBlock prunes in-memory blocks on metadata only.
+func (f *filter) memBlock(r *memRef) bool {
+	switch f.op {
+	case FilterAnd:
+		for _, k := range f.kids {
+			if !k.memBlock(r) {
+				return false
+			}
+		}
+		return true
+	case FilterOr:
+		for _, k := range f.kids {
+			if k.memBlock(r) {
+				return true
+			}
+		}
+		return len(f.kids) == 0
+	case FilterEqual:
+		switch f.field {
+		case event.FieldSource:
+			return r.key.source == f.value
+		case event.FieldHost:
+			return r.key.host == f.value
+		case event.FieldPartition:
+			return r.key.partition == f.value
+		}
+	}
+	return true
+}

@@ -1,0 +1,495 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store/wal"
+)
+
+const (
+	walDir   = "wal"
+	partsDir = "parts"
+)
+
+// Store is the embedded log store. It implements Engine.
+//
+// Lock order: flushMu, then appendMu, then mu, then a memtable's mu.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+	dir  string
+	wal  *wal.WAL
+	man  *manifest
+
+	appendMu sync.Mutex // orders WAL writes with memtable inserts; guards mem's contents' LSN
+	flushMu  sync.Mutex // serializes flushes (manifest WAL positions must rise)
+	mergeMu  sync.Mutex // serializes merges and retention
+
+	mu       sync.Mutex // guards parts, mem, flushing, closed
+	parts    map[string]*part
+	mem      *memtable
+	flushing []*memtable
+	closed   bool
+
+	flushNow chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+	m        counters
+}
+
+var _ Engine = (*Store)(nil)
+
+// Open opens or creates the store in opts.Dir: it replays the manifest,
+// opens the live parts, removes files no commit references (the leftovers
+// of a crash), replays the WAL past the manifest's position, and starts the
+// background flusher and maintainer.
+func Open(opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	opts = opts.withDefaults()
+	s := &Store{opts: opts, log: opts.Logger, dir: opts.Dir, parts: map[string]*part{},
+		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), done: make(chan struct{})}
+	s.m.init()
+	if err := os.MkdirAll(filepath.Join(s.dir, partsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	man, err := openManifest(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.man = man
+	if err := s.openParts(); err != nil {
+		s.closeParts()
+		man.close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.removeOrphans()
+	after := man.walLSN()
+	replayed := 0
+	w, rep, err := wal.Open(filepath.Join(s.dir, walDir), after, wal.Options{SegmentBytes: opts.WALSegmentBytes, Logger: s.log},
+		func(lsn uint64, p []byte) error {
+			payload := string(p)
+			evs, err := decodeBatch(payload)
+			if err != nil {
+				return fmt.Errorf("wal record %d: %w", lsn, err)
+			}
+			s.mem.insert(evs, len(payload))
+			s.mem.maxLSN = lsn
+			replayed += len(evs)
+			return nil
+		})
+	if err != nil {
+		s.closeParts()
+		man.close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.wal = w
+	w.SetObserver(s.m.observeFsync)
+	if s.mem.maxLSN == 0 {
+		s.mem.maxLSN = max(after, rep.LastLSN)
+	}
+	s.log.Info("store opened", "dir", s.dir, "parts", len(s.parts), "wal_records", rep.Records, "events_replayed", replayed, "wal_torn_bytes", rep.TornBytes)
+	s.wg.Add(2)
+	go s.flushLoop()
+	go s.maintainLoop()
+	if opts.Sync == SyncInterval {
+		s.wg.Add(1)
+		go s.syncLoop()
+	}
+	return s, nil
+}
+
+func (s *Store) openParts() error {
+	for _, info := range s.man.liveParts() {
+		p, err := openPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(info.Name)), info)
+		if err != nil {
+			return err
+		}
+		p.info.Name, p.info.CRC, p.info.Size = info.Name, info.CRC, info.Size
+		s.parts[info.Name] = p
+	}
+	return nil
+}
+
+// removeOrphans deletes part files no live commit references: parts
+// written before a crash but never committed, and removed parts whose
+// deletion was interrupted.
+func (s *Store) removeOrphans() {
+	root := filepath.Join(s.dir, partsDir)
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error { // errors: best effort cleanup
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, rerr := filepath.Rel(root, path)
+		if rerr != nil {
+			return nil
+		}
+		if _, ok := s.parts[filepath.ToSlash(rel)]; ok {
+			return nil
+		}
+		if strings.HasSuffix(path, partExt) || strings.HasSuffix(path, partExt+".tmp") {
+			s.log.Warn("removing unreferenced part file", "file", path)
+			if err := os.Remove(path); err != nil {
+				s.log.Warn("remove unreferenced part file", "file", path, "err", err)
+			}
+		}
+		return nil
+	})
+}
+
+// partName returns the manifest name of a new part.
+func partName(partition string, day int64, id uint64) string {
+	return fmt.Sprintf("%s/%s/%016x%s", partition, time.Unix(day*86400, 0).UTC().Format("20060102"), id, partExt)
+}
+
+// partID parses the id out of a part name (0 when malformed).
+func partID(name string) uint64 {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	id, err := strconv.ParseUint(strings.TrimSuffix(base, partExt), 16, 64)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
+func dayOf(t int64) int64 {
+	d := t / (86400 * 1e9)
+	if t < 0 && t%(86400*1e9) != 0 {
+		d--
+	}
+	return d
+}
+
+// Append makes events durable in the WAL and visible to searches. Events
+// without a Partition are routed. It returns ErrOverloaded when the
+// in-memory buffer is full; nothing of the batch is then stored.
+func (s *Store) Append(ctx context.Context, events []event.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	// Route without changing the caller's events.
+	routed := make([]event.Event, len(events))
+	for i := range events {
+		routed[i] = events[i]
+		routed[i].Partition = route(s.opts.Routes, &events[i])
+		if err := checkPartitionName(routed[i].Partition); err != nil {
+			return fmt.Errorf("append: event %d: %w", i, err)
+		}
+	}
+	buf := appendBatch(make([]byte, 0, batchSizeHint(routed)), routed)
+	if len(buf) > wal.MaxRecord {
+		return fmt.Errorf("append: batch of %d bytes is too large; split it", len(buf))
+	}
+	if s.bufferBytes()+int64(len(buf)) > s.opts.MaxBufferBytes {
+		s.m.overloaded.Add(1)
+		s.nudgeFlush()
+		return ErrOverloaded
+	}
+	payload := bytesToString(buf) // buf is never modified again
+	evs, err := decodeBatch(payload)
+	if err != nil {
+		return fmt.Errorf("BUG: append: own batch does not decode: %w", err)
+	}
+	s.appendMu.Lock()
+	s.mu.Lock()
+	closed, mem := s.closed, s.mem
+	s.mu.Unlock()
+	if closed {
+		s.appendMu.Unlock()
+		return ErrClosed
+	}
+	lsn, pos, err := s.wal.Write(buf)
+	if err != nil {
+		s.appendMu.Unlock()
+		return fmt.Errorf("append: %w", err)
+	}
+	mem.insert(evs, len(payload))
+	mem.maxLSN = lsn
+	s.appendMu.Unlock()
+	s.m.rowsAppended.Add(uint64(len(evs)))
+	if mem.bytes.Load() >= s.opts.FlushBytes {
+		s.nudgeFlush()
+	}
+	if s.opts.Sync == SyncAlways {
+		if err := s.wal.Sync(pos); err != nil {
+			return fmt.Errorf("append: %w", err)
+		}
+	}
+	return nil
+}
+
+func batchSizeHint(evs []event.Event) int {
+	n := 8
+	for i := range evs {
+		e := &evs[i]
+		n += 24 + len(e.Raw) + len(e.Source) + len(e.Host) + len(e.Category) + len(e.Partition)
+		for _, f := range e.Fields {
+			n += 4 + len(f.Name) + len(f.Value)
+		}
+	}
+	return n
+}
+
+// bufferBytes is the memory held by memtables (active and flushing).
+func (s *Store) bufferBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.mem.bytes.Load()
+	for _, mt := range s.flushing {
+		n += mt.bytes.Load()
+	}
+	return n
+}
+
+func (s *Store) nudgeFlush() {
+	select {
+	case s.flushNow <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) flushLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.flushNow:
+		case <-t.C:
+		}
+		if err := s.Flush(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+			s.log.Error("flush failed", "err", err)
+		}
+	}
+}
+
+func (s *Store) syncLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.FsyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if err := s.wal.SyncAll(); err != nil {
+				s.log.Error("wal sync failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Store) maintainLoop() {
+	defer s.wg.Done()
+	if s.opts.MaintainInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.MaintainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-s.done:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		if err := s.ApplyRetention(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("retention failed", "err", err)
+		}
+		if err := s.Merge(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("merge failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// Flush writes the acknowledged in-memory events to parts and records the
+// WAL position they cover in the manifest.
+func (s *Store) Flush(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.appendMu.Lock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.appendMu.Unlock()
+		return ErrClosed
+	}
+	mt := s.mem
+	if len(mt.streams) == 0 {
+		s.mu.Unlock()
+		s.appendMu.Unlock()
+		return nil
+	}
+	s.mem = newMemtable(s.opts.BlockRows)
+	s.mem.maxLSN = mt.maxLSN
+	s.flushing = append(s.flushing, mt)
+	s.mu.Unlock()
+	s.appendMu.Unlock()
+	return s.flushMemtable(ctx, mt)
+}
+
+// flushMemtable writes mt's parts and commits them. On failure mt stays in
+// the flushing list (still searchable, still in the WAL) and is retried by
+// the next flush.
+func (s *Store) flushMemtable(ctx context.Context, mt *memtable) error {
+	start := time.Now()
+	infos, err := s.writeMemtable(ctx, mt)
+	if err != nil {
+		s.m.flushErrors.Add(1)
+		return fmt.Errorf("flush: %w", err)
+	}
+	// The WAL must be durable up to mt's records before the manifest says
+	// they are in parts (interval sync mode may lag).
+	if err := s.wal.SyncAll(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	if err := s.commitParts(commit{Op: "flush", Add: infos, WALLSN: mt.maxLSN}, nil, func() {
+		for i, f := range s.flushing {
+			if f == mt {
+				s.flushing = append(s.flushing[:i:i], s.flushing[i+1:]...)
+				break
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	if err := s.wal.Truncate(mt.maxLSN); err != nil {
+		s.log.Warn("wal truncate failed", "err", err)
+	}
+	s.m.flushes.Add(1)
+	s.log.Debug("memtable flushed", "parts", len(infos), "took", time.Since(start))
+	return nil
+}
+
+// commitParts appends c to the manifest, opens the added parts, and swaps
+// them in for the removed ones (with also run under mu).
+func (s *Store) commitParts(c commit, removed []*part, also func()) error {
+	opened := make([]*part, 0, len(c.Add))
+	for _, info := range c.Add {
+		p, err := openPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(info.Name)), info)
+		if err != nil {
+			for _, o := range opened {
+				_ = o.release() // a failed commit: the files are orphans, removed on next open
+			}
+			return err
+		}
+		p.info.Name, p.info.CRC, p.info.Size = info.Name, info.CRC, info.Size
+		opened = append(opened, p)
+	}
+	if err := syncDir(filepath.Join(s.dir, partsDir)); err != nil {
+		return err
+	}
+	c.Time = s.opts.Now().UnixNano()
+	if err := s.man.append(c); err != nil {
+		for _, o := range opened {
+			_ = o.release() // see above
+		}
+		return err
+	}
+	s.mu.Lock()
+	for _, p := range opened {
+		s.parts[p.info.Name] = p
+	}
+	for _, p := range removed {
+		delete(s.parts, p.info.Name)
+	}
+	if also != nil {
+		also()
+	}
+	s.mu.Unlock()
+	for _, p := range removed {
+		p.mu.Lock()
+		p.removed = true
+		p.mu.Unlock()
+		if err := p.release(); err != nil {
+			s.log.Warn("release removed part", "err", err)
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	return nil
+}
+
+// Close flushes in-memory data to parts, stops the background work, and
+// closes the files. Snapshots still open keep their parts readable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	close(s.done)
+	s.wg.Wait()
+	var errs []error
+	s.flushMu.Lock()
+	s.mu.Lock()
+	retry := append([]*memtable(nil), s.flushing...)
+	s.mu.Unlock()
+	for _, mt := range retry {
+		errs = append(errs, s.flushMemtable(context.Background(), mt))
+	}
+	s.flushMu.Unlock()
+	errs = append(errs, s.Flush(context.Background()))
+	s.appendMu.Lock()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.appendMu.Unlock()
+	errs = append(errs, s.wal.Close())
+	s.closeParts()
+	errs = append(errs, s.man.close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) closeParts() {
+	s.mu.Lock()
+	ps := s.parts
+	s.parts = map[string]*part{}
+	s.mu.Unlock()
+	for _, p := range ps {
+		if err := p.release(); err != nil {
+			s.log.Warn("close part", "err", err)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+// The API client: bearer token from the session, errors in words, and the
+// NDJSON search stream.
+
+const TOKEN_KEY = 'mamori.token';
+const ROLE_KEY = 'mamori.role';
+
+// session holds the credential of this browser tab (sessionStorage: it is
+// gone when the tab closes, and other sites cannot read it).
+export const session = {
+  get token() { return sessionStorage.getItem(TOKEN_KEY) || ''; },
+  get role() { return sessionStorage.getItem(ROLE_KEY) || ''; },
+  set(token, role) { sessionStorage.setItem(TOKEN_KEY, token); sessionStorage.setItem(ROLE_KEY, role); },
+  clear() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(ROLE_KEY); },
+};
+
+// APIError carries the HTTP status, the server's message and, for query
+// errors, the byte offset into the query.
+export class APIError extends Error {
+  constructor(status, message, offset, detail) {
+    super(message);
+    this.status = status;
+    this.offset = offset;
+    this.detail = detail || message; // the server's own words, without the status prefix
+  }
+}
+
+const statusWords = {
+  400: 'The server rejected the request',
+  401: 'The token is missing, unknown, revoked or expired',
+  403: 'This token is not allowed to do that',
+  404: 'Not found',
+  413: 'The request is too large',
+  429: 'The server is busy; try again in a moment',
+  500: 'The server failed; see its log',
+  502: 'The server is unreachable (bad gateway)',
+  503: 'The server is starting or shutting down',
+  504: 'The server took too long to answer',
+};
+
+// errorFrom turns a failed response into an APIError.
+async function errorFrom(res) {
+  let msg = '';
+  let offset;
+  const text = await res.text().catch(() => '');
+  try {
+    const j = JSON.parse(text);
+    msg = j.error || '';
+    if (typeof j.offset === 'number') offset = j.offset;
+  } catch {
+    msg = text.trim().slice(0, 300);
+  }
+  const words = statusWords[res.status] || `The server answered ${res.status} ${res.statusText}`;
+  return new APIError(res.status, msg ? `${words}: ${msg}` : words + '.', offset, msg);
+}
+
+function onUnauthorized(res, token) {
+  if (res.status === 401 && token && token === session.token) {
+    session.clear();
+    window.dispatchEvent(new CustomEvent('mamori:signedout', { detail: 'Your token is no longer accepted; sign in again.' }));
+  }
+}
+
+// call sends a request with the session token (or opts.token) and returns
+// the Response; it throws an APIError for network failures and non-2xx
+// answers.
+export async function call(method, path, { body, token, signal, headers } = {}) {
+  const tk = token ?? session.token;
+  const h = { ...(headers || {}) };
+  if (tk) h.Authorization = 'Bearer ' + tk;
+  if (body !== undefined && typeof body !== 'string') { h['Content-Type'] = 'application/json'; body = JSON.stringify(body); }
+  let res;
+  try {
+    res = await fetch(path, { method, headers: h, body, signal, cache: 'no-store', credentials: 'omit' });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new APIError(0, 'Cannot reach the Mamori server (' + (err.message || 'network error') + '). Is it running?');
+  }
+  if (!res.ok) {
+    onUnauthorized(res, tk);
+    throw await errorFrom(res);
+  }
+  return res;
+}
+
+export async function getJSON(path, opts) { return (await call('GET', path, opts)).json(); }
+export async function sendJSON(method, path, body, opts) { return (await call(method, path, { ...opts, body })).json(); }
+export async function getText(path, opts) { return (await call('GET', path, opts)).text(); }
+
+// search runs a query and calls onRows with batches of rows as they stream
+// in. It resolves with {stats, error}: error is the message of a
+// mid-stream {"_error"} line. A bad query rejects with an APIError that
+// has an offset.
+export async function search(req, onRows, signal) {
+  const res = await call('POST', '/api/v1/search', { body: req, signal, headers: { Accept: 'application/x-ndjson' } });
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  let stats = null;
+  let error = null;
+  let batch = [];
+  const line = (s) => {
+    if (!s.trim()) return;
+    let o;
+    try { o = JSON.parse(s); } catch { error = 'the server sent a line that is not JSON: ' + s.slice(0, 120); return; }
+    if (o && typeof o === 'object' && !Array.isArray(o)) {
+      if ('_stats' in o && Object.keys(o).length === 1) { stats = o._stats; return; }
+      if ('_error' in o && Object.keys(o).length === 1) { error = String(o._error); return; }
+    }
+    batch.push(o);
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { line(buf.slice(0, i)); buf = buf.slice(i + 1); }
+    if (batch.length) { onRows(batch); batch = []; }
+  }
+  buf += dec.decode();
+  line(buf);
+  if (batch.length) onRows(batch);
+  return { stats, error };
+}

@@ -1,0 +1,124 @@
+// Entry point: theme, routing (History API; the server answers index.html
+// for every page path), the sign-in gate and the shell with navigation.
+import { h, replace, toast, isTyping } from './dom.js';
+import * as api from './api.js';
+import * as auth from './auth.js';
+import * as search from './search.js';
+import * as sources from './sources.js';
+import * as placeholder from './placeholder.js';
+
+const THEME_KEY = 'mamori.theme';
+
+const ROUTES = [
+  { path: '/search', title: 'Search', icon: '⌕', mount: (el) => search.mount(el) },
+  { path: '/sources', title: 'Sources', icon: '⇄', mount: (el) => sources.mount(el) },
+  { sep: true },
+  { path: '/incidents', title: 'Incidents', icon: '⚑', soon: true, mount: (el) => placeholder.mount(el, { page: 'incidents' }) },
+  { path: '/rules', title: 'Rules', icon: '≡', soon: true, mount: (el) => placeholder.mount(el, { page: 'rules' }) },
+  { path: '/dashboards', title: 'Dashboards', icon: '▦', soon: true, mount: (el) => placeholder.mount(el, { page: 'dashboards' }) },
+  { path: '/settings', title: 'Settings', icon: '⚙', soon: true, mount: (el) => placeholder.mount(el, { page: 'settings' }) },
+];
+
+const app = document.getElementById('app');
+let cleanup = null;
+let shell = null;
+
+function applyTheme(t) {
+  document.documentElement.dataset.theme = t;
+  try { localStorage.setItem(THEME_KEY, t); } catch { /* private mode: the theme just isn't remembered */ }
+}
+applyTheme(localStorage.getItem(THEME_KEY) === 'light' ? 'light' : 'dark');
+
+export function navigate(url, replaceState = false) {
+  window.history[replaceState ? 'replaceState' : 'pushState'](null, '', url);
+  route();
+}
+
+function unmount() {
+  if (cleanup) { try { cleanup(); } catch (err) { toast('Leaving the page failed: ' + err.message, 'error'); } }
+  cleanup = null;
+}
+
+function route(signinMessage) {
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  if (!api.session.token) {
+    unmount();
+    shell = null;
+    if (path !== '/signin') {
+      const next = path === '/' ? '' : location.pathname + location.search;
+      window.history.replaceState(null, '', '/signin' + (next ? '?next=' + encodeURIComponent(next) : ''));
+    }
+    document.title = 'Sign in · Mamori';
+    auth.mount(app, { message: typeof signinMessage === 'string' ? signinMessage : '', onDone: () => {
+      const next = new URLSearchParams(location.search).get('next');
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/search', true);
+    } });
+    return;
+  }
+  if (path === '/' || path === '/signin') { navigate('/search', true); return; }
+  const r = ROUTES.find((x) => x.path === path);
+  unmount();
+  if (!shell) shell = buildShell();
+  for (const a of shell.nav.querySelectorAll('a')) {
+    if (a.getAttribute('href') === path) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  document.title = (r ? r.title : 'Not found') + ' · Mamori';
+  if (!r) {
+    replace(shell.main, h('div', { class: 'page' }, h('h1', {}, 'Page not found'), h('p', {}, 'There is no page at ', h('code', {}, path), '. ', h('a', { href: '/search' }, 'Go to Search'), '.')));
+    return;
+  }
+  cleanup = r.mount(shell.main) || null;
+  shell.main.focus({ preventScroll: true });
+}
+
+function buildShell() {
+  const nav = h('nav', { class: 'nav', 'aria-label': 'Main' }, ROUTES.map((r) => r.sep ? h('div', { class: 'nav-sep', role: 'separator' }) :
+    h('a', { href: r.path }, h('span', { class: 'icon', 'aria-hidden': 'true' }, r.icon), r.title, r.soon ? h('span', { class: 'soon' }, 'soon') : null)));
+  const main = h('main', { class: 'main', id: 'main', tabindex: -1 });
+  const themeBtn = h('button', { type: 'button', class: 'ghost', onclick: () => {
+    applyTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark');
+    themeBtn.textContent = themeLabel();
+  } }, themeLabel());
+  const top = h('header', { class: 'topbar' },
+    h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content'),
+    h('a', { class: 'brand', href: '/search', 'aria-label': 'Mamori home' }, h('img', { src: auth.logoURL(), alt: '' }), h('span', {}, 'Mamori'), h('span', { class: 'jp', lang: 'ja', 'aria-hidden': 'true' }, '守り')),
+    h('div', { class: 'spacer' }),
+    h('span', { class: 'muted', title: 'The role of the token you signed in with' }, api.session.role ? api.session.role + ' token' : ''),
+    themeBtn,
+    h('button', { type: 'button', class: 'ghost', onclick: () => { auth.signOut(); route(); } }, 'Sign out'));
+  replace(app, h('div', { class: 'shell' }, top, nav, main));
+  return { nav, main };
+}
+
+function themeLabel() { return document.documentElement.dataset.theme === 'dark' ? '☀ Light' : '☾ Dark'; }
+
+// Same-origin links are handled here so page changes keep the shell.
+document.addEventListener('click', (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const a = e.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.hash && url.pathname === location.pathname) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search);
+});
+
+// Shortcuts: g then s (Search), o (Sources), i, r, d.
+let gPressed = 0;
+document.addEventListener('keydown', (e) => {
+  if (isTyping(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === 'g') { gPressed = Date.now(); return; }
+  if (gPressed && Date.now() - gPressed < 1000) {
+    gPressed = 0;
+    const to = { s: '/search', o: '/sources', i: '/incidents', r: '/rules', d: '/dashboards' }[e.key];
+    if (to && api.session.token) navigate(to);
+  }
+});
+
+window.addEventListener('popstate', () => route());
+window.addEventListener('mamori:signedout', (e) => { shell = null; unmount(); route(e.detail); });
+window.addEventListener('unhandledrejection', (e) => {
+  toast('Unexpected error: ' + (e.reason && e.reason.message ? e.reason.message : String(e.reason)), 'error');
+});
+
+route();

@@ -1,0 +1,349 @@
+// The search page: query editor, time range, histogram, results (events or
+// aggregates), field sidebar, export, history and saved searches. The URL
+// holds the query and the time range, so a search can be shared.
+import { h, clear, replace, fmtNum, fmtDuration, popover, promptDialog, download, errorBox, toast, isTyping, copyText } from './dom.js';
+import * as api from './api.js';
+import { QueryEditor } from './editor.js';
+import { TimePicker, resolve, bucketFor, toMs, fmtTime } from './time.js';
+import { searchExpression, addFilter } from './lang.js';
+import { histogram, seriesFrom, aggChart } from './chart.js';
+import { VTable, fmtCell } from './vtable.js';
+import { FieldSidebar } from './fields.js';
+import * as saved from './saved.js';
+
+const LIMIT = 10000;
+const COLS_KEY = 'mamori.columns';
+
+const EXAMPLES = [
+  '*',
+  'error OR fail*',
+  '* | count by _source',
+  '* | timeslice 1h | count by _timeslice',
+];
+
+function loadColumns() {
+  try {
+    const v = JSON.parse(localStorage.getItem(COLS_KEY) || 'null');
+    if (Array.isArray(v)) return new Set(v);
+  } catch { /* fall through to the default */ }
+  return new Set(['_host', '_source']);
+}
+
+export function mount(root) {
+  const params = new URLSearchParams(location.search);
+  const st = {
+    rows: [], agg: false, stats: null, ctrl: null, running: false, took: 0,
+    columns: loadColumns(), chartKind: null, fields: new Set(), hist: null, lastQuery: null,
+  };
+
+  const editor = new QueryEditor({
+    value: params.get('q') || '',
+    placeholder: 'Search: error host=web-1 | count by _source   (Enter runs, Shift+Enter new line, Ctrl+Space suggests)',
+    onRun: () => run(),
+    fields: () => [...st.fields],
+  });
+  const tp = new TimePicker({ from: params.get('from') || '-15m', to: params.get('to') || 'now', onChange: () => run() });
+  const runBtn = h('button', { type: 'button', class: 'primary', onclick: () => run(), title: 'Run (Enter)' }, 'Search');
+  const histBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => historyMenu(histBtn) }, 'History');
+  const savedBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => savedMenu(savedBtn) }, 'Saved');
+  const saveBtn = h('button', { type: 'button', onclick: () => saveSearch(), title: 'Save this search' }, 'Save');
+  const bar = h('div', { class: 'search-bar', role: 'search' }, editor.el, tp.el,
+    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn));
+  const alerts = h('div', { class: 'alerts', 'aria-live': 'polite' });
+  const histEl = h('div', { class: 'hist', 'aria-label': 'Matches over time' });
+  const side = new FieldSidebar({
+    columns: st.columns,
+    onFilter: (f, v, neg) => { editor.value = addFilter(editor.value, f, v, neg); run(); },
+    onToggleColumn: (f) => {
+      if (st.columns.has(f)) st.columns.delete(f); else st.columns.add(f);
+      localStorage.setItem(COLS_KEY, JSON.stringify([...st.columns]));
+      side.draw();
+      render(true);
+    },
+  });
+  const status = h('div', { class: 'status grow', role: 'status' });
+  const chartTools = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Chart type' });
+  const exportTools = h('div', { class: 'row' },
+    h('button', { type: 'button', class: 'small', onclick: () => exportAs('csv'), title: 'Download the rows as CSV' }, 'CSV'),
+    h('button', { type: 'button', class: 'small', onclick: () => exportAs('ndjson'), title: 'Download the rows as NDJSON' }, 'NDJSON'));
+  const toolbar = h('div', { class: 'toolbar' }, status, chartTools, exportTools);
+  const chartEl = h('div', { class: 'chart hidden', 'aria-label': 'Aggregate chart' });
+  const tableHost = h('div', { class: 'table-host' });
+  const table = new VTable({ label: 'Search results', detail: (r) => detail(r) });
+  const aggTable = new VTable({ label: 'Aggregate results' });
+  const main = h('section', { class: 'res-main', 'aria-label': 'Results' }, toolbar, chartEl, tableHost);
+  const results = h('div', { class: 'results' }, side.el, main);
+  const page = h('div', { class: 'search' }, bar, alerts, histEl, results);
+  replace(root, page);
+  exportTools.classList.add('hidden');
+
+  const onKey = (e) => {
+    if (e.key === '/' && !isTyping(e) && !e.ctrlKey && !e.metaKey) { e.preventDefault(); editor.focus(); }
+  };
+  document.addEventListener('keydown', onKey);
+  const ro = new ResizeObserver(() => { drawHist(); if (st.agg) drawChart(); });
+  ro.observe(histEl);
+
+  // detail renders an expanded event: every field with filter buttons, and _raw.
+  function detail(r) {
+    const kv = h('div', { class: 'kv' });
+    for (const [k, v] of Object.entries(r)) {
+      if (k === '_raw') continue;
+      const text = fmtCell(v);
+      kv.append(h('span', { class: 'k' }, k),
+        h('span', { class: 'acts' },
+          h('button', { type: 'button', class: 'small', title: `Add ${k}=${text}`, 'aria-label': `Filter ${k} equals ${text}`, onclick: (e) => { e.stopPropagation(); editor.value = addFilter(editor.value, k, text, false); run(); } }, '+'),
+          h('button', { type: 'button', class: 'small', title: `Add !${k}=${text}`, 'aria-label': `Exclude ${k} equals ${text}`, onclick: (e) => { e.stopPropagation(); editor.value = addFilter(editor.value, k, text, true); run(); } }, '−')),
+        h('span', { class: 'v' }, text));
+    }
+    const el = h('div', { onclick: (e) => e.stopPropagation() },
+      '_raw' in r ? h('pre', {}, fmtCell(r._raw)) : null, kv,
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'small', onclick: () => copyText(JSON.stringify(r)) }, 'Copy as JSON')));
+    return el;
+  }
+
+  function showEmpty() {
+    replace(tableHost, h('div', { class: 'empty' },
+      h('h2', {}, 'Search your logs'),
+      h('p', {}, 'Type a search expression and pipe stages, pick a time range, and press Enter. Press ', h('kbd', {}, '/'), ' to focus the query.'),
+      h('div', { class: 'examples' }, EXAMPLES.map((q) => h('button', { type: 'button', class: 'ghost', onclick: () => { editor.value = q; run(); } }, q)))));
+  }
+
+  function setStatus(...parts) { replace(status, ...parts); }
+
+  async function run({ push = true } = {}) {
+    const q = editor.value;
+    if (st.ctrl) st.ctrl.abort();
+    const ctrl = new AbortController();
+    st.ctrl = ctrl;
+    editor.clearError();
+    clear(alerts);
+    const url = '/search?' + new URLSearchParams({ q, from: tp.from, to: tp.to });
+    if (location.pathname + location.search !== url) window.history[push && st.lastQuery !== null ? 'pushState' : 'replaceState'](null, '', url);
+    st.lastQuery = q;
+    saved.remember(q, tp.from, tp.to);
+    st.rows = [];
+    st.stats = null;
+    st.agg = false;
+    st.running = true;
+    runBtn.disabled = false;
+    const t0 = performance.now();
+    setStatus(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Searching…');
+    render(true);
+    runHistogram(q, ctrl.signal);
+    let midError = null;
+    try {
+      const res = await api.search({ query: q, from: tp.from, to: tp.to, limit: LIMIT }, (batch) => {
+        for (const r of batch) st.rows.push(r);
+        throttled();
+      }, ctrl.signal);
+      st.stats = res.stats;
+      midError = res.error;
+    } catch (err) {
+      if (err.name === 'AbortError' || ctrl.signal.aborted) return;
+      st.running = false;
+      if (err instanceof api.APIError && err.status === 400) {
+        editor.setError(err.detail, err.offset);
+        setStatus('The query has an error.');
+      } else {
+        alerts.append(errorBox('Search failed.', err));
+        setStatus('Search failed.');
+      }
+      clearHist();
+      render(true);
+      return;
+    }
+    if (ctrl.signal.aborted) return;
+    st.running = false;
+    st.took = performance.now() - t0;
+    if (midError) alerts.append(errorBox('The search stopped early; the rows below are partial.', midError));
+    render(true);
+  }
+
+  let timer = 0;
+  function throttled() {
+    if (timer) return;
+    timer = setTimeout(() => { timer = 0; if (st.running) render(false); }, 150);
+  }
+
+  function columnsOf(rows) {
+    const seen = new Map();
+    for (const r of rows.slice(0, 200)) for (const k of Object.keys(r)) if (!seen.has(k)) seen.set(k, true);
+    return [...seen.keys()];
+  }
+
+  function render(final) {
+    const rows = st.rows;
+    const wasAgg = st.agg;
+    st.agg = rows.length > 0 && !rows.some((r, i) => i < 500 && ('_raw' in r || '_time' in r && !('_count' in r)));
+    if (final && !st.running) {
+      const fs = new Set();
+      for (const r of rows.slice(0, 2000)) for (const k of Object.keys(r)) fs.add(k);
+      st.fields = fs;
+    }
+    side.update(st.agg ? [] : rows);
+    results.classList.toggle('no-side', st.agg);
+    exportTools.classList.toggle('hidden', !rows.length);
+    if (!rows.length) {
+      chartEl.classList.add('hidden');
+      clear(chartTools);
+      if (st.running) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for results…'));
+      else if (st.lastQuery === null) showEmpty();
+      else if (editor.err || alerts.firstChild) clear(tableHost);
+      else replace(tableHost, h('div', { class: 'empty' }, h('h2', {}, 'No results'), h('p', {}, 'Nothing matched in ' + tp.btn.textContent.replace(' ▾', '').toLowerCase() + '. Try a wider time range or fewer terms.')));
+    } else if (st.agg) {
+      renderAgg(wasAgg !== st.agg || final);
+    } else {
+      renderEvents(wasAgg !== st.agg || final || tableHost.firstChild !== table.el);
+    }
+    const n = rows.length;
+    if (st.running) {
+      if (n) setStatus(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` ${fmtNum(n)} rows so far…`);
+    } else if (st.lastQuery !== null && !editor.err && !alerts.firstChild) {
+      setStatus(h('strong', {}, fmtNum(n)), st.agg ? ' aggregate rows' : ' events', n >= LIMIT ? ` (the first ${fmtNum(LIMIT)}; narrow the search to see the rest)` : '',
+        ' in ', fmtDuration(st.took), ' ', statsDetails(st.stats));
+    }
+  }
+
+  function renderEvents(reset) {
+    chartEl.classList.add('hidden');
+    clear(chartTools);
+    const cols = [{ key: '_time', label: 'Time', width: '190px', cls: 'time', render: (r) => { const t = toMs(r._time); return isNaN(t) ? fmtCell(r._time) : fmtTime(t); } }];
+    for (const c of st.columns) if (c !== '_time' && c !== '_raw') cols.push({ key: c, label: c, width: '150px', cls: 'mono' });
+    cols.push({ key: '_raw', label: 'Message (_raw)', width: 'minmax(320px, 1fr)', cls: 'raw', render: (r) => '_raw' in r ? fmtCell(r._raw) : JSON.stringify(r) });
+    if (tableHost.firstChild !== table.el) replace(tableHost, table.el);
+    table.setColumns(cols);
+    if (reset) table.setRows(st.rows); else table.append();
+  }
+
+  function renderAgg(reset) {
+    const cols = columnsOf(st.rows);
+    const numeric = new Set(cols.filter((c) => st.rows.slice(0, 200).every((r) => r[c] === undefined || typeof r[c] === 'number')));
+    if (tableHost.firstChild !== aggTable.el) replace(tableHost, aggTable.el);
+    aggTable.setColumns(cols.map((c) => ({
+      key: c, label: c, width: c === '_timeslice' ? '190px' : 'minmax(140px, 1fr)', cls: numeric.has(c) ? 'num' : 'mono',
+      render: c === '_timeslice' ? (r) => { const t = toMs(r[c]); return isNaN(t) ? fmtCell(r[c]) : fmtTime(t, false); } : numeric.has(c) ? (r) => (typeof r[c] === 'number' ? fmtNum(r[c]) : fmtCell(r[c])) : undefined,
+    })));
+    if (reset) aggTable.setRows(st.rows); else aggTable.append();
+    st.series = seriesFrom(st.rows, cols, toMs);
+    if (!st.series) { chartEl.classList.add('hidden'); clear(chartTools); return; }
+    if (!st.chartKind || reset) st.chartKind = st.series.time ? 'line' : 'bar';
+    clear(chartTools);
+    for (const k of ['line', 'bar']) {
+      chartTools.append(h('button', { type: 'button', class: 'small', 'aria-pressed': String(st.chartKind === k), onclick: () => { st.chartKind = k; renderAgg(false); } }, k === 'line' ? 'Line' : 'Bar'));
+    }
+    chartEl.classList.remove('hidden');
+    drawChart();
+  }
+
+  function drawChart() {
+    if (st.series && !chartEl.classList.contains('hidden')) aggChart(chartEl, st.series, st.chartKind);
+  }
+
+  function statsDetails(stats) {
+    if (!stats || typeof stats !== 'object') return null;
+    const kv = h('div', { class: 'kv' });
+    for (const [k, v] of Object.entries(stats)) kv.append(h('span', { class: 'k' }, k), h('span', {}), h('span', { class: 'v' }, typeof v === 'number' ? fmtNum(v) : fmtCell(v)));
+    return h('details', { class: 'stats' }, h('summary', {}, 'statistics'), kv);
+  }
+
+  function clearHist() { st.hist = null; clear(histEl); }
+
+  async function runHistogram(q, signal) {
+    const now = Date.now();
+    const from = resolve(tp.from, now);
+    const to = resolve(tp.to, now);
+    if (isNaN(from) || isNaN(to) || to <= from) { clearHist(); return; }
+    const b = bucketFor(to - from);
+    const expr = searchExpression(q);
+    const hq = (expr || '*') + ` | timeslice ${b.text} | count by _timeslice`;
+    replace(histEl, h('div', { class: 'hist-msg' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Counting matches over time…'));
+    const rows = [];
+    try {
+      await api.search({ query: hq, from: tp.from, to: tp.to, limit: 100000 }, (batch) => { for (const r of batch) rows.push(r); }, signal);
+    } catch (err) {
+      if (err.name === 'AbortError' || signal.aborted) return;
+      if (editor.err) { clearHist(); return; } // the main search shows the query error
+      st.hist = null;
+      replace(histEl, h('div', { class: 'hist-msg' }, 'The histogram is unavailable: ' + err.message));
+      return;
+    }
+    if (signal.aborted) return;
+    const buckets = [];
+    for (const r of rows) {
+      const t = toMs(r._timeslice);
+      const n = Number(r._count);
+      if (!isNaN(t) && !isNaN(n)) buckets.push({ t, n });
+    }
+    st.hist = { buckets, bucketMs: b.ms, from, to };
+    drawHist();
+  }
+
+  function drawHist() {
+    if (!st.hist) return;
+    histogram(histEl, { ...st.hist, onZoom: (a, b) => { tp.set(new Date(a).toISOString(), new Date(b).toISOString()); run(); } });
+  }
+
+  function exportAs(kind) {
+    const rows = st.rows;
+    if (!rows.length) return;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    if (kind === 'ndjson') {
+      download(`mamori-${stamp}.ndjson`, 'application/x-ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      return;
+    }
+    const keys = new Map();
+    for (const r of rows) for (const k of Object.keys(r)) keys.set(k, true);
+    let cols = [...keys.keys()];
+    if (!st.agg) cols = ['_time', ...cols.filter((c) => c !== '_time' && c !== '_raw').sort(), ...(keys.has('_raw') ? ['_raw'] : [])].filter((c) => keys.has(c));
+    const esc = (v) => { const s = fmtCell(v); return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+    const out = [cols.map(esc).join(',')];
+    for (const r of rows) out.push(cols.map((c) => esc(r[c])).join(','));
+    download(`mamori-${stamp}.csv`, 'text/csv', out.join('\r\n') + '\r\n');
+  }
+
+  function pickList(anchor, list, empty, onPick, onDelete, footer) {
+    const ul = h('ul', { class: 'menu-list' });
+    const pop = popover(anchor, h('div', {}, list.length ? ul : h('div', { class: 'menu-empty' }, empty), footer ? footer(() => pop.close()) : null));
+    for (const e of list) {
+      ul.append(h('li', {},
+        h('button', { type: 'button', class: 'pick', title: e.q, onclick: () => { pop.close(); onPick(e); } },
+          e.name ? h('div', {}, h('strong', {}, e.name)) : null,
+          h('div', { class: 'mono' }, e.q || '(empty query)'),
+          h('div', { class: 'muted' }, (e.from || '') + ' → ' + (e.to || '') + (e.at ? ' · ' + fmtTime(e.at, false) : ''))),
+        onDelete ? h('button', { type: 'button', class: 'small ghost', 'aria-label': 'Delete ' + (e.name || ''), onclick: () => { onDelete(e); pop.close(); } }, '✕') : null));
+    }
+    const first = ul.querySelector('button');
+    if (first) first.focus();
+  }
+
+  function load(e) { editor.value = e.q; tp.set(e.from || '-15m', e.to || 'now'); run(); }
+
+  function historyMenu(anchor) {
+    pickList(anchor, saved.history(), 'No searches yet.', load, null,
+      (close) => h('div', { class: 'row' }, h('button', { type: 'button', class: 'small', onclick: () => { saved.clearHistory(); close(); toast('History cleared'); } }, 'Clear history')));
+  }
+
+  function savedMenu(anchor) {
+    pickList(anchor, saved.saved(), 'No saved searches. Use Save to keep the current one.', load, (e) => { saved.unsave(e.name); toast(`Deleted "${e.name}"`); });
+  }
+
+  async function saveSearch() {
+    const name = await promptDialog('Save search', 'Name', '');
+    if (!name) return;
+    saved.save(name, editor.value, tp.from, tp.to);
+    toast(`Saved "${name}" in this browser`);
+  }
+
+  if (params.has('q')) run({ push: false }); else { showEmpty(); setStatus('Ready.'); }
+  setTimeout(() => editor.focus(), 0);
+
+  return () => {
+    if (st.ctrl) st.ctrl.abort();
+    document.removeEventListener('keydown', onKey);
+    ro.disconnect();
+    table.destroy();
+    aggTable.destroy();
+    clearTimeout(timer);
+  };
+}

@@ -1,0 +1,279 @@
+// The Sources page: what each source has sent (from /metrics), API tokens
+// (list, create, revoke; admin only), and ready-to-paste shipper configs
+// that point at this server.
+import { h, clear, replace, fmtNum, fmtBytes, errorBox, confirmDialog, toast, copyText } from './dom.js';
+import * as api from './api.js';
+import { fmtTime } from './time.js';
+
+// parseMetrics reads Prometheus text into [{name, labels, value}].
+export function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line || line[0] === '#') continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels = {};
+    for (const l of (m[2] || '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+// perSource sums the ingest counters by source.
+export function perSource(samples) {
+  const by = new Map();
+  const get = (s) => { if (!by.has(s)) by.set(s, { source: s, received: 0, rejected: 0, bytes: 0, receivers: new Set() }); return by.get(s); };
+  for (const s of samples) {
+    const src = s.labels.source;
+    if (src === undefined) continue;
+    const key = { mamori_ingest_events_received_total: 'received', mamori_ingest_events_rejected_total: 'rejected', mamori_ingest_bytes_total: 'bytes' }[s.name];
+    if (!key) continue;
+    const e = get(src || '(none)');
+    e[key] += s.value;
+    if (s.labels.receiver) e.receivers.add(s.labels.receiver);
+  }
+  return [...by.values()].sort((a, b) => b.received - a.received);
+}
+
+export function snippets(origin, token, source) {
+  const u = new URL(origin);
+  const host = u.hostname;
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+  const tls = u.protocol === 'https:';
+  const tk = token || 'YOUR_INGEST_TOKEN';
+  const src = source || 'app';
+  return [
+    ['rsyslog', `# /etc/rsyslog.d/60-mamori.conf — forward all syslog to Mamori over TCP
+# (Mamori's syslog receiver listens on 5514/udp and 5514/tcp; by default on
+# 127.0.0.1 only, so run rsyslog on the same host or change its listen address.)
+*.* action(type="omfwd" target="${host}" port="5514" protocol="tcp"
+           template="RSYSLOG_SyslogProtocol23Format"
+           action.resumeRetryCount="-1"
+           queue.type="LinkedList" queue.size="100000"
+           queue.filename="mamori_fwd" queue.saveOnShutdown="on")
+# then: sudo systemctl restart rsyslog`],
+    ['Fluent Bit', `# fluent-bit.conf — send every record to the native ingest API as NDJSON
+[OUTPUT]
+    Name             http
+    Match            *
+    Host             ${host}
+    Port             ${port}
+    URI              /api/v1/ingest?source=${encodeURIComponent(src)}
+    Format           json_lines
+    Json_date_key    time
+    Json_date_format iso8601
+    Header           Authorization Bearer ${tk}
+    Compress         gzip
+    tls              ${tls ? 'On' : 'Off'}`],
+    ['Vector', `# vector.toml — an HTTP sink to the native ingest API
+[sinks.mamori]
+type = "http"
+inputs = ["my_logs"]          # your source or transform ids
+uri = "${origin}/api/v1/ingest?source=${encodeURIComponent(src)}"
+method = "post"
+compression = "gzip"
+encoding.codec = "json"
+framing.method = "newline_delimited"
+auth.strategy = "bearer"
+auth.token = "${tk}"`],
+    ['Filebeat', `# filebeat.yml — Mamori speaks the Elasticsearch _bulk API under /es
+filebeat.inputs:
+  - type: filestream
+    id: ${src}
+    paths: ["/var/log/*.log"]
+output.elasticsearch:
+  hosts: ["${origin}"]
+  path: "/es"
+  headers:
+    Authorization: "Bearer ${tk}"
+  allow_older_versions: true
+setup.ilm.enabled: false
+setup.template.enabled: false`],
+    ['OpenTelemetry Collector', `# otel-collector.yaml — OTLP/HTTP logs to Mamori's /v1/logs
+receivers:
+  filelog:
+    include: ["/var/log/*.log"]
+exporters:
+  otlphttp/mamori:
+    logs_endpoint: ${origin}/v1/logs
+    headers:
+      Authorization: "Bearer ${tk}"
+    compression: gzip
+service:
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [otlphttp/mamori]`],
+    ['curl', `# NDJSON (one JSON object per line) or plain text lines; gzip/zstd allowed
+curl -sS -X POST '${origin}/api/v1/ingest?source=${encodeURIComponent(src)}&host='"$(hostname)" \\
+  -H 'Authorization: Bearer ${tk}' \\
+  -H 'Content-Type: application/x-ndjson' \\
+  --data-binary @events.ndjson
+
+# Splunk HEC compatible
+curl -sS '${origin}/services/collector' -H 'Authorization: Splunk ${tk}' \\
+  -d '{"event":"hello from curl","sourcetype":"${src}"}'
+
+# Loki push API
+curl -sS '${origin}/loki/api/v1/push' -H 'Authorization: Bearer ${tk}' \\
+  -H 'Content-Type: application/json' \\
+  -d '{"streams":[{"stream":{"job":"${src}"},"values":[["'"$(date +%s%N)"'","hello from curl"]]}]}'`],
+  ];
+}
+
+export function mount(root) {
+  const st = { secret: '', source: 'app', snipTab: 0, alive: true };
+  const countsBody = h('div', {}, h('span', { class: 'spinner' }), ' Loading…');
+  const tokensBody = h('div', {});
+  const snipBody = h('div', {});
+  const refresh = h('button', { type: 'button', class: 'small', onclick: () => loadCounts() }, 'Refresh');
+  replace(root, h('div', { class: 'page' },
+    h('h1', {}, 'Sources'),
+    h('div', { class: 'cards' },
+      h('section', { class: 'card', 'aria-labelledby': 'src-counts' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-counts' }, 'Events received by source'), refresh), countsBody),
+      h('section', { class: 'card', 'aria-labelledby': 'src-endpoints' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-endpoints' }, 'Receiver endpoints')), endpoints()),
+      h('section', { class: 'card wide', 'aria-labelledby': 'src-tokens' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-tokens' }, 'API tokens')), tokensBody),
+      h('section', { class: 'card wide', 'aria-labelledby': 'src-snip' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-snip' }, 'Send logs from a shipper')), snipBody))));
+
+  function endpoints() {
+    const o = location.origin;
+    const rows = [
+      ['Native NDJSON / lines', `POST ${o}/api/v1/ingest?source=S&host=H`],
+      ['Syslog (RFC 3164/5424)', `${location.hostname}:5514 UDP and TCP`],
+      ['Elasticsearch _bulk', `${o}/es/_bulk`],
+      ['Loki push', `${o}/loki/api/v1/push`],
+      ['OTLP/HTTP logs', `${o}/v1/logs`],
+      ['Splunk HEC', `${o}/services/collector`],
+    ];
+    return h('table', { class: 'grid' }, h('tbody', {}, rows.map(([a, b]) => h('tr', {}, h('td', {}, a), h('td', { class: 'mono' }, b)))));
+  }
+
+  async function loadCounts() {
+    try {
+      const list = perSource(parseMetrics(await api.getText('/metrics')));
+      if (!st.alive) return;
+      if (!list.length) { replace(countsBody, h('p', { class: 'muted' }, 'No events received yet. Send some with one of the configurations below.')); return; }
+      replace(countsBody, h('table', { class: 'grid' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Source'), h('th', {}, 'Receivers'), h('th', { class: 'num' }, 'Received'), h('th', { class: 'num' }, 'Rejected'), h('th', { class: 'num' }, 'Bytes'))),
+        h('tbody', {}, list.map((s) => h('tr', {},
+          h('td', {}, h('a', { href: '/search?' + new URLSearchParams({ q: '_source=' + (/^[\w.\-]+$/.test(s.source) ? s.source : JSON.stringify(s.source)), from: '-24h', to: 'now' }) }, s.source)),
+          h('td', { class: 'muted' }, [...s.receivers].join(', ')),
+          h('td', { class: 'num' }, fmtNum(s.received)), h('td', { class: 'num' }, fmtNum(s.rejected)), h('td', { class: 'num' }, fmtBytes(s.bytes)))))),
+      h('p', { class: 'field-hint' }, 'Counters since the server started.'));
+    } catch (err) {
+      if (st.alive) replace(countsBody, errorBox('Could not read the ingest counters.', err));
+    }
+  }
+
+  async function loadTokens() {
+    if (api.session.role !== 'admin') {
+      replace(tokensBody, h('p', { class: 'muted' }, `Managing tokens needs an admin token; you are signed in with a ${api.session.role || 'non-admin'} token.`));
+      return;
+    }
+    let list;
+    try {
+      list = (await api.getJSON('/api/v1/tokens')).tokens || [];
+    } catch (err) {
+      if (st.alive) replace(tokensBody, errorBox('Could not list the tokens.', err), createForm());
+      return;
+    }
+    if (!st.alive) return;
+    list.sort((a, b) => (a.revoked - b.revoked) || String(b.created_at).localeCompare(String(a.created_at)));
+    const secret = st.secret ? h('div', { class: 'secret', role: 'alert' },
+      h('strong', {}, 'New token — copy it now; it is shown only once.'), h('code', { id: 'new-token' }, st.secret),
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'small', onclick: () => copyText(st.secret) }, 'Copy'),
+        h('button', { type: 'button', class: 'small', onclick: () => { st.secret = ''; loadTokens(); drawSnippets(); } }, 'I have stored it'))) : null;
+    replace(tokensBody, createForm(), secret, h('table', { class: 'grid', 'aria-label': 'Tokens' },
+      h('thead', {}, h('tr', {}, ['Name', 'Role', 'Source', 'Created', 'Expires', 'Status', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, list.length ? list.map(tokenRow) : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No tokens.')))));
+  }
+
+  function tokenRow(t) {
+    const expired = t.expires_at && Date.parse(t.expires_at) < Date.now();
+    const status = t.revoked ? 'revoked' : expired ? 'expired' : 'active';
+    return h('tr', { class: t.revoked ? 'revoked' : '' },
+      h('td', { title: 'id ' + t.id }, t.name || h('span', { class: 'muted' }, t.id)),
+      h('td', {}, h('span', { class: 'badge ' + t.role }, t.role)),
+      h('td', { class: 'mono' }, t.source || ''),
+      h('td', {}, t.created_at ? fmtTime(Date.parse(t.created_at), false) : ''),
+      h('td', {}, t.expires_at ? fmtTime(Date.parse(t.expires_at), false) : 'never'),
+      h('td', {}, status),
+      h('td', {}, t.revoked ? null : h('button', { type: 'button', class: 'small danger', 'aria-label': 'Revoke token ' + (t.name || t.id), onclick: () => revoke(t) }, 'Revoke')));
+  }
+
+  async function revoke(t) {
+    if (!(await confirmDialog('Revoke token', `Revoke "${t.name || t.id}"? Shippers and users with it will be refused at once.`, 'Revoke', true))) return;
+    try {
+      await api.call('DELETE', '/api/v1/tokens/' + encodeURIComponent(t.id));
+      toast(`Revoked "${t.name || t.id}"`);
+    } catch (err) {
+      toast('Could not revoke the token: ' + err.message, 'error');
+    }
+    loadTokens();
+  }
+
+  function createForm() {
+    const name = h('input', { id: 'tk-name', type: 'text', required: true, placeholder: 'e.g. fluent-bit web-1', maxlength: 100 });
+    const role = h('select', { id: 'tk-role' }, ['ingest', 'reader', 'admin'].map((r) => h('option', { value: r }, r)));
+    const exp = h('select', { id: 'tk-exp' }, [['', 'never'], ['24h', '1 day'], ['168h', '7 days'], ['720h', '30 days'], ['2160h', '90 days'], ['8760h', '1 year']].map(([v, l]) => h('option', { value: v, selected: v === '2160h' }, l)));
+    const src = h('input', { id: 'tk-src', type: 'text', placeholder: 'any', maxlength: 200 });
+    const msg = h('div', { 'aria-live': 'polite' });
+    const btn = h('button', { type: 'submit', class: 'primary' }, 'Create token');
+    const form = h('form', { 'aria-label': 'Create a token', onsubmit: async (e) => {
+      e.preventDefault();
+      clear(msg);
+      btn.disabled = true;
+      try {
+        const body = { name: name.value.trim(), role: role.value, expires_in: exp.value };
+        if (src.value.trim()) body.source = src.value.trim();
+        const res = await api.sendJSON('POST', '/api/v1/tokens', body);
+        st.secret = res.token || '';
+        if (body.source) st.source = body.source;
+        toast(`Created token "${body.name}"`);
+        await loadTokens();
+        drawSnippets();
+      } catch (err) {
+        msg.append(errorBox('Could not create the token.', err));
+      } finally {
+        btn.disabled = false;
+      }
+    } },
+    h('div', { class: 'form-grid' },
+      h('div', {}, h('label', { for: 'tk-name' }, 'Name'), name),
+      h('div', {}, h('label', { for: 'tk-role' }, 'Role'), role),
+      h('div', {}, h('label', { for: 'tk-exp' }, 'Expires'), exp),
+      h('div', {}, h('label', { for: 'tk-src' }, 'Only for source (ingest)'), src),
+      btn), msg);
+    return form;
+  }
+
+  function drawSnippets() {
+    const list = snippets(location.origin, st.secret, st.source);
+    const srcIn = h('input', { id: 'snip-src', type: 'text', value: st.source, spellcheck: 'false', oninput: (e) => { st.source = e.target.value.trim() || 'app'; drawPanel(); } });
+    const tabs = h('div', { class: 'snip-tabs', role: 'tablist', 'aria-label': 'Shipper' });
+    const panel = h('div', { role: 'tabpanel', id: 'snip-panel' });
+    const drawPanel = () => {
+      const cur = snippets(location.origin, st.secret, st.source)[st.snipTab];
+      replace(panel, h('div', { class: 'snippet-wrap' }, h('pre', { class: 'snippet', 'aria-label': cur[0] + ' configuration' }, cur[1]),
+        h('button', { type: 'button', class: 'small copy', onclick: () => copyText(cur[1]) }, 'Copy')));
+    };
+    list.forEach(([name], i) => tabs.append(h('button', { type: 'button', role: 'tab', id: 'snip-tab-' + i, 'aria-selected': String(i === st.snipTab), 'aria-controls': 'snip-panel', tabindex: i === st.snipTab ? 0 : -1,
+      onclick: () => { st.snipTab = i; drawSnippets(); document.getElementById('snip-tab-' + i)?.focus(); },
+      onkeydown: (e) => {
+        if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+        st.snipTab = (i + (e.key === 'ArrowRight' ? 1 : list.length - 1)) % list.length;
+        drawSnippets();
+        document.getElementById('snip-tab-' + st.snipTab)?.focus();
+      } }, name)));
+    drawPanel();
+    replace(snipBody,
+      h('div', { class: 'row wrap' }, h('label', { for: 'snip-src' }, 'Source name'), srcIn,
+        h('span', { class: 'field-hint' }, st.secret ? 'The snippets use the token you just created.' : 'Create an ingest token above; the snippets then include it.')),
+      tabs, panel);
+  }
+
+  loadCounts();
+  loadTokens();
+  drawSnippets();
+  return () => { st.alive = false; };
+}
