@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,7 @@ var failRegexp = regexp.MustCompile(`Failed password for invalid user (root|admi
 
 // expectedVersion changes whenever the reference scan changes, so stale
 // FILE.expected.json caches are recomputed.
-const expectedVersion = 2
+const expectedVersion = 3
 
 // expected holds the exact answers of the query set for one dataset,
 // computed by a reference scan of the NDJSON file. Group maps are complete
@@ -62,21 +63,13 @@ func scanExpected(r io.Reader) (*expected, error) {
 		Version: expectedVersion, ByHost: map[string]int64{}, ByMinute: map[string]int64{},
 		ByUser: map[string]int64{}, SSHFailBySrc: map[string]int64{},
 	}
-	srcIPs := map[string]struct{}{}
-	var tail []int64 // min-heap would be faster; a sorted window is plenty at 100
+	sc := &scanner{e: e, srcIPs: map[string]struct{}{}}
 	br := bufio.NewReaderSize(r, 1<<20)
-	lowerPhrase := strings.ToLower(phrase)
 	for {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
 			e.Bytes += int64(len(line))
-			var rec map[string]any
-			if jerr := json.Unmarshal(line, &rec); jerr != nil || rec == nil {
-				e.Malformed++
-			} else {
-				e.Records++
-				tail = e.add(rec, srcIPs, tail, lowerPhrase)
-			}
+			sc.line(line)
 		}
 		if errors.Is(err, io.EOF) {
 			break
@@ -85,54 +78,109 @@ func scanExpected(r io.Reader) (*expected, error) {
 			return nil, fmt.Errorf("scan dataset: %w", err)
 		}
 	}
-	e.DistinctSrcIP = int64(len(srcIPs))
-	e.TailTimes = tail
+	e.DistinctSrcIP = int64(len(sc.srcIPs))
+	e.TailTimes = sc.tail
 	return e, nil
 }
 
-// add counts one record. tail holds the newest times of tailHost, newest first.
-func (e *expected) add(rec map[string]any, srcIPs map[string]struct{}, tail []int64, lowerPhrase string) []int64 {
-	f := func(name string) string { s, _ := rec[name].(string); return s }
-	msg := f("_msg")
-	if anyValue(rec, func(v string) bool { return containsToken(v, needleHash) }) {
+// scanRecord holds the fields the answers group or filter on. Values are
+// any so that a number where a string was expected does not make the whole
+// record unreadable.
+type scanRecord struct {
+	Time    any `json:"_time"`
+	Msg     any `json:"_msg"`
+	Host    any `json:"host"`
+	User    any `json:"user"`
+	SrcIP   any `json:"src_ip"`
+	App     any `json:"app"`
+	Outcome any `json:"outcome"`
+}
+
+// scanner is the state of one reference scan.
+type scanner struct {
+	e      *expected
+	srcIPs map[string]struct{}
+	tail   []int64 // newest times of tailHost, newest first
+}
+
+// line counts one NDJSON line.
+func (sc *scanner) line(line []byte) {
+	e := sc.e
+	var rec scanRecord
+	if err := json.Unmarshal(line, &rec); err != nil || bytes.HasPrefix(bytes.TrimSpace(line), []byte("null")) {
+		e.Malformed++
+		return
+	}
+	e.Records++
+	// Fast path: the raw line holds no \u escape, so a needle absent from
+	// its bytes is absent from every decoded value. Slow path: decode all
+	// values and look in each.
+	exact := bytes.Contains(line, []byte(`\u`))
+	if (exact || bytes.Contains(line, []byte(needleHash))) && anyValue(line, func(v string) bool { return containsToken(v, needleHash) }) {
 		e.NeedleTerm++
 	}
+	if (exact || containsFold(line, phrase)) && anyValue(line, func(v string) bool { return containsFold([]byte(v), phrase) }) {
+		e.PhraseCount++
+	}
+	msg, host, src := str(rec.Msg), str(rec.Host), str(rec.SrcIP)
 	if containsToken(msg, needleIP) {
 		e.NeedleIP++
 	}
-	if f("src_ip") == needleIP {
+	if src == needleIP {
 		e.FieldEqNeedle++
 	}
-	if strings.EqualFold(f("user"), eqUser) {
+	if strings.EqualFold(str(rec.User), eqUser) {
 		e.FieldEqCount++
-	}
-	if anyValue(rec, func(v string) bool { return strings.Contains(strings.ToLower(v), lowerPhrase) }) {
-		e.PhraseCount++
 	}
 	if failRegexp.MatchString(msg) {
 		e.RegexCount++
 	}
-	host := f("host")
 	if host != "" {
 		e.ByHost[host]++
 	}
-	t, terr := time.Parse(time.RFC3339Nano, f("_time"))
+	t, terr := time.Parse(time.RFC3339Nano, str(rec.Time))
 	if terr == nil {
 		e.ByMinute[strconv.FormatInt(t.Unix()/60*60, 10)]++
 	}
-	if u := f("user"); u != "" {
+	if u := str(rec.User); u != "" {
 		e.ByUser[u]++
 	}
-	if ip := f("src_ip"); ip != "" {
-		srcIPs[ip] = struct{}{}
+	if src != "" {
+		sc.srcIPs[src] = struct{}{}
 	}
-	if strings.EqualFold(f("app"), "sshd") && strings.EqualFold(f("outcome"), "failure") && f("src_ip") != "" {
-		e.SSHFailBySrc[f("src_ip")]++
+	if strings.EqualFold(str(rec.App), "sshd") && strings.EqualFold(str(rec.Outcome), "failure") && src != "" {
+		e.SSHFailBySrc[src]++
 	}
 	if terr == nil && strings.EqualFold(host, tailHost) {
-		tail = pushNewest(tail, t.UnixNano(), tailRows)
+		sc.tail = pushNewest(sc.tail, t.UnixNano(), tailRows)
 	}
-	return tail
+}
+
+// str is a scalar JSON value as text ("" for null, objects and arrays).
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// containsFold reports whether b contains the ASCII text sub, ignoring case.
+func containsFold(b []byte, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	first := sub[0] | 0x20
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if b[i]|0x20 == first && bytes.EqualFold(b[i:i+len(sub)], []byte(sub)) {
+			return true
+		}
+	}
+	return false
 }
 
 // pushNewest inserts ts into desc (sorted newest first) and keeps at most max.
@@ -148,8 +196,13 @@ func pushNewest(desc []int64, ts int64, max int) []int64 {
 	return desc
 }
 
-// anyValue reports whether f holds for any string value of rec.
-func anyValue(rec map[string]any, f func(string) bool) bool {
+// anyValue reports whether f holds for any top-level string value of the
+// JSON object in line.
+func anyValue(line []byte, f func(string) bool) bool {
+	var rec map[string]any
+	if json.Unmarshal(line, &rec) != nil {
+		return false
+	}
 	for _, v := range rec {
 		if s, ok := v.(string); ok && f(s) {
 			return true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -161,8 +163,11 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	}
 	start := time.Now()
 	exp, cached, err := loadExpected(file)
-	if err != nil {
+	switch {
+	case exp == nil:
 		return rep, err
+	case err != nil:
+		log.Warn("answers computed but not cached", "err", err)
 	}
 	log.Info("expected answers ready", "cached", cached, "took", time.Since(start).Round(time.Millisecond))
 	if exp.Records != m.Records {
@@ -183,6 +188,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	}()
 	// Steps 3 and 4: ingest, settle, disk.
 	if !c.skipIngest {
+		rep.noteLoad("ingest_start")
 		if err := ingestStep(ctx, c, srv, file, dataDir, rep, log); err != nil {
 			return rep, err
 		}
@@ -193,7 +199,9 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 		if err != nil {
 			return rep, err
 		}
+		rep.noteLoad("queries_start")
 		rep.Queries = runQueries(ctx, c, srv.base, from, to, exp, log)
+		rep.noteLoad("queries_end")
 	}
 	return rep, ctx.Err()
 }
@@ -230,8 +238,8 @@ func server(ctx context.Context, c config, log *slog.Logger) (*serverProc, strin
 		dataDir = filepath.Join(c.work, "data-"+humanCount(c.n))
 	}
 	if !c.skipIngest {
-		if err := os.RemoveAll(dataDir); err != nil {
-			return nil, "", fmt.Errorf("fresh data dir: %w", err)
+		if err := freshDataDir(dataDir, c.dataDir != ""); err != nil {
+			return nil, "", err
 		}
 	} else if _, err := os.Stat(dataDir); err != nil {
 		return nil, "", fmt.Errorf("-skip-ingest needs an existing data dir: %w", err)
@@ -339,7 +347,7 @@ func runQuery(ctx context.Context, cl *searchClient, q benchQuery, runs int, fro
 		took = append(took, res.took)
 		qr.RunsMs = append(qr.RunsMs, durMs(res.took))
 	}
-	qr.MedianMs = durMs(median(took))
+	qr.MedianMs, qr.MinMs = durMs(median(took)), durMs(slices.Min(took))
 	return qr
 }
 
@@ -355,4 +363,23 @@ func describeMachine() machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// freshDataDir empties the data directory before an ingest. A directory
+// named with -data is only removed when it is empty, so a typo cannot wipe
+// real data; the default one under the work directory is the harness's own.
+func freshDataDir(dir string, explicit bool) error {
+	if explicit {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("fresh data dir: %w", err)
+		}
+		if len(entries) > 0 {
+			return fmt.Errorf("fresh data dir: %s is not empty: remove it, pick a new -data, or pass -skip-ingest to query it", dir)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("fresh data dir: %w", err)
+	}
+	return nil
 }

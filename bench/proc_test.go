@@ -50,8 +50,8 @@ func TestParseProcStatus(t *testing.T) {
 	}
 	f("Name:\tmamori\nVmPeak:\t 999 kB\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nThreads: 9\n", procMem{rss: 1 << 20, hwm: 2 << 20}, false)
 	f("VmRSS: 1 kB\nVmHWM: 2 kB", procMem{rss: 1 << 10, hwm: 2 << 10}, false)
-	f("Name: x\n", procMem{}, true)         // kernel thread: no Vm lines
-	f("VmRSS: 1 kB\n", procMem{}, true)      // VmHWM missing
+	f("Name: x\n", procMem{}, true)     // kernel thread: no Vm lines
+	f("VmRSS: 1 kB\n", procMem{}, true) // VmHWM missing
 	f("VmRSS: x kB\nVmHWM: 2 kB", procMem{}, true)
 	f("VmRSS: 1 MB\nVmHWM: 2 kB", procMem{}, true)
 }

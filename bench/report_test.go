@@ -13,7 +13,7 @@ import (
 func sampleReport() *report {
 	return &report{
 		Date: "2026-11-25T23:00:00Z", Machine: machine{CPUs: 2, CPUModel: "AMD EPYC", MemBytes: 24 << 30, Kernel: "6.1", Go: "go1.26"},
-		Dataset: "sec-1m.ndjson", Records: 1_000_000, DatasetBytes: 431e6, Fsync: "always",
+		Dataset: "sec-1m.ndjson", Records: 1_000_000, DatasetBytes: 431e6, Fsync: "always", Load1: map[string]float64{"ingest_start": 3.5},
 		Ingest: &ingestReport{ingestResult: ingestResult{Records: 1_000_000, Wall: 10 * time.Second, PeakRSS: 300 << 20},
 			Conns: 4, BatchBytes: 2 << 20, RecordsPerSec: 100_000, MBPerSec: 43, CPUPerRecord: 7.5, CPUWithSettle: 9},
 		Disk: &diskReport{StoreBytes: 50e6, WALBytes: 10e6, BytesPerRecord: 50},
@@ -68,7 +68,7 @@ func TestReportOutputs(t *testing.T) {
 		t.Fatalf("table:\n%s", b.String())
 	}
 	md := r.markdown()
-	for _, s := range []string{"### 1M records (2026-11-25T23:00:00Z)", "2 cores (AMD EPYC), 24 GiB RAM", `(root\|admin)`, "| top_users | `t` | FAIL | first - | first x |"} {
+	for _, s := range []string{"### 1M records (2026-11-25T23:00:00Z)", "Load average (1 min) on the 2 cores: ingest start 3.5.", "2 cores (AMD EPYC), 24 GiB RAM", `(root\|admin)`, "| top_users | `t` | FAIL | first - | first x |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
@@ -87,5 +87,21 @@ func TestReportOutputs(t *testing.T) {
 	}
 	if back["records"].(float64) != 1e6 || back["ingest"].(map[string]any)["server_cpu_us_per_record"].(float64) != 7.5 {
 		t.Fatalf("report JSON lacks figures: %s", data)
+	}
+}
+
+func TestParseLoad1(t *testing.T) {
+	if v, ok := parseLoad1([]byte("19.54 17.15 10.30 14/199 23569\n")); !ok || v != 19.54 {
+		t.Fatalf("parseLoad1 = %v, %v", v, ok)
+	}
+	for _, in := range []string{"", "x 1 2"} {
+		if _, ok := parseLoad1([]byte(in)); ok {
+			t.Fatalf("parseLoad1(%q) ok", in)
+		}
+	}
+	r := &report{}
+	r.noteLoad("x")
+	if _, err := os.Stat("/proc/loadavg"); err == nil && len(r.Load1) != 1 {
+		t.Fatalf("noteLoad: %v", r.Load1)
 	}
 }

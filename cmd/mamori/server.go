@@ -23,6 +23,10 @@ func runServer(ctx context.Context, args []string) error {
 	config := fs.String("config", "", "YAML configuration file; flags override it")
 	fsync := fs.String("fsync", "", "WAL fsync policy: always (default) or interval")
 	logLevel := fs.String("log-level", "", "log level: debug, info (default), warn or error")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate file: serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
+	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a throw-away self-signed certificate")
+	auditKey := fs.String("audit-key", "", "Ed25519 key file (from 'mamori audit keygen') that signs audit checkpoints; keep it outside the data directory")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -47,6 +51,20 @@ func runServer(ctx context.Context, args []string) error {
 	}
 	if *logLevel != "" {
 		lc.level = *logLevel
+	}
+	if *tlsCert != "" {
+		opts.TLSCert = *tlsCert
+	}
+	if *tlsKey != "" {
+		opts.TLSKey = *tlsKey
+	}
+	opts.TLSSelfSigned = opts.TLSSelfSigned || *tlsSelf
+	if *auditKey != "" {
+		k, err := readPrivateKey(*auditKey)
+		if err != nil {
+			return err
+		}
+		opts.AuditSigningKey = k
 	}
 	log, err := newLogger(lc)
 	if err != nil {

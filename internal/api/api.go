@@ -1,11 +1,8 @@
 package api
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +16,15 @@ import (
 type Options struct {
 	Store  store.Engine
 	Sink   ingest.Sink // where ingested events go (the server's pipeline)
-	Tokens *auth.Tokens
+	Auth   *auth.Auth
+	// Audit receives an audit record for every login, search and change;
+	// nil disables auditing.
+	Audit     *auth.AuditLog
+	AuditPath string
+	// RateLimit bounds API requests per token or session (per second, with
+	// a burst of twice that); 0 means 100. Login attempts are limited per
+	// client address separately.
+	RateLimit float64
 	// Metrics is the registry rendered at /metrics; the handler adds its
 	// own families to it.
 	Metrics       *metric.Registry
@@ -35,6 +40,8 @@ type Options struct {
 	SearchTimeout   time.Duration // default 5m
 	SearchMaxMemory int64         // bytes, default 1 GiB
 	SearchMaxRows   int64         // rows scanned, default unlimited
+	// Live feeds the live tail; nil disables it.
+	Live LiveSource
 	// Receivers are extra HTTP receivers registered on the same mux.
 	Receivers []ingest.HTTPReceiver
 	Now       func() time.Time
@@ -42,7 +49,9 @@ type Options struct {
 
 // Handler serves the API.
 type Handler struct {
-	opts  Options
+	opts    Options
+	limiter *rateLimiter // per principal
+	logins  *rateLimiter // per client address
 	log   *slog.Logger
 	mux   *http.ServeMux
 	ready atomic.Bool
@@ -73,16 +82,22 @@ func New(opts Options) *Handler {
 	if h.opts.SearchMaxMemory <= 0 {
 		h.opts.SearchMaxMemory = 1 << 30
 	}
+	if h.opts.RateLimit <= 0 {
+		h.opts.RateLimit = 100
+	}
+	h.limiter = newRateLimiter(h.opts.RateLimit, 2*h.opts.RateLimit, h.now)
+	h.logins = newRateLimiter(10.0/60, 10, h.now)
 	h.queries = h.opts.Metrics.Counter("mamori_queries_total", "Search queries run, by outcome.", "outcome")
 	h.queryDuration = h.opts.Metrics.Histogram("mamori_query_duration_seconds", "Search query duration.", []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
 
 	h.mux.HandleFunc("GET /healthz", h.healthz)
-	h.mux.Handle("GET /metrics", h.authed(auth.CapSearch, h.metrics))
-	h.mux.Handle("POST /api/v1/ingest", h.authed(auth.CapIngest, h.ingest))
-	h.mux.Handle("POST /api/v1/search", h.authed(auth.CapSearch, h.search))
-	h.mux.Handle("POST /api/v1/tokens", h.authed(auth.CapAdmin, h.createToken))
-	h.mux.Handle("GET /api/v1/tokens", h.authed(auth.CapAdmin, h.listTokens))
-	h.mux.Handle("DELETE /api/v1/tokens/{id}", h.authed(auth.CapAdmin, h.revokeToken))
+	for _, rt := range h.routes() {
+		if rt.cap == "" {
+			h.mux.HandleFunc(rt.pattern, rt.fn)
+			continue
+		}
+		h.mux.Handle(rt.pattern, h.authed(rt.cap, rt.fn))
+	}
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errNotFound, nil)
 	})
@@ -100,42 +115,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // Mux exposes the router so the server can add more handlers (the UI).
 func (h *Handler) Mux() *http.ServeMux { return h.mux }
-
-type principalKey struct{}
-
-// PrincipalFrom returns the authenticated caller of a request.
-func PrincipalFrom(ctx context.Context) (auth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(auth.Principal)
-	return p, ok
-}
-
-// authed wraps fn with bearer authentication and a capability check.
-func (h *Handler) authed(c auth.Capability, fn http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.authenticate(r)
-		if err != nil {
-			h.writeError(w, r, err, nil)
-			return
-		}
-		if !p.Can(c) {
-			h.writeError(w, r, fmt.Errorf("%w: %s needs the %s capability", auth.ErrForbidden, r.URL.Path, c), nil)
-			return
-		}
-		fn(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
-}
-
-func (h *Handler) authenticate(r *http.Request) (auth.Principal, error) {
-	if h.opts.Tokens == nil {
-		return auth.Principal{}, auth.ErrUnauthenticated
-	}
-	hdr := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(hdr, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return auth.Principal{}, fmt.Errorf("%w: send Authorization: Bearer TOKEN", auth.ErrUnauthenticated)
-	}
-	return h.opts.Tokens.Authenticate(secret)
-}
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if !h.ready.Load() {

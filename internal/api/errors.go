@@ -48,7 +48,9 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ingest.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, store.ErrOverloaded):
+	case errors.Is(err, auth.ErrLocked):
+		return http.StatusForbidden
+	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, store.ErrOverloaded), errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests
 	case errors.Is(err, store.ErrClosed):
 		return http.StatusServiceUnavailable

@@ -54,6 +54,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, nil)
 		return
 	}
+	p, _ := PrincipalFrom(r.Context())
+	h.auditf(r, p, "search", req.Query, "", map[string]string{"from": req.From, "to": req.To, "partitions": join(p.Scope.Partitions)})
+	if q, err = applyScope(p, q, &opts); err != nil {
+		h.writeError(w, r, err, nil)
+		return
+	}
 	snap := h.opts.Store.Snapshot()
 	defer snap.Release()
 	if req.Explain {

@@ -30,10 +30,15 @@ type subst struct {
 
 // parser renders BinXML from one chunk. Name strings are cached per chunk.
 type parser struct {
-	c     []byte
-	names map[uint32]string
-	depth int
+	c      []byte
+	names  map[uint32]string
+	depth  int
+	budget int // tokens left for this record: bounds hostile nesting
 }
+
+// maxTokens bounds the work for one record (a real record has a few hundred
+// tokens; templates that refer to each other could otherwise blow up).
+const maxTokens = 1 << 16
 
 const maxDepth = 64
 
@@ -53,6 +58,7 @@ func (p *parser) reset(chunk []byte) {
 func (p *parser) document(pos, end int) (*elem, error) {
 	holder := &elem{}
 	p.depth = 0
+	p.budget = maxTokens
 	if _, err := p.content(pos, end, nil, holder, false); err != nil {
 		return nil, err
 	}
@@ -122,6 +128,9 @@ func (p *parser) content(pos, end int, subs []subst, parent *elem, inElement boo
 		return 0, errors.New("binxml nested too deep")
 	}
 	for pos < end {
+		if p.budget--; p.budget < 0 {
+			return 0, errors.New("binxml too complex")
+		}
 		tok := p.c[pos]
 		switch tok &^ 0x40 {
 		case 0x00: // end of stream

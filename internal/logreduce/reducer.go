@@ -215,6 +215,7 @@ func similarity(c *cluster, words []string) (eq, wild, hard int) {
 		case hasWildcard(w) && matchWord(w, t):
 		case sameKeys(t, w):
 			wild++
+			eq++
 		default:
 			hard++
 		}
@@ -328,8 +329,8 @@ func matchWord(t, w string) bool {
 }
 
 // sameKeys reports whether words t and w have the same delimiters and
-// differ only in segments that come after an '=' (values of key=value
-// pairs, which are variables by nature).
+// differ only in segments that come after an '=' or ':' (values of
+// key=value pairs and JSON members, which are variables by nature).
 func sameKeys(t, w string) bool {
 	sawEq := false
 	for {
@@ -343,7 +344,7 @@ func sameKeys(t, w string) bool {
 		if t[ti] != w[wi] {
 			return false
 		}
-		if t[ti] == '=' {
+		if t[ti] == '=' || t[ti] == ':' {
 			sawEq = true
 		}
 		t, w = t[ti+1:], w[wi+1:]

@@ -24,9 +24,9 @@ func (autoParser) Name() string { return "auto" }
 
 func (a autoParser) Parse(line []byte, ev *event.Event) error {
 	n0 := len(ev.Fields)
-	s := rawString(line, ev)
+	s := trimEOL(rawString(line, ev))
 	var err error
-	if len(line) > 0 && line[0] == '{' {
+	if j := skipSpaces(s, 0); j < len(s) && s[j] == '{' {
 		err = parseJSON(line, ev)
 	} else {
 		err = a.parseText(s, ev)

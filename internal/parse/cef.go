@@ -162,24 +162,26 @@ func cefExtension(s string, ev *event.Event) {
 
 // cefValueEnd finds the end of the value at s[i:]: the space before the
 // next key= (or the end), and reports whether the value has escapes.
+// Escapes never hide a space, so spaces are found with IndexByte.
 func cefValueEnd(s string, i int) (int, bool) {
-	esc := false
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			esc = true
-			j++
-		case ' ':
-			k := j + 1
-			for k < len(s) && isCEFKeyByte(s[k]) {
-				k++
-			}
-			if k > j+1 && k < len(s) && s[k] == '=' {
-				return j, esc
-			}
+	end := len(s)
+	for j := i; j < len(s); {
+		k := strings.IndexByte(s[j:], ' ')
+		if k < 0 {
+			break
 		}
+		sp := j + k
+		e := sp + 1
+		for e < len(s) && cefKeyByte[s[e]] {
+			e++
+		}
+		if e > sp+1 && e < len(s) && s[e] == '=' {
+			end = sp
+			break
+		}
+		j = sp + 1
 	}
-	return len(s), esc
+	return end, strings.IndexByte(s[i:end], '\\') >= 0
 }
 
 // unescapeCEF undoes CEF escaping: "\|" and "\\" in the header, "\=",

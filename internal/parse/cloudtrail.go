@@ -33,7 +33,7 @@ var cloudtrailMap = newFieldMap(
 	mapping{"errorCode", "error.code", ecsText},
 	mapping{"errorMessage", "error.message", ecsText},
 	mapping{"eventType", "event.type", ecsText},
-).withOriginals()
+)
 
 func isCloudTrail(ev *event.Event, from int) bool {
 	hasSource, hasName := false, false
@@ -51,23 +51,23 @@ func isCloudTrail(ev *event.Event, from int) bool {
 func normalizeCloudTrail(ev *event.Event, from int) {
 	normalize(ev, from, cloudtrailMap)
 	if ip, ok := fieldFrom(ev, from, "sourceIPAddress"); ok && !isIP(ip) {
-		addECS(ev, from, "source.domain", ip, ecsText)
+		addECS(ev, "source.domain", ip, ecsText)
 	}
 	if arn, ok := fieldFrom(ev, from, "userIdentity.arn"); ok {
 		// arn:aws:sts::123:assumed-role/ROLE/SESSION or arn:aws:iam::123:user/NAME
 		if i := strings.LastIndexByte(arn, '/'); i > 0 {
-			addECS(ev, from, "user.name", arn[i+1:], ecsText)
+			addECS(ev, "user.name", arn[i+1:], ecsText)
 		}
 	}
 	if t, ok := fieldFrom(ev, from, "userIdentity.type"); ok && t == "Root" {
-		addECS(ev, from, "user.name", "root", ecsText)
+		addECS(ev, "user.name", "root", ecsText)
 	}
 	outcome := outcomeSuccess
 	if _, failed := fieldFrom(ev, from, "errorCode"); failed {
 		outcome = outcomeFailure
 	}
-	addECS(ev, from, "event.outcome", outcome, ecsText)
-	addECS(ev, from, "cloud.provider", "aws", ecsText)
+	addECS(ev, "event.outcome", outcome, ecsText)
+	addECS(ev, "cloud.provider", "aws", ecsText)
 }
 
 // parseCloudTrail is the "cloudtrail" parser for one record.

@@ -1,12 +1,17 @@
 // Package parse turns raw log lines into event fields and normalizes them to
 // common (ECS) field names, so one query or Sigma rule works across sources.
 //
-// It owns one parser per wire format, each in its own file (syslog.go,
-// cef.go, leef.go, kv.go, logfmt.go, squid.go, bind.go, access.go, audit.go,
-// sshd.go, windows.go, cloudtrail.go, grok.go, json.go), the registry of
-// built-in parsers (Lookup), automatic detection (Auto) and the per-format
-// ECS mapping tables (normalize.go, documented in docs/fields.md). It does not
-// own framing (ingest), metadata routing, or storage.
+// It owns one parser per wire format, each in its own file: syslog.go
+// (RFC 5424/3164, with the message parsers of sshd.go, audit.go, cef.go,
+// leef.go and kv.go behind it), cef.go, leef.go, kv.go (kv, logfmt,
+// netfilter), audit.go, access.go (Apache/Nginx), squid.go, bind.go,
+// jsondoc.go (JSON documents over json.go's FlattenJSON), windows.go
+// (Winlogbeat, evtx_dump), cloudtrail.go (records, SplitBatch) and grok.go
+// (user patterns, NewGrok). registry.go holds the built-ins (Lookup, New,
+// Names), auto.go the per-line detection (Auto), normalize.go the ECS
+// mapping tables (documented in docs/fields.md, checked by a test), and
+// timestamp.go the shared time parsing. It does not own framing (ingest),
+// metadata routing, or storage.
 //
 // A Parser fills ev.Fields and, when the content carries a timestamp,
 // ev.Time; it leaves ev.Raw as the line. Field values are substrings of

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
@@ -90,7 +91,7 @@ type GrokOptions struct {
 type grokParser struct {
 	name      string
 	res       []*regexp.Regexp
-	fields    [][]string // per regexp: field name of each capture group (index 1..)
+	fields    [][]string // per regexp: field name of each group (SubexpNames order)
 	timeField string
 }
 
@@ -128,7 +129,7 @@ func NewGrok(name string, patterns []string, opts GrokOptions) (Parser, error) {
 			continue
 		}
 		gp.res = append(gp.res, re)
-		gp.fields = append(gp.fields, names)
+		gp.fields = append(gp.fields, groupFields(re, names))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -136,9 +137,11 @@ func NewGrok(name string, patterns []string, opts GrokOptions) (Parser, error) {
 	return gp, nil
 }
 
+// grokGroup prefixes the generated names of capturing groups.
+const grokGroup = "__grok"
+
 // grokExpand replaces %{...} references recursively. Capturing references
-// become numbered groups "(...)"; names collects their field names in group
-// order. Plain groups in user text must be non-capturing or are counted too.
+// become groups named grokGroup+N, where names[N] is their field.
 func grokExpand(p string, lib func(string) (string, bool), names *[]string, depth int) (string, error) {
 	if depth > maxGrokDepth {
 		return "", errors.New("patterns nested too deep (a cycle?)")
@@ -147,7 +150,7 @@ func grokExpand(p string, lib func(string) (string, bool), names *[]string, dept
 	var errs []error
 	last := 0
 	for _, m := range grokRef.FindAllStringSubmatchIndex(p, -1) {
-		b.WriteString(countGroups(p[last:m[0]], names))
+		b.WriteString(p[last:m[0]])
 		last = m[1]
 		pname := p[m[2]:m[3]]
 		field := ""
@@ -160,8 +163,8 @@ func grokExpand(p string, lib func(string) (string, bool), names *[]string, dept
 			continue
 		}
 		if field != "" {
+			b.WriteString("(?P<" + grokGroup + strconv.Itoa(len(*names)) + ">")
 			*names = append(*names, field)
-			b.WriteString("(")
 		} else {
 			b.WriteString("(?:")
 		}
@@ -173,27 +176,26 @@ func grokExpand(p string, lib func(string) (string, bool), names *[]string, dept
 		b.WriteString(sub)
 		b.WriteString(")")
 	}
-	b.WriteString(countGroups(p[last:], names))
+	b.WriteString(p[last:])
 	return b.String(), errors.Join(errs...)
 }
 
-// countGroups returns raw regexp text unchanged, registering its capturing
-// groups (named (?P<x>...) groups capture into x, plain ones are unnamed).
-func countGroups(s string, names *[]string) string {
-	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '\\':
-			i++
-		case s[i] == '(' && (i+1 >= len(s) || s[i+1] != '?'):
-			*names = append(*names, "")
-		case s[i] == '(' && strings.HasPrefix(s[i:], "(?P<"):
-			end := strings.IndexByte(s[i:], '>')
-			if end > 0 {
-				*names = append(*names, s[i+4:i+end])
+// groupFields maps each capture group of re to a field name: generated
+// groups to their %{NAME:field}, user groups (?P<x>...) to x, unnamed
+// groups to "" (not kept).
+func groupFields(re *regexp.Regexp, names []string) []string {
+	sub := re.SubexpNames()
+	out := make([]string, len(sub))
+	for i, n := range sub {
+		if k, ok := strings.CutPrefix(n, grokGroup); ok {
+			if j, err := strconv.Atoi(k); err == nil && j < len(names) {
+				out[i] = names[j]
 			}
+			continue
 		}
+		out[i] = n
 	}
-	return s
+	return out
 }
 
 func (g *grokParser) Name() string { return g.name }
@@ -206,10 +208,9 @@ func (g *grokParser) Parse(line []byte, ev *event.Event) error {
 			continue
 		}
 		n0 := len(ev.Fields)
-		names := g.fields[k]
-		for gi, name := range names {
-			a, b := idx[2*(gi+1)], idx[2*(gi+1)+1]
-			if name == "" || a < 0 || has(ev, name) {
+		for gi, name := range g.fields[k] {
+			a, b := idx[2*gi], idx[2*gi+1]
+			if name == "" || a < 0 || hasFrom(ev, n0, name) {
 				continue // first capture of a name wins
 			}
 			add(ev, name, s[a:b])

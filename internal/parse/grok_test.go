@@ -50,3 +50,15 @@ func TestGrokErrors(t *testing.T) {
 		t.Errorf("Parse(abc) = %v, fields %v, raw %q; want error, no fields", err, ev.Fields, ev.Raw)
 	}
 }
+
+func TestGrokGroupsInClasses(t *testing.T) {
+	p, err := NewGrok("g", []string{`[(]%{INT:n}[)] (a)(?P<named>b) \(%{WORD:w}\)`}, GrokOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev event.Event
+	if err := p.Parse([]byte("(42) ab (x)"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	wantFields(t, "(42) ab (x)", &ev, "n=42", "named=b", "w=x")
+}

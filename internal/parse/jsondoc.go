@@ -1,6 +1,8 @@
 package parse
 
 import (
+	"errors"
+
 	"github.com/mamori/mamori/internal/event"
 )
 
@@ -35,7 +37,7 @@ var jsonMap = newFieldMap(
 	mapping{"method", "http.request.method", ecsText},
 	mapping{"status", "http.response.status_code", ecsInt},
 	mapping{"user_agent", "user_agent.original", ecsText},
-).withOriginals()
+)
 
 // jsonParser adapts a function over the line bytes to Parser.
 type jsonParser struct {
@@ -57,7 +59,11 @@ func (p jsonParser) Parse(line []byte, ev *event.Event) error {
 func flattenInto(line []byte, ev *event.Event, format string) error {
 	fs, err := FlattenJSON(line, ev.Fields)
 	if err != nil {
-		return &Error{Format: format, Offset: jsonOffset(err), Msg: err.Error()}
+		var je *JSONError
+		if errors.As(err, &je) {
+			return &Error{Format: format, Offset: je.Offset, Msg: "invalid JSON: " + je.Msg}
+		}
+		return &Error{Format: format, Msg: err.Error()}
 	}
 	for i := len(ev.Fields); i < len(fs); i++ {
 		if fs[i].Name == "" {
@@ -70,13 +76,6 @@ func flattenInto(line []byte, ev *event.Event, format string) error {
 
 // emptyKey names the member of an empty JSON key.
 const emptyKey = "empty_key"
-
-func jsonOffset(err error) int {
-	if je, ok := err.(*JSONError); ok {
-		return je.Offset
-	}
-	return 0
-}
 
 // parseJSON is the "json" parser.
 func parseJSON(line []byte, ev *event.Event) error {

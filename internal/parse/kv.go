@@ -145,11 +145,23 @@ func parseLogfmt(s string, ev *event.Event) error {
 	return nil
 }
 
-// kvTime sets ev.Time from a time-like key, else from the text.
+// kvTime sets ev.Time from a time-like key (or a date= and time= pair, as
+// FortiGate writes them), else from the text.
 func kvTime(s string, ev *event.Event, n0 int) {
+	if d, ok := fieldFrom(ev, n0, "date"); ok && len(d) == 10 && d[4] == '-' {
+		if t, ok := fieldFrom(ev, n0, "time"); ok && len(t) >= 8 && t[2] == ':' {
+			if ns, n, ok := parseISO(d+"T"+t, 0, TimeOptions{}); ok && n == len(d)+1+len(t) {
+				ev.Time = ns
+				return
+			}
+		}
+	}
 	for i := n0; i < len(ev.Fields); i++ {
 		switch ev.Fields[i].Name {
 		case "time", "ts", "timestamp", "t", "date", "@timestamp":
+			if v := ev.Fields[i].Value; len(v) < 10 || !isDigit(v[0]) {
+				continue // not a full time; checked cheaply, ParseTimeValue allocates on failure
+			}
 			if ns, ok := ParseTimeValue(ev.Fields[i].Value); ok {
 				ev.Time = ns
 				return

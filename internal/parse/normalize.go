@@ -36,9 +36,6 @@ type fieldMap struct {
 	table   []mapping // as written, for docs/fields.md
 	buckets [][]mapping
 	mask    uint32
-	// full makes the duplicate check cover the original fields too, for
-	// formats whose originals may already use ECS names (JSON documents).
-	full bool
 }
 
 func newFieldMap(ms ...mapping) *fieldMap {
@@ -72,12 +69,6 @@ func fieldHash(s string) uint32 {
 	return uint32(len(s))*0x9E3779B1 ^ uint32(s[0])*0x85EBCA6B ^ uint32(s[len(s)-1])*0xC2B2AE35 ^ uint32(s[len(s)/2])*0x27D4EB2F
 }
 
-// withOriginals marks fm as one whose source fields may already hold ECS names.
-func (fm *fieldMap) withOriginals() *fieldMap {
-	fm.full = true
-	return fm
-}
-
 // lookup returns the mappings of name: a sub-slice of one bucket, in table order.
 func (fm *fieldMap) lookup(name string) []mapping {
 	b := fm.buckets[fieldHash(name)&fm.mask]
@@ -94,30 +85,58 @@ func (fm *fieldMap) lookup(name string) []mapping {
 }
 
 // normalize appends the ECS fields for ev.Fields[from:] according to fm.
+// An ECS name the event already has (from the source, an earlier parser
+// stage such as the syslog header, or the receiver) is not added again.
 func normalize(ev *event.Event, from int, fm *fieldMap) {
-	end := len(ev.Fields)
-	dedupe := end
-	if fm.full {
-		dedupe = from
+	var seen nameSet
+	for i := range ev.Fields {
+		seen.add(ev.Fields[i].Name)
 	}
+	end := len(ev.Fields)
 	for i := from; i < end; i++ {
 		f := ev.Fields[i]
 		for _, m := range fm.lookup(f.Name) {
-			addECS(ev, dedupe, m.to, f.Value, m.kind)
+			if !validECS(f.Value, m.kind) || (seen.mayHave(m.to) && hasFrom(ev, 0, m.to)) {
+				continue
+			}
+			v := f.Value
+			if m.kind == ecsLower {
+				v = lower(v)
+			}
+			ev.Fields = append(ev.Fields, event.Field{Name: m.to, Value: v})
+			seen.add(m.to)
 		}
 	}
 }
 
-// addECS appends name=value when value suits kind and ev.Fields[from:] does
-// not already have name.
-func addECS(ev *event.Event, from int, name, value string, kind ecsKind) {
-	if !validECS(value, kind) {
-		return
-	}
+// nameSet is a 256-bit filter of field names: no false negatives, so a
+// miss proves a name absent without scanning the fields.
+type nameSet [4]uint64
+
+func (s *nameSet) add(name string) {
+	h := fieldHash(name) & 255
+	s[h>>6] |= 1 << (h & 63)
+}
+
+func (s *nameSet) mayHave(name string) bool {
+	h := fieldHash(name) & 255
+	return s[h>>6]&(1<<(h&63)) != 0
+}
+
+func hasFrom(ev *event.Event, from int, name string) bool {
 	for i := from; i < len(ev.Fields); i++ {
 		if ev.Fields[i].Name == name {
-			return
+			return true
 		}
+	}
+	return false
+}
+
+// addECS appends name=value when value suits kind and ev does not already
+// have name (parsers that build ECS fields in code use it).
+func addECS(ev *event.Event, name, value string, kind ecsKind) {
+	if !validECS(value, kind) || hasFrom(ev, 0, name) {
+		return
 	}
 	if kind == ecsLower {
 		value = lower(value)
@@ -148,8 +167,42 @@ func isIP(v string) bool {
 	if !isDigit(c) && c != ':' && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
 		return false
 	}
+	if ok, sure := isIPv4Fast(v); sure {
+		return ok
+	}
+	// Slow path: IPv6, zones.
 	_, err := netip.ParseAddr(v)
 	return err == nil
+}
+
+// isIPv4Fast decides dotted-quad IPv4 without netip; sure is false when v
+// has bytes other than digits and dots (let netip decide).
+func isIPv4Fast(v string) (ok, sure bool) {
+	// Fast path: ASCII digits and dots only.
+	parts, n, digits := 0, 0, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case isDigit(c):
+			if digits > 0 && n == 0 {
+				return false, false // leading zero: invalid IPv4, maybe IPv6
+			}
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 {
+				return false, false // "2001" starts IPv6 too
+			}
+		case c == '.':
+			if digits == 0 {
+				return false, false
+			}
+			parts++
+			n, digits = 0, 0
+		default:
+			return false, false
+		}
+	}
+	return parts == 3 && digits > 0, true
 }
 
 var syslogMap = newFieldMap(

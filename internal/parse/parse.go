@@ -31,6 +31,20 @@ func errAt(format string, off int, msg string) error {
 	return &Error{Format: format, Offset: off, Msg: msg}
 }
 
+// ParseLine runs p on line the way every caller should: on failure the
+// fields p added are removed, the line stays in ev.Raw, and
+// event.FieldParseError holds the error text. The error is returned for
+// counting; the event is usable either way.
+func ParseLine(p Parser, line []byte, ev *event.Event) error {
+	n0 := len(ev.Fields)
+	err := p.Parse(line, ev)
+	if err != nil {
+		ev.Fields = append(ev.Fields[:n0], event.Field{Name: event.FieldParseError, Value: err.Error()})
+		rawString(line, ev)
+	}
+	return err
+}
+
 // rawString sets ev.Raw to line (without a copy when it already holds the
 // same bytes) and returns it, so that field values can be substrings of it.
 func rawString(line []byte, ev *event.Event) string {
@@ -47,16 +61,6 @@ func add(ev *event.Event, name, value string) {
 	}
 }
 
-// has reports whether ev already has a field with the name.
-func has(ev *event.Event, name string) bool {
-	for i := range ev.Fields {
-		if ev.Fields[i].Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // parserFunc adapts a function to Parser.
 type parserFunc struct {
 	name string
@@ -67,9 +71,18 @@ func (p parserFunc) Name() string { return p.name }
 
 func (p parserFunc) Parse(line []byte, ev *event.Event) error {
 	n0 := len(ev.Fields)
-	err := p.fn(rawString(line, ev), ev)
+	err := p.fn(trimEOL(rawString(line, ev)), ev)
 	fillHost(ev, n0)
 	return err
+}
+
+// trimEOL drops a trailing CR/LF that framing left on the line: Raw keeps
+// it, field values do not.
+func trimEOL(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // fillHost sets an empty ev.Host from the parsed host.name.

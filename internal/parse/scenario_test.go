@@ -176,6 +176,12 @@ func checkScenarioFile(t *testing.T, path string, p, auto Parser, gt groundTruth
 				t.Errorf("line %d: time %s outside the scenario\n%s", n, event.FormatTime(ev.Time), line)
 			}
 		}
+		if d := duplicateECS(&ev); d != "" {
+			missed++
+			if missed <= 5 {
+				t.Errorf("line %d: ECS field %s twice\n%s\nfields:\n%s", n, d, line, fieldsString(ev.Fields))
+			}
+		}
 		for _, name := range scenarioRequired[filepath.Base(path)] {
 			if _, ok := ev.Get(name); !ok {
 				missed++
@@ -233,4 +239,26 @@ func sameEvent(a, b *event.Event) bool {
 		}
 	}
 	return true
+}
+
+// duplicateECS returns an ECS name (a target of any mapping table) that ev
+// has more than once.
+func duplicateECS(ev *event.Event) string {
+	targets := map[string]bool{}
+	for _, t := range ecsTables {
+		for _, m := range t.fm.table {
+			targets[m.to] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range ev.Fields {
+		if !targets[f.Name] {
+			continue
+		}
+		if seen[f.Name] {
+			return f.Name
+		}
+		seen[f.Name] = true
+	}
+	return ""
 }

@@ -57,7 +57,7 @@ const maxTagLen = 64
 // SyslogOptions.SkipMessage). An empty ev.Host is set from the header.
 func ParseSyslog(line []byte, ev *event.Event, opts SyslogOptions) error {
 	n0 := len(ev.Fields)
-	err := parseSyslog(rawString(line, ev), ev, opts)
+	err := parseSyslog(trimEOL(rawString(line, ev)), ev, opts)
 	fillHost(ev, n0)
 	return err
 }
@@ -262,6 +262,9 @@ func startsHeader(s string, i int, opts SyslogOptions) bool {
 func syslogTag(s string, i int, ev *event.Event) string {
 	if hasPrefix(s[i:], "CEF:") || hasPrefix(s[i:], "LEEF:") {
 		return s[i:] // a CEF/LEEF record right after the host has no tag
+	}
+	if hasPrefix(s[i:], ": ") {
+		return s[i+2:] // Cisco: "host : %ASA-6-302013: ..." has an empty tag
 	}
 	j := i
 	for j < len(s) && j-i <= maxTagLen {

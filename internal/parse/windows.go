@@ -31,7 +31,7 @@ var windowsSystemMap = newFieldMap(
 	mapping{"Event.System.Channel", "winlog.channel", ecsText},
 	mapping{"Event.System.Provider.#attributes.Name", "event.provider", ecsText},
 	mapping{"Event.System.EventRecordID", "winlog.record_id", ecsInt},
-).withOriginals()
+)
 
 // windowsDataMap maps event data names (after the layout's prefix).
 var windowsDataMap = newFieldMap(
@@ -120,7 +120,7 @@ func normalizeWindows(ev *event.Event, from int) {
 			if m.kind == ecsInt && strings.HasPrefix(v, "0x") {
 				v = hexToDecimal(v) // Security events write pids as 0x1a2b
 			}
-			addECS(ev, from, m.to, v, m.kind)
+			addECS(ev, m.to, v, m.kind)
 		}
 	}
 	code, _ := fieldFrom(ev, from, "event.code")
@@ -135,16 +135,16 @@ func normalizeWindows(ev *event.Event, from int) {
 			uname = user
 		}
 	}
-	addECS(ev, from, "user.name", uname, ecsText)
-	addECS(ev, from, "user.domain", udomain, ecsText)
+	addECS(ev, "user.name", uname, ecsText)
+	addECS(ev, "user.domain", udomain, ecsText)
 	if hashes != "" {
-		windowsHashes(ev, from, hashes, code == "1")
+		windowsHashes(ev, hashes, code == "1")
 	}
 	switch keywords {
 	case "0x8010000000000000":
-		addECS(ev, from, "event.outcome", outcomeFailure, ecsText)
+		addECS(ev, "event.outcome", outcomeFailure, ecsText)
 	case "0x8020000000000000":
-		addECS(ev, from, "event.outcome", outcomeSuccess, ecsText)
+		addECS(ev, "event.outcome", outcomeSuccess, ecsText)
 	}
 }
 
@@ -157,12 +157,18 @@ func windowsDataName(name string) (string, bool) {
 		return name[len(evtxDataPrefix):], true
 	case strings.HasPrefix(name, "winlog.user_data."):
 		return name[len("winlog.user_data."):], true
+	case strings.HasPrefix(name, evtxUserPrefix):
+		// Event.UserData.<Element>.<Field>, e.g. LogFileCleared.SubjectUserName.
+		rest := name[len(evtxUserPrefix):]
+		if i := strings.IndexByte(rest, '.'); i >= 0 {
+			return rest[i+1:], true
+		}
 	}
 	return "", false
 }
 
 // windowsHashes reads Sysmon's "SHA1=..,MD5=..,SHA256=..,IMPHASH=..".
-func windowsHashes(ev *event.Event, from int, hashes string, process bool) {
+func windowsHashes(ev *event.Event, hashes string, process bool) {
 	for hashes != "" {
 		var part string
 		part, hashes, _ = strings.Cut(hashes, ",")
@@ -183,9 +189,9 @@ func windowsHashes(ev *event.Event, from int, hashes string, process bool) {
 		default:
 			continue
 		}
-		addECS(ev, from, name, sum, ecsText)
+		addECS(ev, name, sum, ecsText)
 		if process {
-			addECS(ev, from, pname, sum, ecsText)
+			addECS(ev, pname, sum, ecsText)
 		}
 	}
 }
@@ -234,4 +240,37 @@ func windowsTime(ev *event.Event, from int) {
 			}
 		}
 	}
+}
+
+// WindowsField returns a Windows event's value by its Windows name, the way
+// Sigma rules name fields, whichever JSON layout the event came in: event
+// data names (Image, CommandLine, TargetUserName, GrantedAccess, ...) under
+// winlog.event_data., Event.EventData. or Event.UserData.<Element>., and the
+// system names EventID, Channel, Computer and Provider_Name.
+func WindowsField(ev *event.Event, name string) (string, bool) {
+	var alts [3]string
+	switch name {
+	case "EventID":
+		alts = [3]string{"event.code", "winlog.event_id", "Event.System.EventID"}
+	case "Channel":
+		alts = [3]string{"winlog.channel", "Event.System.Channel"}
+	case "Computer":
+		alts = [3]string{"winlog.computer_name", "Event.System.Computer"}
+	case "Provider_Name":
+		alts = [3]string{"event.provider", "winlog.provider_name", "Event.System.Provider.#attributes.Name"}
+	}
+	for _, a := range alts {
+		if a == "" {
+			break
+		}
+		if v, ok := fieldFrom(ev, 0, a); ok {
+			return v, true
+		}
+	}
+	for i := range ev.Fields {
+		if n, ok := windowsDataName(ev.Fields[i].Name); ok && n == name {
+			return ev.Fields[i].Value, true
+		}
+	}
+	return "", false
 }

@@ -64,3 +64,33 @@ func TestWindowsSigmaDev(t *testing.T) {
 		t.Error("no events read")
 	}
 }
+
+func TestWindowsUserData(t *testing.T) {
+	parseOK(t, "windows", `{"Event":{"System":{"EventID":1102,"Computer":"dc1","Channel":"Security"},"UserData":{"LogFileCleared":{"SubjectUserName":"mallory","SubjectDomainName":"CORP"}}}}`,
+		"event.code=1102", "user.name=mallory", "user.domain=CORP")
+}
+
+func TestWindowsField(t *testing.T) {
+	for _, in := range []string{winlogbeat4624, evtxSysmon1} {
+		ev := parseOK(t, "windows", in)
+		for _, name := range []string{"EventID", "Channel", "Computer", "Provider_Name"} {
+			if v, ok := WindowsField(ev, name); !ok || v == "" {
+				t.Errorf("WindowsField(%s) = %q, %v", name, v, ok)
+			}
+		}
+	}
+	ev := parseOK(t, "windows", evtxSysmon1)
+	if v, _ := WindowsField(ev, "OriginalFileName"); v != "wmic.exe" {
+		t.Errorf("WindowsField(OriginalFileName) = %q", v)
+	}
+	ev = parseOK(t, "windows", winlogbeat4624)
+	if v, _ := WindowsField(ev, "LogonType"); v != "11" {
+		t.Errorf("WindowsField(LogonType) = %q", v)
+	}
+	if v, _ := WindowsField(ev, "EventID"); v != "4624" {
+		t.Errorf("WindowsField(EventID) = %q", v)
+	}
+	if _, ok := WindowsField(ev, "NoSuchField"); ok {
+		t.Error("WindowsField(NoSuchField) found")
+	}
+}

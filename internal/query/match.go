@@ -164,20 +164,43 @@ func (t *termMatcher) matchEvent(e *event.Event) bool {
 }
 
 // textFinder is token.Match with the term prepared once: it jumps between
-// candidate positions with IndexByte on both cases of the first byte.
+// candidate positions with IndexByte on both cases of the term's rarest
+// byte (by typical log text frequency), then checks the whole term.
 type textFinder struct {
 	term            string
-	lo, up          byte
+	k               int  // anchor offset in term
+	lo, up          byte // the anchor byte in both cases
 	wantL, wantR    bool
 	caseInsensitive bool
 }
+
+// byteRank orders bytes by how common they are in log text: lower is rarer.
+var byteRank = func() [256]uint8 {
+	var r [256]uint8
+	for i := range r {
+		r[i] = 10
+	}
+	const common = " etaoinsrhldcumfpgwybv0123456789.:-/_=" // most common first
+	for i := 0; i < len(common); i++ {
+		r[common[i]] = uint8(250 - i)
+		if c := common[i]; c >= 'a' && c <= 'z' {
+			r[c-32] = uint8(250 - i)
+		}
+	}
+	return r
+}()
 
 func newTextFinder(term string) textFinder {
 	f := textFinder{term: term}
 	if term == "" {
 		return f
 	}
-	c := term[0]
+	for i := 1; i < len(term); i++ {
+		if byteRank[term[i]] < byteRank[term[f.k]] {
+			f.k = i
+		}
+	}
+	c := term[f.k]
 	f.lo, f.up = c, c
 	if c >= 'A' && c <= 'Z' {
 		f.lo = c + 32
@@ -201,31 +224,52 @@ func (f *textFinder) match(text string) bool {
 	if m == 0 {
 		return true
 	}
-	i := 0
-	for i+m <= len(text) {
-		// Fast path: find the next candidate first byte.
-		j := strings.IndexByte(text[i:len(text)-m+1], f.lo)
-		if f.up != f.lo {
-			k := strings.IndexByte(text[i:len(text)-m+1], f.up)
-			if j < 0 || (k >= 0 && k < j) {
-				j = k
+	if len(text) < m {
+		return false
+	}
+	// Anchor positions are searched in text[k : len-m+k+1].
+	end := len(text) - m + f.k + 1
+	nextLo, nextUp := -2, -2 // -2: not searched yet, -1: none left
+	if f.lo == f.up {
+		nextUp = -1
+	}
+	i := f.k
+	for i < end {
+		// Fast path: the next anchor byte in either case, each searched
+		// once and reused until passed.
+		if nextLo != -1 && nextLo < i {
+			if j := strings.IndexByte(text[i:end], f.lo); j >= 0 {
+				nextLo = i + j
+			} else {
+				nextLo = -1
 			}
 		}
-		if j < 0 {
+		if nextUp != -1 && nextUp < i {
+			if j := strings.IndexByte(text[i:end], f.up); j >= 0 {
+				nextUp = i + j
+			} else {
+				nextUp = -1
+			}
+		}
+		p := nextLo
+		if p < 0 || (nextUp >= 0 && nextUp < p) {
+			p = nextUp
+		}
+		if p < 0 {
 			return false
 		}
-		i += j
-		if (!f.wantL || i == 0 || !token.IsWordByte(text[i-1])) &&
-			(!f.wantR || i+m == len(text) || !token.IsWordByte(text[i+m])) {
+		s := p - f.k
+		if (!f.wantL || s == 0 || !token.IsWordByte(text[s-1])) &&
+			(!f.wantR || s+m == len(text) || !token.IsWordByte(text[s+m])) {
 			if f.caseInsensitive {
-				if token.EqualFold(text[i:i+m], f.term) {
+				if token.EqualFold(text[s:s+m], f.term) {
 					return true
 				}
-			} else if text[i:i+m] == f.term {
+			} else if text[s:s+m] == f.term {
 				return true
 			}
 		}
-		i++
+		i = p + 1
 	}
 	return false
 }

@@ -46,16 +46,17 @@ var aggFuncs = map[string]aggSpec{
 	"most_recent":    {field: 2, out: "_most_recent"},
 	"least_recent":   {field: 2, out: "_least_recent"},
 	"values":         {field: 2, out: "_values"},
+	"percentile":     {field: 2, param: true},
 }
 
 func parseAggStage(p *parser, _ string, _ int) Stage {
 	a := &Aggregate{}
 	for {
-		c, ok := p.parseAggCall()
+		cs, ok := p.parseAggCall()
 		if !ok {
 			return nil
 		}
-		a.Aggs = append(a.Aggs, c)
+		a.Aggs = append(a.Aggs, cs...)
 		save := p.pos
 		if p.accept(",") {
 			if _, isAgg := aggFuncs[p.peekWord()]; isAgg {
@@ -73,7 +74,26 @@ func parseAggStage(p *parser, _ string, _ int) Stage {
 	return a
 }
 
-func (p *parser) parseAggCall() (AggCall, bool) {
+// parseAggCall parses one function; pct(x, 75, 95) gives one call per
+// percentile.
+func (p *parser) parseAggCall() ([]AggCall, bool) {
+	var more []string
+	c, ok := p.parseAggCall1(&more)
+	if !ok {
+		return nil, false
+	}
+	out := []AggCall{c}
+	for _, pc := range more {
+		out = append(out, AggCall{Func: c.Func, Field: c.Field, Param: pc})
+	}
+	if len(more) > 0 && c.As != "" {
+		p.errorf(p.pos, "as cannot name several percentiles")
+		return nil, false
+	}
+	return out, true
+}
+
+func (p *parser) parseAggCall1(more *[]string) (AggCall, bool) {
 	at := p.pos
 	name, _ := p.ident()
 	lname := strings.ToLower(name)
@@ -106,6 +126,15 @@ func (p *parser) parseAggCall() (AggCall, bool) {
 					return c, false
 				}
 				c.Param = n
+				for p.accept(",") {
+					p.skipSpace()
+					n := p.number()
+					if v, err := strconv.ParseFloat(n, 64); err != nil || v < 0 || v > 100 {
+						p.errorf(p.pos, "bad percentile %s: want 0 to 100", quote(n))
+						return c, false
+					}
+					*more = append(*more, n)
+				}
 			}
 			if !p.accept(")") {
 				p.errorf(p.pos, "expected ')' after %s(%s, got %s", lname, c.Field, p.describeNext())
@@ -209,6 +238,8 @@ type aggCallC struct {
 type aggregateOp struct {
 	by    []int
 	calls []aggCallC
+	// unordered skips sorting the groups by key (a sort follows).
+	unordered bool
 }
 
 // onlyCount reports whether every call is a plain count.
@@ -239,10 +270,15 @@ type group struct {
 
 type aggShardImpl struct {
 	o      *aggregateOp
-	groups map[string]*group
-	one    *group // when there is no by
-	key    []byte
-	mem    memAcct
+	groups map[string]*group // by encoded key (appendKey)
+	// Fast path: one group-by field with a text value, keyed by the text,
+	// with the last group cached (block columns repeat values in runs).
+	strGroups map[string]*group
+	last      *group
+	lastKey   string
+	one       *group // when there is no by
+	key       []byte
+	mem       memAcct
 }
 
 func (o *aggregateOp) newShard(b *budget) aggShard {
@@ -251,6 +287,7 @@ func (o *aggregateOp) newShard(b *budget) aggShard {
 		s.one = o.newGroup(nil)
 	} else {
 		s.groups = map[string]*group{}
+		s.strGroups = map[string]*group{}
 	}
 	return s
 }
@@ -284,10 +321,33 @@ func appendKey(dst []byte, v val) []byte {
 
 func (s *aggShardImpl) add(r record) error {
 	g := s.one
+	if g == nil && len(s.o.by) == 1 {
+		v := r.get(s.o.by[0])
+		if v.isNull() {
+			return nil // rows without a group-by field are not counted
+		}
+		if v.k == kStr {
+			if s.last != nil && v.s == s.lastKey {
+				g = s.last
+			} else if g = s.strGroups[v.s]; g == nil {
+				key := strings.Clone(v.s)
+				g = s.o.newGroup([]val{strVal(key)})
+				s.strGroups[key] = g
+				if err := s.mem.add(int64(2*len(key) + 96 + 80*len(g.st))); err != nil {
+					return err
+				}
+			}
+			s.last, s.lastKey = g, v.s
+		}
+	}
 	if g == nil {
 		s.key = s.key[:0]
 		for _, b := range s.o.by {
-			s.key = appendKey(s.key, r.get(b))
+			v := r.get(b)
+			if v.isNull() {
+				return nil
+			}
+			s.key = appendKey(s.key, v)
 		}
 		g = s.groups[string(s.key)]
 		if g == nil {
@@ -335,6 +395,10 @@ func (s *aggShardImpl) update(c *aggCallC, st *aggState, r record) error {
 			st.set = map[string]struct{}{}
 		}
 		str := v.str()
+		if st.n > 0 && str == st.v.s {
+			return nil // same as the previous row
+		}
+		st.n, st.v.s = 1, str
 		if _, ok := st.set[str]; !ok {
 			st.set[strings.Clone(str)] = struct{}{}
 			return s.mem.add(int64(len(str) + 48))
@@ -396,30 +460,40 @@ func (o *aggregateOp) result(shards []aggShard) ([]*tableRow, error) {
 		}
 		all = []*group{g}
 	} else {
-		dst := shards[0].(*aggShardImpl).groups
+		s0 := shards[0].(*aggShardImpl)
 		for _, sh := range shards[1:] {
-			for k, g := range sh.(*aggShardImpl).groups {
-				d, ok := dst[k]
-				if !ok {
-					dst[k] = g
-					continue
-				}
-				for i := range o.calls {
-					mergeState(o.calls[i].fn, &d.st[i], &g.st[i])
-				}
-			}
+			o.mergeMaps(s0.groups, sh.(*aggShardImpl).groups)
+			o.mergeMaps(s0.strGroups, sh.(*aggShardImpl).strGroups)
 		}
-		all = make([]*group, 0, len(dst))
-		for _, g := range dst {
+		all = make([]*group, 0, len(s0.groups)+len(s0.strGroups))
+		for _, g := range s0.groups {
 			all = append(all, g)
 		}
-		sort.Slice(all, func(i, j int) bool { return lessKeys(all[i].keys, all[j].keys) })
+		for _, g := range s0.strGroups {
+			all = append(all, g)
+		}
+		if !o.unordered {
+			sort.Slice(all, func(i, j int) bool { return lessKeys(all[i].keys, all[j].keys) })
+		}
 	}
 	rows := make([]*tableRow, len(all))
 	for i, g := range all {
 		rows[i] = o.groupRow(g)
 	}
 	return rows, nil
+}
+
+func (o *aggregateOp) mergeMaps(dst, src map[string]*group) {
+	for k, g := range src {
+		d, ok := dst[k]
+		if !ok {
+			dst[k] = g
+			continue
+		}
+		for i := range o.calls {
+			mergeState(o.calls[i].fn, &d.st[i], &g.st[i])
+		}
+	}
 }
 
 func lessKeys(a, b []val) bool {

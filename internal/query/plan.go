@@ -89,10 +89,32 @@ func newPlan(q *Query, opts *Options) (*plan, error) {
 		}
 	}
 	p.prepare(len(c.names))
+	p.fuseSortLimit()
 	p.planRows(opts)
 	p.planFast()
 	p.planStore(opts)
 	return p, nil
+}
+
+// fuseSortLimit lets a sort followed by a limit select the top rows
+// with a heap, and lets an aggregation skip ordering its groups when a
+// sort follows (the sort breaks ties by the group columns instead).
+func (p *plan) fuseSortLimit() {
+	for i := 0; i+1 < len(p.post); i++ {
+		s, ok := p.post[i].(*sortOp)
+		if !ok {
+			continue
+		}
+		if l, ok := p.post[i+1].(limitOp); ok {
+			s.limit = l.n
+		}
+	}
+	if a, ok := p.agg.(*aggregateOp); ok && len(p.post) > 0 {
+		if s, ok := p.post[0].(*sortOp); ok {
+			a.unordered = true
+			s.tiebreak = true
+		}
+	}
 }
 
 // prepare finishes operators that need the final slot count.

@@ -237,3 +237,27 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain rows: %+v, %v", p, err)
 	}
 }
+
+func TestSortTopNMatchesFullSort(t *testing.T) {
+	evs := manyEvents(5000)
+	src := NewMemSource(evs, MemOptions{BlockRows: 100})
+	collect := func(q string) []string {
+		var out []string
+		if _, err := Run(context.Background(), src, MustParse(q), Options{Workers: 2}, func(r Row) error {
+			b, _ := r.MarshalJSON()
+			out = append(out, string(b))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Heap selection (limit 7 of 5000 groups) against a full sort.
+	for _, q := range []string{"| m = n % 13 | count by m, user | sort by _count desc, m asc", "| count by n | sort by n desc"} {
+		full := collect(q)
+		top := collect(q + " | limit 7")
+		if fmt.Sprint(full[:7]) != fmt.Sprint(top) {
+			t.Errorf("%s: top 7 = %v, want %v", q, top, full[:7])
+		}
+	}
+}

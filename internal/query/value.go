@@ -85,8 +85,13 @@ func parseNum(s string) (float64, bool) {
 			}
 		}
 	}
-	// Slow path: fractions, exponents, spaces.
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	// Slow path: fractions, exponents, spaces; reject non-numbers without
+	// calling ParseFloat, whose errors allocate.
+	s = strings.TrimSpace(s)
+	if !looksNumeric(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) {
 		return 0, false
 	}
@@ -174,4 +179,42 @@ func cmpInt(a, b int64) int {
 func equalVals(a, b val) bool {
 	c, ok := compareVals(a, b)
 	return ok && c == 0
+}
+
+// looksNumeric reports whether s has the shape [+-]digits[.digits][e[+-]digits].
+func looksNumeric(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }

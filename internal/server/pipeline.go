@@ -18,6 +18,9 @@ import (
 type Pipeline struct {
 	store store.Engine
 	now   func() time.Time
+	// route picks the partition of events that have none (the store's
+	// routing rules), so live consumers see the stored partition.
+	route func(*event.Event) string
 
 	mu   sync.RWMutex // guards subs
 	subs map[*Subscription]struct{}
@@ -28,7 +31,11 @@ func NewPipeline(st store.Engine, now func() time.Time) *Pipeline {
 	if now == nil {
 		now = time.Now
 	}
-	return &Pipeline{store: st, now: now, subs: map[*Subscription]struct{}{}}
+	p := &Pipeline{store: st, now: now, subs: map[*Subscription]struct{}{}}
+	if r, ok := st.(interface{ PartitionOf(*event.Event) string }); ok {
+		p.route = r.PartitionOf
+	}
+	return p
 }
 
 // Append implements ingest.Sink.
@@ -44,6 +51,9 @@ func (p *Pipeline) Append(ctx context.Context, events []event.Event) error {
 		}
 		if ev.Time == 0 {
 			ev.Time = ev.Received
+		}
+		if ev.Partition == "" && p.route != nil {
+			ev.Partition = p.route(ev)
 		}
 	}
 	if err := p.store.Append(ctx, events); err != nil {
@@ -112,4 +122,13 @@ func (p *Pipeline) publish(events []event.Event) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// Live adapts the pipeline to api.LiveSource.
+type Live struct{ P *Pipeline }
+
+// Subscribe implements api.LiveSource.
+func (l Live) Subscribe(buffer int) (<-chan []event.Event, func() int64, func()) {
+	s := l.P.Subscribe(buffer)
+	return s.C, s.Dropped, func() { l.P.Unsubscribe(s) }
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +43,13 @@ type Options struct {
 	// HTTPReadTimeout bounds how long a client may take to send a request,
 	// body included (default 2m): a slow client cannot hold a connection.
 	HTTPReadTimeout time.Duration
+	// AuditSigningKey, when set, signs audit checkpoints (keep it outside
+	// the data directory).
+	AuditSigningKey ed25519.PrivateKey
+	// TLSCert and TLSKey serve HTTPS; TLSSelfSigned makes a throw-away
+	// certificate for 127.0.0.1/localhost at start.
+	TLSCert, TLSKey string
+	TLSSelfSigned   bool
 	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -96,17 +105,42 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	registerStoreMetrics(reg, st)
 
-	tokens, err := auth.Open(auth.Options{Dir: filepath.Join(opts.DataDir, "auth"), AdminToken: opts.AdminToken, Logger: log.With("component", "auth")})
+	authDir := filepath.Join(opts.DataDir, "auth")
+	au, err := auth.Open(auth.Options{Dir: authDir, AdminToken: opts.AdminToken, Logger: log.With("component", "auth")})
 	if err != nil {
-		return fmt.Errorf("open tokens: %w", err)
+		return fmt.Errorf("open auth: %w", err)
 	}
 
 	pipe := NewPipeline(st, nil)
+	auditStore := newAuditStorer(pipe, log.With("component", "audit"))
+	auditStoreClosed := false
+	defer func() {
+		if !auditStoreClosed {
+			auditStore.close()
+		}
+	}()
+	auditPath := filepath.Join(authDir, "audit.log")
+	audit, err := auth.OpenAudit(auth.AuditOptions{Path: auditPath, SigningKey: opts.AuditSigningKey, OnRecord: auditStore.offer})
+	if err != nil {
+		return fmt.Errorf("open audit log: %w", err)
+	}
+	auditClosed := false
+	defer func() {
+		if !auditClosed {
+			if err := audit.Close(); err != nil {
+				log.Error("close audit log", "err", err)
+			}
+		}
+	}()
+	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
 	im := &ingest.Metrics{}
 	h := api.New(api.Options{
 		Store:           st,
 		Sink:            pipe,
-		Tokens:          tokens,
+		Live:            Live{P: pipe},
+		Auth:            au,
+		Audit:           audit,
+		AuditPath:       auditPath,
 		Metrics:         reg,
 		IngestMetrics:   im,
 		Logger:          log.With("component", "api"),
@@ -117,12 +151,23 @@ func Run(ctx context.Context, opts Options) error {
 		SearchMaxMemory: opts.SearchMaxMemory,
 	})
 
+	tcfg, err := tlsConfig(opts)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", opts.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http: %w", err)
 	}
+	var handler http.Handler = h
+	scheme := "http"
+	if tcfg != nil {
+		ln = tls.NewListener(ln, tcfg)
+		handler = withHSTS(h)
+		scheme = "https"
+	}
 	hs := &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: min(10*time.Second, opts.HTTPReadTimeout),
 		ReadTimeout:       opts.HTTPReadTimeout, // a slow client cannot hold a request forever
 		IdleTimeout:       2 * time.Minute,
@@ -137,7 +182,7 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	})
 	h.SetReady(true)
-	log.Info("listening", "http", ln.Addr().String(), "data", opts.DataDir)
+	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "data", opts.DataDir)
 	if opts.Listening != nil {
 		opts.Listening(ln.Addr().String())
 	}
@@ -151,6 +196,13 @@ func Run(ctx context.Context, opts Options) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	gerr := g.Wait()
+	_ = audit.Append(auth.Record{Actor: "system", Action: "stop"}) // best effort
+	auditClosed = true
+	if err := audit.Close(); err != nil {
+		log.Error("close audit log", "err", err)
+	}
+	auditStoreClosed = true
+	auditStore.close() // its last records reach the store before it closes
 	stClosed = true
 	if err := st.Close(); err != nil {
 		return errors.Join(gerr, fmt.Errorf("close store: %w", err))

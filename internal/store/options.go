@@ -32,7 +32,8 @@ type Options struct {
 	// parts; Append returns ErrOverloaded beyond it. Default 256 MiB.
 	MaxBufferBytes int64
 	// FlushBytes flushes the in-memory buffer to parts when it holds this
-	// much; default MaxBufferBytes/4.
+	// much; default MaxBufferBytes/2 (appends continue into a fresh buffer
+	// while a flush runs).
 	FlushBytes int64
 	// FlushInterval flushes the buffer at least this often; default 30s.
 	FlushInterval time.Duration
@@ -134,10 +135,10 @@ func (o Options) withDefaults() Options {
 		o.FsyncInterval = time.Second
 	}
 	if o.MaxBufferBytes == 0 {
-		o.MaxBufferBytes = 256 << 20
+		o.MaxBufferBytes = 128 << 20
 	}
 	if o.FlushBytes == 0 {
-		o.FlushBytes = o.MaxBufferBytes / 4
+		o.FlushBytes = o.MaxBufferBytes / 2
 	}
 	if o.FlushInterval == 0 {
 		o.FlushInterval = 30 * time.Second

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/token"
 )
 
 // The benchmark dataset is generated, not stored in the repository:
@@ -191,4 +193,228 @@ func reportColumns(b *testing.B, s *Store, n float64) {
 	for k, v := range by {
 		fmt.Fprintf(os.Stderr, "column %-16s %7.2f bytes/record\n", k, float64(v)/n)
 	}
+}
+
+// BenchmarkQueries builds a store from the dataset (4 appenders, flush,
+// merge) and times the store's side of the README's queries: Blocks
+// pruning plus Load of the columns the query needs, with a plain row loop
+// standing in for the query engine.
+func BenchmarkQueries(b *testing.B) {
+	evs := benchEvents(b)
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, err := Open(Options{Dir: dir, MaintainInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for off := 0; off < len(evs); off += 1000 {
+		for {
+			err := s.Append(ctx, evs[off:min(off+1000, len(evs))])
+			if err == ErrOverloaded {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			break
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Merge(ctx); err != nil {
+		b.Fatal(err)
+	}
+	count := func(q Query, col string, match func(string) bool) (int, Stats) {
+		sn := s.Snapshot()
+		defer sn.Release()
+		refs, st, err := sn.Blocks(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, r := range refs {
+			blk, err := r.Load([]string{col})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := &blk.Cols[0]
+			for i, v := range c.Values {
+				if c.Has(i) && match(v) {
+					n++
+				}
+			}
+		}
+		return n, st
+	}
+	const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	const ip = "203.0.113.77"
+	contains := func(s string) func(string) bool {
+		return func(v string) bool { return token.Match(v, s) }
+	}
+	equals := func(s string) func(string) bool { return func(v string) bool { return v == s } }
+	cases := []struct {
+		name  string
+		q     Query
+		col   string
+		match func(string) bool
+	}{
+		{"needle_term", Query{Filter: &Filter{Op: FilterToken, Token: sha}}, event.FieldRaw, contains(sha)},
+		{"needle_ip", Query{Filter: &Filter{Op: FilterToken, Token: ip}}, event.FieldRaw, contains(ip)},
+		{"field_eq_needle", Query{Filter: &Filter{Op: FilterEqual, Field: "src_ip", Value: ip}}, "src_ip", equals(ip)},
+		{"field_eq_count", Query{Filter: &Filter{Op: FilterEqual, Field: "user", Value: "zack.hill"}}, "user", equals("zack.hill")},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var n int
+			var st Stats
+			for i := 0; i < b.N; i++ {
+				n, st = count(c.q, c.col, c.match)
+			}
+			b.ReportMetric(float64(n), "rows")
+			b.ReportMetric(float64(st.BlocksScanned), "blocks-kept")
+			b.ReportMetric(float64(st.BlocksTotal), "blocks-total")
+		})
+	}
+	b.Run("count_by_1m", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			sn := s.Snapshot()
+			refs, _, _ := sn.Blocks(ctx, Query{})
+			m := map[int64]int{}
+			for _, r := range refs {
+				for _, mc := range r.MinuteCounts() {
+					m[mc.Minute] += mc.Count
+				}
+			}
+			sn.Release()
+			n = len(m)
+		}
+		b.ReportMetric(float64(n), "rows")
+	})
+	b.Run("count_by_host", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			sn := s.Snapshot()
+			refs, _, _ := sn.Blocks(ctx, Query{})
+			m := map[string]int{}
+			for _, r := range refs {
+				m[r.Host()] += r.Rows()
+			}
+			sn.Release()
+			n = len(m)
+		}
+		b.ReportMetric(float64(n), "rows")
+	})
+	b.Run("host_tail_100", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			sn := s.Snapshot()
+			refs, _, _ := sn.Blocks(ctx, Query{Hosts: []string{"web-001.fra1.corp"}})
+			n = 0
+			for j := len(refs) - 1; j >= 0 && n < 100; j-- {
+				blk, err := refs[j].Load([]string{event.FieldRaw})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += min(blk.Rows(), 100-n)
+			}
+			sn.Release()
+		}
+		b.ReportMetric(float64(n), "rows")
+	})
+}
+
+// BenchmarkIngestStream streams the NDJSON file into a store (decode on
+// the fly, batches of 1000, 4 appenders, fsync on) the way the server
+// does, and reports the process's peak RSS (VmHWM; run it alone).
+func BenchmarkIngestStream(b *testing.B) {
+	path := benchFile(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		s, err := Open(Options{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batches := make(chan []event.Event, 4)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for evs := range batches {
+					for {
+						err := s.Append(ctx, evs)
+						if err == ErrOverloaded {
+							time.Sleep(5 * time.Millisecond)
+							continue
+						}
+						if err != nil {
+							b.Error(err)
+						}
+						break
+					}
+				}
+			}()
+		}
+		cpu0, start := cpuTime(), time.Now()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		n := 0
+		var batch []event.Event
+		for sc.Scan() {
+			var m map[string]string
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			e := event.Event{Raw: m["_msg"], Host: m["host"], Source: m["app"]}
+			e.Time, _ = event.ParseTime(m["_time"])
+			for k, v := range m {
+				if k != "_time" && k != "_msg" && k != "host" && k != "app" {
+					e.Fields = append(e.Fields, event.Field{Name: k, Value: v})
+				}
+			}
+			batch = append(batch, e)
+			if len(batch) == 1000 {
+				batches <- batch
+				batch = nil
+			}
+			n++
+		}
+		if len(batch) > 0 {
+			batches <- batch
+		}
+		close(batches)
+		wg.Wait()
+		f.Close()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "wall-ns/record")
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/record(incl-json)")
+		b.ReportMetric(peakRSSMiB(), "peak-rss-MiB")
+	}
+}
+
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				return float64(atoiOr(f[1], 0)) / 1024
+			}
+		}
+	}
+	return 0
 }

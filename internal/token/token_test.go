@@ -29,7 +29,7 @@ func TestPruneTokens(t *testing.T) {
 		}
 	}
 	f("203.0.113.77", "203", "0", "113", "77", "203.0.113.77")
-	f("fail*", )
+	f("fail*")
 	f("fail* password", "password")
 	f("*word for root*", "for")
 	f("Invalid User", "invalid", "user")

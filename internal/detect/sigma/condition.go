@@ -254,27 +254,28 @@ func resolveOf(pattern string, order []string) []string {
 	return out
 }
 
-// globMatch matches a name against a pattern with * (any run) only.
+// globMatch matches a name against a pattern with * (any run) only, in
+// linear time (greedy with backtracking to the last star).
 func globMatch(pattern, s string) bool {
-	for len(pattern) > 0 {
-		if pattern[0] == '*' {
-			for len(pattern) > 0 && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if globMatch(pattern, s[i:]) {
-					return true
-				}
-			}
+	p, i, star, mark := 0, 0, -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p++
+			i++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
 			return false
 		}
-		if s == "" || pattern[0] != s[0] {
-			return false
-		}
-		pattern, s = pattern[1:], s[1:]
 	}
-	return s == ""
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

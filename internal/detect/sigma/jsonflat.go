@@ -164,9 +164,8 @@ func (f *jsonFlattener) value(depth int) error {
 		f.emit("false")
 	case c == '-' || (c >= '0' && c <= '9'):
 		start := f.pos
-		f.pos++
-		for f.pos < len(f.s) && strings.IndexByte("0123456789.eE+-", f.s[f.pos]) >= 0 {
-			f.pos++
+		if err := f.number(); err != nil {
+			return err
 		}
 		f.emit(f.s[start:f.pos])
 	default:
@@ -247,13 +246,44 @@ func (f *jsonFlattener) skip(depth int) error {
 		return f.lit("false")
 	}
 	if c := f.s[f.pos]; c == '-' || (c >= '0' && c <= '9') {
-		f.pos++
-		for f.pos < len(f.s) && strings.IndexByte("0123456789.eE+-", f.s[f.pos]) >= 0 {
-			f.pos++
-		}
-		return nil
+		return f.number()
 	}
 	return f.errf("unexpected %q", f.s[f.pos])
+}
+
+// number passes over a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (f *jsonFlattener) number() error {
+	digits := func() int {
+		n := 0
+		for f.pos < len(f.s) && f.s[f.pos] >= '0' && f.s[f.pos] <= '9' {
+			f.pos++
+			n++
+		}
+		return n
+	}
+	if f.s[f.pos] == '-' {
+		f.pos++
+	}
+	start := f.pos
+	if n := digits(); n == 0 || (n > 1 && f.s[start] == '0') {
+		return f.errf("bad number")
+	}
+	if f.pos < len(f.s) && f.s[f.pos] == '.' {
+		f.pos++
+		if digits() == 0 {
+			return f.errf("bad number")
+		}
+	}
+	if f.pos < len(f.s) && (f.s[f.pos] == 'e' || f.s[f.pos] == 'E') {
+		f.pos++
+		if f.pos < len(f.s) && (f.s[f.pos] == '+' || f.s[f.pos] == '-') {
+			f.pos++
+		}
+		if digits() == 0 {
+			return f.errf("bad number")
+		}
+	}
+	return nil
 }
 
 // str reads a JSON string at f.pos (on the quote).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -58,14 +59,14 @@ var defaultPipelineYAML []byte
 // DefaultPipeline returns the built-in pipeline: Windows (Sysmon, Security,
 // PowerShell and the other event log channels) in evtx_dump JSON,
 // Winlogbeat and ECS shapes, plus unconstrained Linux, network, web and
-// cloud sources.
-func DefaultPipeline() *Pipeline {
+// cloud sources. The value is shared: callers must not modify it.
+var DefaultPipeline = sync.OnceValue(func() *Pipeline {
 	p, err := ParsePipeline(defaultPipelineYAML)
 	if err != nil {
 		panic("BUG: built-in pipeline: " + err.Error())
 	}
 	return p
-}
+})
 
 // ParsePipeline parses a pipeline from YAML.
 func ParsePipeline(data []byte) (*Pipeline, error) {

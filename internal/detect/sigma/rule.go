@@ -334,6 +334,10 @@ func ruleFromNode(root *yaml.Node) (*Rule, ErrorList) {
 				Definition: scalarOf(v, "definition"),
 			}
 		case "detection":
+			if v.Kind != yaml.MappingNode {
+				errs.add(v, "detection: want a mapping")
+				return nil, errs
+			}
 			parseDetection(v, &r.Detection, &errs)
 		case "filter":
 			r.Filter = parseFilter(v, &r.Detection, &errs)

@@ -342,3 +342,13 @@ func decodeKV(b []byte, depth int) (string, value, error) {
 	}
 	return key, val, wrap(r.Err())
 }
+
+// DecodeLogs decodes an ExportLogsServiceRequest (protobuf, or OTLP/JSON
+// when asJSON) into events, for transports other than HTTP (Kafka). On
+// damage it returns the events of the records before it with the error.
+func DecodeLogs(b []byte, asJSON bool, received int64) ([]event.Event, error) {
+	if asJSON {
+		return decodeJSON(b, received)
+	}
+	return decodeProto(b, received)
+}

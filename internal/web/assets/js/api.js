@@ -1,16 +1,27 @@
 // The API client: bearer token from the session, errors in words, and the
 // NDJSON search stream.
 
-const TOKEN_KEY = 'mamori.token';
-const ROLE_KEY = 'mamori.role';
+const AUTH_KEY = 'mamori.auth';
 
-// session holds the credential of this browser tab (sessionStorage: it is
-// gone when the tab closes, and other sites cannot read it).
+function loadAuth() {
+  try { return JSON.parse(sessionStorage.getItem(AUTH_KEY) || 'null'); } catch { return null; }
+}
+
+// session is the credential of this browser tab, kept in sessionStorage
+// (gone when the tab closes; other sites cannot read it). mode 'token'
+// sends the API token as a bearer header; mode 'session' relies on the
+// server's HttpOnly session cookie and sends the CSRF token on writes.
 export const session = {
-  get token() { return sessionStorage.getItem(TOKEN_KEY) || ''; },
-  get role() { return sessionStorage.getItem(ROLE_KEY) || ''; },
-  set(token, role) { sessionStorage.setItem(TOKEN_KEY, token); sessionStorage.setItem(ROLE_KEY, role); },
-  clear() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(ROLE_KEY); },
+  get active() { const a = loadAuth(); return !!(a && (a.token || a.csrf)); },
+  get mode() { return loadAuth()?.mode || ''; },
+  get token() { return loadAuth()?.token || ''; },
+  get csrf() { return loadAuth()?.csrf || ''; },
+  get name() { return loadAuth()?.name || ''; },
+  get roles() { return loadAuth()?.roles || []; },
+  // can reports whether the signed-in principal has a capability.
+  can(cap) { const c = loadAuth()?.caps || []; return c.includes(cap) || c.includes('admin'); },
+  set(a) { sessionStorage.setItem(AUTH_KEY, JSON.stringify(a)); },
+  clear() { sessionStorage.removeItem(AUTH_KEY); },
 };
 
 // APIError carries the HTTP status, the server's message and, for query
@@ -41,42 +52,53 @@ const statusWords = {
 async function errorFrom(res) {
   let msg = '';
   let offset;
+  let errors;
   const text = await res.text().catch(() => '');
   try {
     const j = JSON.parse(text);
     msg = j.error || '';
     if (typeof j.offset === 'number') offset = j.offset;
+    if (Array.isArray(j.errors)) errors = j.errors;
   } catch {
     msg = text.trim().slice(0, 300);
   }
   const words = statusWords[res.status] || `The server answered ${res.status} ${res.statusText}`;
-  return new APIError(res.status, msg ? `${words}: ${msg}` : words + '.', offset, msg);
+  const e = new APIError(res.status, msg ? `${words}: ${msg}` : words + '.', offset, msg);
+  e.errors = errors;
+  return e;
 }
 
-function onUnauthorized(res, token) {
-  if (res.status === 401 && token && token === session.token) {
+function onUnauthorized(res, usedSession) {
+  if (res.status === 401 && usedSession && session.active) {
     session.clear();
     window.dispatchEvent(new CustomEvent('mamori:signedout', { detail: 'Your token is no longer accepted; sign in again.' }));
   }
 }
 
-// call sends a request with the session token (or opts.token) and returns
-// the Response; it throws an APIError for network failures and non-2xx
+// call sends a request with the tab's credential and returns the Response.
+// opts.token sends that bearer token instead; opts.token === '' sends the
+// session cookie only (login). it throws an APIError for network failures and non-2xx
 // answers.
 export async function call(method, path, { body, token, signal, headers } = {}) {
-  const tk = token ?? session.token;
   const h = { ...(headers || {}) };
-  if (tk) h.Authorization = 'Bearer ' + tk;
+  const usedSession = token === undefined;
+  let credentials = 'omit';
+  if (token) h.Authorization = 'Bearer ' + token;
+  else if (usedSession && session.mode === 'token') h.Authorization = 'Bearer ' + session.token;
+  else if (usedSession && session.mode === 'session' || token === '') {
+    credentials = 'same-origin';
+    if (method !== 'GET' && method !== 'HEAD' && session.csrf) h['X-CSRF-Token'] = session.csrf;
+  }
   if (body !== undefined && typeof body !== 'string') { h['Content-Type'] = 'application/json'; body = JSON.stringify(body); }
   let res;
   try {
-    res = await fetch(path, { method, headers: h, body, signal, cache: 'no-store', credentials: 'omit' });
+    res = await fetch(path, { method, headers: h, body, signal, cache: 'no-store', credentials });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new APIError(0, 'Cannot reach the Mamori server (' + (err.message || 'network error') + '). Is it running?');
   }
   if (!res.ok) {
-    onUnauthorized(res, tk);
+    onUnauthorized(res, usedSession);
     throw await errorFrom(res);
   }
   return res;

@@ -41,7 +41,7 @@ function unmount() {
 
 function route(signinMessage) {
   const path = location.pathname.replace(/\/+$/, '') || '/';
-  if (!api.session.token) {
+  if (!api.session.active) {
     unmount();
     shell = null;
     if (path !== '/signin') {
@@ -81,11 +81,12 @@ function buildShell() {
   } }, themeLabel());
   const top = h('header', { class: 'topbar' },
     h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content'),
-    h('a', { class: 'brand', href: '/search', 'aria-label': 'Mamori home' }, h('img', { src: auth.logoURL(), alt: '' }), h('span', {}, 'Mamori'), h('span', { class: 'jp', lang: 'ja', 'aria-hidden': 'true' }, '守り')),
+    h('a', { class: 'brand', href: '/search', 'aria-label': 'Mamori home' }, h('img', { src: auth.logoURL(), alt: '' }), h('span', {}, 'Mamori')),
     h('div', { class: 'spacer' }),
-    h('span', { class: 'muted', title: 'The role of the token you signed in with' }, api.session.role ? api.session.role + ' token' : ''),
+    h('span', { class: 'muted', title: api.session.mode === 'token' ? 'Signed in with an API token' : 'Signed in as a user' },
+      (api.session.name || (api.session.mode === 'token' ? 'API token' : '')) + (api.session.roles.length ? ' · ' + api.session.roles.join(', ') : '')),
     themeBtn,
-    h('button', { type: 'button', class: 'ghost', onclick: () => { auth.signOut(); route(); } }, 'Sign out'));
+    h('button', { type: 'button', class: 'ghost', onclick: async () => { unmount(); await auth.signOut(); shell = null; route(); } }, 'Sign out'));
   replace(app, h('div', { class: 'shell' }, top, nav, main));
   return { nav, main };
 }
@@ -111,7 +112,7 @@ document.addEventListener('keydown', (e) => {
   if (gPressed && Date.now() - gPressed < 1000) {
     gPressed = 0;
     const to = { s: '/search', o: '/sources', i: '/incidents', r: '/rules', d: '/dashboards' }[e.key];
-    if (to && api.session.token) navigate(to);
+    if (to && api.session.active) navigate(to);
   }
 });
 

@@ -9,7 +9,7 @@ const PAD = { l: 44, r: 10, t: 8, b: 20 };
 function niceMax(v) {
   if (v <= 0) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (v <= m * p) return m * p;
   return 10 * p;
 }
 
@@ -57,6 +57,7 @@ function tip(container) {
 // bucketMs, from, to (ms), onZoom(fromMs, toMs).
 export function histogram(container, opts) {
   const { buckets, bucketMs, from, to, onZoom } = opts;
+  if (!container.isConnected || container.clientWidth === 0 || container.clientHeight < 40) return; // not displayed
   clear(container);
   const w = Math.max(200, container.clientWidth - 24);
   const H = container.clientHeight - 6 || 96;
@@ -155,6 +156,7 @@ export function seriesFrom(rows, columns, toMs) {
 
 // aggChart draws data from seriesFrom as 'line' or 'bar'.
 export function aggChart(container, data, kind) {
+  if (!container.isConnected || container.clientWidth === 0) return; // not displayed
   clear(container);
   const w = Math.max(240, container.clientWidth - 24);
   const H = 220;
@@ -169,7 +171,7 @@ export function aggChart(container, data, kind) {
   const n = data.xs.length;
   const inner = w - pad.l - pad.r;
   let xpos;
-  if (data.time && n > 1) {
+  if (data.time && n > 1 && kind === 'line') {
     const lo = data.xs[0];
     const hi = data.xs[n - 1];
     xpos = (i) => pad.l + ((data.xs[i] - lo) / (hi - lo || 1)) * inner;
@@ -178,7 +180,7 @@ export function aggChart(container, data, kind) {
     xpos = (i) => pad.l + (inner * (i + 0.5)) / Math.max(1, n);
     const step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(inner / 60))));
     for (let i = 0; i < n; i += step) {
-      const lbl = data.time ? fmtTime(data.xs[i], false) : data.xs[i];
+      const lbl = data.time ? timeTick(data.xs[i], data.xs[n - 1] - data.xs[0]) : data.xs[i];
       const t = svg('text', { x: xpos(i), y: pad.t + hgt + 14, 'text-anchor': 'middle' }, lbl.length > 14 ? lbl.slice(0, 13) + '…' : lbl);
       g.append(t);
     }

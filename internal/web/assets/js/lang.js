@@ -192,7 +192,7 @@ export function completions(text, caret, fields, force) {
   if (!atStage && !prefix && !force) return { start, items: [] };
   let items = [];
   if (atStage) {
-    items = OPERATORS.filter(([name]) => name.startsWith(lp)).map(([name, doc]) => ({ text: name, kind: 'operator', doc, suffix: ' ' }));
+    items = OPERATORS.filter(([name]) => name.startsWith(lp) && name !== lp).map(([name, doc]) => ({ text: name, kind: 'operator', doc, suffix: ' ' }));
   } else {
     const seen = new Set();
     const add = (text, kind, doc, suffix) => { if (!seen.has(text) && text.toLowerCase().startsWith(lp) && text !== prefix) { seen.add(text); items.push({ text, kind, doc, suffix }); } };

@@ -1,7 +1,7 @@
 // The search page: query editor, time range, histogram, results (events or
 // aggregates), field sidebar, export, history and saved searches. The URL
 // holds the query and the time range, so a search can be shared.
-import { h, clear, replace, fmtNum, fmtDuration, popover, promptDialog, download, errorBox, toast, isTyping, copyText } from './dom.js';
+import { h, clear, replace, fmtNum, fmtDuration, popover, promptDialog, modal, download, errorBox, toast, isTyping, copyText } from './dom.js';
 import * as api from './api.js';
 import { QueryEditor } from './editor.js';
 import { TimePicker, resolve, bucketFor, toMs, fmtTime } from './time.js';
@@ -47,8 +47,9 @@ export function mount(root) {
   const histBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => historyMenu(histBtn) }, 'History');
   const savedBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => savedMenu(savedBtn) }, 'Saved');
   const saveBtn = h('button', { type: 'button', onclick: () => saveSearch(), title: 'Save this search' }, 'Save');
+  const explainBtn = h('button', { type: 'button', onclick: () => explain(), title: 'Show how the server plans this query (what it prunes)' }, 'Explain');
   const bar = h('div', { class: 'search-bar', role: 'search' }, editor.el, tp.el,
-    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn));
+    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn, explainBtn));
   const alerts = h('div', { class: 'alerts', 'aria-live': 'polite' });
   const histEl = h('div', { class: 'hist', 'aria-label': 'Matches over time' });
   const side = new FieldSidebar({
@@ -143,7 +144,8 @@ export function mount(root) {
       if (err.name === 'AbortError' || ctrl.signal.aborted) return;
       st.running = false;
       if (err instanceof api.APIError && err.status === 400) {
-        editor.setError(err.detail, err.offset);
+        const more = err.errors && err.errors.length > 1 ? ` (${err.errors.length - 1} more: ${err.errors.slice(1).map((e) => e.error).join('; ')})` : '';
+        editor.setError(err.detail + more, err.offset);
         setStatus('The query has an error.');
       } else {
         alerts.append(errorBox('Search failed.', err));
@@ -243,40 +245,66 @@ export function mount(root) {
   function statsDetails(stats) {
     if (!stats || typeof stats !== 'object') return null;
     const kv = h('div', { class: 'kv' });
-    for (const [k, v] of Object.entries(stats)) kv.append(h('span', { class: 'k' }, k), h('span', {}), h('span', { class: 'v' }, typeof v === 'number' ? fmtNum(v) : fmtCell(v)));
-    return h('details', { class: 'stats' }, h('summary', {}, 'statistics'), kv);
+    for (const [k, v] of Object.entries(stats)) {
+      const text = k === 'took_ns' && typeof v === 'number' ? fmtDuration(v / 1e6) : typeof v === 'number' ? fmtNum(v) : fmtCell(v);
+      kv.append(h('span', { class: 'k' }, k), h('span', {}), h('span', { class: 'v' }, text));
+    }
+    const parts = [];
+    if (typeof stats.blocks_total === 'number') parts.push(`${fmtNum(stats.blocks_scanned || 0)} of ${fmtNum(stats.blocks_total)} blocks read`);
+    if (typeof stats.rows_scanned === 'number') parts.push(`${fmtNum(stats.rows_scanned)} rows scanned`);
+    return h('details', { class: 'stats' }, h('summary', {}, parts.length ? '· ' + parts.join(' · ') : 'statistics'), kv);
   }
 
   function clearHist() { st.hist = null; clear(histEl); }
 
+  // runHistogram counts the search expression's matches per time bucket:
+  // POST /api/v1/histogram when the server has it, else the same search
+  // with "| timeslice <bucket> | count by _timeslice".
   async function runHistogram(q, signal) {
     const now = Date.now();
     const from = resolve(tp.from, now);
     const to = resolve(tp.to, now);
     if (isNaN(from) || isNaN(to) || to <= from) { clearHist(); return; }
-    const b = bucketFor(to - from);
-    const expr = searchExpression(q);
-    const hq = (expr || '*') + ` | timeslice ${b.text} | count by _timeslice`;
     replace(histEl, h('div', { class: 'hist-msg' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Counting matches over time…'));
-    const rows = [];
+    let buckets;
+    let bucketMs;
     try {
-      await api.search({ query: hq, from: tp.from, to: tp.to, limit: 100000 }, (batch) => { for (const r of batch) rows.push(r); }, signal);
+      ({ buckets, bucketMs } = await histogramAPI(q, signal));
     } catch (err) {
       if (err.name === 'AbortError' || signal.aborted) return;
-      if (editor.err) { clearHist(); return; } // the main search shows the query error
+      if (editor.err || (err instanceof api.APIError && err.status === 400)) { clearHist(); return; } // the main search shows the query error
       st.hist = null;
       replace(histEl, h('div', { class: 'hist-msg' }, 'The histogram is unavailable: ' + err.message));
       return;
     }
     if (signal.aborted) return;
+    st.hist = { buckets, bucketMs, from, to };
+    drawHist();
+  }
+
+  async function histogramAPI(q, signal) {
+    try {
+      const res = await api.sendJSON('POST', '/api/v1/histogram', { query: q, from: tp.from, to: tp.to, buckets: 120 }, { signal });
+      const m = /^(\d+)(s|m|h|d)$/.exec(res.bucket || '');
+      const bucketMs = m ? Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2]] : NaN;
+      if (!isNaN(bucketMs) && Array.isArray(res.buckets)) {
+        return { bucketMs, buckets: res.buckets.map((b) => ({ t: toMs(b.time), n: Number(b.count) })).filter((b) => !isNaN(b.t) && !isNaN(b.n)) };
+      }
+    } catch (err) {
+      if (!(err instanceof api.APIError) || err.status !== 404) throw err;
+    }
+    // An older server: run the timeslice search ourselves.
+    const b = bucketFor(resolve(tp.to) - resolve(tp.from));
+    const hq = (searchExpression(q) || '*') + ` | timeslice ${b.text} | count by _timeslice`;
+    const rows = [];
+    await api.search({ query: hq, from: tp.from, to: tp.to, limit: 100000 }, (batch) => { for (const r of batch) rows.push(r); }, signal);
     const buckets = [];
     for (const r of rows) {
       const t = toMs(r._timeslice);
       const n = Number(r._count);
       if (!isNaN(t) && !isNaN(n)) buckets.push({ t, n });
     }
-    st.hist = { buckets, bucketMs: b.ms, from, to };
-    drawHist();
+    return { buckets, bucketMs: b.ms };
   }
 
   function drawHist() {
@@ -326,6 +354,19 @@ export function mount(root) {
 
   function savedMenu(anchor) {
     pickList(anchor, saved.saved(), 'No saved searches. Use Save to keep the current one.', load, (e) => { saved.unsave(e.name); toast(`Deleted "${e.name}"`); });
+  }
+
+  async function explain() {
+    editor.clearError();
+    try {
+      const plan = await api.sendJSON('POST', '/api/v1/search', { query: editor.value, from: tp.from, to: tp.to, explain: true });
+      await modal('Query plan', (done) => h('div', {},
+        h('pre', { class: 'snippet plan' }, JSON.stringify(plan, null, 2)),
+        h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: () => done(true) }, 'Close'))));
+    } catch (err) {
+      if (err instanceof api.APIError && err.status === 400) editor.setError(err.detail, err.offset);
+      else toast('Explain failed: ' + err.message, 'error');
+    }
   }
 
   async function saveSearch() {

@@ -122,7 +122,7 @@ curl -sS '${origin}/loki/api/v1/push' -H 'Authorization: Bearer ${tk}' \\
 }
 
 export function mount(root) {
-  const st = { secret: '', source: 'app', snipTab: 0, alive: true };
+  const st = { secret: '', source: 'app', snipTab: 0, alive: true, roles: ['ingest', 'reader', 'analyst', 'auditor', 'admin'] };
   const countsBody = h('div', {}, h('span', { class: 'spinner' }), ' Loading…');
   const tokensBody = h('div', {});
   const snipBody = h('div', {});
@@ -166,12 +166,17 @@ export function mount(root) {
   }
 
   async function loadTokens() {
-    if (api.session.role !== 'admin') {
-      replace(tokensBody, h('p', { class: 'muted' }, `Managing tokens needs an admin token; you are signed in with a ${api.session.role || 'non-admin'} token.`));
+    if (!api.session.can('users')) {
+      replace(tokensBody, h('p', { class: 'muted' }, 'Managing tokens needs the "users" capability (the admin role); you are signed in without it.'));
       return;
     }
     let list;
     try {
+      const roles = await api.getJSON('/api/v1/roles').catch(() => null); // older servers have fixed roles
+      if (roles && Array.isArray(roles.roles) && roles.roles.length) {
+        const names = roles.roles.map((r) => r.name).filter(Boolean);
+        st.roles = ['ingest', ...names.filter((n) => n !== 'ingest')];
+      }
       list = (await api.getJSON('/api/v1/tokens')).tokens || [];
     } catch (err) {
       if (st.alive) replace(tokensBody, errorBox('Could not list the tokens.', err), createForm());
@@ -188,12 +193,14 @@ export function mount(root) {
       h('tbody', {}, list.length ? list.map(tokenRow) : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No tokens.')))));
   }
 
+  function rolesOf(t) { return Array.isArray(t.roles) ? t.roles : t.role ? [t.role] : []; }
+
   function tokenRow(t) {
     const expired = t.expires_at && Date.parse(t.expires_at) < Date.now();
     const status = t.revoked ? 'revoked' : expired ? 'expired' : 'active';
     return h('tr', { class: t.revoked ? 'revoked' : '' },
       h('td', { title: 'id ' + t.id }, t.name || h('span', { class: 'muted' }, t.id)),
-      h('td', {}, h('span', { class: 'badge ' + t.role }, t.role)),
+      h('td', {}, rolesOf(t).map((r) => h('span', { class: 'badge ' + r }, r))),
       h('td', { class: 'mono' }, t.source || ''),
       h('td', {}, t.created_at ? fmtTime(Date.parse(t.created_at), false) : ''),
       h('td', {}, t.expires_at ? fmtTime(Date.parse(t.expires_at), false) : 'never'),
@@ -214,7 +221,7 @@ export function mount(root) {
 
   function createForm() {
     const name = h('input', { id: 'tk-name', type: 'text', required: true, placeholder: 'e.g. fluent-bit web-1', maxlength: 100 });
-    const role = h('select', { id: 'tk-role' }, ['ingest', 'reader', 'admin'].map((r) => h('option', { value: r }, r)));
+    const role = h('select', { id: 'tk-role' }, st.roles.map((r) => h('option', { value: r }, r)));
     const exp = h('select', { id: 'tk-exp' }, [['', 'never'], ['24h', '1 day'], ['168h', '7 days'], ['720h', '30 days'], ['2160h', '90 days'], ['8760h', '1 year']].map(([v, l]) => h('option', { value: v, selected: v === '2160h' }, l)));
     const src = h('input', { id: 'tk-src', type: 'text', placeholder: 'any', maxlength: 200 });
     const msg = h('div', { 'aria-live': 'polite' });
@@ -226,7 +233,15 @@ export function mount(root) {
       try {
         const body = { name: name.value.trim(), role: role.value, expires_in: exp.value };
         if (src.value.trim()) body.source = src.value.trim();
-        const res = await api.sendJSON('POST', '/api/v1/tokens', body);
+        let res;
+        try {
+          res = await api.sendJSON('POST', '/api/v1/tokens', body);
+        } catch (err) {
+          // Servers with multi-role tokens take "roles" instead of "role".
+          if (!(err instanceof api.APIError) || err.status !== 400 || !/unknown field "role"/.test(err.detail)) throw err;
+          const { role: one, ...rest } = body;
+          res = await api.sendJSON('POST', '/api/v1/tokens', { ...rest, roles: [one] });
+        }
         st.secret = res.token || '';
         if (body.source) st.source = body.source;
         toast(`Created token "${body.name}"`);

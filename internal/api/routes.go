@@ -1,0 +1,44 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/mamori/mamori/internal/auth"
+)
+
+// route is one API endpoint and the capability it needs ("" for public
+// endpoints that authenticate by other means, such as login).
+type route struct {
+	pattern string
+	cap     auth.Capability
+	fn      http.HandlerFunc
+}
+
+// capAuthenticated marks routes open to any authenticated principal.
+const capAuthenticated auth.Capability = "authenticated"
+
+// routes is the one table of API endpoints; the authorization matrix test
+// reads it, so every route has an explicit capability.
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET /metrics", auth.CapSearch, h.metrics},
+		{"POST /api/v1/ingest", auth.CapIngest, h.ingest},
+		{"POST /api/v1/search", auth.CapSearch, h.search},
+		{"GET /api/v1/tail", auth.CapSearch, h.tail},
+		{"POST /api/v1/histogram", auth.CapSearch, h.histogram},
+		{"POST /api/v1/login", "", h.login},
+		{"POST /api/v1/logout", capAuthenticated, h.logout},
+		{"GET /api/v1/me", capAuthenticated, h.me},
+		{"POST /api/v1/tokens", auth.CapUsers, h.createToken},
+		{"GET /api/v1/tokens", auth.CapUsers, h.listTokens},
+		{"DELETE /api/v1/tokens/{id}", auth.CapUsers, h.revokeToken},
+		{"GET /api/v1/users", auth.CapUsers, h.listUsers},
+		{"POST /api/v1/users", auth.CapUsers, h.createUser},
+		{"PATCH /api/v1/users/{name}", auth.CapUsers, h.updateUser},
+		{"DELETE /api/v1/users/{name}", auth.CapUsers, h.deleteUser},
+		{"GET /api/v1/roles", auth.CapUsers, h.listRoles},
+		{"PUT /api/v1/roles/{name}", auth.CapUsers, h.putRole},
+		{"DELETE /api/v1/roles/{name}", auth.CapUsers, h.deleteRole},
+		{"GET /api/v1/audit/verify", auth.CapAudit, h.verifyAudit},
+	}
+}
