@@ -14,9 +14,9 @@ import (
 
 // Options configures the API handler.
 type Options struct {
-	Store  store.Engine
-	Sink   ingest.Sink // where ingested events go (the server's pipeline)
-	Auth   *auth.Auth
+	Store store.Engine
+	Sink  ingest.Sink // where ingested events go (the server's pipeline)
+	Auth  *auth.Auth
 	// Audit receives an audit record for every login, search and change;
 	// nil disables auditing.
 	Audit     *auth.AuditLog
@@ -52,10 +52,10 @@ type Handler struct {
 	opts    Options
 	limiter *rateLimiter // per principal
 	logins  *rateLimiter // per client address
-	log   *slog.Logger
-	mux   *http.ServeMux
-	ready atomic.Bool
-	now   func() time.Time
+	log     *slog.Logger
+	mux     *http.ServeMux
+	ready   atomic.Bool
+	now     func() time.Time
 
 	queries       *metric.CounterVec
 	queryDuration *metric.Histogram

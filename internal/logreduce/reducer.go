@@ -19,9 +19,6 @@ type Options struct {
 	// MaxExamples is how many example messages each signature keeps.
 	// Default 3.
 	MaxExamples int
-	// MaxChildren caps the distinct first words indexed per word count;
-	// beyond it, messages share a wildcard branch. Default 100.
-	MaxChildren int
 	// Corrections are user edits applied before clustering (may be nil).
 	Corrections *Corrections
 	// Logger receives debug messages; nil discards.
@@ -40,9 +37,6 @@ func (o Options) Validate() error {
 	if o.MaxExamples < 0 {
 		errs = append(errs, fmt.Errorf("max examples %d: want >= 0", o.MaxExamples))
 	}
-	if o.MaxChildren < 0 {
-		errs = append(errs, fmt.Errorf("max children %d: want >= 0", o.MaxChildren))
-	}
 	return errors.Join(errs...)
 }
 
@@ -55,9 +49,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxExamples == 0 {
 		o.MaxExamples = 3
-	}
-	if o.MaxChildren == 0 {
-		o.MaxChildren = 100
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -83,7 +74,7 @@ type Reducer struct {
 	opts     Options
 	clusters []*cluster
 	leaves   map[string][]int32 // leaf key -> cluster indexes
-	children map[int]int        // word count -> distinct first words indexed
+	seen     map[string]int32   // masked message -> cluster (bounded cache)
 	overflow map[int]int32      // word count -> overflow cluster
 	total    int64
 	dirty    bool // clusters changed since the last compact
@@ -94,6 +85,7 @@ type Reducer struct {
 	ends   []int
 	masked []string
 	key    []byte
+	lkey   []byte
 	mbuf   []byte
 }
 
@@ -102,7 +94,7 @@ func New(opts Options) *Reducer {
 	return &Reducer{
 		opts:     opts.withDefaults(),
 		leaves:   map[string][]int32{},
-		children: map[int]int{},
+		seen:     map[string]int32{},
 		overflow: map[int]int32{},
 	}
 }
@@ -135,59 +127,91 @@ func (r *Reducer) Add(msg string) int {
 }
 
 func (r *Reducer) addMasked(words []string, msg string) int {
+	// Fast path: this exact masked message was seen recently.
+	r.key = appendJoined(r.key[:0], words)
+	if ci, ok := r.seen[bytesView(r.key)]; ok {
+		r.update(ci, words, msg)
+		return int(ci)
+	}
+	ci := r.place(words, msg)
+	if len(r.seen) >= maxSeen {
+		clear(r.seen)
+	}
+	r.seen[string(r.key)] = ci
+	return int(ci)
+}
+
+// maxSeen bounds the cache of masked messages.
+const maxSeen = 1 << 16
+
+func appendJoined(dst []byte, words []string) []byte {
+	for _, w := range words {
+		dst = append(dst, w...)
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// place finds the cluster of a masked message, or starts one.
+func (r *Reducer) place(words []string, msg string) int32 {
 	n := len(words)
-	r.key = r.leafKey(r.key[:0], words)
-	leaf := r.leaves[bytesView(r.key)]
-	best, bestSim, bestWild := int32(-1), -1.0, -1
+	r.lkey = r.leafKey(r.lkey[:0], words)
+	leaf := r.leaves[bytesView(r.lkey)]
+	need := int(r.opts.Similarity*float64(n) + 0.999999)
+	best, bestEq, bestWild := int32(-1), -1, -1
 	for _, ci := range leaf {
-		c := r.clusters[ci]
-		if c.parent != 0 {
+		eq, wild, ok := similarity(r.clusters[ci], words, max(need, bestEq))
+		if !ok {
 			continue
 		}
-		eq, wild, hard := similarity(c, words)
-		if hard > 0 {
-			continue
-		}
-		sim := float64(eq) / float64(max(n, 1))
-		if sim > bestSim || (sim == bestSim && wild > bestWild) {
-			best, bestSim, bestWild = ci, sim, wild
+		if eq > bestEq || (eq == bestEq && wild > bestWild) {
+			best, bestEq, bestWild = ci, eq, wild
 		}
 	}
-	if best >= 0 && (bestSim >= r.opts.Similarity || n == 0) {
+	if best >= 0 && bestEq >= need {
 		r.update(best, words, msg)
-		return int(best)
+		return best
 	}
 	if len(r.clusters) >= r.opts.MaxClusters {
 		return r.addOverflow(words, msg)
 	}
 	ci := r.newCluster(words, msg)
-	k := string(r.key)
+	k := string(r.lkey)
 	r.leaves[k] = append(r.leaves[k], ci)
-	return int(ci)
+	return ci
 }
 
 // leafKey appends the index key of a masked message to dst: its word count
-// and first word, or a wildcard when the first word is variable or the
-// length has too many distinct first words.
+// and its first two constant words (for key=value words, the key), with
+// their positions. Messages that differ there are different events (see
+// similarity), so they never need to be compared.
 func (r *Reducer) leafKey(dst []byte, words []string) []byte {
 	dst = strconv.AppendInt(dst, int64(len(words)), 10)
-	dst = append(dst, ' ')
-	if len(words) == 0 {
-		return dst
+	k := 0
+	for i, w := range words {
+		if hasWildcard(w) {
+			continue
+		}
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		dst = append(dst, ':')
+		dst = append(dst, keyPart(w)...)
+		if k++; k == 2 {
+			break
+		}
 	}
-	first := words[0]
-	if hasWildcard(first) {
-		return append(dst, Wildcard...)
-	}
-	dst = append(dst, first...)
-	if _, ok := r.leaves[bytesView(dst)]; ok {
-		return dst
-	}
-	if r.children[len(words)] >= r.opts.MaxChildren {
-		return append(dst[:len(dst)-len(first)], Wildcard...)
-	}
-	r.children[len(words)]++
 	return dst
+}
+
+// keyPart returns w up to its first '=' or ':' (the key of a key=value
+// word), or all of w.
+func keyPart(w string) string {
+	for i := 0; i < len(w); i++ {
+		if w[i] == '=' || w[i] == ':' {
+			return w[:i+1]
+		}
+	}
+	return w
 }
 
 // similarity returns how many words of the masked message equal (or are
@@ -197,8 +221,14 @@ func (r *Reducer) leafKey(dst []byte, words []string) []byte {
 // constant is more often a different event than a variable; the rare
 // variables spelled as plain words are found later by cardinality (see
 // compact).
-func similarity(c *cluster, words []string) (eq, wild, hard int) {
+func similarity(c *cluster, words []string, need int) (eq, wild int, ok bool) {
+	if len(c.words) != len(words) {
+		return 0, 0, false
+	}
 	for i, w := range words {
+		if eq+len(words)-i < need {
+			return 0, 0, false // cannot reach the best any more
+		}
 		t := c.words[i]
 		switch {
 		case t == w:
@@ -217,10 +247,10 @@ func similarity(c *cluster, words []string) (eq, wild, hard int) {
 			wild++
 			eq++
 		default:
-			hard++
+			return 0, 0, false // a hard mismatch
 		}
 	}
-	return eq, wild, hard
+	return eq, wild, true
 }
 
 func (r *Reducer) newCluster(words []string, msg string) int32 {
@@ -238,11 +268,14 @@ func (r *Reducer) newCluster(words []string, msg string) int32 {
 }
 
 func (r *Reducer) update(ci int32, words []string, msg string) {
-	c := r.clusters[ci]
+	c := r.clusters[r.root(ci)]
 	c.count++
 	r.dirty = true
 	if len(c.examples) < r.opts.MaxExamples {
 		c.examples = append(c.examples, strings.Clone(msg))
+	}
+	if len(c.words) != len(words) {
+		return // merged into a cluster of another length
 	}
 	for i, w := range words {
 		t := c.words[i]

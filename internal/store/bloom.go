@@ -1,20 +1,21 @@
 package store
 
 import (
-	"encoding/binary"
+	"math"
 	"math/bits"
 
 	"github.com/mamori/mamori/internal/token"
 )
 
-// A block's token filter is a bloom filter of bloomK bits per token over a
-// power-of-two number of bits, stored as little-endian uint64 words. It is
-// built oversized and then folded in half (OR of the halves, valid because
-// positions are taken modulo the size) until it is about half full.
+// A block's token filter is a bloom filter of bloomK bits per token over
+// about bloomBitsPerToken bits per distinct token, stored as little-endian
+// uint64 words. The builder keeps the block's token hashes, estimates the
+// number of distinct ones by linear counting, then sizes the filter exactly
+// (positions use multiply-shift range reduction, so any multiple of 64 bits
+// works). About 0.5% false positives.
 const (
-	bloomK        = 3
-	bloomMaxFill  = 0.45
-	bloomMinWords = 1
+	bloomK            = 7
+	bloomBitsPerToken = 11
 )
 
 // hashToken is FNV-1a 64 followed by a finalizer; stable across processes.
@@ -42,64 +43,69 @@ func hashString(s string) uint64 {
 	return h
 }
 
-// bloomBuilder collects token hashes of one block.
+// bloomBuilder collects the token hashes of one block.
 type bloomBuilder struct {
-	words []uint64
-	tok   []byte
+	hashes []uint64
+	bitmap []uint64 // scratch for counting distinct hashes
 }
 
-// reset prepares for a block with about n token occurrences.
-func (bb *bloomBuilder) reset(n int) {
-	w := 1
-	for w*64 < n*10 {
-		w <<= 1
-	}
-	if cap(bb.words) >= w {
-		bb.words = bb.words[:w]
-		clear(bb.words)
-	} else {
-		bb.words = make([]uint64, w)
-	}
-}
+func (bb *bloomBuilder) reset() { bb.hashes = bb.hashes[:0] }
 
-func (bb *bloomBuilder) addHash(h uint64) {
-	m := uint64(len(bb.words)*64 - 1)
-	h1, h2 := h, (h>>32)|1
-	for i := 0; i < bloomK; i++ {
-		p := h1 & m
-		bb.words[p>>6] |= 1 << (p & 63)
-		h1 += h2
-	}
-}
+func (bb *bloomBuilder) addHash(h uint64) { bb.hashes = append(bb.hashes, h) }
 
 // addText adds every token of s.
-func (bb *bloomBuilder) addText(s string) {
-	eachTokenHash(s, bb.addHash)
+func (bb *bloomBuilder) addText(s string) { eachTokenHash(s, bb.addHash) }
+
+// distinct estimates the number of distinct hashes (linear counting).
+func (bb *bloomBuilder) distinct() float64 {
+	w := 1
+	for w*64 < 2*len(bb.hashes) {
+		w <<= 1
+	}
+	if cap(bb.bitmap) >= w {
+		bb.bitmap = bb.bitmap[:w]
+		clear(bb.bitmap)
+	} else {
+		bb.bitmap = make([]uint64, w)
+	}
+	m := uint64(w * 64)
+	for _, h := range bb.hashes {
+		p := h & (m - 1)
+		bb.bitmap[p>>6] |= 1 << (p & 63)
+	}
+	zeros := 0
+	for _, x := range bb.bitmap {
+		zeros += 64 - bits.OnesCount64(x)
+	}
+	if zeros == 0 {
+		return float64(len(bb.hashes))
+	}
+	return -float64(m) * math.Log(float64(zeros)/float64(m))
 }
 
-// finish folds the filter and appends it to dst.
+// bloomPos returns the i-th bit position of hash h in a filter of m bits.
+func bloomPos(h uint64, i int, m uint64) uint64 {
+	x := h + uint64(i)*((h>>32)|1)
+	x ^= x >> 29 // spread the low bits into the high ones for the range reduction
+	x *= 0xbf58476d1ce4e5b9
+	hi, _ := bits.Mul64(x, m)
+	return hi
+}
+
+// finish appends the filter to dst.
 func (bb *bloomBuilder) finish(dst []byte) []byte {
-	w := bb.words
-	ones := 0
-	for _, x := range w {
-		ones += bits.OnesCount64(x)
-	}
-	for len(w) > bloomMinWords {
-		half := len(w) / 2
-		n := 0
-		for i := 0; i < half; i++ {
-			n += bits.OnesCount64(w[i] | w[i+half])
+	n := bb.distinct()
+	words := int(math.Ceil(n * bloomBitsPerToken / 64))
+	words = max(words, 1)
+	start := len(dst)
+	dst = append(dst, make([]byte, words*8)...)
+	f := dst[start:]
+	m := uint64(words * 64)
+	for _, h := range bb.hashes {
+		for i := 0; i < bloomK; i++ {
+			p := bloomPos(h, i, m)
+			f[p>>3] |= 1 << (p & 7)
 		}
-		if float64(n) > bloomMaxFill*float64(half*64) {
-			break
-		}
-		for i := 0; i < half; i++ {
-			w[i] |= w[i+half]
-		}
-		w = w[:half]
-	}
-	for _, x := range w {
-		dst = binary.LittleEndian.AppendUint64(dst, x)
 	}
 	return dst
 }
@@ -107,17 +113,15 @@ func (bb *bloomBuilder) finish(dst []byte) []byte {
 // bloomHas reports whether the filter f (as written by finish) may hold
 // the token with hash h. A malformed filter answers true (no pruning).
 func bloomHas(f []byte, h uint64) bool {
-	if len(f) < 8 || len(f)&(len(f)-1) != 0 {
+	if len(f) < 8 || len(f)%8 != 0 {
 		return true
 	}
-	m := uint64(len(f)*8 - 1)
-	h1, h2 := h, (h>>32)|1
+	m := uint64(len(f) * 8)
 	for i := 0; i < bloomK; i++ {
-		p := h1 & m
+		p := bloomPos(h, i, m)
 		if f[p>>3]&(1<<(p&7)) == 0 {
 			return false
 		}
-		h1 += h2
 	}
 	return true
 }

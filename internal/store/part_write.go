@@ -149,7 +149,6 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if bm.timeCol, err = pw.writeChunk(pw.name(event.FieldTime), pw.buf); err != nil {
 		return err
 	}
-	occ := 0
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if i == 0 { // _raw, as templates
@@ -162,9 +161,8 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 			return err
 		}
 		bm.cols = append(bm.cols, cm)
-		occ += c.tokensEstimate
 	}
-	pw.bloom.reset(occ)
+	pw.bloom.reset()
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if c.name == event.FieldReceived {

@@ -446,7 +446,11 @@ func TestBrowser(t *testing.T) {
 	b.allowNone()
 	eval[bool](b, `(() => { document.querySelector('#password').value = ''; return true; })()`)
 	b.do("right password", chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple 42"+kb.Enter))
-	b.wait("user shell", `document.querySelector('.shell textarea.q-input') && document.querySelector('.topbar').textContent.includes('ana')`)
+	b.wait("user shell", `document.querySelector('.shell') && document.querySelector('.topbar').textContent.includes('ana')`)
+	if loc := eval[string](b, "location.pathname"); loc != "/sources" {
+		t.Errorf("after signing in again the page is %q, want /sources (where the user signed out)", loc)
+	}
+	b.do("user search page", chromedp.Click(chromedp.CSS(`nav a[href="/search"]`)))
 	if canSearch {
 		b.runQuery("error | count by user")
 		b.waitDone("user search")
