@@ -25,7 +25,8 @@ type fileConfig struct {
 		Default    string            `yaml:"default"`    // e.g. 30d; empty keeps forever
 		Partitions map[string]string `yaml:"partitions"` // name → age
 	} `yaml:"retention"`
-	DiskBudget string `yaml:"disk_budget"` // e.g. 500GB
+	DiskBudget string   `yaml:"disk_budget"` // e.g. 500GB
+	Rules      []string `yaml:"rules"`       // Sigma rule folders
 	Routes     []struct {
 		Field     string `yaml:"field"`
 		Match     string `yaml:"match"`
@@ -134,6 +135,7 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 		}
 		o.SearchTimeout = d
 	}
+	o.RuleDirs = append(o.RuleDirs, fc.Rules...)
 	for _, r := range fc.Routes {
 		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
 	}

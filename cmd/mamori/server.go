@@ -27,6 +27,9 @@ func runServer(ctx context.Context, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a throw-away self-signed certificate")
 	auditKey := fs.String("audit-key", "", "Ed25519 key file (from 'mamori audit keygen') that signs audit checkpoints; keep it outside the data directory")
+	var ruleDirs stringList
+	fs.Var(&ruleDirs, "rules", "Sigma rule folder to load (repeatable)")
+	noDetect := fs.Bool("no-detection", false, "turn live detection off")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -66,6 +69,8 @@ func runServer(ctx context.Context, args []string) error {
 		}
 		opts.AuditSigningKey = k
 	}
+	opts.RuleDirs = append(opts.RuleDirs, ruleDirs...)
+	opts.NoDetection = opts.NoDetection || *noDetect
 	log, err := newLogger(lc)
 	if err != nil {
 		return err
@@ -98,3 +103,9 @@ func newLogger(lc logConfig) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", lc.format)
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

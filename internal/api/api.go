@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/metric"
 	"github.com/mamori/mamori/internal/store"
@@ -40,6 +41,8 @@ type Options struct {
 	SearchTimeout   time.Duration // default 5m
 	SearchMaxMemory int64         // bytes, default 1 GiB
 	SearchMaxRows   int64         // rows scanned, default unlimited
+	// Detector runs the rules; nil disables the rule and signal routes.
+	Detector *detect.Detector
 	// Live feeds the live tail; nil disables it.
 	Live LiveSource
 	// Receivers are extra HTTP receivers registered on the same mux.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/query"
 	"github.com/mamori/mamori/internal/store"
@@ -44,7 +45,7 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errNotFound):
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, detect.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ingest.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
@@ -54,7 +55,7 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, store.ErrClosed):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ingest.ErrBadEncoding), errors.Is(err, auth.ErrInvalid), errors.Is(err, errInvalid), errors.As(err, &oe):
+	case errors.Is(err, ingest.ErrBadEncoding), errors.Is(err, auth.ErrInvalid), errors.Is(err, errInvalid), errors.Is(err, detect.ErrInvalid), errors.As(err, &oe):
 		return http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

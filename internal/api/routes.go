@@ -40,5 +40,12 @@ func (h *Handler) routes() []route {
 		{"PUT /api/v1/roles/{name}", auth.CapUsers, h.putRole},
 		{"DELETE /api/v1/roles/{name}", auth.CapUsers, h.deleteRole},
 		{"GET /api/v1/audit/verify", auth.CapAudit, h.verifyAudit},
+		{"GET /api/v1/rules", auth.CapSearch, h.listRules},
+		{"POST /api/v1/rules", auth.CapRules, h.uploadRule},
+		{"POST /api/v1/rules/test", auth.CapRules, h.testRule},
+		{"PATCH /api/v1/rules/{id}", auth.CapRules, h.patchRule},
+		{"DELETE /api/v1/rules/{id}", auth.CapRules, h.deleteRule},
+		{"POST /api/v1/rules/{id}/hunt", auth.CapRules, h.huntRule},
+		{"GET /api/v1/signals", auth.CapSearch, h.listSignals},
 	}
 }

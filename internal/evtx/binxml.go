@@ -447,9 +447,7 @@ func formatValue(typ byte, d []byte) (string, bool) {
 	case 0x04:
 		return strconv.Itoa(int(d[0])), false
 	}
-	need := map[byte]int{0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8, 0x0d: 4,
-		0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8}[typ]
-	if len(d) < need {
+	if int(typ) < len(typeSize) && len(d) < typeSize[typ] {
 		return hexUpper(d), false
 	}
 	switch typ {
@@ -496,6 +494,10 @@ func formatValue(typ byte, d []byte) (string, bool) {
 	return hexUpper(d), false
 }
 
+// typeSize is the byte size of the fixed-size value types (0: variable).
+var typeSize = [...]int{0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8,
+	0x0d: 4, 0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8}
+
 func formatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z")
 }
@@ -510,9 +512,15 @@ func hexUpper(d []byte) string {
 }
 
 func formatGUID(d []byte) string {
-	le := binary.LittleEndian
-	return fmt.Sprintf("%08X-%04X-%04X-%s-%s", le.Uint32(d), le.Uint16(d[4:]), le.Uint16(d[6:]),
-		hexUpper(d[8:10]), hexUpper(d[10:16]))
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, 36)
+	for i, idx := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hex[d[idx]>>4], hex[d[idx]&0xf])
+	}
+	return string(b)
 }
 
 func formatSID(d []byte) string {
@@ -552,8 +560,13 @@ func formatArray(typ byte, d []byte) string {
 			items = append(items, utf16String(d[start:]))
 		}
 	} else {
-		size := map[byte]int{0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8,
-			0x0d: 4, 0x0f: 16, 0x10: 8, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8}[typ]
+		size := 0
+		if int(typ) < len(typeSize) {
+			size = typeSize[typ]
+		}
+		if typ == 0x10 {
+			size = 8
+		}
 		if size == 0 {
 			return hexUpper(d)
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -17,16 +18,33 @@ func flatten(root *elem, dst []event.Field) []event.Field {
 	return flattenElem(root, root.name, dst)
 }
 
+// names interns field names: records of one kind repeat them.
+var names sync.Map // string -> string
+
+func join(parts ...string) string {
+	var buf [256]byte
+	b := buf[:0]
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	if v, ok := names.Load(string(b)); ok {
+		return v.(string)
+	}
+	s := string(b)
+	names.Store(s, s)
+	return s
+}
+
 func flattenElem(el *elem, path string, dst []event.Field) []event.Field {
 	for _, a := range el.attrs {
-		dst = append(dst, event.Field{Name: path + ".#attributes." + a.name, Value: a.value})
+		dst = append(dst, event.Field{Name: join(path, ".#attributes.", a.name), Value: a.value})
 	}
 	var unnamed []string
 	for _, c := range el.children {
 		if c.name == "Data" && (el.name == "EventData" || el.name == "UserData") {
 			if n, ok := dataName(c); ok {
 				if v := c.text.String(); v != "" {
-					dst = append(dst, event.Field{Name: path + "." + n, Value: v})
+					dst = append(dst, event.Field{Name: join(path, ".", n), Value: v})
 				}
 				continue
 			}
@@ -35,13 +53,13 @@ func flattenElem(el *elem, path string, dst []event.Field) []event.Field {
 				continue
 			}
 		}
-		dst = flattenElem(c, path+"."+c.name, dst)
+		dst = flattenElem(c, join(path, ".", c.name), dst)
 	}
 	switch len(unnamed) {
 	case 0:
 	case 1:
 		if unnamed[0] != "" {
-			dst = append(dst, event.Field{Name: path + ".Data", Value: unnamed[0]})
+			dst = append(dst, event.Field{Name: join(path, ".Data"), Value: unnamed[0]})
 		}
 	default:
 		var b strings.Builder
@@ -53,11 +71,11 @@ func flattenElem(el *elem, path string, dst []event.Field) []event.Field {
 			b.WriteString(strconv.Quote(u))
 		}
 		b.WriteByte(']')
-		dst = append(dst, event.Field{Name: path + ".Data", Value: b.String()})
+		dst = append(dst, event.Field{Name: join(path, ".Data"), Value: b.String()})
 	}
 	if t := el.text.String(); t != "" {
 		if len(el.attrs) > 0 || len(el.children) > 0 {
-			dst = append(dst, event.Field{Name: path + ".#text", Value: t})
+			dst = append(dst, event.Field{Name: join(path, ".#text"), Value: t})
 		} else {
 			dst = append(dst, event.Field{Name: path, Value: t})
 		}

@@ -138,20 +138,44 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 	if len(s) == 0 {
 		return dst
 	}
-	if isPath(s) || isHostname(s) {
+	// Fast path: a plain word of letters is a constant unless it names a
+	// value.
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if charClass[s[i]]&clLetter == 0 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		if len(s) >= 3 && len(s) <= 5 && isValueWord(s) {
+			return append(dst, Wildcard...)
+		}
+		return append(dst, s...)
+	}
+	// Slow path: typed values, then subtokens.
+	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) {
 		return append(dst, Wildcard...)
 	}
 	from := len(dst)
+	wilds := 0
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && charClass[s[i]]&clTokDelim == 0 {
 			continue
 		}
+		n := len(dst)
 		dst = appendMaskedSubtoken(dst, s[start:i])
+		if len(dst)-n >= 3 && isWildAt(dst, len(dst)-3) {
+			wilds++
+		}
 		if i < len(s) {
 			dst = append(dst, s[i])
 		}
 		start = i + 1
+	}
+	if wilds < 2 {
+		return dst
 	}
 	return collapseWildcards(dst, from)
 }

@@ -87,6 +87,8 @@ type Reducer struct {
 	key    []byte
 	lkey   []byte
 	mbuf   []byte
+	near   []nearCluster
+	group  []int32
 }
 
 // New returns a Reducer. Options are assumed valid (see Options.Validate).
@@ -102,8 +104,14 @@ func New(opts Options) *Reducer {
 // Total returns the number of messages added.
 func (r *Reducer) Total() int64 { return r.total }
 
+// AddBytes is Add for a message in a byte slice; msg is not kept.
+func (r *Reducer) AddBytes(msg []byte) int {
+	return r.Add(bytesView(msg))
+}
+
 // Add groups one message and returns the id of its cluster, valid for
-// Template and Cluster lookups on this Reducer.
+// Template on this Reducer. Add keeps copies of what it needs, never msg
+// itself.
 func (r *Reducer) Add(msg string) int {
 	r.total++
 	r.raw = splitWords(r.raw[:0], msg)
@@ -159,9 +167,16 @@ func (r *Reducer) place(words []string, msg string) int32 {
 	leaf := r.leaves[bytesView(r.lkey)]
 	need := int(r.opts.Similarity*float64(n) + 0.999999)
 	best, bestEq, bestWild := int32(-1), -1, -1
+	r.near = r.near[:0]
 	for _, ci := range leaf {
-		eq, wild, ok := similarity(r.clusters[ci], words, max(need, bestEq))
-		if !ok {
+		eq, wild, hardAt := similarity(r.clusters[ci], words, max(need, bestEq))
+		switch {
+		case hardAt == noMatch:
+			continue
+		case hardAt >= 0:
+			if eq >= need {
+				r.near = append(r.near, nearCluster{ci, hardAt})
+			}
 			continue
 		}
 		if eq > bestEq || (eq == bestEq && wild > bestWild) {
@@ -172,6 +187,10 @@ func (r *Reducer) place(words []string, msg string) int32 {
 		r.update(best, words, msg)
 		return best
 	}
+	if ci, ok := r.mergeNear(words); ok {
+		r.update(ci, words, msg)
+		return ci
+	}
 	if len(r.clusters) >= r.opts.MaxClusters {
 		return r.addOverflow(words, msg)
 	}
@@ -179,6 +198,59 @@ func (r *Reducer) place(words []string, msg string) int32 {
 	k := string(r.lkey)
 	r.leaves[k] = append(r.leaves[k], ci)
 	return ci
+}
+
+// nearCluster is a cluster that differs from a message in one constant
+// word only, at position at.
+type nearCluster struct {
+	ci int32
+	at int
+}
+
+// mergeNear is the online form of compact: when at least minDistinct-1
+// clusters of the leaf differ from the message only in the constant word
+// at one position (not the first), that word is a variable. The clusters
+// are merged, the word becomes a wildcard, and the merged cluster is
+// returned.
+func (r *Reducer) mergeNear(words []string) (int32, bool) {
+	if len(r.near) < minDistinct-1 {
+		return 0, false
+	}
+	for _, cand := range r.near {
+		p := cand.at
+		if p == 0 {
+			continue
+		}
+		r.group = r.group[:0]
+		for _, nc := range r.near {
+			if nc.at == p {
+				r.group = append(r.group, nc.ci)
+			}
+		}
+		if len(r.group) < minDistinct-1 {
+			continue
+		}
+		r.mergeClusters(r.group, p)
+		dst := r.root(r.group[0])
+		d := r.clusters[dst]
+		d.words[p] = Wildcard
+		d.wild[p] = true
+		r.dropDead(bytesView(r.lkey))
+		return dst, true
+	}
+	return 0, false
+}
+
+// dropDead removes merged clusters from a leaf.
+func (r *Reducer) dropDead(key string) {
+	leaf := r.leaves[key]
+	live := leaf[:0]
+	for _, ci := range leaf {
+		if r.clusters[ci].parent == 0 {
+			live = append(live, ci)
+		}
+	}
+	r.leaves[key] = live
 }
 
 // leafKey appends the index key of a masked message to dst: its word count
@@ -196,7 +268,7 @@ func (r *Reducer) leafKey(dst []byte, words []string) []byte {
 		dst = strconv.AppendInt(dst, int64(i), 10)
 		dst = append(dst, ':')
 		dst = append(dst, keyPart(w)...)
-		if k++; k == 2 {
+		if k++; k == 1 {
 			break
 		}
 	}
@@ -216,18 +288,21 @@ func keyPart(w string) string {
 
 // similarity returns how many words of the masked message equal (or are
 // matched by) the cluster's template words, how many template words are
-// variables, and how many words are hard mismatches: two different
-// constants, neither matching the other. A word that differs from a
+// variables, and the position of the one hard mismatch (two different
+// constants, neither matching the other), -1 for none, or noMatch when the
+// message cannot join (more mismatches, or too few equal words to beat
+// need). A word that differs from a
 // constant is more often a different event than a variable; the rare
 // variables spelled as plain words are found later by cardinality (see
 // compact).
-func similarity(c *cluster, words []string, need int) (eq, wild int, ok bool) {
+func similarity(c *cluster, words []string, need int) (eq, wild, hardAt int) {
 	if len(c.words) != len(words) {
-		return 0, 0, false
+		return 0, 0, noMatch
 	}
+	hardAt = -1
 	for i, w := range words {
-		if eq+len(words)-i < need {
-			return 0, 0, false // cannot reach the best any more
+		if eq+len(words)-i-1 < need-1 {
+			return 0, 0, noMatch // cannot reach the best any more
 		}
 		t := c.words[i]
 		switch {
@@ -247,11 +322,17 @@ func similarity(c *cluster, words []string, need int) (eq, wild int, ok bool) {
 			wild++
 			eq++
 		default:
-			return 0, 0, false // a hard mismatch
+			if hardAt >= 0 {
+				return 0, 0, noMatch // two hard mismatches
+			}
+			hardAt = i
 		}
 	}
-	return eq, wild, true
+	return eq, wild, hardAt
 }
+
+// noMatch is similarity's answer for a cluster the message cannot join.
+const noMatch = -2
 
 func (r *Reducer) newCluster(words []string, msg string) int32 {
 	c := &cluster{words: make([]string, len(words)), wild: make([]bool, len(words)), count: 1}
@@ -290,7 +371,7 @@ func (r *Reducer) update(ci int32, words []string, msg string) {
 	}
 }
 
-func (r *Reducer) addOverflow(words []string, msg string) int {
+func (r *Reducer) addOverflow(words []string, msg string) int32 {
 	n := len(words)
 	ci, ok := r.overflow[n]
 	if !ok {
@@ -308,7 +389,7 @@ func (r *Reducer) addOverflow(words []string, msg string) int {
 		r.opts.Logger.Debug("logreduce cluster limit reached", "words", n, "max_clusters", r.opts.MaxClusters)
 	}
 	r.update(ci, words, msg)
-	return int(ci)
+	return ci
 }
 
 func (r *Reducer) addUser(u int, msg string) int {

@@ -29,6 +29,12 @@ func checkParse(t *testing.T, p Parser, in []byte) {
 			if f.Name == "" {
 				t.Fatalf("%s.Parse(%q): field with empty name (value %q)", p.Name(), line, f.Value)
 			}
+			if k, typed := typedECS[f.Name]; typed && !validECS(f.Value, k) {
+				t.Fatalf("%s.Parse(%q): %s=%q is not a valid %s", p.Name(), line, f.Name, f.Value, kindNames[k])
+			}
+		}
+		if d := duplicateECS(&ev); d != "" {
+			t.Fatalf("%s.Parse(%q): ECS field %s twice", p.Name(), line, d)
 		}
 	}
 }
@@ -70,4 +76,12 @@ func benchParser(b *testing.B, p Parser, lines []string) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// typedECS are ECS names whose values must be IPs or integers, whoever
+// adds them.
+var typedECS = map[string]ecsKind{
+	"source.ip": ecsIP, "destination.ip": ecsIP, "source.nat.ip": ecsIP, "destination.nat.ip": ecsIP, "observer.ip": ecsIP,
+	"source.port": ecsInt, "destination.port": ecsInt, "process.pid": ecsInt, "process.parent.pid": ecsInt,
+	"http.response.status_code": ecsInt,
 }

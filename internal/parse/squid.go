@@ -28,11 +28,15 @@ func parseSquid(s string, ev *event.Event) error {
 		return errAt("squid", 0, "bad time")
 	}
 	code, status, ok := strings.Cut(f[3], "/")
-	if !ok || len(status) != 3 {
+	if _, num := atoi(status); !ok || len(status) != 3 || !num {
 		return errAt("squid", strings.Index(s, f[3]), "want code/status")
 	}
 	ev.Time = ns
-	add(ev, "source.ip", f[2])
+	if isIP(f[2]) {
+		add(ev, "source.ip", f[2])
+	} else {
+		add(ev, "source.domain", f[2]) // log_fqdn on
+	}
 	add(ev, "squid.elapsed_ms", f[1])
 	add(ev, "squid.result_code", code)
 	add(ev, "event.action", code)

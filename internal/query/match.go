@@ -16,7 +16,7 @@ import (
 type blockView struct {
 	b      *store.Block
 	raw    *store.Column
-	fields []*store.Column   // non-metadata columns, for bare terms
+	fields []*store.Column // non-metadata columns, for bare terms
 	cols   []*store.Column // by slot; nil when absent or metadata
 	// colSlot is the slot of each of fields (-1: no stage refers to it);
 	// slotIsCol marks the slots that are columns of this block.

@@ -24,8 +24,8 @@ type plan struct {
 	stageNeed colNeed // columns the row stages and the aggregation read
 	outAll    bool    // event rows are emitted: load every column
 
-	prefix []rowOp  // row stages before the first aggregation
-	agg    aggOp    // nil: the query returns event rows
+	prefix []rowOp // row stages before the first aggregation
+	agg    aggOp   // nil: the query returns event rows
 	post   []tableOp
 
 	// Event rows: order and how many are needed.

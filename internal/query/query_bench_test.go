@@ -74,15 +74,19 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-func BenchmarkTermCount(b *testing.B)     { benchQuery(b, "ssh2 | count") }
-func BenchmarkPhraseCount(b *testing.B)   { benchQuery(b, `"Failed password for invalid user" | count`) }
-func BenchmarkFieldEqCount(b *testing.B)  { benchQuery(b, "user=user7 | count") }
-func BenchmarkRegexCount(b *testing.B)    { benchQuery(b, `_raw matches /Failed password for invalid user (root|user1) from 1[0-9]{2}\./ | count`) }
-func BenchmarkCountByHost(b *testing.B)   { benchQuery(b, "| count by host") }
-func BenchmarkCountBy1m(b *testing.B)     { benchQuery(b, "| timeslice 1m | count by _timeslice") }
-func BenchmarkCountBy1mScan(b *testing.B) { benchQuery(b, "app=sshd | timeslice 1m | count by _timeslice") }
-func BenchmarkTopUsers(b *testing.B)      { benchQuery(b, "| top 10 user") }
-func BenchmarkDistinctIP(b *testing.B)    { benchQuery(b, "| count_distinct(src_ip)") }
+func BenchmarkTermCount(b *testing.B)    { benchQuery(b, "ssh2 | count") }
+func BenchmarkPhraseCount(b *testing.B)  { benchQuery(b, `"Failed password for invalid user" | count`) }
+func BenchmarkFieldEqCount(b *testing.B) { benchQuery(b, "user=user7 | count") }
+func BenchmarkRegexCount(b *testing.B) {
+	benchQuery(b, `_raw matches /Failed password for invalid user (root|user1) from 1[0-9]{2}\./ | count`)
+}
+func BenchmarkCountByHost(b *testing.B) { benchQuery(b, "| count by host") }
+func BenchmarkCountBy1m(b *testing.B)   { benchQuery(b, "| timeslice 1m | count by _timeslice") }
+func BenchmarkCountBy1mScan(b *testing.B) {
+	benchQuery(b, "app=sshd | timeslice 1m | count by _timeslice")
+}
+func BenchmarkTopUsers(b *testing.B)   { benchQuery(b, "| top 10 user") }
+func BenchmarkDistinctIP(b *testing.B) { benchQuery(b, "| count_distinct(src_ip)") }
 func BenchmarkSSHTop(b *testing.B) {
 	benchQuery(b, "app=sshd outcome=failure | count by src_ip | sort by _count desc | limit 10")
 }

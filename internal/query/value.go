@@ -33,9 +33,9 @@ type val struct {
 
 var nullVal = val{k: kNull}
 
-func strVal(s string) val      { return val{k: kStr, s: s} }
-func numVal(n float64) val     { return val{k: kNum, n: n} }
-func timeVal(ns int64) val     { return val{k: kTime, t: ns} }
+func strVal(s string) val  { return val{k: kStr, s: s} }
+func numVal(n float64) val { return val{k: kNum, n: n} }
+func timeVal(ns int64) val { return val{k: kTime, t: ns} }
 func boolVal(b bool) val {
 	if b {
 		return val{k: kBool, n: 1}

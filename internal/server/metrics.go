@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/metric"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -38,5 +39,17 @@ func registerStoreMetrics(reg *metric.Registry, st *store.Store) {
 		metric.WriteSimple(w, "mamori_retention_deleted_bytes_total", "counter", "Bytes deleted by retention by age.", float64(m.RetentionDeletedBytes))
 		metric.WriteSimple(w, "mamori_disk_budget_deleted_parts_total", "counter", "Parts deleted to respect the disk budget.", float64(m.DiskBudgetDeletedParts))
 		metric.WriteSimple(w, "mamori_disk_budget_deleted_bytes_total", "counter", "Bytes deleted to respect the disk budget.", float64(m.DiskBudgetDeletedBytes))
+	})
+}
+
+// registerDetectMetrics renders the detector's counters and queue lag.
+func registerDetectMetrics(reg *metric.Registry, d *detect.Detector, sub *Subscription) {
+	reg.Func("mamori_detect", func(w io.Writer) {
+		c := d.Counts()
+		metric.WriteSimple(w, "mamori_detect_events_total", "counter", "Events evaluated by live detection.", float64(c.Processed))
+		metric.WriteSimple(w, "mamori_detect_signals_total", "counter", "Signals raised by live detection.", float64(c.Raised))
+		metric.WriteSimple(w, "mamori_detect_suppressed_total", "counter", "Repeated signals folded by suppression.", float64(c.Suppressed))
+		metric.WriteSimple(w, "mamori_detect_queue_batches", "gauge", "Batches waiting for live detection (lag).", float64(len(sub.C)))
+		metric.WriteSimple(w, "mamori_detect_dropped_events_total", "counter", "Events live detection missed because its queue was full.", float64(sub.Dropped()))
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/metric"
 	"github.com/mamori/mamori/internal/store"
@@ -50,6 +51,11 @@ type Options struct {
 	// certificate for 127.0.0.1/localhost at start.
 	TLSCert, TLSKey string
 	TLSSelfSigned   bool
+	// RuleDirs are Sigma rule folders loaded at start (besides the rules
+	// uploaded through the API, kept in DATA/rules).
+	RuleDirs []string
+	// NoDetection turns live detection off.
+	NoDetection bool
 	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -134,10 +140,32 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
 	im := &ingest.Metrics{}
+	var det *detect.Detector
+	detDone := make(chan struct{})
+	detCtx, detStop := context.WithCancel(context.Background())
+	defer detStop()
+	if opts.NoDetection {
+		close(detDone)
+	} else {
+		det, err = detect.Open(detect.Options{RuleDirs: opts.RuleDirs, StateDir: filepath.Join(opts.DataDir, "rules"), Logger: log.With("component", "detect")})
+		if err != nil {
+			return fmt.Errorf("open detection: %w", err)
+		}
+		sub := pipe.Subscribe(4096)
+		registerDetectMetrics(reg, det, sub)
+		go func() {
+			defer close(detDone)
+			if err := det.Run(detCtx, sub.C, pipe.Append); err != nil {
+				log.Error("detection stopped", "err", err)
+			}
+		}()
+		defer pipe.Unsubscribe(sub)
+	}
 	h := api.New(api.Options{
 		Store:           st,
 		Sink:            pipe,
 		Live:            Live{P: pipe},
+		Detector:        det,
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,
@@ -196,6 +224,8 @@ func Run(ctx context.Context, opts Options) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	gerr := g.Wait()
+	detStop()
+	<-detDone
 	_ = audit.Append(auth.Record{Actor: "system", Action: "stop"}) // best effort
 	auditClosed = true
 	if err := audit.Close(); err != nil {

@@ -328,10 +328,9 @@ type colBuilder struct {
 }
 
 type builtCol struct {
-	name           string
-	vals           []string
-	absent         []bool
-	tokensEstimate int
+	name   string
+	vals   []string
+	absent []bool
 }
 
 func (cb *colBuilder) col(name string, rows int) *builtCol {
@@ -359,7 +358,6 @@ func (cb *colBuilder) build(rows []*event.Event) {
 	raw, cat := &cb.cols[0], &cb.cols[1]
 	for i, e := range rows {
 		raw.vals[i], raw.absent[i] = e.Raw, false
-		raw.tokensEstimate += len(e.Raw)/6 + 1
 		if e.Category != "" {
 			cat.vals[i], cat.absent[i] = e.Category, false
 		}
@@ -391,7 +389,6 @@ func (cb *colBuilder) build(rows []*event.Event) {
 				continue
 			}
 			c.vals[i], c.absent[i] = f.Value, false
-			c.tokensEstimate += len(f.Value)/6 + 1
 		}
 	}
 	for i := range cb.cols {
@@ -405,9 +402,6 @@ func (cb *colBuilder) build(rows []*event.Event) {
 		}
 		if all {
 			c.absent = nil
-		}
-		if c.name == event.FieldCategory {
-			c.tokensEstimate = 8
 		}
 	}
 }

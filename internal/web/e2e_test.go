@@ -179,6 +179,7 @@ func searchWorks(t *testing.T, b *backend) bool {
 // browser drives one headless Chromium tab and collects console errors.
 type browser struct {
 	t        *testing.T
+	backend  *backend
 	ctx      context.Context
 	base     string
 	shots    string
@@ -362,6 +363,7 @@ func TestBrowser(t *testing.T) {
 	base := front(t, be)
 	canSearch := searchWorks(t, be)
 	b := newBrowser(t, base)
+	b.backend = be
 	defer b.checkConsole()
 
 	// Sign-in: a wrong token is refused in words, the right one opens Search.
@@ -563,4 +565,31 @@ func testSearch(t *testing.T, b *browser) {
 		ev('pointerdown', %f); ev('pointermove', %f); ev('pointerup', %f); return true; })()`, y, x0, x1, x1))
 	b.wait("zoomed", `!/^-/.test(new URLSearchParams(location.search).get('from'))`)
 	b.waitDone("zoomed search")
+
+	// Live tail shows an event ingested after it started.
+	b.runQuery("livecheck")
+	b.waitDone("livecheck search")
+	b.do("live on", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent.endsWith('Live'))`)))
+	b.wait("live waiting", `document.querySelector('.table-host').textContent.includes('Waiting for new events')`)
+	seedLines(t, b.backend, "livecheck from the tail test\nnot this one\n")
+	b.wait("live row", `[...document.querySelectorAll('.vt-item .raw')].some(c => c.textContent.includes('livecheck from the tail test'))`)
+	b.shot("05c-live")
+	b.do("live off", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent.endsWith('Live'))`)))
+	b.wait("live stopped", `document.querySelector('.search-bar button[aria-pressed=true]') === null`)
+}
+
+// seedLines sends plain text lines to the native ingest API.
+func seedLines(t *testing.T, be *backend, lines string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", be.url+"/api/v1/ingest?source=e2e-live&host=web-2", strings.NewReader(lines))
+	req.Header.Set("Authorization", "Bearer "+e2eAdmin)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("ingest lines: %d %s", res.StatusCode, body)
+	}
 }

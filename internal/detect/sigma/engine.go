@@ -42,7 +42,7 @@ type Engine struct {
 	byChan   map[string][]int32 // lower-cased channel -> alt ids
 	generic  []int32            // alts not indexed by channel
 	chanSlot int32
-	ac       *acMatcher
+	ac       *anchorMatcher
 	patRules [][]int32 // pattern id -> rule<<3|group refs whose prefilter holds it
 	pats     []string  // pattern id -> literal
 	pool     sync.Pool
@@ -77,7 +77,7 @@ func (e *Engine) Rules() []*Rule {
 
 // Stats describes the compiled engine.
 type Stats struct {
-	Rules, Alternatives, Patterns, PrefilteredRules, ACStates, Fields int
+	Rules, Alternatives, Patterns, PrefilteredRules, Fields int
 }
 
 // Stats reports sizes, for logs and benchmarks.
@@ -88,9 +88,7 @@ func (e *Engine) Stats() Stats {
 			s.PrefilteredRules++
 		}
 	}
-	if e.ac != nil {
-		s.ACStates = e.ac.states()
-	}
+
 	return s
 }
 
@@ -472,7 +470,7 @@ func (e *Engine) buildPrefilter(needles map[string][]int32) {
 	for i, l := range pats {
 		e.patRules[i] = needles[l]
 	}
-	e.ac = newACMatcher(pats)
+	e.ac = newAnchorMatcher(pats)
 }
 
 // state is the per-call scratch space of Match, pooled.
@@ -493,6 +491,8 @@ type state struct {
 	altSeen   []uint32 // per alternative: gen when checked
 	altOK     []uint32 // per alternative: gen when the event belongs to it
 	candList  []int32  // rules whose prefilter is satisfied
+	checked   []uint32 // per needle: scan token when last verified
+	tok       uint32
 	hits      []int32
 	scanned   bool
 	cache     map[string]int32 // event field name -> slot (-1: none)
@@ -567,6 +567,16 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	e.pool.Put(st)
 }
 
+// nextTok returns a new scan token for the prefilter's scratch.
+func (st *state) nextTok() uint32 {
+	st.tok++
+	if st.tok == 0 {
+		clear(st.checked)
+		st.tok = 1
+	}
+	return st.tok
+}
+
 // load starts a match: it maps the event's fields to slots.
 func (e *Engine) load(st *state, ev *event.Event) {
 	st.next()
@@ -622,11 +632,14 @@ func (e *Engine) scan(st *state) {
 		return
 	}
 	st.lowerAll()
+	if len(st.checked) < len(e.pats) {
+		st.checked = make([]uint32, len(e.pats))
+	}
 	for _, l := range st.fieldLows {
-		st.hits = e.ac.scan(l, st.hits)
+		st.hits = e.ac.scan(l, st.hits, st.checked, st.nextTok())
 	}
 	if st.rawLow != "" {
-		st.hits = e.ac.scan(st.rawLow, st.hits)
+		st.hits = e.ac.scan(st.rawLow, st.hits, st.checked, st.nextTok())
 	}
 	for _, p := range st.hits {
 		for _, ref := range e.patRules[p] {

@@ -159,11 +159,44 @@ func (c *Consumer) clientOptions() []kgo.Opt {
 }
 
 // Run consumes until ctx is cancelled. A batch is committed only after the
-// Sink returned; a batch in flight at shutdown is left uncommitted.
+// Sink returned. When the Sink refuses a batch, the client is closed and
+// made again after a pause, so reading resumes at the last commit and
+// nothing is skipped; a batch in flight at shutdown stays uncommitted.
 func (c *Consumer) Run(ctx context.Context) error {
+	backoff := time.Second
+	for {
+		delivered, err := c.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var ce clientError
+			if errors.As(err, &ce) {
+				return err // misconfigured: it cannot serve at all
+			}
+			c.log.Warn("kafka batch refused: reading again from the last commit", "err", err, "retry_in", backoff)
+		}
+		if delivered {
+			backoff = time.Second
+		}
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+type clientError struct{ err error }
+
+func (e clientError) Error() string { return "kafka client: " + e.err.Error() }
+func (e clientError) Unwrap() error { return e.err }
+
+// consume runs one client until ctx ends or a batch is refused. It
+// reports whether any batch was delivered.
+func (c *Consumer) consume(ctx context.Context) (delivered bool, err error) {
 	cl, err := kgo.NewClient(c.clientOptions()...)
 	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
+		return false, clientError{err}
 	}
 	defer cl.Close()
 	c.log.Info("kafka consuming", "topics", c.opts.Topics, "group", c.opts.Group)
@@ -173,37 +206,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if authAt.IsZero() || time.Since(authAt) > 30*time.Second {
 			p, err := c.auth.AuthenticateIngest(ctx, c.opts.Token)
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				c.log.Warn("kafka token refused: not consuming", "err", err)
-				if !sleep(ctx, 30*time.Second) {
-					return nil
-				}
-				continue
+				return delivered, fmt.Errorf("token: %w", err)
 			}
 			principal, authAt = p, time.Now()
 		}
 		fetches := cl.PollRecords(ctx, c.opts.MaxBatch)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			cl.AllowRebalance()
-			return nil
+			return delivered, nil
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
-			c.log.Warn("kafka fetch", "topic", topic, "partition", partition, "err", err)
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("kafka fetch", "topic", topic, "partition", partition, "err", err)
+			}
 		})
-		records := fetches.Records()
-		if len(records) > 0 {
+		if records := fetches.Records(); len(records) > 0 {
 			if err := c.deliver(ctx, cl, records, principal); err != nil {
 				cl.AllowRebalance()
-				if ctx.Err() != nil {
-					return nil
-				}
-				c.log.Warn("kafka batch refused: it will be read again", "records", len(records), "err", err)
-				// Rewind: without a commit, a restart would re-read, but this
-				// client would go on past the batch.
-				return fmt.Errorf("kafka: append: %w", err)
+				return delivered, err
 			}
+			delivered = true
 		}
 		cl.AllowRebalance()
 	}

@@ -143,3 +143,43 @@ export async function search(req, onRows, signal) {
   if (batch.length) onRows(batch);
   return { stats, error };
 }
+
+// tail follows new events that match a search expression (GET
+// /api/v1/tail, Server-Sent Events read through fetch so the credential
+// travels in a header). onEvent gets each row; onDropped the number of
+// events the server skipped because this client fell behind. It resolves
+// when the stream ends or signal aborts.
+export async function tail(expr, onEvent, onDropped, signal) {
+  const res = await call('GET', '/api/v1/tail?' + new URLSearchParams({ query: expr }), { signal, headers: { Accept: 'text/event-stream' } });
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  const message = (block) => {
+    let type = 'message';
+    const data = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const i = line.indexOf(':');
+      const k = i < 0 ? line : line.slice(0, i);
+      const v = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+      if (k === 'event') type = v;
+      else if (k === 'data') data.push(v);
+    }
+    if (!data.length) return;
+    let o;
+    try { o = JSON.parse(data.join('\n')); } catch { return; } // not ours: skip it
+    if (type === 'event') onEvent(o);
+    else if (type === 'dropped' && typeof o.dropped === 'number') onDropped(o.dropped);
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) { message(buf.slice(0, i)); buf = buf.slice(i + 2); }
+    }
+  } catch (err) {
+    if (err.name !== 'AbortError') throw err;
+  }
+}

@@ -1,6 +1,6 @@
 // Entry point: theme, routing (History API; the server answers index.html
 // for every page path), the sign-in gate and the shell with navigation.
-import { h, replace, toast, isTyping } from './dom.js';
+import { h, replace, toast, isTyping, modal } from './dom.js';
 import * as api from './api.js';
 import * as auth from './auth.js';
 import * as search from './search.js';
@@ -108,6 +108,7 @@ document.addEventListener('click', (e) => {
 let gPressed = 0;
 document.addEventListener('keydown', (e) => {
   if (isTyping(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === '?' && api.session.active && !document.querySelector('dialog[open]')) { showKeys(); return; }
   if (e.key === 'g') { gPressed = Date.now(); return; }
   if (gPressed && Date.now() - gPressed < 1000) {
     gPressed = 0;
@@ -115,6 +116,19 @@ document.addEventListener('keydown', (e) => {
     if (to && api.session.active) navigate(to);
   }
 });
+
+const KEYS = [
+  ['/', 'Focus the query'], ['Enter', 'Run the query (Shift+Enter: new line)'], ['Ctrl+Space', 'Suggest operators, fields and functions'],
+  ['↑ ↓ Tab Esc', 'Choose, accept or close a suggestion'], ['↑ ↓ j k PgUp PgDn Home End', 'Move in the results (when the table has focus)'],
+  ['Enter / Space', 'Expand or collapse the current row'], ['g s / g o / g i / g r / g d', 'Go to Search, Sources, Incidents, Rules, Dashboards'],
+  ['?', 'This help'],
+];
+
+function showKeys() {
+  modal('Keyboard shortcuts', (done) => h('div', {},
+    h('table', { class: 'grid' }, h('tbody', {}, KEYS.map(([k, what]) => h('tr', {}, h('td', {}, h('kbd', {}, k)), h('td', {}, what))))),
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: () => done(true) }, 'Close'))));
+}
 
 window.addEventListener('popstate', () => route());
 window.addEventListener('mamori:signedout', (e) => { shell = null; unmount(); route(e.detail); });

@@ -28,6 +28,7 @@ function timeTick(ms, spanMs) {
 
 function yAxis(g, w, hgt, max) {
   for (let i = 0; i <= 2; i++) {
+    if (i === 1 && max < 2) continue; // no fractional tick for counts of 0 or 1
     const v = (max * i) / 2;
     const y = PAD.t + hgt - (hgt * i) / 2;
     g.append(svg('line', { class: 'gridline', x1: PAD.l, x2: w - PAD.r, y1: y, y2: y }));
@@ -58,9 +59,10 @@ function tip(container) {
 export function histogram(container, opts) {
   const { buckets, bucketMs, from, to, onZoom } = opts;
   if (!container.isConnected || container.clientWidth === 0 || container.clientHeight < 40) return; // not displayed
-  clear(container);
+  // Measure before clearing: an empty histogram box is hidden by CSS.
   const w = Math.max(200, container.clientWidth - 24);
-  const H = container.clientHeight - 6 || 96;
+  const H = container.clientHeight - 6;
+  clear(container);
   const hgt = H - PAD.t - PAD.b;
   const total = buckets.reduce((a, b) => a + b.n, 0);
   const max = niceMax(Math.max(0, ...buckets.map((b) => b.n)));
@@ -157,8 +159,8 @@ export function seriesFrom(rows, columns, toMs) {
 // aggChart draws data from seriesFrom as 'line' or 'bar'.
 export function aggChart(container, data, kind) {
   if (!container.isConnected || container.clientWidth === 0) return; // not displayed
-  clear(container);
   const w = Math.max(240, container.clientWidth - 24);
+  clear(container);
   const H = 220;
   const pad = { ...PAD, b: data.time ? 20 : 46 };
   const hgt = H - pad.t - pad.b;

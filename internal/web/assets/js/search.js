@@ -47,9 +47,10 @@ export function mount(root) {
   const histBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => historyMenu(histBtn) }, 'History');
   const savedBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => savedMenu(savedBtn) }, 'Saved');
   const saveBtn = h('button', { type: 'button', onclick: () => saveSearch(), title: 'Save this search' }, 'Save');
+  const liveBtn = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => toggleLive(), title: 'Follow new events matching the search expression as they arrive' }, 'Live');
   const explainBtn = h('button', { type: 'button', onclick: () => explain(), title: 'Show how the server plans this query (what it prunes)' }, 'Explain');
   const bar = h('div', { class: 'search-bar', role: 'search' }, editor.el, tp.el,
-    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn, explainBtn));
+    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn, explainBtn, liveBtn));
   const alerts = h('div', { class: 'alerts', 'aria-live': 'polite' });
   const histEl = h('div', { class: 'hist', 'aria-label': 'Matches over time' });
   const side = new FieldSidebar({
@@ -113,6 +114,7 @@ export function mount(root) {
   function setStatus(...parts) { replace(status, ...parts); }
 
   async function run({ push = true } = {}) {
+    stopLive();
     const q = editor.value;
     if (st.ctrl) st.ctrl.abort();
     const ctrl = new AbortController();
@@ -189,7 +191,8 @@ export function mount(root) {
     if (!rows.length) {
       chartEl.classList.add('hidden');
       clear(chartTools);
-      if (st.running) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for results…'));
+      if (st.live) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for new events that match ', h('code', {}, searchExpression(editor.value) || '*'), '…'));
+      else if (st.running) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for results…'));
       else if (st.lastQuery === null) showEmpty();
       else if (editor.err || alerts.firstChild) clear(tableHost);
       else replace(tableHost, h('div', { class: 'empty' }, h('h2', {}, 'No results'), h('p', {}, 'Nothing matched in ' + tp.btn.textContent.replace(' ▾', '').toLowerCase() + '. Try a wider time range or fewer terms.')));
@@ -201,7 +204,7 @@ export function mount(root) {
     const n = rows.length;
     if (st.running) {
       if (n) setStatus(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ` ${fmtNum(n)} rows so far…`);
-    } else if (st.lastQuery !== null && !editor.err && !alerts.firstChild) {
+    } else if (st.lastQuery !== null && !editor.err && !alerts.firstChild && !st.live) {
       setStatus(h('strong', {}, fmtNum(n)), st.agg ? ' aggregate rows' : ' events', n >= LIMIT ? ` (the first ${fmtNum(LIMIT)}; narrow the search to see the rest)` : '',
         ' in ', fmtDuration(st.took), ' ', statsDetails(st.stats));
     }
@@ -356,6 +359,60 @@ export function mount(root) {
     pickList(anchor, saved.saved(), 'No saved searches. Use Save to keep the current one.', load, (e) => { saved.unsave(e.name); toast(`Deleted "${e.name}"`); });
   }
 
+  // Live tail: new matching events are appended (newest at the bottom) and
+  // the table follows them while it is scrolled to the end.
+  const LIVE_MAX = 10000;
+  function stopLive() {
+    if (!st.live) return;
+    st.live.ctrl.abort();
+    st.live = null;
+    liveBtn.setAttribute('aria-pressed', 'false');
+    liveBtn.textContent = 'Live';
+  }
+
+  async function toggleLive() {
+    if (st.live) { stopLive(); st.running = false; render(true); return; }
+    if (st.ctrl) st.ctrl.abort();
+    editor.clearError();
+    clear(alerts);
+    const expr = searchExpression(editor.value);
+    if (expr !== editor.value.trim()) alerts.append(h('div', { class: 'alert warn', role: 'status' }, 'Live tail follows the search expression only; the pipe stages are ignored.'));
+    const ctrl = new AbortController();
+    const live = { ctrl, dropped: 0 };
+    st.live = live;
+    liveBtn.setAttribute('aria-pressed', 'true');
+    liveBtn.textContent = '● Live';
+    st.rows = [];
+    st.agg = false;
+    st.running = false;
+    st.lastQuery = editor.value;
+    clearHist();
+    render(true);
+    setStatus(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Waiting for new events…');
+    const status = () => setStatus(h('strong', {}, fmtNum(st.rows.length)), ' live events', live.dropped ? ` · ${fmtNum(live.dropped)} skipped because the browser fell behind` : '');
+    let pending = 0;
+    const flush = () => {
+      pending = 0;
+      if (st.live !== live) return;
+      const v = table.el;
+      const atEnd = v.scrollTop + v.clientHeight >= v.scrollHeight - 30;
+      if (st.rows.length > LIVE_MAX) { st.rows.splice(0, st.rows.length - LIVE_MAX + 1000); table.setRows(st.rows); }
+      if (tableHost.firstChild !== table.el) render(true); else { side.update(st.rows); table.append(); }
+      if (atEnd) requestAnimationFrame(() => { v.scrollTop = v.scrollHeight; });
+      status();
+    };
+    try {
+      await api.tail(expr, (row) => { st.rows.push(row); if (!pending) pending = setTimeout(flush, 200); },
+        (n) => { live.dropped += n; status(); }, ctrl.signal);
+      if (st.live === live) { stopLive(); alerts.append(errorBox('Live tail ended.', 'The server closed the stream.')); }
+    } catch (err) {
+      if (ctrl.signal.aborted) return;
+      stopLive();
+      if (err instanceof api.APIError && err.status === 400) editor.setError(err.detail, err.offset);
+      else alerts.append(errorBox('Live tail failed.', err));
+    }
+  }
+
   async function explain() {
     editor.clearError();
     try {
@@ -380,6 +437,7 @@ export function mount(root) {
   setTimeout(() => editor.focus(), 0);
 
   return () => {
+    stopLive();
     if (st.ctrl) st.ctrl.abort();
     document.removeEventListener('keydown', onKey);
     ro.disconnect();

@@ -1,0 +1,111 @@
+package sigma
+
+import "strings"
+
+// anchorMatcher finds which needles (lower-case literals) occur in a text.
+// Each needle is represented by its rarest window of up to 4 bytes (its
+// anchor; rarity is judged by how many needles share the window). A scan
+// slides over the text once, probing a 128 KiB bitmap per window length
+// (cache friendly, unlike a large Aho-Corasick table), and verifies the
+// needles of an anchor that is present with strings.Contains.
+type anchorMatcher struct {
+	needles []string
+	bits    [5][]uint64          // by window length 2..4: hashed anchor bitmap
+	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids
+	has     [5]bool
+}
+
+const anchorBits = 20 // bitmap of 1<<20 bits per window length
+
+func anchorHash(v uint32) uint32 { return (v * 0x9E3779B1) >> (32 - anchorBits) }
+
+func packWindow(s string) uint32 {
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		v = v<<8 | uint32(s[i])
+	}
+	return v
+}
+
+// newAnchorMatcher builds the matcher; needles must be at least 2 bytes.
+func newAnchorMatcher(needles []string) *anchorMatcher {
+	m := &anchorMatcher{needles: needles}
+	// Document frequency of every 4-byte window across the needles.
+	df := map[string]int{}
+	for _, n := range needles {
+		seen := map[string]bool{}
+		for i := 0; i+4 <= len(n); i++ {
+			w := n[i : i+4]
+			if !seen[w] {
+				seen[w] = true
+				df[w]++
+			}
+		}
+	}
+	for id, n := range needles {
+		var anchor string
+		if len(n) < 4 {
+			anchor = n
+		} else {
+			best := -1
+			for i := 0; i+4 <= len(n); i++ {
+				if w := n[i : i+4]; best < 0 || df[w] < best {
+					best, anchor = df[w], w
+				}
+			}
+		}
+		k := len(anchor)
+		if m.tab[k] == nil {
+			m.tab[k] = map[uint32][]int32{}
+			m.bits[k] = make([]uint64, (1<<anchorBits)/64)
+		}
+		v := packWindow(anchor)
+		m.tab[k][v] = append(m.tab[k][v], int32(id))
+		h := anchorHash(v)
+		m.bits[k][h/64] |= 1 << (h % 64)
+		m.has[k] = true
+	}
+	return m
+}
+
+// scan appends the id of every needle found in text to dst. checked is
+// per-needle scratch (len(needles)) and tok a value unique to this call,
+// so a needle is verified at most once per text.
+func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uint32) []int32 {
+	var v uint32
+	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
+	for i := 0; i < len(text); i++ {
+		v = v<<8 | uint32(text[i])
+		if i >= 3 && b4 != nil {
+			if h := anchorHash(v); b4[h/64]&(1<<(h%64)) != 0 {
+				dst = m.verify(4, v, text, dst, checked, tok)
+			}
+		}
+		if i >= 2 && b3 != nil {
+			w := v & 0xffffff
+			if h := anchorHash(w); b3[h/64]&(1<<(h%64)) != 0 {
+				dst = m.verify(3, w, text, dst, checked, tok)
+			}
+		}
+		if i >= 1 && b2 != nil {
+			w := v & 0xffff
+			if h := anchorHash(w); b2[h/64]&(1<<(h%64)) != 0 {
+				dst = m.verify(2, w, text, dst, checked, tok)
+			}
+		}
+	}
+	return dst
+}
+
+func (m *anchorMatcher) verify(k int, v uint32, text string, dst []int32, checked []uint32, tok uint32) []int32 {
+	for _, id := range m.tab[k][v] {
+		if checked[id] == tok {
+			continue
+		}
+		checked[id] = tok
+		if n := m.needles[id]; len(n) == k || strings.Contains(text, n) {
+			dst = append(dst, id)
+		}
+	}
+	return dst
+}

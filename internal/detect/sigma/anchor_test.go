@@ -1,0 +1,50 @@
+package sigma
+
+import (
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestAnchorMatcher compares the anchor prefilter with strings.Contains on random
+// texts over a small alphabet (many overlaps).
+func TestAnchorMatcher(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcAB\\."[rng.Intn(7)]
+		}
+		return string(b)
+	}
+	var pats []string
+	seen := map[string]bool{}
+	for len(pats) < 200 {
+		p := strings.ToLower(word(2 + rng.Intn(6)))
+		if !seen[p] {
+			seen[p] = true
+			pats = append(pats, p)
+		}
+	}
+	m := newAnchorMatcher(pats)
+	checked := make([]uint32, len(pats))
+	for i := 0; i < 500; i++ {
+		text := word(rng.Intn(40))
+		got := map[int32]bool{}
+		for _, id := range m.scan(strings.ToLower(text), nil, checked, uint32(i+1)) {
+			got[id] = true
+		}
+		for id, p := range pats {
+			want := strings.Contains(strings.ToLower(text), p)
+			if got[int32(id)] != want {
+				ids := []int{}
+				for g := range got {
+					ids = append(ids, int(g))
+				}
+				sort.Ints(ids)
+				t.Fatalf("scan(%q): pattern %q found=%v, want %v", text, p, got[int32(id)], want)
+			}
+		}
+	}
+}
