@@ -166,8 +166,10 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 		}
 		n := len(dst)
 		dst = appendMaskedSubtoken(dst, s[start:i])
-		if len(dst)-n >= 3 && isWildAt(dst, len(dst)-3) {
-			wilds++
+		for j := n; j+3 <= len(dst); j++ {
+			if dst[j] == '<' && isWildAt(dst, j) {
+				wilds++
+			}
 		}
 		if i < len(s) {
 			dst = append(dst, s[i])

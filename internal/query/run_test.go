@@ -261,3 +261,5 @@ func TestSortTopNMatchesFullSort(t *testing.T) {
 		}
 	}
 }
+
+func fieldOf(name, value string) event.Field { return event.Field{Name: name, Value: value} }

@@ -1,15 +1,15 @@
 package sigma
 
-import "strings"
 
 // anchorMatcher finds which needles (lower-case literals) occur in a text.
 // Each needle is represented by its rarest window of up to 4 bytes (its
 // anchor; rarity is judged by how many needles share the window). A scan
 // slides over the text once, probing a 128 KiB bitmap per window length
 // (cache friendly, unlike a large Aho-Corasick table), and verifies the
-// needles of an anchor that is present with strings.Contains.
+// needles of an anchor where it occurs, by comparing the bytes around it.
 type anchorMatcher struct {
 	needles []string
+	off     []int // per needle: offset of its anchor inside it
 	bits    [5][]uint64          // by window length 2..4: hashed anchor bitmap
 	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids
 	has     [5]bool
@@ -29,7 +29,7 @@ func packWindow(s string) uint32 {
 
 // newAnchorMatcher builds the matcher; needles must be at least 2 bytes.
 func newAnchorMatcher(needles []string) *anchorMatcher {
-	m := &anchorMatcher{needles: needles}
+	m := &anchorMatcher{needles: needles, off: make([]int, len(needles))}
 	// Document frequency of every 4-byte window across the needles.
 	df := map[string]int{}
 	for _, n := range needles {
@@ -51,6 +51,7 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 			for i := 0; i+4 <= len(n); i++ {
 				if w := n[i : i+4]; best < 0 || df[w] < best {
 					best, anchor = df[w], w
+					m.off[id] = i
 				}
 			}
 		}
@@ -70,7 +71,7 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 
 // scan appends the id of every needle found in text to dst. checked is
 // per-needle scratch (len(needles)) and tok a value unique to this call,
-// so a needle is verified at most once per text.
+// so a needle is reported at most once per text.
 func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uint32) []int32 {
 	var v uint32
 	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
@@ -78,32 +79,36 @@ func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uin
 		v = v<<8 | uint32(text[i])
 		if i >= 3 && b4 != nil {
 			if h := anchorHash(v); b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(4, v, text, dst, checked, tok)
+				dst = m.verify(4, v, text, i-3, dst, checked, tok)
 			}
 		}
 		if i >= 2 && b3 != nil {
 			w := v & 0xffffff
 			if h := anchorHash(w); b3[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(3, w, text, dst, checked, tok)
+				dst = m.verify(3, w, text, i-2, dst, checked, tok)
 			}
 		}
 		if i >= 1 && b2 != nil {
 			w := v & 0xffff
 			if h := anchorHash(w); b2[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(2, w, text, dst, checked, tok)
+				dst = m.verify(2, w, text, i-1, dst, checked, tok)
 			}
 		}
 	}
 	return dst
 }
 
-func (m *anchorMatcher) verify(k int, v uint32, text string, dst []int32, checked []uint32, tok uint32) []int32 {
+// verify reports the needles whose anchor (of length k, value v) occurs at
+// text[at:] and that occur around it.
+func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
 	for _, id := range m.tab[k][v] {
 		if checked[id] == tok {
 			continue
 		}
-		checked[id] = tok
-		if n := m.needles[id]; len(n) == k || strings.Contains(text, n) {
+		n := m.needles[id]
+		start := at - m.off[id]
+		if start >= 0 && start+len(n) <= len(text) && text[start:start+len(n)] == n {
+			checked[id] = tok
 			dst = append(dst, id)
 		}
 	}
