@@ -61,22 +61,22 @@ func runLogreduce(ctx context.Context, args []string) error {
 	var clusters []int32
 	bad := 0
 	var firstErr error
+	var val []byte
 	err := eachLine(ctx, in, func(line []byte) {
-		msg := ""
+		msg := line
 		if *field != "" {
-			v, err := logreduce.JSONField(line, *field)
+			var err error
+			val, err = logreduce.AppendJSONField(val[:0], line, *field)
 			if err != nil {
 				bad++
 				if firstErr == nil {
 					firstErr = fmt.Errorf("line %d: %w", r.Total()+1, err)
 				}
-				v = string(line) // keep the line: bad input is data
+				val = append(val[:0], line...) // keep the line: bad input is data
 			}
-			msg = v
-		} else {
-			msg = string(line)
+			msg = val
 		}
-		ci := r.Add(msg)
+		ci := r.AddBytes(msg)
 		if *perLine {
 			clusters = append(clusters, int32(ci))
 		}

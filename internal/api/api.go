@@ -43,6 +43,8 @@ type Options struct {
 	SearchMaxRows   int64         // rows scanned, default unlimited
 	// Detector runs the rules; nil disables the rule and signal routes.
 	Detector *detect.Detector
+	// Incidents groups signals; nil disables the incident routes.
+	Incidents *detect.Correlator
 	// Live feeds the live tail; nil disables it.
 	Live LiveSource
 	// Receivers are extra HTTP receivers registered on the same mux.

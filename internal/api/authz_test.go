@@ -42,6 +42,9 @@ var wantCap = map[string]auth.Capability{
 	"DELETE /api/v1/rules/{id}":    auth.CapRules,
 	"POST /api/v1/rules/{id}/hunt": auth.CapRules,
 	"GET /api/v1/signals":          auth.CapSearch,
+	"GET /api/v1/incidents":        auth.CapSearch,
+	"GET /api/v1/incidents/{id}":   auth.CapSearch,
+	"PATCH /api/v1/incidents/{id}": auth.CapTriage,
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

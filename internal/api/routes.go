@@ -47,5 +47,8 @@ func (h *Handler) routes() []route {
 		{"DELETE /api/v1/rules/{id}", auth.CapRules, h.deleteRule},
 		{"POST /api/v1/rules/{id}/hunt", auth.CapRules, h.huntRule},
 		{"GET /api/v1/signals", auth.CapSearch, h.listSignals},
+		{"GET /api/v1/incidents", auth.CapSearch, h.listIncidents},
+		{"GET /api/v1/incidents/{id}", auth.CapSearch, h.getIncident},
+		{"PATCH /api/v1/incidents/{id}", auth.CapTriage, h.patchIncident},
 	}
 }

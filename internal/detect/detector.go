@@ -404,8 +404,8 @@ func (d *Detector) Counts() Counts {
 }
 
 // Run consumes batches of durable events until in is closed or ctx ends,
-// and appends the signals it raises with emit.
-func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []event.Event) error) error {
+// and hands the signals it raises to emit.
+func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []Signal) error) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -418,12 +418,8 @@ func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(c
 			if len(sigs) == 0 {
 				continue
 			}
-			evs := make([]event.Event, len(sigs))
-			for i := range sigs {
-				evs[i] = sigs[i].Event()
-			}
-			if err := emit(ctx, evs); err != nil {
-				d.log.Error("store signals", "err", err, "signals", len(evs))
+			if err := emit(ctx, sigs); err != nil {
+				d.log.Error("store signals", "err", err, "signals", len(sigs))
 			}
 		}
 	}

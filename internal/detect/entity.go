@@ -15,7 +15,7 @@ const (
 	EntityDomain  = "domain"
 	EntityHash    = "hash"
 	EntityProcess = "process"
-	EntityWallet  = "wallet"
+	EntityWallet  = "address"
 )
 
 // Entity is something a signal is about.

@@ -73,7 +73,11 @@ func kvValue(s string, i int) (string, int) {
 	for j < len(s) && s[j] != ' ' && s[j] != '\t' {
 		j++
 	}
-	return s[i:j], j
+	v := s[i:j]
+	if n := len(v); n > 0 && (v[n-1] == ',' || v[n-1] == ';') {
+		v = v[:n-1] // "a=1, b=2": the separator is not part of the value
+	}
+	return v, j
 }
 
 // unescapeQuoted removes backslashes before the quote and before backslashes;

@@ -10,6 +10,7 @@ func TestKV(t *testing.T) {
 	f(`some prefix text user=alice src=::1 note='single quoted' t=2024-05-01T10:00:00Z`, "user=alice", "user.name=alice",
 		"source.ip=::1", "note=single quoted", "_time=2024-05-01T10:00:00Z")
 	f(`a=1 b= c="unterminated`, "a=1", "c=unterminated")
+	f(`acquire lock=233570404, flags=0x1, tag="View Lock", uid=10037`, "lock=233570404", "flags=0x1", "tag=View Lock", "uid=10037")
 }
 
 func TestLogfmt(t *testing.T) {

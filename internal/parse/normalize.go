@@ -88,24 +88,65 @@ func (fm *fieldMap) lookup(name string) []mapping {
 // An ECS name the event already has (from the source, an earlier parser
 // stage such as the syslog header, or the receiver) is not added again.
 func normalize(ev *event.Event, from int, fm *fieldMap) {
-	var seen nameSet
-	for i := range ev.Fields {
-		seen.add(ev.Fields[i].Name)
-	}
+	a := newECSAdder(ev)
 	end := len(ev.Fields)
 	for i := from; i < end; i++ {
 		f := ev.Fields[i]
 		for _, m := range fm.lookup(f.Name) {
-			if !validECS(f.Value, m.kind) || (seen.mayHave(m.to) && hasFrom(ev, 0, m.to)) {
-				continue
-			}
-			v := f.Value
-			if m.kind == ecsLower {
-				v = lower(v)
-			}
-			ev.Fields = append(ev.Fields, event.Field{Name: m.to, Value: v})
-			seen.add(m.to)
+			a.add(m.to, f.Value, m.kind)
 		}
+	}
+}
+
+// ecsAdder appends ECS fields to one event, each name at most once, in
+// time linear in the number of fields even for hostile input that repeats
+// a mapped key thousands of times: a name is looked up in the fields at
+// most once (then remembered in known), and the nameSet filter proves most
+// names absent without any scan.
+type ecsAdder struct {
+	ev    *event.Event
+	seen  nameSet
+	known [64]string // names known to be present
+	nk    int
+}
+
+func newECSAdder(ev *event.Event) ecsAdder {
+	a := ecsAdder{ev: ev}
+	for i := range ev.Fields {
+		a.seen.add(ev.Fields[i].Name)
+	}
+	return a
+}
+
+func (a *ecsAdder) add(name, value string, kind ecsKind) {
+	if !validECS(value, kind) || a.present(name) {
+		return
+	}
+	if kind == ecsLower {
+		value = lower(value)
+	}
+	a.ev.Fields = append(a.ev.Fields, event.Field{Name: name, Value: value})
+	a.seen.add(name)
+	a.remember(name)
+}
+
+func (a *ecsAdder) present(name string) bool {
+	for i := 0; i < a.nk; i++ {
+		if a.known[i] == name {
+			return true
+		}
+	}
+	if !a.seen.mayHave(name) || !hasFrom(a.ev, 0, name) {
+		return false
+	}
+	a.remember(name)
+	return true
+}
+
+func (a *ecsAdder) remember(name string) {
+	if a.nk < len(a.known) {
+		a.known[a.nk] = name
+		a.nk++
 	}
 }
 
@@ -133,15 +174,10 @@ func hasFrom(ev *event.Event, from int, name string) bool {
 }
 
 // addECS appends name=value when value suits kind and ev does not already
-// have name (parsers that build ECS fields in code use it).
+// have name (for the few ECS fields parsers build in code).
 func addECS(ev *event.Event, name, value string, kind ecsKind) {
-	if !validECS(value, kind) || hasFrom(ev, 0, name) {
-		return
-	}
-	if kind == ecsLower {
-		value = lower(value)
-	}
-	ev.Fields = append(ev.Fields, event.Field{Name: name, Value: value})
+	a := ecsAdder{ev: ev, seen: nameSet{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}}
+	a.add(name, value, kind)
 }
 
 func validECS(v string, kind ecsKind) bool {

@@ -62,3 +62,38 @@ func TestNormalize(t *testing.T) {
 		t.Errorf("lookup(no-such-field) = %v", l)
 	}
 }
+
+// TestNormalizeLinear: a hostile line repeating a mapped key must not make
+// normalization quadratic (100k repeats would take minutes if it were).
+func TestNormalizeLinear(t *testing.T) {
+	var b []byte
+	b = append(b, "CEF:0|V|P|1|1|n|3|"...)
+	for i := 0; i < 100000; i++ {
+		b = append(b, "src=10.0.0.1 suser=a "...)
+	}
+	p, _ := Lookup("cef")
+	var ev event.Event
+	if err := p.Parse(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range ev.Fields {
+		if f.Name == "source.ip" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("source.ip %d times, want 1", n)
+	}
+	var j []byte
+	j = append(j, `{"winlog":{"event_id":"1","event_data":{`...)
+	for i := 0; i < 50000; i++ {
+		j = append(j, `"Image":"x","Hashes":"SHA256=ab,MD5=cd",`...)
+	}
+	j = append(j, `"User":"D\\u"}}}`...)
+	w, _ := Lookup("windows")
+	ev = event.Event{}
+	if err := w.Parse(j, &ev); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -154,6 +154,12 @@ func parsePAM(msg string, ev *event.Event) {
 		return
 	}
 	_, rest := cutAt(msg, "): ")
+	parsePAMRest(rest, ev)
+}
+
+// parsePAMRest reads a PAM message after its "pam_unix(svc:type): " prefix
+// (older systems put the module in the tag: "sshd(pam_unix)[1]: ...").
+func parsePAMRest(rest string, ev *event.Event) {
 	switch {
 	case strings.HasPrefix(rest, "authentication failure;"):
 		user, ip := kvWord(rest, " user="), kvWord(rest, " rhost=")

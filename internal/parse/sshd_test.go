@@ -23,6 +23,8 @@ func TestSSHD(t *testing.T) {
 	f("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=10.9.9.9  user=root",
 		"user.name=root", "source.ip=10.9.9.9", "event.outcome=failure")
 	f("pam_unix(sshd:session): session opened for user t.suzuki(uid=1001) by (uid=0)", "user.name=t.suzuki", "event.action=session_opened")
+	parseOK(t, "syslog", "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4  user=root",
+		"process.name=sshd(pam_unix)", "user.name=root", "source.ip=218.188.2.4", "event.outcome=failure")
 	ev := parseOK(t, "syslog", "<38>Jan 22 00:00:00 h sshd[1]: Accepted publickey for bob from not-an-ip port x ssh2", "user.name=bob")
 	noField(t, ev, "source.ip", "source.port")
 }

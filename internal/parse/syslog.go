@@ -449,6 +449,8 @@ func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
 		parseAuditBody(msg, ev)
 	case app == "kernel" && containsStr(msg, " SRC="):
 		parseNetfilter(msg, ev)
+	case containsStr(app, "(pam_"):
+		parsePAMRest(msg, ev)
 	default:
 		parsePAM(msg, ev)
 	}

@@ -90,6 +90,7 @@ func logonEvent(code string) bool {
 // normalizeWindows adds ECS fields to a flattened Windows event.
 func normalizeWindows(ev *event.Event, from int) {
 	normalize(ev, from, windowsSystemMap)
+	a := newECSAdder(ev)
 	end := len(ev.Fields)
 	var subjUser, subjDomain, targUser, targDomain, user, hashes, keywords string
 	for i := from; i < end; i++ {
@@ -120,7 +121,7 @@ func normalizeWindows(ev *event.Event, from int) {
 			if m.kind == ecsInt && strings.HasPrefix(v, "0x") {
 				v = hexToDecimal(v) // Security events write pids as 0x1a2b
 			}
-			addECS(ev, m.to, v, m.kind)
+			a.add(m.to, v, m.kind)
 		}
 	}
 	code, _ := fieldFrom(ev, from, "event.code")
@@ -135,16 +136,16 @@ func normalizeWindows(ev *event.Event, from int) {
 			uname = user
 		}
 	}
-	addECS(ev, "user.name", uname, ecsText)
-	addECS(ev, "user.domain", udomain, ecsText)
+	a.add("user.name", uname, ecsText)
+	a.add("user.domain", udomain, ecsText)
 	if hashes != "" {
-		windowsHashes(ev, hashes, code == "1")
+		windowsHashes(&a, hashes, code == "1")
 	}
 	switch keywords {
 	case "0x8010000000000000":
-		addECS(ev, "event.outcome", outcomeFailure, ecsText)
+		a.add("event.outcome", outcomeFailure, ecsText)
 	case "0x8020000000000000":
-		addECS(ev, "event.outcome", outcomeSuccess, ecsText)
+		a.add("event.outcome", outcomeSuccess, ecsText)
 	}
 }
 
@@ -168,7 +169,7 @@ func windowsDataName(name string) (string, bool) {
 }
 
 // windowsHashes reads Sysmon's "SHA1=..,MD5=..,SHA256=..,IMPHASH=..".
-func windowsHashes(ev *event.Event, hashes string, process bool) {
+func windowsHashes(a *ecsAdder, hashes string, process bool) {
 	for hashes != "" {
 		var part string
 		part, hashes, _ = strings.Cut(hashes, ",")
@@ -189,9 +190,9 @@ func windowsHashes(ev *event.Event, hashes string, process bool) {
 		default:
 			continue
 		}
-		addECS(ev, name, sum, ecsText)
+		a.add(name, sum, ecsText)
 		if process {
-			addECS(ev, pname, sum, ecsText)
+			a.add(pname, sum, ecsText)
 		}
 	}
 }

@@ -156,7 +156,15 @@ func quote(s string) string {
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
-		case '"', '\\':
+		case '\\':
+			// A backslash before a character that is no escape stays
+			// single (regexps in strings: "\d+" reads back as \d+).
+			if i+1 < len(s) && !strings.ContainsRune(`nrt"'\\`, rune(s[i+1])) {
+				b.WriteByte(c)
+				continue
+			}
+			b.WriteString(`\\`)
+		case '"':
 			b.WriteByte('\\')
 			b.WriteByte(c)
 		case '\n':

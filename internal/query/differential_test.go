@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
 )
 
 // TestDifferential checks, on random events and random search
@@ -14,13 +17,22 @@ import (
 // workers) counts exactly the events MatchEvent accepts one by one.
 func TestDifferential(t *testing.T) {
 	evs := manyEvents(3000)
-	words := []string{"line", "user", "u1", "u3", "u6", "h2", "1", "12", "99", "zzz", "LINE", "use*", "u?", "li*e"}
 	for i := range evs {
 		if i%5 == 0 {
 			evs[i].Fields = append(evs[i].Fields, fieldOf("extra", fmt.Sprintf("x%d y", i%3)))
 		}
 	}
-	src := NewMemSource(evs, MemOptions{BlockRows: 97})
+	t.Run("mem", func(t *testing.T) { differential(t, evs, NewMemSource(evs, MemOptions{BlockRows: 97})) })
+	t.Run("store", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("integration test; -short skips it")
+		}
+		differential(t, evs, storeSnapshot(t, evs, 97))
+	})
+}
+
+func differential(t *testing.T, evs []event.Event, src store.Snapshot) {
+	words := []string{"line", "user", "u1", "u3", "u6", "h2", "1", "12", "99", "zzz", "LINE", "use*", "u?", "li*e"}
 	r := rand.New(rand.NewPCG(7, 9))
 	var gen func(depth int) string
 	gen = func(depth int) string {

@@ -49,6 +49,7 @@ func parseParse(p *parser, _ string, _ int) Stage {
 	if !ok {
 		return nil
 	}
+	p.skipSpace()
 	at := p.pos
 	pat, ok := p.stringArg("the pattern")
 	if !ok {

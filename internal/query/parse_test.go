@@ -98,6 +98,20 @@ func TestParseCanonical(t *testing.T) {
 	f("x | y = %\"odd name\"", `x | y = %"odd name"`)
 	f("x | fields a, b", "x | fields a, b")
 	f("x | fields - a", "x | fields - a")
+	f(`x | parse "a=* b=*" as a, b nodrop`, `x | parse "a=* b=*" as a, b nodrop`)
+	f(`x | parse field=msg "a=*" as a`, `x | parse field=msg "a=*" as a`)
+	f(`x | parse regex "(?<ip>\d+)" nodrop`, `x | parse regex "(?<ip>\d+)" nodrop`)
+	f(`x | json auto`, `x | json auto`)
+	f(`x | json field=doc "a.b", "c" as x, y nodrop`, `x | json field=doc "a.b", "c" as x, y nodrop`)
+	f(`x | kv`, `x | kv`)
+	f(`x | keyvalue "a", "b" as x, y`, `x | kv "a", "b" as x, y`)
+	f(`x | split _raw delim=':' extract 1 as a, 3 as b`, `x | split _raw delim=":" extract 1 as a, 3 as b`)
+	f(`x | csv _raw extract 2 as a`, `x | csv _raw extract 2 as a`)
+	f("x | transpose row _timeslice column host", "x | transpose row _timeslice column host")
+	f(`x | fillmissing timeslice(60m), values("a") in host, user`, `x | fillmissing timeslice(1h), values("a") in host, user`)
+	f("x | outlier _count", "x | outlier _count window=10 threshold=3 consecutive=1 direction=+-")
+	f("x | outlier _count window=5, threshold=2.5, direction=+ by host", "x | outlier _count window=5 threshold=2.5 consecutive=1 direction=+ by host")
+	f("x | pct(a, 50, 99.9)", "x | pct(a, 50), pct(a, 99.9)")
 }
 
 func TestParseErrors(t *testing.T) {
@@ -136,6 +150,10 @@ func TestParseErrors(t *testing.T) {
 	f("x | sort by", 11, "expected a field name")
 	f("x | limit 5 6", 12, "unexpected")
 	f("a AND", 5, "expected a term after AND")
+	f("x | join a", 4, `operator "join" is not supported yet`)
+	f(`x | parse "abc" as a`, 10, "needs at least one '*'")
+	f(`x | parse "a*b*" as a`, 10, "has 2 '*' but 1 field name(s)")
+	f(`x | parse regex "(a)"`, 16, "named groups")
 }
 
 func TestParseErrorList(t *testing.T) {

@@ -126,4 +126,37 @@ func TestDetectionEndToEnd(t *testing.T) {
 	if len(rows) != 1 {
 		t.Errorf("signal search: %v", rows)
 	}
+
+	// A critical signal opens an incident at once; triage it.
+	mimi := strings.NewReplacer("whoami", "mimikatz", "Whoami", "Mimikatz", "000000000001", "000000000003", "level: medium", "level: critical", "attack.discovery", "attack.credential_access").Replace(whoamiRule)
+	if st, b, _ := n.do("POST", "/api/v1/rules", "", []byte(mimi)); st != 201 {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	n.ingest(t, "?source=winlogbeat", "", []byte(sysmonEvent(`C:\Users\a\mimikatz.exe`, `CORP\alice`, "ws-01")))
+	var incs struct {
+		Incidents []struct {
+			ID, Severity, Status string
+			Entities             []struct{ Type, Value string }
+			Signals              []struct {
+				RuleID string `json:"rule_id"`
+			}
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(incs.Incidents) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		_, b, _ := n.do("GET", "/api/v1/incidents?from=-1h", "", nil)
+		json.Unmarshal(b, &incs)
+	}
+	if len(incs.Incidents) != 1 || incs.Incidents[0].Severity != "critical" || incs.Incidents[0].Status != "new" || len(incs.Incidents[0].Signals) < 2 {
+		t.Fatalf("incidents: %+v", incs)
+	}
+	id := incs.Incidents[0].ID
+	st, b, _ = n.do("PATCH", "/api/v1/incidents/"+id, "", []byte(`{"status":"in_progress","assignee":"alice","comment":"looking"}`))
+	if st != 200 || !strings.Contains(string(b), `"in_progress"`) {
+		t.Errorf("triage: %d %s", st, b)
+	}
+	if st, _, _ := n.do("PATCH", "/api/v1/incidents/"+id, "", []byte(`{"status":"done"}`)); st != 400 {
+		t.Errorf("bad status: %d", st)
+	}
 }

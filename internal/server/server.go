@@ -54,6 +54,8 @@ type Options struct {
 	// RuleDirs are Sigma rule folders loaded at start (besides the rules
 	// uploaded through the API, kept in DATA/rules).
 	RuleDirs []string
+	// Criticality raises the weight of signals about matching entities.
+	Criticality []detect.CriticalityRule
 	// NoDetection turns live detection off.
 	NoDetection bool
 	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
@@ -141,6 +143,10 @@ func Run(ctx context.Context, opts Options) error {
 	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
 	im := &ingest.Metrics{}
 	var det *detect.Detector
+	corr, err := detect.OpenCorrelator(detect.IncidentOptions{Dir: filepath.Join(opts.DataDir, "incidents"), Criticality: opts.Criticality, Logger: log.With("component", "incidents")})
+	if err != nil {
+		return fmt.Errorf("open incidents: %w", err)
+	}
 	detDone := make(chan struct{})
 	detCtx, detStop := context.WithCancel(context.Background())
 	defer detStop()
@@ -153,9 +159,16 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		sub := pipe.Subscribe(4096)
 		registerDetectMetrics(reg, det, sub)
+		sink := signalSink{pipe: pipe, corr: corr, log: log}
+		saveDone := make(chan struct{})
+		go func() {
+			defer close(saveDone)
+			saveLoop(detCtx, corr, log.With("component", "incidents"))
+		}()
 		go func() {
 			defer close(detDone)
-			if err := det.Run(detCtx, sub.C, pipe.Append); err != nil {
+			defer func() { <-saveDone }()
+			if err := det.Run(detCtx, sub.C, sink.emit); err != nil {
 				log.Error("detection stopped", "err", err)
 			}
 		}()
@@ -166,6 +179,7 @@ func Run(ctx context.Context, opts Options) error {
 		Sink:            pipe,
 		Live:            Live{P: pipe},
 		Detector:        det,
+		Incidents:       corr,
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,

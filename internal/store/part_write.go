@@ -90,7 +90,8 @@ func createPart(path, partition string, day int64, lv level) (*partWriter, error
 		return nil, fmt.Errorf("create part: %w", err)
 	}
 	pw := &partWriter{tmp: tmp, final: path, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli), lv: lv,
-		partition: partition, day: day, nameIdx: map[string]uint32{}, streamIdx: map[streamKey]uint32{}}
+		partition: partition, day: day, nameIdx: map[string]uint32{}, streamIdx: map[streamKey]uint32{},
+		cols: colBuilder{reuse: true}}
 	if err := pw.write([]byte(partMagic)); err != nil {
 		pw.abort()
 		return nil, err
@@ -325,12 +326,16 @@ func (pw *partWriter) abort() {
 type colBuilder struct {
 	cols []builtCol
 	idx  map[string]int
+	// reuse lets build recycle the column arrays of the previous block;
+	// only for builders whose columns do not outlive the next build.
+	reuse bool
 }
 
 type builtCol struct {
 	name   string
 	vals   []string
 	absent []bool
+	spare  []bool // the absent array while absent is nil, for reuse
 }
 
 func (cb *colBuilder) col(name string, rows int) *builtCol {
@@ -338,12 +343,41 @@ func (cb *colBuilder) col(name string, rows int) *builtCol {
 	if !ok {
 		i = len(cb.cols)
 		cb.idx[name] = i
-		cb.cols = append(cb.cols, builtCol{name: name, vals: make([]string, rows), absent: make([]bool, rows)})
-		for j := range cb.cols[i].absent {
-			cb.cols[i].absent[j] = true
+		if i < cap(cb.cols) && cb.reuse {
+			// Reuse the arrays of an earlier block (capacity kept).
+			cb.cols = cb.cols[:i+1]
+			c := &cb.cols[i]
+			c.name = name
+			c.vals = grow(c.vals, rows)
+			if c.absent == nil {
+				c.absent = c.spare
+			}
+			c.absent = growBool(c.absent, rows)
+		} else {
+			cb.cols = append(cb.cols, builtCol{name: name, vals: make([]string, rows), absent: make([]bool, rows)})
+		}
+		a := cb.cols[i].absent
+		for j := range a {
+			a[j] = true
 		}
 	}
 	return &cb.cols[i]
+}
+
+func grow(s []string, n int) []string {
+	if cap(s) < n {
+		return make([]string, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+func growBool(s []bool, n int) []bool {
+	if cap(s) < n {
+		return make([]bool, n)
+	}
+	return s[:n]
 }
 
 func (cb *colBuilder) build(rows []*event.Event) {
@@ -401,7 +435,7 @@ func (cb *colBuilder) build(rows []*event.Event) {
 			}
 		}
 		if all {
-			c.absent = nil
+			c.spare, c.absent = c.absent, nil
 		}
 	}
 }

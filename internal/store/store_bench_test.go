@@ -270,9 +270,11 @@ func BenchmarkQueries(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var n int
 			var st Stats
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				n, st = count(c.q, c.col, c.match)
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(n), "rows")
 			b.ReportMetric(float64(st.BlocksScanned), "blocks-kept")
 			b.ReportMetric(float64(st.BlocksTotal), "blocks-total")

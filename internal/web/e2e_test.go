@@ -526,6 +526,7 @@ func testSearch(t *testing.T, b *browser) {
 	b.waitDone("last hour")
 	b.runQuery("*")
 	b.waitDone("all rows")
+	t.Logf("10,000 rows: %s", eval[string](b, `document.querySelector('.toolbar .status').textContent`))
 	rows := eval[int](b, `Number(document.querySelector('.vt').getAttribute('aria-rowcount'))`)
 	dom := eval[int](b, `document.querySelectorAll('.vt-item').length`)
 	if rows != seedEvents || dom > 200 {
@@ -545,6 +546,19 @@ func testSearch(t *testing.T, b *browser) {
 	b.do("bar toggle", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.toolbar .tabs button')].find(b => b.textContent === 'Bar')`)))
 	b.wait("bars", `document.querySelectorAll('.chart svg rect.series-0').length > 3`)
 	b.shot("05-aggregate-time")
+
+	// Save the search, find it under Saved, and find earlier ones in History.
+	b.do("save", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent === 'Save')`)))
+	b.do("name it", chromedp.WaitVisible(chromedp.CSS("#prompt-input")), chromedp.SendKeys(chromedp.CSS("#prompt-input"), "events per 5 minutes"+kb.Enter))
+	b.do("saved menu", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent === 'Saved')`)))
+	b.wait("saved entry", `[...document.querySelectorAll('.pop .menu-list strong')].some(e => e.textContent === 'events per 5 minutes')`)
+	b.do("close saved", chromedp.SendKeys(chromedp.CSS(".pop button.pick"), kb.Escape))
+	b.do("history menu", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent === 'History')`)))
+	b.wait("history entries", `[...document.querySelectorAll('.pop .menu-list .mono')].some(e => e.textContent === '* | count by user')`)
+	b.shot("05a-history")
+	b.do("pick from history", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.pop .menu-list button.pick')].find(b => b.textContent.includes('* | count by user'))`)))
+	b.wait("history query", `document.querySelector('textarea.q-input').value === '* | count by user'`)
+	b.waitDone("history search")
 
 	// A bad query is marked inline at the server's offset.
 	b.expectNetworkError("400")

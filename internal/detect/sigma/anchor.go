@@ -1,6 +1,5 @@
 package sigma
 
-
 // anchorMatcher finds which needles (lower-case literals) occur in a text.
 // Each needle is represented by its rarest window of up to 4 bytes (its
 // anchor; rarity is judged by how many needles share the window). A scan
@@ -9,8 +8,8 @@ package sigma
 // needles of an anchor where it occurs, by comparing the bytes around it.
 type anchorMatcher struct {
 	needles []string
-	off     []int // per needle: offset of its anchor inside it
-	bits    [5][]uint64          // by window length 2..4: hashed anchor bitmap
+	off     []int                 // per needle: offset of its anchor inside it
+	bits    [5][]uint64           // by window length 2..4: hashed anchor bitmap
 	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids
 	has     [5]bool
 }

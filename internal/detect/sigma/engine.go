@@ -453,7 +453,7 @@ func (c *compiler) item(it *Item) (node, error) {
 	if it.Field == "" {
 		return &keywordNode{groups: groups, neg: spec.neg}, nil
 	}
-	return &leafNode{slot: c.slot(it.Field), groups: groups, neg: spec.neg}, nil
+	return newLeafNode(c.slot(it.Field), groups, spec.neg), nil
 }
 
 func (e *Engine) buildPrefilter(needles map[string][]int32) {

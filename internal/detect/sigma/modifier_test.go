@@ -61,7 +61,7 @@ func TestModifiers(t *testing.T) {
 	f(sel(`Image: 'C:\\*\cmd.?xe'`), img(`C:\a\b\cmd.exe`), true)
 	f(sel(`Image: 'C:\\*\cmd.?xe'`), img(`C:\a\b\cmd.xe`), false)
 	f(sel(`Image: 'C:\*\cmd.exe'`), img(`C:\a\cmd.exe`), false) // \* is a literal star
-	f(sel(`Image: 'a\*b'`), img(`a*b`), true)  // escaped star is literal
+	f(sel(`Image: 'a\*b'`), img(`a*b`), true)                   // escaped star is literal
 	f(sel(`Image: 'a\*b'`), img(`axxb`), false)
 	f(sel(`Image: 'a\?b'`), img(`a?b`), true)
 	f(sel(`Image: 'a\\*'`), img(`a\zzz`), true) // escaped backslash then wildcard
@@ -190,7 +190,7 @@ func TestKeywordsAndConditions(t *testing.T) {
 	f(sels+"  condition: 3 of sel_*\n", ev, false)
 	f(sels+"  condition: all of sel_a*\n", ev, true)
 	f(sels+"  condition: 1 of them\n", ev, true)
-	f(sels+"  condition: all of them\n", ev, false)       // sel_b does not match
+	f(sels+"  condition: all of them\n", ev, false)          // sel_b does not match
 	f(sels+"  condition: 1 of sel_a or _hidden\n", ev, true) // _hidden excluded from them, usable by name
 	f(sels+"  condition:\n    - sel_b\n    - sel_c\n", ev, true)
 	f(sels+"  condition: all of sel_c* and not 1 of sel_b\n", ev, true)

@@ -67,12 +67,62 @@ type leafNode struct {
 	slot   int32
 	groups [][]matcher
 	neg    bool
+	// first, when set for a group, holds every byte a literal of the group
+	// can start with: a value without any of them cannot match (a cheap
+	// test before many substring searches).
+	first []*[256]bool
+}
+
+// minFirstByteGroup is the group size from which the first-byte test pays.
+const minFirstByteGroup = 4
+
+func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
+	n := &leafNode{slot: slot, groups: groups, neg: neg, first: make([]*[256]bool, len(groups))}
+	for gi, g := range groups {
+		if len(g) < minFirstByteGroup {
+			continue
+		}
+		var set [256]bool
+		ok := true
+		for i := range g {
+			m := &g[i]
+			if (m.op != opContains && m.op != opEq && m.op != opPrefix && m.op != opSuffix) || m.s == "" || m.cased != g[0].cased {
+				ok = false
+				break
+			}
+			set[m.s[0]] = true
+		}
+		if ok {
+			n.first[gi] = &set
+		}
+	}
+	return n
+}
+
+func anyByteIn(s string, set *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *leafNode) eval(st *state) bool {
 	v, ok := st.value(n.slot)
 	res := true
-	for _, g := range n.groups {
+	for gi, g := range n.groups {
+		if f := n.first[gi]; f != nil && ok {
+			// Literals are lower-cased unless cased: test the same form.
+			text := v
+			if !g[0].cased {
+				text = st.lower(n.slot)
+			}
+			if !anyByteIn(text, f) {
+				res = false
+				break
+			}
+		}
 		hit := false
 		for i := range g {
 			if g[i].match(st, n.slot, v, ok) {

@@ -359,7 +359,7 @@ func (m *matcher) needle() string {
 		return ""
 	}
 	s = toLower(s)
-	if len(s) < minNeedle && (len(s) < 2 || isASCII(s)) {
+	if len(s) < minNeedle {
 		return "" // too common to be worth it (a non-ASCII character is not)
 	}
 	if len(s) > maxNeedle {
@@ -387,7 +387,7 @@ func isASCII(s string) bool {
 }
 
 const (
-	minNeedle = 3
+	minNeedle = 4
 	maxNeedle = 16
 )
 

@@ -276,7 +276,7 @@ func (r *Receiver) raw(w http.ResponseWriter, req *http.Request) {
 			charged += int64(len(line))
 		}
 		ev := event.Event{Received: now, Raw: string(line), Host: q.Get("host"), Source: q.Get("sourcetype")}
-		if ns, ok := parse.DetectTimeIn(ev.Raw, topts); ok {
+		if ns, ok := parse.DetectTimeIn(ev.Raw, topts); ok && ns > 0 {
 			ev.Time = ns
 		} else {
 			ev.Time = now

@@ -314,7 +314,7 @@ func (c *Consumer) decode(dst []event.Event, r *kgo.Record, received int64) []ev
 		return append(dst, ev)
 	}
 	ev := event.Event{Received: received, Time: ts, Raw: string(r.Value), Fields: meta}
-	if ns, ok := parse.DetectTime(ev.Raw); ok {
+	if ns, ok := parse.DetectTime(ev.Raw); ok && ns > 0 {
 		ev.Time = ns
 	}
 	return append(dst, ev)

@@ -108,4 +108,3 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
-

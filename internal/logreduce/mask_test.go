@@ -1,0 +1,58 @@
+package logreduce
+
+import "testing"
+
+func TestCanonical(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+		if again := Canonical(Canonical(in)); again != Canonical(in) {
+			t.Errorf("Canonical not idempotent on %q: %q then %q", in, Canonical(in), again)
+		}
+	}
+	f("", "")
+	f("  a   b  ", "a b")
+	f("PacketResponder 1 for block blk_38865049064139660 terminating", "PacketResponder <*> for block <*> terminating")
+	f("Received connection request /10.10.34.11:45307", "Received connection request <*>:<*>")
+	f("00000001@2016/9/27:20:30:31.455 WcpInitialize", "<*>@<*>/<*>/<*>:<*>:<*>:<*> WcpInitialize")
+	f("generating core.1234", "generating core.<*>")
+	f("ssh2 u0 t761 Office16", "ssh2 u0 t761 Office16")
+	f("flags=0x1, allDrawn= false", "flags=<*>, allDrawn= <*>")
+	f("wtoken = AppWindowToken{9f4ef63 token", "wtoken = AppWindowToken{<*> token")
+	f("open /usr/lib/x.so failed", "open <*> failed")
+	f("q1.cnzz.com:80 open through proxy", "<*>:<*> open through proxy")
+	f("com.android.phone org.apache.hadoop.Foo", "com.android.phone org.apache.hadoop.Foo")
+	f("guid {18a020eb-e3ef-e890-a9a5-e603fdb4e18f}", "guid {<*>}")
+	f("at Wed Jul 27 10:59:53 2005", "at <*> <*> <*> <*>:<*>:<*> <*>")
+	f("<*>.<*>.<*> and <*><*>", "<*> and <*>")
+	f("user root logged in", "user <*> logged in")
+	f("x86_64 appattempt_1445144423722_0020_000001", "<*> <*>")
+}
+
+func TestDisplay(t *testing.T) {
+	f := func(template, example, want string) {
+		t.Helper()
+		if got := Display(template, example); got != want {
+			t.Errorf("Display(%q, %q) = %q, want %q", template, example, got, want)
+		}
+	}
+	f("from <*> port <*>", "from 10.0.0.1 port 22", "from <IP> port <NUM>")
+	f("id <*> hash <*>", "id 18a020eb-e3ef-e890-a9a5-e603fdb4e18f hash 0x7fed806eb5d", "id <UUID> hash <HEX>")
+	f("at <*> file <*>", "at 2026-01-01T00:00:00Z file /var/log/x.log", "at <TIME> file <PATH>")
+	f("user <*>", "user alice", "user <*>")
+	f("user <*> x", "something else", "user <*> x") // does not fit: unchanged
+}
+
+func TestQuery(t *testing.T) {
+	f := func(template, want string) {
+		t.Helper()
+		if got := Query(template); got != want {
+			t.Errorf("Query(%q) = %q, want %q", template, got, want)
+		}
+	}
+	f("Failed password for <*> from <*> port <*>", `"Failed password for" AND "from" AND "port"`)
+	f("<*>", "*")
+	f(`tag="<*>" x`, `"tag=\"" AND "\" x"`)
+}
