@@ -9,6 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mamori/mamori/internal/alert"
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/server"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -27,7 +29,11 @@ type fileConfig struct {
 	} `yaml:"retention"`
 	DiskBudget string   `yaml:"disk_budget"` // e.g. 500GB
 	Rules      []string `yaml:"rules"`       // Sigma rule folders
-	Routes     []struct {
+	Notify     struct {
+		Channels []alert.Channel `yaml:"channels"`
+	} `yaml:"notify"`
+	Criticality []detect.CriticalityRule `yaml:"criticality"`
+	Routes      []struct {
 		Field     string `yaml:"field"`
 		Match     string `yaml:"match"`
 		Partition string `yaml:"partition"`
@@ -136,6 +142,8 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 		o.SearchTimeout = d
 	}
 	o.RuleDirs = append(o.RuleDirs, fc.Rules...)
+	o.Channels = fc.Notify.Channels
+	o.Criticality = fc.Criticality
 	for _, r := range fc.Routes {
 		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
 	}

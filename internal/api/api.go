@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mamori/mamori/internal/alert"
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/ingest"
@@ -45,6 +46,8 @@ type Options struct {
 	Detector *detect.Detector
 	// Incidents groups signals; nil disables the incident routes.
 	Incidents *detect.Correlator
+	// Outbox delivers notifications; nil disables the notification routes.
+	Outbox *alert.Outbox
 	// Live feeds the live tail; nil disables it.
 	Live LiveSource
 	// Receivers are extra HTTP receivers registered on the same mux.

@@ -50,5 +50,8 @@ func (h *Handler) routes() []route {
 		{"GET /api/v1/incidents", auth.CapSearch, h.listIncidents},
 		{"GET /api/v1/incidents/{id}", auth.CapSearch, h.getIncident},
 		{"PATCH /api/v1/incidents/{id}", auth.CapTriage, h.patchIncident},
+		{"GET /api/v1/notifications", auth.CapTriage, h.listNotifications},
+		{"GET /api/v1/channels", auth.CapTriage, h.listChannels},
+		{"POST /api/v1/channels/{name}/test", auth.CapAdmin, h.testChannel},
 	}
 }

@@ -154,32 +154,82 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 		return append(dst, s...)
 	}
 	// Slow path: typed values, then subtokens.
-	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) {
+	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) || isVersion(s) {
 		return append(dst, Wildcard...)
 	}
 	from := len(dst)
 	wilds := 0
 	start := 0
+	// host-NN: letter words joined by '-' ending in a number (msra-sa-41,
+	// node-3) name a host or instance: one variable.
+	hostNN := true
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && charClass[s[i]]&clTokDelim == 0 {
 			continue
 		}
+		sub := s[start:i]
+		if i < len(s) && s[i] == '-' && sub == "" && i+1 < len(s) && charClass[s[i+1]]&clDigit != 0 {
+			// A minus sign in front of a number belongs to the number.
+			start = i + 1
+			continue
+		}
 		n := len(dst)
-		dst = appendMaskedSubtoken(dst, s[start:i])
+		dst = appendMaskedSubtoken(dst, sub)
 		for j := n; j+3 <= len(dst); j++ {
 			if dst[j] == '<' && isWildAt(dst, j) {
 				wilds++
 			}
 		}
 		if i < len(s) {
+			hostNN = hostNN && s[i] == '-' && isLetters(sub)
 			dst = append(dst, s[i])
+		} else {
+			hostNN = hostNN && start > 0 && len(dst)-n == 3 && wilds == 1
 		}
 		start = i + 1
+	}
+	if hostNN {
+		return append(dst[:from], Wildcard...)
 	}
 	if wilds < 2 {
 		return dst
 	}
 	return collapseWildcards(dst, from)
+}
+
+// isVersion reports a version number: digits joined by dots (and dashes),
+// with at least one dot, optionally after a 'v' (v1.0.0, 2.6.5-1.358).
+func isVersion(s string) bool {
+	if s[0] == 'v' || s[0] == 'V' {
+		s = s[1:]
+	}
+	if len(s) < 3 || charClass[s[0]]&clDigit == 0 || charClass[s[len(s)-1]]&clDigit == 0 {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			dots++
+		case c == '-' || charClass[c]&clDigit != 0:
+		default:
+			return false
+		}
+		if (c == '.' || c == '-') && charClass[s[i-1]]&clDigit == 0 {
+			return false
+		}
+	}
+	return dots > 0
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if charClass[s[i]]&clLetter == 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // appendMaskedSubtoken masks a subtoken (a part of a segment between token
@@ -251,6 +301,8 @@ func isVariableToken(t string) bool {
 	switch {
 	case digits == len(t):
 		return true
+	case digits > 0 && charClass[t[0]]&clDigit != 0 && letters <= 3 && digits+letters == len(t):
+		return true // a number with a unit: 16K, 126MB, 10ms, 80x25
 	case len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && hex == len(t)-1:
 		return true
 	case digits > 0 && hex == len(t) && len(t) >= 6:

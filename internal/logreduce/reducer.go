@@ -318,7 +318,7 @@ func similarity(c *cluster, words []string, need int) (eq, wild, hardAt int) {
 			wild++
 			eq++
 		case hasWildcard(w) && matchWord(w, t):
-		case sameKeys(t, w):
+		case sameKeys(t, w) || (i > 0 && isKeyWord(words[i-1]) && words[i-1] == c.words[i-1] && isIdentValue(t) && isIdentValue(w)):
 			wild++
 			eq++
 		default:
@@ -463,6 +463,29 @@ func sameKeys(t, w string) bool {
 		}
 		t, w = t[ti+1:], w[wi+1:]
 	}
+}
+
+// isKeyWord reports whether w is a key whose value is the next word
+// ("EventType:", "user=").
+func isKeyWord(w string) bool {
+	return len(w) > 1 && (w[len(w)-1] == ':' || w[len(w)-1] == '=')
+}
+
+// isIdentValue reports whether w looks like an identifier value (an enum
+// constant, a name with digits or capitals) rather than a word of prose:
+// no structure (path delimiters) and not all lower-case letters.
+func isIdentValue(w string) bool {
+	lower := true
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if charClass[c]&clPathDelim != 0 {
+			return false
+		}
+		if c < 'a' || c > 'z' {
+			lower = false
+		}
+	}
+	return !lower
 }
 
 func nextPathDelim(s string) int {

@@ -52,14 +52,16 @@ func parseAuditBody(s string, ev *event.Event) bool {
 	n0 := len(ev.Fields)
 	stamped := false
 	var argv []string // EXECVE a0..aN, in order
+	nested := false
 	var fn func(k, v string)
 	fn = func(k, v string) {
 		switch {
 		case k == "msg" && strings.HasPrefix(v, "audit("):
 			stamped = auditStamp(v, ev) || stamped
 			return
-		case k == "msg":
-			scanKV(v, fn, nil) // user-space records nest msg='k=v ...'
+		case k == "msg" && !nested:
+			nested = true // user-space records nest msg='k=v ...' one level deep
+			scanKV(v, fn, nil)
 			return
 		case k == "proctitle":
 			if d, ok := auditHex(v, true); ok {

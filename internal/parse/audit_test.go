@@ -1,6 +1,11 @@
 package parse
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/mamori/mamori/internal/event"
+)
 
 func TestAudit(t *testing.T) {
 	f := func(in string, want ...string) { t.Helper(); parseOK(t, "auditd", in, want...) }
@@ -22,5 +27,14 @@ func TestAudit(t *testing.T) {
 func TestAuditBad(t *testing.T) {
 	for _, in := range []string{"", "type=SYSCALL no stamp", "hello type=X msg=audit(1:2):", "type=X msg=audit(garbage):"} {
 		parseBad(t, "auditd", in)
+	}
+}
+
+func TestAuditNestingBounded(t *testing.T) {
+	line := "type=USER_CMD msg=audit(1516547213.981:8): " + strings.Repeat("msg='", 100000)
+	p, _ := Lookup("auditd")
+	var ev event.Event
+	if err := p.Parse([]byte(line), &ev); err != nil {
+		t.Fatal(err)
 	}
 }

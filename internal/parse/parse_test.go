@@ -94,3 +94,19 @@ func TestBadBesideGood(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileLines runs every parser over long pathological lines. Each
+// must finish quickly (a quadratic path would take minutes at this size
+// and trip the test timeout) and keep the parser invariants.
+func TestHostileLines(t *testing.T) {
+	const n = 200000
+	units := []string{"a=", "<13>", " ", "[", `"`, "msg='", "CEF:0|", "|", `\`, "=", "x=1 ", "src=1.1.1.1 ",
+		"Jan 22 00:00:00 h ", "pam_unix(", " port ", "a0=41 ", "%{", "(", "{\"a\":", "[{", "\t"}
+	for _, u := range units {
+		line := []byte(strings.Repeat(u, n/len(u)))
+		for _, name := range Names() {
+			p, _ := Lookup(name)
+			checkParse(t, p, line)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func (r *tableRow) del(slot int) {
 }
 
 // keepOnly keeps the columns of the slots in order, in that order.
-func (r *tableRow) keepOnly(keep []bool, order []int) {
+func (r *tableRow) keepOnly(order []int) {
 	out := make([]tcol, 0, len(order))
 	for _, s := range order {
 		for _, c := range r.cols {

@@ -35,14 +35,13 @@ func (f *Fields) compile(c *compiler) ([]op, error) {
 	for i, n := range f.Names {
 		slots[i] = c.slot(n)
 	}
-	return []op{&fieldsOp{slots: slots, drop: f.Drop, c: c}}, nil
+	return []op{&fieldsOp{slots: slots, drop: f.Drop}}, nil
 }
 
 type fieldsOp struct {
 	slots []int
 	drop  bool
-	c     *compiler
-	keep  []bool // built lazily at run time, once all slots exist
+	keep  []bool // built by prepare once every slot exists
 }
 
 // prepare builds the keep set; the executor calls it after compiling.
@@ -64,7 +63,7 @@ func (o *fieldsOp) apply(r record) bool {
 	case *rowCtx:
 		r.project(o.keep, o.slots)
 	case *tableRow:
-		r.keepOnly(o.keep, o.slots)
+		r.keepOnly(o.slots)
 	}
 	return true
 }

@@ -1,7 +1,12 @@
 package server_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+
 	"encoding/json"
+	"github.com/mamori/mamori/internal/alert"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +44,17 @@ func TestDetectionEndToEnd(t *testing.T) {
 	rules := filepath.Join(dir, "rules")
 	os.MkdirAll(rules, 0o755)
 	os.WriteFile(filepath.Join(rules, "whoami.yml"), []byte(whoamiRule), 0o644)
-	n := startNode(t, filepath.Join(dir, "data"), "--rules", rules)
+	hooks := make(chan []byte, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if alert.VerifySignature("hooksecret", r.Header.Get("X-Mamori-Timestamp"), r.Header.Get("X-Mamori-Signature"), b) {
+			hooks <- b
+		}
+	}))
+	defer hook.Close()
+	cfg := filepath.Join(dir, "mamori.yaml")
+	os.WriteFile(cfg, []byte("notify:\n  channels:\n    - {name: soc, type: webhook, url: \""+hook.URL+"\", secret: hooksecret, min_severity: high}\n"), 0o600)
+	n := startNode(t, filepath.Join(dir, "data"), "--rules", rules, "--config", cfg)
 	defer n.stop()
 
 	n.ingest(t, "?source=winlogbeat", "", []byte(
@@ -158,5 +173,14 @@ func TestDetectionEndToEnd(t *testing.T) {
 	}
 	if st, _, _ := n.do("PATCH", "/api/v1/incidents/"+id, "", []byte(`{"status":"done"}`)); st != 400 {
 		t.Errorf("bad status: %d", st)
+	}
+	// The incident was announced on the signed webhook.
+	select {
+	case b := <-hooks:
+		if !strings.Contains(string(b), `"incident.created"`) || !strings.Contains(string(b), id) {
+			t.Errorf("webhook payload %s", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no webhook notification for the incident")
 	}
 }

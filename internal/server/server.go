@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mamori/mamori/internal/alert"
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/detect"
@@ -54,6 +55,8 @@ type Options struct {
 	// RuleDirs are Sigma rule folders loaded at start (besides the rules
 	// uploaded through the API, kept in DATA/rules).
 	RuleDirs []string
+	// Channels are the notification destinations.
+	Channels []alert.Channel
 	// Criticality raises the weight of signals about matching entities.
 	Criticality []detect.CriticalityRule
 	// NoDetection turns live detection off.
@@ -143,7 +146,26 @@ func Run(ctx context.Context, opts Options) error {
 	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
 	im := &ingest.Metrics{}
 	var det *detect.Detector
-	corr, err := detect.OpenCorrelator(detect.IncidentOptions{Dir: filepath.Join(opts.DataDir, "incidents"), Criticality: opts.Criticality, Logger: log.With("component", "incidents")})
+	outbox, err := alert.Open(alert.Options{Dir: filepath.Join(opts.DataDir, "outbox"), Channels: opts.Channels, Logger: log.With("component", "alert")})
+	if err != nil {
+		return err
+	}
+	outCtx, outStop := context.WithCancel(context.Background())
+	outDone := make(chan struct{})
+	go func() {
+		defer close(outDone)
+		_ = outbox.Run(outCtx) // returns nil when stopped
+	}()
+	defer func() { outStop(); <-outDone }()
+	notify := func(inc detect.Incident, what string) {
+		if what != "created" && what != "escalated" {
+			return
+		}
+		if _, err := outbox.Enqueue(alert.Message{Kind: "incident." + what, Title: inc.Title, Severity: inc.Severity, Time: time.Now().UTC(), Data: inc}, ""); err != nil {
+			log.Error("enqueue notification", "err", err, "incident", inc.ID)
+		}
+	}
+	corr, err := detect.OpenCorrelator(detect.IncidentOptions{Dir: filepath.Join(opts.DataDir, "incidents"), Criticality: opts.Criticality, Logger: log.With("component", "incidents"), OnChange: notify})
 	if err != nil {
 		return fmt.Errorf("open incidents: %w", err)
 	}
@@ -180,6 +202,7 @@ func Run(ctx context.Context, opts Options) error {
 		Live:            Live{P: pipe},
 		Detector:        det,
 		Incidents:       corr,
+		Outbox:          outbox,
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,

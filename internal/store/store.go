@@ -43,6 +43,9 @@ type Store struct {
 
 	flushNow chan struct{}
 	done     chan struct{}
+	// flushHook, when set (tests only), runs before a memtable is written
+	// and can fail the flush.
+	flushHook func() error
 	wg       sync.WaitGroup
 	m        counters
 }
@@ -331,6 +334,16 @@ func (s *Store) maintainLoop() {
 func (s *Store) Flush(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	// Memtables whose flush failed go first: a later commit's WAL position
+	// must never cover records that are not in parts yet.
+	s.mu.Lock()
+	pending := append([]*memtable(nil), s.flushing...)
+	s.mu.Unlock()
+	for _, mt := range pending {
+		if err := s.flushMemtable(ctx, mt); err != nil {
+			return err
+		}
+	}
 	s.appendMu.Lock()
 	s.mu.Lock()
 	if s.closed {
@@ -357,6 +370,12 @@ func (s *Store) Flush(ctx context.Context) error {
 // the next flush.
 func (s *Store) flushMemtable(ctx context.Context, mt *memtable) error {
 	start := time.Now()
+	if s.flushHook != nil {
+		if err := s.flushHook(); err != nil {
+			s.m.flushErrors.Add(1)
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
 	infos, err := s.writeMemtable(ctx, mt)
 	if err != nil {
 		s.m.flushErrors.Add(1)
@@ -459,15 +478,7 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.wg.Wait()
 	var errs []error
-	s.flushMu.Lock()
-	s.mu.Lock()
-	retry := append([]*memtable(nil), s.flushing...)
-	s.mu.Unlock()
-	for _, mt := range retry {
-		errs = append(errs, s.flushMemtable(context.Background(), mt))
-	}
-	s.flushMu.Unlock()
-	errs = append(errs, s.Flush(context.Background()))
+	errs = append(errs, s.Flush(context.Background())) // retries failed flushes first
 	s.appendMu.Lock()
 	s.mu.Lock()
 	s.closed = true

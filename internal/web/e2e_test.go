@@ -422,10 +422,11 @@ func TestBrowser(t *testing.T) {
 	b.wait("revoked", `[...document.querySelectorAll('table[aria-label=Tokens] tr.revoked td')].some(td => td.textContent === 'browser-test shipper')`)
 	b.checkConsole()
 
+	testDetection(t, b)
+
 	// Placeholders say what is coming and show no data.
-	b.do("incidents", chromedp.Click(chromedp.CSS(`nav a[href="/incidents"]`)))
-	b.wait("placeholder", `document.querySelector('.placeholder')?.textContent.includes('Coming with the detection engine')`)
-	b.shot("07-incidents")
+	b.do("dashboards", chromedp.Click(chromedp.CSS(`nav a[href="/dashboards"]`)))
+	b.wait("placeholder", `document.querySelector('.placeholder')?.textContent.includes('Not built yet')`)
 
 	// Light theme.
 	b.do("sources again", chromedp.Click(chromedp.CSS(`nav a[href="/sources"]`)))
@@ -590,6 +591,83 @@ func testSearch(t *testing.T, b *browser) {
 	b.shot("05c-live")
 	b.do("live off", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.search-bar button')].find(b => b.textContent.endsWith('Live'))`)))
 	b.wait("live stopped", `document.querySelector('.search-bar button[aria-pressed=true]') === null`)
+}
+
+const ruleHigh = `title: Login failure (UI test)
+id: 7c1d0000-0000-4000-8000-0000000000a1
+status: experimental
+logsource:
+  product: linux
+detection:
+  selection:
+    action: login
+    outcome: failure
+  condition: selection
+level: high
+tags:
+  - attack.credential_access
+`
+
+// testDetection adds a rule in the Rules page (test, add, toggle, hunt),
+// raises an incident and triages it in the Incidents page.
+func testDetection(t *testing.T, b *browser) {
+	t.Helper()
+	b.do("rules", chromedp.Click(chromedp.CSS(`nav a[href="/rules"]`)))
+	b.wait("rules page", `document.querySelector('#rule-yaml') || document.querySelector('.empty h2')?.textContent.includes('Detection is off')`)
+	if !eval[bool](b, `!!document.querySelector('#rule-yaml')`) {
+		t.Log("detection is off on this server; skipping the rules and incidents checks")
+		return
+	}
+	js, _ := json.Marshal(ruleHigh)
+	eval[bool](b, `(() => { document.querySelector('#rule-yaml').value = `+string(js)+`;
+		document.querySelector('#rule-events').value = '{"action":"login","outcome":"failure","user":"zoe"}\n{"action":"logout","outcome":"success"}'; return true; })()`)
+	b.do("test rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Test on sample events')`)))
+	b.wait("test result", `document.querySelector('.card .alert')?.textContent.includes('1 of 2 sample events match')`)
+	b.do("add rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Add rule')`)))
+	b.wait("rule listed", `[...document.querySelectorAll('table[aria-label=Rules] td')].some(td => td.textContent.startsWith('Login failure (UI test)'))`)
+	b.do("disable rule", chromedp.Click(chromedp.CSS(`input[aria-label="Enable Login failure (UI test)"]`)))
+	b.wait("rule disabled", `document.querySelector('input[aria-label="Enable Login failure (UI test)"]').closest('tr') && !document.querySelector('input[aria-label="Enable Login failure (UI test)"]').checked`)
+	b.do("enable rule", chromedp.Click(chromedp.CSS(`input[aria-label="Enable Login failure (UI test)"]`)))
+	b.do("hunt", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('table[aria-label=Rules] tr')].find(tr => tr.textContent.includes('UI test')).querySelector('button')`)))
+	b.do("hunt range", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('dialog[open] .tp-presets button')].find(b => b.textContent === 'Last hour')`)))
+	b.wait("hunt result", `/[1-9][0-9,]* matches/.test(document.querySelector('dialog[open]')?.textContent || '')`)
+	b.shot("07-rule-hunt")
+	b.do("close hunt", chromedp.Click(chromedp.CSS("dialog[open] button.primary")))
+	b.shot("07b-rules")
+
+	// A second high rule from the API, then one event: two high signals of
+	// distinct rules open an incident.
+	rule2 := strings.ReplaceAll(strings.ReplaceAll(ruleHigh, "0000000000a1", "0000000000a2"), "(UI test)", "(API)")
+	req, _ := http.NewRequest("POST", b.backend.url+"/api/v1/rules", strings.NewReader(rule2))
+	req.Header.Set("Authorization", "Bearer "+e2eAdmin)
+	req.Header.Set("Content-Type", "application/yaml")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("upload rule: %d", res.StatusCode)
+		}
+	}
+	seedLines(t, b.backend, `{"action":"login","outcome":"failure","user":"zoe","src_ip":"198.51.100.7","msg":"login failure for zoe"}`+"\n")
+	b.do("incidents", chromedp.Click(chromedp.CSS(`nav a[href="/incidents"]`)))
+	deadline := time.Now().Add(20 * time.Second)
+	for !eval[bool](b, `!!document.querySelector('table[aria-label=Incidents] tbody tr')`) {
+		if time.Now().After(deadline) {
+			b.shot("timeout-incident")
+			t.Fatal("no incident appeared")
+		}
+		time.Sleep(300 * time.Millisecond)
+		b.do("refresh incidents", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('.page button')].find(b => b.textContent === 'Refresh')`)))
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.do("open incident", chromedp.Click(chromedp.CSS(`table[aria-label=Incidents] tbody tr`)))
+	b.wait("incident detail", `[...document.querySelectorAll('.inc-detail a.chip')].some(a => a.textContent.includes('zoe'))`)
+	b.do("triage", chromedp.SetValue(chromedp.CSS("#tri-status"), "in_progress"), chromedp.SendKeys(chromedp.CSS("#tri-assignee"), "ana"),
+		chromedp.SendKeys(chromedp.CSS("#tri-comment"), "checking the source address"), chromedp.Click(chromedp.CSS(`form.triage button[type=submit]`)))
+	b.wait("comment saved", `document.querySelector('.inc-detail .comments')?.textContent.includes('checking the source address')`)
+	b.shot("07c-incident")
+	b.checkConsole()
 }
 
 // seedLines sends plain text lines to the native ingest API.

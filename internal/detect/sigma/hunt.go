@@ -259,7 +259,9 @@ func (w *huntWorker) jsonFile(ctx context.Context, path string) error {
 }
 
 func (w *huntWorker) jsonLine(path string, lineNo int, line []byte, ev *event.Event) {
-	s := strings.TrimSpace(string(line))
+	// The line's bytes stay untouched until the next read; the event only
+	// lives during this call, and emit copies what it keeps.
+	s := strings.TrimSpace(bytesView(line))
 	if s == "" {
 		return
 	}

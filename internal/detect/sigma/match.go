@@ -117,6 +117,15 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 	case opAny:
 		return true
 	case opRegex:
+		if m.s != "" {
+			text := v
+			if !m.cased {
+				text = st.lowerOf(slot, v)
+			}
+			if !strings.Contains(text, m.s) {
+				return false
+			}
+		}
 		return m.re.MatchString(v)
 	case opCIDR:
 		addr, err := netip.ParseAddr(strings.TrimSpace(v))

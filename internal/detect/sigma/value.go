@@ -354,7 +354,7 @@ func (m *matcher) needle() string {
 			}
 		}
 	case opRegex:
-		s = regexNeedle(m.re.String())
+		s = m.s
 	default:
 		return ""
 	}
@@ -391,12 +391,13 @@ const (
 	maxNeedle = 16
 )
 
-// regexNeedle returns the longest literal that every match must contain:
-// a literal at the top level of the expression's concatenation.
-func regexNeedle(expr string) string {
+// regexLiteral returns the longest literal that every match must contain
+// (a literal at the top level of the expression's concatenation) and
+// whether it matches case-insensitively.
+func regexLiteral(expr string) (string, bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	re = re.Simplify()
 	var subs []*syntax.Regexp
@@ -405,18 +406,14 @@ func regexNeedle(expr string) string {
 		subs = []*syntax.Regexp{re}
 	case syntax.OpConcat:
 		subs = re.Sub
-	case syntax.OpCapture:
-		if len(re.Sub) == 1 && re.Sub[0].Op == syntax.OpLiteral {
-			subs = re.Sub
-		}
 	}
-	best := ""
+	best, fold := "", false
 	for _, s := range subs {
 		if s.Op == syntax.OpLiteral && len(string(s.Rune)) > len(best) {
-			best = string(s.Rune)
+			best, fold = string(s.Rune), s.Flags&syntax.FoldCase != 0
 		}
 	}
-	return best
+	return best, fold
 }
 
 // itemSpec is what the modifier chain of one item decided.
@@ -600,7 +597,13 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 	if err != nil {
 		return nil, &SkipError{Reason: ReasonRegex, Detail: err.Error()}
 	}
-	return []matcher{{op: opRegex, re: re}}, nil
+	// A literal every match contains makes a cheap test before the regular
+	// expression runs (and a prefilter needle).
+	lit, fold := regexLiteral(expr)
+	if fold {
+		lit = toLower(lit)
+	}
+	return []matcher{{op: opRegex, re: re, s: lit, cased: !fold}}, nil
 }
 
 func timePart(kind string) uint8 {

@@ -6,6 +6,8 @@ import * as auth from './auth.js';
 import * as search from './search.js';
 import * as sources from './sources.js';
 import * as placeholder from './placeholder.js';
+import * as incidents from './incidents.js';
+import * as rules from './rules.js';
 
 const THEME_KEY = 'mamori.theme';
 
@@ -13,8 +15,8 @@ const ROUTES = [
   { path: '/search', title: 'Search', icon: '⌕', mount: (el) => search.mount(el) },
   { path: '/sources', title: 'Sources', icon: '⇄', mount: (el) => sources.mount(el) },
   { sep: true },
-  { path: '/incidents', title: 'Incidents', icon: '⚑', soon: true, mount: (el) => placeholder.mount(el, { page: 'incidents' }) },
-  { path: '/rules', title: 'Rules', icon: '≡', soon: true, mount: (el) => placeholder.mount(el, { page: 'rules' }) },
+  { path: '/incidents', title: 'Incidents', icon: '⚑', mount: (el) => incidents.mount(el) },
+  { path: '/rules', title: 'Rules', icon: '≡', mount: (el) => rules.mount(el) },
   { path: '/dashboards', title: 'Dashboards', icon: '▦', soon: true, mount: (el) => placeholder.mount(el, { page: 'dashboards' }) },
   { path: '/settings', title: 'Settings', icon: '⚙', soon: true, mount: (el) => placeholder.mount(el, { page: 'settings' }) },
 ];

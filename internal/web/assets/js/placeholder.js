@@ -1,12 +1,8 @@
-// Pages that arrive with later issues. They say so plainly and show no
-// invented data.
+// Pages that arrive with later issues (dashboards, settings). They say so
+// plainly and show no invented data.
 import { h, replace } from './dom.js';
 
 const PAGES = {
-  incidents: ['Incidents', 'Signals about the same hosts, users and addresses, grouped into incidents whose severity rises as an attack moves through ATT&CK tactics.',
-    ['A queue of open incidents with severity, entities and timeline', 'Assignment, status and notes', 'Links from each signal to the events that raised it']],
-  rules: ['Rules', 'Sigma rules loaded from folders (SigmaHQ works as-is), run on the live stream and retroactively over stored data.',
-    ['The loaded rules with their level, tags and match counts', 'Enable, disable and test a rule against a time range', 'Correlation and threshold rules']],
   dashboards: ['Dashboards', 'Panels built from saved searches: time charts, tables and single values.',
     ['Dashboards stored on the server and shared with the team', 'Panels from any aggregate search', 'A shared time range for all panels']],
   settings: ['Settings', 'Users, roles, partitions, retention and notification channels.',
@@ -18,7 +14,7 @@ export function mount(root, { page }) {
   replace(root, h('div', { class: 'page' }, h('div', { class: 'placeholder' },
     h('div', { class: 'big', 'aria-hidden': 'true' }, '◇'),
     h('h1', {}, title),
-    h('p', {}, h('strong', {}, 'Coming with the detection engine. '), what),
+    h('p', {}, h('strong', {}, 'Not built yet. '), what),
     h('p', { class: 'muted' }, 'Nothing is shown here yet, on purpose: this page fills in when the server provides it. Planned:'),
     h('ul', {}, list.map((x) => h('li', {}, x))),
     page === 'settings' ? h('p', {}, 'The theme (dark or light) is switched with the button at the top right and kept in this browser.') : null)));
