@@ -16,10 +16,18 @@ import (
 	"time"
 )
 
-// buildServer builds cmd/mamori into bin.
+// buildServer builds cmd/mamori into bin. It tries twice: on a machine
+// where several builds share the Go cache, one can fail on a file that
+// another build is replacing ("could not import unicode").
 func buildServer(ctx context.Context, bin string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mamori")
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	for range 2 {
+		out, err = exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mamori").CombinedOutput()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("build server: %w\n%s", err, out)
 	}

@@ -5,7 +5,7 @@ set -euo pipefail
 need=()
 for pkg in "$@"; do :; done
 # Debian packages the tests use (real syslog daemons, shippers, a browser).
-pkgs=()
+pkgs=(chromium)
 if [ ${#pkgs[@]} -gt 0 ]; then
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then

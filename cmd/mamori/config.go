@@ -33,7 +33,12 @@ type fileConfig struct {
 		Channels []alert.Channel `yaml:"channels"`
 	} `yaml:"notify"`
 	Criticality []detect.CriticalityRule `yaml:"criticality"`
-	Routes      []struct {
+	Intel       struct {
+		Feeds     []string `yaml:"feeds"`      // files or folders
+		RetroDays int      `yaml:"retro_days"` // how far back new indicators are hunted
+		Reload    string   `yaml:"reload"`     // how often feeds are checked, e.g. 30s
+	} `yaml:"intel"`
+	Routes []struct {
 		Field     string `yaml:"field"`
 		Match     string `yaml:"match"`
 		Partition string `yaml:"partition"`
@@ -144,6 +149,15 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 	o.RuleDirs = append(o.RuleDirs, fc.Rules...)
 	o.Channels = fc.Notify.Channels
 	o.Criticality = fc.Criticality
+	o.IntelPaths = fc.Intel.Feeds
+	o.IntelRetroDays = fc.Intel.RetroDays
+	if fc.Intel.Reload != "" {
+		d, err := parseDuration(fc.Intel.Reload)
+		if err != nil {
+			bad("intel.reload", err)
+		}
+		o.IntelReload = d
+	}
 	for _, r := range fc.Routes {
 		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ func runHunt(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 0, "files read in parallel (default: number of CPUs)")
 	summary := fs.Bool("summary", true, "print a summary table to stderr")
 	verbose := fs.Bool("v", false, "list every skipped rule and malformed input on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the hunt to this file (default: none)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -91,6 +93,17 @@ func runHunt(ctx context.Context, args []string) error {
 	huntReportIssues(os.Stderr, issues, *verbose)
 	fmt.Fprintf(os.Stderr, "mamori hunt: %d rules compiled from %d files, %d skipped (%s)\n",
 		len(eng.Rules()), rs.Files, len(issues), time.Since(start).Round(time.Millisecond))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
 	stats, herr := sigma.Hunt(ctx, eng, fs.Args(), opts, out)
 	if err := out.Flush(); err != nil && herr == nil {

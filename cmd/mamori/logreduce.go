@@ -25,6 +25,7 @@ func runLogreduce(ctx context.Context, args []string) error {
 	top := fs.Int("top", 0, "print at most this many signatures (default 0: all)")
 	sim := fs.Float64("similarity", 0, "share of equal words needed to join a cluster, 0..1 (default 0: 0.5)")
 	corrFile := fs.String("corrections", "", "JSON file of user corrections to apply (default: none)")
+	baseline := fs.String("baseline", "", "compare FILE against this baseline file (logcompare) and print new, gone and changed signatures (default: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,46 +49,25 @@ func runLogreduce(ctx context.Context, args []string) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	in := io.Reader(os.Stdin)
-	if name := fs.Arg(0); name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
+	r := logreduce.New(opts)
+	w := bufio.NewWriterSize(os.Stdout, 1<<16)
+	if *baseline != "" {
+		// Both periods are clustered together so templates match exactly.
+		if _, err := reduceFile(ctx, r, *baseline, *field, false, true); err != nil {
 			return err
 		}
-		defer f.Close()
-		in = f
+		if _, err := reduceFile(ctx, r, fs.Arg(0), *field, false, false); err != nil {
+			return err
+		}
+		if err := writeChanges(w, r.Compare(logreduce.CompareOptions{}), *top, *asJSON); err != nil {
+			return err
+		}
+		return w.Flush()
 	}
-	r := logreduce.New(opts)
-	var clusters []int32
-	bad := 0
-	var firstErr error
-	var val []byte
-	err := eachLine(ctx, in, func(line []byte) {
-		msg := line
-		if *field != "" {
-			var err error
-			val, err = logreduce.AppendJSONField(val[:0], line, *field)
-			if err != nil {
-				bad++
-				if firstErr == nil {
-					firstErr = fmt.Errorf("line %d: %w", r.Total()+1, err)
-				}
-				val = append(val[:0], line...) // keep the line: bad input is data
-			}
-			msg = val
-		}
-		ci := r.AddBytes(msg)
-		if *perLine {
-			clusters = append(clusters, int32(ci))
-		}
-	})
+	clusters, err := reduceFile(ctx, r, fs.Arg(0), *field, *perLine, false)
 	if err != nil {
 		return err
 	}
-	if bad > 0 {
-		fmt.Fprintf(os.Stderr, "mamori logreduce: %d lines without field %q kept whole (first: %v)\n", bad, *field, firstErr)
-	}
-	w := bufio.NewWriterSize(os.Stdout, 1<<16)
 	if *perLine {
 		err = writePerLine(w, r, clusters)
 	} else {
@@ -97,6 +77,58 @@ func runLogreduce(ctx context.Context, args []string) error {
 		return err
 	}
 	return w.Flush()
+}
+
+// reduceFile adds the lines of the named file ("-" for standard input) to
+// r, as baseline messages when baseline is set; with perLine it returns
+// the cluster of every line.
+func reduceFile(ctx context.Context, r *logreduce.Reducer, name, field string, perLine, baseline bool) ([]int32, error) {
+	in := io.Reader(os.Stdin)
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	var clusters []int32
+	bad := 0
+	var firstErr error
+	var val []byte
+	n := 0
+	err := eachLine(ctx, in, func(line []byte) {
+		n++
+		msg := line
+		if field != "" {
+			var err error
+			val, err = logreduce.AppendJSONField(val[:0], line, field)
+			if err != nil {
+				bad++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("line %d: %w", n, err)
+				}
+				val = append(val[:0], line...) // keep the line: bad input is data
+			}
+			msg = val
+		}
+		var ci int
+		if baseline {
+			ci = r.AddBaseline(string(msg))
+		} else {
+			ci = r.AddBytes(msg)
+		}
+		if perLine {
+			clusters = append(clusters, int32(ci))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if bad > 0 {
+		fmt.Fprintf(os.Stderr, "mamori logreduce: %s: %d lines without field %q kept whole (first: %v)\n", name, bad, field, firstErr)
+	}
+	return clusters, nil
 }
 
 // eachLine calls fn with every line of in, without its line ending. The
@@ -158,6 +190,26 @@ func writePerLine(w *bufio.Writer, r *logreduce.Reducer, clusters []int32) error
 		if _, err := w.Write(js); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func writeChanges(w *bufio.Writer, changes []logreduce.Change, top int, asJSON bool) error {
+	if top > 0 && len(changes) > top {
+		changes = changes[:top]
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, c := range changes {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "%-9s %8s %10s %10s %8s  %s\n", "KIND", "SCORE", "BASELINE", "TARGET", "DELTA", "SIGNATURE")
+	for _, c := range changes {
+		fmt.Fprintf(w, "%-9s %8.1f %10d %10d %7.0f%%  %s\n", c.Kind, c.Score, c.BaselineCount, c.TargetCount, c.DeltaPct, c.Display)
 	}
 	return nil
 }

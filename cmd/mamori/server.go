@@ -30,6 +30,8 @@ func runServer(ctx context.Context, args []string) error {
 	var ruleDirs stringList
 	fs.Var(&ruleDirs, "rules", "Sigma rule folder to load (repeatable)")
 	noDetect := fs.Bool("no-detection", false, "turn live detection off")
+	var intelFeeds stringList
+	fs.Var(&intelFeeds, "intel", "threat-intel feed file or folder: CSV, STIX 2.1 or MISP JSON (repeatable; DATA/intel is always read)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -71,6 +73,7 @@ func runServer(ctx context.Context, args []string) error {
 	}
 	opts.RuleDirs = append(opts.RuleDirs, ruleDirs...)
 	opts.NoDetection = opts.NoDetection || *noDetect
+	opts.IntelPaths = append(opts.IntelPaths, intelFeeds...)
 	log, err := newLogger(lc)
 	if err != nil {
 		return err

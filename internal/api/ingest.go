@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
+	"github.com/mamori/mamori/internal/parse"
 )
 
 // ingestAnswer is the body of POST /api/v1/ingest answers.
@@ -25,13 +27,21 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		meta.Source = p.Source // a source-bound token writes only its source
 	}
 	format := q.Get("format")
+	var parser parse.Parser
 	switch format {
-	case "", "json", "text":
+	case "", "json", "text", "auto":
+		if format == "auto" {
+			format = ""
+		}
 	case "ndjson":
 		format = "json"
 	default:
-		h.writeError(w, r, invalidf("format %q: want json, text or empty for auto", format), nil)
-		return
+		p, ok := parse.Lookup(format)
+		if !ok {
+			h.writeError(w, r, invalidf("format %q: want json, text, auto or a parser name (%s)", format, strings.Join(parse.Names(), ", ")), nil)
+			return
+		}
+		parser, format = p, "text"
 	}
 	body, err := ingest.OpenBody(w, r, h.opts.Body)
 	if err != nil {
@@ -43,6 +53,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		Meta:         meta,
 		TimeField:    q.Get("time_field"),
 		Format:       format,
+		Parser:       parser,
 		MaxLineBytes: h.opts.MaxLineBytes,
 		Now:          func() int64 { return h.now().UnixNano() },
 		Budget:       h.opts.Budget,

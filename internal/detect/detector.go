@@ -354,6 +354,12 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 				out = append(out, s)
 			}
 		})
+		if v, ok := e.Get("threat.indicator.value"); ok {
+			s := IntelSignal(e, v)
+			if d.keep(&s) {
+				out = append(out, s)
+			}
+		}
 	}
 	d.processed.Add(uint64(len(events)))
 	d.raised.Add(uint64(len(out)))
@@ -467,5 +473,43 @@ func (rh *RuleHunter) Prefilter() string { return "*" }
 func (rh *RuleHunter) Match(e *event.Event) []Signal {
 	var out []Signal
 	rh.eng.Match(e, func(m sigma.Match) { out = append(out, newSignal(m.Rule, e)) })
+	return out
+}
+
+// IntelSignal is the signal of an event that contains a threat-intel
+// indicator (the event carries threat.* fields from IntelSet.Enrich).
+func IntelSignal(e *event.Event, value string) Signal {
+	typ, _ := e.Get("threat.indicator.type")
+	feed, _ := e.Get("threat.feed")
+	raw := e.Raw
+	if len(raw) > maxEvidence {
+		raw = raw[:maxEvidence]
+	}
+	ents := Entities(e)
+	switch typ {
+	case IOCDomain, IOCHash, IOCAddress:
+		ents = append(ents, Entity{Type: map[string]string{IOCDomain: EntityDomain, IOCHash: EntityHash, IOCAddress: EntityWallet}[typ], Value: value})
+	case IOCIP:
+		ents = append(ents, Entity{Type: EntityIP, Value: value})
+	}
+	ruleID := "intel:" + typ
+	return Signal{ID: signalID(ruleID+value, e.Time, e.Raw), Time: e.Time, RuleID: ruleID, Title: "Threat intel match: " + typ + " " + value + " (" + feed + ")",
+		Level: "high", Severity: "high", Tags: []string{"attack.command_and_control"}, Tactics: []string{"command_and_control"}, Entities: dedupEntities(ents),
+		EventTime: e.Time, EventSource: e.Source, EventHost: e.Host, EventPartition: e.Partition, EventRaw: raw, Kind: "intel"}
+}
+
+func dedupEntities(es []Entity) []Entity {
+	var out []Entity
+	for _, e := range es {
+		dup := false
+		for _, o := range out {
+			if o.Type == e.Type && strings.EqualFold(o.Value, e.Value) {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, e)
+		}
+	}
 	return out
 }

@@ -19,12 +19,14 @@ import (
 	"github.com/mamori/mamori/internal/ingest/fluent"
 	"github.com/mamori/mamori/internal/ingest/hec"
 	"github.com/mamori/mamori/internal/ingest/ingesttest"
+	"github.com/mamori/mamori/internal/ingest/loki"
 	"github.com/mamori/mamori/internal/ingest/otlp"
 )
 
 // TestNPMClients runs the official or most used Node.js client libraries
-// (@elastic/elasticsearch, splunk-logging, fluent-logger, the OpenTelemetry
-// OTLP/proto log exporter) against the receivers. It needs node and
+// (@elastic/elasticsearch, splunk-logging, fluent-logger with and without
+// the shared-key handshake, winston-loki (protobuf + snappy), the OpenTelemetry
+// OTLP/proto and OTLP/gRPC log exporters) against the receivers. It needs node and
 // `npm ci --prefix internal/ingest/testdata/npm`.
 func TestNPMClients(t *testing.T) {
 	if testing.Short() {
@@ -54,10 +56,19 @@ func TestNPMClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []ingest.HTTPReceiver{es, hr, or} {
+	lr, err := loki.New(sink, auth, loki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []ingest.HTTPReceiver{es, hr, or, lr} {
 		r.Register(mux)
 	}
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	var protos http.Protocols // gRPC needs HTTP/2; without TLS, unencrypted
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &protos
+	srv.Start()
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -65,10 +76,16 @@ func TestNPMClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	fs, err := fluent.New(ctx, sink, auth, fluent.Options{Token: token, Addr: "127.0.0.1:0", SharedKey: "npm-shared", ServerHostname: "mamori-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
 	go func() { done <- fl.Run(ctx) }()
+	go func() { done <- fs.Run(ctx) }()
 	defer func() {
 		cancel()
+		<-done
 		<-done
 	}()
 
@@ -81,8 +98,12 @@ func TestNPMClients(t *testing.T) {
 		"ES_URL="+srv.URL+"/es",
 		"HEC_URL="+srv.URL,
 		"OTLP_URL="+srv.URL+"/v1/logs",
+		"OTLP_GRPC_URL="+srv.URL,
+		"LOKI_URL="+srv.URL,
 		"FLUENT_HOST=127.0.0.1",
 		"FLUENT_PORT="+strconv.Itoa(fl.Addr().(*net.TCPAddr).Port),
+		"FLUENT_SHARED_PORT="+strconv.Itoa(fs.Addr().(*net.TCPAddr).Port),
+		"FLUENT_SHARED_KEY=npm-shared",
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -93,11 +114,15 @@ func TestNPMClients(t *testing.T) {
 		"npm elasticsearch index": func(ev event.Event) bool { return field(ev, "es.index") == "npm-idx" },
 		"npm splunk":              func(ev event.Event) bool { return ev.Source == "npmtest" && ev.Host == "nodehost" },
 		"npm fluent":              func(ev event.Event) bool { return field(ev, fluent.FieldTag) == "npm.label" && ev.Host == "nodehost" },
+		"npm fluent shared key":   func(ev event.Event) bool { return field(ev, fluent.FieldTag) == "npm.secure" },
 		"npm otlp":                func(ev event.Event) bool { return ev.Source == "npm-otel" && field(ev, "npm.attr") == "v" },
+		"npm loki":                func(ev event.Event) bool { return ev.Source == "npm-loki" && ev.Host == "nodehost" },
+		"npm otlp grpc":           func(ev event.Event) bool { return ev.Source == "npm-otel" && ev.Host == "nodehost" },
 	}
 	for _, ev := range sink.Events() {
 		for raw, check := range want {
-			if strings.Contains(ev.Raw, raw) && (ev.Raw == raw || strings.HasPrefix(ev.Raw, "{")) {
+			// Exact, or with the metadata some loggers append ("msg {...}").
+			if ev.Raw == raw || strings.HasPrefix(ev.Raw, raw+" {") {
 				if !check(ev) {
 					t.Errorf("%q: unexpected metadata %+v", raw, ev)
 				}

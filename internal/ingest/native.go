@@ -21,6 +21,9 @@ type LineOptions struct {
 	// Format is "json" (every line is a JSON document), "text" (plain
 	// lines) or "" (auto: a line starting with '{' is JSON).
 	Format string
+	// Parser parses text lines (syslog, CEF, ...); nil means parse.Auto,
+	// which recognizes the common formats and keeps unknown text as is.
+	Parser parse.Parser
 	// MaxLineBytes is the longest line kept; longer lines are rejected with
 	// an error (default 1 MiB).
 	MaxLineBytes int
@@ -137,7 +140,11 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
 	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && bytes.TrimLeft(line, " \t")[0] == '{')
 	if opts.Format != "text" && isJSON {
+		n0 := len(ev.Fields)
 		err := parse.DecodeJSONEvent(line, ev, parse.JSONEventOptions{TimeField: opts.TimeField})
+		if err == nil {
+			parse.NormalizeJSON(ev, n0) // ECS names beside the original ones
+		}
 		var je *parse.JSONError
 		switch {
 		case err == nil:
@@ -160,13 +167,23 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 			}
 		}
 	} else {
-		ev.Raw = string(line)
+		p := opts.Parser
+		if p == nil {
+			p = parse.NewAuto(parse.Options{Location: opts.TimeOptions.Location, Now: opts.TimeOptions.Now})
+		}
+		if err := parse.ParseLine(p, line, ev); err != nil {
+			res.ParseErrors++
+			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("%s: %v: kept raw", p.Name(), err))
+		}
+		ev.Raw = string(line) // byte-exact, whatever the parser did
 		if !utf8.Valid(line) {
 			// Kept byte-exact; searches and JSON output see U+FFFD.
 			ev.Fields = append(ev.Fields, event.Field{Name: "_invalid_utf8", Value: "true"})
 		}
-		if ns, ok := parse.DetectTimeIn(ev.Raw, opts.TimeOptions); ok {
-			ev.Time = ns
+		if ev.Time == 0 {
+			if ns, ok := parse.DetectTimeIn(ev.Raw, opts.TimeOptions); ok {
+				ev.Time = ns
+			}
 		}
 	}
 	if ev.Time == 0 {

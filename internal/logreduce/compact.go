@@ -36,7 +36,7 @@ func (r *Reducer) compact() {
 func (r *Reducer) compactOnce() bool {
 	byLen := map[int][]int32{}
 	for ci, c := range r.clusters {
-		if c.parent == 0 && c.user == 0 && c.count > 0 {
+		if c.parent == 0 && c.user == 0 && !c.exact && c.count > 0 {
 			byLen[len(c.words)] = append(byLen[len(c.words)], int32(ci))
 		}
 	}
@@ -123,12 +123,13 @@ func (r *Reducer) mergeClusters(b []int32, p int) {
 			d.wild[p] = true
 		}
 		d.count += c.count
+		d.base += c.base
 		for _, e := range c.examples {
 			if len(d.examples) < r.opts.MaxExamples {
 				d.examples = append(d.examples, e)
 			}
 		}
-		c.count = 0
+		c.count, c.base = 0, 0
 		c.examples = nil
 		c.parent = dst + 1
 	}

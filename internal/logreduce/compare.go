@@ -224,3 +224,21 @@ func matchDrifted(baseline, target []Signature, match []int, used []bool, minSim
 		}
 	}
 }
+
+// Compare compares the messages given to AddBaseline with those given to
+// Add. Both periods were clustered together, so templates match exactly.
+func (r *Reducer) Compare(opts CompareOptions) []Change {
+	var baseline, target []Signature
+	for _, s := range r.Signatures() {
+		if s.BaselineCount > 0 {
+			b := s
+			b.Count = s.BaselineCount
+			baseline = append(baseline, b)
+		}
+		if s.Count > 0 {
+			target = append(target, s)
+		}
+	}
+	opts.Similarity = 1 // ids are exact here
+	return Compare(baseline, target, opts)
+}

@@ -1,6 +1,7 @@
 package logreduce
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,10 +21,10 @@ func TestCompare(t *testing.T) {
 		sig("heartbeat from <*>", 2000),
 	}
 	target := []Signature{
-		sig("login ok for <*>", 1010),            // unchanged
-		sig("backup done in <*> s", 400),         // changed: 4x
-		sig("privilege escalation by <*>", 30),   // new
-		sig("heartbeat from <*>", 1500),          // changed: -25%, significant but below 50%: unchanged
+		sig("login ok for <*>", 1010),                               // unchanged
+		sig("backup done in <*> s", 400),                            // changed: 4x
+		sig("privilege escalation by <*>", 30),                      // new
+		sig("heartbeat from <*>", 1500),                             // changed: -25%, significant but below 50%: unchanged
 		sig("cache miss for <*> key <*> shard <*> node <*> x", 480), // other length: new
 		sig("cache miss for <*> key <*> shard <*> host <*>", 505),   // drifted: matched
 	}
@@ -33,13 +34,13 @@ func TestCompare(t *testing.T) {
 		got[c.Template] = c.Kind
 	}
 	want := map[string]ChangeKind{
-		"login ok for <*>":             KindUnchanged,
-		"backup done in <*> s":         KindChanged,
-		"privilege escalation by <*>":  KindNew,
-		"disk <*> full":                KindGone,
-		"heartbeat from <*>":           KindUnchanged,
-		"cache miss for <*> key <*> shard <*> node <*> x":  KindNew,
-		"cache miss for <*> key <*> shard <*> host <*>":    KindUnchanged,
+		"login ok for <*>":                                KindUnchanged,
+		"backup done in <*> s":                            KindChanged,
+		"privilege escalation by <*>":                     KindNew,
+		"disk <*> full":                                   KindGone,
+		"heartbeat from <*>":                              KindUnchanged,
+		"cache miss for <*> key <*> shard <*> node <*> x": KindNew,
+		"cache miss for <*> key <*> shard <*> host <*>":   KindUnchanged,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
@@ -104,5 +105,40 @@ func TestCompareReducers(t *testing.T) {
 		if c.Kind != want {
 			t.Errorf("%q: kind %v, want %v", c.Template, c.Kind, want)
 		}
+	}
+}
+
+// The joint form: both periods clustered by one Reducer get identical
+// templates even when the periods alone would generalize differently.
+func TestReducerCompare(t *testing.T) {
+	r := New(Options{})
+	for _, l := range sshLines(1, 100) {
+		r.AddBaseline(l)
+	}
+	for _, l := range sshLines(2, 100) {
+		r.Add(l)
+	}
+	for i := 0; i < 300; i++ {
+		r.Add("Failed password for alice from 10.9.9.9 port 22 ssh2")
+	}
+	r.Add("kernel: Out of memory: Killed process 4242 (java)")
+	got := map[string]ChangeKind{}
+	for _, c := range r.Compare(CompareOptions{}) {
+		got[c.Template] = c.Kind
+		if c.Kind == KindChanged && (c.DeltaPct > 0) != strings.HasPrefix(c.Template, "Failed") {
+			t.Errorf("%q: delta %.1f%%, want > 0 only for Failed", c.Template, c.DeltaPct)
+		}
+	}
+	want := map[string]ChangeKind{
+		"Failed password for <*> from <*> port <*> ssh2":    KindChanged,
+		"Accepted publickey for <*> from <*> port <*> ssh2": KindChanged, // share halved
+		"session opened for user <*> by (uid=<*>)":          KindChanged,
+		"kernel: Out of memory: Killed process <*> (java)":  KindNew,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("kinds (-want +got):\n%s", diff)
+	}
+	if r.Total() != 601 {
+		t.Errorf("Total = %d, want 601 target messages", r.Total())
 	}
 }

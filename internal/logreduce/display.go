@@ -21,8 +21,11 @@ func Display(template, example string) string {
 			b.WriteString(typeOf(vals[i]))
 		}
 	}
-	return b.String()
+	// A clock (and a date written with words around it) is one time.
+	return clockReplacer.Replace(b.String())
 }
+
+var clockReplacer = strings.NewReplacer("<*>:<NUM>:<NUM>", "<TIME>", "<NUM>:<NUM>:<NUM>", "<TIME>")
 
 // Values returns the values the variables of template take in msg, matching
 // the template's constant pieces left to right (white space runs count as

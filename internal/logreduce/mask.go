@@ -16,9 +16,9 @@ const Wildcard = "<*>"
 
 // charClass bits.
 const (
-	clSpace = 1 << iota // white space: separates words
-	clPathDelim         // splits a word into segments: , ! ; : = | " ' [ ] ( ) { }
-	clTokDelim          // splits a segment into subtokens: . - + @ # $ % &
+	clSpace     = 1 << iota // white space: separates words
+	clPathDelim             // splits a word into segments: , ! ; : = | " ' [ ] ( ) { }
+	clTokDelim              // splits a segment into subtokens: . - + @ # $ % &
 	clDigit
 	clLetter // ASCII letters
 	clHex    // 0-9 a-f A-F
@@ -75,13 +75,31 @@ func appendMaskedWord(dst []byte, w string) []byte {
 		if i < len(w) && charClass[w[i]]&clPathDelim == 0 {
 			continue
 		}
-		dst = appendMaskedSegment(dst, w[start:i])
+		if start > 0 && w[start-1] == '=' && isDottedName(w[start:i]) {
+			// The value of a key=value pair that is a dotted name
+			// (com.example.app, android.intent.action.MAIN) is a variable.
+			dst = append(dst, Wildcard...)
+		} else {
+			dst = appendMaskedSegment(dst, w[start:i])
+		}
 		if i < len(w) {
 			dst = append(dst, w[i])
 		}
 		start = i + 1
 	}
 	return dst
+}
+
+// isDottedName reports whether s has at least two dots between letters
+// (a.b.c).
+func isDottedName(s string) bool {
+	dots := 0
+	for i := 1; i < len(s)-1; i++ {
+		if s[i] == '.' && charClass[s[i-1]]&(clLetter|clDigit) != 0 && charClass[s[i+1]]&clLetter != 0 {
+			dots++
+		}
+	}
+	return dots >= 2
 }
 
 // isPath reports whether s is a path-like string: one or more "/name" parts.
@@ -157,6 +175,21 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) || isVersion(s) {
 		return append(dst, Wildcard...)
 	}
+	if k := strings.IndexByte(s, '/'); k >= 0 {
+		// Parts joined by '/' (host/ip, 2016/9/27, hdfs://host:port) are
+		// masked one by one.
+		for {
+			dst = appendMaskedSegment(dst, s[:k])
+			if k == len(s) {
+				return dst
+			}
+			dst = append(dst, '/')
+			s = s[k+1:]
+			if k = strings.IndexByte(s, '/'); k < 0 {
+				k = len(s)
+			}
+		}
+	}
 	from := len(dst)
 	wilds := 0
 	start := 0
@@ -200,6 +233,9 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 // isVersion reports a version number: digits joined by dots (and dashes),
 // with at least one dot, optionally after a 'v' (v1.0.0, 2.6.5-1.358).
 func isVersion(s string) bool {
+	if len(s) < 3 || (charClass[s[0]]&clDigit == 0 && ((s[0] != 'v' && s[0] != 'V') || charClass[s[1]]&clDigit == 0)) {
+		return false
+	}
 	if s[0] == 'v' || s[0] == 'V' {
 		s = s[1:]
 	}

@@ -1,6 +1,9 @@
 package logreduce
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCanonical(t *testing.T) {
 	f := func(in, want string) {
@@ -55,4 +58,28 @@ func TestQuery(t *testing.T) {
 	f("Failed password for <*> from <*> port <*>", `"Failed password for" AND "from" AND "port"`)
 	f("<*>", "*")
 	f(`tag="<*>" x`, `"tag=\"" AND "\" x"`)
+}
+
+func TestCollapseDates(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		got := strings.Join(collapseDates(splitWords(nil, in)), " ")
+		if got != want {
+			t.Errorf("collapseDates(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f("connection from 1.2.3.4 () at Wed Jul 27 10:59:53 2005", "connection from 1.2.3.4 () at <*>:<*>:<*>")
+	f("Jan  1 00:00:00 host sshd[1]: x", "<*>:<*>:<*> host sshd[1]: x")
+	f("#1 Sat May 8 09:04:50 EDT 2004", "#1 <*>:<*>:<*> EDT 2004")
+	f("at 2016-09-28 04:30:30,123 ok", "at 2016-09-28 04:30:30,123 ok")
+	f("May I ask Jun 5 times", "May I ask Jun 5 times")
+	f("Jul 27 10:59", "Jul 27 10:59")
+}
+
+func TestDisplayTime(t *testing.T) {
+	tpl := Canonical(strings.Join(collapseDates(splitWords(nil, "Jan  1 00:00:00 h sshd[7]: ok")), " "))
+	tpl = strings.Replace(tpl, " h ", " <*> ", 1)
+	if got, want := Display(tpl, "Jan  1 00:00:00 h sshd[7]: ok"), "<TIME> <*> sshd[<NUM>]: ok"; got != want {
+		t.Errorf("Display = %q, want %q", got, want)
+	}
 }

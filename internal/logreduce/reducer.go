@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,10 +62,12 @@ func (o Options) withDefaults() Options {
 type cluster struct {
 	words    []string // template words; variables are Wildcard
 	wild     []bool   // words[i] contains a Wildcard
-	count    int64
+	count    int64    // messages of both periods
+	base     int64    // messages of the baseline period (AddBaseline)
 	examples []string
 	user     int   // index+1 of the user template that defined it, or 0
 	parent   int32 // index+1 of the cluster this one was merged into, or 0
+	exact    bool  // never merged with others (key sets)
 }
 
 // Reducer groups messages into signatures. Memory grows with the number of
@@ -76,8 +79,10 @@ type Reducer struct {
 	leaves   map[string][]int32 // leaf key -> cluster indexes
 	seen     map[string]int32   // masked message -> cluster (bounded cache)
 	overflow map[int]int32      // word count -> overflow cluster
-	total    int64
-	dirty    bool // clusters changed since the last compact
+	total    int64              // messages of both periods
+	base     int64              // messages of the baseline period
+	inBase   bool               // the message being added is a baseline one
+	dirty    bool               // clusters changed since the last compact
 
 	// scratch, reused across Add calls
 	raw    []string
@@ -101,8 +106,27 @@ func New(opts Options) *Reducer {
 	}
 }
 
-// Total returns the number of messages added.
-func (r *Reducer) Total() int64 { return r.total }
+// Total returns the number of messages added with Add (the target period).
+func (r *Reducer) Total() int64 { return r.total - r.base }
+
+// AddBaseline is Add for a message of the baseline period of a comparison
+// (`logcompare`): both periods are clustered together, so a signature has
+// the same template in both, and Compare reports how each one changed.
+// Signatures counts only the messages given to Add.
+func (r *Reducer) AddBaseline(msg string) int {
+	r.inBase = true
+	r.base++
+	ci := r.Add(msg)
+	r.inBase = false
+	return ci
+}
+
+func (r *Reducer) baseOne() int64 {
+	if r.inBase {
+		return 1
+	}
+	return 0
+}
 
 // AddBytes is Add for a message in a byte slice; msg is not kept.
 func (r *Reducer) AddBytes(msg []byte) int {
@@ -114,7 +138,7 @@ func (r *Reducer) AddBytes(msg []byte) int {
 // itself.
 func (r *Reducer) Add(msg string) int {
 	r.total++
-	r.raw = splitWords(r.raw[:0], msg)
+	r.raw = collapseDates(splitWords(r.raw[:0], msg))
 	r.buf = r.buf[:0]
 	r.ends = r.ends[:0]
 	for _, w := range r.raw {
@@ -335,7 +359,7 @@ func similarity(c *cluster, words []string, need int) (eq, wild, hardAt int) {
 const noMatch = -2
 
 func (r *Reducer) newCluster(words []string, msg string) int32 {
-	c := &cluster{words: make([]string, len(words)), wild: make([]bool, len(words)), count: 1}
+	c := &cluster{words: make([]string, len(words)), wild: make([]bool, len(words)), count: 1, base: r.baseOne()}
 	for i, w := range words {
 		c.words[i] = strings.Clone(w)
 		c.wild[i] = hasWildcard(w)
@@ -351,12 +375,13 @@ func (r *Reducer) newCluster(words []string, msg string) int32 {
 func (r *Reducer) update(ci int32, words []string, msg string) {
 	c := r.clusters[r.root(ci)]
 	c.count++
+	c.base += r.baseOne()
 	r.dirty = true
 	if len(c.examples) < r.opts.MaxExamples {
 		c.examples = append(c.examples, strings.Clone(msg))
 	}
-	if len(c.words) != len(words) {
-		return // merged into a cluster of another length
+	if len(c.words) != len(words) || c.exact {
+		return // merged into a cluster of another length, or fixed
 	}
 	for i, w := range words {
 		t := c.words[i]
@@ -397,13 +422,14 @@ func (r *Reducer) addUser(u int, msg string) int {
 	if l := r.leaves[key]; len(l) > 0 {
 		c := r.clusters[l[0]]
 		c.count++
+		c.base += r.baseOne()
 		if len(c.examples) < r.opts.MaxExamples {
 			c.examples = append(c.examples, strings.Clone(msg))
 		}
 		return int(l[0])
 	}
 	ut := r.opts.Corrections.Templates[u]
-	c := &cluster{words: splitWords(nil, ut.Template), count: 1, user: u + 1}
+	c := &cluster{words: splitWords(nil, ut.Template), count: 1, base: r.baseOne(), user: u + 1}
 	c.wild = make([]bool, len(c.words))
 	if r.opts.MaxExamples > 0 {
 		c.examples = append(c.examples, strings.Clone(msg))
@@ -522,4 +548,30 @@ func mergeWord(dst []byte, a, b string) []byte {
 		dst = append(dst, a[ai])
 		a, b = a[ai+1:], b[bi+1:]
 	}
+}
+
+// AddKeys groups an event by its set of field names (`logreduce keys`):
+// events with the same names, in any order, share a signature.
+func (r *Reducer) AddKeys(names []string) int {
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	r.total++
+	return int(r.addExact(strings.Join(sorted, ", ")))
+}
+
+// addExact counts msg in a cluster of its own that is never merged.
+func (r *Reducer) addExact(msg string) int32 {
+	key := "keys " + msg
+	if l := r.leaves[key]; len(l) > 0 {
+		r.update(l[0], nil, msg)
+		return l[0]
+	}
+	c := &cluster{words: splitWords(nil, msg), exact: true}
+	c.wild = make([]bool, len(c.words))
+	r.clusters = append(r.clusters, c)
+	ci := int32(len(r.clusters) - 1)
+	r.leaves[key] = []int32{ci}
+	r.update(ci, nil, msg)
+	return ci
 }

@@ -239,3 +239,26 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("Validate = %v, want three problems", err)
 	}
 }
+
+func TestAddKeys(t *testing.T) {
+	r := New(Options{})
+	a := r.AddKeys([]string{"user", "ip", "event"})
+	b := r.AddKeys([]string{"event", "user", "ip", "ip"})
+	c := r.AddKeys([]string{"event", "amount"})
+	if r.Template(a) != r.Template(b) || r.Template(a) == r.Template(c) {
+		t.Errorf("key sets: %q %q %q", r.Template(a), r.Template(b), r.Template(c))
+	}
+	if got, want := r.Template(a), "event, ip, user"; got != want {
+		t.Errorf("Template = %q, want %q", got, want)
+	}
+}
+
+func TestAddKeysExact(t *testing.T) {
+	r := New(Options{})
+	for _, k := range []string{"user", "name", "host", "addr"} {
+		r.AddKeys([]string{"event", "ip", k})
+	}
+	if n := len(r.Signatures()); n != 4 {
+		t.Errorf("%d signatures, want 4 distinct key sets", n)
+	}
+}

@@ -21,6 +21,8 @@ type Signature struct {
 	// Count is the number of messages; Share is Count over all messages.
 	Count int64   `json:"count"`
 	Share float64 `json:"share"`
+	// BaselineCount is the number of baseline messages (AddBaseline).
+	BaselineCount int64 `json:"baseline_count,omitempty"`
 	// Rank is the user's promotion (> 0) or demotion (< 0).
 	Rank     int      `json:"rank,omitempty"`
 	Examples []string `json:"examples,omitempty"`
@@ -72,7 +74,8 @@ func (r *Reducer) Signatures() []Signature {
 			out = append(out, Signature{ID: SignatureID(t), Template: t})
 		}
 		s := &out[i]
-		s.Count += c.count
+		s.Count += c.count - c.base
+		s.BaselineCount += c.base
 		for _, e := range c.examples {
 			if len(s.Examples) < r.opts.MaxExamples {
 				s.Examples = append(s.Examples, e)
@@ -81,8 +84,8 @@ func (r *Reducer) Signatures() []Signature {
 	}
 	for i := range out {
 		s := &out[i]
-		if r.total > 0 {
-			s.Share = float64(s.Count) / float64(r.total)
+		if n := r.Total(); n > 0 {
+			s.Share = float64(s.Count) / float64(n)
 		}
 		s.Rank = r.opts.Corrections.rank(s.ID)
 		s.Display = s.Template
@@ -109,7 +112,8 @@ func sortSignatures(s []Signature) {
 
 func sign(n int) int { return cmp.Compare(n, 0) }
 
-// Merge adds the clusters of o (for example another worker's shard) to r.
+// Merge adds the clusters of o (for example another worker's shard) to r;
+// o must not be used afterwards.
 func (r *Reducer) Merge(o *Reducer) {
 	for _, c := range o.clusters {
 		if c.count == 0 {
@@ -120,20 +124,25 @@ func (r *Reducer) Merge(o *Reducer) {
 			ex = c.examples[0]
 		}
 		var ci int
-		if c.user > 0 {
+		switch {
+		case c.user > 0:
 			ci = r.addUser(c.user-1, ex)
-		} else {
+		case c.exact:
+			ci = int(r.addExact(strings.Join(c.words, " ")))
+		default:
 			ci = r.addMasked(c.words, ex)
 		}
-		r.total++
-		d := r.clusters[ci]
+		// The add above counted one target message; count the rest.
+		d := r.clusters[r.root(int32(ci))]
 		d.count += c.count - 1
+		d.base += c.base
+		r.total += c.count
+		r.base += c.base
 		for _, e := range c.examples[min(1, len(c.examples)):] {
 			if len(d.examples) < r.opts.MaxExamples {
 				d.examples = append(d.examples, e)
 			}
 		}
-		r.total += c.count - 1
 	}
 }
 

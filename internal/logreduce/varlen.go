@@ -18,7 +18,7 @@ const maxLenBucket = 200
 func (r *Reducer) compactLengths() bool {
 	byFirst := map[string][]int32{}
 	for ci, c := range r.clusters {
-		if c.parent == 0 && c.user == 0 && c.count > 0 && len(c.words) >= 3 {
+		if c.parent == 0 && c.user == 0 && !c.exact && c.count > 0 && len(c.words) >= 3 {
 			byFirst[c.words[0]] = append(byFirst[c.words[0]], int32(ci))
 		}
 	}
@@ -73,12 +73,13 @@ func (r *Reducer) mergeOptional(a, c int32) bool {
 		}
 	}
 	ca.count += cc.count
+	ca.base += cc.base
 	for _, e := range cc.examples {
 		if len(ca.examples) < r.opts.MaxExamples {
 			ca.examples = append(ca.examples, e)
 		}
 	}
-	cc.count = 0
+	cc.count, cc.base = 0, 0
 	cc.examples = nil
 	cc.parent = a + 1
 	return true

@@ -1,9 +1,11 @@
 package parse
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -30,7 +32,14 @@ const maxJSONDepth = 64
 // the object other than white space is an error. On error dst is returned
 // as it was.
 func FlattenJSON(line []byte, dst []event.Field) ([]event.Field, error) {
-	d := jsonDecoder{buf: line, out: dst}
+	return flattenJSON(line, "", dst)
+}
+
+// flattenJSON is FlattenJSON where src, when not empty, holds the same
+// bytes as line: values without escapes are then substrings of src instead
+// of copies (one allocation per document instead of one per member).
+func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, error) {
+	d := jsonDecoder{buf: line, src: src, out: dst}
 	n0 := len(dst)
 	d.skipSpace()
 	if d.pos >= len(d.buf) {
@@ -51,9 +60,12 @@ func FlattenJSON(line []byte, dst []event.Field) ([]event.Field, error) {
 
 type jsonDecoder struct {
 	buf     []byte
+	src     string // "" or string(buf): values are substrings of it
 	pos     int
 	out     []event.Field
 	scratch []byte
+	names   []byte // the dotted name of the member being decoded
+	aliased bool   // the last str() result aliases buf (no escapes)
 }
 
 func (d *jsonDecoder) errf(format string, args ...any) error {
@@ -100,14 +112,19 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 		}
 		d.pos++
 		d.skipSpace()
-		name := make([]byte, 0, len(prefix)+1+len(key))
-		if len(prefix) > 0 {
-			name = append(append(name, prefix...), '.')
+		// prefix is d.names[:len(prefix)]; the member's name extends it in
+		// place and the buffer is cut back after the value.
+		n := len(prefix)
+		name := d.names[:n]
+		if n > 0 {
+			name = append(name, '.')
 		}
 		name = append(name, key...)
+		d.names = name
 		if err := d.value(name, depth); err != nil {
 			return err
 		}
+		d.names = d.names[:n]
 		d.skipSpace()
 		if d.pos >= len(d.buf) {
 			return d.errf("unexpected end in object")
@@ -140,11 +157,16 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 		d.emit(name, compactJSON(d.buf[start:d.pos]))
 		return nil
 	case c == '"':
+		start := d.pos + 1
 		s, err := d.str()
 		if err != nil {
 			return err
 		}
-		d.emit(name, string(s))
+		if d.aliased && d.src != "" {
+			d.emit(name, d.src[start:start+len(s)])
+		} else {
+			d.emit(name, string(s))
+		}
 		return nil
 	case c == 'n':
 		return d.literal("null")
@@ -165,7 +187,11 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 		if err := d.number(); err != nil {
 			return err
 		}
-		d.emit(name, string(d.buf[start:d.pos]))
+		if d.src != "" {
+			d.emit(name, d.src[start:d.pos])
+		} else {
+			d.emit(name, string(d.buf[start:d.pos]))
+		}
 		return nil
 	default:
 		return d.errf("unexpected character %q", c)
@@ -173,7 +199,35 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 }
 
 func (d *jsonDecoder) emit(name []byte, v string) {
-	d.out = append(d.out, event.Field{Name: string(name), Value: v})
+	d.out = append(d.out, event.Field{Name: internName(name), Value: v})
+}
+
+// nameCache interns member names: documents of one source repeat the same
+// few hundred names, so most lookups return an existing string and the
+// name costs no allocation. Entries are replaced on collision; the cache
+// is safe for concurrent use.
+var nameCache [4096]atomic.Pointer[string]
+
+func internName(b []byte) string {
+	// Names of one source share prefixes and differ at the end: hash the
+	// length, the first byte and the last eight bytes.
+	h := uint64(len(b)) * 0x9E3779B97F4A7C15
+	if len(b) >= 8 {
+		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xC2B2AE3D27D4EB4F
+		h ^= uint64(b[0]) * 0x165667B19E3779F9
+	} else {
+		for _, c := range b {
+			h = (h ^ uint64(c)) * 0x100000001B3
+		}
+	}
+	h ^= h >> 29
+	slot := &nameCache[h&uint64(len(nameCache)-1)]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }
 
 func (d *jsonDecoder) literal(lit string) error {
@@ -228,12 +282,16 @@ func (d *jsonDecoder) number() error {
 func (d *jsonDecoder) str() ([]byte, error) {
 	d.pos++ // opening quote
 	start := d.pos
-	// Fast path: ASCII without escapes.
+	// Fast path: ASCII without escapes, eight bytes at a time, then bytewise.
+	for d.pos+8 <= len(d.buf) && !strSpecial(binary.LittleEndian.Uint64(d.buf[d.pos:])) {
+		d.pos += 8
+	}
 	for d.pos < len(d.buf) {
 		c := d.buf[d.pos]
 		if c == '"' {
 			s := d.buf[start:d.pos]
 			d.pos++
+			d.aliased = true
 			return s, nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
@@ -242,6 +300,7 @@ func (d *jsonDecoder) str() ([]byte, error) {
 		d.pos++
 	}
 	// Slow path: escapes, control characters or non-ASCII.
+	d.aliased = false
 	out := append(d.scratch[:0], d.buf[start:d.pos]...)
 	for d.pos < len(d.buf) {
 		c := d.buf[d.pos]
@@ -312,6 +371,15 @@ func (d *jsonDecoder) str() ([]byte, error) {
 		}
 	}
 	return nil, d.errf("unterminated string")
+}
+
+// strSpecial reports whether any byte of w is '"', '\\', a control
+// character or non-ASCII (SWAR: exact for "any", no false negatives).
+func strSpecial(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (lo * '"')
+	b := w ^ (lo * '\\')
+	return ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)&^w|w)&hi != 0
 }
 
 func (d *jsonDecoder) hex4() (rune, error) {

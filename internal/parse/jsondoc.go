@@ -57,7 +57,7 @@ func (p jsonParser) Parse(line []byte, ev *event.Event) error {
 
 // flattenInto appends the flattened members of line to ev.Fields.
 func flattenInto(line []byte, ev *event.Event, format string) error {
-	fs, err := FlattenJSON(line, ev.Fields)
+	fs, err := flattenJSON(line, ev.Raw, ev.Fields)
 	if err != nil {
 		var je *JSONError
 		if errors.As(err, &je) {

@@ -87,7 +87,7 @@ func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (str
 		if !ok {
 			return "", errAt("syslog", 0, "bad priority")
 		}
-		if depth == 0 {
+		if depth == 0 || !hasFrom(ev, 0, fSyslogPriority) {
 			add(ev, fSyslogPriority, s[1:n-1])
 			add(ev, fSyslogFacility, facilityNames[pri>>3])
 			add(ev, fSyslogSeverity, severityNames[pri&7])

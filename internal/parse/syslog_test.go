@@ -79,6 +79,7 @@ func TestParseSyslog(t *testing.T) {
 	f("<13>Jan 22 00:00:01 relay1 <30>Jan 22 00:00:00 origin app: m", "2018-01-22T00:00:00+09:00",
 		"syslog.hostname=origin", "syslog.relay=relay1", "message=m", "syslog.priority=13")
 	f("<13>Jan 22 00:00:01 relay1 Jan 22 00:00:00 origin app: m", "", "syslog.hostname=origin", "syslog.relay=relay1")
+	f("Jan 22 00:00:01 relay1 <34>Jan 22 00:00:00 origin app: m", "", "syslog.hostname=origin", "syslog.priority=34", "syslog.severity=crit")
 	// Cisco ASA: year in the stamp, empty tag.
 	f("<166>Jan 22 2018 00:00:00 asa1 : %ASA-6-302013: Built outbound TCP connection", "2018-01-22T00:00:00+09:00",
 		"syslog.hostname=asa1", "message=%ASA-6-302013: Built outbound TCP connection", "syslog.facility=local4")

@@ -370,6 +370,27 @@ func (s *aggShardImpl) add(r record) error {
 	return nil
 }
 
+// addCountText adds n rows to the group of the text key v (count-only
+// aggregations with one group-by field).
+func (s *aggShardImpl) addCountText(v string, n int64) error {
+	g := s.last
+	if g == nil || v != s.lastKey {
+		if g = s.strGroups[v]; g == nil {
+			key := strings.Clone(v)
+			g = s.o.newGroup([]val{strVal(key)})
+			s.strGroups[key] = g
+			if err := s.mem.add(int64(2*len(key) + 96 + 80*len(g.st))); err != nil {
+				return err
+			}
+		}
+		s.last, s.lastKey = g, v
+	}
+	for i := range g.st {
+		g.st[i].n += n
+	}
+	return nil
+}
+
 func cloneVal(v val) val {
 	if v.k == kUnset {
 		return nullVal

@@ -78,6 +78,9 @@ type sortOp struct {
 	// tiebreak orders rows equal on the keys by all their columns, so
 	// the result does not depend on the input order.
 	tiebreak bool
+	// timeOrder breaks remaining ties by time: 1 newest first, -1 oldest
+	// first (event rows selected per worker).
+	timeOrder int
 }
 
 // byTimeOnly reports whether the sort is by _time alone, which the
@@ -108,6 +111,9 @@ func (o *sortOp) less(a, b *tableRow) bool {
 			}
 			return c > 0
 		}
+	}
+	if o.timeOrder != 0 && a.t != b.t {
+		return (a.t > b.t) == (o.timeOrder > 0)
 	}
 	if o.tiebreak {
 		for i := 0; i < len(a.cols) && i < len(b.cols); i++ {

@@ -3,7 +3,7 @@ package query
 // Operators of Sumo Logic's language that Mamori does not run yet: they
 // parse to a clear error instead of "unknown operator".
 func init() {
-	registerStage(parseUnsupported, "lookup", "join",
+	registerStage(parseUnsupported, "join",
 		"transaction", "logreduce", "logcompare", "compare", "save", "cat", "accum", "backshift",
 		"diff", "rollingstd", "smooth", "predict", "geoip", "geo", "threatip", "sessionize", "trace", "merge")
 }

@@ -34,7 +34,7 @@ type plan struct {
 	stream bool    // post is empty: rows stream in time order with early stop
 	after  []rowOp // row stages after the limit, applied to emitted rows
 
-	fast     string // "count" or "minutes": answered from block metadata
+	fast     string // "count", "stream" or "minutes": answered from block metadata
 	fastSpan int64
 }
 
@@ -192,6 +192,8 @@ func (p *plan) planFast() {
 	switch {
 	case len(p.prefix) == 0 && len(a.by) == 0:
 		p.fast = "count"
+	case len(p.prefix) == 0 && len(a.by) == 1 && (a.by[0] == slotHost || a.by[0] == slotSource || a.by[0] == slotPartition):
+		p.fast = "stream"
 	case len(p.prefix) == 1 && len(a.by) == 1:
 		ts, ok := p.prefix[0].(*timesliceOp)
 		if ok && ts.slot == a.by[0] && ts.span%int64(time.Minute) == 0 {
@@ -238,12 +240,18 @@ func (p *plan) planStore(opts *Options) {
 	p.sq.Filter = buildFilter(p.q.Search)
 }
 
+// conjuncts returns the terms of a top-level AND, flattening nested ANDs
+// (the API ANDs scope guards around the user's search).
 func conjuncts(e Expr) []Expr {
-	if a, ok := e.(*And); ok {
-		return a.Kids
-	}
-	if e == nil {
+	switch e := e.(type) {
+	case nil:
 		return nil
+	case *And:
+		var out []Expr
+		for _, k := range e.Kids {
+			out = append(out, conjuncts(k)...)
+		}
+		return out
 	}
 	return []Expr{e}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -33,6 +34,9 @@ type Options struct {
 	Partitions []string
 	// Workers is the number of goroutines decoding blocks (0: GOMAXPROCS).
 	Workers int
+	// Lookup returns the named table for the lookup stage; nil means no
+	// tables (lookup fails). Unknown names should wrap ErrNoLookup.
+	Lookup func(name string) (*LookupTable, error)
 }
 
 // Stats reports the work of one Run.
@@ -166,6 +170,7 @@ type worker struct {
 	rc    *rowCtx
 	sel   []int
 	shard aggShard
+	rows  []*tableRow // rows kept by this worker (sort with limit)
 }
 
 func (ex *executor) newWorker() *worker {
@@ -182,6 +187,9 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	cols1 := loadList(ref, &p.matchNeed, false, nil)
 	b, err := ref.Load(cols1)
 	if err != nil {
+		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+	}
+	if err := checkBlock(b); err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 	}
 	lo, hi := timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
@@ -213,10 +221,33 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		if len(b2.Times) != len(b.Times) {
 			return nil, fmt.Errorf("load block %s/%s/%s: %d rows, then %d", ref.Partition(), ref.Source(), ref.Host(), len(b.Times), len(b2.Times))
 		}
+		if err := checkBlock(b2); err != nil {
+			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
 		b.Cols = append(b.Cols, b2.Cols...)
 		w.bv.reset(b, p.c.names, p.c.slots)
 	}
 	return w.sel, nil
+}
+
+// checkBlock rejects a block whose columns do not have one value per row,
+// so a store bug fails the query instead of crashing the server.
+func checkBlock(b *store.Block) error {
+	for i := range b.Cols {
+		c := &b.Cols[i]
+		if len(c.Values) != len(b.Times) || (c.Absent != nil && len(c.Absent) != len(b.Times)) {
+			return fmt.Errorf("malformed block: column %q has %d values for %d rows", c.Name, len(c.Values), len(b.Times))
+		}
+	}
+	return nil
+}
+
+// recoverWorker turns a panic in a query goroutine into an error: a bug
+// must fail one query, not the server.
+func recoverWorker(errp *error) {
+	if r := recover(); r != nil {
+		*errp = fmt.Errorf("BUG: query worker panic: %v\n%s", r, debug.Stack())
+	}
 }
 
 // loadList returns the columns to load for need, leaving out the ones in
@@ -245,6 +276,11 @@ func loadList(ref store.BlockRef, need *colNeed, all bool, have []string) []stri
 	return out
 }
 
+func safeCall(w *worker, i int, fn func(w *worker, i int) error) (err error) {
+	defer recoverWorker(&err)
+	return fn(w, i)
+}
+
 // timeRange returns the rows of ascending times inside [from, to).
 func timeRange(times []int64, from, to int64) (int, int) {
 	lo, hi := 0, len(times)
@@ -271,8 +307,9 @@ func (w *worker) applyPrefix() bool {
 }
 
 // forEachBlock runs fn on every block on ex.workers() goroutines, each with
-// its own worker; the first error cancels the rest.
-func (ex *executor) forEachBlock(ctx context.Context, refs []store.BlockRef, fn func(w *worker, i int) error) error {
+// its own worker; the first error cancels the rest. done (optional) runs
+// once per worker after its last block.
+func (ex *executor) forEachBlock(ctx context.Context, refs []store.BlockRef, fn func(w *worker, i int) error, done func(w *worker)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
@@ -289,11 +326,14 @@ func (ex *executor) forEachBlock(ctx context.Context, refs []store.BlockRef, fn 
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(refs) {
+					if done != nil {
+						done(w)
+					}
 					return
 				}
 				err := ctx.Err()
 				if err == nil {
-					err = fn(w, i)
+					err = safeCall(w, i, fn)
 				}
 				if err != nil {
 					once.Do(func() { firstErr = err; cancel() })

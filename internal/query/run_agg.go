@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/mamori/mamori/internal/store"
 )
@@ -18,7 +19,7 @@ func (ex *executor) runAgg(ctx context.Context, refs []store.BlockRef) ([]*table
 	err := ex.forEachBlock(ctx, refs, func(w *worker, i int) error {
 		w.shard = shards[w.id]
 		return w.aggBlock(refs[i])
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -31,21 +32,25 @@ func (ex *executor) runAgg(ctx context.Context, refs []store.BlockRef) ([]*table
 
 func (w *worker) aggBlock(ref store.BlockRef) error {
 	p := w.ex.p
-	if p.fast != "" && w.fastBlock(ref) {
-		return nil
+	if p.fast != "" {
+		if done, err := w.fastBlock(ref); done || err != nil {
+			return err
+		}
 	}
 	sel, err := w.scan(ref)
 	if err != nil || len(sel) == 0 {
 		return err
 	}
 	if len(p.prefix) == 0 {
-		if c, ok := w.shard.(*aggShardImpl); ok && c.one != nil && c.o.onlyCount() {
-			// Fast path: a plain count needs no per-row work.
-			for i := range c.one.st {
-				c.one.st[i].n += int64(len(sel))
+		if sh, ok := w.shard.(*aggShardImpl); ok {
+			done, err := w.columnar(sh, sel)
+			if err != nil {
+				return err
 			}
-			w.ex.matched.Add(int64(len(sel)))
-			return nil
+			if done {
+				w.ex.matched.Add(int64(len(sel)))
+				return nil
+			}
 		}
 	}
 	matched := int64(0)
@@ -66,10 +71,10 @@ func (w *worker) aggBlock(ref store.BlockRef) error {
 // fastBlock answers count and count-by-minute-timeslice from block
 // metadata when the block lies inside the time range; it reports false
 // when the block must be decoded.
-func (w *worker) fastBlock(ref store.BlockRef) bool {
+func (w *worker) fastBlock(ref store.BlockRef) (bool, error) {
 	from, to := w.ex.opts.From, w.ex.opts.To
 	if (from != 0 && ref.MinTime() < from) || (to != 0 && ref.MaxTime() >= to) {
-		return false
+		return false, nil
 	}
 	sh := w.shard.(*aggShardImpl)
 	switch w.ex.p.fast {
@@ -80,7 +85,26 @@ func (w *worker) fastBlock(ref store.BlockRef) bool {
 		}
 		w.ex.matched.Add(n)
 		w.ex.scanned.Add(n)
-		return true
+		return true, nil
+	case "stream":
+		var v string
+		switch sh.o.by[0] {
+		case slotHost:
+			v = ref.Host()
+		case slotSource:
+			v = ref.Source()
+		default:
+			v = ref.Partition()
+		}
+		n := int64(ref.Rows())
+		if v != "" {
+			if err := sh.addCountText(v, n); err != nil {
+				return false, err
+			}
+		}
+		w.ex.matched.Add(n)
+		w.ex.scanned.Add(n)
+		return true, nil
 	case "minutes":
 		mc := ref.MinuteCounts()
 		total := 0
@@ -88,7 +112,7 @@ func (w *worker) fastBlock(ref store.BlockRef) bool {
 			total += m.Count
 		}
 		if total != ref.Rows() {
-			return false // metadata missing or inconsistent: decode
+			return false, nil // metadata missing or inconsistent: decode
 		}
 		span := w.ex.p.fastSpan
 		for _, m := range mc {
@@ -105,7 +129,72 @@ func (w *worker) fastBlock(ref store.BlockRef) bool {
 		}
 		w.ex.matched.Add(int64(total))
 		w.ex.scanned.Add(int64(total))
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
+}
+
+// columnar runs the common aggregations straight over the block's columns,
+// without the per-row record interface: count, count by one field, and
+// count_distinct of one field. It reports false when it does not apply.
+func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
+	o := sh.o
+	switch {
+	case len(o.by) == 0 && o.onlyCount():
+		for i := range sh.one.st {
+			sh.one.st[i].n += int64(len(sel))
+		}
+		return true, nil
+	case len(o.by) == 1 && o.onlyCount():
+		s := o.by[0]
+		if s == slotSource || s == slotHost || s == slotPartition {
+			v, ok := w.bv.value(s, 0)
+			if !ok {
+				return true, nil // no group: rows without the field are not counted
+			}
+			return true, sh.addCountText(v, int64(len(sel)))
+		}
+		col := w.bv.cols[s]
+		if s < numMetaSlots && s != slotRaw && s != slotCategory {
+			return false, nil
+		}
+		if col == nil {
+			return true, nil
+		}
+		for _, i := range sel {
+			if col.Has(i) {
+				if err := sh.addCountText(col.Values[i], 1); err != nil {
+					return false, err
+				}
+			}
+		}
+		return true, nil
+	case len(o.by) == 0 && len(o.calls) == 1 && o.calls[0].fn == "count_distinct" && o.calls[0].field >= numMetaSlots:
+		col := w.bv.cols[o.calls[0].field]
+		if col == nil {
+			return true, nil
+		}
+		st := &sh.one.st[0]
+		for _, i := range sel {
+			if !col.Has(i) {
+				continue
+			}
+			v := col.Values[i]
+			if st.n > 0 && v == st.v.s {
+				continue
+			}
+			st.n, st.v.s = 1, v
+			if st.set == nil {
+				st.set = map[string]struct{}{}
+			}
+			if _, ok := st.set[v]; !ok {
+				st.set[strings.Clone(v)] = struct{}{}
+				if err := sh.mem.add(int64(len(v) + 48)); err != nil {
+					return false, err
+				}
+			}
+		}
+		return true, nil
+	}
+	return false, nil
 }

@@ -58,24 +58,46 @@ func (w *worker) blockRows(ref store.BlockRef, asc bool, limit int) ([]*tableRow
 }
 
 // collectRows gathers every matching row (for table stages such as sort
-// or dedup), sorted in the query's time order.
+// or dedup), sorted in the query's time order. When the first table stage
+// is a sort with a limit, each worker keeps only its best rows.
 func (ex *executor) collectRows(ctx context.Context, refs []store.BlockRef) ([]*tableRow, error) {
 	var mu sync.Mutex
 	var all []*tableRow
+	asc := ex.p.asc
+	var top *sortOp
+	if len(ex.p.post) > 0 {
+		if s, ok := ex.p.post[0].(*sortOp); ok && s.limit > 0 {
+			top = s
+			s.timeOrder = 1
+			if asc {
+				s.timeOrder = -1
+			}
+		}
+	}
 	err := ex.forEachBlock(ctx, refs, func(w *worker, i int) error {
-		rows, err := w.blockRows(refs[i], ex.p.asc, 0)
+		rows, err := w.blockRows(refs[i], asc, 0)
 		if err != nil || len(rows) == 0 {
 			return err
+		}
+		if top != nil {
+			w.rows = append(w.rows, rows...)
+			if len(w.rows) > 4*top.limit+1024 {
+				w.rows = top.topN(w.rows)
+			}
+			return nil
 		}
 		mu.Lock()
 		all = append(all, rows...)
 		mu.Unlock()
 		return nil
+	}, func(w *worker) {
+		mu.Lock()
+		all = append(all, w.rows...)
+		mu.Unlock()
 	})
 	if err != nil {
 		return nil, err
 	}
-	asc := ex.p.asc
 	sort.SliceStable(all, func(i, j int) bool {
 		if asc {
 			return all[i].t < all[j].t
@@ -140,7 +162,12 @@ func (ex *executor) runStream(ctx context.Context, refs []store.BlockRef) error 
 					results[i] <- result{err: ctx.Err()}
 					continue
 				}
-				rows, err := w.blockRows(refs[i], asc, p.limit)
+				var rows []*tableRow
+				err := safeCall(w, i, func(w *worker, i int) error {
+					var err error
+					rows, err = w.blockRows(refs[i], asc, p.limit)
+					return err
+				})
 				results[i] <- result{rows: rows, err: err}
 			}
 		}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,6 +105,11 @@ func TestStoreQueryPushdown(t *testing.T) {
 	p, _ = newPlan(MustParse("_partition=wallet"), &Options{Partitions: []string{"main"}})
 	if !p.empty {
 		t.Errorf("partition outside the scope: plan not empty")
+	}
+	nested := &Query{Search: &And{Kids: []Expr{&Not{Kid: &Compare{Field: "_partition", Op: "=", Value: "_audit"}}, MustParse("_host=h1 x").Search}}}
+	p, _ = newPlan(nested, &Options{})
+	if fmt.Sprint(p.sq.Hosts) != "[h1]" {
+		t.Errorf("nested AND: hosts %v, want [h1]", p.sq.Hosts)
 	}
 	p, _ = newPlan(MustParse("_host=a OR _host=b"), &Options{})
 	if p.sq.Hosts != nil {
@@ -263,3 +269,106 @@ func TestSortTopNMatchesFullSort(t *testing.T) {
 }
 
 func fieldOf(name, value string) event.Field { return event.Field{Name: name, Value: value} }
+
+// badSource returns blocks whose columns are shorter than their times.
+type badSource struct{ store.Snapshot }
+
+type badRef struct{ store.BlockRef }
+
+func (s badSource) Blocks(ctx context.Context, q store.Query) ([]store.BlockRef, store.Stats, error) {
+	refs, st, err := s.Snapshot.Blocks(ctx, q)
+	for i := range refs {
+		refs[i] = badRef{refs[i]}
+	}
+	return refs, st, err
+}
+
+func (r badRef) Load(cols []string) (*store.Block, error) {
+	b, err := r.BlockRef.Load(cols)
+	if err != nil || len(b.Cols) == 0 {
+		return b, err
+	}
+	c := b.Cols[0]
+	c.Values = c.Values[:len(c.Values)-1]
+	b.Cols[0] = c
+	return b, nil
+}
+
+func TestMalformedBlock(t *testing.T) {
+	src := badSource{NewMemSource(manyEvents(100), MemOptions{BlockRows: 10})}
+	for _, q := range []string{"user | count", "user", "| count by user"} {
+		_, err := Run(context.Background(), src, MustParse(q), Options{}, func(Row) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "malformed block") {
+			t.Errorf("Run(%q) = %v, want a malformed block error", q, err)
+		}
+	}
+}
+
+func TestTail(t *testing.T) {
+	e := &event.Event{Time: 1767225600e9, Raw: `login user=bob src=1.2.3.4`, Host: "h1", Fields: []event.Field{{Name: "app", Value: "auth"}}}
+	tl, err := MustParse(`login | kv | where user = "bob" | x = concat(user, "@", _host) | fields x, src`).Tail(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, ok := tl.Process(e)
+	b, _ := row.MarshalJSON()
+	if !ok || string(b) != `{"x":"bob@h1","src":"1.2.3.4"}` {
+		t.Errorf("Tail.Process = %s, %v", b, ok)
+	}
+	if _, ok := tl.Process(&event.Event{Raw: "logout user=bob"}); ok {
+		t.Errorf("Tail.Process of a non-matching event = true")
+	}
+	if _, err := MustParse("x | count").Tail(Options{}); err == nil {
+		t.Errorf("Tail of an aggregation: no error")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	src := NewMemSource(manyEvents(20), MemOptions{})
+	tables := func(name string) (*LookupTable, error) {
+		if name != "owners" {
+			return nil, ErrNoLookup
+		}
+		return &LookupTable{Columns: []string{"login", "owner", "team"}, Rows: [][]string{{"u1", "Ann", "red"}, {"u2", "Bo", "blue"}}}, nil
+	}
+	var got []string
+	_, err := Run(context.Background(), src, MustParse("| lookup owner, team from owners on user=login | count by team"), Options{Lookup: tables}, func(r Row) error {
+		b, _ := r.MarshalJSON()
+		got = append(got, string(b))
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != `[{"team":"blue","_count":"3"} {"team":"red","_count":"3"}]` {
+		t.Errorf("lookup: %v, %v", got, err)
+	}
+	_, err = Run(context.Background(), src, MustParse("| lookup * from nope on user"), Options{Lookup: tables}, func(Row) error { return nil })
+	if !errors.Is(err, ErrNoLookup) {
+		t.Errorf("unknown table: %v, want ErrNoLookup", err)
+	}
+	q := MustParse(`| lookup * from path://"/x/y.csv" on user=login, host`)
+	if q.String() != `* | lookup * from "/x/y.csv" on user=login, host=host` {
+		t.Errorf("String = %s", q)
+	}
+}
+
+func TestSortLimitEventRows(t *testing.T) {
+	src := NewMemSource(manyEvents(4000), MemOptions{BlockRows: 64})
+	collect := func(q string, workers int) string {
+		var out []string
+		if _, err := Run(context.Background(), src, MustParse(q), Options{Workers: workers}, func(r Row) error {
+			v, _ := r.Get("n")
+			out = append(out, v)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	// user sorts text-wise; ties are broken newest first.
+	want := collect("| sort by user | fields n, user", 1)
+	want = "[" + strings.Join(strings.Fields(strings.Trim(want, "[]"))[:5], " ") + "]"
+	for _, w := range []int{1, 3} {
+		if got := collect("| sort by user | limit 5 | fields n, user", w); got != want {
+			t.Errorf("workers=%d: %s, want %s", w, got, want)
+		}
+	}
+}

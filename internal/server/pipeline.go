@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -21,6 +22,9 @@ type Pipeline struct {
 	// route picks the partition of events that have none (the store's
 	// routing rules), so live consumers see the stored partition.
 	route func(*event.Event) string
+	// enrich runs on every batch before it is stored (threat intel); set
+	// once at start, read by every Append.
+	enrich atomic.Pointer[func([]event.Event)]
 
 	mu   sync.RWMutex // guards subs
 	subs map[*Subscription]struct{}
@@ -55,6 +59,9 @@ func (p *Pipeline) Append(ctx context.Context, events []event.Event) error {
 		if ev.Partition == "" && p.route != nil {
 			ev.Partition = p.route(ev)
 		}
+	}
+	if fn := p.enrich.Load(); fn != nil {
+		(*fn)(events)
 	}
 	if err := p.store.Append(ctx, events); err != nil {
 		if errors.Is(err, store.ErrOverloaded) {

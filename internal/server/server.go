@@ -18,9 +18,11 @@ import (
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/detect"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/metric"
 	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/web"
 )
 
 // Options configures a node. The zero value of each field means its default.
@@ -59,6 +61,13 @@ type Options struct {
 	Channels []alert.Channel
 	// Criticality raises the weight of signals about matching entities.
 	Criticality []detect.CriticalityRule
+	// IntelPaths are threat-intel feed files or folders (CSV, STIX 2.1,
+	// MISP JSON), besides DATA/intel; reloaded every 30 s.
+	IntelPaths []string
+	// IntelReload is how often feeds are checked for changes (default 30s).
+	IntelReload time.Duration
+	// IntelRetroDays is how far back new indicators are hunted (default 7).
+	IntelRetroDays int
 	// NoDetection turns live detection off.
 	NoDetection bool
 	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
@@ -182,6 +191,29 @@ func Run(ctx context.Context, opts Options) error {
 		sub := pipe.Subscribe(4096)
 		registerDetectMetrics(reg, det, sub)
 		sink := signalSink{pipe: pipe, corr: corr, log: log}
+		intel, err := detect.OpenIntel(append([]string{filepath.Join(opts.DataDir, "intel")}, opts.IntelPaths...), log.With("component", "intel"))
+		if err != nil {
+			return fmt.Errorf("open threat intel: %w", err)
+		}
+		enrich := func(evs []event.Event) { intel.Set().Enrich(evs) }
+		pipe.enrich.Store(&enrich)
+		intelStop := make(chan struct{})
+		intelDone := make(chan struct{})
+		reloadEvery := opts.IntelReload
+		if reloadEvery <= 0 {
+			reloadEvery = 30 * time.Second
+		}
+		retroDays := opts.IntelRetroDays
+		if retroDays <= 0 {
+			retroDays = 7
+		}
+		go func() {
+			defer close(intelDone)
+			intel.Run(intelStop, reloadEvery, func(fresh []detect.Indicator) {
+				retroHunt(detCtx, st, fresh, time.Duration(retroDays)*24*time.Hour, sink.emit, log.With("component", "intel"))
+			})
+		}()
+		defer func() { close(intelStop); <-intelDone }()
 		saveDone := make(chan struct{})
 		go func() {
 			defer close(saveDone)
@@ -216,6 +248,7 @@ func Run(ctx context.Context, opts Options) error {
 		SearchMaxMemory: opts.SearchMaxMemory,
 	})
 
+	h.Mux().Handle("/", web.New(web.Options{Logger: log.With("component", "web")}))
 	tcfg, err := tlsConfig(opts)
 	if err != nil {
 		return err

@@ -127,3 +127,25 @@ func buildTestPart(tb testing.TB) []byte {
 	}
 	return b
 }
+
+// FuzzParseIndex feeds the decoded index (behind the CRC and zstd in a
+// real file) directly, then loads every block it accepts.
+func FuzzParseIndex(f *testing.F) {
+	good := buildTestPart(f)
+	p, err := parsePart(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pw := &partWriter{partition: p.info.Partition, day: p.info.Day, names: p.names, streams: p.streams, blocks: p.blocks}
+	f.Add(pw.encodeIndex(), good)
+	f.Fuzz(func(t *testing.T, idx, data []byte) {
+		q := &part{data: data}
+		if err := q.parseIndex(string(idx), uint64(len(data))); err != nil {
+			return
+		}
+		for i := range q.blocks {
+			_, _ = q.loadBlock(i, nil)
+			_ = q.bloom(i)
+		}
+	})
+}

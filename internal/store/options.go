@@ -50,7 +50,8 @@ type Options struct {
 	// BlockRows is the maximum rows per block; default 8192.
 	BlockRows int
 	// MergeMinParts merges a partition-day once it has this many parts;
-	// default 4. MergeMaxParts bounds the inputs of one merge; default 16.
+	// default 4. MergeMaxParts bounds the inputs of one merge (and so its
+	// memory: one decoded block per input); default 8.
 	MergeMinParts, MergeMaxParts int
 	// MergeMaxRows: parts with more rows are not merged again (their
 	// blocks are full already; merging them would only rewrite data).
@@ -135,7 +136,7 @@ func (o Options) withDefaults() Options {
 		o.FsyncInterval = time.Second
 	}
 	if o.MaxBufferBytes == 0 {
-		o.MaxBufferBytes = 128 << 20
+		o.MaxBufferBytes = 64 << 20
 	}
 	if o.FlushBytes == 0 {
 		o.FlushBytes = o.MaxBufferBytes / 2
@@ -150,7 +151,7 @@ func (o Options) withDefaults() Options {
 		o.MergeMinParts = 4
 	}
 	if o.MergeMaxParts == 0 {
-		o.MergeMaxParts = 16
+		o.MergeMaxParts = 8
 	}
 	if o.MergeMaxParts < o.MergeMinParts {
 		o.MergeMaxParts = o.MergeMinParts

@@ -46,8 +46,8 @@ type Store struct {
 	// flushHook, when set (tests only), runs before a memtable is written
 	// and can fail the flush.
 	flushHook func() error
-	wg       sync.WaitGroup
-	m        counters
+	wg        sync.WaitGroup
+	m         counters
 }
 
 var _ Engine = (*Store)(nil)

@@ -10,8 +10,16 @@ type anchorMatcher struct {
 	needles []string
 	off     []int                 // per needle: offset of its anchor inside it
 	bits    [5][]uint64           // by window length 2..4: hashed anchor bitmap
-	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids
-	has     [5]bool
+	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids (build only)
+	// By window length: the (anchor, needle) pairs sorted by anchor hash,
+	// and where each hash's run starts (a flat index instead of a map).
+	start [5][]uint32
+	pairs [5][]anchorPair
+}
+
+type anchorPair struct {
+	anchor uint32
+	needle int32
 }
 
 const anchorBits = 20 // bitmap of 1<<20 bits per window length
@@ -63,7 +71,29 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		m.tab[k][v] = append(m.tab[k][v], int32(id))
 		h := anchorHash(v)
 		m.bits[k][h/64] |= 1 << (h % 64)
-		m.has[k] = true
+	}
+	for k := range m.tab {
+		if m.tab[k] == nil {
+			continue
+		}
+		counts := make([]uint32, 1<<anchorBits+1)
+		for v, ids := range m.tab[k] {
+			counts[anchorHash(v)+1] += uint32(len(ids))
+		}
+		for i := 1; i < len(counts); i++ {
+			counts[i] += counts[i-1]
+		}
+		m.start[k] = counts
+		m.pairs[k] = make([]anchorPair, counts[len(counts)-1])
+		fill := append([]uint32(nil), counts[:len(counts)-1]...)
+		for v, ids := range m.tab[k] {
+			h := anchorHash(v)
+			for _, id := range ids {
+				m.pairs[k][fill[h]] = anchorPair{v, id}
+				fill[h]++
+			}
+		}
+		m.tab[k] = nil
 	}
 	return m
 }
@@ -100,8 +130,11 @@ func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uin
 // verify reports the needles whose anchor (of length k, value v) occurs at
 // text[at:] and that occur around it.
 func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
-	for _, id := range m.tab[k][v] {
-		if checked[id] == tok {
+	h := anchorHash(v)
+	start, pairs := m.start[k], m.pairs[k]
+	for _, p := range pairs[start[h]:start[h+1]] {
+		id := p.needle
+		if p.anchor != v || checked[id] == tok {
 			continue
 		}
 		n := m.needles[id]

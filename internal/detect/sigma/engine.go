@@ -494,7 +494,6 @@ type state struct {
 	checked   []uint32 // per needle: scan token when last verified
 	tok       uint32
 	hits      []int32
-	scanned   bool
 	cache     map[string]int32 // event field name -> slot (-1: none)
 }
 
@@ -526,7 +525,6 @@ func (st *state) next() {
 	st.lowbuf = st.lowbuf[:0]
 	st.hits = st.hits[:0]
 	st.candList = st.candList[:0]
-	st.scanned = false
 	st.lowsReady = false
 }
 
@@ -627,7 +625,6 @@ func (e *Engine) runAlt(st *state, id int32, fn func(m Match)) bool {
 // scan runs the prefilter over every field value and the raw text (keyword
 // searches look at all of them).
 func (e *Engine) scan(st *state) {
-	st.scanned = true
 	if e.ac == nil {
 		return
 	}

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -186,14 +187,45 @@ type needleSet struct {
 	ok   bool
 }
 
+// minLen is the smallest distinctiveness of the set's needles (see
+// distinct); an empty set (never matches) is the best there is.
 func (s needleSet) minLen() int {
 	m := 1 << 30
 	for _, l := range s.lits {
-		if len(l) < m {
-			m = len(l)
+		if d := distinct(l); d < m {
+			m = d
 		}
 	}
 	return m
+}
+
+// commonParts are substrings that most Windows events carry: a needle made
+// mostly of them selects little. This is general knowledge of the log
+// source, not tuned to any sample.
+var commonParts = []string{
+	`c:\windows\system32\`, `c:\windows\syswow64\`, `\windows\system32\`, `\windows\syswow64\`,
+	`c:\program files (x86)\`, `c:\program files\`, `\program files (x86)\`, `\program files\`,
+	`c:\windows\`, `\windows\`, `\system32\`, `\syswow64\`, `c:\users\`, `\users\`,
+	`\appdata\local\temp\`, `\appdata\local\`, `\appdata\roaming\`, `\appdata\`, `\temp\`,
+	`\software\microsoft\windows\currentversion\`, `\software\microsoft\`, `\software\`,
+	`\microsoft\windows\`, `\microsoft\`, `\currentversion\`, `hklm\`, `hku\`, `hkcu\`,
+	`\registry\machine\`, `\registry\user\`, `https://`, `http://`, `.exe`, `.dll`, `c:\`,
+}
+
+// distinct is the length of a needle once common parts are removed.
+func distinct(l string) int {
+	n := len(l)
+	for _, c := range commonParts {
+		for {
+			i := strings.Index(l, c)
+			if i < 0 {
+				break
+			}
+			n -= len(c)
+			l = l[:i] + "\x00" + l[i+len(c):]
+		}
+	}
+	return max(n, 0)
 }
 
 // better reports whether s is a more selective prefilter than t.
@@ -296,8 +328,21 @@ func topGroups(sets []needleSet) []needleSet {
 	if len(sets) > maxGroups {
 		sets = sets[:maxGroups]
 	}
+	// Weak groups (needles made of common parts) cost a lot to verify and
+	// filter almost nothing: keep them only when nothing better exists.
+	if len(sets) > 1 && sets[0].minLen() >= minDistinct {
+		n := 1
+		for n < len(sets) && sets[n].minLen() >= minDistinct {
+			n++
+		}
+		sets = sets[:n]
+	}
 	return sets
 }
+
+// minDistinct is how distinctive a needle group must be to be worth
+// keeping beside a better one.
+const minDistinct = 4
 
 func groupNeedles(g []matcher) needleSet {
 	s := needleSet{ok: true}

@@ -377,15 +377,6 @@ func (m *matcher) needle() string {
 	return s
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 const (
 	minNeedle = 4
 	maxNeedle = 16

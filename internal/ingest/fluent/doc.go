@@ -6,9 +6,10 @@
 // the sender asks for it. The msgpack is decoded by hand (msgpack.go).
 // A record's "message" (or "log", "msg") is the raw text and its other keys
 // become fields (nested maps flattened with dots); the tag is kept in
-// fluent.tag and the record's host or hostname is the host. The
-// shared-key handshake (HELO/PING/PONG) is not implemented: the listener
-// has one configured token.
+// fluent.tag and the record's host or hostname is the host. With a shared
+// key configured, senders must pass the HELO/PING/PONG handshake
+// (handshake.go; user authentication is not supported). The listener's
+// ingest token is configured on the server, since the protocol carries none.
 //
 // Main type: Receiver (New, Run). It owns one goroutine per connection;
 // Run waits for them.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -23,6 +24,13 @@ type Options struct {
 	// Token is the credential of the listener, checked with the
 	// Authenticator at start and every 30s.
 	Token string
+	// SharedKey, when set, requires the forward protocol's shared-key
+	// handshake (Fluentd/Fluent Bit "shared_key"; user authentication is
+	// not supported): senders without the key are refused.
+	SharedKey string
+	// ServerHostname is the name given in the handshake; default
+	// os.Hostname. It must differ from the senders' names.
+	ServerHostname string
 	// Source is the source of the events; default "fluent". A
 	// source-bound token overrides it.
 	Source string
@@ -74,6 +82,12 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 1024
+	}
+	if opts.ServerHostname == "" {
+		opts.ServerHostname, _ = os.Hostname() // best effort: only a label in the handshake
+		if opts.ServerHostname == "" {
+			opts.ServerHostname = "mamori"
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -172,6 +186,22 @@ func (r *Receiver) accept(ctx context.Context, wg *sync.WaitGroup) {
 func (r *Receiver) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	buf := make([]byte, 0, 64<<10)
+	if r.opts.SharedKey != "" {
+		rest, err := r.handshake(c)
+		if err != nil {
+			r.opts.Metrics.Add("fluent", r.opts.Source, 0, 1, 0)
+			r.log.Warn("fluent handshake refused", "remote_addr", c.RemoteAddr().String(), "err", err)
+			return
+		}
+		buf = append(buf, rest...)
+		if len(buf) > 0 {
+			off, ok := r.process(ctx, c, buf)
+			buf = buf[:copy(buf, buf[off:])]
+			if !ok {
+				return
+			}
+		}
+	}
 	for {
 		if len(buf) == cap(buf) {
 			if cap(buf) >= r.opts.MaxMessageBytes {

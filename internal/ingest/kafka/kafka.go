@@ -265,7 +265,11 @@ func (c *Consumer) deliver(ctx context.Context, cl *kgo.Client, records []*kgo.R
 		}
 	}
 	c.opts.Metrics.Add("kafka", source, len(events), 0, n)
-	if err := cl.CommitRecords(ctx, records...); err != nil {
+	// Commit even when shutdown began after the append: the events are
+	// durable, so their offsets should be too.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := cl.CommitRecords(cctx, records...); err != nil {
 		// The events are durable; a failed commit only means they may be
 		// read again after a restart.
 		c.log.Warn("kafka commit", "err", err)

@@ -70,6 +70,7 @@ func (r *Receiver) Register(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("POST /v1/logs", r.export)
+	mux.HandleFunc("POST "+GRPCPath, r.grpcExport)
 }
 
 func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {

@@ -111,21 +111,34 @@ action(type="omfwd" target="127.0.0.1" port="%d" protocol="tcp" template="RSYSLO
 			t.Logf("rsyslogd output:\n%s", stderr.String())
 		}
 	}()
-	// rsyslogd takes a moment to open its input; resend until something arrives.
+	// rsyslogd takes a moment to open its input, and UDP sent before that
+	// is lost: send rounds until one arrives whole through both actions.
 	const n = 5
-	deadline := time.Now().Add(15 * time.Second)
-	for len(sink.Events()) == 0 && time.Now().Before(deadline) {
+	var got []event.Event
+	for round := 0; len(got) < 2*n && round < 30; round++ {
+		marker := fmt.Sprintf("round%d", round)
 		for i := range n {
 			out, err := exec.Command(logger, "--server", "127.0.0.1", "--port", fmt.Sprint(inPort), "--udp",
-				"--rfc3164", "-t", "relayed", fmt.Sprintf("via rsyslog %d", i)).CombinedOutput()
+				"--rfc3164", "-t", "relayed", fmt.Sprintf("via rsyslog %s %d", marker, i)).CombinedOutput()
 			if err != nil {
 				t.Fatalf("logger: %v\n%s", err, out)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		deadline := time.Now().Add(time.Second)
+		for len(got) < 2*n && time.Now().Before(deadline) {
+			got = got[:0]
+			for _, ev := range sink.Events() {
+				if strings.Contains(ev.Raw, marker+" ") {
+					got = append(got, ev)
+				}
+			}
+			time.Sleep(20 * time.Millisecond) // polling the sink; the relay gives no signal
+		}
 	}
-	evs := waitN(t, sink, 2*n) // both actions
-	for _, ev := range evs {
+	if len(got) < 2*n {
+		t.Fatalf("no round of %d messages arrived whole through rsyslog (last round: %d events)", n, len(got))
+	}
+	for _, ev := range got {
 		if app, _ := ev.Get("syslog.appname"); app != "relayed" || !strings.Contains(ev.Raw, "via rsyslog") {
 			t.Errorf("event %q: appname %q; fields %v", ev.Raw, app, ev.Fields)
 		}

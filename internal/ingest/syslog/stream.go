@@ -2,6 +2,7 @@ package syslog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,6 +16,9 @@ import (
 
 // drainTimeout bounds the last append of a connection during shutdown.
 const drainTimeout = 5 * time.Second
+
+// handshakeTimeout bounds a TLS handshake.
+const handshakeTimeout = 10 * time.Second
 
 // fieldSourceAddress is the address the message came from (the relay or
 // the sender), kept beside the host the message names.
@@ -103,6 +107,16 @@ func (r *Receiver) decode(msg []byte, truncated bool, remote string, now time.Ti
 func (r *Receiver) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	remote := hostOf(c.RemoteAddr())
+	if tc, ok := c.(*tls.Conn); ok {
+		// Bound the handshake, so silent clients cannot hold connections.
+		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			r.warn.note(r.log, "syslog tls handshake failed", remote, "err", err)
+			return
+		}
+	}
 	fr := framer{max: r.opts.MaxMessageBytes}
 	buf := make([]byte, 0, max(fr.minBuffer(), 64<<10))
 	b := &batch{r: r, remote: remote}

@@ -44,6 +44,7 @@ export function toast(msg, kind = 'ok') {
   if (!box) return;
   const t = h('div', { class: 'toast ' + kind, role: kind === 'error' ? 'alert' : 'status' }, msg);
   box.append(t);
+  while (box.children.length > 3) box.firstChild.remove();
   setTimeout(() => t.remove(), kind === 'error' ? 8000 : 3500);
 }
 

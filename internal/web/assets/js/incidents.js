@@ -7,13 +7,14 @@ import { fmtTime } from './time.js';
 import { quoteValue } from './lang.js';
 
 const RANGES = [['-24h', 'Last 24 hours'], ['-7d', 'Last 7 days'], ['-30d', 'Last 30 days'], ['', 'All time']];
-const STATUSES = [['', 'Any status'], ['new', 'New'], ['in_progress', 'In progress'], ['closed', 'Closed']];
+const STATUSES = [['open', 'Open'], ['new', 'New'], ['in_progress', 'In progress'], ['closed', 'Closed'], ['', 'Any status']];
+const TRIAGE = [['new', 'New'], ['in_progress', 'In progress'], ['closed', 'Closed']];
 const RESOLUTIONS = ['true_positive', 'false_positive', 'benign', 'duplicate'];
 const SEV_ORDER = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };
 
 export function sevBadge(sev) { return h('span', { class: 'badge sev-' + (sev || 'informational') }, sev || 'informational'); }
 
-function statusLabel(s) { return (STATUSES.find(([v]) => v === s) || [s, s || 'new'])[1]; }
+function statusLabel(s) { return (TRIAGE.find(([v]) => v === s) || [s, s || 'new'])[1]; }
 
 function ms(t) { return t ? fmtTime(Date.parse(t), false) : ''; }
 
@@ -25,7 +26,7 @@ export function entityLink(e) {
 }
 
 export function mount(root) {
-  const st = { status: 'new', range: '-7d', list: [], sel: null, alive: true };
+  const st = { status: 'open', range: '-7d', list: [], sel: null, alive: true };
   const params = new URLSearchParams(location.search);
   if (params.has('status')) st.status = params.get('status');
   if (params.has('from')) st.range = params.get('from');
@@ -43,13 +44,14 @@ export function mount(root) {
 
   async function load() {
     const q = new URLSearchParams();
-    if (st.status) q.set('status', st.status);
+    if (st.status && st.status !== 'open') q.set('status', st.status); // open = not closed, filtered here
     if (st.range) q.set('from', st.range);
     window.history.replaceState(null, '', '/incidents?' + new URLSearchParams({ status: st.status, from: st.range }));
     replace(listEl, h('div', { class: 'muted' }, h('span', { class: 'spinner' }), ' Loading…'));
     let list;
     try {
       list = (await api.getJSON('/api/v1/incidents?' + q)).incidents || [];
+      if (st.status === 'open') list = list.filter((i) => i.status !== 'closed');
     } catch (err) {
       if (!st.alive) return;
       if (err.status === 404) replace(listEl, h('div', { class: 'empty' }, h('h2', {}, 'Detection is off on this node'), h('p', {}, 'Incidents appear when the server runs detection rules. ' + (err.detail || ''))));
@@ -66,7 +68,7 @@ export function mount(root) {
   function drawList() {
     if (!st.list.length) {
       replace(listEl, h('div', { class: 'empty' }, h('h2', {}, 'No incidents'),
-        h('p', {}, `Nothing ${st.status ? statusLabel(st.status).toLowerCase() + ' ' : ''}in this range. Incidents appear when detection rules raise signals about the same hosts, users or addresses.`)));
+        h('p', {}, `Nothing ${st.status ? (STATUSES.find(([v]) => v === st.status) || ['', ''])[1].toLowerCase() + ' ' : ''}in this range. Incidents appear when detection rules raise signals about the same hosts, users or addresses.`)));
       return;
     }
     replace(listEl, h('table', { class: 'grid inc-table', 'aria-label': 'Incidents' },
@@ -99,7 +101,7 @@ export function mount(root) {
   }
 
   function drawDetail(inc) {
-    const statusIn = h('select', { id: 'tri-status' }, STATUSES.slice(1).map(([v, l]) => h('option', { value: v, selected: v === inc.status }, l)));
+    const statusIn = h('select', { id: 'tri-status' }, TRIAGE.map(([v, l]) => h('option', { value: v, selected: v === inc.status }, l)));
     const resIn = h('select', { id: 'tri-res' }, h('option', { value: '' }, '—'), RESOLUTIONS.map((r) => h('option', { value: r, selected: r === inc.resolution }, r.replace('_', ' '))));
     const assIn = h('input', { id: 'tri-assignee', type: 'text', value: inc.assignee || '', placeholder: 'user name' });
     const comment = h('textarea', { id: 'tri-comment', rows: 2, placeholder: 'What did you find?' });
