@@ -3,16 +3,22 @@
 //
 // It owns the pattern-mining algorithm behind the `| logreduce` and
 // `| logcompare` query operators and the offline `mamori logreduce` command:
-// variable masking (mask.go), online clustering (reducer.go), template
-// canonicalization and display (template.go), stable signature ids
-// (signature.go), user corrections (correction.go) and period comparison
-// (compare.go). It does not own reading events, query syntax or output
-// formatting; callers feed it message strings.
+// timestamps (date.go), variable masking and canonical templates (mask.go),
+// online clustering (reducer.go), cardinality and variable-length merging
+// (compact.go, varlen.go), signatures with stable ids and drill-down queries
+// (signature.go), typed display (display.go), user corrections
+// (correction.go), period comparison (compare.go) and a cheap JSON field
+// reader for the command (jsonfield.go). It does not own reading events,
+// query syntax or output formatting; callers feed it message strings.
+// docs/logreduce.md describes the method and its measured accuracy.
 //
 // The main type is Reducer: Add messages one at a time (memory grows with
-// the number of distinct patterns, never with the number of lines), then
-// read Signatures. Compare matches two signature lists.
+// the number of clusters, bounded by Options.MaxClusters, never with the
+// number of lines), then read Signatures. For logcompare, give the baseline
+// period to AddBaseline and the target to Add, then call Reducer.Compare;
+// Compare also matches two stored signature lists.
 //
 // Concurrency: a Reducer is not safe for concurrent use; query execution
-// keeps one Reducer per worker and combines them with Merge.
+// keeps one Reducer per worker and combines them with Merge. Package-level
+// functions are safe for concurrent use.
 package logreduce

@@ -201,9 +201,9 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 			continue
 		}
 		sub := s[start:i]
-		if i < len(s) && s[i] == '-' && sub == "" && i+1 < len(s) && charClass[s[i+1]]&clDigit != 0 {
-			// A minus sign in front of a number belongs to the number.
-			start = i + 1
+		if i < len(s) && s[i] == '-' && (sub == "" || sub[len(sub)-1] == '_') && i+1 < len(s) && charClass[s[i+1]]&clDigit != 0 {
+			// A minus sign in front of a number belongs to the number
+			// (-27, blk_-1608999687919862906).
 			continue
 		}
 		n := len(dst)

@@ -12,6 +12,10 @@ import (
 // when the longer one is the shorter one plus optional words: variables
 // without letters, and units of measure.
 
+// maxOptional bounds how many optional words one cluster may have more
+// than another (lists of variables: "delete blk_1 blk_2 ...").
+const maxOptional = 64
+
 // maxLenBucket bounds the pairwise work per first word.
 const maxLenBucket = 200
 
@@ -59,7 +63,7 @@ func (r *Reducer) mergeOptional(a, c int32) bool {
 	if !aLonger {
 		long, short = short, long
 	}
-	if len(long)-len(short) > 6 {
+	if len(long)-len(short) > maxOptional {
 		return false
 	}
 	extra, ok := alignOptional(long, short)

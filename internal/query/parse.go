@@ -418,6 +418,27 @@ func (p *parser) parseStage() Stage {
 		return parseAssign(p, "", start)
 	}
 	lname := strings.ToLower(name)
+	if _, isFunc := funcs[lname]; isFunc && p.peek() == '(' {
+		if _, isAgg := aggFuncs[lname]; !isAgg {
+			// Sumo's function-as-operator form: "| tolowercase(user) as u".
+			p.pos = start
+			x := p.parseExpr()
+			if x == nil {
+				return nil
+			}
+			if !p.acceptKeyword("as") {
+				p.errorf(p.pos, "expected as <field> after %s(...)", lname)
+				return nil
+			}
+			at := p.pos
+			f, ok := p.ident()
+			if !ok {
+				p.errorf(at, "expected a field name after as")
+				return nil
+			}
+			return &Assign{Field: canonicalField(f), Value: x}
+		}
+	}
 	parse, ok := stageParsers[lname]
 	if !ok {
 		if _, isAgg := aggFuncs[lname]; isAgg {

@@ -8,7 +8,26 @@ import (
 // Value expressions (where, assignments): or < and < not < comparison <
 // additive < multiplicative < unary minus < primary.
 
-func (p *parser) parseExpr() ValueExpr { return p.exprOr() }
+func (p *parser) parseExpr() ValueExpr {
+	x := p.exprOr()
+	// cond ? a : b is if(cond, a, b).
+	if x != nil && p.accept("?") {
+		a := p.parseExpr()
+		if a == nil {
+			return nil
+		}
+		if !p.accept(":") {
+			p.errorf(p.pos, "expected ':' in cond ? a : b, got %s", p.describeNext())
+			return nil
+		}
+		b := p.parseExpr()
+		if b == nil {
+			return nil
+		}
+		return &Call{Name: "if", Args: []ValueExpr{x, a, b}}
+	}
+	return x
+}
 
 func (p *parser) exprOr() ValueExpr {
 	l := p.exprAnd()

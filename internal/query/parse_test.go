@@ -112,6 +112,9 @@ func TestParseCanonical(t *testing.T) {
 	f("x | outlier _count", "x | outlier _count window=10 threshold=3 consecutive=1 direction=+-")
 	f("x | outlier _count window=5, threshold=2.5, direction=+ by host", "x | outlier _count window=5 threshold=2.5 consecutive=1 direction=+ by host")
 	f("x | pct(a, 50, 99.9)", "x | pct(a, 50), pct(a, 99.9)")
+	f("x | tolowercase(user) as u", "x | u = tolowercase(user)")
+	f(`x | concat(a, "-", b) as c`, `x | c = concat(a, "-", b)`)
+	f(`x | y = a > 1 ? "big" : "small"`, `x | y = if(a > 1, "big", "small")`)
 }
 
 func TestParseErrors(t *testing.T) {

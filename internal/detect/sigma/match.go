@@ -117,13 +117,15 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 	case opAny:
 		return true
 	case opRegex:
-		if m.s != "" {
+		if len(m.glob) > 0 {
 			text := v
 			if !m.cased {
 				text = st.lowerOf(slot, v)
 			}
-			if !strings.Contains(text, m.s) {
-				return false
+			for _, l := range m.glob {
+				if !strings.Contains(text, l) {
+					return false
+				}
 			}
 		}
 		return m.re.MatchString(v)

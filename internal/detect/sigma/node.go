@@ -72,6 +72,35 @@ type leafNode struct {
 	// can start with: a value without any of them cannot match (a cheap
 	// test before many substring searches).
 	first []*[256]bool
+	// quads, when set for a group, is a hashed set of the first four bytes
+	// of every literal (all at least four long): a value with no such
+	// window cannot match. Sharper than first for long lists (emoji).
+	quads []*[quadWords]uint64
+	quadK []int // window length of each group's quads (2 to 4)
+}
+
+const (
+	quadWords   = 64 // 4096 bits
+	minQuadList = 8
+)
+
+func quadHash(v uint32) uint32 { return (v * 0x9E3779B1) >> (32 - 12) }
+
+func anyQuadIn(s string, set *[quadWords]uint64, k int) bool {
+	var v uint32
+	mask := uint32(1)<<(8*k) - 1
+	if k == 4 {
+		mask = ^uint32(0)
+	}
+	for i := 0; i < len(s); i++ {
+		v = v<<8 | uint32(s[i])
+		if i >= k-1 {
+			if h := quadHash(v & mask); set[h/64]&(1<<(h%64)) != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // minFirstByteGroup is the group size from which the first-byte test pays.
@@ -93,9 +122,30 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 			}
 			set[m.s[0]] = true
 		}
-		if ok {
-			n.first[gi] = &set
+		if !ok {
+			continue
 		}
+		n.first[gi] = &set
+		if len(g) < minQuadList {
+			continue
+		}
+		k := 4
+		for i := range g {
+			k = min(k, len(g[i].s))
+		}
+		if k < 2 {
+			continue
+		}
+		var quads [quadWords]uint64
+		for i := range g {
+			h := quadHash(packWindow(g[i].s[:k]))
+			quads[h/64] |= 1 << (h % 64)
+		}
+		if n.quads == nil {
+			n.quads = make([]*[quadWords]uint64, len(groups))
+			n.quadK = make([]int, len(groups))
+		}
+		n.quads[gi], n.quadK[gi] = &quads, k
 	}
 	return n
 }
@@ -119,7 +169,7 @@ func (n *leafNode) eval(st *state) bool {
 			if !g[0].cased {
 				text = st.lower(n.slot)
 			}
-			if !anyByteIn(text, f) {
+			if !anyByteIn(text, f) || (n.quads != nil && n.quads[gi] != nil && !anyQuadIn(text, n.quads[gi], n.quadK[gi])) {
 				res = false
 				break
 			}

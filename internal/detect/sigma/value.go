@@ -382,29 +382,40 @@ const (
 	maxNeedle = 16
 )
 
-// regexLiteral returns the longest literal that every match must contain
-// (a literal at the top level of the expression's concatenation) and
-// whether it matches case-insensitively.
-func regexLiteral(expr string) (string, bool) {
+// regexLiterals returns literals every match must contain (from the
+// top-level concatenation, descending into groups and repetitions of at
+// least one) and whether they match case-insensitively (all fold or none;
+// mixed folding gives nothing).
+func regexLiterals(expr string) ([]string, bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
-	re = re.Simplify()
-	var subs []*syntax.Regexp
-	switch re.Op {
-	case syntax.OpLiteral:
-		subs = []*syntax.Regexp{re}
-	case syntax.OpConcat:
-		subs = re.Sub
-	}
-	best, fold := "", false
-	for _, s := range subs {
-		if s.Op == syntax.OpLiteral && len(string(s.Rune)) > len(best) {
-			best, fold = string(s.Rune), s.Flags&syntax.FoldCase != 0
+	var lits []string
+	folds := map[bool]bool{}
+	var walk func(r *syntax.Regexp)
+	walk = func(r *syntax.Regexp) {
+		switch r.Op {
+		case syntax.OpLiteral:
+			lits = append(lits, string(r.Rune))
+			folds[r.Flags&syntax.FoldCase != 0] = true
+		case syntax.OpConcat:
+			for _, s := range r.Sub {
+				walk(s)
+			}
+		case syntax.OpCapture, syntax.OpPlus:
+			walk(r.Sub[0])
+		case syntax.OpRepeat:
+			if r.Min >= 1 {
+				walk(r.Sub[0])
+			}
 		}
 	}
-	return best, fold
+	walk(re.Simplify())
+	if len(folds) > 1 {
+		return nil, false
+	}
+	return lits, folds[true]
 }
 
 // itemSpec is what the modifier chain of one item decided.
@@ -590,11 +601,18 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 	}
 	// A literal every match contains makes a cheap test before the regular
 	// expression runs (and a prefilter needle).
-	lit, fold := regexLiteral(expr)
-	if fold {
-		lit = toLower(lit)
+	lits, fold := regexLiterals(expr)
+	m := matcher{op: opRegex, re: re, cased: !fold}
+	for _, l := range lits {
+		if fold {
+			l = toLower(l)
+		}
+		if len(l) > len(m.s) {
+			m.s = l
+		}
+		m.glob = append(m.glob, l) // every required literal, checked before the expression runs
 	}
-	return []matcher{{op: opRegex, re: re, s: lit, cased: !fold}}, nil
+	return []matcher{m}, nil
 }
 
 func timePart(kind string) uint8 {
