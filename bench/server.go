@@ -65,7 +65,7 @@ func startServer(ctx context.Context, o serverOptions, log *slog.Logger) (*serve
 	if err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	args := []string{"server", "--data", o.dataDir, "--http", addr}
+	args := []string{"server", "--data", o.dataDir, "--http", addr, "--syslog", "off"}
 	if o.fsync != "" {
 		args = append(args, "--fsync", o.fsync)
 	}

@@ -11,6 +11,10 @@ import (
 
 	"github.com/mamori/mamori/internal/alert"
 	"github.com/mamori/mamori/internal/detect"
+	"github.com/mamori/mamori/internal/ingest/fluent"
+	"github.com/mamori/mamori/internal/ingest/gelf"
+	"github.com/mamori/mamori/internal/ingest/kafka"
+	"github.com/mamori/mamori/internal/ingest/tail"
 	"github.com/mamori/mamori/internal/server"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -53,6 +57,44 @@ type fileConfig struct {
 		Timeout   string `yaml:"timeout"`
 		MaxMemory string `yaml:"max_memory"`
 	} `yaml:"search"`
+	Receivers struct {
+		Syslog struct {
+			UDP      string `yaml:"udp"` // default 127.0.0.1:5514; "off" disables
+			TCP      string `yaml:"tcp"`
+			TLS      string `yaml:"tls"` // RFC 5425 listener address
+			Cert     string `yaml:"cert"`
+			Key      string `yaml:"key"`
+			ClientCA string `yaml:"client_ca"`
+			Token    string `yaml:"token"`
+			Timezone string `yaml:"timezone"` // zone of RFC 3164 timestamps, e.g. Asia/Tokyo or +09:00
+			Source   string `yaml:"source"`
+		} `yaml:"syslog"`
+		GELF *struct {
+			UDP   string `yaml:"udp"`
+			TCP   string `yaml:"tcp"`
+			Token string `yaml:"token"`
+		} `yaml:"gelf"`
+		Fluent *struct {
+			Addr      string `yaml:"addr"`
+			Token     string `yaml:"token"`
+			SharedKey string `yaml:"shared_key"`
+		} `yaml:"fluent"`
+		Kafka *struct {
+			Brokers []string `yaml:"brokers"`
+			Topics  []string `yaml:"topics"`
+			Group   string   `yaml:"group"`
+			Format  string   `yaml:"format"`
+			Token   string   `yaml:"token"`
+		} `yaml:"kafka"`
+		Files []struct {
+			Paths  []string `yaml:"paths"`
+			Token  string   `yaml:"token"`
+			Source string   `yaml:"source"`
+			Host   string   `yaml:"host"`
+			Format string   `yaml:"format"`
+		} `yaml:"files"`
+		HTTP *bool `yaml:"http"` // Elasticsearch bulk, HEC, Sumo, Loki, OTLP on the API port (default true)
+	} `yaml:"receivers"`
 	Log struct {
 		Level  string `yaml:"level"`  // debug, info, warn, error
 		Format string `yaml:"format"` // text or json
@@ -161,6 +203,7 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 	for _, r := range fc.Routes {
 		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
 	}
+	applyReceivers(&fc, o, bad)
 	lc.level, lc.format = fc.Log.Level, fc.Log.Format
 	if len(errs) > 0 {
 		return fmt.Errorf("config %s:\n  %s", path, strings.Join(errs, "\n  "))
@@ -216,4 +259,55 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want like 64MB or 1GiB", s)
 	}
 	return int64(f * mult), nil
+}
+
+// applyReceivers copies the receivers section into the server options.
+func applyReceivers(fc *fileConfig, o *server.Options, bad func(string, error)) {
+	rc := &fc.Receivers
+	sy := &o.Receivers.Syslog
+	sy.UDPAddr, sy.TCPAddr, sy.TLSAddr = rc.Syslog.UDP, rc.Syslog.TCP, rc.Syslog.TLS
+	sy.CertFile, sy.KeyFile, sy.ClientCAFile = rc.Syslog.Cert, rc.Syslog.Key, rc.Syslog.ClientCA
+	sy.Token, sy.Source = rc.Syslog.Token, rc.Syslog.Source
+	if rc.Syslog.Timezone != "" {
+		loc, err := parseZone(rc.Syslog.Timezone)
+		if err != nil {
+			bad("receivers.syslog.timezone", err)
+		}
+		sy.Location = loc
+	}
+	if g := rc.GELF; g != nil {
+		o.Receivers.GELF = &gelf.Options{UDPAddr: g.UDP, TCPAddr: g.TCP, Token: g.Token}
+	}
+	if f := rc.Fluent; f != nil {
+		o.Receivers.Fluent = &fluent.Options{Addr: f.Addr, Token: f.Token, SharedKey: f.SharedKey}
+	}
+	if k := rc.Kafka; k != nil {
+		o.Receivers.Kafka = &kafka.Options{Brokers: k.Brokers, Topics: k.Topics, Group: k.Group, Format: k.Format, Token: k.Token}
+	}
+	for _, f := range rc.Files {
+		o.Receivers.Files = append(o.Receivers.Files, tail.Options{Paths: f.Paths, Token: f.Token, Source: f.Source, Host: f.Host, Format: f.Format})
+	}
+	if rc.HTTP != nil && !*rc.HTTP {
+		o.Receivers.NoHTTPAll = true
+	}
+}
+
+// parseZone accepts an IANA zone name or a fixed offset like +09:00.
+func parseZone(s string) (*time.Location, error) {
+	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
+		h, err1 := strconv.Atoi(s[1:3])
+		m, err2 := strconv.Atoi(s[4:6])
+		if err1 == nil && err2 == nil {
+			off := (h*60 + m) * 60
+			if s[0] == '-' {
+				off = -off
+			}
+			return time.FixedZone(s, off), nil
+		}
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
+	}
+	return loc, nil
 }

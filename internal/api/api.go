@@ -48,17 +48,24 @@ type Options struct {
 	Incidents *detect.Correlator
 	// Outbox delivers notifications; nil disables the notification routes.
 	Outbox *alert.Outbox
+	// LookupDir keeps uploaded lookup tables ("" disables uploads).
+	LookupDir string
 	// Live feeds the live tail; nil disables it.
 	Live LiveSource
 	// Receivers are extra HTTP receivers registered on the same mux.
 	Receivers []ingest.HTTPReceiver
-	Now       func() time.Time
+	// OIDC, when set, enables single sign-on (/api/v1/oidc/...).
+	OIDC *auth.OIDC
+	// Holds, when set, enables the legal-hold routes (/api/v1/holds).
+	Holds *Holds
+	Now   func() time.Time
 }
 
 // Handler serves the API.
 type Handler struct {
 	opts    Options
 	limiter *rateLimiter // per principal
+	lookups *lookupStore
 	logins  *rateLimiter // per client address
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -93,6 +100,7 @@ func New(opts Options) *Handler {
 	if h.opts.RateLimit <= 0 {
 		h.opts.RateLimit = 100
 	}
+	h.lookups = &lookupStore{dir: h.opts.LookupDir}
 	h.limiter = newRateLimiter(h.opts.RateLimit, 2*h.opts.RateLimit, h.now)
 	h.logins = newRateLimiter(10.0/60, 10, h.now)
 	h.queries = h.opts.Metrics.Counter("mamori_queries_total", "Search queries run, by outcome.", "outcome")

@@ -45,9 +45,19 @@ var wantCap = map[string]auth.Capability{
 	"GET /api/v1/incidents":             auth.CapSearch,
 	"GET /api/v1/incidents/{id}":        auth.CapSearch,
 	"PATCH /api/v1/incidents/{id}":      auth.CapTriage,
+	"GET /api/v1/lookups":               auth.CapSearch,
+	"PUT /api/v1/lookups/{name}":        auth.CapRules,
+	"POST /api/v1/lookups/{name}":       auth.CapRules,
+	"DELETE /api/v1/lookups/{name}":     auth.CapRules,
 	"GET /api/v1/notifications":         auth.CapTriage,
 	"GET /api/v1/channels":              auth.CapTriage,
 	"POST /api/v1/channels/{name}/test": auth.CapAdmin,
+	"GET /api/v1/oidc/login":            "",
+	"GET /api/v1/oidc/callback":         "",
+	"GET /api/v1/oidc/session":          capAuthenticated,
+	"GET /api/v1/holds":                 auth.CapAudit,
+	"POST /api/v1/holds":                auth.CapAdmin,
+	"DELETE /api/v1/holds/{id}":         auth.CapAdmin,
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

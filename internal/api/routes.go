@@ -20,7 +20,7 @@ const capAuthenticated auth.Capability = "authenticated"
 // routes is the one table of API endpoints; the authorization matrix test
 // reads it, so every route has an explicit capability.
 func (h *Handler) routes() []route {
-	return []route{
+	routes := []route{
 		{"GET /metrics", auth.CapSearch, h.metrics},
 		{"POST /api/v1/ingest", auth.CapIngest, h.ingest},
 		{"POST /api/v1/search", auth.CapSearch, h.search},
@@ -50,8 +50,14 @@ func (h *Handler) routes() []route {
 		{"GET /api/v1/incidents", auth.CapSearch, h.listIncidents},
 		{"GET /api/v1/incidents/{id}", auth.CapSearch, h.getIncident},
 		{"PATCH /api/v1/incidents/{id}", auth.CapTriage, h.patchIncident},
+		{"GET /api/v1/lookups", auth.CapSearch, h.listLookups},
+		{"PUT /api/v1/lookups/{name}", auth.CapRules, h.putLookup},
+		{"POST /api/v1/lookups/{name}", auth.CapRules, h.putLookup},
+		{"DELETE /api/v1/lookups/{name}", auth.CapRules, h.deleteLookup},
 		{"GET /api/v1/notifications", auth.CapTriage, h.listNotifications},
 		{"GET /api/v1/channels", auth.CapTriage, h.listChannels},
 		{"POST /api/v1/channels/{name}/test", auth.CapAdmin, h.testChannel},
 	}
+	routes = append(routes, h.oidcRoutes()...)
+	return append(routes, h.holdRoutes()...)
 }

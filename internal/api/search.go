@@ -133,6 +133,7 @@ func (h *Handler) searchOptions(req searchRequest, now time.Time) (query.Options
 		MaxRows:        h.opts.SearchMaxRows,
 		Now:            h.now,
 		Limit:          defaultSearchLimit,
+		Lookup:         h.lookups.get,
 	}
 	from, to := req.From, req.To
 	if from == "" {

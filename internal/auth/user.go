@@ -44,12 +44,15 @@ func (u *User) info() UserInfo {
 const MinPasswordLen = 12
 
 // argon2id parameters (RFC 9106 second recommendation, lighter memory).
-const (
-	argonTime    = 3
-	argonMemory  = 64 << 10 // KiB
-	argonThreads = 2
-	argonKeyLen  = 32
+// Variables so that tests can make hashing cheap; stored hashes carry
+// their own parameters, so changing them never breaks old passwords.
+var (
+	argonTime    uint32 = 3
+	argonMemory  uint32 = 64 << 10 // KiB
+	argonThreads uint8  = 2
 )
+
+const argonKeyLen = 32
 
 // HashPassword returns an argon2id PHC string for password.
 func HashPassword(password string) (string, error) {

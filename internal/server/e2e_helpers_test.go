@@ -64,7 +64,7 @@ func freeAddr(t *testing.T) string {
 func startNode(t *testing.T, dataDir string, extraArgs ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"server", "--data", dataDir, "--http", addr}, extraArgs...)
+	args := append([]string{"server", "--data", dataDir, "--http", addr, "--syslog", "127.0.0.1:0"}, extraArgs...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "MAMORI_ADMIN_TOKEN="+adminToken)
 	logs := &bytes.Buffer{}

@@ -34,7 +34,9 @@ func TestThreatIntel(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) {
 			_, b, _ := n.do("GET", "/api/v1/signals?from=2025-01-01T00:00:00Z", "", nil)
-			var s struct{ Signals []struct{ Title, Kind string } }
+			var s struct {
+				Signals []struct{ Title, Kind string }
+			}
 			json.Unmarshal(b, &s)
 			for _, sg := range s.Signals {
 				if sg.Kind == "intel" && strings.Contains(sg.Title, substr) {

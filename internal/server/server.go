@@ -70,6 +70,9 @@ type Options struct {
 	IntelRetroDays int
 	// NoDetection turns live detection off.
 	NoDetection bool
+	// Receivers configures syslog, GELF, Fluent, Kafka, files and the HTTP
+	// receivers (Elasticsearch bulk, Splunk HEC, Sumo, Loki, OTLP).
+	Receivers Receivers
 	// ShutdownTimeout bounds the drain of in-flight requests (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -228,13 +231,23 @@ func Run(ctx context.Context, opts Options) error {
 		}()
 		defer pipe.Unsubscribe(sub)
 	}
+	budget := ingest.NewBudget(opts.IngestBufferBytes)
+	ia := newIngestAuth(au)
+	recvCtx, recvStop := context.WithCancel(context.Background())
+	defer recvStop()
+	recv, err := buildReceivers(recvCtx, opts.Receivers, opts.DataDir, pipe, ia, im, budget, opts.Body, log)
+	if err != nil {
+		return err
+	}
 	h := api.New(api.Options{
+		Receivers:       recv.http,
 		Store:           st,
 		Sink:            pipe,
 		Live:            Live{P: pipe},
 		Detector:        det,
 		Incidents:       corr,
 		Outbox:          outbox,
+		LookupDir:       filepath.Join(opts.DataDir, "lookups"),
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,
@@ -243,7 +256,7 @@ func Run(ctx context.Context, opts Options) error {
 		Logger:          log.With("component", "api"),
 		Body:            opts.Body,
 		MaxLineBytes:    opts.MaxLineBytes,
-		Budget:          ingest.NewBudget(opts.IngestBufferBytes),
+		Budget:          budget,
 		SearchTimeout:   opts.SearchTimeout,
 		SearchMaxMemory: opts.SearchMaxMemory,
 	})
@@ -264,7 +277,12 @@ func Run(ctx context.Context, opts Options) error {
 		handler = withHSTS(h)
 		scheme = "https"
 	}
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	protos.SetUnencryptedHTTP2(true) // OTLP/gRPC without TLS
 	hs := &http.Server{
+		Protocols:         &protos,
 		Handler:           handler,
 		ReadHeaderTimeout: min(10*time.Second, opts.HTTPReadTimeout),
 		ReadTimeout:       opts.HTTPReadTimeout, // a slow client cannot hold a request forever
@@ -279,8 +297,12 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		return nil
 	})
+	recvDone := recv.run(recvCtx, log)
 	h.SetReady(true)
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "data", opts.DataDir)
+	if recv.syslog != nil {
+		log.Info("syslog listening", "udp", recv.syslog.UDPAddr(), "tcp", recv.syslog.TCPAddr(), "tls", recv.syslog.TLSAddr())
+	}
 	if opts.Listening != nil {
 		opts.Listening(ln.Addr().String())
 	}
@@ -288,6 +310,8 @@ func Run(ctx context.Context, opts Options) error {
 	<-gctx.Done()
 	log.Info("shutting down")
 	h.SetReady(false)
+	recvStop()
+	<-recvDone
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

@@ -57,7 +57,7 @@ func startBackend(t *testing.T) *backend {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "server", "--data", t.TempDir(), "--http", addr)
+	cmd := exec.Command(bin, "server", "--data", t.TempDir(), "--http", addr, "--syslog", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "MAMORI_ADMIN_TOKEN="+e2eAdmin)
 	b := &backend{url: "http://" + addr, logs: &bytes.Buffer{}, cmd: cmd, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = b.logs, b.logs
