@@ -158,11 +158,13 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 	}
 	// Fast path: a plain word of letters is a constant unless it names a
 	// value.
-	plain := true
+	plain, digits, angle := true, false, false
 	for i := 0; i < len(s); i++ {
-		if charClass[s[i]]&clLetter == 0 {
+		cl := charClass[s[i]]
+		if cl&clLetter == 0 {
 			plain = false
-			break
+			digits = digits || cl&clDigit != 0
+			angle = angle || s[i] == '<'
 		}
 	}
 	if plain {
@@ -170,6 +172,14 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 			return append(dst, Wildcard...)
 		}
 		return append(dst, s...)
+	}
+	if !digits && !angle && s[0] != '/' && (len(s) != 36 || strings.Count(s, "-") != 4) {
+		// Fast path: no digits, no path: only a host name or value words
+		// between token delimiters (a.true) can be variables.
+		if charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s) {
+			return append(dst, Wildcard...)
+		}
+		return appendValueWords(dst, s)
 	}
 	// Slow path: typed values, then subtokens.
 	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) || isVersion(s) {
@@ -257,6 +267,27 @@ func isVersion(s string) bool {
 		}
 	}
 	return dots > 0
+}
+
+// appendValueWords appends s with its value-word subtokens masked.
+func appendValueWords(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && charClass[s[i]]&clTokDelim == 0 {
+			continue
+		}
+		sub := s[start:i]
+		if len(sub) >= 3 && len(sub) <= 5 && isLetters(sub) && isValueWord(sub) {
+			dst = append(dst, Wildcard...)
+		} else {
+			dst = append(dst, sub...)
+		}
+		if i < len(s) {
+			dst = append(dst, s[i])
+		}
+		start = i + 1
+	}
+	return dst
 }
 
 func isLetters(s string) bool {

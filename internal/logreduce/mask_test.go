@@ -32,6 +32,11 @@ func TestCanonical(t *testing.T) {
 	f("<*>.<*>.<*> and <*><*>", "<*> and <*>")
 	f("user root logged in", "user <*> logged in")
 	f("x86_64 appattempt_1445144423722_0020_000001", "<*> <*>")
+	f("delete blk_-123 blk_456 vCores:-27", "delete <*> <*> vCores:<*>")
+	f("Old: msra-sa-41/10.190.173.170:9000 hdfs://node-3:9000", "Old: <*>/<*>:<*> hdfs://<*>:<*>")
+	f("Security Scaffold v1.0.0 kernel 2.6.5-1.358 mapreduce.v2.app", "Security Scaffold <*> kernel <*> mapreduce.v2.app")
+	f("0MB 16K 80x25 1st", "<*> <*> <*> <*>")
+	f("pkg=com.tencent.mobileqq file=x.cpp", "pkg=<*> file=x.cpp")
 }
 
 func TestDisplay(t *testing.T) {

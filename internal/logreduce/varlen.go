@@ -14,7 +14,7 @@ import (
 
 // maxOptional bounds how many optional words one cluster may have more
 // than another (lists of variables: "delete blk_1 blk_2 ...").
-const maxOptional = 64
+const maxOptional = 256
 
 // maxLenBucket bounds the pairwise work per first word.
 const maxLenBucket = 200
