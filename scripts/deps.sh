@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(chromium rsyslog rsyslog-gnutls rsyslog-elasticsearch bsdutils)
+pkgs=(chromium rsyslog rsyslog-gnutls rsyslog-elasticsearch bsdutils python3-evtx)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

@@ -17,9 +17,13 @@ type anchorMatcher struct {
 	pairs [5][]anchorPair
 }
 
+// anchorPair is one needle under its anchor, with what verifying it needs,
+// so a probe reads one contiguous run of memory.
 type anchorPair struct {
 	anchor uint32
 	needle int32
+	off    int32 // offset of the anchor inside the needle
+	text   string
 }
 
 const anchorBits = 20 // bitmap of 1<<20 bits per window length
@@ -89,7 +93,7 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		for v, ids := range m.tab[k] {
 			h := anchorHash(v)
 			for _, id := range ids {
-				m.pairs[k][fill[h]] = anchorPair{v, id}
+				m.pairs[k][fill[h]] = anchorPair{anchor: v, needle: id, off: int32(m.off[id]), text: m.needles[id]}
 				fill[h]++
 			}
 		}
@@ -132,16 +136,18 @@ func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uin
 func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
 	h := anchorHash(v)
 	start, pairs := m.start[k], m.pairs[k]
-	for _, p := range pairs[start[h]:start[h+1]] {
-		id := p.needle
-		if p.anchor != v || checked[id] == tok {
+	for i := start[h]; i < start[h+1]; i++ {
+		p := &pairs[i]
+		if p.anchor != v {
 			continue
 		}
-		n := m.needles[id]
-		start := at - m.off[id]
-		if start >= 0 && start+len(n) <= len(text) && text[start:start+len(n)] == n {
-			checked[id] = tok
-			dst = append(dst, id)
+		begin := at - int(p.off)
+		if begin < 0 || begin+len(p.text) > len(text) || text[begin:begin+len(p.text)] != p.text {
+			continue
+		}
+		if checked[p.needle] != tok {
+			checked[p.needle] = tok
+			dst = append(dst, p.needle)
 		}
 	}
 	return dst

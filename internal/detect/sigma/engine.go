@@ -158,6 +158,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	}
 	e.resolve = newFieldResolver(p, e.slotIdx)
 	e.buildPrefilter(needles)
+	e.linkNeedles()
 	e.pool.New = func() any { return e.newState() }
 	log.Info("sigma rules compiled", "rules", len(e.rules), "skipped", len(issues),
 		"alternatives", len(e.alts), "patterns", len(e.patRules))
@@ -473,6 +474,61 @@ func (e *Engine) buildPrefilter(needles map[string][]int32) {
 	e.ac = newAnchorMatcher(pats)
 }
 
+// linkNeedles gives every contains matcher whose literal is a prefilter
+// needle that needle's id (see matcher.nid).
+func (e *Engine) linkNeedles() {
+	ids := make(map[string]int32, len(e.pats))
+	for i, p := range e.pats {
+		ids[p] = int32(i)
+	}
+	seen := map[node]bool{}
+	var walk func(n node)
+	walk = func(n node) {
+		switch n := n.(type) {
+		case andNode:
+			for _, x := range n {
+				walk(x)
+			}
+		case orNode:
+			for _, x := range n {
+				walk(x)
+			}
+		case ofNode:
+			for _, x := range n.xs {
+				walk(x)
+			}
+		case notNode:
+			walk(n.x)
+		case *leafNode:
+			if seen[n] {
+				return
+			}
+			seen[n] = true
+			for _, g := range n.groups {
+				for i := range g {
+					m := &g[i]
+					m.nid = 0
+					if m.op == opContains && len(m.s) >= minNeedle && len(m.s) <= maxNeedle {
+						if id, ok := ids[toLower(m.s)]; ok {
+							m.nid = id + 1
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, r := range e.rules {
+		for _, ar := range r.alts {
+			walk(ar.cond)
+		}
+	}
+	for _, a := range e.alts {
+		for _, ar := range a.rules {
+			walk(ar.cond)
+		}
+	}
+}
+
 // state is the per-call scratch space of Match, pooled.
 type state struct {
 	gen       uint32
@@ -491,10 +547,16 @@ type state struct {
 	altSeen   []uint32 // per alternative: gen when checked
 	altOK     []uint32 // per alternative: gen when the event belongs to it
 	candList  []int32  // rules whose prefilter is satisfied
+	altList   []int32  // alternatives the event belongs to
 	checked   []uint32 // per needle: scan token when last verified
-	tok       uint32
-	hits      []int32
-	cache     map[string]int32 // event field name -> slot (-1: none)
+	// Per needle: gen when seen in this event, and a bit per field index
+	// (mod 64) where it was seen. Valid once scanned is set.
+	needleGen    []uint32
+	needleFields []uint64
+	scanned      bool
+	tok          uint32
+	hits         []int32
+	cache        map[string]int32 // event field name -> slot (-1: none)
 }
 
 func (e *Engine) newState() *state {
@@ -525,6 +587,7 @@ func (st *state) next() {
 	st.lowbuf = st.lowbuf[:0]
 	st.hits = st.hits[:0]
 	st.candList = st.candList[:0]
+	st.scanned = false
 	st.lowsReady = false
 }
 
@@ -535,17 +598,29 @@ const maxCachedNames = 1 << 14
 func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	st := e.pool.Get().(*state)
 	e.load(st, ev)
-	any := false
+	// Route: which alternatives does the event belong to?
+	st.altList = st.altList[:0]
 	if _, ok := st.value(e.chanSlot); ok {
 		for _, id := range e.byChan[st.lower(e.chanSlot)] {
-			any = e.runAlt(st, id, fn) || any
+			e.checkAlt(st, id)
 		}
 	}
 	for _, id := range e.generic {
-		any = e.runAlt(st, id, fn) || any
+		e.checkAlt(st, id)
 	}
-	if any && e.ac != nil {
-		e.scan(st)
+	if len(st.altList) > 0 {
+		if e.ac != nil {
+			e.scan(st)
+		}
+		// Rules without a prefilter, then the prefilter's candidates.
+		for _, id := range st.altList {
+			for _, ar := range e.alts[id].rules {
+				if st.done[ar.rule] != st.gen && ar.cond.eval(st) {
+					st.done[ar.rule] = st.gen
+					fn(Match{Rule: e.rules[ar.rule].rule})
+				}
+			}
+		}
 		for _, r := range st.candList {
 			cr := e.rules[r]
 			if st.done[r] == st.gen {
@@ -563,6 +638,19 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	}
 	st.ev = nil
 	e.pool.Put(st)
+}
+
+// checkAlt records whether the event belongs to a routing alternative.
+func (e *Engine) checkAlt(st *state, id int32) {
+	if st.altSeen[id] == st.gen {
+		return
+	}
+	st.altSeen[id] = st.gen
+	if c := e.alts[id].cond; c != nil && !c.eval(st) {
+		return
+	}
+	st.altOK[id] = st.gen
+	st.altList = append(st.altList, id)
 }
 
 // nextTok returns a new scan token for the prefilter's scratch.
@@ -597,31 +685,6 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	}
 }
 
-// runAlt checks a routing alternative and, when the event belongs to it,
-// evaluates its rules that have no prefilter. It reports whether the event
-// belongs to the alternative.
-func (e *Engine) runAlt(st *state, id int32, fn func(m Match)) bool {
-	a := e.alts[id]
-	if st.altSeen[id] == st.gen {
-		return st.altOK[id] == st.gen
-	}
-	st.altSeen[id] = st.gen
-	if a.cond != nil && !a.cond.eval(st) {
-		return false
-	}
-	st.altOK[id] = st.gen
-	for _, ar := range a.rules {
-		if st.done[ar.rule] == st.gen {
-			continue
-		}
-		if ar.cond.eval(st) {
-			st.done[ar.rule] = st.gen
-			fn(Match{Rule: e.rules[ar.rule].rule})
-		}
-	}
-	return true
-}
-
 // scan runs the prefilter over every field value and the raw text (keyword
 // searches look at all of them).
 func (e *Engine) scan(st *state) {
@@ -632,12 +695,27 @@ func (e *Engine) scan(st *state) {
 	if len(st.checked) < len(e.pats) {
 		st.checked = make([]uint32, len(e.pats))
 	}
-	for _, l := range st.fieldLows {
+	if len(st.needleGen) < len(e.pats) {
+		st.needleGen = make([]uint32, len(e.pats))
+		st.needleFields = make([]uint64, len(e.pats))
+	}
+	for j, l := range st.fieldLows {
+		n0 := len(st.hits)
 		st.hits = e.ac.scan(l, st.hits, st.checked, st.nextTok())
+		// Remember in which fields each needle was seen, so a contains
+		// test whose literal is a needle can answer "no" from the scan.
+		for _, id := range st.hits[n0:] {
+			if st.needleGen[id] != st.gen {
+				st.needleGen[id] = st.gen
+				st.needleFields[id] = 0
+			}
+			st.needleFields[id] |= 1 << (j & 63)
+		}
 	}
 	if st.rawLow != "" {
 		st.hits = e.ac.scan(st.rawLow, st.hits, st.checked, st.nextTok())
 	}
+	st.scanned = true
 	for _, p := range st.hits {
 		for _, ref := range e.patRules[p] {
 			r := ref >> 3

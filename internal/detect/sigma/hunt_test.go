@@ -120,3 +120,37 @@ func FuzzParseRule(f *testing.F) {
 		e.Match(fields("a", "b", "Image", text), func(Match) {})
 	})
 }
+
+// TestLoadDirIssues: a broken file is reported with its position and the
+// good rules beside it still load.
+func TestLoadDirIssues(t *testing.T) {
+	dir := t.TempDir()
+	good, _ := os.ReadFile("testdata/rule_basic.yml")
+	files := map[string]string{
+		"a/good.yml":   string(good),
+		"a/bad.yaml":   "title: x\ndetection:\n  sel: [a\n",
+		"b/nodet.yml":  "title: y\nlogsource: {product: windows}\n",
+		"b/readme.txt": "not a rule",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, issues, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Files != 3 || len(rs.Rules) != 1 || len(issues) != 2 {
+		t.Fatalf("files %d rules %d issues %v", rs.Files, len(rs.Rules), issues)
+	}
+	for _, li := range issues {
+		if li.Reason != ReasonInvalid || li.Line == 0 || li.Path == "" {
+			t.Errorf("issue %v lacks reason, line or path", li)
+		}
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Skip reasons: the only reasons a rule is left out. Each is documented in
@@ -111,27 +113,58 @@ func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
 		}
 	}
 	sort.Strings(files)
-	rs := &RuleSet{}
-	var issues []LoadIssue
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load rules: %w", err)
-		}
-		rs.Files++
-		rules, err := ParseRule(data)
-		for _, r := range rules {
-			r.Path = f
-		}
-		rs.Rules = append(rs.Rules, rules...)
-		var el ErrorList
-		if errors.As(err, &el) {
-			for _, e := range el {
-				issues = append(issues, LoadIssue{Path: f, Line: e.Line, Col: e.Col, Reason: ReasonInvalid, Detail: e.Msg})
+	// Parse in parallel (YAML parsing dominates loading), keep file order.
+	type result struct {
+		rules  []*Rule
+		issues []LoadIssue
+		err    error
+	}
+	results := make([]result, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i].rules, results[i].issues, results[i].err = loadFile(files[i])
 			}
-		} else if err != nil {
-			issues = append(issues, LoadIssue{Path: f, Reason: ReasonInvalid, Detail: err.Error()})
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	rs := &RuleSet{Files: len(files)}
+	var issues []LoadIssue
+	for _, r := range results {
+		if r.err != nil {
+			return nil, nil, r.err
 		}
+		rs.Rules = append(rs.Rules, r.rules...)
+		issues = append(issues, r.issues...)
 	}
 	return rs, issues, nil
+}
+
+func loadFile(f string) ([]*Rule, []LoadIssue, error) {
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load rules: %w", err)
+	}
+	rules, err := ParseRule(data)
+	for _, r := range rules {
+		r.Path = f
+	}
+	var issues []LoadIssue
+	var el ErrorList
+	if errors.As(err, &el) {
+		for _, e := range el {
+			issues = append(issues, LoadIssue{Path: f, Line: e.Line, Col: e.Col, Reason: ReasonInvalid, Detail: e.Msg})
+		}
+	} else if err != nil {
+		issues = append(issues, LoadIssue{Path: f, Reason: ReasonInvalid, Detail: err.Error()})
+	}
+	return rules, issues, nil
 }

@@ -147,6 +147,12 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 		}
 		return strOp(m.sub, a, b)
 	}
+	if m.op == opContains && m.nid > 0 && slot >= 0 && st.scanned {
+		// Fast path: the prefilter saw every occurrence of this literal.
+		if id := m.nid - 1; st.needleGen[id] != st.gen || st.needleFields[id]&(1<<(st.slotField[slot]&63)) == 0 {
+			return false
+		}
+	}
 	s := v
 	if !m.cased {
 		s = st.lowerOf(slot, v)

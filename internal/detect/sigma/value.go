@@ -288,7 +288,11 @@ type matcher struct {
 	pfx   netip.Prefix
 	num   float64
 	ref   int32 // opFieldRef: the slot of the other field
-	want  bool  // opExists
+	// nid is the prefilter needle equal to s (opContains), or -1: once the
+	// event was scanned, a literal the scan did not see in this field is
+	// not there.
+	nid  int32
+	want bool // opExists
 }
 
 func lowerIf(s string, cased bool) string {
