@@ -79,6 +79,7 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 	var res Result
 	var events []event.Event
 	br := bufio.NewReaderSize(rd, 64<<10)
+	var slab fieldSlab
 	var acc []byte    // a line longer than the read buffer, so far
 	overflow := false // the current line passed MaxLineBytes
 	lineNo := 0
@@ -122,7 +123,9 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 				}
 				res.Charged += n
 			}
-			ev := opts.Meta.Clone()
+			ev := opts.Meta
+			ev.Fields = slab.take(len(opts.Meta.Fields))
+			ev.Fields = append(ev.Fields, opts.Meta.Fields...)
 			ev.Received = received
 			decodeLine(line, &ev, opts, &res, lineNo)
 			events = append(events, ev)
@@ -189,4 +192,24 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 	if ev.Time == 0 {
 		ev.Time = ev.Received
 	}
+}
+
+// fieldSlab hands out field slices with spare capacity carved from large
+// shared arrays, so decoding an event does not grow its field slice one
+// allocation at a time. An event with more fields than its window simply
+// reallocates its own slice.
+type fieldSlab struct{ buf []event.Field }
+
+// fieldWindow is the capacity given to each event; most log events have
+// fewer fields.
+const fieldWindow = 24
+
+func (s *fieldSlab) take(min int) []event.Field {
+	n := max(fieldWindow, min)
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]event.Field, 0, max(256*fieldWindow, n))
+	}
+	w := s.buf[len(s.buf) : len(s.buf) : len(s.buf)+n]
+	s.buf = s.buf[:len(s.buf)+n]
+	return w
 }
