@@ -346,6 +346,7 @@ func runQuery(ctx context.Context, cl *searchClient, q benchQuery, runs int, fro
 		}
 		took = append(took, res.took)
 		qr.RunsMs = append(qr.RunsMs, durMs(res.took))
+		qr.Stats = res.stats
 	}
 	qr.MedianMs, qr.MinMs = durMs(median(took)), durMs(slices.Min(took))
 	return qr

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,11 +22,11 @@ type report struct {
 	Fsync        string  `json:"fsync"`
 	// Load1 is the machine's 1-minute load average at each step's start:
 	// on a shared machine it says how much the figures are worth.
-	Load1   map[string]float64 `json:"load1"`
-	Ingest  *ingestReport      `json:"ingest,omitempty"`
-	Disk    *diskReport        `json:"disk,omitempty"`
-	Queries []queryReport      `json:"queries,omitempty"`
-	Errors  []string           `json:"errors,omitempty"`
+	Load1   []loadSample  `json:"load1,omitempty"`
+	Ingest  *ingestReport `json:"ingest,omitempty"`
+	Disk    *diskReport   `json:"disk,omitempty"`
+	Queries []queryReport `json:"queries,omitempty"`
+	Errors  []string      `json:"errors,omitempty"`
 }
 
 type ingestReport struct {
@@ -61,6 +59,9 @@ type queryReport struct {
 	RefMs    float64   `json:"reference_10m_ms"`
 	Answer   verdict   `json:"answer"`
 	Error    string    `json:"error,omitempty"`
+	// Stats is the server's _stats trailer of the last run (blocks
+	// scanned and skipped, ...), as the server wrote it.
+	Stats json.RawMessage `json:"stats,omitempty"`
 }
 
 // failed reports whether the run has a failed step or a wrong answer.
@@ -170,10 +171,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "### %s records (%s)\n\n", strings.ToUpper(humanCount(r.Records)), r.Date)
 	fmt.Fprintf(&b, "Machine: %s. Dataset: %s, %.0f MB, seed 42. WAL fsync: %s.\n\n", r.Machine, r.Dataset, float64(r.DatasetBytes)/1e6, r.Fsync)
 	if len(r.Load1) > 0 {
-		keys := slices.Sorted(maps.Keys(r.Load1))
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %.1f", strings.ReplaceAll(k, "_", " "), r.Load1[k])
+		parts := make([]string, len(r.Load1))
+		for i, l := range r.Load1 {
+			parts[i] = fmt.Sprintf("%s %.1f", strings.ReplaceAll(l.Step, "_", " "), l.Load1)
 		}
 		fmt.Fprintf(&b, "Load average (1 min) on the %d cores: %s.\n\n", r.Machine.CPUs, strings.Join(parts, ", "))
 	}
@@ -240,9 +240,12 @@ func (r *report) noteLoad(step string) {
 		return // informative only
 	}
 	if v, ok := parseLoad1(b); ok {
-		if r.Load1 == nil {
-			r.Load1 = map[string]float64{}
-		}
-		r.Load1[step] = v
+		r.Load1 = append(r.Load1, loadSample{step, v})
 	}
+}
+
+// loadSample is the load average when a step started.
+type loadSample struct {
+	Step  string  `json:"step"`
+	Load1 float64 `json:"load1"`
 }

@@ -13,7 +13,7 @@ import (
 func sampleReport() *report {
 	return &report{
 		Date: "2026-11-25T23:00:00Z", Machine: machine{CPUs: 2, CPUModel: "AMD EPYC", MemBytes: 24 << 30, Kernel: "6.1", Go: "go1.26"},
-		Dataset: "sec-1m.ndjson", Records: 1_000_000, DatasetBytes: 431e6, Fsync: "always", Load1: map[string]float64{"ingest_start": 3.5},
+		Dataset: "sec-1m.ndjson", Records: 1_000_000, DatasetBytes: 431e6, Fsync: "always", Load1: []loadSample{{"ingest_start", 3.5}, {"queries_start", 2}},
 		Ingest: &ingestReport{ingestResult: ingestResult{Records: 1_000_000, Wall: 10 * time.Second, PeakRSS: 300 << 20},
 			Conns: 4, BatchBytes: 2 << 20, RecordsPerSec: 100_000, MBPerSec: 43, CPUPerRecord: 7.5, CPUWithSettle: 9},
 		Disk: &diskReport{StoreBytes: 50e6, WALBytes: 10e6, BytesPerRecord: 50},
@@ -68,7 +68,7 @@ func TestReportOutputs(t *testing.T) {
 		t.Fatalf("table:\n%s", b.String())
 	}
 	md := r.markdown()
-	for _, s := range []string{"### 1M records (2026-11-25T23:00:00Z)", "Load average (1 min) on the 2 cores: ingest start 3.5.", "2 cores (AMD EPYC), 24 GiB RAM", `(root\|admin)`, "| top_users | `t` | FAIL | first - | first x |"} {
+	for _, s := range []string{"### 1M records (2026-11-25T23:00:00Z)", "Load average (1 min) on the 2 cores: ingest start 3.5, queries start 2.0.", "2 cores (AMD EPYC), 24 GiB RAM", `(root\|admin)`, "| top_users | `t` | FAIL | first - | first x |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}

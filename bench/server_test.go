@@ -29,6 +29,8 @@ func fakeServer(mode string) {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	data := fs.String("data", "", "")
 	addr := fs.String("http", "", "")
+	fs.String("syslog", "", "")
+	fs.String("fsync", "", "")
 	fs.Parse(os.Args[2:])
 	if mode == "crash" {
 		os.Exit(3)
@@ -64,7 +66,8 @@ func startFake(t *testing.T, mode string) (*serverProc, string, error) {
 func TestServerLifecycle(t *testing.T) {
 	s, dir, err := startFake(t, "normal")
 	if err != nil {
-		t.Fatalf("startServer: %v", err)
+		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		t.Fatalf("startServer: %v\n%s", err, log)
 	}
 	if _, err := readProcCPU(s.pid()); err != nil {
 		t.Fatalf("readProcCPU(server): %v", err)
