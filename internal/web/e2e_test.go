@@ -42,7 +42,7 @@ type backend struct {
 // startBackend builds cmd/mamori (or uses the binary named by MAMORI_BIN)
 // and starts it on a free port; it skips the test when the binary does not
 // build.
-func startBackend(t *testing.T) *backend {
+func startBackend(t *testing.T, extraArgs ...string) *backend {
 	t.Helper()
 	bin := os.Getenv("MAMORI_BIN")
 	if bin == "" {
@@ -57,7 +57,7 @@ func startBackend(t *testing.T) *backend {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "server", "--data", t.TempDir(), "--http", addr, "--syslog", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"server", "--data", t.TempDir(), "--http", addr, "--syslog", "127.0.0.1:0"}, extraArgs...)...)
 	cmd.Env = append(os.Environ(), "MAMORI_ADMIN_TOKEN="+e2eAdmin)
 	b := &backend{url: "http://" + addr, logs: &bytes.Buffer{}, cmd: cmd, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = b.logs, b.logs
@@ -358,7 +358,8 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("skipping the browser test: %s is absent (apt-get install chromium)", chromiumPath)
 	}
-	be := startBackend(t)
+	hook := newHookSink(t)
+	be := startBackend(t, "--config", writeConfig(t, hook.url))
 	seed(t, be, e2eAdmin, seedEvents)
 	base := front(t, be)
 	canSearch := searchWorks(t, be)
@@ -391,6 +392,7 @@ func TestBrowser(t *testing.T) {
 	// Sources: per-source counts, create a token (secret shown once), use it.
 	b.do("sources", chromedp.Click(chromedp.CSS(`nav a[href="/sources"]`)))
 	b.wait("counts", `[...document.querySelectorAll('.card table.grid td a')].some(a => a.textContent === 'e2e-app')`)
+	b.wait("last seen", `[...document.querySelectorAll('table[aria-label="Sources list"] tr')].some(tr => tr.textContent.includes('e2e-app') && / ago/.test(tr.textContent))`)
 	b.do("token form", chromedp.SendKeys(chromedp.CSS("#tk-name"), "browser-test shipper"), chromedp.SendKeys(chromedp.CSS("#tk-src"), "from-ui"),
 		chromedp.Click(chromedp.CSS(`form[aria-label="Create a token"] button[type=submit]`)))
 	b.wait("secret", `document.querySelector('#new-token')?.textContent.length > 10`)
@@ -420,13 +422,17 @@ func TestBrowser(t *testing.T) {
 	b.do("revoke", chromedp.Click(chromedp.CSS(`button[aria-label="Revoke token browser-test shipper"]`)))
 	b.do("confirm revoke", chromedp.WaitVisible(chromedp.CSS("dialog[open] button.primary")), chromedp.Click(chromedp.CSS("dialog[open] button.primary")))
 	b.wait("revoked", `[...document.querySelectorAll('table[aria-label=Tokens] tr.revoked td')].some(td => td.textContent === 'browser-test shipper')`)
+	b.wait("rates", `document.querySelector('table[aria-label="Sources list"] svg.spark')`)
+	eval[bool](b, `(() => { document.querySelector('.main').scrollTo(0, 0); return true; })()`)
+	b.shot("06a-sources-rates")
 	b.checkConsole()
 
 	testDetection(t, b)
 
-	// Placeholders say what is coming and show no data.
-	b.do("dashboards", chromedp.Click(chromedp.CSS(`nav a[href="/dashboards"]`)))
-	b.wait("placeholder", `document.querySelector('.placeholder')?.textContent.includes('Not built yet')`)
+	if canSearch {
+		testDashboards(t, b)
+	}
+	testSettings(t, b, hook)
 
 	// Light theme.
 	b.do("sources again", chromedp.Click(chromedp.CSS(`nav a[href="/sources"]`)))
@@ -634,6 +640,7 @@ func testDetection(t *testing.T, b *browser) {
 	b.shot("07-rule-hunt")
 	b.do("close hunt", chromedp.Click(chromedp.CSS("dialog[open] button.primary")))
 	b.shot("07b-rules")
+	testCoverage(t, b)
 
 	// A second high rule from the API, then one event: two high signals of
 	// distinct rules open an incident.
@@ -667,7 +674,9 @@ func testDetection(t *testing.T, b *browser) {
 		chromedp.SendKeys(chromedp.CSS("#tri-comment"), "checking the source address"), chromedp.Click(chromedp.CSS(`form.triage button[type=submit]`)))
 	b.wait("comment saved", `document.querySelector('.inc-detail .comments')?.textContent.includes('checking the source address')`)
 	b.shot("07c-incident")
+	testIncidentDetail(t, b)
 	b.checkConsole()
+	testSignals(t, b)
 }
 
 // seedLines sends plain text lines to the native ingest API.

@@ -9,6 +9,12 @@ const load = (name) => import(pathToFileURL(path.join(dir, name)).href);
 const lang = await load('lang.js');
 const time = await load('time.js');
 const sources = await load('sources.js');
+const attack = await load('attack.js');
+const incidents = await load('incidents.js');
+const settings = await load('settings.js');
+const signals = await load('signals.js');
+const dashboards = await load('dashboards.js');
+const qr = await load('qr.js');
 
 let failed = 0;
 function test(name, fn) {
@@ -129,6 +135,143 @@ test('snippets', () => {
   }
   assert.ok(list[1][1].includes('Port             9280'));
   assert.ok(sources.snippets('https://x.example', '', '')[1][1].includes('Port             443'));
+});
+
+test('tacticsProgress', () => {
+  const p = attack.tacticsProgress([
+    { time: '2026-11-25T10:00:00Z', tactics: ['execution'] },
+    { time: '2026-11-25T09:00:00Z', tactics: ['initial_access', 'execution'] },
+    { time: '2026-11-25T11:00:00Z', tactics: ['made_up'] },
+    { time: '2026-11-25T11:00:00Z' },
+  ]);
+  const hit = p.filter((x) => x.count).map((x) => `${x.tactic}:${x.count}`);
+  assert.deepEqual(hit, ['initial_access:1', 'execution:2', 'made_up:1']);
+  const ex = p.find((x) => x.tactic === 'execution');
+  assert.equal(ex.first, Date.UTC(2026, 10, 25, 9));
+  assert.equal(ex.last, Date.UTC(2026, 10, 25, 10));
+  assert.equal(attack.tacticsProgress(null).length, 14);
+  assert.equal(attack.tacticLabel('command_and_control'), 'Command and Control');
+});
+
+test('coverage', () => {
+  const c = attack.coverage([
+    { enabled: true, tactics: ['execution', 'persistence'], hits: 3, level: 'high' },
+    { enabled: true, tactics: ['execution'], hits: 1, level: 'low' },
+    { enabled: false, tactics: ['impact'], hits: 9 },
+    { enabled: true, hits: 2 },
+  ]);
+  const ex = c.rows.find((r) => r.tactic === 'execution');
+  assert.deepEqual([ex.rules, ex.hits, ex.levels.high, ex.levels.low], [2, 4, 1, 1]);
+  assert.equal(c.rows.find((r) => r.tactic === 'impact').rules, 0);
+  assert.equal(c.untagged, 1);
+});
+
+test('entityGraph and layoutGraph', () => {
+  const sig = (...ents) => ({ entities: ents.map(([type, value]) => ({ type, value })) });
+  const g = attack.entityGraph([
+    sig(['host', 'web-1'], ['user', 'zoe'], ['ip', '198.51.100.7']),
+    sig(['host', 'web-1'], ['user', 'zoe'], ['user', 'zoe']),
+    sig(['host', 'db-1']),
+    { entities: [{ type: 'ip', value: '' }, null] },
+    {},
+  ]);
+  assert.equal(g.nodes.length, 4);
+  assert.equal(g.nodes[0].value, 'web-1');
+  assert.equal(g.nodes[0].signals, 2);
+  const w = g.edges.find((e) => e.a.includes('web-1') && e.b.includes('zoe') || e.b.includes('web-1') && e.a.includes('zoe'));
+  assert.equal(w.weight, 2);
+  assert.equal(g.edges.length, 3);
+  const L = attack.layoutGraph(g, { width: 600 });
+  assert.deepEqual(L.columns.map((c) => c.type), ['host', 'user', 'ip']);
+  const xs = new Set([...L.pos.values()].map((p) => p.x));
+  assert.equal(xs.size, 3);
+  for (const p of L.pos.values()) assert.ok(p.x >= 0 && p.x <= 600 && p.y > 0 && p.y < L.height);
+  const big = attack.entityGraph(Array.from({ length: 100 }, (_, i) => sig(['ip', '10.0.0.' + i])), 40);
+  assert.equal(big.nodes.length, 40);
+  assert.equal(big.dropped, 60);
+});
+
+test('incident helpers', () => {
+  const u = new URL('http://x' + incidents.aroundURL({ time: '2026-11-25T10:00:00Z', event_host: 'web 1' }));
+  assert.equal(u.searchParams.get('q'), '_host="web 1"');
+  assert.equal(u.searchParams.get('from'), '2026-11-25T09:55:00.000Z');
+  assert.equal(u.searchParams.get('to'), '2026-11-25T10:05:00.000Z');
+  assert.equal(new URL('http://x' + incidents.aroundURL({ time: 'bad', event_source: 'fw' })).searchParams.get('q'), '_source=fw');
+  assert.equal(incidents.changeNote({ status: 'new' }, { status: 'in_progress', assignee: 'ana' }), 'Status: New → In progress. Assignee: nobody → ana.');
+  assert.equal(incidents.changeNote({ status: 'new', assignee: 'ana' }, { status: 'new', assignee: 'ana' }), '');
+  assert.equal(incidents.changeNote({ status: 'in_progress' }, { status: 'closed', resolution: 'false_positive', assignee: '' }), 'Status: In progress → Closed (false positive).');
+});
+
+test('signals summarize', () => {
+  const s = signals.summarize([{ rule_id: 'a', title: 'A', severity: 'high', event_host: 'h1' }, { rule_id: 'a', severity: 'high', event_host: 'h2' }, { rule_id: 'b', level: 'low' }]);
+  assert.deepEqual(s.sev, { high: 2, low: 1 });
+  assert.deepEqual(s.rules.map((r) => `${r.id}:${r.count}`), ['a:2', 'b:1']);
+  assert.equal(s.hosts.length, 2);
+});
+
+test('source rates and health', () => {
+  const hist = new Map();
+  sources.record(hist, [{ source: 'a', received: 10, rejected: 0, bytes: 100 }], 0);
+  sources.record(hist, [{ source: 'a', received: 30, rejected: 0, bytes: 300 }], 10000);
+  sources.record(hist, [{ source: 'a', received: 30, rejected: 0, bytes: 300 }], 20000);
+  sources.record(hist, [{ source: 'a', received: 5, rejected: 0, bytes: 50 }], 25000); // restart
+  const r = sources.rates(hist.get('a'));
+  assert.deepEqual(r.map((x) => x.eps), [2, 0, 1]);
+  assert.equal(sources.lastChange(hist.get('a')), 10000);
+  assert.ok(isNaN(sources.lastChange([{ t: 1, received: 3 }])));
+  for (let i = 0; i < 70; i++) sources.record(hist, [{ source: 'a', received: i, rejected: 0, bytes: 0 }], 30000 + i);
+  assert.equal(hist.get('a').length, 60);
+  sources.record(hist, [{ source: 'late', received: 4, rejected: 0, bytes: 9 }], 200000, 190000);
+  assert.deepEqual(sources.rates(hist.get('late')).map((x) => x.eps), [0.4]);
+  assert.equal(sources.lastChange(hist.get('late')), 200000);
+  assert.equal(sources.health(NaN, 1e6), 'unknown');
+  assert.equal(sources.health(1e6 - 60e3, 1e6), 'live');
+  assert.equal(sources.health(1e6 - 20 * 60e3, 1e6), 'quiet');
+  assert.equal(sources.fmtRate(0), '0/s');
+  assert.equal(sources.fmtRate(0.5), '30.0/min');
+  assert.equal(sources.fmtRate(2.25), '2.3/s');
+});
+
+test('settings helpers', () => {
+  assert.deepEqual(settings.parseCSVHeader('host, owner ,"a ""b"", c"\nx,y,z'), ['host', 'owner', 'a "b", c']);
+  assert.deepEqual(settings.parseCSVHeader(''), []);
+  assert.deepEqual(settings.splitList(' main, audit  web '), ['main', 'audit', 'web']);
+  assert.deepEqual(settings.splitList(''), []);
+});
+
+test('dashboards sanitize and singleValue', () => {
+  const got = dashboards.sanitize([{ name: 'D', panels: [{ query: 'x | count', kind: 'pie', w: 5 }, { title: 'no query' }, null] }, { panels: [] }, 'junk']);
+  assert.equal(got.length, 1);
+  assert.equal(got[0].panels.length, 1);
+  assert.deepEqual([got[0].panels[0].kind, got[0].panels[0].w, got[0].panels[0].title], ['table', 6, 'x | count']);
+  assert.deepEqual(dashboards.sanitize({ name: 'x' }), []);
+  assert.equal(dashboards.sanitize([dashboards.STARTER])[0].panels.length, dashboards.STARTER.panels.length);
+  const mem = { v: '{bad', getItem() { return this.v; } };
+  assert.deepEqual(dashboards.load(mem), []);
+  assert.deepEqual(dashboards.singleValue([{ _source: 'a', _count: 7 }]), { name: '_count', value: 7 });
+  assert.deepEqual(dashboards.singleValue([{ host: 'a', n: '12' }]), { name: 'n', value: '12' });
+  assert.equal(dashboards.singleValue([]), null);
+  const k = (q) => dashboards.guessKind(q);
+  assert.deepEqual([k('x | timeslice 1m | count by _timeslice'), k('x | count'), k('x | count by user'), k('error'), k('a | count | where _count > 1')],
+    ['line', 'single', 'bar', 'table', 'single']);
+});
+
+test('qr', () => {
+  // The worked example of 1-M "HELLO WORLD" (alphanumeric data codewords).
+  assert.deepEqual(qr.rsRemainder([32, 91, 11, 120, 209, 114, 220, 77, 67, 64, 236, 17, 236, 17, 236, 17], 10), [196, 35, 39, 119, 235, 215, 231, 226, 93, 23]);
+  assert.equal(qr.encode('a').length, 21);
+  assert.equal(qr.encode('x'.repeat(213)).length, 57);
+  assert.throws(() => qr.encode('x'.repeat(214)), /do not fit/);
+  // Golden: the same symbol as the qrcode npm package (byte mode, M, mask 2);
+  // checked over versions 1–10 and all masks when this encoder was written.
+  const m = qr.encode('otpauth://totp/Mamori:sam?secret=IBYK3PML267YFQ5MDXBCF54MB7CF4P3H&issuer=Mamori', 2);
+  const s = m.map((r) => r.map((v) => (v ? '1' : '0')).join('') + '\n').join('');
+  let hsh = 0x811c9dc5;
+  for (const c of s) { hsh ^= c.charCodeAt(0); hsh = Math.imul(hsh, 0x01000193) >>> 0; }
+  assert.equal(m.length, 37);
+  assert.equal(hsh.toString(16), '3574a79b');
+  const auto = qr.encode('otpauth://x');
+  assert.ok(auto.every((r) => r.every((v) => typeof v === 'boolean')));
 });
 
 if (failed) { console.log(`${failed} failed`); process.exit(1); }

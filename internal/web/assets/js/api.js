@@ -147,10 +147,12 @@ export async function search(req, onRows, signal) {
 // tail follows new events that match a search expression (GET
 // /api/v1/tail, Server-Sent Events read through fetch so the credential
 // travels in a header). onEvent gets each row; onDropped the number of
-// events the server skipped because this client fell behind. It resolves
+// events the server skipped because this client fell behind; onOpen (if
+// given) once the server has answered, that is, subscribed. It resolves
 // when the stream ends or signal aborts.
-export async function tail(expr, onEvent, onDropped, signal) {
+export async function tail(expr, onEvent, onDropped, signal, onOpen) {
   const res = await call('GET', '/api/v1/tail?' + new URLSearchParams({ query: expr }), { signal, headers: { Accept: 'text/event-stream' } });
+  if (onOpen) onOpen();
   const reader = res.body.getReader();
   const dec = new TextDecoder();
   let buf = '';

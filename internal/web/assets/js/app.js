@@ -5,7 +5,9 @@ import * as api from './api.js';
 import * as auth from './auth.js';
 import * as search from './search.js';
 import * as sources from './sources.js';
-import * as placeholder from './placeholder.js';
+import * as signals from './signals.js';
+import * as dashboards from './dashboards.js';
+import * as settings from './settings.js';
 import * as incidents from './incidents.js';
 import * as rules from './rules.js';
 
@@ -16,9 +18,11 @@ const ROUTES = [
   { path: '/sources', title: 'Sources', icon: '⇄', mount: (el) => sources.mount(el) },
   { sep: true },
   { path: '/incidents', title: 'Incidents', icon: '⚑', mount: (el) => incidents.mount(el) },
+  { path: '/signals', title: 'Signals', icon: '⚡', mount: (el) => signals.mount(el) },
   { path: '/rules', title: 'Rules', icon: '≡', mount: (el) => rules.mount(el) },
-  { path: '/dashboards', title: 'Dashboards', icon: '▦', soon: true, mount: (el) => placeholder.mount(el, { page: 'dashboards' }) },
-  { path: '/settings', title: 'Settings', icon: '⚙', soon: true, mount: (el) => placeholder.mount(el, { page: 'settings' }) },
+  { sep: true },
+  { path: '/dashboards', title: 'Dashboards', icon: '▦', mount: (el) => dashboards.mount(el) },
+  { path: '/settings', title: 'Settings', icon: '⚙', mount: (el) => settings.mount(el) },
 ];
 
 const app = document.getElementById('app');
@@ -114,7 +118,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'g') { gPressed = Date.now(); return; }
   if (gPressed && Date.now() - gPressed < 1000) {
     gPressed = 0;
-    const to = { s: '/search', o: '/sources', i: '/incidents', r: '/rules', d: '/dashboards' }[e.key];
+    const to = { s: '/search', o: '/sources', i: '/incidents', a: '/signals', r: '/rules', d: '/dashboards', t: '/settings' }[e.key];
     if (to && api.session.active) navigate(to);
   }
 });
@@ -122,7 +126,7 @@ document.addEventListener('keydown', (e) => {
 const KEYS = [
   ['/', 'Focus the query'], ['Enter', 'Run the query (Shift+Enter: new line)'], ['Ctrl+Space', 'Suggest operators, fields and functions'],
   ['↑ ↓ Tab Esc', 'Choose, accept or close a suggestion'], ['↑ ↓ j k PgUp PgDn Home End', 'Move in the results (when the table has focus)'],
-  ['Enter / Space', 'Expand or collapse the current row'], ['g s / g o / g i / g r / g d', 'Go to Search, Sources, Incidents, Rules, Dashboards'],
+  ['Enter / Space', 'Expand or collapse the current row'], ['g s / g o / g i / g a / g r / g d / g t', 'Go to Search, Sources, Incidents, Signals (alerts), Rules, Dashboards, Settings'],
   ['?', 'This help'],
 ];
 
@@ -133,6 +137,8 @@ function showKeys() {
 }
 
 window.addEventListener('popstate', () => route());
+// Pages ask for a page change with an event (they do not import app.js).
+window.addEventListener('mamori:navigate', (e) => { if (typeof e.detail === 'string' && e.detail.startsWith('/')) navigate(e.detail); });
 window.addEventListener('mamori:signedout', (e) => { shell = null; unmount(); route(e.detail); });
 window.addEventListener('unhandledrejection', (e) => {
   toast('Unexpected error: ' + (e.reason && e.reason.message ? e.reason.message : String(e.reason)), 'error');

@@ -5,6 +5,7 @@ import { h, clear, replace, fmtNum, errorBox, toast } from './dom.js';
 import * as api from './api.js';
 import { fmtTime } from './time.js';
 import { quoteValue } from './lang.js';
+import { progressStrip, graphView, tacticLabel } from './attack.js';
 
 const RANGES = [['-24h', 'Last 24 hours'], ['-7d', 'Last 7 days'], ['-30d', 'Last 30 days'], ['', 'All time']];
 const STATUSES = [['open', 'Open'], ['new', 'New'], ['in_progress', 'In progress'], ['closed', 'Closed'], ['', 'Any status']];
@@ -18,11 +19,58 @@ function statusLabel(s) { return (TRIAGE.find(([v]) => v === s) || [s, s || 'new
 
 function ms(t) { return t ? fmtTime(Date.parse(t), false) : ''; }
 
+// entityURL is a search for the entity's value over the last week.
+export function entityURL(e) { return '/search?' + new URLSearchParams({ q: quoteValue(e.value), from: '-7d', to: 'now' }); }
+
 // entityLink opens a search for the entity's value.
 export function entityLink(e) {
-  const q = quoteValue(e.value);
-  return h('a', { class: 'chip', href: '/search?' + new URLSearchParams({ q, from: '-7d', to: 'now' }), title: `Search for ${e.value}` },
+  return h('a', { class: 'chip', href: entityURL(e), title: `Search for ${e.value}` },
     h('span', { class: 'chip-k' }, e.type), ' ', e.value);
+}
+
+// aroundURL opens a search for the events of the signal's host (or
+// source) in the minutes around it: the context an analyst reads first.
+export function aroundURL(s, minutes = 5) {
+  const t = Date.parse(s.time);
+  const q = s.event_host ? '_host=' + quoteValue(s.event_host) : s.event_source ? '_source=' + quoteValue(s.event_source) : '*';
+  if (isNaN(t)) return '/search?' + new URLSearchParams({ q, from: '-24h', to: 'now' });
+  const iso = (x) => new Date(x).toISOString();
+  return '/search?' + new URLSearchParams({ q, from: iso(t - minutes * 60e3), to: iso(t + minutes * 60e3) });
+}
+
+// changeNote describes a triage change in words ("Status: new → in
+// progress. Assignee: → ana."), or '' when nothing changed.
+export function changeNote(inc, body) {
+  const out = [];
+  if (body.status && body.status !== inc.status) out.push(`Status: ${statusLabel(inc.status)} → ${statusLabel(body.status)}${body.resolution ? ` (${body.resolution.replace('_', ' ')})` : ''}.`);
+  if (body.assignee !== undefined && body.assignee !== (inc.assignee || '')) out.push(`Assignee: ${inc.assignee || 'nobody'} → ${body.assignee || 'nobody'}.`);
+  return out.join(' ');
+}
+
+// signalItem is one entry of an incident's timeline: what fired, where,
+// the raw event and a link to the events around it.
+export function signalItem(s) {
+  return h('li', { class: 'tl-item' },
+    h('div', { class: 'tl-head' },
+      h('span', { class: 'tl-time mono' }, ms(s.time)), sevBadge(s.severity),
+      h('strong', { class: 'grow tl-title', title: s.rule_id }, s.title || s.rule_id),
+      h('a', { class: 'small', href: aroundURL(s), title: 'Search the events of this host 5 minutes before and after' }, 'Events around ↗')),
+    h('div', { class: 'tl-meta muted small' },
+      s.event_host ? ['host ', h('span', { class: 'mono' }, s.event_host)] : null,
+      s.event_source ? [' · source ', h('span', { class: 'mono' }, s.event_source)] : null,
+      (s.tactics || []).length ? ' · ' + s.tactics.map(tacticLabel).join(', ') : null),
+    (s.entities || []).length ? h('div', { class: 'chips' }, s.entities.map(entityLink)) : null,
+    s.event_raw ? h('details', { class: 'tl-raw' }, h('summary', {}, 'Raw event'), h('pre', { class: 'mono' }, s.event_raw)) : null);
+}
+
+// activity lists what happened to the incident: created, then every
+// comment (triage changes are written into comments), newest last.
+function activity(inc) {
+  const items = [{ time: inc.created_at || inc.first_seen, who: 'mamori', text: 'Incident opened by the correlation engine.' }]
+    .concat((inc.comments || []).map((c) => ({ time: c.time, who: c.author, text: c.text })));
+  return h('ul', { class: 'comments' }, items.map((c) => h('li', {},
+    h('div', { class: 'muted small' }, `${c.who} · ${ms(c.time)}`),
+    String(c.text || '').split('\n').map((line) => h('div', { class: /^(Status|Assignee):/.test(line) ? 'change' : '' }, line)))));
 }
 
 export function mount(root) {
@@ -76,7 +124,7 @@ export function mount(root) {
       h('tbody', {}, st.list.map((inc) => h('tr', { class: inc.id === st.sel ? 'selected' : '', tabindex: 0, 'data-id': inc.id,
         onclick: () => show(inc.id), onkeydown: (e) => { if (e.key === 'Enter') show(inc.id); } },
       h('td', {}, sevBadge(inc.severity)),
-      h('td', {}, h('div', { class: 'inc-title' }, inc.title || inc.id), h('div', { class: 'muted small' }, (inc.tactics || []).join(' · '))),
+      h('td', {}, h('div', { class: 'inc-title' }, inc.title || inc.id), h('div', { class: 'muted small' }, (inc.tactics || []).map(tacticLabel).join(' · '))),
       h('td', {}, (inc.entities || []).slice(0, 3).map((e) => h('span', { class: 'chip static' }, h('span', { class: 'chip-k' }, e.type), ' ', e.value)),
         (inc.entities || []).length > 3 ? h('span', { class: 'muted' }, ` +${inc.entities.length - 3}`) : null),
       h('td', { class: 'num' }, fmtNum((inc.signals || []).length)),
@@ -110,8 +158,11 @@ export function mount(root) {
     const form = h('form', { class: 'triage', 'aria-label': 'Triage', onsubmit: async (e) => {
       e.preventDefault();
       clear(msg);
-      const body = { status: statusIn.value, assignee: assIn.value.trim(), comment: comment.value.trim() };
+      const body = { status: statusIn.value, assignee: assIn.value.trim() };
       if (statusIn.value === 'closed') body.resolution = resIn.value;
+      // The server keeps comments, not a change log: the change is written
+      // into the comment so the activity list shows who changed what.
+      body.comment = [changeNote(inc, body), comment.value.trim()].filter(Boolean).join('\n');
       save.disabled = true;
       try {
         const upd = await api.sendJSON('PATCH', '/api/v1/incidents/' + encodeURIComponent(inc.id), body);
@@ -129,6 +180,8 @@ export function mount(root) {
       h('div', {}, h('label', { for: 'tri-res' }, 'Resolution (when closed)'), resIn),
       h('div', {}, h('label', { for: 'tri-assignee' }, 'Assignee'), assIn)),
     h('label', { for: 'tri-comment' }, 'Comment'), comment, msg, h('div', { class: 'row' }, save));
+    const sigs = [...(inc.signals || [])].sort((a, b) => String(a.time).localeCompare(String(b.time)));
+    const graphHost = h('div', { class: 'graph-host' });
     replace(detailEl,
       h('div', { class: 'card-head' }, sevBadge(inc.severity), h('h2', {}, inc.title || inc.id),
         h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Close', onclick: () => { st.sel = null; detailEl.classList.add('hidden'); drawList(); } }, '✕')),
@@ -137,18 +190,21 @@ export function mount(root) {
         h('span', { class: 'k' }, 'score'), h('span', {}), h('span', {}, String(Math.round((inc.score || 0) * 10) / 10)),
         h('span', { class: 'k' }, 'first seen'), h('span', {}), h('span', {}, ms(inc.first_seen)),
         h('span', { class: 'k' }, 'last seen'), h('span', {}), h('span', {}, ms(inc.last_seen)),
-        inc.assignee ? [h('span', { class: 'k' }, 'assignee'), h('span', {}), h('span', {}, inc.assignee)] : null,
-        (inc.sources || []).length ? [h('span', { class: 'k' }, 'sources'), h('span', {}), h('span', {}, inc.sources.join(', '))] : null),
-      h('h3', {}, 'Entities'), h('div', { class: 'chips' }, (inc.entities || []).map(entityLink)),
-      (inc.tactics || []).length ? [h('h3', {}, 'ATT&CK tactics'), h('div', { class: 'chips' }, inc.tactics.map((t) => h('span', { class: 'chip static' }, t)))] : null,
-      h('h3', {}, `Signals (${(inc.signals || []).length})`),
-      h('table', { class: 'grid', 'aria-label': 'Signals' },
-        h('thead', {}, h('tr', {}, ['Time', 'Severity', 'Rule', 'Host', 'Source'].map((t) => h('th', {}, t)))),
-        h('tbody', {}, (inc.signals || []).map((s) => h('tr', {},
-          h('td', {}, ms(s.time)), h('td', {}, sevBadge(s.severity)), h('td', { title: s.rule_id }, s.title || s.rule_id),
-          h('td', {}, s.event_host || ''), h('td', {}, s.event_source || ''))))),
-      (inc.comments || []).length ? [h('h3', {}, 'Comments'), h('ul', { class: 'comments' }, inc.comments.map((c) => h('li', {}, h('div', { class: 'muted small' }, `${c.author} · ${ms(c.time)}`), h('div', {}, c.text))))] : null,
+        h('span', { class: 'k' }, 'assignee'), h('span', {}), h('span', {}, inc.assignee || h('span', { class: 'muted' }, 'nobody')),
+        (inc.sources || []).length ? [h('span', { class: 'k' }, 'sources'), h('span', {}), h('span', {}, inc.sources.join(', '))] : null,
+        inc.merged_into ? [h('span', { class: 'k' }, 'merged into'), h('span', {}), h('span', { class: 'mono' }, inc.merged_into)] : null),
+      h('h3', {}, 'ATT&CK progression'), progressStrip(sigs),
+      h('h3', {}, 'Entity graph'), graphHost,
+      h('div', { class: 'chips' }, (inc.entities || []).map(entityLink)),
+      h('h3', {}, `Timeline (${sigs.length} signal${sigs.length === 1 ? '' : 's'})`),
+      h('ol', { class: 'timeline', 'aria-label': 'Signals' }, sigs.map(signalItem)),
+      h('h3', {}, 'Activity'), activity(inc),
       h('h3', {}, 'Triage'), form);
+    // The graph's width follows the pane, so it is drawn once the pane is laid out.
+    requestAnimationFrame(() => {
+      if (!graphHost.isConnected) return;
+      replace(graphHost, graphView(sigs, { width: Math.max(320, graphHost.clientWidth), onPick: (e) => window.dispatchEvent(new CustomEvent('mamori:navigate', { detail: entityURL(e) })) }));
+    });
   }
 
   load();

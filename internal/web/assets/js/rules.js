@@ -5,6 +5,7 @@ import { h, clear, replace, fmtNum, errorBox, toast, confirmDialog, modal } from
 import * as api from './api.js';
 import { sevBadge } from './incidents.js';
 import { PRESETS } from './time.js';
+import { coverageMatrix, tacticLabel } from './attack.js';
 
 const EXAMPLE = `title: Failed logins from one address
 id: 5b6f0e8e-0000-4000-8000-000000000001
@@ -25,16 +26,17 @@ tags:
 `;
 
 export function mount(root) {
-  const st = { rules: [], filter: '', alive: true };
+  const st = { rules: [], filter: '', tactic: '', alive: true };
   const canEdit = api.session.can('rules');
   const head = h('div', { class: 'row wrap rule-stats' });
   const issuesEl = h('div', {});
+  const matrixEl = h('section', { class: 'card wide', 'aria-labelledby': 'rule-cov' });
   const listEl = h('div', {});
   const search = h('input', { type: 'search', placeholder: 'Filter by title, id, level, tag', 'aria-label': 'Filter rules', oninput: (e) => { st.filter = e.target.value.toLowerCase(); draw(); } });
   replace(root, h('div', { class: 'page' },
     h('div', { class: 'row' }, h('h1', { class: 'grow' }, 'Rules'), search, h('button', { type: 'button', onclick: () => load() }, 'Refresh')),
     head, issuesEl,
-    h('div', { class: 'cards' }, h('section', { class: 'card wide', 'aria-label': 'Rules' }, listEl),
+    h('div', { class: 'cards' }, matrixEl, h('section', { class: 'card wide', 'aria-label': 'Rules' }, listEl),
       canEdit ? h('section', { class: 'card wide', 'aria-labelledby': 'rule-up' }, h('div', { class: 'card-head' }, h('h2', { id: 'rule-up' }, 'Add or test a Sigma rule')), uploadForm()) : null)));
 
   async function load() {
@@ -59,14 +61,23 @@ export function mount(root) {
     const issues = res.issues || [];
     replace(issuesEl, issues.length ? h('details', { class: 'alert warn' }, h('summary', {}, `${issues.length} problem${issues.length > 1 ? 's' : ''} while loading rules`),
       h('ul', { class: 'mono small' }, issues.slice(0, 200).map((i) => h('li', {}, i)))) : null);
+    drawMatrix();
     draw();
   }
+
+  function drawMatrix() {
+    replace(matrixEl, h('div', { class: 'card-head' }, h('h2', { id: 'rule-cov' }, 'ATT&CK coverage of the enabled rules'),
+      st.tactic ? h('button', { type: 'button', class: 'small', onclick: () => pick('') }, `Showing ${tacticLabel(st.tactic)} · show all`) : h('span', { class: 'muted small' }, 'Click a tactic to list its rules')),
+    coverageMatrix(st.rules, pick, st.tactic));
+  }
+
+  function pick(t) { st.tactic = t; drawMatrix(); draw(); }
 
   function stat(n, what) { return h('div', { class: 'stat' }, h('strong', {}, n), ' ', h('span', { class: 'muted' }, what)); }
 
   function draw() {
     const f = st.filter;
-    const list = st.rules.filter((r) => !f || [r.title, r.id, r.level, r.status, ...(r.tags || [])].some((x) => String(x || '').toLowerCase().includes(f)));
+    const list = st.rules.filter((r) => (!st.tactic || (r.enabled && (r.tactics || []).includes(st.tactic))) && (!f || [r.title, r.id, r.level, r.status, ...(r.tags || [])].some((x) => String(x || '').toLowerCase().includes(f))));
     list.sort((a, b) => (b.hits || 0) - (a.hits || 0) || String(a.title).localeCompare(String(b.title)));
     if (!st.rules.length) { replace(listEl, h('div', { class: 'empty' }, h('h2', {}, 'No rules loaded'), h('p', {}, 'Start the server with rule folders (SigmaHQ works as-is) or add a rule below.'))); return; }
     const shown = list.slice(0, 500);
@@ -76,7 +87,7 @@ export function mount(root) {
         h('td', {}, h('input', { type: 'checkbox', checked: r.enabled, disabled: !canEdit || !r.compiled, 'aria-label': `Enable ${r.title}`, onchange: (e) => toggle(r, e.target) })),
         h('td', {}, h('div', {}, r.title || r.id), h('div', { class: 'muted small mono' }, r.id, r.uploaded ? ' · uploaded' : r.path ? ' · ' + r.path : '', r.compiled ? '' : ' · not compiled')),
         h('td', {}, sevBadge(r.level)),
-        h('td', { class: 'small' }, (r.tactics || []).join(', ')),
+        h('td', { class: 'small' }, (r.tactics || []).map(tacticLabel).join(', ')),
         h('td', { class: 'num' }, fmtNum(r.hits || 0)),
         h('td', {}, canEdit ? h('div', { class: 'row' },
           h('button', { type: 'button', class: 'small', onclick: () => hunt(r), title: 'Run this rule over stored events' }, 'Hunt'),
@@ -88,6 +99,7 @@ export function mount(root) {
     try {
       await api.sendJSON('PATCH', '/api/v1/rules/' + encodeURIComponent(r.id), { enabled: box.checked });
       r.enabled = box.checked;
+      drawMatrix();
       toast(`${r.enabled ? 'Enabled' : 'Disabled'} "${r.title}"`);
     } catch (err) {
       box.checked = !box.checked;

@@ -10,6 +10,7 @@ import { histogram, seriesFrom, aggChart } from './chart.js';
 import { VTable, fmtCell } from './vtable.js';
 import { FieldSidebar } from './fields.js';
 import * as saved from './saved.js';
+import * as dashboards from './dashboards.js';
 
 const LIMIT = 10000;
 const COLS_KEY = 'mamori.columns';
@@ -47,10 +48,11 @@ export function mount(root) {
   const histBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => historyMenu(histBtn) }, 'History');
   const savedBtn = h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => savedMenu(savedBtn) }, 'Saved');
   const saveBtn = h('button', { type: 'button', onclick: () => saveSearch(), title: 'Save this search' }, 'Save');
+  const dashBtn = h('button', { type: 'button', onclick: () => toDashboard(), title: 'Add this search to a dashboard as a panel' }, '+ Dashboard');
   const liveBtn = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => toggleLive(), title: 'Follow new events matching the search expression as they arrive' }, 'Live');
   const explainBtn = h('button', { type: 'button', onclick: () => explain(), title: 'Show how the server plans this query (what it prunes)' }, 'Explain');
   const bar = h('div', { class: 'search-bar', role: 'search' }, editor.el, tp.el,
-    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn, explainBtn, liveBtn));
+    h('div', { class: 'actions' }, runBtn, h('div', { class: 'tp' }, histBtn), h('div', { class: 'tp' }, savedBtn), saveBtn, dashBtn, explainBtn, liveBtn));
   const alerts = h('div', { class: 'alerts', 'aria-live': 'polite' });
   const histEl = h('div', { class: 'hist', 'aria-label': 'Matches over time' });
   const side = new FieldSidebar({
@@ -191,7 +193,8 @@ export function mount(root) {
     if (!rows.length) {
       chartEl.classList.add('hidden');
       clear(chartTools);
-      if (st.live) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for new events that match ', h('code', {}, searchExpression(editor.value) || '*'), '…'));
+      if (st.live && !st.live.open) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Connecting to the live stream…'));
+      else if (st.live) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for new events that match ', h('code', {}, searchExpression(editor.value) || '*'), '…'));
       else if (st.running) replace(tableHost, h('div', { class: 'empty' }, h('span', { class: 'spinner' }), ' Waiting for results…'));
       else if (st.lastQuery === null) showEmpty();
       else if (editor.err || alerts.firstChild) clear(tableHost);
@@ -378,7 +381,7 @@ export function mount(root) {
     const expr = searchExpression(editor.value);
     if (expr !== editor.value.trim()) alerts.append(h('div', { class: 'alert warn', role: 'status' }, 'Live tail follows the search expression only; the pipe stages are ignored.'));
     const ctrl = new AbortController();
-    const live = { ctrl, dropped: 0 };
+    const live = { ctrl, dropped: 0, open: false };
     st.live = live;
     liveBtn.setAttribute('aria-pressed', 'true');
     liveBtn.textContent = '● Live';
@@ -403,7 +406,9 @@ export function mount(root) {
     };
     try {
       await api.tail(expr, (row) => { st.rows.push(row); if (!pending) pending = setTimeout(flush, 200); },
-        (n) => { live.dropped += n; status(); }, ctrl.signal);
+        (n) => { live.dropped += n; status(); }, ctrl.signal,
+        // The server subscribes before it answers: from here on no event is missed.
+        () => { live.open = true; if (st.live === live && !st.rows.length) render(true); });
       if (st.live === live) { stopLive(); alerts.append(errorBox('Live tail ended.', 'The server closed the stream.')); }
     } catch (err) {
       if (ctrl.signal.aborted) return;
@@ -431,6 +436,30 @@ export function mount(root) {
     if (!name) return;
     saved.save(name, editor.value, tp.from, tp.to);
     toast(`Saved "${name}" in this browser`);
+  }
+
+  async function toDashboard() {
+    const q = editor.value.trim();
+    if (!q) { toast('Write a search first', 'error'); return; }
+    const list = dashboards.load();
+    const res = await modal('Add to a dashboard', (done) => {
+      const pick = h('select', { id: 'td-dash' }, list.map((d) => h('option', { value: d.id }, d.name)), h('option', { value: '' }, 'A new dashboard…'));
+      const name = h('input', { id: 'td-name', type: 'text', placeholder: 'New dashboard name', value: list.length ? '' : 'My dashboard' });
+      const title = h('input', { id: 'td-title', type: 'text', value: q.length > 60 ? q.slice(0, 59) + '…' : q, maxlength: 100 });
+      const kind = h('select', { id: 'td-kind' }, [['line', 'Time series'], ['bar', 'Bar'], ['table', 'Table'], ['single', 'Single value']]
+        .map(([k, l]) => h('option', { value: k, selected: k === dashboards.guessKind(q) }, l)));
+      return h('form', { onsubmit: (e) => { e.preventDefault(); done({ id: pick.value, name: name.value.trim(), title: title.value.trim() || q, kind: kind.value }); } },
+        h('div', { class: 'form-grid form-grid-3' },
+          h('div', {}, h('label', { for: 'td-dash' }, 'Dashboard'), pick),
+          h('div', {}, h('label', { for: 'td-name' }, 'Name (for a new one)'), name),
+          h('div', {}, h('label', { for: 'td-kind' }, 'Show as'), kind)),
+        h('label', { for: 'td-title' }, 'Panel title'), title,
+        h('p', { class: 'field-hint' }, 'The panel runs this query over the dashboard\'s time range.'),
+        h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => done(null) }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Add panel')));
+    });
+    if (!res) return;
+    const id = dashboards.addPanel(res.id, res.name, { title: res.title, query: q, kind: res.kind, w: res.kind === 'single' ? 3 : 6 });
+    toast(h('span', {}, 'Added to the dashboard. ', h('a', { href: '/dashboards?d=' + encodeURIComponent(id) }, 'Open it')));
   }
 
   if (params.has('q')) run({ push: false }); else { showEmpty(); setStatus('Ready.'); }

@@ -1,7 +1,7 @@
 // The Sources page: what each source has sent (from /metrics), API tokens
 // (list, create, revoke; admin only), and ready-to-paste shipper configs
 // that point at this server.
-import { h, clear, replace, fmtNum, fmtBytes, errorBox, confirmDialog, toast, copyText } from './dom.js';
+import { h, svg, clear, replace, fmtNum, fmtBytes, errorBox, confirmDialog, toast, copyText } from './dom.js';
 import * as api from './api.js';
 import { fmtTime } from './time.js';
 
@@ -33,6 +33,78 @@ export function perSource(samples) {
     if (s.labels.receiver) e.receivers.add(s.labels.receiver);
   }
   return [...by.values()].sort((a, b) => b.received - a.received);
+}
+
+// QUIET_MS is how long a source that sent before may stay silent before
+// the page warns about it.
+export const QUIET_MS = 15 * 60e3;
+
+// POLL_MS is how often the page reads /metrics to compute rates.
+const POLL_MS = 5000;
+
+// samples keeps, per source, the counters read at each poll (the last 60),
+// so rates survive leaving and coming back to the page.
+const samples = new Map();
+let lastPoll; // time of the last poll, for sources that appear later
+
+// record adds one poll of perSource counters at time t. A source first
+// seen after an earlier poll (prevT) starts from zero at that poll, so its
+// first events count as a change.
+export function record(hist, list, t, prevT) {
+  for (const s of list) {
+    const arr = hist.get(s.source) || [];
+    if (!arr.length && prevT !== undefined && prevT < t) arr.push({ t: prevT, received: 0, rejected: 0, bytes: 0 });
+    arr.push({ t, received: s.received, rejected: s.rejected, bytes: s.bytes });
+    if (arr.length > 60) arr.splice(0, arr.length - 60);
+    hist.set(s.source, arr);
+  }
+}
+
+// rates turns counter samples into per-second rates between polls:
+// [{t, eps, bps}]. A counter that went down (a server restart) restarts
+// from zero.
+export function rates(arr) {
+  const out = [];
+  for (let i = 1; i < arr.length; i++) {
+    const a = arr[i - 1];
+    const b = arr[i];
+    const dt = (b.t - a.t) / 1000;
+    if (dt <= 0) continue;
+    const d = (k) => (b[k] >= a[k] ? b[k] - a[k] : b[k]);
+    out.push({ t: b.t, eps: d('received') / dt, bps: d('bytes') / dt });
+  }
+  return out;
+}
+
+// lastChange is the time of the last poll at which the received counter
+// grew, or NaN.
+export function lastChange(arr) {
+  for (let i = arr.length - 1; i > 0; i--) if (arr[i].received > arr[i - 1].received) return arr[i].t;
+  return NaN;
+}
+
+// health says whether a source is 'live' (sent recently), 'quiet' (sent
+// before, silent for longer than quietMs) or 'unknown'.
+export function health(lastSeenMs, now, quietMs = QUIET_MS) {
+  if (isNaN(lastSeenMs)) return 'unknown';
+  return now - lastSeenMs > quietMs ? 'quiet' : 'live';
+}
+
+// fmtRate prints events per second compactly.
+export function fmtRate(eps) {
+  if (!(eps > 0)) return '0/s';
+  if (eps >= 100) return fmtNum(Math.round(eps)) + '/s';
+  if (eps >= 1) return eps.toFixed(1) + '/s';
+  return (eps * 60).toFixed(1) + '/min';
+}
+
+function sparkline(rs) {
+  const w = 90;
+  const hgt = 18;
+  if (rs.length < 2) return h('span', { class: 'muted small' }, 'measuring…');
+  const max = Math.max(...rs.map((r) => r.eps), 1e-9);
+  const pts = rs.map((r, i) => `${((i / (rs.length - 1)) * w).toFixed(1)},${(hgt - 1 - (r.eps / max) * (hgt - 2)).toFixed(1)}`).join(' ');
+  return svg('svg', { class: 'spark', width: w, height: hgt, role: 'img', 'aria-label': 'rate over the last polls' }, svg('polyline', { points: pts }));
 }
 
 export function snippets(origin, token, source) {
@@ -121,17 +193,24 @@ curl -sS '${origin}/loki/api/v1/push' -H 'Authorization: Bearer ${tk}' \\
   ];
 }
 
+function ago(ms) {
+  if (ms < 60e3) return Math.max(0, Math.round(ms / 1000)) + ' s ago';
+  if (ms < 3600e3) return Math.round(ms / 60e3) + ' min ago';
+  if (ms < 86400e3) return (ms / 3600e3).toFixed(1) + ' h ago';
+  return Math.round(ms / 86400e3) + ' d ago';
+}
+
 export function mount(root) {
-  const st = { secret: '', source: 'app', snipTab: 0, alive: true, roles: ['ingest', 'reader', 'analyst', 'auditor', 'admin'] };
+  const st = { list: [], stored: new Map(), storedErr: null, secret: '', source: 'app', snipTab: 0, alive: true, roles: ['ingest', 'reader', 'analyst', 'auditor', 'admin'] };
   const countsBody = h('div', {}, h('span', { class: 'spinner' }), ' Loading…');
   const tokensBody = h('div', {});
   const snipBody = h('div', {});
-  const refresh = h('button', { type: 'button', class: 'small', onclick: () => loadCounts() }, 'Refresh');
+  const refresh = h('button', { type: 'button', class: 'small', onclick: async () => { await loadStored(); loadCounts(); } }, 'Refresh');
   replace(root, h('div', { class: 'page' },
     h('h1', {}, 'Sources'),
     h('div', { class: 'cards' },
-      h('section', { class: 'card', 'aria-labelledby': 'src-counts' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-counts' }, 'Events received by source'), refresh), countsBody),
-      h('section', { class: 'card', 'aria-labelledby': 'src-endpoints' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-endpoints' }, 'Receiver endpoints')), endpoints()),
+      h('section', { class: 'card wide', 'aria-labelledby': 'src-counts' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-counts' }, 'What is sending'), refresh), countsBody),
+      h('section', { class: 'card wide', 'aria-labelledby': 'src-endpoints' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-endpoints' }, 'Receiver endpoints')), endpoints()),
       h('section', { class: 'card wide', 'aria-labelledby': 'src-tokens' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-tokens' }, 'API tokens')), tokensBody),
       h('section', { class: 'card wide', 'aria-labelledby': 'src-snip' }, h('div', { class: 'card-head' }, h('h2', { id: 'src-snip' }, 'Send logs from a shipper')), snipBody))));
 
@@ -145,24 +224,77 @@ export function mount(root) {
       ['OTLP/HTTP logs', `${o}/v1/logs`],
       ['Splunk HEC', `${o}/services/collector`],
     ];
-    return h('table', { class: 'grid' }, h('tbody', {}, rows.map(([a, b]) => h('tr', {}, h('td', {}, a), h('td', { class: 'mono' }, b)))));
+    return h('dl', { class: 'endpoints' }, rows.map(([a, b]) => h('div', {}, h('dt', {}, a), h('dd', { class: 'mono' }, b))));
+  }
+
+  // loadStored asks the store for the last 24 hours per source: events,
+  // newest arrival and lines kept raw because they did not parse.
+  async function loadStored() {
+    const rows = [];
+    try {
+      await api.search({ query: '* | count, max(_received) as last_rx, count(_parse_error) as parse_errors by _source', from: '-24h', to: 'now', limit: 1000 }, (b) => rows.push(...b));
+    } catch (err) {
+      st.storedErr = err;
+      return;
+    }
+    st.storedErr = null;
+    st.stored = new Map(rows.map((r) => [r._source || '(none)', { count: Number(r._count) || 0, lastRx: Number(r.last_rx) / 1e6, parseErrors: Number(r.parse_errors) || 0 }]));
   }
 
   async function loadCounts() {
     try {
       const list = perSource(parseMetrics(await api.getText('/metrics')));
       if (!st.alive) return;
-      if (!list.length) { replace(countsBody, h('p', { class: 'muted' }, 'No events received yet. Send some with one of the configurations below.')); return; }
-      replace(countsBody, h('table', { class: 'grid' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Source'), h('th', {}, 'Receivers'), h('th', { class: 'num' }, 'Received'), h('th', { class: 'num' }, 'Rejected'), h('th', { class: 'num' }, 'Bytes'))),
-        h('tbody', {}, list.map((s) => h('tr', {},
-          h('td', {}, h('a', { href: '/search?' + new URLSearchParams({ q: '_source=' + (/^[\w.\-]+$/.test(s.source) ? s.source : JSON.stringify(s.source)), from: '-24h', to: 'now' }) }, s.source)),
-          h('td', { class: 'muted' }, [...s.receivers].join(', ')),
-          h('td', { class: 'num' }, fmtNum(s.received)), h('td', { class: 'num' }, fmtNum(s.rejected)), h('td', { class: 'num' }, fmtBytes(s.bytes)))))),
-      h('p', { class: 'field-hint' }, 'Counters since the server started.'));
+      const now = Date.now();
+      record(samples, list, now, lastPoll);
+      lastPoll = now;
+      st.list = list;
+      drawCounts();
     } catch (err) {
       if (st.alive) replace(countsBody, errorBox('Could not read the ingest counters.', err));
     }
+  }
+
+  function drawCounts() {
+    const now = Date.now();
+    const names = new Set([...st.list.map((s) => s.source), ...st.stored.keys()]);
+    if (!names.size) { replace(countsBody, h('p', { class: 'muted' }, 'No events received yet. Send some with one of the configurations below.')); return; }
+    const bySrc = new Map(st.list.map((s) => [s.source, s]));
+    const rows = [...names].map((name) => {
+      const m = bySrc.get(name) || { source: name, received: 0, rejected: 0, bytes: 0, receivers: new Set() };
+      const d = st.stored.get(name) || { count: 0, lastRx: NaN, parseErrors: 0 };
+      const hist = samples.get(name) || [];
+      const rs = rates(hist);
+      const seen = Math.max(...[d.lastRx, lastChange(hist)].filter((x) => !isNaN(x)), -Infinity);
+      const last = isFinite(seen) ? seen : NaN;
+      return { name, m, d, rs, eps: rs.length ? rs[rs.length - 1].eps : NaN, last, state: health(last, now) };
+    }).sort((a, b) => (b.eps || 0) - (a.eps || 0) || b.m.received - a.m.received || b.d.count - a.d.count);
+    const quiet = rows.filter((r) => r.state === 'quiet');
+    const total = rows.reduce((a, r) => a + (r.eps || 0), 0);
+    replace(countsBody,
+      h('div', { class: 'row wrap rule-stats' },
+        h('div', { class: 'stat' }, h('strong', {}, fmtNum(rows.length)), ' ', h('span', { class: 'muted' }, 'sources')),
+        h('div', { class: 'stat' }, h('strong', {}, fmtRate(total)), ' ', h('span', { class: 'muted' }, 'now')),
+        h('div', { class: 'stat' }, h('strong', {}, fmtNum(rows.reduce((a, r) => a + r.d.parseErrors, 0))), ' ', h('span', { class: 'muted' }, 'parse errors (24 h)')),
+        quiet.length ? h('div', { class: 'stat warn-text' }, h('strong', {}, fmtNum(quiet.length)), ' quiet') : null),
+      quiet.length ? h('div', { class: 'alert warn', role: 'status' }, h('strong', {}, 'Gone quiet: '),
+        quiet.map((r) => r.name).join(', '), ` sent nothing for more than ${QUIET_MS / 60e3} minutes. Check the shipper or the network.`) : null,
+      st.storedErr ? errorBox('Could not read the stored counts (last seen, parse errors):', st.storedErr) : null,
+      h('table', { class: 'grid', 'aria-label': 'Sources list' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Source'), h('th', {}, 'Receivers'), h('th', { class: 'num' }, 'Rate'), h('th', {}, 'Trend'),
+          h('th', {}, 'Last seen'), h('th', { class: 'num' }, 'Stored (24 h)'), h('th', { class: 'num' }, 'Parse errors'),
+          h('th', { class: 'num' }, 'Received'), h('th', { class: 'num' }, 'Rejected'), h('th', { class: 'num' }, 'Bytes'))),
+        h('tbody', {}, rows.map((r) => h('tr', { class: r.state === 'quiet' ? 'quiet' : '' },
+          h('td', {}, h('a', { href: '/search?' + new URLSearchParams({ q: '_source=' + (/^[\w.\-]+$/.test(r.name) ? r.name : JSON.stringify(r.name)), from: '-24h', to: 'now' }) }, r.name),
+            r.state === 'quiet' ? h('span', { class: 'badge sev-medium', title: 'nothing for ' + Math.round((now - r.last) / 60e3) + ' min' }, 'quiet') : null),
+          h('td', { class: 'muted' }, [...r.m.receivers].join(', ')),
+          h('td', { class: 'num' }, isNaN(r.eps) ? '…' : fmtRate(r.eps)),
+          h('td', {}, sparkline(r.rs)),
+          h('td', { class: 'nowrap', title: isNaN(r.last) ? '' : new Date(r.last).toISOString() }, isNaN(r.last) ? h('span', { class: 'muted' }, 'not in 24 h') : ago(now - r.last)),
+          h('td', { class: 'num' }, fmtNum(r.d.count)),
+          h('td', { class: 'num' + (r.d.parseErrors ? ' warn-text' : '') }, r.d.parseErrors ? h('a', { href: '/search?' + new URLSearchParams({ q: `_source=${JSON.stringify(r.name)} _parse_error=*`, from: '-24h', to: 'now' }) }, fmtNum(r.d.parseErrors)) : '0'),
+          h('td', { class: 'num' }, fmtNum(r.m.received)), h('td', { class: 'num' }, fmtNum(r.m.rejected)), h('td', { class: 'num' }, fmtBytes(r.m.bytes)))))),
+      h('p', { class: 'field-hint' }, `Rates from the server's counters, read every ${POLL_MS / 1000} s while this page is open; received, rejected and bytes count since the server started; stored and parse errors cover events of the last 24 hours.`));
   }
 
   async function loadTokens() {
@@ -287,8 +419,20 @@ export function mount(root) {
       tabs, panel);
   }
 
+  // The counters come back at once; the stored counts (an aggregate search
+  // over 24 hours) may take longer on a big store and fill in when ready.
   loadCounts();
+  loadStored().then(() => { if (st.alive && st.list.length + st.stored.size) drawCounts(); });
+  // A second read soon after the first gives a rate at once; then every
+  // POLL_MS, and the stored counts every minute.
+  let polls = 0;
+  const early = setTimeout(() => loadCounts(), 1500);
+  const timer = setInterval(async () => {
+    if (document.hidden) return;
+    if (++polls % 12 === 0) await loadStored();
+    loadCounts();
+  }, POLL_MS);
   loadTokens();
   drawSnippets();
-  return () => { st.alive = false; };
+  return () => { st.alive = false; clearTimeout(early); clearInterval(timer); };
 }
