@@ -192,3 +192,19 @@ func eachTokenHash(s string, fn func(h uint64)) {
 		}
 	}
 }
+
+// exactHash is the bloom key of "column name has exactly value" (for
+// dictionary and constant columns). The 0x00 bytes keep it apart from
+// token hashes: tokens never contain 0x00.
+func exactHash(name, value string) uint64 {
+	h := uint64(fnvOffset)
+	h = (h ^ 0) * fnvPrime
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * fnvPrime
+	}
+	h = (h ^ 0) * fnvPrime
+	for i := 0; i < len(value); i++ {
+		h = (h ^ uint64(value[i])) * fnvPrime
+	}
+	return finalize(h)
+}

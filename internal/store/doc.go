@@ -15,7 +15,8 @@
 // docs/design/0001-store.md.
 //
 // Main types: Store (Open, Append, Flush, Snapshot, Merge, ApplyRetention,
-// Metrics, Close), Options, and Verify/Report for mamori verify.
+// Metrics, PartitionOf, Close), Options (with Route and the Holds interface
+// for legal holds), and Verify/Report for mamori verify.
 //
 // Concurrency: every exported method of Store may be called concurrently.
 // Append is durable when it returns (Options.Sync "always", the default):

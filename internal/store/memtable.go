@@ -133,12 +133,25 @@ func (r *memRef) order() []*event.Event {
 	return r.sorted
 }
 
+// Columns lists the same names, in the same order, as a part block built
+// from these rows would (see colBuilder.build), without building values.
 func (r *memRef) Columns() []string {
-	var cb colBuilder
-	cb.build(r.order())
-	out := []string{event.FieldTime}
-	for _, c := range cb.cols {
-		out = append(out, c.name)
+	out := []string{event.FieldTime, event.FieldRaw, event.FieldCategory}
+	seen := map[string]bool{}
+	rows := r.order()
+	for _, e := range rows {
+		if e.Received != 0 {
+			out = append(out, event.FieldReceived)
+			break
+		}
+	}
+	for _, e := range rows {
+		for _, f := range e.Fields {
+			if !isReservedColumn(f.Name) && !seen[f.Name] {
+				seen[f.Name] = true
+				out = append(out, f.Name)
+			}
+		}
 	}
 	return out
 }

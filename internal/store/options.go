@@ -47,6 +47,9 @@ type Options struct {
 	// DiskBudgetBytes bounds the bytes of parts; the oldest data is
 	// dropped first when it is exceeded. Zero means unlimited.
 	DiskBudgetBytes int64
+	// Holds, when set, protects parts from retention and the disk budget
+	// (legal holds): a part for which Holds.Covers is true is kept.
+	Holds Holds
 	// BlockRows is the maximum rows per block; default 8192.
 	BlockRows int
 	// MergeMinParts merges a partition-day once it has this many parts;
@@ -67,6 +70,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+}
+
+// Holds reports whether an active legal hold protects events of partition
+// with times in [minT, maxT] (Unix ns, inclusive). It must be safe for
+// concurrent use.
+type Holds interface {
+	Covers(partition string, minT, maxT int64) bool
 }
 
 // Route sends events whose Field matches the glob Match (path.Match syntax,

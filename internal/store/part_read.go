@@ -17,6 +17,7 @@ import (
 // go through the OS page cache, not a Go-heap cache.
 type part struct {
 	info    partInfo
+	version uint32
 	path    string
 	data    []byte // the mmap of the whole file
 	names   []string
@@ -90,8 +91,9 @@ func (p *part) decodeIndex() error {
 	if crc32.Checksum(z, castagnoli) != binary.LittleEndian.Uint32(foot[16:]) {
 		return fmt.Errorf("index checksum mismatch at offset %d", off)
 	}
-	if v := binary.LittleEndian.Uint32(foot[20:]); v != partVersion {
-		return fmt.Errorf("unknown part version %d", v)
+	p.version = binary.LittleEndian.Uint32(foot[20:])
+	if p.version < 1 || p.version > partVersion {
+		return fmt.Errorf("unknown part version %d", p.version)
 	}
 	initCodecs()
 	idx, err := decoder.DecodeAll(z, nil)
@@ -103,7 +105,7 @@ func (p *part) decodeIndex() error {
 
 func (p *part) parseIndex(s string, dataEnd uint64) error {
 	r := &reader{s: s}
-	if v := r.uvarint(); r.err == nil && v != partVersion {
+	if v := r.uvarint(); r.err == nil && (v < 1 || v > partVersion) {
 		return fmt.Errorf("index version %d", v)
 	}
 	p.info.Partition = r.str()

@@ -22,7 +22,7 @@ const (
 	partMagic    = "MAMPART1"
 	partEndMagic = "MAMPEND1"
 	footerSize   = 32
-	partVersion  = 1
+	partVersion  = 2 // 2: blooms also hold exact field=value hashes of dict and const columns
 	partExt      = ".part"
 )
 
@@ -74,6 +74,7 @@ type partWriter struct {
 
 	bloom bloomBuilder
 	tmpl  templater
+	kinds []byte
 	buf   []byte
 	cols  colBuilder
 }
@@ -150,6 +151,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if bm.timeCol, err = pw.writeChunk(pw.name(event.FieldTime), pw.buf); err != nil {
 		return err
 	}
+	kinds := pw.kinds[:0]
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if i == 0 { // _raw, as templates
@@ -157,18 +159,21 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 		} else {
 			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, pw.lv)
 		}
+		kinds = append(kinds, pw.buf[0])
 		cm, err := pw.writeChunk(pw.name(c.name), pw.buf)
 		if err != nil {
 			return err
 		}
 		bm.cols = append(bm.cols, cm)
 	}
+	pw.kinds = kinds
 	pw.bloom.reset()
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if c.name == event.FieldReceived {
 			continue
 		}
+		exact := kinds[i] == kindDict || kinds[i] == kindConst
 		var last string
 		for j, v := range c.vals {
 			if (c.absent != nil && c.absent[j]) || (j > 0 && v == last) {
@@ -176,6 +181,9 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 			}
 			last = v
 			pw.bloom.addText(v)
+			if exact {
+				pw.bloom.addHash(exactHash(c.name, v))
+			}
 		}
 	}
 	pw.buf = pw.bloom.finish(pw.buf[:0])

@@ -32,7 +32,12 @@ func (s *Store) ApplyRetention(ctx context.Context) error {
 	})
 	var old, keep []*part
 	var c commit
+	held := 0
 	for _, p := range live {
+		if s.held(p) {
+			held++
+			continue // neither aged out nor counted against the budget
+		}
 		if d := s.opts.retentionFor(p.info.Partition); d > 0 && p.info.MaxTime < now-int64(d) {
 			old = append(old, p)
 			c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: "retention: older than " + d.String()})
@@ -54,19 +59,29 @@ func (s *Store) ApplyRetention(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}
+	if held > 0 {
+		s.log.Debug("retention kept parts under legal hold", "parts", held)
+	}
 	return s.applyDiskBudget(keep)
 }
 
-// applyDiskBudget removes the oldest of live (sorted oldest first) until
-// the total size fits the budget.
+func (s *Store) held(p *part) bool {
+	return s.opts.Holds != nil && s.opts.Holds.Covers(p.info.Partition, p.info.MinTime, p.info.MaxTime)
+}
+
+// applyDiskBudget removes the oldest of live (sorted oldest first, parts
+// under legal hold already left out) until the total size fits the
+// budget; held parts still count toward the total.
 func (s *Store) applyDiskBudget(live []*part) error {
 	if s.opts.DiskBudgetBytes <= 0 {
 		return nil
 	}
 	var total int64
-	for _, p := range live {
+	s.mu.Lock()
+	for _, p := range s.parts {
 		total += p.info.Size
 	}
+	s.mu.Unlock()
 	var drop []*part
 	c := commit{Op: "disk_budget"}
 	for _, p := range live {

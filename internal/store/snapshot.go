@@ -238,10 +238,16 @@ func (f *filter) equalMay(p *part, i int) bool {
 	if f.value == "" {
 		return true
 	}
-	if !p.hasColumn(bm, f.field) {
+	c, ok := p.column(bm, f.field)
+	if !ok {
 		return false
 	}
 	bl := p.bloom(i)
+	if p.version >= 2 && c.size > 0 {
+		if k := p.data[c.off]; k == kindDict || k == kindConst {
+			return bloomHas(bl, exactHash(f.field, f.value))
+		}
+	}
 	for _, h := range f.hashes {
 		if !bloomHas(bl, h) {
 			return false
@@ -251,12 +257,17 @@ func (f *filter) equalMay(p *part, i int) bool {
 }
 
 func (p *part) hasColumn(bm *blockMeta, name string) bool {
+	_, ok := p.column(bm, name)
+	return ok
+}
+
+func (p *part) column(bm *blockMeta, name string) (colMeta, bool) {
 	for _, c := range bm.cols {
 		if p.names[c.name] == name {
-			return true
+			return c, true
 		}
 	}
-	return false
+	return colMeta{}, false
 }
 
 // memBlock prunes in-memory blocks on metadata only.

@@ -68,6 +68,8 @@ func TestBlocksPruning(t *testing.T) {
 		{"needle in field", Query{Filter: tok("sha", "9f86d081884c7d659a2f")}, 2, 1},
 		{"needle in missing column", Query{Filter: tok("nosuch", "9f86d081884c7d659a2f")}, 0, 0},
 		{"equal field", Query{Filter: eq("sha", "9f86d081884c7d659a2f")}, 2, 1},
+		{"equal exact dict", Query{Filter: eq("odd", "y x")}, 0, 0}, // tokens match, the value does not
+		{"equal exact dict hit", Query{Filter: eq("odd", "x y")}, 1000, 1},
 		{"ip token", Query{Filter: tok("", "10.0.2.34")}, 20, -1},
 		{"and", Query{Filter: &Filter{Op: FilterAnd, Kids: []*Filter{tok("", "needle"), tok("", "9f86d081884c7d659a2f")}}}, 2, 1},
 		{"or", Query{Filter: &Filter{Op: FilterOr, Kids: []*Filter{tok("", "absenttokenxyz"), tok("", "9f86d081884c7d659a2f")}}}, 3, 1},
@@ -335,5 +337,35 @@ func TestClosed(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)
+	}
+}
+
+type holdsFunc func(partition string, minT, maxT int64) bool
+
+func (f holdsFunc) Covers(p string, minT, maxT int64) bool { return f(p, minT, maxT) }
+
+func TestLegalHold(t *testing.T) {
+	now := time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
+	opts := testOptions(t.TempDir())
+	opts.Now = func() time.Time { return now }
+	opts.DefaultRetention = 24 * time.Hour
+	day := int64(24 * time.Hour)
+	opts.Holds = holdsFunc(func(p string, minT, maxT int64) bool { return p == "main" && minT <= t0+2*day && maxT >= t0+2*day })
+	s := openTest(t, opts)
+	defer s.Close()
+	ctx := context.Background()
+	var evs []event.Event
+	for d := 0; d < 5; d++ {
+		evs = append(evs, event.Event{Time: t0 + int64(d)*day, Raw: "m"})
+	}
+	s.Append(ctx, evs)
+	s.Flush(ctx)
+	s.opts.DiskBudgetBytes = 1
+	if err := s.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := blocksFor(t, s, Query{})
+	if len(refs) != 1 || refs[0].MinTime() != t0+2*day {
+		t.Fatalf("after retention with a hold on Jan 3: %d blocks", len(refs))
 	}
 }

@@ -103,6 +103,9 @@ func Open(opts Options) (*Store, error) {
 		s.mem.maxLSN = max(after, rep.LastLSN)
 	}
 	s.log.Info("store opened", "dir", s.dir, "parts", len(s.parts), "wal_records", rep.Records, "events_replayed", replayed, "wal_torn_bytes", rep.TornBytes)
+	if replayed > 0 {
+		s.nudgeFlush() // get replayed events into parts soon
+	}
 	s.wg.Add(2)
 	go s.flushLoop()
 	go s.maintainLoop()

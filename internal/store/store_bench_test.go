@@ -399,6 +399,14 @@ func BenchmarkIngestStream(b *testing.B) {
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
+		var size int64
+		filepath.Walk(filepath.Join(dir, partsDir), func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				size += fi.Size()
+			}
+			return nil
+		})
+		b.ReportMetric(float64(size)/float64(n), "disk-bytes/record(no-final-merge)")
 		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "wall-ns/record")
 		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/record(incl-json)")
 		b.ReportMetric(peakRSSMiB(), "peak-rss-MiB")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mamori/mamori/internal/event"
 )
 
@@ -136,6 +137,28 @@ func TestAppendFlushReopen(t *testing.T) {
 	if b.Times[0] != want.Time || b.Column(event.FieldRaw).Values[0] != want.Raw || b.Column(event.FieldCategory).Values[0] != "auth" ||
 		b.Column("odd").Values[0] != "x y" || b.Column(event.FieldTime).Values[0] != event.FormatTime(want.Time) {
 		t.Fatalf("Load(nil) first row = %+v", b)
+	}
+	if err := s.Append(ctx, testEvents(800, 10)); err != nil {
+		t.Fatal(err)
+	}
+	mem := s.Snapshot()
+	defer mem.Release()
+	mrefs, _, _ := mem.Blocks(ctx, Query{MinTime: t0 + 800*1e9})
+	if len(mrefs) == 0 {
+		t.Fatal("no in-memory blocks")
+	}
+	for _, r := range mrefs {
+		mb, err := r.Load(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := []string{}
+		for _, c := range mb.Cols {
+			names = append(names, c.Name)
+		}
+		if d := cmp.Diff(r.Columns(), names); d != "" {
+			t.Fatalf("memory block Columns and Load(nil) differ:\n%s", d)
+		}
 	}
 	if c := b.Column("odd"); c.Has(1) {
 		t.Fatalf("odd present in row 1: %+v", c)

@@ -151,3 +151,50 @@ func TestTornManifestTail(t *testing.T) {
 	s.Close()
 	verifyOK(t, dir)
 }
+
+// TestVerifyLive runs Verify while appends, flushes and merges go on: it
+// must report no problems (notes are fine).
+func TestVerifyLive(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(dir)
+	opts.MergeMinParts = 2
+	opts.WALSegmentBytes = 4096
+	s := openTest(t, opts)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 30; i++ {
+			if err := s.Append(ctx, testEvents(i*40, 40)); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Error(err)
+			}
+			if i%3 == 2 {
+				if err := s.Merge(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		rep, err := Verify(dir)
+		if err != nil {
+			t.Fatalf("Verify on a live store: %v", err)
+		}
+		if !rep.OK() {
+			t.Fatalf("Verify on a live store: %v", rep.Problems)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, dir)
+}

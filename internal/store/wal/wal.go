@@ -489,6 +489,9 @@ func Check(dir string) ([]Problem, error) {
 			last = lsn
 			return nil
 		})
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted by a live store after its records reached parts
+		}
 		if err != nil {
 			return probs, fmt.Errorf("check wal %s: %w", s.path, err)
 		}
