@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/alert"
+	"github.com/mamori/mamori/internal/api"
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/ingest/fluent"
 	"github.com/mamori/mamori/internal/ingest/gelf"
@@ -99,6 +104,24 @@ type fileConfig struct {
 		Level  string `yaml:"level"`  // debug, info, warn, error
 		Format string `yaml:"format"` // text or json
 	} `yaml:"log"`
+	// OIDC enables single sign-on; the client secret may come from
+	// MAMORI_OIDC_CLIENT_SECRET instead of the file.
+	OIDC *oidcFileConfig `yaml:"oidc"`
+	// LegalHolds exempt a partition ("*" for all) and time range from
+	// retention while they are listed here.
+	LegalHolds []struct {
+		Partition string `yaml:"partition"`
+		From      string `yaml:"from"` // RFC 3339; empty: since the beginning
+		To        string `yaml:"to"`   // RFC 3339; empty: open-ended
+		Reason    string `yaml:"reason"`
+	} `yaml:"legal_holds"`
+}
+
+// oidcFileConfig is the oidc section: auth.OIDCConfig plus a CA file for
+// providers behind a private certificate authority.
+type oidcFileConfig struct {
+	auth.OIDCConfig `yaml:",inline"`
+	CAFile          string `yaml:"ca_file"`
 }
 
 // loadConfig reads a YAML file into server options, reporting every
@@ -204,6 +227,30 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 		o.Store.Routes = append(o.Store.Routes, store.Route{Field: r.Field, Match: r.Match, Partition: r.Partition})
 	}
 	applyReceivers(&fc, o, bad)
+	if fc.OIDC != nil {
+		oc, err := oidcConfig(fc.OIDC)
+		if err != nil {
+			bad("oidc", err)
+		}
+		o.OIDC = oc
+	}
+	for i, lh := range fc.LegalHolds {
+		hd := api.Hold{Partition: lh.Partition, Reason: lh.Reason}
+		for _, b := range []struct {
+			key, v string
+			dst    *time.Time
+		}{{"from", lh.From, &hd.From}, {"to", lh.To, &hd.To}} {
+			if b.v == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, b.v)
+			if err != nil {
+				bad(fmt.Sprintf("legal_holds[%d].%s", i, b.key), fmt.Errorf("time %q: want RFC 3339", b.v))
+			}
+			*b.dst = t
+		}
+		o.LegalHolds = append(o.LegalHolds, hd)
+	}
 	lc.level, lc.format = fc.Log.Level, fc.Log.Format
 	if len(errs) > 0 {
 		return fmt.Errorf("config %s:\n  %s", path, strings.Join(errs, "\n  "))
@@ -310,4 +357,30 @@ func parseZone(s string) (*time.Location, error) {
 		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
 	}
 	return loc, nil
+}
+
+// oidcConfig completes the oidc section: the client secret from the
+// environment when the file has none, and an HTTP client trusting ca_file.
+func oidcConfig(fc *oidcFileConfig) (*auth.OIDCConfig, error) {
+	oc := fc.OIDCConfig
+	if oc.ClientSecret == "" {
+		oc.ClientSecret = os.Getenv("MAMORI_OIDC_CLIENT_SECRET")
+	}
+	if fc.CAFile != "" {
+		pem, err := os.ReadFile(fc.CAFile) // #nosec G304 -- an operator-chosen file from the configuration
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificates", fc.CAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		oc.HTTPClient = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	if err := oc.Validate(); err != nil {
+		return nil, err
+	}
+	return &oc, nil
 }

@@ -30,6 +30,7 @@ func runServer(ctx context.Context, args []string) error {
 	var ruleDirs stringList
 	fs.Var(&ruleDirs, "rules", "Sigma rule folder to load (repeatable)")
 	noDetect := fs.Bool("no-detection", false, "turn live detection off")
+	noContent := fs.Bool("no-content", false, "do not load Mamori's built-in content pack (rules for exchanges)")
 	syslogAddr := fs.String("syslog", "", "syslog UDP and TCP listen address (default 127.0.0.1:5514), or off")
 	var intelFeeds stringList
 	fs.Var(&intelFeeds, "intel", "threat-intel feed file or folder: CSV, STIX 2.1 or MISP JSON (repeatable; DATA/intel is always read)")
@@ -74,6 +75,7 @@ func runServer(ctx context.Context, args []string) error {
 	}
 	opts.RuleDirs = append(opts.RuleDirs, ruleDirs...)
 	opts.NoDetection = opts.NoDetection || *noDetect
+	opts.NoContent = opts.NoContent || *noContent
 	opts.IntelPaths = append(opts.IntelPaths, intelFeeds...)
 	switch *syslogAddr {
 	case "":

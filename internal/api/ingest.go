@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
@@ -43,6 +45,20 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		}
 		parser, format = p, "text"
 	}
+	var topts parse.TimeOptions
+	if tz := q.Get("tz"); tz != "" {
+		loc, err := parseZone(tz)
+		if err != nil {
+			h.writeError(w, r, invalidf("tz: %v", err), nil)
+			return
+		}
+		topts.Location = loc
+		if parser != nil {
+			if p, ok := parse.New(q.Get("format"), parse.Options{Location: loc}); ok {
+				parser = p
+			}
+		}
+	}
 	body, err := ingest.OpenBody(w, r, h.opts.Body)
 	if err != nil {
 		h.writeError(w, r, err, nil)
@@ -57,6 +73,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		MaxLineBytes: h.opts.MaxLineBytes,
 		Now:          func() int64 { return h.now().UnixNano() },
 		Budget:       h.opts.Budget,
+		TimeOptions:  topts,
 	})
 	defer h.opts.Budget.Release(res.Charged)
 	if errors.Is(decErr, ingest.ErrOverloaded) {
@@ -113,4 +130,24 @@ func parseIntParam(r *http.Request, name string, def int) (int, error) {
 		return 0, invalidf("%s=%q: want an integer", name, v)
 	}
 	return n, nil
+}
+
+// parseZone accepts an IANA zone name or a fixed offset like +09:00.
+func parseZone(s string) (*time.Location, error) {
+	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
+		h, err1 := strconv.Atoi(s[1:3])
+		m, err2 := strconv.Atoi(s[4:6])
+		if err1 == nil && err2 == nil && h < 24 && m < 60 {
+			off := (h*60 + m) * 60
+			if s[0] == '-' {
+				off = -off
+			}
+			return time.FixedZone(s, off), nil
+		}
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
+	}
+	return loc, nil
 }

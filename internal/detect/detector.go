@@ -37,8 +37,12 @@ type Options struct {
 	// SuppressFor folds repeats of one rule on the same entities into the
 	// first signal for this long (default 10m; negative disables).
 	SuppressFor time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Stateful configures the stateful rules (Mamori rules and Sigma
+	// correlations found in the same folders); its Dir keeps the snapshot.
+	// (stateful detection, #6)
+	Stateful StatefulOptions
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // RuleInfo describes a loaded rule.
@@ -69,6 +73,11 @@ type Detector struct {
 	disabled map[string]bool
 	compiled map[string]bool
 	issues   []sigma.LoadIssue
+	// Stateful rules (#6): st evaluates them, silenced lists the Sigma
+	// rules that only feed correlations, statefulIssues their problems.
+	st             *Stateful
+	silenced       map[string]bool
+	statefulIssues []sigma.LoadIssue
 
 	smu  sync.Mutex // guards hits, supp
 	hits map[string]int64
@@ -99,6 +108,11 @@ func Open(opts Options) (*Detector, error) {
 			return nil, fmt.Errorf("open detector: %w", err)
 		}
 	}
+	st, err := OpenStateful(nil, opts.Stateful)
+	if err != nil {
+		return nil, err
+	}
+	d.st = st
 	if err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -144,9 +158,37 @@ func (d *Detector) reload() error {
 			}
 		}
 	}
+	// Stateful rules live in the same folders (#6); the Sigma loader's
+	// complaints about files of Mamori rules are not issues.
+	sdirs := dirs
+	if d.opts.StateDir != "" {
+		sdirs = append(sdirs, d.opts.StateDir)
+	}
+	srules, own, serrs := LoadStatefulDir(sdirs...)
+	var sissues []sigma.LoadIssue
+	for _, err := range serrs {
+		sissues = append(sissues, sigma.LoadIssue{Reason: sigma.ReasonInvalid, Detail: err.Error()})
+	}
+	kept := issues[:0]
+	for _, is := range issues {
+		if !own[is.Path] {
+			kept = append(kept, is)
+		}
+	}
+	issues = append(kept, sissues...)
+	var sigmaRules []*sigma.Rule
+	for _, r := range rules {
+		if !own[r.Path] {
+			sigmaRules = append(sigmaRules, r)
+		}
+	}
+	rules = sigmaRules
+	d.st.SetRules(srules)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.rules, d.uploaded, d.disabled = rules, uploaded, disabled
+	d.silenced = Silenced(srules)
+	d.log.Info("stateful rules loaded", "rules", len(srules), "issues", len(sissues))
 	return d.compileLocked(issues)
 }
 
@@ -340,20 +382,35 @@ func newSignal(r *sigma.Rule, e *event.Event) Signal {
 // raise, after suppression of repeats.
 func (d *Detector) Detect(events []event.Event) []Signal {
 	d.mu.RLock()
-	eng := d.eng
+	eng, silenced := d.eng, d.silenced
 	d.mu.RUnlock()
 	var out []Signal
+	var matched []string
 	for i := range events {
 		e := &events[i]
 		if e.Partition == SignalsPartition || (len(e.Partition) > 0 && e.Partition[0] == '_') {
 			continue // never detect on our own output or internal data
 		}
+		matched = matched[:0]
 		eng.Match(e, func(m sigma.Match) {
+			matched = append(matched, m.Rule.ID)
+			if m.Rule.Name != "" {
+				matched = append(matched, m.Rule.Name)
+			}
+			if silenced[m.Rule.ID] || (m.Rule.Name != "" && silenced[m.Rule.Name]) {
+				return // feeds a correlation only (generate: false)
+			}
 			s := newSignal(m.Rule, e)
 			if d.keep(&s) {
 				out = append(out, s)
 			}
 		})
+		// Stateful rules see every event with the Sigma rules it matched (#6).
+		for _, s := range d.st.Observe(e, matched) {
+			if d.keep(&s) {
+				out = append(out, s)
+			}
+		}
 		if v, ok := e.Get("threat.indicator.value"); ok {
 			s := IntelSignal(e, v)
 			if d.keep(&s) {
@@ -409,13 +466,44 @@ func (d *Detector) Counts() Counts {
 	return Counts{Processed: d.processed.Load(), Raised: d.raised.Load(), Suppressed: d.suppressed.Load()}
 }
 
+// Stateful returns the stateful rule engine (#6).
+func (d *Detector) Stateful() *Stateful { return d.st }
+
 // Run consumes batches of durable events until in is closed or ctx ends,
-// and hands the signals it raises to emit.
+// and hands the signals it raises to emit. It also resolves stateful
+// absence rules on a timer and snapshots stateful state every 30 s and
+// when it returns (#6).
 func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []Signal) error) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSave := time.Now()
+	defer func() {
+		if err := d.st.Save(); err != nil {
+			d.log.Error("save stateful state", "err", err)
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+			var sigs []Signal
+			for _, s := range d.st.Flush(d.now()) {
+				if d.keep(&s) {
+					sigs = append(sigs, s)
+				}
+			}
+			if len(sigs) > 0 {
+				if err := emit(ctx, sigs); err != nil {
+					d.log.Error("store signals", "err", err, "signals", len(sigs))
+				}
+			}
+			if time.Since(lastSave) >= 30*time.Second {
+				lastSave = time.Now()
+				if err := d.st.Save(); err != nil {
+					d.log.Error("save stateful state", "err", err)
+				}
+			}
 		case batch, ok := <-in:
 			if !ok {
 				return nil

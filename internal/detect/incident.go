@@ -95,6 +95,10 @@ type IncidentOptions struct {
 	// HubHosts: an IP, domain or user seen in signals from more than this
 	// many distinct hosts is shared infrastructure, not a link (default 5).
 	HubHosts int
+	// HubRuleHosts: a rule whose signals came from more than this many
+	// distinct hosts is background noise (a logoff, a common autorun):
+	// its later signals neither open nor link incidents (default 10). (#6)
+	HubRuleHosts int
 	// Dir persists incidents (incidents.json); "" keeps them in memory.
 	Dir    string
 	Logger *slog.Logger
@@ -111,6 +115,7 @@ type Correlator struct {
 	mu        sync.Mutex             // guards everything below
 	window    map[string][]SignalRef // entity key → recent signals
 	hubs      map[string]map[string]bool
+	ruleHosts map[string]map[string]bool // rule id → distinct hosts (capped), for HubRuleHosts
 	incidents map[string]*Incident
 	byEntity  map[string]string // entity key → open incident id
 	dirty     bool
@@ -138,8 +143,11 @@ func OpenCorrelator(opts IncidentOptions) (*Correlator, error) {
 	if opts.HubHosts <= 0 {
 		opts.HubHosts = 5
 	}
+	if opts.HubRuleHosts <= 0 {
+		opts.HubRuleHosts = 10
+	}
 	c := &Correlator{opts: opts, log: opts.Logger, window: map[string][]SignalRef{}, hubs: map[string]map[string]bool{},
-		incidents: map[string]*Incident{}, byEntity: map[string]string{}}
+		incidents: map[string]*Incident{}, byEntity: map[string]string{}, ruleHosts: map[string]map[string]bool{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -265,6 +273,13 @@ func truncate(s string, n int) string {
 }
 
 func (c *Correlator) addLocked(ref SignalRef, changes *[]func()) *Incident {
+	if c.noisyRuleLocked(&ref) {
+		return nil
+	}
+	// A low signal is context: it counts towards scores and joins an open
+	// incident about one of its entities, but it neither opens incidents
+	// nor links new entities into them (#6).
+	weak := ref.Severity == "low"
 	links := c.linksLocked(&ref)
 	if len(links) == 0 {
 		return nil
@@ -285,6 +300,17 @@ func (c *Correlator) addLocked(ref SignalRef, changes *[]func()) *Incident {
 		c.window[k] = w
 	}
 	c.dirty = true
+	if weak {
+		for _, e := range links {
+			if id, ok := c.byEntity[entityKey(e)]; ok {
+				if inc := c.incidents[id]; inc != nil && inc.Status != StatusClosed && inc.MergedInto == "" {
+					c.attachLocked(inc, ref, nil, changes)
+					return inc
+				}
+			}
+		}
+		return nil
+	}
 	// Join open incidents that share an entity (merging them if several).
 	var ids []string
 	for _, e := range links {
@@ -320,7 +346,11 @@ func (c *Correlator) addLocked(ref SignalRef, changes *[]func()) *Incident {
 			// Bring in the recent signals of the entity that tipped it.
 			for _, past := range w {
 				if past.ID != ref.ID {
-					c.attachLocked(inc, past, c.linksOf(past), nil)
+					var pl []Entity
+					if past.Severity != "low" {
+						pl = c.linksOf(past)
+					}
+					c.attachLocked(inc, past, pl, nil)
 				}
 			}
 			c.attachLocked(inc, ref, links, nil)
@@ -331,6 +361,29 @@ func (c *Correlator) addLocked(ref SignalRef, changes *[]func()) *Incident {
 		}
 	}
 	return nil
+}
+
+// noisyRuleLocked counts the distinct hosts of a rule's signals and
+// reports whether the rule fires on more than HubRuleHosts hosts. (#6)
+func (c *Correlator) noisyRuleLocked(s *SignalRef) bool {
+	host := strings.ToLower(s.EventHost)
+	if host == "" {
+		for _, e := range s.Entities {
+			if e.Type == EntityHost {
+				host = strings.ToLower(e.Value)
+				break
+			}
+		}
+	}
+	hs := c.ruleHosts[s.RuleID]
+	if hs == nil {
+		hs = map[string]bool{}
+		c.ruleHosts[s.RuleID] = hs
+	}
+	if host != "" && len(hs) <= c.opts.HubRuleHosts {
+		hs[host] = true
+	}
+	return len(hs) > c.opts.HubRuleHosts
 }
 
 // linksOf returns the grouping entities of a past signal (hubs as known now).

@@ -2,11 +2,17 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/mamori/mamori/content"
 	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/metric"
 )
 
 // signalSink stores signals in the signals partition and feeds them to the
@@ -46,4 +52,35 @@ func saveLoop(ctx context.Context, c *detect.Correlator, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// withContent returns the rule folders to load: the content pack
+// (extracted into DATA/content) unless opts.NoContent, then opts.RuleDirs.
+// (stateful detection, #6)
+func withContent(opts Options) ([]string, error) {
+	if opts.NoContent {
+		return opts.RuleDirs, nil
+	}
+	dir := filepath.Join(opts.DataDir, "content")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("extract content pack: %w", err)
+	}
+	if err := content.Extract(dir); err != nil {
+		return nil, err
+	}
+	return append([]string{dir}, opts.RuleDirs...), nil
+}
+
+// registerStatefulMetrics exports the stateful engine's counters and the
+// size of its state (#6).
+func registerStatefulMetrics(reg *metric.Registry, st *detect.Stateful) {
+	reg.Func("mamori_stateful", func(w io.Writer) {
+		c := st.Counts()
+		metric.WriteSimple(w, "mamori_stateful_rules", "gauge", "Stateful rules loaded (Mamori rules and Sigma correlations).", float64(c.Rules))
+		metric.WriteSimple(w, "mamori_stateful_keys", "gauge", "Entity keys held in stateful rule windows.", float64(c.Keys))
+		metric.WriteSimple(w, "mamori_stateful_signals_total", "counter", "Signals raised by stateful rules.", float64(c.Fired))
+		metric.WriteSimple(w, "mamori_stateful_late_events_total", "counter", "Events older than the newest event time minus the lateness.", float64(c.Late))
+		metric.WriteSimple(w, "mamori_stateful_evicted_total", "counter", "Keys or values evicted because a rule reached its state limit.", float64(c.Evicted))
+		metric.WriteSimple(w, "mamori_stateful_pending_triggers", "gauge", "Absence-rule triggers waiting for their deadline.", float64(c.PendingAbsenceTriggers))
+	})
 }

@@ -54,6 +54,12 @@ type Options struct {
 	// certificate for 127.0.0.1/localhost at start.
 	TLSCert, TLSKey string
 	TLSSelfSigned   bool
+	// OIDC, when set, enables single sign-on with an OpenID Connect
+	// provider, with group → role mapping.
+	OIDC *auth.OIDCConfig
+	// LegalHolds are legal holds from the configuration file, besides the
+	// ones placed through the API (kept in DATA/holds.json).
+	LegalHolds []api.Hold
 	// RuleDirs are Sigma rule folders loaded at start (besides the rules
 	// uploaded through the API, kept in DATA/rules).
 	RuleDirs []string
@@ -70,6 +76,9 @@ type Options struct {
 	IntelRetroDays int
 	// NoDetection turns live detection off.
 	NoDetection bool
+	// NoContent leaves out Mamori's content pack (content/), which is
+	// otherwise loaded before RuleDirs (#6).
+	NoContent bool
 	// Receivers configures syslog, GELF, Fluent, Kafka, files and the HTTP
 	// receivers (Elasticsearch bulk, Splunk HEC, Sumo, Loki, OTLP).
 	Receivers Receivers
@@ -109,8 +118,16 @@ func Run(ctx context.Context, opts Options) error {
 	log := opts.Logger
 	reg := metric.New()
 
+	// Legal holds are read before the store opens: its retention must
+	// never run without them.
+	holds, err := api.OpenHolds(api.HoldsOptions{Path: filepath.Join(opts.DataDir, "holds.json"), Config: opts.LegalHolds})
+	if err != nil {
+		return err
+	}
 	sopts := opts.Store
 	sopts.Dir = filepath.Join(opts.DataDir, "store")
+	// TODO(store): sopts.Holds = holds once store.Options has it, so
+	// retention and the disk budget skip held parts (#7).
 	if sopts.Logger == nil {
 		sopts.Logger = log.With("component", "store")
 	}
@@ -132,6 +149,12 @@ func Run(ctx context.Context, opts Options) error {
 	au, err := auth.Open(auth.Options{Dir: authDir, AdminToken: opts.AdminToken, Logger: log.With("component", "auth")})
 	if err != nil {
 		return fmt.Errorf("open auth: %w", err)
+	}
+	var sso *auth.OIDC
+	if opts.OIDC != nil {
+		if sso, err = au.NewOIDC(*opts.OIDC); err != nil {
+			return fmt.Errorf("single sign-on: %w", err)
+		}
 	}
 
 	pipe := NewPipeline(st, nil)
@@ -187,12 +210,20 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.NoDetection {
 		close(detDone)
 	} else {
-		det, err = detect.Open(detect.Options{RuleDirs: opts.RuleDirs, StateDir: filepath.Join(opts.DataDir, "rules"), Logger: log.With("component", "detect")})
+		// The content pack is extracted into DATA/content at every start
+		// so the rule folders' loader reads it like any folder (#6).
+		ruleDirs, err := withContent(opts)
+		if err != nil {
+			return err
+		}
+		det, err = detect.Open(detect.Options{RuleDirs: ruleDirs, StateDir: filepath.Join(opts.DataDir, "rules"), Logger: log.With("component", "detect"),
+			Stateful: detect.StatefulOptions{Dir: filepath.Join(opts.DataDir, "stateful"), Logger: log.With("component", "stateful")}})
 		if err != nil {
 			return fmt.Errorf("open detection: %w", err)
 		}
 		sub := pipe.Subscribe(4096)
 		registerDetectMetrics(reg, det, sub)
+		registerStatefulMetrics(reg, det.Stateful())
 		sink := signalSink{pipe: pipe, corr: corr, log: log}
 		intel, err := detect.OpenIntel(append([]string{filepath.Join(opts.DataDir, "intel")}, opts.IntelPaths...), log.With("component", "intel"))
 		if err != nil {
@@ -251,6 +282,8 @@ func Run(ctx context.Context, opts Options) error {
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,
+		OIDC:            sso,
+		Holds:           holds,
 		Metrics:         reg,
 		IngestMetrics:   im,
 		Logger:          log.With("component", "api"),

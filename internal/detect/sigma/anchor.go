@@ -15,6 +15,7 @@ type anchorMatcher struct {
 	// and where each hash's run starts (a flat index instead of a map).
 	start [5][]uint32
 	pairs [5][]anchorPair
+	shift uint32 // 32 - log2(bits per window length)
 }
 
 // anchorPair is one needle under its anchor, with what verifying it needs,
@@ -26,9 +27,20 @@ type anchorPair struct {
 	text   string
 }
 
-const anchorBits = 20 // bitmap of 1<<20 bits per window length
+// maxAnchorBits bounds the bitmap (and index) of a matcher: 1<<20 bits
+// per window length for the largest needle sets; small sets get small
+// tables (about 32 bits per needle), which stay in cache.
+const maxAnchorBits = 20
 
-func anchorHash(v uint32) uint32 { return (v * 0x9E3779B1) >> (32 - anchorBits) }
+func (m *anchorMatcher) hash(v uint32) uint32 { return (v * 0x9E3779B1) >> m.shift }
+
+func anchorBitsFor(n int) int {
+	b := 10
+	for b < maxAnchorBits && 1<<b < 32*n {
+		b++
+	}
+	return b
+}
 
 func packWindow(s string) uint32 {
 	var v uint32
@@ -40,7 +52,8 @@ func packWindow(s string) uint32 {
 
 // newAnchorMatcher builds the matcher; needles must be at least 2 bytes.
 func newAnchorMatcher(needles []string) *anchorMatcher {
-	m := &anchorMatcher{needles: needles, off: make([]int, len(needles))}
+	bits := anchorBitsFor(len(needles))
+	m := &anchorMatcher{needles: needles, off: make([]int, len(needles)), shift: uint32(32 - bits)}
 	// Document frequency of every 4-byte window across the needles.
 	df := map[string]int{}
 	for _, n := range needles {
@@ -69,20 +82,20 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		k := len(anchor)
 		if m.tab[k] == nil {
 			m.tab[k] = map[uint32][]int32{}
-			m.bits[k] = make([]uint64, (1<<anchorBits)/64)
+			m.bits[k] = make([]uint64, (1<<bits)/64)
 		}
 		v := packWindow(anchor)
 		m.tab[k][v] = append(m.tab[k][v], int32(id))
-		h := anchorHash(v)
+		h := m.hash(v)
 		m.bits[k][h/64] |= 1 << (h % 64)
 	}
 	for k := range m.tab {
 		if m.tab[k] == nil {
 			continue
 		}
-		counts := make([]uint32, 1<<anchorBits+1)
+		counts := make([]uint32, 1<<bits+1)
 		for v, ids := range m.tab[k] {
-			counts[anchorHash(v)+1] += uint32(len(ids))
+			counts[m.hash(v)+1] += uint32(len(ids))
 		}
 		for i := 1; i < len(counts); i++ {
 			counts[i] += counts[i-1]
@@ -91,7 +104,7 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		m.pairs[k] = make([]anchorPair, counts[len(counts)-1])
 		fill := append([]uint32(nil), counts[:len(counts)-1]...)
 		for v, ids := range m.tab[k] {
-			h := anchorHash(v)
+			h := m.hash(v)
 			for _, id := range ids {
 				m.pairs[k][fill[h]] = anchorPair{anchor: v, needle: id, off: int32(m.off[id]), text: m.needles[id]}
 				fill[h]++
@@ -108,22 +121,32 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uint32) []int32 {
 	var v uint32
 	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
+	if b2 == nil && b3 == nil && b4 != nil {
+		// Fast path: every needle is at least 4 bytes long.
+		for i := 0; i < len(text); i++ {
+			v = v<<8 | uint32(text[i])
+			if h := m.hash(v); i >= 3 && b4[h/64]&(1<<(h%64)) != 0 {
+				dst = m.verify(4, v, text, i-3, dst, checked, tok)
+			}
+		}
+		return dst
+	}
 	for i := 0; i < len(text); i++ {
 		v = v<<8 | uint32(text[i])
 		if i >= 3 && b4 != nil {
-			if h := anchorHash(v); b4[h/64]&(1<<(h%64)) != 0 {
+			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 {
 				dst = m.verify(4, v, text, i-3, dst, checked, tok)
 			}
 		}
 		if i >= 2 && b3 != nil {
 			w := v & 0xffffff
-			if h := anchorHash(w); b3[h/64]&(1<<(h%64)) != 0 {
+			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 {
 				dst = m.verify(3, w, text, i-2, dst, checked, tok)
 			}
 		}
 		if i >= 1 && b2 != nil {
 			w := v & 0xffff
-			if h := anchorHash(w); b2[h/64]&(1<<(h%64)) != 0 {
+			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 {
 				dst = m.verify(2, w, text, i-1, dst, checked, tok)
 			}
 		}
@@ -134,7 +157,7 @@ func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uin
 // verify reports the needles whose anchor (of length k, value v) occurs at
 // text[at:] and that occur around it.
 func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
-	h := anchorHash(v)
+	h := m.hash(v)
 	start, pairs := m.start[k], m.pairs[k]
 	for i := start[h]; i < start[h+1]; i++ {
 		p := &pairs[i]
@@ -151,4 +174,44 @@ func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32
 		}
 	}
 	return dst
+}
+
+// any reports whether text contains at least one of the needles.
+func (m *anchorMatcher) any(text string) bool {
+	var v uint32
+	for i := 0; i < len(text); i++ {
+		v = v<<8 | uint32(text[i])
+		for k := 4; k >= 2; k-- {
+			b := m.bits[k]
+			if b == nil || i < k-1 {
+				continue
+			}
+			w := v
+			if k < 4 {
+				w &= 1<<(8*k) - 1
+			}
+			if h := m.hash(w); b[h/64]&(1<<(h%64)) != 0 && m.found(k, w, text, i-k+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// found reports whether a needle whose anchor (of length k, value v) occurs
+// at text[at:] occurs around it.
+func (m *anchorMatcher) found(k int, v uint32, text string, at int) bool {
+	h := m.hash(v)
+	start, pairs := m.start[k], m.pairs[k]
+	for i := start[h]; i < start[h+1]; i++ {
+		p := &pairs[i]
+		if p.anchor != v {
+			continue
+		}
+		begin := at - int(p.off)
+		if begin >= 0 && begin+len(p.text) <= len(text) && text[begin:begin+len(p.text)] == p.text {
+			return true
+		}
+	}
+	return false
 }

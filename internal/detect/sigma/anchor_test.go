@@ -35,6 +35,9 @@ func TestAnchorMatcher(t *testing.T) {
 		for _, id := range m.scan(strings.ToLower(text), nil, checked, uint32(i+1)) {
 			got[id] = true
 		}
+		if any := m.any(strings.ToLower(text)); any != (len(got) > 0) {
+			t.Fatalf("any(%q) = %v, want %v", text, any, len(got) > 0)
+		}
 		for id, p := range pats {
 			want := strings.Contains(strings.ToLower(text), p)
 			if got[int32(id)] != want {

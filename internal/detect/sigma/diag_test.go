@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"os"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ func TestDiagRuleCost(t *testing.T) {
 	}
 	e := loadWindowsEngine(t)
 	lines := loadDevLines(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var fl jsonFlattener
 	cost := map[int32]time.Duration{}
 	evals := map[int32]int{}
@@ -27,25 +30,17 @@ func TestDiagRuleCost(t *testing.T) {
 		e.load(st, &ev)
 		e.Match(&ev, func(Match) {})
 		e.load(st, &ev)
+		// One cold evaluation, as in Match, less the clock's own cost.
 		timeIt := func(r int32, n node) {
-			t0 := time.Now()
-			for k := 0; k < 10; k++ {
-				n.eval(st)
-			}
-			cost[r] += time.Since(t0) / 10
+			t0 := threadCPU()
+			t1 := threadCPU()
+			n.eval(st)
+			cost[r] += max(threadCPU()-t1-(t1-t0), 0)
 			evals[r]++
 		}
-		var alts []int32
-		if _, ok := st.value(e.chanSlot); ok {
-			alts = append(alts, e.byChan[st.lower(e.chanSlot)]...)
-		}
-		alts = append(alts, e.generic...)
-		for _, id := range alts {
+		e.route(st)
+		for _, id := range st.altList {
 			a := e.alts[id]
-			if a.cond != nil && !a.cond.eval(st) {
-				continue
-			}
-			st.altOK[id] = st.gen
 			for _, ar := range a.rules {
 				timeIt(ar.rule, ar.cond)
 			}
@@ -76,4 +71,74 @@ func TestDiagRuleCost(t *testing.T) {
 		t.Logf("%8v %4d evals prefilter=%v %s", x.v, evals[x.k], r.prefilter, r.rule.Path)
 	}
 	t.Logf("eval time per event %v", sum/time.Duration(len(lines)))
+}
+
+// TestDiagPhases splits Match's CPU time into its phases on the dev events
+// (set SIGMA_DIAG=1): each pass runs one more phase, and the differences of
+// the passes' thread CPU times are the phases' costs.
+func TestDiagPhases(t *testing.T) {
+	if os.Getenv("SIGMA_DIAG") == "" {
+		t.Skip("set SIGMA_DIAG=1")
+	}
+	e := loadWindowsEngine(t)
+	lines := loadDevLines(t)
+	var fl jsonFlattener
+	evs := make([]event.Event, len(lines))
+	for i, l := range lines {
+		fields, _ := fl.flatten(l, nil)
+		evs[i] = event.Event{Fields: fields}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const reps = 20
+	var nPlain, nCand int
+	pass := func(phases int) time.Duration {
+		t0 := threadCPU()
+		for k := 0; k < reps; k++ {
+			for i := range evs {
+				st := e.pool.Get().(*state)
+				e.load(st, &evs[i])
+				if phases > 1 {
+					e.route(st)
+				}
+				if phases > 2 && len(st.altList) > 0 {
+					e.scan(st)
+				}
+				if phases > 3 {
+					for _, id := range st.altList {
+						for _, ar := range e.alts[id].rules {
+							ar.cond.eval(st)
+							nPlain++
+						}
+					}
+				}
+				for rep := 4; rep < phases; rep++ {
+					for _, r := range st.candList {
+						for _, ar := range e.rules[r].alts {
+							if st.altOK[ar.alt] == st.gen {
+								ar.cond.eval(st)
+								nCand++
+							}
+						}
+					}
+				}
+				st.ev = nil
+				e.pool.Put(st)
+			}
+		}
+		return (threadCPU() - t0) / time.Duration(reps*len(evs))
+	}
+	// The machine is noisy: keep the fastest of a few rounds per pass.
+	var d [7]time.Duration
+	for round := 0; round < 3; round++ {
+		for p := 1; p <= 6; p++ {
+			if c := pass(p); round == 0 || c < d[p] {
+				d[p] = c
+			}
+		}
+	}
+	t.Logf("CPU per event: load %v route %v scan %v plain %v cand %v (total %v); cand again %v",
+		d[1], d[2]-d[1], d[3]-d[2], d[4]-d[3], d[5]-d[4], d[5], d[6]-d[5])
+	n := reps * len(evs)
+	t.Logf("per event: %d plain evals, %d candidate evals", nPlain/(9*n), nCand/(9*n))
 }

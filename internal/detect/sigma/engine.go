@@ -39,12 +39,11 @@ type Engine struct {
 	slotIdx  map[string]int32 // canonical name -> slot
 	resolve  fieldResolver
 	alts     []*compiledAlt
-	byChan   map[string][]int32 // lower-cased channel -> alt ids
-	generic  []int32            // alts not indexed by channel
+	byChan   map[string][]int32    // lower-cased channel -> alt ids
+	routes   map[string]*chanRoute // lower-cased channel -> routing index
+	generic  []int32               // alts not indexed by channel
 	chanSlot int32
-	ac       *anchorMatcher
-	patRules [][]int32 // pattern id -> rule<<3|group refs whose prefilter holds it
-	pats     []string  // pattern id -> literal
+	pf       prefilter
 	pool     sync.Pool
 }
 
@@ -82,7 +81,7 @@ type Stats struct {
 
 // Stats reports sizes, for logs and benchmarks.
 func (e *Engine) Stats() Stats {
-	s := Stats{Rules: len(e.rules), Alternatives: len(e.alts), Patterns: len(e.patRules), Fields: len(e.slots)}
+	s := Stats{Rules: len(e.rules), Alternatives: len(e.alts), Patterns: len(e.pf.keys), Fields: len(e.slots)}
 	for _, r := range e.rules {
 		if r.prefilter {
 			s.PrefilteredRules++
@@ -150,18 +149,19 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	var issues []LoadIssue
 	filters, plain := splitFilters(rules, &issues)
 	altIDs := map[string]int32{}
-	needles := map[string][]int32{}
+	needles := map[needleKey][]int32{}
 	for _, r := range plain {
 		if err := c.compileRule(r, p, filters[r.ID], filters[r.Name], altIDs, needles, opts.NoPrefilter); err != nil {
 			issues = append(issues, issueFor(r, err))
 		}
 	}
 	e.resolve = newFieldResolver(p, e.slotIdx)
+	e.buildRoutes()
 	e.buildPrefilter(needles)
 	e.linkNeedles()
 	e.pool.New = func() any { return e.newState() }
 	log.Info("sigma rules compiled", "rules", len(e.rules), "skipped", len(issues),
-		"alternatives", len(e.alts), "patterns", len(e.patRules))
+		"alternatives", len(e.alts), "patterns", len(e.pf.keys))
 	return e, issues, nil
 }
 
@@ -187,7 +187,7 @@ func splitFilters(rules []*Rule, issues *[]LoadIssue) (map[string][]*Rule, []*Ru
 }
 
 func (c *compiler) compileRule(r *Rule, p *Pipeline, byID, byName []*Rule, altIDs map[string]int32,
-	needles map[string][]int32, noPrefilter bool) error {
+	needles map[needleKey][]int32, noPrefilter bool) error {
 	alts, err := p.route(r.LogSource)
 	if err != nil {
 		return err
@@ -196,6 +196,8 @@ func (c *compiler) compileRule(r *Rule, p *Pipeline, byID, byName []*Rule, altID
 	// Compile once per distinct rename table (usually one).
 	variants := map[string]node{}
 	var base node
+	var baseKey string
+	var order []string
 	for _, a := range alts {
 		rk := renameKey(a.rename)
 		if _, ok := variants[rk]; ok {
@@ -208,21 +210,28 @@ func (c *compiler) compileRule(r *Rule, p *Pipeline, byID, byName []*Rule, altID
 			return err
 		}
 		variants[rk] = n
+		order = append(order, rk)
 		if base == nil || len(a.rename) == 0 {
-			base = n
+			base, baseKey = n, rk
 		}
 	}
 	idx := int32(len(c.e.rules))
 	cr := &compiledRule{rule: r}
 	if !noPrefilter {
-		if gs := needleGroups(base); len(gs) > 0 {
+		var others []node
+		for _, rk := range order {
+			if rk != baseKey {
+				others = append(others, variants[rk])
+			}
+		}
+		if gs, ok := ruleNeedles(base, others); ok {
 			cr.prefilter = true
-			for g, ns := range gs {
+			for g, keys := range gs {
 				cr.full |= 1 << g
 				ref := idx<<3 | int32(g)
-				for _, l := range ns.lits {
-					if l2 := needles[l]; len(l2) == 0 || l2[len(l2)-1] != ref {
-						needles[l] = append(needles[l], ref)
+				for _, k := range keys {
+					if l2 := needles[k]; len(l2) == 0 || l2[len(l2)-1] != ref {
+						needles[k] = append(needles[k], ref)
 					}
 				}
 			}
@@ -457,78 +466,6 @@ func (c *compiler) item(it *Item) (node, error) {
 	return newLeafNode(c.slot(it.Field), groups, spec.neg), nil
 }
 
-func (e *Engine) buildPrefilter(needles map[string][]int32) {
-	if len(needles) == 0 {
-		return
-	}
-	pats := make([]string, 0, len(needles))
-	for l := range needles {
-		pats = append(pats, l)
-	}
-	sort.Strings(pats)
-	e.pats = pats
-	e.patRules = make([][]int32, len(pats))
-	for i, l := range pats {
-		e.patRules[i] = needles[l]
-	}
-	e.ac = newAnchorMatcher(pats)
-}
-
-// linkNeedles gives every contains matcher whose literal is a prefilter
-// needle that needle's id (see matcher.nid).
-func (e *Engine) linkNeedles() {
-	ids := make(map[string]int32, len(e.pats))
-	for i, p := range e.pats {
-		ids[p] = int32(i)
-	}
-	seen := map[node]bool{}
-	var walk func(n node)
-	walk = func(n node) {
-		switch n := n.(type) {
-		case andNode:
-			for _, x := range n {
-				walk(x)
-			}
-		case orNode:
-			for _, x := range n {
-				walk(x)
-			}
-		case ofNode:
-			for _, x := range n.xs {
-				walk(x)
-			}
-		case notNode:
-			walk(n.x)
-		case *leafNode:
-			if seen[n] {
-				return
-			}
-			seen[n] = true
-			for _, g := range n.groups {
-				for i := range g {
-					m := &g[i]
-					m.nid = 0
-					if m.op == opContains && len(m.s) >= minNeedle && len(m.s) <= maxNeedle {
-						if id, ok := ids[toLower(m.s)]; ok {
-							m.nid = id + 1
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, r := range e.rules {
-		for _, ar := range r.alts {
-			walk(ar.cond)
-		}
-	}
-	for _, a := range e.alts {
-		for _, ar := range a.rules {
-			walk(ar.cond)
-		}
-	}
-}
-
 // state is the per-call scratch space of Match, pooled.
 type state struct {
 	gen       uint32
@@ -548,15 +485,16 @@ type state struct {
 	altOK     []uint32 // per alternative: gen when the event belongs to it
 	candList  []int32  // rules whose prefilter is satisfied
 	altList   []int32  // alternatives the event belongs to
-	checked   []uint32 // per needle: scan token when last verified
-	// Per needle: gen when seen in this event, and a bit per field index
-	// (mod 64) where it was seen. Valid once scanned is set.
-	needleGen    []uint32
-	needleFields []uint64
-	scanned      bool
-	tok          uint32
-	hits         []int32
-	cache        map[string]int32 // event field name -> slot (-1: none)
+	fieldSlot []int32  // per event field: its slot, or -1
+	checked   []uint32 // per matcher pattern: scan token when last verified
+	// keyGen is, per needle key, the gen when the key was seen in this
+	// event (in its slot's value; any value for keyword keys). Valid once
+	// scanned is set.
+	keyGen  []uint32
+	scanned bool
+	tok     uint32
+	hits    []int32
+	cache   map[string]int32 // event field name -> slot (-1: none)
 }
 
 func (e *Engine) newState() *state {
@@ -570,6 +508,7 @@ func (e *Engine) newState() *state {
 		done:      make([]uint32, len(e.rules)),
 		altSeen:   make([]uint32, len(e.alts)),
 		altOK:     make([]uint32, len(e.alts)),
+		keyGen:    make([]uint32, len(e.pf.keys)),
 		cache:     map[string]int32{},
 	}
 }
@@ -582,6 +521,7 @@ func (st *state) next() {
 		clear(st.done)
 		clear(st.altSeen)
 		clear(st.altOK)
+		clear(st.keyGen)
 		st.gen = 1
 	}
 	st.lowbuf = st.lowbuf[:0]
@@ -599,17 +539,9 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	st := e.pool.Get().(*state)
 	e.load(st, ev)
 	// Route: which alternatives does the event belong to?
-	st.altList = st.altList[:0]
-	if _, ok := st.value(e.chanSlot); ok {
-		for _, id := range e.byChan[st.lower(e.chanSlot)] {
-			e.checkAlt(st, id)
-		}
-	}
-	for _, id := range e.generic {
-		e.checkAlt(st, id)
-	}
+	e.route(st)
 	if len(st.altList) > 0 {
-		if e.ac != nil {
+		if len(e.pf.keys) > 0 {
 			e.scan(st)
 		}
 		// Rules without a prefilter, then the prefilter's candidates.
@@ -640,33 +572,11 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	e.pool.Put(st)
 }
 
-// checkAlt records whether the event belongs to a routing alternative.
-func (e *Engine) checkAlt(st *state, id int32) {
-	if st.altSeen[id] == st.gen {
-		return
-	}
-	st.altSeen[id] = st.gen
-	if c := e.alts[id].cond; c != nil && !c.eval(st) {
-		return
-	}
-	st.altOK[id] = st.gen
-	st.altList = append(st.altList, id)
-}
-
-// nextTok returns a new scan token for the prefilter's scratch.
-func (st *state) nextTok() uint32 {
-	st.tok++
-	if st.tok == 0 {
-		clear(st.checked)
-		st.tok = 1
-	}
-	return st.tok
-}
-
 // load starts a match: it maps the event's fields to slots.
 func (e *Engine) load(st *state, ev *event.Event) {
 	st.next()
 	st.ev = ev
+	st.fieldSlot = st.fieldSlot[:0]
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
 		slot, ok := st.cache[f.Name]
@@ -677,58 +587,11 @@ func (e *Engine) load(st *state, ev *event.Event) {
 			}
 			st.cache[strings.Clone(f.Name)] = slot
 		}
+		st.fieldSlot = append(st.fieldSlot, slot)
 		if slot >= 0 && st.setGen[slot] != st.gen {
 			st.setGen[slot] = st.gen
 			st.vals[slot] = f.Value
 			st.slotField[slot] = int32(i)
-		}
-	}
-}
-
-// scan runs the prefilter over every field value and the raw text (keyword
-// searches look at all of them).
-func (e *Engine) scan(st *state) {
-	if e.ac == nil {
-		return
-	}
-	st.lowerAll()
-	if len(st.checked) < len(e.pats) {
-		st.checked = make([]uint32, len(e.pats))
-	}
-	if len(st.needleGen) < len(e.pats) {
-		st.needleGen = make([]uint32, len(e.pats))
-		st.needleFields = make([]uint64, len(e.pats))
-	}
-	for j, l := range st.fieldLows {
-		n0 := len(st.hits)
-		st.hits = e.ac.scan(l, st.hits, st.checked, st.nextTok())
-		// Remember in which fields each needle was seen, so a contains
-		// test whose literal is a needle can answer "no" from the scan.
-		for _, id := range st.hits[n0:] {
-			if st.needleGen[id] != st.gen {
-				st.needleGen[id] = st.gen
-				st.needleFields[id] = 0
-			}
-			st.needleFields[id] |= 1 << (j & 63)
-		}
-	}
-	if st.rawLow != "" {
-		st.hits = e.ac.scan(st.rawLow, st.hits, st.checked, st.nextTok())
-	}
-	st.scanned = true
-	for _, p := range st.hits {
-		for _, ref := range e.patRules[p] {
-			r := ref >> 3
-			if st.cand[r] != st.gen {
-				st.cand[r] = st.gen
-				st.mask[r] = 0
-			}
-			if m := st.mask[r] | 1<<(ref&7); m != st.mask[r] {
-				st.mask[r] = m
-				if m == e.rules[r].full {
-					st.candList = append(st.candList, r)
-				}
-			}
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -19,6 +21,11 @@ var windowsRuleDirs = []string{
 }
 
 func loadWindowsEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	return loadWindowsEngineWith(tb, Options{})
+}
+
+func loadWindowsEngineWith(tb testing.TB, opts Options) *Engine {
 	tb.Helper()
 	var dirs []string
 	for _, d := range windowsRuleDirs {
@@ -37,7 +44,7 @@ func loadWindowsEngine(tb testing.TB) *Engine {
 			win = append(win, r)
 		}
 	}
-	e, _, err := Compile(win, Options{})
+	e, _, err := Compile(win, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,7 +82,9 @@ func BenchmarkHuntJSON(b *testing.B) {
 	}
 	b.Logf("%+v", e.Stats())
 	b.ReportAllocs()
+	runtime.GC() // collect the rule loading's garbage outside the measurement
 	b.ResetTimer()
+	cpu0 := processCPU()
 	n := 0
 	for i := 0; i < b.N; i++ {
 		l := lines[i%len(lines)]
@@ -87,6 +96,40 @@ func BenchmarkHuntJSON(b *testing.B) {
 		ev := event.Event{Fields: fields}
 		e.Match(&ev, func(Match) { n++ })
 	}
+	reportCPU(b, processCPU()-cpu0)
 	b.SetBytes(bytes / int64(len(lines)))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// reportCPU reports the CPU time per operation and operations per CPU
+// second (the figures docs/benchmarks-sigma.md quotes), when measured.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if cpu <= 0 {
+		return
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+}
+
+// BenchmarkFlattenJSON measures the JSON-lines flattener alone on the dev
+// events (the part of `mamori hunt` before Match).
+func BenchmarkFlattenJSON(b *testing.B) {
+	lines := loadDevLines(b)
+	var fl jsonFlattener
+	var fields []event.Field
+	var bytes int64
+	for _, l := range lines {
+		bytes += int64(len(l))
+	}
+	b.SetBytes(bytes / int64(len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for i := 0; i < b.N; i++ {
+		var err error
+		if fields, err = fl.flatten(lines[i%len(lines)], fields); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, processCPU()-cpu0)
 }

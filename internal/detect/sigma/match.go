@@ -147,9 +147,10 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 		}
 		return strOp(m.sub, a, b)
 	}
-	if m.op == opContains && m.nid > 0 && slot >= 0 && st.scanned {
-		// Fast path: the prefilter saw every occurrence of this literal.
-		if id := m.nid - 1; st.needleGen[id] != st.gen || st.needleFields[id]&(1<<(st.slotField[slot]&63)) == 0 {
+	if m.nid > 0 && slot >= 0 && st.scanned {
+		// Fast path: the prefilter saw every occurrence of this literal
+		// (opContains) or looked the whole value up (opEq).
+		if st.keyGen[m.nid-1] != st.gen {
 			return false
 		}
 	}

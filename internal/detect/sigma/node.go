@@ -77,6 +77,34 @@ type leafNode struct {
 	// window cannot match. Sharper than first for long lists (emoji).
 	quads []*[quadWords]uint64
 	quadK []int // window length of each group's quads (2 to 4)
+	// multi, when set for a group, finds any of the group's contains
+	// literals in one pass (long lists, such as emoji or homoglyphs).
+	multi []*anchorMatcher
+}
+
+// minMultiList is the contains-list size from which one pass of an anchor
+// matcher beats a substring search per literal.
+const minMultiList = 64
+
+// multiMatcher returns an anchor matcher for a group of contains literals
+// of one case mode, each at least 2 bytes long; nil otherwise.
+func multiMatcher(g []matcher) *anchorMatcher {
+	if len(g) < minMultiList {
+		return nil
+	}
+	lits := make([]string, 0, len(g))
+	seen := make(map[string]bool, len(g))
+	for i := range g {
+		m := &g[i]
+		if m.op != opContains || m.cased != g[0].cased || len(m.s) < 2 {
+			return nil
+		}
+		if !seen[m.s] {
+			seen[m.s] = true
+			lits = append(lits, m.s)
+		}
+	}
+	return newAnchorMatcher(lits)
 }
 
 const (
@@ -106,9 +134,35 @@ func anyQuadIn(s string, set *[quadWords]uint64, k int) bool {
 // minFirstByteGroup is the group size from which the first-byte test pays.
 const minFirstByteGroup = 4
 
+// packLiterals copies the literals of a leaf into one string, so testing
+// a list reads consecutive memory instead of one allocation per literal.
+func packLiterals(groups [][]matcher) {
+	var b strings.Builder
+	for _, g := range groups {
+		for i := range g {
+			b.WriteString(g[i].s)
+		}
+	}
+	buf, off := b.String(), 0
+	for _, g := range groups {
+		for i := range g {
+			n := len(g[i].s)
+			g[i].s = buf[off : off+n]
+			off += n
+		}
+	}
+}
+
 func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
+	packLiterals(groups)
 	n := &leafNode{slot: slot, groups: groups, neg: neg, first: make([]*[256]bool, len(groups))}
 	for gi, g := range groups {
+		if mm := multiMatcher(g); mm != nil {
+			if n.multi == nil {
+				n.multi = make([]*anchorMatcher, len(groups))
+			}
+			n.multi[gi] = mm
+		}
 		if len(g) < minFirstByteGroup {
 			continue
 		}
@@ -169,7 +223,19 @@ func (n *leafNode) eval(st *state) bool {
 			if !g[0].cased {
 				text = st.lower(n.slot)
 			}
-			if !anyByteIn(text, f) || (n.quads != nil && n.quads[gi] != nil && !anyQuadIn(text, n.quads[gi], n.quadK[gi])) {
+			if !anyByteIn(text, f) {
+				res = false
+				break
+			}
+			if n.multi != nil && n.multi[gi] != nil {
+				// Fast path: one pass over the value for the whole list.
+				if !n.multi[gi].any(text) {
+					res = false
+					break
+				}
+				continue
+			}
+			if n.quads != nil && n.quads[gi] != nil && !anyQuadIn(text, n.quads[gi], n.quadK[gi]) {
 				res = false
 				break
 			}
@@ -233,8 +299,9 @@ func (st *state) anyValue(g []matcher) bool {
 // one occurs in the event's (lower-cased) values whenever the node matches.
 // ok is false when no such set is known.
 type needleSet struct {
-	lits []string
-	ok   bool
+	lits  []string
+	slots []int32 // per literal: the slot it is found in, -1 for any field
+	ok    bool
 }
 
 // minLen is the smallest distinctiveness of the set's needles (see
@@ -262,8 +329,12 @@ var commonParts = []string{
 	`\registry\machine\`, `\registry\user\`, `https://`, `http://`, `.exe`, `.dll`, `c:\`,
 }
 
-// distinct is the length of a needle once common parts are removed.
+// distinct is the length of a needle once common parts are removed. A
+// whole-value needle counts as distinct as a 4-byte substring, plus its length.
 func distinct(l string) int {
+	if strings.HasPrefix(l, exactMark) {
+		return minDistinct + len(l) - 1
+	}
 	n := len(l)
 	for _, c := range commonParts {
 		for {
@@ -300,6 +371,7 @@ func unionNeedles(sets []needleSet) needleSet {
 			return needleSet{}
 		}
 		out.lits = append(out.lits, s.lits...)
+		out.slots = append(out.slots, s.slots...)
 	}
 	return out
 }
@@ -328,20 +400,20 @@ func needleGroups(n node) []needleSet {
 		if n.neg {
 			return nil
 		}
-		return leafGroups(n.groups)
+		return leafGroups(n.groups, n.slot)
 	case *keywordNode:
 		if n.neg {
 			return nil
 		}
-		return leafGroups(n.groups)
+		return leafGroups(n.groups, -1)
 	}
 	return nil
 }
 
-func leafGroups(groups [][]matcher) []needleSet {
+func leafGroups(groups [][]matcher, slot int32) []needleSet {
 	var out []needleSet
 	for _, g := range groups {
-		if s := groupNeedles(g); s.ok {
+		if s := groupNeedles(g, slot); s.ok {
 			out = append(out, s)
 		}
 	}
@@ -394,14 +466,25 @@ func topGroups(sets []needleSet) []needleSet {
 // keeping beside a better one.
 const minDistinct = 4
 
-func groupNeedles(g []matcher) needleSet {
+// exactMark starts a needle that is a whole (lower-cased) field value, not
+// a substring: the prefilter looks such needles up in a map.
+const exactMark = "\x00"
+
+func groupNeedles(g []matcher, slot int32) needleSet {
 	s := needleSet{ok: true}
 	for i := range g {
-		l := g[i].needle()
+		var l string
+		if m := &g[i]; m.op == opEq && slot >= 0 {
+			// Any length will do: a map lookup finds it.
+			l = exactMark + toLower(m.s)
+		} else {
+			l = m.needle()
+		}
 		if l == "" || !utf8.ValidString(l) {
 			return needleSet{}
 		}
 		s.lits = append(s.lits, l)
+		s.slots = append(s.slots, slot)
 	}
 	return s
 }

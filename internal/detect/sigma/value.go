@@ -276,11 +276,17 @@ const (
 	opTime
 )
 
-// matcher tests one field value.
+// matcher tests one field value. The fields the common literal tests read
+// (op, cased, nid, s) come first, in one cache line.
 type matcher struct {
 	op    uint8
 	sub   uint8 // opFieldRef: the string op; opTime: the time part
 	cased bool
+	want  bool // opExists
+	// nid is 1 + the prefilter needle key (this leaf's slot, s) when one
+	// exists (opContains, opEq), else 0: once the event was scanned, a
+	// literal the scan did not see in this field is not there.
+	nid   int32
 	s     string   // the literal (lower-cased unless cased)
 	glob  []string // opGlob: segments split at *, each may hold ? (as '\x00'-free text)
 	qmark []bool   // opGlob: whether each segment contains a ? wildcard
@@ -288,11 +294,6 @@ type matcher struct {
 	pfx   netip.Prefix
 	num   float64
 	ref   int32 // opFieldRef: the slot of the other field
-	// nid is the prefilter needle equal to s (opContains), or -1: once the
-	// event was scanned, a literal the scan did not see in this field is
-	// not there.
-	nid  int32
-	want bool // opExists
 }
 
 func lowerIf(s string, cased bool) string {
