@@ -27,9 +27,12 @@ test: deps
 test-short:
 	$(GO) test -short $(PKGS)
 
+# check: formatting, vet, then gosec and govulncheck (scripts/security.sh;
+# govulncheck reads a database built offline from golang.org/x/vulndb).
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
+	@./scripts/security.sh
 
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)

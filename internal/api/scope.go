@@ -59,15 +59,17 @@ func applyScope(p auth.Principal, q *query.Query, opts *query.Options) (*query.Q
 	if len(guards) == 0 {
 		return q, nil
 	}
-	out := *q
-	kids := guards
-	if q.Search != nil {
-		kids = append(kids, q.Search)
+	var scope query.Expr = guards[0]
+	if len(guards) > 1 {
+		scope = &query.And{Kids: guards}
 	}
-	if len(kids) == 1 {
-		out.Search = kids[0]
+	// The engine ANDs Scope into the main search and into every subquery.
+	opts.Scope = scope
+	out := *q
+	if q.Search == nil {
+		out.Search = scope
 	} else {
-		out.Search = &query.And{Kids: kids}
+		out.Search = &query.And{Kids: []query.Expr{scope, q.Search}}
 	}
 	return &out, nil
 }

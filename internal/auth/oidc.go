@@ -356,9 +356,9 @@ func oidcMarker(issuer, subject string) string {
 	return "oidc$" + hex.EncodeToString(h[:])
 }
 
-// IsOIDCUser reports whether the named user was provisioned by single
+// isOIDCUser reports whether the named user was provisioned by single
 // sign-on (and so has no password).
-func (a *Auth) IsOIDCUser(name string) bool {
+func (a *Auth) isOIDCUser(name string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	u := a.userLocked(name)

@@ -96,7 +96,7 @@ func TestOIDCLogin(t *testing.T) {
 	if _, sp, err := a.AuthenticateSession(s.ID); err != nil || sp.Name != "alice" {
 		t.Errorf("AuthenticateSession = %v, %v", sp.Name, err)
 	}
-	if !a.IsOIDCUser("alice") {
+	if !a.isOIDCUser("alice") {
 		t.Error("alice was not provisioned as a single sign-on user")
 	}
 	if _, _, err := a.Login("alice", "", ""); !errors.Is(err, ErrUnauthenticated) {

@@ -12,6 +12,15 @@
 //
 // Main entry points: Parse, Run, Explain, ParseTimeArg, Query.MatchEvent.
 //
+// Queries that relate rows run whole queries inside one: a [subquery: ...]
+// filter runs first, against the same snapshot, time range, partitions and
+// Options.Scope (subquery.go); join and the other table stages that need
+// a query over the rows reaching them turn the rows back into events and
+// search them with a MemSource (subrun.go); logcompare runs the query
+// over the baseline range first (op_logreduce.go). Options.Scope, the
+// caller's data scope, is AND-ed into the search of every query and
+// subquery Run or Explain executes.
+//
 // Concurrency: a *Query is immutable after Parse and may be shared by
 // goroutines. Run processes blocks on Options.Workers goroutines; each worker
 // keeps its own aggregation shard and the shards are merged at the end, so

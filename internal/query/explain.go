@@ -39,6 +39,10 @@ type Plan struct {
 // decoding any.
 func Explain(ctx context.Context, snap store.Snapshot, q *Query, opts Options) (*Plan, error) {
 	start := time.Now()
+	q, err := prepareQuery(ctx, snap, q, &opts)
+	if err != nil {
+		return nil, err
+	}
 	p, err := newPlan(q, &opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan query: %w", err)

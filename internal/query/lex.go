@@ -244,6 +244,10 @@ func (s *scanner) skipToPipe() {
 		switch {
 		case c == '|':
 			return
+		case (c == '(' || c == '[') && s.matchClose(s.pos) > 0:
+			// A nested query: its pipes are not this stage's end.
+			s.pos = s.matchClose(s.pos)
+			prevWord = ""
 		case c == '"' || c == '\'':
 			if _, msg := s.quoted(); msg != "" {
 				s.pos = len(s.src)
@@ -267,4 +271,39 @@ func (s *scanner) skipToPipe() {
 			s.pos++
 		}
 	}
+}
+
+// matchClose returns the offset just past the bracket that closes the '('
+// or '[' at open, skipping quoted strings and nested brackets, or -1 when
+// it is not closed.
+func (s *scanner) matchClose(open int) int {
+	sub := scanner{src: s.src, pos: open}
+	var stack []byte
+	for sub.pos < len(sub.src) {
+		switch c := sub.src[sub.pos]; c {
+		case '(', '[':
+			stack = append(stack, c)
+			sub.pos++
+		case ')', ']':
+			want := byte('(')
+			if c == ']' {
+				want = '['
+			}
+			if len(stack) == 0 || stack[len(stack)-1] != want {
+				return -1
+			}
+			stack = stack[:len(stack)-1]
+			sub.pos++
+			if len(stack) == 0 {
+				return sub.pos
+			}
+		case '"', '\'':
+			if _, msg := sub.quoted(); msg != "" {
+				return -1
+			}
+		default:
+			sub.pos++
+		}
+	}
+	return -1
 }

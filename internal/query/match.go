@@ -328,8 +328,21 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 		return t, nil
 	case *Compare:
 		return c.compileCompare(e)
+	case *Subquery:
+		return nil, fmt.Errorf("subquery %s: subqueries run only in searches, not event by event (live tail, detection)", e)
 	case *In:
 		vals := append([]string(nil), e.Values...)
+		if len(vals) > 8 {
+			// Long lists (subquery results): a set instead of a scan.
+			set := make(map[string]struct{}, len(vals))
+			for _, v := range vals {
+				set[v] = struct{}{}
+			}
+			return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: func(v string) bool {
+				_, ok := set[v]
+				return ok
+			}}, nil
+		}
 		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: func(v string) bool {
 			for _, x := range vals {
 				if v == x {
@@ -446,12 +459,27 @@ func equalPred(want string, quoted bool) (func(string) bool, error) {
 	if strings.IndexByte(want, '/') > 0 {
 		if pfx, err := netip.ParsePrefix(want); err == nil {
 			pfx = pfx.Masked()
-			return func(v string) bool {
-				if v == want {
-					return true
-				}
+			slow := func(v string) bool {
 				ip, err := netip.ParseAddr(v)
 				return err == nil && pfx.Contains(ip.Unmap())
+			}
+			if !pfx.Addr().Is4() {
+				return func(v string) bool { return v == want || slow(v) }, nil
+			}
+			a4 := pfx.Addr().As4()
+			base := uint32(a4[0])<<24 | uint32(a4[1])<<16 | uint32(a4[2])<<8 | uint32(a4[3])
+			mask := uint32(0)
+			if pfx.Bits() > 0 {
+				mask = ^uint32(0) << (32 - pfx.Bits())
+			}
+			return func(v string) bool {
+				// Fast path: a dotted quad, parsed without netip.
+				if ip, ok := parseIPv4(v); ok {
+					return ip&mask == base || v == want
+				}
+				// Slow path: IPv6 text, IPv4-mapped addresses, or the
+				// exact text of the range.
+				return v == want || slow(v)
 			}, nil
 		}
 	}
@@ -530,4 +558,36 @@ func isMetaColumn(name string) bool {
 		}
 	}
 	return false
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address the way netip.ParseAddr
+// does (four decimal octets, no leading zeros); ok is false for anything
+// else, including IPv6 forms.
+func parseIPv4(s string) (uint32, bool) {
+	if len(s) < 7 || len(s) > 15 {
+		return 0, false
+	}
+	var ip uint32
+	octets, n, digits := 0, uint32(0), 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || octets == 4 {
+				return 0, false
+			}
+			ip = ip<<8 | n
+			octets++
+			n, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return 0, false // not a digit, or a leading zero
+		}
+		n = n*10 + uint32(c-'0')
+		digits++
+		if n > 255 {
+			return 0, false
+		}
+	}
+	return ip, octets == 4
 }

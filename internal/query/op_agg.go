@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -270,6 +271,7 @@ type group struct {
 
 type aggShardImpl struct {
 	o      *aggregateOp
+	slab   groupSlab
 	groups map[string]*group // by encoded key (appendKey)
 	// Fast path: one group-by field with a text value, keyed by the text,
 	// with the last group cached (block columns repeat values in runs).
@@ -304,6 +306,45 @@ func (o *aggregateOp) newGroup(keys []val) *group {
 	return g
 }
 
+// groupSlab hands out groups, their states and keys from chunks, so a
+// high-cardinality group-by allocates once per slabGroups groups instead
+// of three times per group.
+type groupSlab struct {
+	gs   []group
+	st   []aggState
+	keys []val
+}
+
+const slabGroups = 256
+
+// newGroup returns a new group of the shard with len(o.by) keys; the
+// first keys are set from first.
+func (s *aggShardImpl) newGroup(first ...val) *group {
+	sl, nst, nk := &s.slab, len(s.o.calls), len(s.o.by)
+	if len(sl.gs) == 0 {
+		sl.gs = make([]group, slabGroups)
+	}
+	if len(sl.st) < nst {
+		sl.st = make([]aggState, slabGroups*nst)
+	}
+	if len(sl.keys) < nk {
+		sl.keys = make([]val, slabGroups*nk)
+	}
+	g := &sl.gs[0]
+	sl.gs = sl.gs[1:]
+	g.st, sl.st = sl.st[:nst:nst], sl.st[nst:]
+	g.keys, sl.keys = sl.keys[:nk:nk], sl.keys[nk:]
+	copy(g.keys, first)
+	for i := range g.st {
+		g.st[i].min, g.st[i].max = math.Inf(1), math.Inf(-1)
+		g.st[i].t = math.MinInt64
+		if s.o.calls[i].fn == "least_recent" || s.o.calls[i].fn == "last" {
+			g.st[i].t = math.MaxInt64
+		}
+	}
+	return g
+}
+
 // appendKey encodes a group-by value unambiguously.
 func appendKey(dst []byte, v val) []byte {
 	dst = append(dst, byte(v.k))
@@ -331,7 +372,7 @@ func (s *aggShardImpl) add(r record) error {
 				g = s.last
 			} else if g = s.strGroups[v.s]; g == nil {
 				key := strings.Clone(v.s)
-				g = s.o.newGroup([]val{strVal(key)})
+				g = s.newGroup(strVal(key))
 				s.strGroups[key] = g
 				if err := s.mem.add(int64(2*len(key) + 96 + 80*len(g.st))); err != nil {
 					return err
@@ -351,11 +392,11 @@ func (s *aggShardImpl) add(r record) error {
 		}
 		g = s.groups[string(s.key)]
 		if g == nil {
-			keys := make([]val, len(s.o.by))
+			g = s.newGroup()
+			keys := g.keys
 			for i, b := range s.o.by {
 				keys[i] = cloneVal(r.get(b))
 			}
-			g = s.o.newGroup(keys)
 			s.groups[string(s.key)] = g
 			if err := s.mem.add(int64(2*len(s.key) + 96 + 80*len(g.st) + 40*len(keys))); err != nil {
 				return err
@@ -377,7 +418,7 @@ func (s *aggShardImpl) addCountText(v string, n int64) error {
 	if g == nil || v != s.lastKey {
 		if g = s.strGroups[v]; g == nil {
 			key := strings.Clone(v)
-			g = s.o.newGroup([]val{strVal(key)})
+			g = s.newGroup(strVal(key))
 			s.strGroups[key] = g
 			if err := s.mem.add(int64(2*len(key) + 96 + 80*len(g.st))); err != nil {
 				return err
@@ -494,7 +535,7 @@ func (o *aggregateOp) result(shards []aggShard) ([]*tableRow, error) {
 			all = append(all, g)
 		}
 		if !o.unordered {
-			sort.Slice(all, func(i, j int) bool { return lessKeys(all[i].keys, all[j].keys) })
+			sortGroups(all, len(o.by))
 		}
 	}
 	rows := make([]*tableRow, len(all))
@@ -632,4 +673,65 @@ func (t aggTableOp) run(ctx context.Context, rows []*tableRow) ([]*tableRow, err
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
 	return out, nil
+}
+
+// sortGroups orders groups by their keys as lessKeys does, parsing each
+// key as a number once instead of at every comparison, and keeping the
+// first key inline so comparisons do not chase pointers (a count by a
+// high-cardinality field sorts hundreds of thousands of groups).
+func sortGroups(all []*group, nby int) {
+	type ent struct {
+		first val
+		x     float64
+		num   bool
+		g     *group
+	}
+	ents := make([]ent, len(all))
+	for i, g := range all {
+		e := ent{first: g.keys[0], g: g}
+		if !e.first.isNull() && e.first.k != kTime {
+			e.x, e.num = e.first.num()
+		}
+		ents[i] = e
+	}
+	slices.SortFunc(ents, func(a, b ent) int {
+		var c int
+		switch {
+		case a.num && b.num:
+			c = cmpFloat(a.x, b.x)
+		case a.first.k == kStr && b.first.k == kStr:
+			// Not both numbers: compareVals would compare the text.
+			c = strings.Compare(a.first.s, b.first.s)
+		default:
+			c = cmpLess(a.first, b.first)
+		}
+		if c != 0 || nby == 1 {
+			return c
+		}
+		for k := 1; k < nby; k++ {
+			if c := cmpLess(a.g.keys[k], b.g.keys[k]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	for i := range ents {
+		all[i] = ents[i].g
+	}
+}
+
+// cmpLess is lessKeys for one key as a three-way comparison: nulls last,
+// incomparable values equal.
+func cmpLess(a, b val) int {
+	c, ok := compareVals(a, b)
+	if !ok {
+		if a.isNull() != b.isNull() {
+			if b.isNull() {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	return c
 }

@@ -1,8 +1,10 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -19,10 +21,15 @@ type ParseAnchor struct {
 
 // ParseRegex extracts the named groups of a regexp: "| parse regex
 // "from (?<ip>\S+)"". Rows that do not match are dropped unless NoDrop.
+//
+// With Multi, every match of the regexp gives its own copy of the row
+// ("| parse regex "ip=(?<ip>\S+)" multi" turns a row with three ips into
+// three rows).
 type ParseRegex struct {
 	Field   string
 	Pattern string
 	NoDrop  bool
+	Multi   bool
 }
 
 func init() { registerStage(parseParse, "parse") }
@@ -79,9 +86,9 @@ func parseParse(p *parser, _ string, _ int) Stage {
 			case p.acceptKeyword("nodrop"):
 				st.NoDrop = true
 				continue
-			case p.peekWord() == "multi":
-				p.errorf(p.pos, "parse regex multi is not supported yet")
-				return nil
+			case p.acceptKeyword("multi"):
+				st.Multi = true
+				continue
 			}
 			break
 		}
@@ -125,6 +132,9 @@ func (s *ParseAnchor) String() string {
 
 func (s *ParseRegex) String() string {
 	out := "parse regex" + fieldOptString(s.Field) + " " + quote(s.Pattern)
+	if s.Multi {
+		out += " multi"
+	}
 	if s.NoDrop {
 		out += " nodrop"
 	}
@@ -211,6 +221,9 @@ func (s *ParseRegex) compile(c *compiler) ([]op, error) {
 		}
 		o.out = append(o.out, slot)
 	}
+	if s.Multi {
+		return []op{&parseMultiOp{re: o, budget: &budget{maxBytes: c.opts.MaxMemoryBytes}}}, nil
+	}
 	return []op{o}, nil
 }
 
@@ -238,4 +251,52 @@ func (o *parseRegexOp) apply(r record) bool {
 		r.set(slot, strVal(s[m[2*g]:m[2*g+1]]))
 	}
 	return true
+}
+
+// parseMultiOp is "parse regex ... multi": a table stage, since one row
+// may become several.
+type parseMultiOp struct {
+	re     *parseRegexOp // not embedded: this is a tableOp, not a rowOp
+	budget *budget
+}
+
+// maxMultiMatches bounds the rows one input row can become.
+const maxMultiMatches = 10000
+
+func (mo *parseMultiOp) run(ctx context.Context, rows []*tableRow) ([]*tableRow, error) {
+	o := mo.re
+	var out []*tableRow
+	for i, r := range rows {
+		if i&1023 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		v := r.get(o.src)
+		var ms [][]int
+		if !v.isNull() {
+			ms = o.re.FindAllStringSubmatchIndex(v.str(), maxMultiMatches)
+		}
+		if len(ms) == 0 {
+			if o.noDrop {
+				out = append(out, r)
+			}
+			continue
+		}
+		s := v.str()
+		for k, m := range ms {
+			nr := r
+			if k < len(ms)-1 {
+				nr = &tableRow{t: r.t, cols: slices.Clone(r.cols)}
+				if err := mo.budget.add(nr.approxBytes()); err != nil {
+					return nil, fmt.Errorf("parse regex multi: %w", err)
+				}
+			}
+			for g, slot := range o.out {
+				if slot >= 0 && m[2*g] >= 0 {
+					nr.set(slot, strVal(s[m[2*g]:m[2*g+1]]))
+				}
+			}
+			out = append(out, nr)
+		}
+	}
+	return out, nil
 }

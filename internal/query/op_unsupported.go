@@ -3,8 +3,8 @@ package query
 // Operators of Sumo Logic's language that Mamori does not run yet: they
 // parse to a clear error instead of "unknown operator".
 func init() {
-	registerStage(parseUnsupported, "join",
-		"transaction", "logreduce", "logcompare", "compare", "save", "cat", "accum", "backshift",
+	registerStage(parseUnsupported,
+		"compare", "save", "cat", "accum", "backshift",
 		"diff", "rollingstd", "smooth", "predict", "geoip", "geo", "threatip", "sessionize", "trace", "merge")
 }
 

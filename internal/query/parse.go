@@ -242,6 +242,10 @@ func (p *parser) parsePrimary() Expr {
 	case ')':
 		p.errorf(p.pos, "unexpected ')'")
 		return nil
+	case '[':
+		if isSubqueryStart(p.src[p.pos:]) {
+			return p.parseSubquery()
+		}
 	}
 	start = p.pos
 	w := p.word()

@@ -308,6 +308,9 @@ func buildFilter(e Expr) *store.Filter {
 		}
 		return eq
 	case *In:
+		if len(e.Values) == 0 {
+			return nil // matches nothing; the matcher drops every row
+		}
 		kids := make([]*store.Filter, len(e.Values))
 		for i, v := range e.Values {
 			kids[i] = &store.Filter{Op: store.FilterEqual, Field: e.Field, Value: v}

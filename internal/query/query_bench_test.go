@@ -118,3 +118,10 @@ func BenchmarkMatchRow(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCountByIP groups every row by a high-cardinality field (about
+// 200k distinct values over 200k rows): the group allocation path.
+func BenchmarkCountByIP(b *testing.B) { benchQuery(b, "| count by src_ip") }
+
+// BenchmarkCountByUserHost groups by two fields (the encoded-key path).
+func BenchmarkCountByUserHost(b *testing.B) { benchQuery(b, "| count by user, host") }

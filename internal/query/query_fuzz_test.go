@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/mamori/mamori/internal/event"
@@ -20,6 +21,11 @@ func FuzzParse(f *testing.F) {
 		`| parse "a=* b=*" as a, b nodrop | json auto | kv | split _raw delim=':' extract 1 as u`,
 		"| parse regex \"(?<ip>\\d+)\" | dedup 2 by ip | fields - _raw", "src_ip=10.0.0.0/8 x in (a,b) | head",
 		"x | cuont", "(a", `"abc`, "a | where", "| y = -(1)", "NOT !a", "a | sort by x, +y, -z",
+		`| join (a | parse "u=*" as u) as l, (parse "u=*" as u | count by u) as r on l.u = r.u timewindow 5m`,
+		`x [subquery: y | parse "ip=*" as ip | compose ip keywords maxresults=5] | count`,
+		`| transaction on s with states a, b in f results by flow`,
+		`| transaction on s with "a*" as a, with "*b" as b results by transactions`,
+		`| parse regex "(?<x>\d)" multi nodrop`, "[subquery: (a | compose x]", "| join ((a)) as x, [b] as y on",
 	} {
 		f.Add(s)
 	}
@@ -93,5 +99,26 @@ func FuzzMatchEvent(f *testing.F) {
 		}
 		e := event.Event{Raw: raw, Fields: []event.Field{{Name: name, Value: value}}}
 		m.Match(&e)
+	})
+}
+
+// FuzzParseIPv4 checks the fast IPv4 parser of CIDR matching agrees with
+// net/netip on any input.
+func FuzzParseIPv4(f *testing.F) {
+	for _, s := range []string{"10.0.0.1", "255.255.255.255", "01.2.3.4", "::ffff:1.2.3.4", "1.2.3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseIPv4(s)
+		a, err := netip.ParseAddr(s)
+		if want := err == nil && a.Is4(); ok != want {
+			t.Fatalf("parseIPv4(%q) ok = %v, netip: %v", s, ok, err)
+		}
+		if ok {
+			b := a.As4()
+			if w := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]); got != w {
+				t.Fatalf("parseIPv4(%q) = %x, want %x", s, got, w)
+			}
+		}
 	})
 }

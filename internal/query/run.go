@@ -37,6 +37,10 @@ type Options struct {
 	// Lookup returns the named table for the lookup stage; nil means no
 	// tables (lookup fails). Unknown names should wrap ErrNoLookup.
 	Lookup func(name string) (*LookupTable, error)
+	// Scope is AND-ed into the search expression of the query and of
+	// every subquery it runs (the caller's data scope, e.g. role filters);
+	// nil means none.
+	Scope Expr
 }
 
 // Stats reports the work of one Run.
@@ -54,17 +58,27 @@ type Stats struct {
 func Run(ctx context.Context, snap store.Snapshot, q *Query, opts Options, emit func(Row) error) (Stats, error) {
 	start := time.Now()
 	var st Stats
-	p, err := newPlan(q, &opts)
-	if err != nil {
-		return st, fmt.Errorf("plan query: %w", err)
-	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
+	q, err := prepareQuery(ctx, snap, q, &opts)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && opts.Timeout > 0 {
+			err = fmt.Errorf("query ran longer than its time budget of %s: %w", opts.Timeout, err)
+		}
+		return st, err
+	}
+	p, err := newPlan(q, &opts)
+	if err != nil {
+		return st, fmt.Errorf("plan query: %w", err)
+	}
 	ex := &executor{p: p, opts: &opts, emit: emit, budget: &budget{maxBytes: opts.MaxMemoryBytes, maxRows: opts.MaxRows}}
-	err = ex.run(ctx, snap, &st)
+	err = ex.runBaseline(ctx, snap, q)
+	if err == nil {
+		err = ex.run(ctx, snap, &st)
+	}
 	st.RowsMatched = ex.matched.Load()
 	st.RowsScanned = ex.scanned.Load()
 	st.Took = time.Since(start)
@@ -344,4 +358,13 @@ func (ex *executor) forEachBlock(ctx context.Context, refs []store.BlockRef, fn 
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// prepareQuery applies the scope and runs the subqueries; child queries
+// share ctx (and so the time budget) and opts.
+func prepareQuery(ctx context.Context, snap store.Snapshot, q *Query, opts *Options) (*Query, error) {
+	q = opts.scoped(q)
+	child := *opts
+	child.Timeout, child.Limit = 0, 0
+	return resolve(ctx, snap, q, &child)
 }

@@ -3,7 +3,11 @@ package query
 import (
 	"container/heap"
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/mamori/mamori/internal/store"
@@ -95,6 +99,9 @@ func (ex *executor) collectRows(ctx context.Context, refs []store.BlockRef) ([]*
 		all = append(all, w.rows...)
 		mu.Unlock()
 	})
+	if errors.Is(err, ErrBudget) {
+		return nil, fmt.Errorf("buffer event rows for %s (add a limit, or aggregate first): %w", ex.p.bufferedBy(), err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -256,4 +263,34 @@ func (h *rowHeap) Pop() any {
 	r := h.rows[len(h.rows)-1]
 	h.rows = h.rows[:len(h.rows)-1]
 	return r
+}
+
+// bufferedBy names the stages that make the query buffer event rows.
+func (p *plan) bufferedBy() string {
+	var names []string
+	add := func(n string) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, st := range p.q.Stages {
+		switch st := st.(type) {
+		case *Sort:
+			add("sort")
+		case *Dedup:
+			add("dedup")
+		case *Join:
+			add("join")
+		case *Transaction:
+			add("transaction")
+		case *ParseRegex:
+			if st.Multi {
+				add("parse regex multi")
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "the table stages"
+	}
+	return strings.Join(names, ", ")
 }

@@ -23,7 +23,8 @@ import (
 //	                   _host, _category, _partition, then fields in order)
 //	blockrows: N       rows per block of the following events (default 3)
 //	query: TEXT        the query of the next case
-//	option: k=v        from, to, limit, workers, partitions (comma list)
+//	option: k=v        from, to, limit, workers, partitions (comma list),
+//	                   maxmemory, maxrows, scope (a search expression)
 //	want:              then one JSON row per line (keys in order)
 //	error: TEXT        the run or parse must fail with an error containing TEXT
 //	---                ends a case (options reset; events stay)
@@ -150,6 +151,12 @@ func setOption(t *testing.T, o *Options, kv string, now time.Time) {
 		fmt.Sscanf(v, "%d", &o.MaxRows)
 	case "partitions":
 		o.Partitions = strings.Split(v, ",")
+	case "scope":
+		q, err := Parse(v)
+		if err != nil {
+			t.Fatalf("scope %q: %v", v, err)
+		}
+		o.Scope = q.Search
 	default:
 		t.Fatalf("unknown option %q", k)
 	}

@@ -126,8 +126,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	sopts := opts.Store
 	sopts.Dir = filepath.Join(opts.DataDir, "store")
-	// TODO(store): sopts.Holds = holds once store.Options has it, so
-	// retention and the disk budget skip held parts (#7).
+	sopts.Holds = holds // retention and the disk budget skip held parts
 	if sopts.Logger == nil {
 		sopts.Logger = log.With("component", "store")
 	}

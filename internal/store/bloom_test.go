@@ -60,3 +60,48 @@ func TestBloom(t *testing.T) {
 		t.Error("malformed filters must not prune")
 	}
 }
+
+// checkCovered checks the claim coveredAt relies on: a substring of raw at
+// word boundaries has no token that raw lacks.
+func checkCovered(t *testing.T, raw string, p, n int) {
+	t.Helper()
+	if p < 0 || n < 0 || p+n > len(raw) || !coveredAt(raw, p, n) {
+		return
+	}
+	have := map[uint64]bool{}
+	eachTokenHash(raw, func(h uint64) { have[h] = true })
+	sub := raw[p : p+n]
+	eachTokenHash(sub, func(h uint64) {
+		if !have[h] {
+			t.Fatalf("token of %q (at %d in %q) missing from the raw text's tokens", sub, p, raw)
+		}
+	})
+}
+
+func TestCoveredTokens(t *testing.T) {
+	f := func(raw, sub string) {
+		t.Helper()
+		for p := 0; p+len(sub) <= len(raw); p++ {
+			if raw[p:p+len(sub)] == sub {
+				checkCovered(t, raw, p, len(sub))
+			}
+		}
+	}
+	f("src=10.0.0.1:443 user=Zack.Hill", "10.0.0.1")
+	f("1.2.3.4.5.6", "2.3.4.5")
+	f("1.2.3.4.5.6", "3.4.5.6")
+	f("x 1.22.333.4444.5", "1.22.333")
+	f("a..1.2.3.4..b", ".1.2.3.4.")
+	f("CORP\\Ivan.Collins logged in", "Ivan.Collins")
+	f("ÄÖ ünï-Ünï", "ünï")
+	f("user=root", "root")
+	if coveredAt("xroot", 1, 4) || coveredAt("rootx", 0, 4) || !coveredAt("root", 0, 4) {
+		t.Error("coveredAt boundaries wrong")
+	}
+}
+
+func FuzzCoveredTokens(f *testing.F) {
+	f.Add("src=10.0.0.1:443 user=Zack.Hill", 4, 8)
+	f.Add("1.2.3.4.5.6", 2, 7)
+	f.Fuzz(func(t *testing.T, raw string, p, n int) { checkCovered(t, raw, p, n) })
+}

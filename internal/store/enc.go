@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -233,6 +234,13 @@ func encodePlain(vals []string, absent []bool) []byte {
 // chunkBody returns the decompressed body and kind of a chunk. The body
 // never aliases chunk.
 func chunkBody(chunk []byte) (byte, string, error) {
+	return chunkBodyTo(chunk, nil)
+}
+
+// chunkBodyTo is chunkBody with a scratch buffer: when sc is not nil the
+// body is decompressed into sc.body, or aliases chunk when stored
+// uncompressed, so it is valid only while both sc and chunk are.
+func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 	initCodecs()
 	if len(chunk) < 2 {
 		return 0, "", errShort
@@ -248,11 +256,26 @@ func chunkBody(chunk []byte) (byte, string, error) {
 		if uint64(len(data)) != n {
 			return 0, "", fmt.Errorf("body length %d, want %d", len(data), n)
 		}
+		if sc != nil {
+			return kind, bytesToString(data), nil
+		}
 		return kind, string(data), nil
 	case codecZstd:
-		out, err := decoder.DecodeAll(data, nil)
+		var dst []byte
+		if sc != nil {
+			dst = sc.body[:0]
+			if uint64(cap(dst)) < n {
+				dst = make([]byte, 0, n)
+			}
+		} else {
+			dst = make([]byte, 0, n)
+		}
+		out, err := decoder.DecodeAll(data, dst)
 		if err != nil {
 			return 0, "", fmt.Errorf("zstd: %w", err)
+		}
+		if sc != nil {
+			sc.body = out
 		}
 		if uint64(len(out)) != n {
 			return 0, "", fmt.Errorf("decompressed length %d, want %d", len(out), n)
@@ -262,15 +285,53 @@ func chunkBody(chunk []byte) (byte, string, error) {
 	return 0, "", fmt.Errorf("unknown codec %d", codec)
 }
 
+// colScratch holds the buffers of a column decoded only for the duration
+// of one load (a column a _raw template refers to but the caller did not
+// ask for, or the template text itself). Get one with getScratch and give
+// it back with putScratch once nothing points into it.
+type colScratch struct {
+	body []byte   // the decompressed chunk body
+	ints []byte   // formatted integers of a kindInt column
+	vals []string // the values, when owned by the scratch
+	lens []uint64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(colScratch) }}
+
+func getScratch() *colScratch { return scratchPool.Get().(*colScratch) }
+
+// putScratch gives sc back to the pool. Its values are not cleared: they
+// only point into sc's own buffers or the part's mapping, and every use
+// overwrites all of them.
+func putScratch(sc *colScratch) {
+	sc.body, sc.ints, sc.vals, sc.lens = sc.body[:0], sc.ints[:0], sc.vals[:0], sc.lens[:0]
+	scratchPool.Put(sc)
+}
+
 // decodeColumn decodes a chunk of rows values. absent is nil when every row
 // is present. The strings do not alias chunk.
 func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err error) {
-	kind, body, err := chunkBody(chunk)
+	return decodeColumnTo(chunk, rows, nil, false)
+}
+
+// decodeColumnTo is decodeColumn with a scratch: when sc is not nil the
+// strings may point into sc and chunk, and when scratchVals is set the
+// values array itself belongs to sc.
+func decodeColumnTo(chunk []byte, rows int, sc *colScratch, scratchVals bool) (vals []string, absent []bool, err error) {
+	kind, body, err := chunkBodyTo(chunk, sc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode column: %w", err)
 	}
 	r := &reader{s: body}
-	vals = make([]string, rows)
+	if sc != nil && scratchVals {
+		if cap(sc.vals) < rows {
+			sc.vals = make([]string, rows)
+		}
+		sc.vals = sc.vals[:rows]
+		vals = sc.vals
+	} else {
+		vals = make([]string, rows)
+	}
 	switch kind {
 	case kindConst:
 		v := r.str()
@@ -278,18 +339,22 @@ func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err err
 			vals[i] = v
 		}
 	case kindInt:
-		buf := make([]byte, 0, rows*8)
-		ends := make([]int, rows)
+		// 20 bytes hold any int64, so buf never moves and each value
+		// can be a view as soon as it is formatted.
+		var buf []byte
+		if sc != nil {
+			buf = sc.ints[:0]
+		}
+		buf = slices.Grow(buf, rows*20)
 		var prev int64
 		for i := range vals {
 			prev += r.varint()
+			start := len(buf)
 			buf = appendInt(buf, prev)
-			ends[i] = len(buf)
+			vals[i] = bytesToString(buf[start:])
 		}
-		all, start := bytesToString(buf), 0
-		for i, e := range ends {
-			vals[i] = all[start:e]
-			start = e
+		if sc != nil {
+			sc.ints = buf
 		}
 	case kindDict:
 		n := r.count(1)
@@ -303,6 +368,7 @@ func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err err
 			case r.err != nil:
 			case c == 0:
 				absent = setAbsent(absent, rows, i)
+				vals[i] = ""
 			case c > uint64(len(dict)):
 				r.err = fmt.Errorf("dictionary index %d out of %d", c, len(dict))
 			default:
@@ -310,7 +376,13 @@ func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err err
 			}
 		}
 	case kindPlain, kindTemplate:
-		lens := make([]uint64, rows)
+		var lens []uint64
+		if sc != nil {
+			lens = slices.Grow(sc.lens[:0], rows)[:rows]
+			sc.lens = lens
+		} else {
+			lens = make([]uint64, rows)
+		}
 		for i := range lens {
 			lens[i] = r.uvarint()
 			if lens[i] == 0 && r.err == nil {
@@ -320,6 +392,8 @@ func decodeColumn(chunk []byte, rows int) (vals []string, absent []bool, err err
 		for i, l := range lens {
 			if l > 0 {
 				vals[i] = r.bytes(int(min(l-1, uint64(len(body)+1))))
+			} else {
+				vals[i] = ""
 			}
 		}
 	default:

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/token"
 )
 
 // The _raw column of a part block is stored as templates: the raw text
@@ -43,8 +44,20 @@ type templater struct {
 	data []byte
 }
 
-// body returns the kindTemplate chunk body for the rows' raw texts.
+// body returns the kindTemplate chunk body for the rows' raw texts. As a
+// side product it marks in each column's covered array the rows whose
+// value occurs in the raw text at word boundaries: every token of such a
+// value is also a token of the raw text (see coveredAt), so the bloom
+// builder need not tokenize it again.
 func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
+	for i := range cb.cols {
+		c := &cb.cols[i]
+		if cap(c.covered) < len(rows) {
+			c.covered = make([]bool, len(rows))
+		}
+		c.covered = c.covered[:len(rows)]
+		clear(c.covered)
+	}
 	lens := make([]byte, 0, 2*len(rows))
 	data := tp.data[:0]
 	for i, e := range rows {
@@ -61,13 +74,15 @@ func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
 // value in row.
 func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row int, cb *colBuilder) []byte {
 	tp.refs = tp.refs[:0]
-	add := func(v string, code byte) {
+	add := func(v string, code byte) int {
 		if len(v) < tmplMinValue {
-			return
+			return -1
 		}
-		if p := strings.Index(raw, v); p >= 0 {
+		p := strings.Index(raw, v)
+		if p >= 0 {
 			tp.refs = append(tp.refs, tmplRef{p, len(v), code})
 		}
+		return p
 	}
 	add(e.Host, tmplHost)
 	add(e.Source, tmplSource)
@@ -80,7 +95,9 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 		if c.vals[row] != f.Value || (c.absent != nil && c.absent[row]) {
 			continue
 		}
-		add(f.Value, byte(tmplColBase+j))
+		if p := add(f.Value, byte(tmplColBase+j)); p >= 0 && coveredAt(raw, p, len(f.Value)) {
+			c.covered[row] = true
+		}
 	}
 	if len(tp.refs) == 0 {
 		return appendEscaped(b, raw)
@@ -104,6 +121,15 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 	return appendEscaped(b, raw[at:])
 }
 
+// coveredAt reports whether raw[p:p+n] starts and ends at word boundaries
+// of raw. Then every token of raw[p:p+n] is also a token of raw: its words
+// are whole words of raw, and each dotted IPv4 window of four digit groups
+// inside it is a window of the same groups in raw (TestCoveredTokens and
+// FuzzCoveredTokens check this against eachTokenHash).
+func coveredAt(raw string, p, n int) bool {
+	return (p == 0 || !token.IsWordByte(raw[p-1])) && (p+n == len(raw) || !token.IsWordByte(raw[p+n]))
+}
+
 func appendEscaped(b []byte, s string) []byte {
 	for {
 		i := strings.IndexByte(s, tmplEsc)
@@ -117,6 +143,16 @@ func appendEscaped(b []byte, s string) []byte {
 }
 
 var errTemplate = errors.New("bad template reference")
+
+// missingColError is expand's error for a reference to a column that is
+// not decoded (or lacks the row); it wraps errTemplate.
+type missingColError struct{ k, row int }
+
+func (e *missingColError) Error() string {
+	return fmt.Sprintf("%v: column %d in row %d", errTemplate, e.k, e.row)
+}
+
+func (e *missingColError) Unwrap() error { return errTemplate }
 
 // expand returns the raw text of template t for row; cols are the block's
 // decoded columns (nil where not needed) in block order.
@@ -140,7 +176,7 @@ func expand(dst []byte, t string, host, source string, cols []Column, row int) (
 		case code >= tmplColBase:
 			k := int(code - tmplColBase)
 			if k >= len(cols) || cols[k].Values == nil || !cols[k].Has(row) {
-				return dst, fmt.Errorf("%w: column %d in row %d", errTemplate, k, row)
+				return dst, &missingColError{k: k, row: row}
 			}
 			dst = append(dst, cols[k].Values[row]...)
 		default:
@@ -148,22 +184,4 @@ func expand(dst []byte, t string, host, source string, cols []Column, row int) (
 		}
 		t = t[i+2:]
 	}
-}
-
-// templateRefs reports which columns the templates refer to.
-func templateRefs(vals []string, ncols int) []bool {
-	used := make([]bool, ncols)
-	for _, t := range vals {
-		for {
-			i := strings.IndexByte(t, tmplEsc)
-			if i < 0 || i+1 >= len(t) {
-				break
-			}
-			if c := t[i+1]; c >= tmplColBase && int(c-tmplColBase) < ncols {
-				used[c-tmplColBase] = true
-			}
-			t = t[i+2:]
-		}
-	}
-	return used
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -233,7 +234,15 @@ func (p *part) loadBlock(i int, cols []string) (*Block, error) {
 		cols = p.blockColumns(bm)
 	}
 	b.Cols = make([]Column, 0, len(cols))
-	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols))}
+	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols))}
+	defer l.release()
+	for _, name := range cols {
+		for k, c := range bm.cols {
+			if p.names[c.name] == name {
+				l.want[k] = true
+			}
+		}
+	}
 	for _, name := range cols {
 		col, err := p.loadColumn(l, name)
 		if err != nil {
@@ -251,7 +260,19 @@ type blockLoader struct {
 	i     int
 	times []int64
 	cols  []Column // by block column index; Values nil until decoded
+	want  []bool   // by block column index: asked for by the caller
 	busy  []bool   // column being decoded (guards against reference cycles)
+	// scratch holds the buffers of what is decoded only for this load
+	// (template texts, referenced columns not asked for); release gives
+	// them back.
+	scratch []*colScratch
+}
+
+func (l *blockLoader) release() {
+	for _, sc := range l.scratch {
+		putScratch(sc)
+	}
+	l.scratch = nil
 }
 
 func (l *blockLoader) col(k int) (Column, error) {
@@ -272,7 +293,15 @@ func (l *blockLoader) col(k int) (Column, error) {
 	if err != nil {
 		return Column{}, err
 	}
-	vals, absent, err := decodeColumn(ch, int(l.bm.rows))
+	// A column not asked for lives only during this load, and so does a
+	// template's text (it is expanded into a fresh buffer).
+	transient := !l.want[k]
+	var sc *colScratch
+	if transient || ch[0] == kindTemplate {
+		sc = getScratch()
+		l.scratch = append(l.scratch, sc)
+	}
+	vals, absent, err := decodeColumnTo(ch, int(l.bm.rows), sc, transient)
 	if err != nil {
 		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 	}
@@ -286,36 +315,50 @@ func (l *blockLoader) col(k int) (Column, error) {
 	return col, nil
 }
 
-// expandRaw turns a template column back into raw text.
+// expandRaw turns a template column back into raw text, in place. The
+// columns the templates refer to are decoded when first met.
 func (l *blockLoader) expandRaw(t Column) (Column, error) {
-	used := templateRefs(t.Values, len(l.cols))
-	for k, u := range used {
-		if u {
-			if _, err := l.col(k); err != nil {
-				return Column{}, err
-			}
-		}
-	}
 	sk := l.p.streams[l.bm.stream]
+	// References are mostly short values; half again the template size
+	// avoids most regrowing.
 	n := 0
 	for _, v := range t.Values {
 		n += len(v) + 16
 	}
-	buf := make([]byte, 0, n)
-	ends := make([]int, len(t.Values))
+	buf := make([]byte, 0, n+n/2)
+	sc := getScratch()
+	defer putScratch(sc)
+	ends := slices.Grow(sc.lens[:0], len(t.Values))
 	for r, v := range t.Values {
-		var err error
-		if t.Has(r) {
-			if buf, err = expand(buf, v, sk.host, sk.source, l.cols, r); err != nil {
+		if !t.Has(r) {
+			ends = append(ends, uint64(len(buf)))
+			continue
+		}
+		for {
+			mark := len(buf)
+			var err error
+			buf, err = expand(buf, v, sk.host, sk.source, l.cols, r)
+			if err == nil {
+				break
+			}
+			var me *missingColError
+			if !errors.As(err, &me) || me.k >= len(l.cols) || l.cols[me.k].Values != nil {
 				return Column{}, err
 			}
+			// Slow path: first reference to column k; decode it and redo
+			// the row.
+			if _, err := l.col(me.k); err != nil {
+				return Column{}, err
+			}
+			buf = buf[:mark]
 		}
-		ends[r] = len(buf)
+		ends = append(ends, uint64(len(buf)))
 	}
+	sc.lens = ends
 	all, start := bytesToString(buf), 0
 	for r, e := range ends {
 		t.Values[r] = all[start:e]
-		start = e
+		start = int(e)
 	}
 	return t, nil
 }
@@ -348,10 +391,21 @@ func (p *part) blockColumns(bm *blockMeta) []string {
 
 func timeColumn(times []int64) Column {
 	vals := make([]string, len(times))
-	var buf []byte
+	var one []byte
+	if len(times) > 0 {
+		one = event.AppendTime(nil, times[0])
+	}
+	// One backing buffer; views are taken at the end because it may grow.
+	buf := make([]byte, 0, len(times)*(len(one)+4))
+	ends := make([]int32, len(times))
 	for i, t := range times {
-		buf = event.AppendTime(buf[:0], t)
-		vals[i] = string(buf)
+		buf = event.AppendTime(buf, t)
+		ends[i] = int32(len(buf))
+	}
+	all, start := bytesToString(buf), 0
+	for i, e := range ends {
+		vals[i] = all[start:e]
+		start = int(e)
 	}
 	return Column{Name: event.FieldTime, Values: vals}
 }

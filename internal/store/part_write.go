@@ -180,7 +180,11 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 				continue
 			}
 			last = v
-			pw.bloom.addText(v)
+			// Fast path: a value found in the raw text at word
+			// boundaries adds no token the raw text did not add.
+			if i == 0 || c.covered == nil || !c.covered[j] {
+				pw.bloom.addText(v)
+			}
 			if exact {
 				pw.bloom.addHash(exactHash(c.name, v))
 			}
@@ -344,6 +348,9 @@ type builtCol struct {
 	vals   []string
 	absent []bool
 	spare  []bool // the absent array while absent is nil, for reuse
+	// covered marks rows whose value's tokens are all tokens of the row's
+	// raw text (set by templater.body; nil or all false otherwise).
+	covered []bool
 }
 
 func (cb *colBuilder) col(name string, rows int) *builtCol {

@@ -9,9 +9,12 @@
 // the live stream, signal storage or correlation state (internal/detect).
 //
 // Compile builds one Engine for a whole rule set: each event is routed by
-// its log source (channel and event ID) to the rules that apply, a
-// multi-pattern literal prefilter (Aho-Corasick over case-folded field
-// values) selects the candidates, and only those are evaluated exactly.
+// its log source to the rules that apply (route.go: a map from channel, then
+// from event ID, to routing alternatives), a literal prefilter selects the
+// candidate rules (prefilter.go: needles keyed by field slot, found by one
+// anchor matcher per slot over the lower-cased value, whole-value needles by
+// a map lookup, keyword needles over every value), and only those are
+// evaluated exactly (node.go, match.go).
 // A rule's condition stays available as an Expr tree (Rule.Detection) so the
 // query engine can translate it into a filter.
 //

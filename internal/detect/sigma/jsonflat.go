@@ -11,8 +11,10 @@ import (
 )
 
 // jsonFlattener flattens one JSON object per call into dotted fields. Values
-// without escapes are substrings of the input (no copy); field names are
-// interned, so a stream of same-shaped lines allocates almost nothing.
+// without escapes are substrings of the input (no copy), values with escapes
+// are unescaped into a buffer the flattener reuses, and field names are
+// interned, so a stream of same-shaped lines allocates nothing. The values
+// returned stay valid until the next call (and as long as the input).
 // TODO(sigma): switch to parse.FlattenJSON once it is benchmarked against
 // this one (it copies every value).
 type jsonFlattener struct {
@@ -21,7 +23,11 @@ type jsonFlattener struct {
 	out   []event.Field
 	name  []byte
 	names map[string]string
+	arena []byte // unescaped values of the current line
 }
+
+// maxFlatArena bounds the unescape buffer kept between lines.
+const maxFlatArena = 1 << 20
 
 const maxFlatDepth = 64
 
@@ -40,6 +46,10 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 		f.names = map[string]string{}
 	}
 	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
+	if cap(f.arena) > maxFlatArena {
+		f.arena = nil
+	}
+	f.arena = f.arena[:0]
 	f.space()
 	if f.pos >= len(f.s) || f.s[f.pos] != '{' {
 		return dst[:0], f.errf("want an object")
@@ -309,14 +319,17 @@ func (f *jsonFlattener) str() (string, error) {
 	if f.pos >= len(f.s) {
 		return "", f.errf("unterminated string")
 	}
-	// Slow path: unescape into a new string.
-	b := []byte(f.s[start:f.pos])
+	// Slow path: unescape into the arena. A value keeps pointing into the
+	// old array when a later one grows the arena.
+	a0 := len(f.arena)
+	b := append(f.arena, f.s[start:f.pos]...)
+	defer func() { f.arena = b }()
 	for f.pos < len(f.s) {
 		c := f.s[f.pos]
 		switch {
 		case c == '"':
 			f.pos++
-			return string(b), nil
+			return bytesView(b[a0:]), nil
 		case c < 0x20:
 			return "", f.errf("control character in string")
 		case c != '\\':

@@ -71,7 +71,7 @@ type leafNode struct {
 	// first, when set for a group, holds every byte a literal of the group
 	// can start with: a value without any of them cannot match (a cheap
 	// test before many substring searches).
-	first []*[256]bool
+	first []*byteSet
 	// quads, when set for a group, is a hashed set of the first four bytes
 	// of every literal (all at least four long): a value with no such
 	// window cannot match. Sharper than first for long lists (emoji).
@@ -155,7 +155,7 @@ func packLiterals(groups [][]matcher) {
 
 func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 	packLiterals(groups)
-	n := &leafNode{slot: slot, groups: groups, neg: neg, first: make([]*[256]bool, len(groups))}
+	n := &leafNode{slot: slot, groups: groups, neg: neg, first: make([]*byteSet, len(groups))}
 	for gi, g := range groups {
 		if mm := multiMatcher(g); mm != nil {
 			if n.multi == nil {
@@ -166,7 +166,7 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 		if len(g) < minFirstByteGroup {
 			continue
 		}
-		var set [256]bool
+		var set byteSet
 		ok := true
 		for i := range g {
 			m := &g[i]
@@ -174,7 +174,7 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 				ok = false
 				break
 			}
-			set[m.s[0]] = true
+			set.add(m.s[0])
 		}
 		if !ok {
 			continue
@@ -204,9 +204,15 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 	return n
 }
 
-func anyByteIn(s string, set *[256]bool) bool {
+// byteSet is a set of bytes in 32 bytes (half a cache line, where a
+// [256]bool spans four).
+type byteSet [4]uint64
+
+func (b *byteSet) add(c byte) { b[c>>6] |= 1 << (c & 63) }
+
+func anyByteIn(s string, set *byteSet) bool {
 	for i := 0; i < len(s); i++ {
-		if set[s[i]] {
+		if c := s[i]; set[c>>6]&(1<<(c&63)) != 0 {
 			return true
 		}
 	}
@@ -217,6 +223,10 @@ func (n *leafNode) eval(st *state) bool {
 	v, ok := st.value(n.slot)
 	res := true
 	for gi, g := range n.groups {
+		if !ok && n.multi != nil && n.multi[gi] != nil {
+			res = false // contains literals never match a missing field
+			break
+		}
 		if f := n.first[gi]; f != nil && ok {
 			// Literals are lower-cased unless cased: test the same form.
 			text := v

@@ -1,0 +1,241 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/logreduce"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// LogReduce groups messages into signatures (templates with <*> for the
+// variable parts), most frequent first: "| logreduce", "| logreduce
+// field=msg". Rows: _signature_id, _signature, _count, _share (0..1),
+// _example and _query (a search that finds the signature's messages).
+// Package internal/logreduce describes the method.
+type LogReduce struct {
+	Field string // default _raw
+}
+
+// LogCompare compares the signatures of the query's time range with those
+// of the same query Shift earlier: "| logcompare timeshift -24h". Rows:
+// _signature_id, _signature, _kind (new, gone, changed, unchanged),
+// _count, _baseline_count, _delta_pct, _score and _query, the most
+// surprising first.
+type LogCompare struct {
+	Field string
+	Shift time.Duration // > 0, how far back the baseline is
+}
+
+func init() {
+	registerStage(parseLogReduce, "logreduce")
+	registerStage(parseLogCompare, "logcompare")
+}
+
+func parseLogReduce(p *parser, _ string, _ int) Stage {
+	f, ok := p.parseFieldOpt()
+	if !ok {
+		return nil
+	}
+	if f == event.FieldRaw {
+		f = ""
+	}
+	return &LogReduce{Field: f}
+}
+
+func parseLogCompare(p *parser, _ string, _ int) Stage {
+	l := &LogCompare{}
+	f, ok := p.parseFieldOpt()
+	if !ok {
+		return nil
+	}
+	if f != event.FieldRaw {
+		l.Field = f
+	}
+	if !p.acceptKeyword("timeshift") {
+		p.errorf(p.pos, "expected timeshift -<duration> after logcompare (e.g. timeshift -24h)")
+		return nil
+	}
+	p.skipSpace()
+	at := p.pos
+	w := strings.TrimPrefix(p.word(), "-")
+	d, err := parseSpan(w)
+	if err != nil || d <= 0 {
+		p.errorf(at, "logcompare timeshift: expected a duration like -24h or -7d")
+		return nil
+	}
+	l.Shift = d
+	if f2, ok := p.parseFieldOpt(); !ok {
+		return nil
+	} else if f2 != "" && f2 != event.FieldRaw {
+		l.Field = f2
+	}
+	return l
+}
+
+func (l *LogReduce) String() string { return "logreduce" + fieldOptString(l.Field) }
+
+func (l *LogCompare) String() string {
+	return "logcompare" + fieldOptString(l.Field) + " timeshift -" + formatSpan(l.Shift)
+}
+
+func (l *LogReduce) compile(c *compiler) ([]op, error) {
+	return []op{&logReduceOp{c: c, src: srcSlot(c, l.Field)}}, nil
+}
+
+func (l *LogCompare) compile(c *compiler) ([]op, error) {
+	return []op{&logReduceOp{c: c, src: srcSlot(c, l.Field), compare: l}}, nil
+}
+
+// logReduceOp is the aggregation of logreduce and logcompare: one Reducer
+// per worker, merged at the end. For logcompare the executor first runs
+// the query over the baseline range with baseline set, which leaves the
+// merged baseline Reducer in base.
+type logReduceOp struct {
+	c        *compiler
+	src      int
+	compare  *LogCompare
+	baseline bool               // this run reads the baseline period
+	base     *logreduce.Reducer // after the baseline run
+}
+
+type logReduceShard struct {
+	o   *logReduceOp
+	r   *logreduce.Reducer
+	mem memAcct
+	n   int
+}
+
+// clusterBytes estimates the memory of one more message in a Reducer
+// (it keeps clusters, not messages; this charges examples and growth).
+const clusterBytes = 64
+
+func (o *logReduceOp) newShard(b *budget) aggShard {
+	return &logReduceShard{o: o, r: logreduce.New(logreduce.Options{}), mem: memAcct{b: b}}
+}
+
+func (s *logReduceShard) add(r record) error {
+	v := r.get(s.o.src)
+	if v.isNull() {
+		return nil
+	}
+	msg := v.str()
+	if s.o.baseline {
+		s.r.AddBaseline(msg)
+	} else {
+		s.r.Add(msg)
+	}
+	// The Reducer's memory is bounded by its cluster limit; charge a
+	// little per message so a budget still sees the work.
+	s.n++
+	if s.n&255 == 0 {
+		return s.mem.add(256 * clusterBytes)
+	}
+	return nil
+}
+
+func (o *logReduceOp) result(shards []aggShard) ([]*tableRow, error) {
+	var all *logreduce.Reducer
+	if !o.baseline && o.base != nil {
+		all = o.base
+	}
+	for _, sh := range shards {
+		s := sh.(*logReduceShard)
+		if all == nil {
+			all = s.r
+			continue
+		}
+		all.Merge(s.r)
+	}
+	if all == nil {
+		all = logreduce.New(logreduce.Options{})
+	}
+	if o.baseline {
+		o.base = all
+		return nil, nil
+	}
+	if o.compare != nil {
+		return o.compareRows(all.Compare(logreduce.CompareOptions{})), nil
+	}
+	sigs := all.Signatures()
+	out := make([]*tableRow, 0, len(sigs))
+	for _, sg := range sigs {
+		f := []event.Field{
+			{Name: "_signature_id", Value: sg.ID},
+			{Name: "_signature", Value: sg.Template},
+			{Name: "_count", Value: strconv.FormatInt(sg.Count, 10)},
+			{Name: "_share", Value: strconv.FormatFloat(sg.Share, 'f', 4, 64)},
+		}
+		if len(sg.Examples) > 0 {
+			f = append(f, event.Field{Name: "_example", Value: sg.Examples[0]})
+		}
+		f = append(f, event.Field{Name: "_query", Value: sg.Query})
+		out = append(out, groupRow(o.c, f))
+	}
+	return out, nil
+}
+
+func (o *logReduceOp) compareRows(changes []logreduce.Change) []*tableRow {
+	out := make([]*tableRow, 0, len(changes))
+	for _, ch := range changes {
+		f := []event.Field{
+			{Name: "_signature_id", Value: ch.ID},
+			{Name: "_signature", Value: ch.Template},
+			{Name: "_kind", Value: string(ch.Kind)},
+			{Name: "_count", Value: strconv.FormatInt(ch.TargetCount, 10)},
+			{Name: "_baseline_count", Value: strconv.FormatInt(ch.BaselineCount, 10)},
+			{Name: "_delta_pct", Value: strconv.FormatFloat(ch.DeltaPct, 'f', 1, 64)},
+			{Name: "_score", Value: strconv.FormatFloat(ch.Score, 'f', 2, 64)},
+			{Name: "_query", Value: ch.Query},
+		}
+		out = append(out, groupRow(o.c, f))
+	}
+	return out
+}
+
+// groupRow builds an aggregation row (no _time) from named values.
+func groupRow(c *compiler, fields []event.Field) *tableRow {
+	r := newTableRow(c, 0, fields)
+	r.cols = r.cols[1:]
+	return r
+}
+
+// runBaseline feeds the logcompare baseline: the same query over the time
+// range shifted back, into the plan's logcompare operator.
+func (ex *executor) runBaseline(ctx context.Context, snap store.Snapshot, q *Query) error {
+	o, ok := ex.p.agg.(*logReduceOp)
+	if !ok || o.compare == nil {
+		for _, t := range ex.p.post {
+			if a, ok := t.(aggTableOp); ok {
+				if lo, ok := a.o.(*logReduceOp); ok && lo.compare != nil {
+					return errors.New("logcompare must be the first aggregation of the query")
+				}
+			}
+		}
+		return nil
+	}
+	if ex.opts.From == 0 || ex.opts.To == 0 {
+		return errors.New("logcompare needs a bounded time range (from and to)")
+	}
+	shift := int64(o.compare.Shift)
+	bopts := *ex.opts
+	bopts.From, bopts.To = ex.opts.From-shift, ex.opts.To-shift
+	bp, err := newPlan(q, &bopts)
+	if err != nil {
+		return fmt.Errorf("plan logcompare baseline: %w", err)
+	}
+	bo := bp.agg.(*logReduceOp)
+	bo.baseline = true
+	bex := &executor{p: bp, opts: &bopts, emit: func(Row) error { return nil }, budget: ex.budget}
+	var st Stats
+	if err := bex.run(ctx, snap, &st); err != nil {
+		return fmt.Errorf("logcompare baseline: %w", err)
+	}
+	o.base = bo.base
+	return nil
+}
