@@ -133,6 +133,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.auditf(r, p, "login", req.User, "success", nil)
+	// #nosec G124 -- Secure follows the connection: set whenever the node serves HTTPS; plain HTTP is for loopback use.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.ID, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	ans := meOf(p)
 	ans.CSRF = s.CSRF
@@ -145,6 +146,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := PrincipalFrom(r.Context())
 	h.auditf(r, p, "logout", p.ID, "success", nil)
+	// #nosec G124 -- an expiring cookie; Secure follows the connection as at login.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	writeJSON(w, http.StatusOK, map[string]bool{"logged_out": true})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -161,7 +162,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// UI under /api/ is an unknown endpoint, not a page.
 		hd.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, "{\"error\":\"not found: %s\"}\n", strings.ReplaceAll(p, `"`, `\"`))
+		b, _ := json.Marshal(map[string]string{"error": "not found: " + p}) // a string map always marshals
+		w.Write(append(b, '\n'))
 	case strings.HasPrefix(p, "/assets/"):
 		h.serveAsset(w, r, p)
 	case p == "/favicon.ico":
