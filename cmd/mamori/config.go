@@ -42,6 +42,7 @@ type fileConfig struct {
 		Channels []alert.Channel `yaml:"channels"`
 	} `yaml:"notify"`
 	Criticality []detect.CriticalityRule `yaml:"criticality"`
+	Monitors    []detect.Monitor         `yaml:"monitors"`
 	Intel       struct {
 		Feeds     []string `yaml:"feeds"`      // files or folders
 		RetroDays int      `yaml:"retro_days"` // how far back new indicators are hunted
@@ -214,6 +215,7 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 	o.RuleDirs = append(o.RuleDirs, fc.Rules...)
 	o.Channels = fc.Notify.Channels
 	o.Criticality = fc.Criticality
+	o.Monitors = fc.Monitors
 	o.IntelPaths = fc.Intel.Feeds
 	o.IntelRetroDays = fc.Intel.RetroDays
 	if fc.Intel.Reload != "" {

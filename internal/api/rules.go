@@ -30,7 +30,11 @@ func (h *Handler) listRules(w http.ResponseWriter, r *http.Request) {
 	for i, is := range issues {
 		iss[i] = is.String()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": d.Rules(), "issues": iss, "counts": d.Counts()})
+	stateful := d.StatefulRules()
+	if stateful == nil {
+		stateful = []detect.StatefulInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rules": d.Rules(), "stateful": stateful, "issues": iss, "counts": d.Counts()})
 }
 
 // uploadRule handles POST /api/v1/rules with a Sigma YAML body.

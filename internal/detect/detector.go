@@ -601,3 +601,31 @@ func dedupEntities(es []Entity) []Entity {
 	}
 	return out
 }
+
+// StatefulInfo describes a loaded stateful rule for listings.
+type StatefulInfo struct {
+	ID      string   `json:"id"`
+	Title   string   `json:"title"`
+	Type    string   `json:"type"`
+	Level   string   `json:"level"`
+	Tags    []string `json:"tags,omitempty"`
+	Tactics []string `json:"tactics,omitempty"`
+}
+
+// StatefulRules lists the stateful rules (correlations, thresholds,
+// chains, first-seen, outliers...) the detector runs.
+func (d *Detector) StatefulRules() []StatefulInfo {
+	st := d.Stateful()
+	if st == nil {
+		return nil
+	}
+	var out []StatefulInfo
+	for _, r := range st.Rules() {
+		title := r.Title
+		if title == "" {
+			title = r.Name
+		}
+		out = append(out, StatefulInfo{ID: r.ID, Title: title, Type: r.Type, Level: r.Level, Tags: r.Tags, Tactics: TacticsOf(r.Tags)})
+	}
+	return out
+}

@@ -74,6 +74,8 @@ type Options struct {
 	IntelReload time.Duration
 	// IntelRetroDays is how far back new indicators are hunted (default 7).
 	IntelRetroDays int
+	// Monitors are scheduled queries and source-went-quiet checks.
+	Monitors []detect.Monitor
 	// NoDetection turns live detection off.
 	NoDetection bool
 	// NoContent leaves out Mamori's content pack (content/), which is
@@ -246,12 +248,22 @@ func Run(ctx context.Context, opts Options) error {
 				retroHunt(detCtx, st, fresh, time.Duration(retroDays)*24*time.Hour, sink.emit, log.With("component", "intel"))
 			})
 		}()
-		defer func() { close(intelStop); <-intelDone }()
+		defer func() { detStop(); close(intelStop); <-intelDone }()
 		saveDone := make(chan struct{})
 		go func() {
 			defer close(saveDone)
 			saveLoop(detCtx, corr, log.With("component", "incidents"))
 		}()
+		mons, err := detect.NewMonitors(opts.Monitors, st.Snapshot, log.With("component", "monitor"), nil)
+		if err != nil {
+			return err
+		}
+		monDone := make(chan struct{})
+		go func() {
+			defer close(monDone)
+			mons.Run(detCtx, sink.emit)
+		}()
+		defer func() { detStop(); <-monDone }()
 		go func() {
 			defer close(detDone)
 			defer func() { <-saveDone }()
