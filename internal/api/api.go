@@ -48,6 +48,8 @@ type Options struct {
 	Incidents *detect.Correlator
 	// Outbox delivers notifications; nil disables the notification routes.
 	Outbox *alert.Outbox
+	// LogReduceDir keeps the users' logreduce corrections ("" disables).
+	LogReduceDir string
 	// LookupDir keeps uploaded lookup tables ("" disables uploads).
 	LookupDir string
 	// Live feeds the live tail; nil disables it.
@@ -63,14 +65,15 @@ type Options struct {
 
 // Handler serves the API.
 type Handler struct {
-	opts    Options
-	limiter *rateLimiter // per principal
-	lookups *lookupStore
-	logins  *rateLimiter // per client address
-	log     *slog.Logger
-	mux     *http.ServeMux
-	ready   atomic.Bool
-	now     func() time.Time
+	opts        Options
+	limiter     *rateLimiter // per principal
+	lookups     *lookupStore
+	corrections *corrections
+	logins      *rateLimiter // per client address
+	log         *slog.Logger
+	mux         *http.ServeMux
+	ready       atomic.Bool
+	now         func() time.Time
 
 	queries       *metric.CounterVec
 	queryDuration *metric.Histogram
@@ -101,6 +104,7 @@ func New(opts Options) *Handler {
 		h.opts.RateLimit = 100
 	}
 	h.lookups = &lookupStore{dir: h.opts.LookupDir}
+	h.corrections = &corrections{dir: h.opts.LogReduceDir}
 	h.limiter = newRateLimiter(h.opts.RateLimit, 2*h.opts.RateLimit, h.now)
 	h.logins = newRateLimiter(10.0/60, 10, h.now)
 	h.queries = h.opts.Metrics.Counter("mamori_queries_total", "Search queries run, by outcome.", "outcome")

@@ -45,6 +45,8 @@ var wantCap = map[string]auth.Capability{
 	"GET /api/v1/incidents":             auth.CapSearch,
 	"GET /api/v1/incidents/{id}":        auth.CapSearch,
 	"PATCH /api/v1/incidents/{id}":      auth.CapTriage,
+	"GET /api/v1/logreduce/corrections": auth.CapSearch,
+	"PUT /api/v1/logreduce/corrections": auth.CapRules,
 	"GET /api/v1/lookups":               auth.CapSearch,
 	"PUT /api/v1/lookups/{name}":        auth.CapRules,
 	"POST /api/v1/lookups/{name}":       auth.CapRules,

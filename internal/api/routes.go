@@ -51,6 +51,8 @@ func (h *Handler) routes() []route {
 		{"GET /api/v1/incidents/{id}", auth.CapSearch, h.getIncident},
 		{"PATCH /api/v1/incidents/{id}", auth.CapTriage, h.patchIncident},
 		{"GET /api/v1/lookups", auth.CapSearch, h.listLookups},
+		{"GET /api/v1/logreduce/corrections", auth.CapSearch, h.getCorrections},
+		{"PUT /api/v1/logreduce/corrections", auth.CapRules, h.putCorrections},
 		{"PUT /api/v1/lookups/{name}", auth.CapRules, h.putLookup},
 		{"POST /api/v1/lookups/{name}", auth.CapRules, h.putLookup},
 		{"DELETE /api/v1/lookups/{name}", auth.CapRules, h.deleteLookup},

@@ -134,6 +134,8 @@ func (h *Handler) searchOptions(req searchRequest, now time.Time) (query.Options
 		Now:            h.now,
 		Limit:          defaultSearchLimit,
 		Lookup:         h.lookups.get,
+
+		LogReduceCorrections: h.corrections.get(),
 	}
 	from, to := req.From, req.To
 	if from == "" {

@@ -46,7 +46,9 @@ func (r *Reducer) Template(cluster int) string {
 	r.compact()
 	c := r.clusters[r.root(int32(cluster))]
 	if c.user > 0 {
-		return Canonical(r.opts.Corrections.Templates[c.user-1].Template)
+		// A user's template is kept as written: canonical rewriting could
+		// make it equal to the generic template it was split from.
+		return r.opts.Corrections.Templates[c.user-1].Template
 	}
 	t := Canonical(strings.Join(c.words, " "))
 	if m, ok := r.opts.Corrections.mergedInto(t); ok {

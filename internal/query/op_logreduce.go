@@ -116,7 +116,7 @@ type logReduceShard struct {
 const clusterBytes = 64
 
 func (o *logReduceOp) newShard(b *budget) aggShard {
-	return &logReduceShard{o: o, r: logreduce.New(logreduce.Options{}), mem: memAcct{b: b}}
+	return &logReduceShard{o: o, r: logreduce.New(o.reducerOptions()), mem: memAcct{b: b}}
 }
 
 func (s *logReduceShard) add(r record) error {
@@ -153,7 +153,7 @@ func (o *logReduceOp) result(shards []aggShard) ([]*tableRow, error) {
 		all.Merge(s.r)
 	}
 	if all == nil {
-		all = logreduce.New(logreduce.Options{})
+		all = logreduce.New(o.reducerOptions())
 	}
 	if o.baseline {
 		o.base = all
@@ -238,4 +238,14 @@ func (ex *executor) runBaseline(ctx context.Context, snap store.Snapshot, q *Que
 	}
 	o.base = bo.base
 	return nil
+}
+
+// reducerOptions applies the user's corrections (promoted, split, merged
+// or edited signatures) kept by the server.
+func (o *logReduceOp) reducerOptions() logreduce.Options {
+	var opts logreduce.Options
+	if o.c.opts != nil {
+		opts.Corrections = o.c.opts.LogReduceCorrections
+	}
+	return opts
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/logreduce"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	// Lookup returns the named table for the lookup stage; nil means no
 	// tables (lookup fails). Unknown names should wrap ErrNoLookup.
 	Lookup func(name string) (*LookupTable, error)
+	// LogReduceCorrections are the users' corrections of logreduce
+	// signatures, applied by | logreduce and | logcompare (nil: none).
+	LogReduceCorrections *logreduce.Corrections
 	// Scope is AND-ed into the search expression of the query and of
 	// every subquery it runs (the caller's data scope, e.g. role filters);
 	// nil means none.

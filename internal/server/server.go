@@ -290,6 +290,7 @@ func Run(ctx context.Context, opts Options) error {
 		Incidents:       corr,
 		Outbox:          outbox,
 		LookupDir:       filepath.Join(opts.DataDir, "lookups"),
+		LogReduceDir:    filepath.Join(opts.DataDir, "logreduce"),
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,
