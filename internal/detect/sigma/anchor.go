@@ -54,15 +54,15 @@ func packWindow(s string) uint32 {
 func newAnchorMatcher(needles []string) *anchorMatcher {
 	bits := anchorBitsFor(len(needles))
 	m := &anchorMatcher{needles: needles, off: make([]int, len(needles)), shift: uint32(32 - bits)}
-	// Document frequency of every 4-byte window across the needles.
-	df := map[string]int{}
-	for _, n := range needles {
-		seen := map[string]bool{}
+	// Document frequency of every 4-byte window across the needles (last
+	// is the needle that counted it last, so a needle counts a window once).
+	type windowDF struct{ n, last int32 }
+	df := map[uint32]windowDF{}
+	for id, n := range needles {
 		for i := 0; i+4 <= len(n); i++ {
-			w := n[i : i+4]
-			if !seen[w] {
-				seen[w] = true
-				df[w]++
+			w := packWindow(n[i : i+4])
+			if d := df[w]; d.last != int32(id)+1 {
+				df[w] = windowDF{n: d.n + 1, last: int32(id) + 1}
 			}
 		}
 	}
@@ -71,10 +71,10 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		if len(n) < 4 {
 			anchor = n
 		} else {
-			best := -1
+			best := int32(-1)
 			for i := 0; i+4 <= len(n); i++ {
-				if w := n[i : i+4]; best < 0 || df[w] < best {
-					best, anchor = df[w], w
+				if d := df[packWindow(n[i:i+4])].n; best < 0 || d < best {
+					best, anchor = d, n[i:i+4]
 					m.off[id] = i
 				}
 			}

@@ -51,3 +51,20 @@ func TestAnchorMatcher(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendLower(t *testing.T) {
+	f := func(prefix, in string) {
+		t.Helper()
+		got := string(appendLower([]byte(prefix), in))
+		if want := prefix + strings.ToLower(in); got != want {
+			t.Errorf("appendLower(%q, %q) = %q, want %q", prefix, in, got, want)
+		}
+	}
+	f("", "")
+	f("x", "")
+	f("", "C:\\Windows\\System32\\CMD.EXE")
+	f("Ab", "@[`{ZAza")
+	f("", "Straße ÄÖÜ İ")
+	f("pre", "ABC\xffDEF") // invalid UTF-8 goes through strings.ToLower
+	f("", "ÉCOLE")
+}

@@ -82,9 +82,9 @@ func TestDiagPhases(t *testing.T) {
 	}
 	e := loadWindowsEngine(t)
 	lines := loadDevLines(t)
-	var fl jsonFlattener
 	evs := make([]event.Event, len(lines))
 	for i, l := range lines {
+		var fl jsonFlattener // values live until the next call: one per kept line
 		fields, _ := fl.flatten(l, nil)
 		evs[i] = event.Event{Fields: fields}
 	}

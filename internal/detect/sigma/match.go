@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,16 +39,20 @@ func toLower(s string) string {
 
 // appendLower appends the lower-case form of s to dst.
 func appendLower(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, len(s))[:n+len(s)]
+	d := dst[n : n+len(s)]
+	// Fast path: ASCII only, written in place.
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x80 {
-			// Slow path: Unicode case mapping.
-			return append(dst, strings.ToLower(s[i:])...)
+			// Slow path: Unicode case mapping of the rest.
+			return append(dst[:n+i], strings.ToLower(s[i:])...)
 		}
-		if c >= 'A' && c <= 'Z' {
+		if c-'A' < 26 {
 			c += 'a' - 'A'
 		}
-		dst = append(dst, c)
+		d[i] = c
 	}
 	return dst
 }

@@ -44,10 +44,14 @@ func ruleNeedles(base node, others []node) ([][]needleKey, bool) {
 		return nil, false
 	}
 	out := make([][]needleKey, len(gs))
+	seen := make([]map[needleKey]bool, len(gs))
 	add := func(i int, g needleSet) {
+		if seen[i] == nil {
+			seen[i] = make(map[needleKey]bool, len(g.lits))
+		}
 		for j, l := range g.lits {
-			k := needleKey{slot: g.slots[j], lit: l}
-			if !slices.Contains(out[i], k) {
+			if k := (needleKey{slot: g.slots[j], lit: l}); !seen[i][k] {
+				seen[i][k] = true
 				out[i] = append(out[i], k)
 			}
 		}

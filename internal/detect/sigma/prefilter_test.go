@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +64,36 @@ func TestPrefilterSameResults(t *testing.T) {
 	}
 	if hits == 0 {
 		t.Error("no rule matched any dev event: the comparison proves nothing")
+	}
+}
+
+// TestMatchConcurrent runs one engine from several goroutines (run with
+// -race): the scratch space is per call, the engine read-only.
+func TestMatchConcurrent(t *testing.T) {
+	e := compileOne(t, "  sel:\n    Image|endswith: '\\\\whoami.exe'\n    EventID: 1\n  kw:\n    - 'mimikatz'\n  condition: sel or kw\n", Options{})
+	hit := fields("Image", `C:\W\WHOAMI.exe`, "EventID", "1")
+	kw := fields("CommandLine", "run MimiKatz now")
+	miss := fields("Image", `C:\W\cmd.exe`, "EventID", "1")
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 300 && err == nil; i++ {
+				switch {
+				case !matches(e, hit):
+					err = errors.New("hit event did not match")
+				case !matches(e, kw):
+					err = errors.New("keyword event did not match")
+				case matches(e, miss):
+					err = errors.New("miss event matched")
+				}
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
