@@ -31,6 +31,7 @@ func registerStoreMetrics(reg *metric.Registry, st *store.Store) {
 		metric.WriteSimple(w, "mamori_store_flush_errors_total", "counter", "Failed buffer flushes.", float64(m.FlushErrors))
 		metric.WriteSimple(w, "mamori_store_merges_total", "counter", "Part merges done.", float64(m.MergesDone))
 		metric.WriteSimple(w, "mamori_store_merged_parts_total", "counter", "Input parts of the merges done.", float64(m.MergedParts))
+		metric.WriteSimple(w, "mamori_store_merge_blocks_copied_total", "counter", "Blocks copied verbatim by merges.", float64(m.MergeBlocksCopied))
 		metric.WriteSimple(w, "mamori_store_buffer_bytes", "gauge", "Memory held by events not yet in parts.", float64(m.BufferBytes))
 		metric.WriteSimple(w, "mamori_store_buffer_rows", "gauge", "Events not yet in parts.", float64(m.BufferRows))
 		metric.WriteSimple(w, "mamori_wal_segments", "gauge", "Write-ahead log segments on disk.", float64(m.WALSegments))

@@ -65,6 +65,7 @@ func (s *Store) writeMemtable(ctx context.Context, mt *memtable) ([]partInfo, er
 					return nil, err
 				}
 				w.relName = name
+				w.fullRows = s.opts.BlockRows
 				writers[pd] = w
 			}
 			if err := writeStream(w, k.source, k.host, rows[:n], s.opts.BlockRows); err != nil {

@@ -56,19 +56,20 @@ func (s *Store) pickMerge() []*part {
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].day != keys[j].day {
 			return keys[i].day < keys[j].day
 		}
 		return keys[i].partition < keys[j].partition
 	})
-	g := groups[keys[0]]
-	sort.Slice(g, func(i, j int) bool { return g[i].info.Size < g[j].info.Size })
-	if len(g) > s.opts.MergeMaxParts {
-		g = g[:s.opts.MergeMaxParts]
+	var g []*part
+	for _, k := range keys {
+		if g = pickTier(groups[k], s.opts.MergeMinParts, s.opts.MergeMaxParts); g != nil {
+			break
+		}
+	}
+	if g == nil {
+		return nil
 	}
 	sort.Slice(g, func(i, j int) bool { return g[i].info.Name < g[j].info.Name })
 	for _, p := range g {
@@ -77,6 +78,38 @@ func (s *Store) pickMerge() []*part {
 		}
 	}
 	return g
+}
+
+// pickTier picks the parts of one partition-day to merge, or nil: the
+// smallest ones (at most maxParts), leaving out the largest while it
+// would dominate the result. A part joins a merge only with parts that
+// together are about its size, so each rewrite of a row multiplies the
+// size of the part holding it and a row is rewritten about
+// log_minParts(day's rows / flush rows) times, instead of once per few
+// flushes when every small part was merged into the day's big one.
+func pickTier(g []*part, minParts, maxParts int) []*part {
+	sort.Slice(g, func(i, j int) bool {
+		if g[i].info.Rows != g[j].info.Rows {
+			return g[i].info.Rows < g[j].info.Rows
+		}
+		return g[i].info.Name < g[j].info.Name
+	})
+	sel := g[:min(len(g), maxParts)]
+	for len(sel) >= minParts {
+		var rest int64
+		for _, p := range sel[:len(sel)-1] {
+			rest += p.info.Rows
+		}
+		// The others hold at least (minParts-1)/1.5 times the largest's
+		// rows: minParts parts of about one size qualify (with slack for
+		// flushes of slightly different sizes), a big part waits for
+		// enough smaller ones.
+		if 2*sel[len(sel)-1].info.Rows*int64(minParts-1) <= 3*rest {
+			return sel
+		}
+		sel = sel[:len(sel)-1]
+	}
+	return nil
 }
 
 // mergeParts writes one part holding every row of in and swaps it in.
@@ -88,6 +121,7 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
+	w.fullRows = s.opts.BlockRows
 	// Blocks of each stream, per input part, in time order.
 	streams := map[streamKey][][]int{}
 	for pi, p := range in {
@@ -149,8 +183,62 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 type cursor struct {
 	p      *part
 	blocks []int
-	rows   []event.Event
-	pos    int
+	// verbatim[i] says blocks[i] is copied as it is instead of decoded.
+	verbatim []bool
+	rows     []event.Event
+	pos      int
+}
+
+// atVerbatim reports whether the cursor has used up its decoded rows and
+// its next block is to be copied verbatim.
+func (c *cursor) atVerbatim() bool {
+	return c.pos >= len(c.rows) && len(c.blocks) > 0 && c.verbatim[0]
+}
+
+// next returns the time of the cursor's next row (of the next verbatim
+// block's first row), and false when the cursor is done.
+func (c *cursor) next() (int64, bool) {
+	if c.atVerbatim() {
+		return c.p.blocks[c.blocks[0]].minTime, true
+	}
+	if h := c.head(); h != nil {
+		return h.Time, true
+	}
+	return 0, false
+}
+
+// markVerbatim marks the blocks merges may copy as they are: full blocks
+// of the current part version (always compressed at levelBetter, see
+// partWriter.fullRows) whose time range overlaps no block of another
+// input, so that no row of another input has to go inside them.
+func markVerbatim(cs []*cursor, fullRows int) {
+	for _, c := range cs {
+		c.verbatim = make([]bool, len(c.blocks))
+		if c.p.version != partVersion {
+			continue
+		}
+		for i, bi := range c.blocks {
+			bm := &c.p.blocks[bi]
+			if int(bm.rows) < fullRows {
+				continue
+			}
+			c.verbatim[i] = !overlapsOthers(cs, c, bm.minTime, bm.maxTime)
+		}
+	}
+}
+
+func overlapsOthers(cs []*cursor, self *cursor, lo, hi int64) bool {
+	for _, o := range cs {
+		if o == self {
+			continue
+		}
+		for _, bi := range o.blocks {
+			if bm := &o.p.blocks[bi]; bm.minTime <= hi && bm.maxTime >= lo {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *cursor) head() *event.Event {
@@ -162,13 +250,13 @@ func (c *cursor) head() *event.Event {
 
 // fill decodes the next block when the current one is used up.
 func (c *cursor) fill() error {
-	for c.pos >= len(c.rows) && len(c.blocks) > 0 {
+	for c.pos >= len(c.rows) && len(c.blocks) > 0 && !c.verbatim[0] {
 		// Every stored column but the formatted _time (Times carries it).
 		b, err := c.p.loadBlock(c.blocks[0], c.p.blockColumns(&c.p.blocks[c.blocks[0]])[1:])
 		if err != nil {
 			return err
 		}
-		c.blocks = c.blocks[1:]
+		c.blocks, c.verbatim = c.blocks[1:], c.verbatim[1:]
 		c.rows, c.pos = blockEvents(b), 0
 	}
 	return nil
@@ -210,6 +298,9 @@ func blockEvents(b *Block) []event.Event {
 }
 
 // mergeStream k-way merges the stream's rows of every input into blocks.
+// Full blocks that no other input overlaps in time are copied as they are
+// (the common case for streams that arrive in time order): the rows
+// gathered before one are written first.
 func (s *Store) mergeStream(w *partWriter, in []*part, sk streamKey, lists [][]int) error {
 	cs := make([]*cursor, 0, len(in))
 	for pi, l := range lists {
@@ -217,20 +308,34 @@ func (s *Store) mergeStream(w *partWriter, in []*part, sk streamKey, lists [][]i
 			cs = append(cs, &cursor{p: in[pi], blocks: l})
 		}
 	}
+	markVerbatim(cs, s.opts.BlockRows)
 	out := make([]*event.Event, 0, s.opts.BlockRows)
 	size := 0
 	for {
 		var best *cursor
+		var bestT int64
 		for _, c := range cs {
 			if err := c.fill(); err != nil {
 				return err
 			}
-			if h := c.head(); h != nil && (best == nil || h.Time < best.head().Time) {
-				best = c
+			if t, ok := c.next(); ok && (best == nil || t < bestT) {
+				best, bestT = c, t
 			}
 		}
 		if best == nil {
 			break
+		}
+		if best.atVerbatim() {
+			if err := w.writeBlock(sk.source, sk.host, out); err != nil {
+				return err
+			}
+			out, size = out[:0], 0
+			if err := w.copyBlock(best.p, best.blocks[0]); err != nil {
+				return err
+			}
+			best.blocks, best.verbatim = best.blocks[1:], best.verbatim[1:]
+			s.m.blocksCopied.Add(1)
+			continue
 		}
 		e := best.head()
 		best.pos++

@@ -22,6 +22,9 @@ type Metrics struct {
 	FlushErrors       uint64
 	MergesDone        uint64
 	MergedParts       uint64 // input parts of the merges done
+	// MergeBlocksCopied counts blocks merges copied verbatim instead of
+	// decoding and encoding them again.
+	MergeBlocksCopied uint64
 	// BufferBytes is the memory held by not-yet-flushed events.
 	BufferBytes int64
 	BufferRows  int64
@@ -50,7 +53,7 @@ type PartitionMetrics struct {
 
 type counters struct {
 	rowsAppended, overloaded, flushes, flushErrors atomic.Uint64
-	merges, mergedParts                            atomic.Uint64
+	merges, mergedParts, blocksCopied              atomic.Uint64
 	retParts, retBytes, budgetParts, budgetBytes   atomic.Uint64
 	fsyncBuckets                                   []atomic.Uint64
 }
@@ -71,7 +74,7 @@ func (s *Store) Metrics() Metrics {
 	m := Metrics{
 		RowsAppended: s.m.rowsAppended.Load(), OverloadedAppends: s.m.overloaded.Load(),
 		Flushes: s.m.flushes.Load(), FlushErrors: s.m.flushErrors.Load(),
-		MergesDone: s.m.merges.Load(), MergedParts: s.m.mergedParts.Load(),
+		MergesDone: s.m.merges.Load(), MergedParts: s.m.mergedParts.Load(), MergeBlocksCopied: s.m.blocksCopied.Load(),
 		RetentionDeletedParts: s.m.retParts.Load(), RetentionDeletedBytes: s.m.retBytes.Load(),
 		DiskBudgetDeletedParts: s.m.budgetParts.Load(), DiskBudgetDeletedBytes: s.m.budgetBytes.Load(),
 	}

@@ -52,9 +52,11 @@ type Options struct {
 	Holds Holds
 	// BlockRows is the maximum rows per block; default 8192.
 	BlockRows int
-	// MergeMinParts merges a partition-day once it has this many parts;
-	// default 4. MergeMaxParts bounds the inputs of one merge (and so its
-	// memory: one decoded block per input); default 8.
+	// MergeMinParts merges parts of a partition-day once it has this many
+	// of about one size (a big part waits until the smaller ones together
+	// are about its size, so rows are rewritten a logarithmic number of
+	// times); default 4. MergeMaxParts bounds the inputs of one merge
+	// (and so its memory: one decoded block per input); default 8.
 	MergeMinParts, MergeMaxParts int
 	// MergeMaxRows: parts with more rows are not merged again (their
 	// blocks are full already; merging them would only rewrite data).

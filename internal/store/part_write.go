@@ -60,6 +60,10 @@ type partWriter struct {
 	crc        hash.Hash32 // over every byte written
 	off        uint64
 	lv         level
+	// fullRows, when > 0, is the block size at which a block counts as
+	// full: full blocks are always compressed at levelBetter, so merges
+	// may copy them verbatim (see copyBlock).
+	fullRows int
 
 	partition string
 	day       int64
@@ -130,14 +134,11 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if len(rows) == 0 {
 		return nil
 	}
-	sk := streamKey{source, host}
-	si, ok := pw.streamIdx[sk]
-	if !ok {
-		si = uint32(len(pw.streams))
-		pw.streams = append(pw.streams, sk)
-		pw.streamIdx[sk] = si
+	lv := pw.lv
+	if pw.fullRows > 0 && len(rows) >= pw.fullRows {
+		lv = levelBetter
 	}
-	bm := blockMeta{stream: si, minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
+	bm := blockMeta{stream: pw.stream(streamKey{source, host}), minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
 	bm.minutes = minuteCounts(rows)
 	cb := &pw.cols
 	cb.build(rows)
@@ -155,9 +156,9 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if i == 0 { // _raw, as templates
-			pw.buf = encodeChunk(pw.buf[:0], kindTemplate, pw.tmpl.body(rows, cb), pw.lv)
+			pw.buf = encodeChunk(pw.buf[:0], kindTemplate, pw.tmpl.body(rows, cb), lv)
 		} else {
-			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, pw.lv)
+			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, lv)
 		}
 		kinds = append(kinds, pw.buf[0])
 		cm, err := pw.writeChunk(pw.name(c.name), pw.buf)
@@ -195,15 +196,70 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if err := pw.write(pw.buf); err != nil {
 		return err
 	}
+	pw.addBlock(bm)
+	return nil
+}
+
+func (pw *partWriter) stream(sk streamKey) uint32 {
+	si, ok := pw.streamIdx[sk]
+	if !ok {
+		si = uint32(len(pw.streams))
+		pw.streams = append(pw.streams, sk)
+		pw.streamIdx[sk] = si
+	}
+	return si
+}
+
+// copyBlock copies block bi of src as it is (its chunks byte for byte
+// after checking their CRCs, and its bloom filter), for merges: a block's
+// chunks refer to each other by position in the block, never by offset,
+// so only the index entry changes. src must have the current part
+// version.
+func (pw *partWriter) copyBlock(src *part, bi int) error {
+	if src.version != partVersion {
+		return fmt.Errorf("BUG: copy block of part version %d", src.version)
+	}
+	sbm := &src.blocks[bi]
+	bm := blockMeta{stream: pw.stream(src.streams[sbm.stream]), minTime: sbm.minTime, maxTime: sbm.maxTime,
+		rows: sbm.rows, minutes: sbm.minutes}
+	copyChunk := func(c colMeta) (colMeta, error) {
+		ch, err := src.chunk(c)
+		if err != nil {
+			return colMeta{}, err
+		}
+		return pw.writeChunk(pw.name(src.names[c.name]), ch)
+	}
+	var err error
+	if bm.timeCol, err = copyChunk(sbm.timeCol); err != nil {
+		return err
+	}
+	bm.cols = make([]colMeta, 0, len(sbm.cols))
+	for _, c := range sbm.cols {
+		cm, err := copyChunk(c)
+		if err != nil {
+			return err
+		}
+		bm.cols = append(bm.cols, cm)
+	}
+	f := src.bloom(bi)
+	bm.bloomOff, bm.bloomLen = pw.off, uint32(len(f))
+	if err := pw.write(f); err != nil {
+		return err
+	}
+	pw.addBlock(bm)
+	return nil
+}
+
+// addBlock records a written block in the index.
+func (pw *partWriter) addBlock(bm blockMeta) {
 	if len(pw.blocks) == 0 || bm.minTime < pw.minTime {
 		pw.minTime = bm.minTime
 	}
 	if len(pw.blocks) == 0 || bm.maxTime > pw.maxTime {
 		pw.maxTime = bm.maxTime
 	}
-	pw.rows += int64(len(rows))
+	pw.rows += int64(bm.rows)
 	pw.blocks = append(pw.blocks, bm)
-	return nil
 }
 
 // minuteCounts counts rows per minute; rows are sorted by time.
