@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(chromium rsyslog rsyslog-gnutls rsyslog-elasticsearch bsdutils python3-evtx)
+pkgs=(chromium rsyslog rsyslog-gnutls rsyslog-elasticsearch bsdutils python3-evtx kcat)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
@@ -23,9 +23,25 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# syslog-ng conflicts with rsyslog in apt, so it is unpacked (not installed)
+# into a folder, with the libraries the base system lacks, and the tests run
+# it from there (internal/ingest/syslog looks in $MAMORI_SYSLOG_NG or
+# /opt/syslog-ng). apt-get download needs no root.
+sng=${MAMORI_SYSLOG_NG:-/opt/syslog-ng}
+if [ ! -x "$sng/usr/sbin/syslog-ng" ] && command -v apt-get >/dev/null 2>&1; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -qq syslog-ng-core libivykis0 libnet1 libpcre3 libwrap0 >/dev/null 2>&1); then
+    mkdir -p "$sng"
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$sng"; done
+  else
+    echo "deps: apt-get download syslog-ng-core failed; syslog-ng tests will skip" >&2
+  fi
+  rm -rf "$tmp"
+fi
+
 # npm clients for the receiver tests (the official Elasticsearch, Splunk,
-# Loki, OpenTelemetry and Fluent clients).
-if command -v npm >/dev/null 2>&1 && [ -f internal/ingest/testdata/npm/package-lock.json ] && [ ! -d internal/ingest/testdata/npm/node_modules ]; then
+# Loki, OpenTelemetry, Fluent and Kafka clients); again when the lock changed.
+if command -v npm >/dev/null 2>&1 && [ -f internal/ingest/testdata/npm/package-lock.json ] && { [ ! -d internal/ingest/testdata/npm/node_modules ] || [ internal/ingest/testdata/npm/package-lock.json -nt internal/ingest/testdata/npm/node_modules/.package-lock.json ]; }; then
   npm ci --prefix internal/ingest/testdata/npm --no-audit --no-fund --loglevel=error >/dev/null || echo "deps: npm ci failed; npm client tests will skip" >&2
 fi
 

@@ -132,56 +132,67 @@ func isCEFKeyByte(c byte) bool { return cefKeyByte[c] }
 
 // cefExtension parses "k=v k2=v with spaces k3=v" and appends the fields.
 func cefExtension(s string, ev *event.Event) {
-	i := 0
+	i, next := 0, -1 // next: the end of the key at i when already known
 	for i < len(s) {
-		for i < len(s) && s[i] == ' ' {
-			i++
-		}
-		k := i
-		for k < len(s) && isCEFKeyByte(s[k]) {
-			k++
-		}
-		if k == i || k >= len(s) || s[k] != '=' {
-			// Garbage instead of a key: skip to the next space.
-			for i < len(s) && s[i] != ' ' {
+		k := next
+		if k < 0 {
+			for i < len(s) && s[i] == ' ' {
 				i++
 			}
-			continue
+			k = i
+			for k < len(s) && isCEFKeyByte(s[k]) {
+				k++
+			}
+			if k == i || k >= len(s) || s[k] != '=' {
+				// Garbage instead of a key: skip to the next space.
+				for i < len(s) && s[i] != ' ' {
+					i++
+				}
+				continue
+			}
 		}
 		key := s[i:k]
 		start := k + 1
-		end, esc := cefValueEnd(s, start)
-		v := strings.TrimRight(s[start:end], " ")
+		end, keyEnd, esc := cefValueEnd(s, start)
+		e := end
+		for e > start && s[e-1] == ' ' {
+			e--
+		}
+		v := s[start:e]
 		if esc {
 			v = unescapeCEF(v, false)
 		}
 		add(ev, key, v)
-		i = end
+		i, next = end+1, keyEnd
+		if keyEnd < 0 {
+			i = end
+		}
 	}
 }
 
 // cefValueEnd finds the end of the value at s[i:]: the space before the
-// next key= (or the end), and reports whether the value has escapes.
-// Escapes never hide a space, so spaces are found with IndexByte.
-func cefValueEnd(s string, i int) (int, bool) {
-	end := len(s)
-	for j := i; j < len(s); {
-		k := strings.IndexByte(s[j:], ' ')
-		if k < 0 {
-			break
+// next key= (or the end). It returns that key's end (the index of its '=',
+// or -1 at the end of s, so the caller need not scan the key again) and
+// whether the value has escapes. Escapes never hide a space. Values are
+// short, so one bytewise pass that looks for both a space and a backslash
+// beats two IndexByte calls.
+func cefValueEnd(s string, i int) (end, keyEnd int, esc bool) {
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			esc = true
+		case ' ':
+			e := j + 1
+			for e < len(s) && cefKeyByte[s[e]] {
+				e++
+			}
+			if e > j+1 && e < len(s) && s[e] == '=' {
+				return j, e, esc
+			}
+			j = e - 1 // a key byte is never a space or a backslash
 		}
-		sp := j + k
-		e := sp + 1
-		for e < len(s) && cefKeyByte[s[e]] {
-			e++
-		}
-		if e > sp+1 && e < len(s) && s[e] == '=' {
-			end = sp
-			break
-		}
-		j = sp + 1
 	}
-	return end, strings.IndexByte(s[i:end], '\\') >= 0
+	return len(s), -1, esc
 }
 
 // unescapeCEF undoes CEF escaping: "\|" and "\\" in the header, "\=",

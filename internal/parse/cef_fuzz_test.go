@@ -1,6 +1,12 @@
 package parse
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mamori/mamori/internal/event"
+)
 
 func FuzzCEF(f *testing.F) {
 	fuzzParser(f, "cef",
@@ -9,4 +15,59 @@ func FuzzCEF(f *testing.F) {
 		`<14>Jan 22 00:21:13 pa-edge01 CEF:0|Palo Alto Networks|PAN-OS|8.0.6|deny|TRAFFIC|3|rt=1516548073860 src=45.125.239.3 cs4Label=Source Zone cs4=untrust`,
 		`CEF:0|||||||=== =x x= \`,
 	)
+}
+
+// FuzzCEFExtension checks the extension scanner against a plain reference
+// (the straightforward form of the same grammar, without the fast paths).
+func FuzzCEFExtension(f *testing.F) {
+	for _, s := range []string{"src=1 dst=2", "msg=a \\= b  c=d  ", "=== =x x= \\", "a=b\\ c=d e", " k=v  w=x=y z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want event.Event
+		cefExtension(s, &got)
+		refCEFExtension(s, &want)
+		if !slices.Equal(got.Fields, want.Fields) {
+			t.Fatalf("cefExtension(%q) = %v, want %v", s, got.Fields, want.Fields)
+		}
+	})
+}
+
+func refCEFExtension(s string, ev *event.Event) {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		k := i
+		for k < len(s) && isCEFKeyByte(s[k]) {
+			k++
+		}
+		if k == i || k >= len(s) || s[k] != '=' {
+			for i < len(s) && s[i] != ' ' {
+				i++
+			}
+			continue
+		}
+		end := len(s)
+		for j := k + 1; j < len(s); j++ {
+			if s[j] != ' ' {
+				continue
+			}
+			e := j + 1
+			for e < len(s) && isCEFKeyByte(s[e]) {
+				e++
+			}
+			if e > j+1 && e < len(s) && s[e] == '=' {
+				end = j
+				break
+			}
+		}
+		v := strings.TrimRight(s[k+1:end], " ")
+		if strings.IndexByte(v, '\\') >= 0 {
+			v = unescapeCEF(v, false)
+		}
+		add(ev, s[i:k], v)
+		i = end
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -39,7 +41,11 @@ func FlattenJSON(line []byte, dst []event.Field) ([]event.Field, error) {
 // bytes as line: values without escapes are then substrings of src instead
 // of copies (one allocation per document instead of one per member).
 func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, error) {
-	d := jsonDecoder{buf: line, src: src, out: dst}
+	// Member names are built in a pooled buffer (they are interned or
+	// copied before they are kept), which saves two allocations per line.
+	nb := getNames()
+	d := jsonDecoder{buf: line, src: src, out: dst, names: *nb}
+	defer func() { *nb = d.names; putNames(nb) }() // keep a grown buffer
 	n0 := len(dst)
 	d.skipSpace()
 	if d.pos >= len(d.buf) {
@@ -56,6 +62,18 @@ func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, err
 		return dst[:n0], &JSONError{Offset: d.pos, Msg: "data after the object"}
 	}
 	return d.out, nil
+}
+
+var namesPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func getNames() *[]byte { return namesPool.Get().(*[]byte) }
+
+func putNames(b *[]byte) {
+	if cap(*b) > 64<<10 {
+		return // a hostile name: let it go
+	}
+	*b = (*b)[:0]
+	namesPool.Put(b)
 }
 
 type jsonDecoder struct {
@@ -283,7 +301,13 @@ func (d *jsonDecoder) str() ([]byte, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	// Fast path: ASCII without escapes, eight bytes at a time, then bytewise.
-	for d.pos+8 <= len(d.buf) && !strSpecial(binary.LittleEndian.Uint64(d.buf[d.pos:])) {
+	// The lowest bit of the mask marks the first special byte exactly, so
+	// the bytewise loop below starts on it.
+	for d.pos+8 <= len(d.buf) {
+		if m := strSpecialMask(binary.LittleEndian.Uint64(d.buf[d.pos:])); m != 0 {
+			d.pos += bits.TrailingZeros64(m) >> 3
+			break
+		}
 		d.pos += 8
 	}
 	for d.pos < len(d.buf) {
@@ -375,11 +399,16 @@ func (d *jsonDecoder) str() ([]byte, error) {
 
 // strSpecial reports whether any byte of w is '"', '\\', a control
 // character or non-ASCII (SWAR: exact for "any", no false negatives).
-func strSpecial(w uint64) bool {
+func strSpecial(w uint64) bool { return strSpecialMask(w) != 0 }
+
+// strSpecialMask has the high bit of each byte of w that may be special
+// set; the lowest set bit is exact (borrows only run upwards from a true
+// hit), higher ones may be false positives.
+func strSpecialMask(w uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q := w ^ (lo * '"')
 	b := w ^ (lo * '\\')
-	return ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)&^w|w)&hi != 0
+	return ((q-lo)&^q | (b-lo)&^b | (w-lo*0x20)&^w | w) & hi
 }
 
 func (d *jsonDecoder) hex4() (rune, error) {

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math"
 	"net/netip"
 	"strings"
 
@@ -104,9 +105,12 @@ func normalize(ev *event.Event, from int, fm *fieldMap) {
 // most once (then remembered in known), and the nameSet filter proves most
 // names absent without any scan.
 type ecsAdder struct {
-	ev    *event.Event
-	seen  nameSet
-	known [64]string // names known to be present
+	ev   *event.Event
+	seen nameSet
+	// known holds indexes into ev.Fields of names known to be present
+	// (indexes, not names: a quarter of the size to zero per event, and
+	// fields are only appended while the adder lives).
+	known [64]int32
 	nk    int
 }
 
@@ -127,31 +131,38 @@ func (a *ecsAdder) add(name, value string, kind ecsKind) {
 	}
 	a.ev.Fields = append(a.ev.Fields, event.Field{Name: name, Value: value})
 	a.seen.add(name)
-	a.remember(name)
+	a.remember(len(a.ev.Fields) - 1)
 }
 
 func (a *ecsAdder) present(name string) bool {
-	for i := 0; i < a.nk; i++ {
-		if a.known[i] == name {
+	// The filter first: most ECS names are new to the event, and every
+	// known name is in the filter.
+	if !a.seen.mayHave(name) {
+		return false
+	}
+	fs := a.ev.Fields
+	for _, k := range a.known[:a.nk] {
+		if fs[k].Name == name {
 			return true
 		}
 	}
-	if !a.seen.mayHave(name) || !hasFrom(a.ev, 0, name) {
+	i := indexFrom(a.ev, 0, name)
+	if i < 0 {
 		return false
 	}
-	a.remember(name)
+	a.remember(i)
 	return true
 }
 
-func (a *ecsAdder) remember(name string) {
-	if a.nk < len(a.known) {
-		a.known[a.nk] = name
+func (a *ecsAdder) remember(i int) {
+	if a.nk < len(a.known) && i <= math.MaxInt32 {
+		a.known[a.nk] = int32(i)
 		a.nk++
 	}
 }
 
-// nameSet is a 256-bit filter of field names: no false negatives, so a
-// miss proves a name absent without scanning the fields.
+// nameSet is a 256-bit filter of field names: mayHave is false only for a
+// name never added.
 type nameSet [4]uint64
 
 func (s *nameSet) add(name string) {
@@ -165,12 +176,18 @@ func (s *nameSet) mayHave(name string) bool {
 }
 
 func hasFrom(ev *event.Event, from int, name string) bool {
+	return indexFrom(ev, from, name) >= 0
+}
+
+// indexFrom returns the index of the first field called name at or after
+// from, or -1.
+func indexFrom(ev *event.Event, from int, name string) int {
 	for i := from; i < len(ev.Fields); i++ {
 		if ev.Fields[i].Name == name {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // addECS appends name=value when value suits kind and ev does not already

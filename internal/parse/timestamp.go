@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -38,6 +39,9 @@ const detectWindow = 160
 // zone meaning UTC, zone as +hhmm) and Unix epoch in s, ms, µs or ns,
 // integer or with a fraction.
 func ParseTimeValue(v string) (int64, bool) {
+	if ns, ok := parseRFC3339Fast(v); ok {
+		return ns, true
+	}
 	if ns, ok := event.ParseTime(v); ok {
 		return ns, true
 	}
@@ -160,10 +164,11 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 		}
 	}
 	loc := opts.loc()
+	off, fixed := 0, loc == time.UTC
 	if p < len(s) {
 		switch s[p] {
 		case 'Z', 'z':
-			loc = time.UTC
+			off, fixed = 0, true
 			p++
 		case '+', '-':
 			zh, okh := num(s, p+1, 2)
@@ -173,15 +178,19 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 			}
 			zm, okm := num(s, q, 2)
 			if okh && okm && zh < 24 && zm < 60 {
-				off := (zh*60 + zm) * 60
+				off, fixed = (zh*60+zm)*60, true
 				if s[p] == '-' {
 					off = -off
 				}
-				loc = time.FixedZone("", off)
 				p = q + 2
 			}
 		}
 	}
+	if fixed {
+		// Fast path: a fixed offset is arithmetic (same carries as time.Date).
+		return (utcSeconds(year, time.Month(month), day, hh, mm, ss)-int64(off))*1e9 + int64(nsec), p - i, true
+	}
+	// Slow path: a zone with rules (daylight saving time).
 	t := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, loc)
 	return t.UnixNano(), p - i, true
 }
@@ -250,12 +259,134 @@ func parseSyslogStamp(s string, i int, opts TimeOptions) (int64, bool) {
 // the future (a December line read in January).
 func InferYear(month time.Month, day, hh, mm, ss, nsec int, opts TimeOptions) time.Time {
 	loc := opts.loc()
+	if loc == time.UTC {
+		// Fast path: UTC (the default) is plain arithmetic, without
+		// time.Date's zone lookup and date normalization.
+		now := opts.now()
+		y := utcYear(now.Unix())
+		sec := utcSeconds(y, month, day, hh, mm, ss)
+		if sec-now.Unix() > 24*3600 || (sec-now.Unix() == 24*3600 && nsec > now.Nanosecond()) {
+			sec = utcSeconds(y-1, month, day, hh, mm, ss)
+		}
+		return time.Unix(sec, int64(nsec)).UTC()
+	}
 	now := opts.now().In(loc)
 	t := time.Date(now.Year(), month, day, hh, mm, ss, nsec, loc)
 	if t.Sub(now) > 24*time.Hour {
 		t = time.Date(now.Year()-1, month, day, hh, mm, ss, nsec, loc)
 	}
 	return t
+}
+
+// parseRFC3339Fast reads the common strict RFC 3339 form
+// "2006-01-02T15:04:05[.frac](Z|+07:00)" with years 1900-2199 and plain
+// ranges, and gives the same result as time.Parse(time.RFC3339Nano). It
+// reports false for anything else, which then takes the general path.
+func parseRFC3339Fast(s string) (int64, bool) {
+	// Fast path: fixed positions, no time.Time.
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	year, ok1 := num(s, 0, 4)
+	month, ok2 := num(s, 5, 2)
+	day, ok3 := num(s, 8, 2)
+	hh, ok4 := num(s, 11, 2)
+	mm, ok5 := num(s, 14, 2)
+	ss, ok6 := num(s, 17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1900 || year > 2199 || month < 1 || month > 12 ||
+		day < 1 || day > daysIn(time.Month(month), year) || hh > 23 || mm > 59 || ss > 59 {
+		return 0, false
+	}
+	i, nsec := 19, 0
+	if s[i] == '.' {
+		i++
+		digits := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if digits == 9 {
+				return 0, false
+			}
+			nsec = nsec*10 + int(s[i]-'0')
+			digits++
+			i++
+		}
+		if digits == 0 {
+			return 0, false
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	off := 0
+	switch {
+	case i == len(s)-1 && s[i] == 'Z':
+	case i == len(s)-6 && (s[i] == '+' || s[i] == '-') && s[i+3] == ':':
+		zh, okh := num(s, i+1, 2)
+		zm, okm := num(s, i+4, 2)
+		if !okh || !okm || zh > 23 || zm > 59 {
+			return 0, false
+		}
+		off = (zh*60 + zm) * 60
+		if s[i] == '-' {
+			off = -off
+		}
+	default:
+		return 0, false
+	}
+	sec := utcSeconds(year, time.Month(month), day, hh, mm, ss) - int64(off)
+	return sec*1e9 + int64(nsec), true
+}
+
+func daysIn(m time.Month, year int) int {
+	switch m {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
+// utcYear returns the UTC year of a Unix time. The year of the last call
+// is cached, so the common case is two comparisons.
+func utcYear(unix int64) int {
+	c := yearCache.Load()
+	if c != nil && unix >= c.start && unix < c.end {
+		return c.year
+	}
+	y := time.Unix(unix, 0).UTC().Year()
+	yearCache.Store(&yearSpan{year: y, start: utcSeconds(y, time.January, 1, 0, 0, 0), end: utcSeconds(y+1, time.January, 1, 0, 0, 0)})
+	return y
+}
+
+type yearSpan struct {
+	year       int
+	start, end int64 // Unix seconds, [start, end)
+}
+
+var yearCache atomic.Pointer[yearSpan]
+
+// utcSeconds is the Unix time of a UTC civil time; out-of-range days, hours,
+// minutes and seconds carry over the way time.Date normalizes them.
+func utcSeconds(year int, month time.Month, day, hh, mm, ss int) int64 {
+	// Days from civil (H. Hinnant), with March as the first month.
+	y := int64(year)
+	m := int64(month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := era*146097 + doe - 719468
+	return days*86400 + int64(hh)*3600 + int64(mm)*60 + int64(ss)
 }
 
 // parseApache reads "02/Jan/2006:15:04:05 -0700" at s[i:].

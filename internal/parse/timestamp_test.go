@@ -1,6 +1,8 @@
 package parse
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -55,15 +57,121 @@ func TestParseTimeValue(t *testing.T) {
 }
 
 func FuzzDetectTime(f *testing.F) {
-	for _, s := range []string{"2026-01-02T03:04:05Z x", "Mar  9 22:14:15 h", "[02/Jan/2026:15:04:05 -0700]", "1767225600 x", "2026-01-02 03:04:05,1+09:00"} {
+	for _, s := range []string{"2026-01-02T03:04:05Z x", "Mar  9 22:14:15 h", "[02/Jan/2026:15:04:05 -0700]", "1767225600 x", "2026-01-02 03:04:05,1+09:00", "2018-01-21T15:08:54.970-03:30"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		DetectTime(line)
 		ParseTimeValue(line)
+		// The RFC 3339 fast path must agree with time.Parse when it accepts.
+		if got, ok := parseRFC3339Fast(line); ok {
+			if want, err := time.Parse(time.RFC3339Nano, line); err != nil || got != want.UnixNano() {
+				t.Fatalf("parseRFC3339Fast(%q) = %d, time.Parse: %v %v", line, got, want.UnixNano(), err)
+			}
+		}
 		for i := 0; i < len(line) && i < 40; i++ {
 			DetectTime(line[i:]) // cut at every early offset
 			DetectTime(line[:i])
 		}
 	})
+}
+
+// TestInferYearUTCFastPath checks the arithmetic UTC path against
+// time.Date, including day overflow, leap days and the year boundary.
+func TestInferYearUTCFastPath(t *testing.T) {
+	slow := func(month time.Month, day, hh, mm, ss, nsec int, now time.Time) time.Time {
+		tm := time.Date(now.Year(), month, day, hh, mm, ss, nsec, time.UTC)
+		if tm.Sub(now) > 24*time.Hour {
+			tm = time.Date(now.Year()-1, month, day, hh, mm, ss, nsec, time.UTC)
+		}
+		return tm
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	nows := []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2025, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(2000, 3, 1, 0, 0, 0, 5, time.UTC),
+		time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC),
+	}
+	for range 2000 {
+		nows = append(nows, time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).UTC())
+	}
+	for _, now := range nows {
+		opts := TimeOptions{Now: func() time.Time { return now }}
+		for range 20 {
+			month := time.Month(1 + rng.IntN(12))
+			day, hh, mm, ss, nsec := 1+rng.IntN(31), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1e9)
+			if rng.IntN(4) == 0 { // the day after now, at the boundary
+				d := now.Add(24 * time.Hour)
+				month, day, hh, mm, ss, nsec = d.Month(), d.Day(), d.Hour(), d.Minute(), d.Second(), d.Nanosecond()+rng.IntN(3)-1
+				if nsec < 0 {
+					nsec = 0
+				}
+			}
+			got := InferYear(month, day, hh, mm, ss, nsec, opts)
+			if want := slow(month, day, hh, mm, ss, nsec, now); !got.Equal(want) {
+				t.Fatalf("InferYear(%v %d %02d:%02d:%02d.%09d, now %s) = %s, want %s", month, day, hh, mm, ss, nsec, now, got, want)
+			}
+		}
+	}
+}
+
+// TestParseRFC3339Fast compares the fast path with time.Parse on valid
+// times and on mutations of them: when it accepts, it must agree.
+func TestParseRFC3339Fast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	check := func(s string) {
+		t.Helper()
+		got, ok := parseRFC3339Fast(s)
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if ok && (err != nil || got != want.UnixNano()) {
+			t.Fatalf("parseRFC3339Fast(%q) = %d, want %v %v", s, got, want.UnixNano(), err)
+		}
+	}
+	for _, s := range []string{
+		"2018-01-21T15:08:54.970Z", "2024-02-29T23:59:59+09:00", "2023-02-29T00:00:00Z", "2026-11-25T10:00:00-00:00",
+		"2026-04-31T10:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T10:00:60Z", "2026-11-25T10:00:00.Z",
+		"2026-11-25T10:00:00.1234567891Z", "2026-11-25T10:00:00+2400", "1900-01-01T00:00:00Z", "2199-12-31T23:59:59.999999999-23:59",
+	} {
+		check(s)
+		if _, ok := parseRFC3339Fast(s); !ok && s == "2018-01-21T15:08:54.970Z" {
+			t.Fatalf("parseRFC3339Fast(%q) took the slow path", s)
+		}
+	}
+	const digits = "0123456789"
+	for range 20000 {
+		tm := time.Unix(rng.Int64N(7e9)-2e9, rng.Int64N(1e9)).In(time.FixedZone("", (rng.IntN(48)-24)*1800))
+		b := []byte(tm.Format(time.RFC3339Nano))
+		if rng.IntN(2) == 0 { // mutate one byte
+			b[rng.IntN(len(b))] = "0123456789-:+.TZz "[rng.IntN(18)]
+		}
+		if rng.IntN(8) == 0 {
+			b = append(b, digits[rng.IntN(10)])
+		}
+		check(string(b))
+	}
+}
+
+// TestParseISOFixedOffset compares parseISO's arithmetic with time.Date
+// for UTC and fixed offsets, including carries (day 31 in a short month,
+// second 60) and years far from now.
+func TestParseISOFixedOffset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		year, month, day := rng.IntN(10000), 1+rng.IntN(12), 1+rng.IntN(31)
+		hh, mm, ss, nsec := rng.IntN(24), rng.IntN(60), rng.IntN(61), rng.IntN(1e9)
+		zh, zm, sign := rng.IntN(24), rng.IntN(60), 1-2*rng.IntN(2)
+		s := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09d%c%02d:%02d", year, month, day, hh, mm, ss, nsec, "+-"[(1-sign)/2], zh, zm)
+		got, n, ok := parseISO(s, 0, TimeOptions{})
+		want := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, time.FixedZone("", sign*(zh*60+zm)*60)).UnixNano()
+		if !ok || n != len(s) || got != want {
+			t.Fatalf("parseISO(%q) = %d, %d, %v, want %d", s, got, n, ok, want)
+		}
+		s = s[:19] // no zone: read in opts' location (UTC)
+		got, _, ok = parseISO(s, 0, TimeOptions{})
+		if want := time.Date(year, time.Month(month), day, hh, mm, ss, 0, time.UTC).UnixNano(); !ok || got != want {
+			t.Fatalf("parseISO(%q) = %d, %v, want %d", s, got, ok, want)
+		}
+	}
 }
