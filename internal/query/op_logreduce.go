@@ -20,6 +20,9 @@ import (
 // Package internal/logreduce describes the method.
 type LogReduce struct {
 	Field string // default _raw
+	// Values, when set ("| logreduce values f1, f2"), groups events exactly
+	// by the values of these fields: one signature per combination.
+	Values []string
 }
 
 // LogCompare compares the signatures of the query's time range with those
@@ -38,6 +41,13 @@ func init() {
 }
 
 func parseLogReduce(p *parser, _ string, _ int) Stage {
+	if p.acceptKeyword("values") {
+		vs := p.fieldNames("values")
+		if vs == nil {
+			return nil
+		}
+		return &LogReduce{Values: vs}
+	}
 	f, ok := p.parseFieldOpt()
 	if !ok {
 		return nil
@@ -78,14 +88,27 @@ func parseLogCompare(p *parser, _ string, _ int) Stage {
 	return l
 }
 
-func (l *LogReduce) String() string { return "logreduce" + fieldOptString(l.Field) }
+func (l *LogReduce) String() string {
+	if len(l.Values) > 0 {
+		return "logreduce values " + strings.Join(l.Values, ", ")
+	}
+	return "logreduce" + fieldOptString(l.Field)
+}
 
 func (l *LogCompare) String() string {
 	return "logcompare" + fieldOptString(l.Field) + " timeshift -" + formatSpan(l.Shift)
 }
 
 func (l *LogReduce) compile(c *compiler) ([]op, error) {
-	return []op{&logReduceOp{c: c, src: srcSlot(c, l.Field)}}, nil
+	o := &logReduceOp{c: c, src: srcSlot(c, l.Field)}
+	if len(l.Values) > 0 {
+		o.src = -1
+		o.values = l.Values
+		for _, f := range l.Values {
+			o.valueSlots = append(o.valueSlots, srcSlot(c, f))
+		}
+	}
+	return []op{o}, nil
 }
 
 func (l *LogCompare) compile(c *compiler) ([]op, error) {
@@ -102,6 +125,9 @@ type logReduceOp struct {
 	compare  *LogCompare
 	baseline bool               // this run reads the baseline period
 	base     *logreduce.Reducer // after the baseline run
+	// values mode: exact grouping by these fields' values.
+	values     []string
+	valueSlots []int
 }
 
 type logReduceShard struct {
@@ -120,6 +146,24 @@ func (o *logReduceOp) newShard(b *budget) aggShard {
 }
 
 func (s *logReduceShard) add(r record) error {
+	if len(s.o.valueSlots) > 0 {
+		parts := make([]string, len(s.o.valueSlots))
+		for i, sl := range s.o.valueSlots {
+			v := r.get(sl)
+			val := ""
+			if !v.isNull() {
+				val = v.str()
+			}
+			// A leading index keeps the fields in the order asked for.
+			parts[i] = strconv.Itoa(i) + "\x00" + s.o.values[i] + "=" + val
+		}
+		s.r.AddKeys(parts)
+		s.n++
+		if s.n&255 == 0 {
+			return s.mem.add(256 * clusterBytes)
+		}
+		return nil
+	}
 	v := r.get(s.o.src)
 	if v.isNull() {
 		return nil
@@ -165,14 +209,23 @@ func (o *logReduceOp) result(shards []aggShard) ([]*tableRow, error) {
 	sigs := all.Signatures()
 	out := make([]*tableRow, 0, len(sigs))
 	for _, sg := range sigs {
+		tmpl := sg.Template
+		if len(o.values) > 0 && len(sg.Examples) > 0 {
+			// Exact groups: the example is the group's key, verbatim.
+			tmpl = valuesTemplate(sg.Examples[0])
+		}
 		f := []event.Field{
 			{Name: "_signature_id", Value: sg.ID},
-			{Name: "_signature", Value: sg.Template},
+			{Name: "_signature", Value: tmpl},
 			{Name: "_count", Value: strconv.FormatInt(sg.Count, 10)},
 			{Name: "_share", Value: strconv.FormatFloat(sg.Share, 'f', 4, 64)},
 		}
 		if len(sg.Examples) > 0 {
-			f = append(f, event.Field{Name: "_example", Value: sg.Examples[0]})
+			ex := sg.Examples[0]
+			if len(o.values) > 0 {
+				ex = tmpl
+			}
+			f = append(f, event.Field{Name: "_example", Value: ex})
 		}
 		f = append(f, event.Field{Name: "_query", Value: sg.Query})
 		out = append(out, groupRow(o.c, f))
@@ -248,4 +301,16 @@ func (o *logReduceOp) reducerOptions() logreduce.Options {
 		opts.Corrections = o.c.opts.LogReduceCorrections
 	}
 	return opts
+}
+
+// valuesTemplate turns the key set "0\x00f1=a, 1\x00f2=b" of
+// "logreduce values" into "f1=a f2=b".
+func valuesTemplate(t string) string {
+	parts := strings.Split(t, ", ")
+	for i, p := range parts {
+		if _, rest, ok := strings.Cut(p, "\x00"); ok {
+			parts[i] = rest
+		}
+	}
+	return strings.Join(parts, " ")
 }
