@@ -82,6 +82,13 @@ func TestDataScope(t *testing.T) {
 	if got := count(devs, "scopetest _source=hr OR salary"); got != 0 {
 		t.Errorf("devs sees %d hr events", got)
 	}
+	// A subquery runs in the caller's scope too: the wallet host stays hidden.
+	if got := count(ops, "scopetest [subquery: withdrawal | compose _host]"); got != 0 {
+		t.Errorf("ops reached %d events through a subquery on wallet data", got)
+	}
+	if got := count(adminToken, "scopetest [subquery: withdrawal | compose _host]"); got != 1 {
+		t.Errorf("admin subquery found %d, want 1", got)
+	}
 	if got := count(ops, "_partition=_audit"); got != 0 {
 		t.Errorf("ops reads %d audit records", got)
 	}
