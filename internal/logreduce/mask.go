@@ -22,6 +22,8 @@ const (
 	clDigit
 	clLetter // ASCII letters
 	clHex    // 0-9 a-f A-F
+	clAngle  // '<': may start a Wildcard
+	clSlash  // '/': joins parts of a segment
 )
 
 var charClass [256]uint8
@@ -47,6 +49,20 @@ func init() {
 		charClass[c] |= clHex
 		charClass[c-'a'+'A'] |= clHex
 	}
+	charClass['<'] |= clAngle
+	charClass['/'] |= clSlash
+}
+
+// classesOf returns the classes every byte of s has (all) and the classes
+// some byte of s has (some).
+func classesOf(s string) (all, some uint8) {
+	all = 0xff
+	for i := 0; i < len(s); i++ {
+		cl := charClass[s[i]]
+		all &= cl
+		some |= cl
+	}
+	return all, some
 }
 
 // splitWords appends the white-space separated words of s to dst.
@@ -68,26 +84,37 @@ func splitWords(dst []string, s string) []string {
 }
 
 // appendMaskedWord appends the masked form of the word w (no white space) to
-// dst.
+// dst. It reads w once: the classes of each segment are gathered on the way
+// and passed on, so the common segments (plain words, no digits) need no
+// second look.
 func appendMaskedWord(dst []byte, w string) []byte {
 	start := 0
-	for i := 0; i <= len(w); i++ {
-		if i < len(w) && charClass[w[i]]&clPathDelim == 0 {
+	all, some := uint8(0xff), uint8(0)
+	for i := 0; i < len(w); i++ {
+		cl := charClass[w[i]]
+		if cl&clPathDelim == 0 {
+			all &= cl
+			some |= cl
 			continue
 		}
-		if start > 0 && w[start-1] == '=' && isDottedName(w[start:i]) {
-			// The value of a key=value pair that is a dotted name
-			// (com.example.app, android.intent.action.MAIN) is a variable.
-			dst = append(dst, Wildcard...)
-		} else {
-			dst = appendMaskedSegment(dst, w[start:i])
-		}
-		if i < len(w) {
-			dst = append(dst, w[i])
-		}
+		dst = appendMaskedPart(dst, w, start, i, all, some)
+		dst = append(dst, w[i])
 		start = i + 1
+		all, some = 0xff, 0
 	}
-	return dst
+	return appendMaskedPart(dst, w, start, len(w), all, some)
+}
+
+// appendMaskedPart masks the segment w[start:end], whose bytes have the
+// classes all and some (see classesOf).
+func appendMaskedPart(dst []byte, w string, start, end int, all, some uint8) []byte {
+	s := w[start:end]
+	if start > 0 && w[start-1] == '=' && some&clTokDelim != 0 && isDottedName(s) {
+		// The value of a key=value pair that is a dotted name
+		// (com.example.app, android.intent.action.MAIN) is a variable.
+		return append(dst, Wildcard...)
+	}
+	return maskSegment(dst, s, all, some)
 }
 
 // isDottedName reports whether s has at least two dots between letters
@@ -153,37 +180,44 @@ func isHostname(s string) bool {
 // appendMaskedSegment masks a segment (a part of a word between path
 // delimiters) and appends it to dst.
 func appendMaskedSegment(dst []byte, s string) []byte {
+	all, some := classesOf(s)
+	return maskSegment(dst, s, all, some)
+}
+
+// maskSegment is appendMaskedSegment for a segment whose classes are known.
+func maskSegment(dst []byte, s string, all, some uint8) []byte {
 	if len(s) == 0 {
 		return dst
 	}
 	// Fast path: a plain word of letters is a constant unless it names a
 	// value.
-	plain, digits, angle := true, false, false
-	for i := 0; i < len(s); i++ {
-		cl := charClass[s[i]]
-		if cl&clLetter == 0 {
-			plain = false
-			digits = digits || cl&clDigit != 0
-			angle = angle || s[i] == '<'
-		}
-	}
-	if plain {
+	if all&clLetter != 0 {
 		if len(s) >= 3 && len(s) <= 5 && isValueWord(s) {
 			return append(dst, Wildcard...)
 		}
 		return append(dst, s...)
 	}
+	digits, angle := some&clDigit != 0, some&clAngle != 0
 	if !digits && !angle && s[0] != '/' && (len(s) != 36 || strings.Count(s, "-") != 4) {
 		// Fast path: no digits, no path: only a host name or value words
 		// between token delimiters (a.true) can be variables.
+		if some&clTokDelim == 0 {
+			// One subtoken, not all letters: no value word.
+			return append(dst, s...)
+		}
 		if charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s) {
 			return append(dst, Wildcard...)
 		}
 		return appendValueWords(dst, s)
 	}
-	// Slow path: typed values, then subtokens.
-	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) || isVersion(s) {
+	// Slow path: typed values, then subtokens. Host names and versions
+	// have dots.
+	dotted := some&clTokDelim != 0
+	if (s[0] == '/' && isPath(s)) || (len(s) == 36 && isUUID(s)) || (dotted && charClass[s[len(s)-1]]&clLetter != 0 && isHostname(s)) || (dotted && isVersion(s)) {
 		return append(dst, Wildcard...)
+	}
+	if some&clSlash == 0 {
+		return maskSubtokens(dst, s)
 	}
 	if k := strings.IndexByte(s, '/'); k >= 0 {
 		// Parts joined by '/' (host/ip, 2016/9/27, hdfs://host:port) are
@@ -200,6 +234,12 @@ func appendMaskedSegment(dst []byte, s string) []byte {
 			}
 		}
 	}
+	return maskSubtokens(dst, s)
+}
+
+// maskSubtokens masks the subtokens of a segment without '/' and appends
+// them to dst.
+func maskSubtokens(dst []byte, s string) []byte {
 	from := len(dst)
 	wilds := 0
 	start := 0
