@@ -11,6 +11,11 @@ const dateWord = "<*>:<*>:<*>"
 func collapseDates(words []string) []string {
 	out := words[:0]
 	for i := 0; i < len(words); i++ {
+		// A date starts with a 3-letter weekday or month name.
+		if len(words[i]) != 3 {
+			out = append(out, words[i])
+			continue
+		}
 		if n := dateRun(words[i:]); n > 0 {
 			out = append(out, dateWord)
 			i += n - 1

@@ -426,10 +426,26 @@ func isVariableToken(t string) bool {
 // isValueWord reports whether t is one of the words that stand for a value
 // rather than a message: booleans, null and the common default accounts.
 func isValueWord(t string) bool {
-	var b [5]byte
-	if len(t) > len(b) {
+	// Cheap filter on length and first letter: the 3-letter words are
+	// capitalized names, the others start with one of a few letters.
+	if len(t) < 3 || len(t) > 5 {
 		return false
 	}
+	switch c := t[0] | 0x20; len(t) {
+	case 3:
+		if t[0] < 'A' || t[0] > 'Z' {
+			return false
+		}
+	case 4:
+		if c != 't' && c != 'n' && c != 'r' {
+			return false
+		}
+	case 5:
+		if c != 'f' && c != 'a' {
+			return false
+		}
+	}
+	var b [5]byte
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		if c >= 'A' && c <= 'Z' {

@@ -37,6 +37,10 @@ func TestCanonical(t *testing.T) {
 	f("Security Scaffold v1.0.0 kernel 2.6.5-1.358 mapreduce.v2.app", "Security Scaffold <*> kernel <*> mapreduce.v2.app")
 	f("0MB 16K 80x25 1st", "<*> <*> <*> <*>")
 	f("pkg=com.tencent.mobileqq file=x.cpp", "pkg=<*> file=x.cpp")
+	// Fast paths: value words in any case, plain and underscored words.
+	f("TRUE False NULL Admin root Root", "<*> <*> <*> <*> <*> <*>")
+	f("Truth tru nulls rooted Mon mon May", "Truth tru nulls rooted <*> mon <*>")
+	f("a_b c_d.e x/y_z key=a.b.c key=a.b a.true", "a_b c_d.e x/y_z key=<*> key=a.b a.<*>")
 }
 
 func TestDisplay(t *testing.T) {

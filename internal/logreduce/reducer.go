@@ -144,24 +144,31 @@ func (r *Reducer) Add(msg string) int {
 	for _, w := range r.raw {
 		r.buf = appendMaskedWord(r.buf, w)
 		r.ends = append(r.ends, len(r.buf))
+		r.buf = append(r.buf, ' ')
 	}
-	// Views into buf; valid until the next Add.
+	// Views into buf; valid until the next Add. buf itself is the words
+	// joined as by appendJoined: the key of the seen cache.
 	r.masked = r.masked[:0]
 	prev := 0
 	for _, e := range r.ends {
 		r.masked = append(r.masked, bytesView(r.buf[prev:e]))
-		prev = e
+		prev = e + 1
 	}
 	if u := r.opts.Corrections.match(msg); u >= 0 {
 		return r.addUser(u, msg)
 	}
-	return r.addMasked(r.masked, msg)
+	return r.addKeyed(r.masked, r.buf, msg)
 }
 
 func (r *Reducer) addMasked(words []string, msg string) int {
-	// Fast path: this exact masked message was seen recently.
 	r.key = appendJoined(r.key[:0], words)
-	if ci, ok := r.seen[bytesView(r.key)]; ok {
+	return r.addKeyed(words, r.key, msg)
+}
+
+// addKeyed is addMasked for words whose appendJoined form is key.
+func (r *Reducer) addKeyed(words []string, key []byte, msg string) int {
+	// Fast path: this exact masked message was seen recently.
+	if ci, ok := r.seen[bytesView(key)]; ok {
 		r.update(ci, words, msg)
 		return int(ci)
 	}
@@ -169,7 +176,7 @@ func (r *Reducer) addMasked(words []string, msg string) int {
 	if len(r.seen) >= maxSeen {
 		clear(r.seen)
 	}
-	r.seen[string(r.key)] = ci
+	r.seen[string(key)] = ci
 	return int(ci)
 }
 
@@ -259,7 +266,10 @@ func (r *Reducer) mergeNear(words []string) (int32, bool) {
 		d := r.clusters[dst]
 		d.words[p] = Wildcard
 		d.wild[p] = true
-		r.dropDead(bytesView(r.lkey))
+		// A copy, not a view of r.lkey: assigning to a map entry stores the
+		// key given, and lkey is reused by later Adds (a view made the
+		// output differ from run to run on a few lines per million).
+		r.dropDead(string(r.lkey))
 		return dst, true
 	}
 	return 0, false
@@ -385,8 +395,8 @@ func (r *Reducer) update(ci int32, words []string, msg string) {
 	}
 	for i, w := range words {
 		t := c.words[i]
-		if t == w || t == Wildcard {
-			continue
+		if t == w || t == Wildcard || (c.wild[i] && matchWord(t, w)) {
+			continue // t already covers w: mergeWord would return t
 		}
 		r.mbuf = mergeWord(r.mbuf[:0], t, w)
 		if bytesView(r.mbuf) != t {
