@@ -345,9 +345,6 @@ func Run(ctx context.Context, opts Options) error {
 	recvDone := recv.run(recvCtx, log)
 	h.SetReady(true)
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "data", opts.DataDir)
-	if recv.syslog != nil {
-		log.Info("syslog listening", "udp", recv.syslog.UDPAddr(), "tcp", recv.syslog.TCPAddr(), "tls", recv.syslog.TLSAddr())
-	}
 	if opts.Listening != nil {
 		opts.Listening(ln.Addr().String())
 	}
