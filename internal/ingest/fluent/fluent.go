@@ -57,10 +57,7 @@ type Receiver struct {
 	log  *slog.Logger
 	ln   net.Listener
 
-	authMu    sync.Mutex // guards principal, authErr, authAt
-	principal ingest.Principal
-	authErr   error
-	authAt    time.Time
+	cred *ingest.Credential
 
 	connMu sync.Mutex // guards conns
 	conns  map[net.Conn]struct{}
@@ -95,7 +92,8 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{})}
+	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{}),
+		cred: &ingest.Credential{Auth: auth, Token: opts.Token, Now: opts.Now}}
 	if _, err := r.currentPrincipal(ctx); err != nil {
 		return nil, fmt.Errorf("fluent token: %w", err)
 	}
@@ -134,18 +132,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 }
 
 func (r *Receiver) currentPrincipal(ctx context.Context) (ingest.Principal, error) {
-	r.authMu.Lock()
-	defer r.authMu.Unlock()
-	now := r.opts.Now()
-	if !r.authAt.IsZero() && now.Sub(r.authAt) < 30*time.Second {
-		return r.principal, r.authErr
-	}
-	p, err := r.auth.AuthenticateIngest(ctx, r.opts.Token)
-	if err != nil && !errors.Is(err, ingest.ErrUnauthorized) && !r.authAt.IsZero() {
-		return r.principal, r.authErr // a transient failure: keep the last answer
-	}
-	r.principal, r.authErr, r.authAt = p, err, now
-	return p, err
+	return r.cred.Principal(ctx)
 }
 
 func (r *Receiver) accept(ctx context.Context, wg *sync.WaitGroup) {

@@ -104,10 +104,7 @@ type Receiver struct {
 	udp net.PacketConn
 	tcp net.Listener
 
-	authMu    sync.Mutex // guards principal, authErr, authAt
-	principal ingest.Principal
-	authErr   error
-	authAt    time.Time
+	cred *ingest.Credential
 
 	connMu sync.Mutex // guards conns
 	conns  map[net.Conn]struct{}
@@ -119,7 +116,8 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 		return nil, errors.New("gelf: a sink and an authenticator are required")
 	}
 	opts = opts.withDefaults()
-	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{})}
+	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{}),
+		cred: &ingest.Credential{Auth: auth, Token: opts.Token, Now: opts.Now}}
 	if opts.UDPAddr != Off || opts.TCPAddr != Off {
 		if _, err := r.currentPrincipal(ctx); err != nil {
 			return nil, fmt.Errorf("gelf token: %w", err)
@@ -196,18 +194,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 }
 
 func (r *Receiver) currentPrincipal(ctx context.Context) (ingest.Principal, error) {
-	r.authMu.Lock()
-	defer r.authMu.Unlock()
-	now := r.opts.Now()
-	if !r.authAt.IsZero() && now.Sub(r.authAt) < 30*time.Second {
-		return r.principal, r.authErr
-	}
-	p, err := r.auth.AuthenticateIngest(ctx, r.opts.Token)
-	if err != nil && !errors.Is(err, ingest.ErrUnauthorized) && !r.authAt.IsZero() {
-		return r.principal, r.authErr // a transient failure: keep the last answer
-	}
-	r.principal, r.authErr, r.authAt = p, err, now
-	return p, err
+	return r.cred.Principal(ctx)
 }
 
 // Register implements ingest.HTTPReceiver: POST /gelf with one GELF JSON

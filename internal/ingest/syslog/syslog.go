@@ -149,10 +149,7 @@ type Receiver struct {
 	udp      net.PacketConn
 	tcp, tls net.Listener
 
-	authMu    sync.Mutex // guards principal, authErr and authAt
-	principal ingest.Principal
-	authErr   error
-	authAt    time.Time
+	cred *ingest.Credential
 
 	connMu sync.Mutex // guards conns
 	conns  map[net.Conn]struct{}
@@ -174,6 +171,7 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 		opts: opts, sink: sink, auth: auth, log: opts.Logger,
 		popts: parse.SyslogOptions{Location: opts.Location, Now: opts.Now, SkipMessage: opts.SkipMessage},
 		conns: make(map[net.Conn]struct{}),
+		cred:  &ingest.Credential{Auth: auth, Token: opts.Token, Recheck: opts.AuthRecheck, Now: opts.Now},
 	}
 	if _, err := r.currentPrincipal(ctx); err != nil {
 		return nil, fmt.Errorf("syslog token: %w", err)
@@ -338,20 +336,5 @@ func (r *Receiver) accept(ctx context.Context, ln net.Listener, sem chan struct{
 // currentPrincipal returns the principal of the token, checking it again
 // every AuthRecheck.
 func (r *Receiver) currentPrincipal(ctx context.Context) (ingest.Principal, error) {
-	r.authMu.Lock()
-	defer r.authMu.Unlock()
-	now := r.opts.Now()
-	if !r.authAt.IsZero() && now.Sub(r.authAt) < r.opts.AuthRecheck {
-		return r.principal, r.authErr
-	}
-	p, err := r.auth.AuthenticateIngest(ctx, r.opts.Token)
-	if err != nil && !errors.Is(err, ingest.ErrUnauthorized) {
-		// A transient failure of the authenticator: keep the last answer.
-		if !r.authAt.IsZero() {
-			return r.principal, r.authErr
-		}
-		return p, err
-	}
-	r.principal, r.authErr, r.authAt = p, err, now
-	return p, err
+	return r.cred.Principal(ctx)
 }
