@@ -59,8 +59,7 @@ type Receiver struct {
 
 	cred *ingest.Credential
 
-	connMu sync.Mutex // guards conns
-	conns  map[net.Conn]struct{}
+	conns ingest.ConnSet
 }
 
 // New binds the listener and checks the token; call Run to serve.
@@ -92,7 +91,7 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{}),
+	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger,
 		cred: &ingest.Credential{Auth: auth, Token: opts.Token, Now: opts.Now}}
 	if _, err := r.currentPrincipal(ctx); err != nil {
 		return nil, fmt.Errorf("fluent token: %w", err)
@@ -119,53 +118,19 @@ func (r *Receiver) Close() error { return r.ln.Close() }
 // acknowledged, or refused.
 func (r *Receiver) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { r.accept(ctx, &wg) })
+	r.conns.Max = r.opts.MaxConns
+	// A read deadline stops reading but lets pending acknowledgements out.
+	r.conns.Stop = func(c net.Conn) { _ = c.SetReadDeadline(time.Now()) }
+	wg.Go(func() { r.conns.Serve(r.ln, func(c net.Conn) { r.serveConn(ctx, c) }) })
 	<-ctx.Done()
 	_ = r.ln.Close() // errors here only repeat that the socket is closing
-	r.connMu.Lock()
-	for c := range r.conns {
-		_ = c.SetReadDeadline(time.Now()) // stop reading; pending acks still go out
-	}
-	r.connMu.Unlock()
+	r.conns.Shutdown()
 	wg.Wait()
 	return nil
 }
 
 func (r *Receiver) currentPrincipal(ctx context.Context) (ingest.Principal, error) {
 	return r.cred.Principal(ctx)
-}
-
-func (r *Receiver) accept(ctx context.Context, wg *sync.WaitGroup) {
-	sem := make(chan struct{}, r.opts.MaxConns)
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(50 * time.Millisecond) // EMFILE and friends: do not spin
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			c.Close() // too many connections
-			continue
-		}
-		r.connMu.Lock()
-		r.conns[c] = struct{}{}
-		r.connMu.Unlock()
-		if ctx.Err() != nil {
-			_ = c.SetReadDeadline(time.Now())
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r.serveConn(ctx, c)
-			r.connMu.Lock()
-			delete(r.conns, c)
-			r.connMu.Unlock()
-		})
-	}
 }
 
 // serveConn reads messages; after each read it appends every complete

@@ -106,8 +106,7 @@ type Receiver struct {
 
 	cred *ingest.Credential
 
-	connMu sync.Mutex // guards conns
-	conns  map[net.Conn]struct{}
+	conns ingest.ConnSet
 }
 
 // New binds the listeners and checks the token; call Run to serve them.
@@ -116,7 +115,7 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 		return nil, errors.New("gelf: a sink and an authenticator are required")
 	}
 	opts = opts.withDefaults()
-	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger, conns: make(map[net.Conn]struct{}),
+	r := &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger,
 		cred: &ingest.Credential{Auth: auth, Token: opts.Token, Now: opts.Now}}
 	if opts.UDPAddr != Off || opts.TCPAddr != Off {
 		if _, err := r.currentPrincipal(ctx); err != nil {
@@ -180,15 +179,12 @@ func (r *Receiver) Run(ctx context.Context) error {
 		wg.Go(func() { r.serveUDP(ctx) })
 	}
 	if r.tcp != nil {
-		wg.Go(func() { r.accept(ctx, &wg) })
+		r.conns.Max = r.opts.MaxConns
+		wg.Go(func() { r.conns.Serve(r.tcp, func(c net.Conn) { r.serveConn(ctx, c) }) })
 	}
 	<-ctx.Done()
 	_ = r.Close() // errors here only repeat that the sockets are closing
-	r.connMu.Lock()
-	for c := range r.conns {
-		c.Close()
-	}
-	r.connMu.Unlock()
+	r.conns.Shutdown()
 	wg.Wait()
 	return nil
 }

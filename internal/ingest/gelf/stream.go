@@ -125,39 +125,6 @@ func (r *Receiver) addPayload(b *batch, d []byte, now time.Time) {
 	b.add(ev, len(js), now)
 }
 
-func (r *Receiver) accept(ctx context.Context, wg interface{ Go(func()) }) {
-	sem := make(chan struct{}, r.opts.MaxConns)
-	for {
-		c, err := r.tcp.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(50 * time.Millisecond) // EMFILE and friends: do not spin
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			c.Close() // too many connections
-			continue
-		}
-		r.connMu.Lock()
-		r.conns[c] = struct{}{}
-		r.connMu.Unlock()
-		if ctx.Err() != nil {
-			c.Close()
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r.serveConn(ctx, c)
-			r.connMu.Lock()
-			delete(r.conns, c)
-			r.connMu.Unlock()
-		})
-	}
-}
-
 // serveConn reads NUL- or LF-terminated messages from one connection.
 func (r *Receiver) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()

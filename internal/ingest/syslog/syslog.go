@@ -151,8 +151,7 @@ type Receiver struct {
 
 	cred *ingest.Credential
 
-	connMu sync.Mutex // guards conns
-	conns  map[net.Conn]struct{}
+	conns ingest.ConnSet
 
 	warn warnLimiter
 }
@@ -170,7 +169,6 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 	r := &Receiver{
 		opts: opts, sink: sink, auth: auth, log: opts.Logger,
 		popts: parse.SyslogOptions{Location: opts.Location, Now: opts.Now, SkipMessage: opts.SkipMessage},
-		conns: make(map[net.Conn]struct{}),
 		cred:  &ingest.Credential{Auth: auth, Token: opts.Token, Recheck: opts.AuthRecheck, Now: opts.Now},
 	}
 	if _, err := r.currentPrincipal(ctx); err != nil {
@@ -281,56 +279,23 @@ func (r *Receiver) Run(ctx context.Context) error {
 	if r.udp != nil {
 		wg.Go(func() { r.serveUDP(ctx) })
 	}
-	sem := make(chan struct{}, r.opts.MaxConns)
+	r.conns.Max = r.opts.MaxConns
+	r.conns.OnAcceptError = func(err error) { r.log.Warn("syslog accept", "err", err) }
+	r.conns.OnRefuse = func(c net.Conn) {
+		r.warn.note(r.log, "syslog connection refused: too many connections", c.RemoteAddr().String())
+	}
 	for _, ln := range []net.Listener{r.tcp, r.tls} {
 		if ln != nil {
-			wg.Go(func() { r.accept(ctx, ln, sem, &wg) })
+			wg.Go(func() { r.conns.Serve(ln, func(c net.Conn) { r.serveConn(ctx, c) }) })
 		}
 	}
 	r.log.Info("syslog listening", "udp", r.UDPAddr(), "tcp", r.TCPAddr(), "tls", r.TLSAddr())
 	<-ctx.Done()
 	_ = r.Close() // errors here only repeat that the sockets are closing
-	r.connMu.Lock()
-	for c := range r.conns {
-		c.Close() // wakes the reader, which flushes what it decoded and returns
-	}
-	r.connMu.Unlock()
+	// Closing a connection wakes its reader, which flushes what it decoded.
+	r.conns.Shutdown()
 	wg.Wait()
 	return nil
-}
-
-func (r *Receiver) accept(ctx context.Context, ln net.Listener, sem chan struct{}, wg *sync.WaitGroup) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.log.Warn("syslog accept", "err", err)
-			time.Sleep(50 * time.Millisecond) // EMFILE and friends: do not spin
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			r.warn.note(r.log, "syslog connection refused: too many connections", c.RemoteAddr().String())
-			c.Close()
-			continue
-		}
-		r.connMu.Lock()
-		r.conns[c] = struct{}{}
-		r.connMu.Unlock()
-		if ctx.Err() != nil {
-			c.Close() // Run may have closed the others already
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r.serveConn(ctx, c)
-			r.connMu.Lock()
-			delete(r.conns, c)
-			r.connMu.Unlock()
-		})
-	}
 }
 
 // currentPrincipal returns the principal of the token, checking it again
