@@ -20,6 +20,7 @@ import (
 	"github.com/mamori/mamori/internal/ingest/gelf"
 	"github.com/mamori/mamori/internal/ingest/kafka"
 	"github.com/mamori/mamori/internal/ingest/tail"
+	"github.com/mamori/mamori/internal/parse"
 	"github.com/mamori/mamori/internal/server"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -318,7 +319,7 @@ func applyReceivers(fc *fileConfig, o *server.Options, bad func(string, error)) 
 	sy.CertFile, sy.KeyFile, sy.ClientCAFile = rc.Syslog.Cert, rc.Syslog.Key, rc.Syslog.ClientCA
 	sy.Token, sy.Source = rc.Syslog.Token, rc.Syslog.Source
 	if rc.Syslog.Timezone != "" {
-		loc, err := parseZone(rc.Syslog.Timezone)
+		loc, err := parse.ParseZone(rc.Syslog.Timezone)
 		if err != nil {
 			bad("receivers.syslog.timezone", err)
 		}
@@ -339,26 +340,6 @@ func applyReceivers(fc *fileConfig, o *server.Options, bad func(string, error)) 
 	if rc.HTTP != nil && !*rc.HTTP {
 		o.Receivers.NoHTTPAll = true
 	}
-}
-
-// parseZone accepts an IANA zone name or a fixed offset like +09:00.
-func parseZone(s string) (*time.Location, error) {
-	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
-		h, err1 := strconv.Atoi(s[1:3])
-		m, err2 := strconv.Atoi(s[4:6])
-		if err1 == nil && err2 == nil {
-			off := (h*60 + m) * 60
-			if s[0] == '-' {
-				off = -off
-			}
-			return time.FixedZone(s, off), nil
-		}
-	}
-	loc, err := time.LoadLocation(s)
-	if err != nil {
-		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
-	}
-	return loc, nil
 }
 
 // oidcConfig completes the oidc section: the client secret from the

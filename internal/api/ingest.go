@@ -2,11 +2,9 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
@@ -47,7 +45,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	var topts parse.TimeOptions
 	if tz := q.Get("tz"); tz != "" {
-		loc, err := parseZone(tz)
+		loc, err := parse.ParseZone(tz)
 		if err != nil {
 			h.writeError(w, r, invalidf("tz: %v", err), nil)
 			return
@@ -130,24 +128,4 @@ func parseIntParam(r *http.Request, name string, def int) (int, error) {
 		return 0, invalidf("%s=%q: want an integer", name, v)
 	}
 	return n, nil
-}
-
-// parseZone accepts an IANA zone name or a fixed offset like +09:00.
-func parseZone(s string) (*time.Location, error) {
-	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
-		h, err1 := strconv.Atoi(s[1:3])
-		m, err2 := strconv.Atoi(s[4:6])
-		if err1 == nil && err2 == nil && h < 24 && m < 60 {
-			off := (h*60 + m) * 60
-			if s[0] == '-' {
-				off = -off
-			}
-			return time.FixedZone(s, off), nil
-		}
-	}
-	loc, err := time.LoadLocation(s)
-	if err != nil {
-		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
-	}
-	return loc, nil
 }

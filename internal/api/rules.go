@@ -181,7 +181,7 @@ func (h *Handler) huntRule(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	n := 0
 	st, err := query.Run(r.Context(), snap, q, opts, func(row query.Row) error {
-		ev := rowEvent(row)
+		ev := row.Event()
 		for _, s := range eng.Match(&ev) {
 			n++
 			if err := enc.Encode(s); err != nil {
@@ -195,22 +195,6 @@ func (h *Handler) huntRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = enc.Encode(map[string]any{"_stats": map[string]any{"matches": n, "rows_scanned": st.RowsScanned, "took_ns": st.Took}}) // the client may be gone
-}
-
-// rowEvent turns a search result row back into an event.
-func rowEvent(row query.Row) event.Event {
-	var ev event.Event
-	for _, f := range row {
-		switch f.Name {
-		case event.FieldTime:
-			ev.Time, _ = event.ParseTime(f.Value)
-		case event.FieldRaw, event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
-			ev.Set(f.Name, f.Value)
-		default:
-			ev.Fields = append(ev.Fields, f)
-		}
-	}
-	return ev
 }
 
 // listSignals handles GET /api/v1/signals?from=&to=&limit=: signals, newest first.
@@ -244,7 +228,7 @@ func (h *Handler) listSignals(w http.ResponseWriter, r *http.Request) {
 	defer snap.Release()
 	out := []signalJSON{}
 	_, err = query.Run(r.Context(), snap, pq, opts, func(row query.Row) error {
-		ev := rowEvent(row)
+		ev := row.Event()
 		if s, ok := detect.SignalFromEvent(&ev); ok {
 			out = append(out, signalJSON{Signal: s, Time: event.FormatTime(s.Time), EventTime: event.FormatTime(s.EventTime)})
 		}

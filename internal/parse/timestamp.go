@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -411,4 +412,25 @@ func parseApache(s string, i int) (int64, bool) {
 	}
 	t := time.Date(year, month, day, hh, mm, ss, 0, time.FixedZone("", off))
 	return t.UnixNano(), true
+}
+
+// ParseZone accepts an IANA zone name (Asia/Tokyo) or a fixed offset
+// (+09:00), for sources whose timestamps carry no zone.
+func ParseZone(s string) (*time.Location, error) {
+	if len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':' {
+		h, ok1 := num(s, 1, 2)
+		m, ok2 := num(s, 4, 2)
+		if ok1 && ok2 && h < 24 && m < 60 {
+			off := (h*60 + m) * 60
+			if s[0] == '-' {
+				off = -off
+			}
+			return time.FixedZone(s, off), nil
+		}
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil || s == "" {
+		return nil, fmt.Errorf("zone %q: want an IANA name like Asia/Tokyo or an offset like +09:00", s)
+	}
+	return loc, nil
 }

@@ -160,6 +160,23 @@ func (r *tableRow) approxBytes() int64 {
 }
 
 // MarshalJSON writes the row as one JSON object with its keys in order.
+// Event turns an event row back into an event: _time, _raw and the
+// metadata columns into their places, every other column into a field.
+func (r Row) Event() event.Event {
+	var ev event.Event
+	for _, f := range r {
+		switch f.Name {
+		case event.FieldTime:
+			ev.Time, _ = event.ParseTime(f.Value) // rows carry RFC 3339 times
+		case event.FieldRaw, event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
+			ev.Set(f.Name, f.Value)
+		default:
+			ev.Fields = append(ev.Fields, f)
+		}
+	}
+	return ev
+}
+
 func (r Row) MarshalJSON() ([]byte, error) {
 	return r.AppendJSON(nil), nil
 }

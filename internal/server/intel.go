@@ -33,7 +33,7 @@ func retroHunt(ctx context.Context, st store.Engine, inds []detect.Indicator, da
 		var sigs []detect.Signal
 		_, err = query.Run(ctx, snap, q, query.Options{From: now.Add(-days).UnixNano(), To: now.Add(time.Hour).UnixNano(), // slack for clock skew between sources
 			Timeout: 5 * time.Minute, MaxMemoryBytes: 256 << 20}, func(row query.Row) error {
-			ev := rowToEvent(row)
+			ev := row.Event()
 			if ev.Partition == detect.SignalsPartition || strings.HasPrefix(ev.Partition, "_") {
 				return nil
 			}
@@ -54,20 +54,4 @@ func retroHunt(ctx context.Context, st store.Engine, inds []detect.Indicator, da
 			}
 		}
 	}
-}
-
-// rowToEvent turns a search row back into an event.
-func rowToEvent(row query.Row) event.Event {
-	var ev event.Event
-	for _, f := range row {
-		switch f.Name {
-		case event.FieldTime:
-			ev.Time, _ = event.ParseTime(f.Value)
-		case event.FieldRaw, event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
-			ev.Set(f.Name, f.Value)
-		default:
-			ev.Fields = append(ev.Fields, f)
-		}
-	}
-	return ev
 }
