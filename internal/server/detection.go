@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mamori/mamori/content"
+	"github.com/mamori/mamori/internal/alert"
 	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metric"
+	"github.com/mamori/mamori/internal/store"
 )
 
 // signalSink stores signals in the signals partition and feeds them to the
@@ -82,5 +85,149 @@ func registerStatefulMetrics(reg *metric.Registry, st *detect.Stateful) {
 		metric.WriteSimple(w, "mamori_stateful_late_events_total", "counter", "Events older than the newest event time minus the lateness.", float64(c.Late))
 		metric.WriteSimple(w, "mamori_stateful_evicted_total", "counter", "Keys or values evicted because a rule reached its state limit.", float64(c.Evicted))
 		metric.WriteSimple(w, "mamori_stateful_pending_triggers", "gauge", "Absence-rule triggers waiting for their deadline.", float64(c.PendingAbsenceTriggers))
+	})
+}
+
+// detection is a node's detection side: rules (Sigma and stateful), threat
+// intel with retro-hunts, monitors, incidents and the notification outbox,
+// with the goroutines that run them. close stops them in order.
+type detection struct {
+	det    *detect.Detector // nil when detection is off
+	corr   *detect.Correlator
+	outbox *alert.Outbox
+
+	stop      context.CancelFunc // ends detection, monitors, retro-hunts, saves
+	intelStop chan struct{}      // ends the intel reload loop (nil when off)
+	outStop   context.CancelFunc // ends outbox delivery, last
+	wait      []chan struct{}    // goroutines of detection, then the outbox
+	unsub     func()
+	log       *slog.Logger
+	once      sync.Once
+}
+
+// startDetection opens and starts everything detection needs.
+func startDetection(opts Options, st *store.Store, pipe *Pipeline, reg *metric.Registry, log *slog.Logger) (*detection, error) {
+	d := &detection{stop: func() {}, outStop: func() {}, unsub: func() {}, log: log}
+	var err error
+	d.outbox, err = alert.Open(alert.Options{Dir: filepath.Join(opts.DataDir, "outbox"), Channels: opts.Channels, Logger: log.With("component", "alert")})
+	if err != nil {
+		return nil, err
+	}
+	outCtx, outStop := context.WithCancel(context.Background())
+	d.outStop = outStop
+	outDone := d.goRun(func() { _ = d.outbox.Run(outCtx) }) // returns nil when stopped
+	notify := func(inc detect.Incident, what string) {
+		if what != "created" && what != "escalated" {
+			return
+		}
+		if _, err := d.outbox.Enqueue(alert.Message{Kind: "incident." + what, Title: inc.Title, Severity: inc.Severity, Time: time.Now().UTC(), Data: inc}, ""); err != nil {
+			log.Error("enqueue notification", "err", err, "incident", inc.ID)
+		}
+	}
+	d.corr, err = detect.OpenCorrelator(detect.IncidentOptions{Dir: filepath.Join(opts.DataDir, "incidents"), Criticality: opts.Criticality,
+		Logger: log.With("component", "incidents"), OnChange: notify})
+	if err == nil && !opts.NoDetection {
+		err = d.startRules(opts, st, pipe, reg, log)
+	}
+	// The outbox is waited for last: detection may still enqueue while
+	// it stops.
+	d.wait = append(d.wait, outDone)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// goRun runs fn in a goroutine and returns a channel closed when it ends.
+func (d *detection) goRun(fn func()) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	return done
+}
+
+// startRules starts live detection, threat intel and monitors.
+func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, reg *metric.Registry, log *slog.Logger) error {
+	// The content pack is extracted into DATA/content at every start so
+	// the rule folders' loader reads it like any folder (#6).
+	ruleDirs, err := withContent(opts)
+	if err != nil {
+		return err
+	}
+	d.det, err = detect.Open(detect.Options{RuleDirs: ruleDirs, StateDir: filepath.Join(opts.DataDir, "rules"), Logger: log.With("component", "detect"),
+		Stateful: detect.StatefulOptions{Dir: filepath.Join(opts.DataDir, "stateful"), Logger: log.With("component", "stateful")}})
+	if err != nil {
+		return fmt.Errorf("open detection: %w", err)
+	}
+	intel, err := detect.OpenIntel(append([]string{filepath.Join(opts.DataDir, "intel")}, opts.IntelPaths...), log.With("component", "intel"))
+	if err != nil {
+		return fmt.Errorf("open threat intel: %w", err)
+	}
+	mons, err := detect.NewMonitors(opts.Monitors, st.Snapshot, log.With("component", "monitor"), nil)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	d.stop = stop
+	sub := pipe.Subscribe(4096)
+	d.unsub = func() { pipe.Unsubscribe(sub) }
+	registerDetectMetrics(reg, d.det, sub)
+	registerStatefulMetrics(reg, d.det.Stateful())
+	sink := signalSink{pipe: pipe, corr: d.corr, log: log}
+
+	enrich := func(evs []event.Event) { intel.Set().Enrich(evs) }
+	pipe.enrich.Store(&enrich)
+	reloadEvery := opts.IntelReload
+	if reloadEvery <= 0 {
+		reloadEvery = 30 * time.Second
+	}
+	retro := time.Duration(max(opts.IntelRetroDays, 0)) * 24 * time.Hour
+	if retro == 0 {
+		retro = 7 * 24 * time.Hour
+	}
+	d.intelStop = make(chan struct{})
+	d.wait = append(d.wait,
+		d.goRun(func() {
+			intel.Run(d.intelStop, reloadEvery, func(fresh []detect.Indicator) {
+				retroHunt(ctx, st, fresh, retro, sink.emit, log.With("component", "intel"))
+			})
+		}),
+		d.goRun(func() { mons.Run(ctx, sink.emit) }),
+		d.goRun(func() { saveLoop(ctx, d.corr, log.With("component", "incidents")) }),
+		d.goRun(func() {
+			if err := d.det.Run(ctx, sub.C, sink.emit); err != nil {
+				log.Error("detection stopped", "err", err)
+			}
+		}),
+	)
+	return nil
+}
+
+// close stops detection, waits for its goroutines (incidents are saved
+// on the way out), then stops the outbox. Safe to call more than once.
+func (d *detection) close() {
+	d.once.Do(func() {
+		d.stop()
+		if d.intelStop != nil {
+			close(d.intelStop)
+		}
+		for i, w := range d.wait {
+			if i == len(d.wait)-1 {
+				// Every signal is in: save the incidents once more (the
+				// save loop may have stopped before detection's last
+				// signals), then stop the outbox.
+				if d.corr != nil {
+					if err := d.corr.Save(); err != nil {
+						d.log.Error("save incidents", "err", err)
+					}
+				}
+				d.outStop()
+			}
+			<-w
+		}
+		d.unsub()
 	})
 }

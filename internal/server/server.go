@@ -18,7 +18,6 @@ import (
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/detect"
-	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/metric"
 	"github.com/mamori/mamori/internal/store"
@@ -181,98 +180,11 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
 	im := &ingest.Metrics{}
-	var det *detect.Detector
-	outbox, err := alert.Open(alert.Options{Dir: filepath.Join(opts.DataDir, "outbox"), Channels: opts.Channels, Logger: log.With("component", "alert")})
+	dt, err := startDetection(opts, st, pipe, reg, log)
 	if err != nil {
 		return err
 	}
-	outCtx, outStop := context.WithCancel(context.Background())
-	outDone := make(chan struct{})
-	go func() {
-		defer close(outDone)
-		_ = outbox.Run(outCtx) // returns nil when stopped
-	}()
-	defer func() { outStop(); <-outDone }()
-	notify := func(inc detect.Incident, what string) {
-		if what != "created" && what != "escalated" {
-			return
-		}
-		if _, err := outbox.Enqueue(alert.Message{Kind: "incident." + what, Title: inc.Title, Severity: inc.Severity, Time: time.Now().UTC(), Data: inc}, ""); err != nil {
-			log.Error("enqueue notification", "err", err, "incident", inc.ID)
-		}
-	}
-	corr, err := detect.OpenCorrelator(detect.IncidentOptions{Dir: filepath.Join(opts.DataDir, "incidents"), Criticality: opts.Criticality, Logger: log.With("component", "incidents"), OnChange: notify})
-	if err != nil {
-		return fmt.Errorf("open incidents: %w", err)
-	}
-	detDone := make(chan struct{})
-	detCtx, detStop := context.WithCancel(context.Background())
-	defer detStop()
-	if opts.NoDetection {
-		close(detDone)
-	} else {
-		// The content pack is extracted into DATA/content at every start
-		// so the rule folders' loader reads it like any folder (#6).
-		ruleDirs, err := withContent(opts)
-		if err != nil {
-			return err
-		}
-		det, err = detect.Open(detect.Options{RuleDirs: ruleDirs, StateDir: filepath.Join(opts.DataDir, "rules"), Logger: log.With("component", "detect"),
-			Stateful: detect.StatefulOptions{Dir: filepath.Join(opts.DataDir, "stateful"), Logger: log.With("component", "stateful")}})
-		if err != nil {
-			return fmt.Errorf("open detection: %w", err)
-		}
-		sub := pipe.Subscribe(4096)
-		registerDetectMetrics(reg, det, sub)
-		registerStatefulMetrics(reg, det.Stateful())
-		sink := signalSink{pipe: pipe, corr: corr, log: log}
-		intel, err := detect.OpenIntel(append([]string{filepath.Join(opts.DataDir, "intel")}, opts.IntelPaths...), log.With("component", "intel"))
-		if err != nil {
-			return fmt.Errorf("open threat intel: %w", err)
-		}
-		enrich := func(evs []event.Event) { intel.Set().Enrich(evs) }
-		pipe.enrich.Store(&enrich)
-		intelStop := make(chan struct{})
-		intelDone := make(chan struct{})
-		reloadEvery := opts.IntelReload
-		if reloadEvery <= 0 {
-			reloadEvery = 30 * time.Second
-		}
-		retroDays := opts.IntelRetroDays
-		if retroDays <= 0 {
-			retroDays = 7
-		}
-		go func() {
-			defer close(intelDone)
-			intel.Run(intelStop, reloadEvery, func(fresh []detect.Indicator) {
-				retroHunt(detCtx, st, fresh, time.Duration(retroDays)*24*time.Hour, sink.emit, log.With("component", "intel"))
-			})
-		}()
-		defer func() { detStop(); close(intelStop); <-intelDone }()
-		saveDone := make(chan struct{})
-		go func() {
-			defer close(saveDone)
-			saveLoop(detCtx, corr, log.With("component", "incidents"))
-		}()
-		mons, err := detect.NewMonitors(opts.Monitors, st.Snapshot, log.With("component", "monitor"), nil)
-		if err != nil {
-			return err
-		}
-		monDone := make(chan struct{})
-		go func() {
-			defer close(monDone)
-			mons.Run(detCtx, sink.emit)
-		}()
-		defer func() { detStop(); <-monDone }()
-		go func() {
-			defer close(detDone)
-			defer func() { <-saveDone }()
-			if err := det.Run(detCtx, sub.C, sink.emit); err != nil {
-				log.Error("detection stopped", "err", err)
-			}
-		}()
-		defer pipe.Unsubscribe(sub)
-	}
+	defer dt.close()
 	budget := ingest.NewBudget(opts.IngestBufferBytes)
 	ia := newIngestAuth(au)
 	recvCtx, recvStop := context.WithCancel(context.Background())
@@ -286,9 +198,9 @@ func Run(ctx context.Context, opts Options) error {
 		Store:           st,
 		Sink:            pipe,
 		Live:            Live{P: pipe},
-		Detector:        det,
-		Incidents:       corr,
-		Outbox:          outbox,
+		Detector:        dt.det,
+		Incidents:       dt.corr,
+		Outbox:          dt.outbox,
 		LookupDir:       filepath.Join(opts.DataDir, "lookups"),
 		LogReduceDir:    filepath.Join(opts.DataDir, "logreduce"),
 		Auth:            au,
@@ -360,8 +272,7 @@ func Run(ctx context.Context, opts Options) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	gerr := g.Wait()
-	detStop()
-	<-detDone
+	dt.close()
 	_ = audit.Append(auth.Record{Actor: "system", Action: "stop"}) // best effort
 	auditClosed = true
 	if err := audit.Close(); err != nil {
