@@ -76,6 +76,9 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 	if opts.MaxErrors <= 0 {
 		opts.MaxErrors = 100
 	}
+	if opts.Parser == nil { // built once per body, not per line
+		opts.Parser = parse.NewAuto(parse.Options{Location: opts.TimeOptions.Location, Now: opts.TimeOptions.Now})
+	}
 	var res Result
 	var events []event.Event
 	br := bufio.NewReaderSize(rd, 64<<10)
@@ -171,9 +174,6 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 		}
 	} else {
 		p := opts.Parser
-		if p == nil {
-			p = parse.NewAuto(parse.Options{Location: opts.TimeOptions.Location, Now: opts.TimeOptions.Now})
-		}
 		if err := parse.ParseLine(p, line, ev); err != nil {
 			res.ParseErrors++
 			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("%s: %v: kept raw", p.Name(), err))
