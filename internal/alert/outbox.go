@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
 	"net/http"
 	"os"
@@ -204,23 +205,7 @@ func (o *Outbox) save(n *Notification) error {
 		return fmt.Errorf("outbox save: %w", err)
 	}
 	path := filepath.Join(o.opts.Dir, n.ID+".json")
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("outbox save: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("outbox save: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("outbox save: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("outbox save: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("outbox save: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"io"
 	"net/http"
 	"os"
@@ -85,12 +86,7 @@ func (h *Handler) putCorrections(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, nil)
 		return
 	}
-	tmp := h.corrections.path() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		h.writeError(w, r, err, nil)
-		return
-	}
-	if err := os.Rename(tmp, h.corrections.path()); err != nil {
+	if err := atomicfile.Write(h.corrections.path(), b, 0o600); err != nil {
 		h.writeError(w, r, err, nil)
 		return
 	}

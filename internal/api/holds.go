@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -248,22 +249,7 @@ func (hs *Holds) saveLocked(list []Hold) error {
 	if err := os.MkdirAll(filepath.Dir(hs.path), 0o700); err != nil {
 		return fmt.Errorf("save legal holds: %w", err)
 	}
-	tmp := hs.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) // #nosec G304 -- the path is the server's own DATA/holds.json, not request input
-	if err != nil {
-		return fmt.Errorf("save legal holds: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, hs.path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(hs.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save legal holds: %w", err)
 	}
 	return nil

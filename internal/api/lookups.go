@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"io"
 	"net/http"
 	"os"
@@ -111,12 +112,7 @@ func (h *Handler) putLookup(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, nil)
 		return
 	}
-	tmp := h.lookups.path(name) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		h.writeError(w, r, err, nil)
-		return
-	}
-	if err := os.Rename(tmp, h.lookups.path(name)); err != nil {
+	if err := atomicfile.Write(h.lookups.path(name), b, 0o600); err != nil {
 		h.writeError(w, r, err, nil)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -269,11 +270,10 @@ func (d *Detector) saveStateLocked() error {
 	}
 	sort.Strings(st.Disabled)
 	b, _ := json.MarshalIndent(st, "", "  ") // plain struct always marshals
-	tmp := filepath.Join(d.opts.StateDir, "state.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(d.opts.StateDir, "state.json"), b, 0o600); err != nil {
 		return fmt.Errorf("save rule state: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(d.opts.StateDir, "state.json"))
+	return nil
 }
 
 var safeID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)

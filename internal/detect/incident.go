@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path"
@@ -681,11 +682,7 @@ func (c *Correlator) Save() error {
 	if err != nil {
 		return fmt.Errorf("save incidents: %w", err)
 	}
-	tmp := filepath.Join(c.opts.Dir, "incidents.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("save incidents: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(c.opts.Dir, "incidents.json")); err != nil {
+	if err := atomicfile.Write(filepath.Join(c.opts.Dir, "incidents.json"), b, 0o600); err != nil {
 		return fmt.Errorf("save incidents: %w", err)
 	}
 	return nil

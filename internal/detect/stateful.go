@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -432,11 +433,7 @@ func (s *Stateful) Save() error {
 	if err != nil {
 		return fmt.Errorf("save stateful: %w", err)
 	}
-	tmp := filepath.Join(s.opts.Dir, snapshotName+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("save stateful: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.opts.Dir, snapshotName)); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.opts.Dir, snapshotName), b, 0o600); err != nil {
 		return fmt.Errorf("save stateful: %w", err)
 	}
 	return nil

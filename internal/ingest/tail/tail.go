@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mamori/mamori/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -474,23 +475,7 @@ func (t *Tailer) saveState() error {
 	if err != nil {
 		return fmt.Errorf("tail state: %w", err)
 	}
-	tmp := t.opts.StateFile + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("tail state: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("tail state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("tail state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tail state: %w", err)
-	}
-	if err := os.Rename(tmp, t.opts.StateFile); err != nil {
+	if err := atomicfile.Write(t.opts.StateFile, b, 0o600); err != nil {
 		return fmt.Errorf("tail state: %w", err)
 	}
 	return nil
