@@ -60,8 +60,26 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// startNode runs `mamori server` on dataDir and waits for /healthz.
+// startNode runs `mamori server` on dataDir and waits for /healthz. The
+// HTTP port is picked free and then bound by the child, so another process
+// on the machine can take it in between; a start that fails on exactly that
+// is retried on a fresh port.
 func startNode(t *testing.T, dataDir string, extraArgs ...string) *node {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		n, err := tryStartNode(t, dataDir, extraArgs)
+		if err == nil {
+			return n
+		}
+		if attempt < 5 && strings.Contains(err.Error(), "listen http") && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("HTTP port taken by another process, retrying: %v", err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+func tryStartNode(t *testing.T, dataDir string, extraArgs []string) (*node, error) {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"server", "--data", dataDir, "--http", addr, "--syslog", "127.0.0.1:0"}, extraArgs...)
@@ -70,7 +88,7 @@ func startNode(t *testing.T, dataDir string, extraArgs ...string) *node {
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	n := &node{t: t, cmd: cmd, addr: addr, data: dataDir, logs: logs, done: make(chan error, 1)}
 	go func() { n.done <- cmd.Wait() }()
@@ -80,17 +98,17 @@ func startNode(t *testing.T, dataDir string, extraArgs ...string) *node {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return n
+				return n, nil
 			}
 		}
 		select {
 		case err := <-n.done:
-			t.Fatalf("server exited during start: %v\n%s", err, logs)
+			return nil, fmt.Errorf("server exited during start: %v\n%s", err, logs)
 		default:
 		}
 		if time.Now().After(deadline) {
 			n.kill()
-			t.Fatalf("server not healthy after 60s\n%s", logs)
+			return nil, fmt.Errorf("server not healthy after 60s\n%s", logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -51,9 +51,26 @@ func startBackend(t *testing.T, extraArgs ...string) *backend {
 			t.Skipf("skipping the browser test: cmd/mamori does not build yet: %v\n%s", err, out)
 		}
 	}
+	// The port is picked free and then bound by the child, so another
+	// process can take it in between: a start that fails on exactly that is
+	// retried on a fresh port.
+	for attempt := 1; ; attempt++ {
+		b, err := tryStartBackend(t, bin, extraArgs)
+		if err == nil {
+			return b
+		}
+		if attempt < 5 && strings.Contains(err.Error(), "listen http") && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("HTTP port taken by another process, retrying: %v", err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+func tryStartBackend(t *testing.T, bin string, extraArgs []string) (*backend, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
@@ -62,10 +79,10 @@ func startBackend(t *testing.T, extraArgs ...string) *backend {
 	b := &backend{url: "http://" + addr, logs: &bytes.Buffer{}, cmd: cmd, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = b.logs, b.logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { b.done <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt) // it may have exited already
 		select {
 		case <-b.done:
@@ -73,23 +90,25 @@ func startBackend(t *testing.T, extraArgs ...string) *backend {
 			_ = cmd.Process.Kill() // stuck: the test is over anyway
 			<-b.done
 		}
-	})
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get(b.url + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return b
+				t.Cleanup(stop)
+				return b, nil
 			}
 		}
 		select {
 		case err := <-b.done:
-			t.Fatalf("mamori server exited during start: %v\n%s", err, b.logs)
+			return nil, fmt.Errorf("mamori server exited during start: %v\n%s", err, b.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mamori server not healthy after 60s\n%s", b.logs)
+			stop()
+			return nil, fmt.Errorf("mamori server not healthy after 60s\n%s", b.logs)
 		}
 	}
 }
