@@ -37,9 +37,14 @@ type fileConfig struct {
 		Default    string            `yaml:"default"`    // e.g. 30d; empty keeps forever
 		Partitions map[string]string `yaml:"partitions"` // name → age
 	} `yaml:"retention"`
-	DiskBudget string   `yaml:"disk_budget"` // e.g. 500GB
-	Rules      []string `yaml:"rules"`       // Sigma rule folders
-	Notify     struct {
+	DiskBudget string `yaml:"disk_budget"` // e.g. 500GB
+	// AuditKey is the Ed25519 key file that signs audit and store
+	// checkpoints (keep it outside the data directory); CheckpointCopy is a
+	// file outside the data directory that receives every store checkpoint.
+	AuditKey       string   `yaml:"audit_key"`
+	CheckpointCopy string   `yaml:"checkpoint_copy"`
+	Rules          []string `yaml:"rules"` // Sigma rule folders
+	Notify         struct {
 		Channels []alert.Channel `yaml:"channels"`
 	} `yaml:"notify"`
 	Criticality []detect.CriticalityRule `yaml:"criticality"`
@@ -146,6 +151,14 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 	o.DataDir = fc.Data
 	o.HTTPAddr = fc.HTTP
 	o.Store.Sync = fc.Fsync
+	o.Store.CheckpointCopy = fc.CheckpointCopy
+	if fc.AuditKey != "" {
+		k, err := readPrivateKey(fc.AuditKey)
+		if err != nil {
+			bad("audit_key", err)
+		}
+		o.AuditSigningKey = k
+	}
 	if fc.FsyncInterval != "" {
 		d, err := parseDuration(fc.FsyncInterval)
 		if err != nil {

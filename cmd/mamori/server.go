@@ -27,6 +27,7 @@ func runServer(ctx context.Context, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a throw-away self-signed certificate")
 	auditKey := fs.String("audit-key", "", "Ed25519 key file (from 'mamori audit keygen') that signs audit checkpoints; keep it outside the data directory")
+	checkpointCopy := fs.String("checkpoint-copy", "", "file outside the data directory that receives a copy of every signed store checkpoint (needs --audit-key)")
 	var ruleDirs stringList
 	fs.Var(&ruleDirs, "rules", "Sigma rule folder to load (repeatable)")
 	noDetect := fs.Bool("no-detection", false, "turn live detection off")
@@ -72,6 +73,9 @@ func runServer(ctx context.Context, args []string) error {
 			return err
 		}
 		opts.AuditSigningKey = k
+	}
+	if *checkpointCopy != "" {
+		opts.Store.CheckpointCopy = *checkpointCopy
 	}
 	opts.RuleDirs = append(opts.RuleDirs, ruleDirs...)
 	opts.NoDetection = opts.NoDetection || *noDetect

@@ -61,6 +61,14 @@ type Options struct {
 	// Holds, when set, enables the legal-hold routes (/api/v1/holds).
 	Holds *Holds
 	Now   func() time.Time
+
+	// UIDir keeps the UI's server-side state: saved searches, dashboards
+	// and storage settings changed at run time ("" disables those routes).
+	UIDir string
+	// Retention, when set, lets admins change retention and the disk
+	// budget at run time; nil means the Store's, if it implements
+	// RetentionControl, else read-only.
+	Retention RetentionControl
 }
 
 // Handler serves the API.
@@ -69,6 +77,7 @@ type Handler struct {
 	limiter     *rateLimiter // per principal
 	lookups     *lookupStore
 	corrections *corrections
+	ui          *uiState     // saved searches, dashboards, storage settings, first-run setup
 	logins      *rateLimiter // per client address
 	log         *slog.Logger
 	mux         *http.ServeMux
@@ -105,6 +114,7 @@ func New(opts Options) *Handler {
 	}
 	h.lookups = &lookupStore{dir: h.opts.LookupDir}
 	h.corrections = &corrections{dir: h.opts.LogReduceDir}
+	h.ui = newUIState(h)
 	h.limiter = newRateLimiter(h.opts.RateLimit, 2*h.opts.RateLimit, h.now)
 	h.logins = newRateLimiter(10.0/60, 10, h.now)
 	h.queries = h.opts.Metrics.Counter("mamori_queries_total", "Search queries run, by outcome.", "outcome")

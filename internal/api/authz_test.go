@@ -60,6 +60,23 @@ var wantCap = map[string]auth.Capability{
 	"GET /api/v1/holds":                 auth.CapAudit,
 	"POST /api/v1/holds":                auth.CapAdmin,
 	"DELETE /api/v1/holds/{id}":         auth.CapAdmin,
+
+	// Saved searches and dashboards (ownership checked inside), storage
+	// settings, and the public sign-in options and first-run setup.
+	"GET /api/v1/saved-searches":         auth.CapSearch,
+	"POST /api/v1/saved-searches":        auth.CapSearch,
+	"GET /api/v1/saved-searches/{id}":    auth.CapSearch,
+	"PUT /api/v1/saved-searches/{id}":    auth.CapSearch,
+	"DELETE /api/v1/saved-searches/{id}": auth.CapSearch,
+	"GET /api/v1/dashboards":             auth.CapSearch,
+	"POST /api/v1/dashboards":            auth.CapSearch,
+	"GET /api/v1/dashboards/{id}":        auth.CapSearch,
+	"PUT /api/v1/dashboards/{id}":        auth.CapSearch,
+	"DELETE /api/v1/dashboards/{id}":     auth.CapSearch,
+	"GET /api/v1/settings/storage":       auth.CapAdmin,
+	"PUT /api/v1/settings/storage":       auth.CapAdmin,
+	"GET /api/v1/signin":                 "",
+	"POST /api/v1/setup":                 "",
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mamori/mamori/internal/auth"
@@ -17,39 +18,89 @@ func (h *Handler) correlator(w http.ResponseWriter, r *http.Request) *detect.Cor
 	return h.opts.Incidents
 }
 
-// scopeIncident keeps the signals p may see; ok is false when none remain.
+// scopeIncident keeps the signals p may see; ok is false when none remain
+// (or p's scope cannot be evaluated: closed by default).
 func scopeIncident(p auth.Principal, inc detect.Incident) (detect.Incident, bool) {
-	if p.Scope.Partitions == nil {
+	vis, err := newSignalScope(p)
+	if err != nil {
+		return inc, false
+	}
+	return vis.incident(inc)
+}
+
+// incident keeps the signals whose events are visible. When some are
+// hidden, everything derived from them goes too: entities, sources and
+// tactics are rebuilt from the visible signals, the times span them, and
+// the title names only visible entities. Severity and score stay those of
+// the whole incident, so a scoped triager still sees how urgent it is.
+func (vis signalScope) incident(inc detect.Incident) (detect.Incident, bool) {
+	if vis == nil {
 		return inc, true
 	}
 	var sigs []detect.SignalRef
 	for _, s := range inc.Signals {
-		part := s.EventPartition
-		if part == "" {
-			part = "main"
-		}
-		if p.Scope.AllowsPartition(part) {
+		if vis(s.EventPartition, s.EventSource, s.EventHost, s.EventRaw) {
 			sigs = append(sigs, s)
 		}
 	}
 	if len(sigs) == 0 {
 		return inc, false
 	}
-	if len(sigs) < len(inc.Signals) {
-		// Entities seen only in hidden signals are hidden too.
-		var ents []detect.Entity
+	if len(sigs) == len(inc.Signals) {
+		return inc, true
+	}
+	hidden := len(inc.Signals) - len(sigs)
+	out := inc
+	out.Signals, out.Entities, out.Sources, out.Tactics = sigs, nil, nil, nil
+	out.FirstSeen, out.LastSeen = sigs[0].Time, sigs[0].Time
+	for _, s := range sigs {
 		for _, e := range inc.Entities {
-			for _, s := range sigs {
-				if slices.Contains(s.Entities, e) {
-					ents = append(ents, e)
-					break
-				}
+			if slices.Contains(s.Entities, e) && !slices.Contains(out.Entities, e) {
+				out.Entities = append(out.Entities, e)
 			}
 		}
-		inc.Entities = ents
+		if s.EventSource != "" && !slices.Contains(out.Sources, s.EventSource) {
+			out.Sources = append(out.Sources, s.EventSource)
+		}
+		if s.Time.Before(out.FirstSeen) {
+			out.FirstSeen = s.Time
+		}
+		if s.Time.After(out.LastSeen) {
+			out.LastSeen = s.Time
+		}
 	}
-	inc.Signals = sigs
-	return inc, true
+	for _, t := range inc.Tactics {
+		for _, s := range sigs {
+			if slices.Contains(s.Tactics, t) {
+				out.Tactics = append(out.Tactics, t)
+				break
+			}
+		}
+	}
+	out.Title = scopedIncidentTitle(out, hidden)
+	return out, true
+}
+
+// scopedIncidentTitle names an incident by its visible part: the latest
+// visible tactic and the first visible host and user.
+func scopedIncidentTitle(inc detect.Incident, hidden int) string {
+	stage := "suspicious activity"
+	if n := len(inc.Tactics); n > 0 {
+		stage = strings.ReplaceAll(inc.Tactics[n-1], "_", " ")
+	}
+	var subject []string
+	for _, typ := range []string{detect.EntityHost, detect.EntityUser} {
+		for _, e := range inc.Entities {
+			if e.Type == typ {
+				subject = append(subject, e.Value)
+				break
+			}
+		}
+	}
+	if len(subject) == 0 {
+		subject = []string{"entities in your scope"}
+	}
+	return fmt.Sprintf("%s on %s: %d signals (%d outside your data scope)", stage, strings.Join(subject, " / "), len(inc.Signals), hidden)
 }
 
 // listIncidents handles GET /api/v1/incidents?from=&to=&status=.
@@ -79,9 +130,14 @@ func (h *Handler) listIncidents(w http.ResponseWriter, r *http.Request) {
 		f.To = time.Unix(0, opts.To)
 	}
 	p, _ := PrincipalFrom(r.Context())
+	vis, err := newSignalScope(p)
+	if err != nil {
+		h.writeError(w, r, err, nil)
+		return
+	}
 	out := []detect.Incident{}
 	for _, inc := range c.List(f) {
-		if inc, ok := scopeIncident(p, inc); ok {
+		if inc, ok := vis.incident(inc); ok {
 			out = append(out, inc)
 		}
 	}

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/mamori/mamori/internal/alert"
+	"github.com/mamori/mamori/internal/detect"
 )
 
 func (h *Handler) outbox(w http.ResponseWriter, r *http.Request) *alert.Outbox {
@@ -16,9 +18,50 @@ func (h *Handler) outbox(w http.ResponseWriter, r *http.Request) *alert.Outbox {
 }
 
 func (h *Handler) listNotifications(w http.ResponseWriter, r *http.Request) {
-	if o := h.outbox(w, r); o != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"notifications": o.List()})
+	o := h.outbox(w, r)
+	if o == nil {
+		return
 	}
+	p, _ := PrincipalFrom(r.Context())
+	vis, err := newSignalScope(p)
+	if err != nil {
+		h.writeError(w, r, err, nil)
+		return
+	}
+	list := o.List()
+	if vis != nil {
+		list = vis.notifications(list)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": list})
+}
+
+// notifications scopes the incident messages as the incident view does:
+// a notification about an incident with no visible signal is left out,
+// one about a mixed incident carries the scoped incident and title.
+// Messages without data (channel tests) are kept; data that is not an
+// incident is left out (closed by default).
+func (vis signalScope) notifications(list []alert.Notification) []alert.Notification {
+	out := list[:0:0]
+	for _, n := range list {
+		if n.Message.Data == nil {
+			out = append(out, n)
+			continue
+		}
+		var inc detect.Incident
+		b, err := json.Marshal(n.Message.Data)
+		if err != nil || json.Unmarshal(b, &inc) != nil || inc.ID == "" {
+			continue // unknown data: closed by default
+		}
+		scoped, ok := vis.incident(inc)
+		if !ok {
+			continue
+		}
+		if len(scoped.Signals) < len(inc.Signals) {
+			n.Message.Data, n.Message.Title = scoped, scoped.Title
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func (h *Handler) listChannels(w http.ResponseWriter, r *http.Request) {

@@ -61,5 +61,8 @@ func (h *Handler) routes() []route {
 		{"POST /api/v1/channels/{name}/test", auth.CapAdmin, h.testChannel},
 	}
 	routes = append(routes, h.oidcRoutes()...)
+	routes = append(routes, h.savedRoutes()...)
+	routes = append(routes, h.storageRoutes()...)
+	routes = append(routes, h.setupRoutes()...)
 	return append(routes, h.holdRoutes()...)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -168,7 +169,14 @@ func (h *Handler) huntRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts.Limit = 0
-	q, _ := query.Parse(eng.Prefilter()) // the rule's literal prefilter as a search, or "*"
+	// The rule's literal prefilter as a search, so blooms prune blocks; a
+	// prefilter that does not parse (a compiler bug) costs speed, not
+	// matches: scan everything.
+	q, perr := query.Parse(eng.Prefilter())
+	if perr != nil {
+		h.log.Warn("rule prefilter does not parse; scanning every block", "rule", r.PathValue("id"), "err", perr)
+		q, _ = query.Parse("*")
+	}
 	p, _ := PrincipalFrom(r.Context())
 	if q, err = applyScope(p, q, &opts); err != nil {
 		h.writeError(w, r, err, nil)
@@ -220,21 +228,42 @@ func (h *Handler) listSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
-	if pq, err = applyScope(p, pq, &opts); err != nil {
+	vis, err := newSignalScope(p)
+	if err != nil {
 		h.writeError(w, r, err, nil)
 		return
+	}
+	if vis == nil {
+		if pq, err = applyScope(p, pq, &opts); err != nil {
+			h.writeError(w, r, err, nil)
+			return
+		}
+	} else {
+		// A restricted principal may not search the signals partition;
+		// here it reads it and sees the signals whose events it may read.
+		// Its query filters signals only: a subquery would run unscoped.
+		if len(pq.Stages) > 0 || pq.HasSubquery() {
+			h.writeError(w, r, invalidf("signals query: a search expression without | operators or subqueries"), nil)
+			return
+		}
+		opts.Partitions = []string{detect.SignalsPartition}
+		opts.Limit = 0
 	}
 	snap := h.opts.Store.Snapshot()
 	defer snap.Release()
 	out := []signalJSON{}
+	errEnough := errors.New("enough signals")
 	_, err = query.Run(r.Context(), snap, pq, opts, func(row query.Row) error {
 		ev := row.Event()
-		if s, ok := detect.SignalFromEvent(&ev); ok {
+		if s, ok := detect.SignalFromEvent(&ev); ok && vis.visible(&s) {
 			out = append(out, signalJSON{Signal: s, Time: event.FormatTime(s.Time), EventTime: event.FormatTime(s.EventTime)})
+			if limit > 0 && len(out) >= limit {
+				return errEnough
+			}
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errEnough) {
 		h.writeError(w, r, err, nil)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/query"
 )
@@ -20,11 +21,20 @@ func parseScopeFilter(text string) (query.Expr, error) {
 	return q.Search, nil
 }
 
+// restricted reports whether sc limits what its principal may read
+// (partitions or role filters).
+func restricted(sc auth.Scope) bool { return sc.Partitions != nil || len(sc.Filters) > 0 }
+
 // applyScope restricts q and opts to what p may read: the partitions of
 // its roles (pushed down to the store) and its role filters (AND-ed into
 // the search expression, so every operator and subquery sees only scoped
 // rows). The audit partition is hidden from principals without the audit
-// capability even when the query names it.
+// capability even when the query names it. The signals partition is
+// hidden from restricted principals: a signal copies its event (raw text,
+// host, source) from whatever partition it came from, so neither the
+// partition list nor a role filter would hide a wallet event's signal.
+// They see signals and incidents through their views, which check the
+// event behind each signal (signalScope).
 func applyScope(p auth.Principal, q *query.Query, opts *query.Options) (*query.Query, error) {
 	sc := p.Scope
 	if sc.Partitions != nil {
@@ -38,6 +48,13 @@ func applyScope(p auth.Principal, q *query.Query, opts *query.Options) (*query.Q
 		g, err := parseScopeFilter("NOT _partition=" + auth.AuditPartition)
 		if err != nil {
 			return nil, fmt.Errorf("BUG: audit guard: %w", err)
+		}
+		guards = append(guards, g)
+	}
+	if restricted(sc) {
+		g, err := parseScopeFilter("NOT _partition=" + detect.SignalsPartition)
+		if err != nil {
+			return nil, fmt.Errorf("BUG: signals guard: %w", err)
 		}
 		guards = append(guards, g)
 	}
@@ -102,4 +119,32 @@ func scopeMatcher(p auth.Principal, namesPartition bool) (func(*event.Event) boo
 		}
 		return m == nil || m.Match(e)
 	}, nil
+}
+
+// signalScope checks the events behind signals against p's scope: a
+// signal is visible when p may read the event that raised it (its
+// partition and role filters, evaluated on the event's partition, source,
+// host and raw text as kept on the signal). A nil signalScope (returned
+// for unrestricted principals) shows everything.
+type signalScope func(partition, source, host, raw string) bool
+
+func newSignalScope(p auth.Principal) (signalScope, error) {
+	if !restricted(p.Scope) {
+		return nil, nil
+	}
+	match, err := scopeMatcher(p, true)
+	if err != nil {
+		return nil, err
+	}
+	return func(partition, source, host, raw string) bool {
+		if partition == "" {
+			partition = event.DefaultPartition
+		}
+		e := event.Event{Partition: partition, Source: source, Host: host, Raw: raw}
+		return match(&e)
+	}, nil
+}
+
+func (s signalScope) visible(sig *detect.Signal) bool {
+	return s == nil || s(sig.EventPartition, sig.EventSource, sig.EventHost, sig.EventRaw)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -238,8 +239,12 @@ func (a *Auth) DeleteUser(name string) error {
 }
 
 // dummyHash is checked for unknown users so that a login takes the same
-// time whether or not the user exists.
-var dummyHash, _ = HashPassword("not a real password, only for timing")
+// time whether or not the user exists. It is computed on first use: argon2id with 64 MiB at package load would
+// cost every mamori subcommand a second.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a real password, only for timing") // cannot fail: rand.Read panics rather than erring
+	return h
+})
 
 // Login checks a user's password (and TOTP code when enabled), applies the
 // lockout policy, and opens a session.
@@ -248,7 +253,7 @@ func (a *Auth) Login(name, password, code string) (*Session, Principal, error) {
 	u := a.userLocked(name)
 	if u == nil || u.Disabled {
 		a.mu.Unlock()
-		checkPassword(dummyHash, password)
+		checkPassword(dummyHash(), password)
 		return nil, Principal{}, ErrUnauthenticated
 	}
 	now := a.now()

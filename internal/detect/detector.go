@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -85,6 +86,13 @@ type Detector struct {
 	supp map[string]*suppression
 
 	processed, raised, suppressed atomic.Uint64
+	// replayedTo is the newest receive time a Replay evaluated; Run skips
+	// live events received at or before it (#6).
+	replayedTo atomic.Int64
+	// keepSnapshot is set when a replay was cut short by shutdown: the
+	// snapshot on disk stays as it was, so the next start replays the
+	// same events onto the same state instead of counting some twice.
+	keepSnapshot atomic.Bool
 }
 
 type suppression struct {
@@ -375,7 +383,49 @@ func newSignal(r *sigma.Rule, e *event.Event) Signal {
 	}
 	return Signal{ID: signalID(r.ID, e.Time, e.Raw), Time: e.Time, RuleID: r.ID, Title: r.Title, Level: r.Level, Severity: SeverityOf(r.Level),
 		Tags: r.Tags, Tactics: TacticsOf(r.Tags), Entities: Entities(e), EventTime: e.Time, EventSource: e.Source, EventHost: e.Host,
-		EventPartition: e.Partition, EventRaw: raw, Kind: "sigma"}
+		EventPartition: e.Partition, EventRaw: raw, EventReceived: e.Received, Kind: "sigma"}
+}
+
+// skipDetection reports whether an event is our own output or internal
+// data, which detection never looks at.
+func skipDetection(e *event.Event) bool {
+	return e.Partition == SignalsPartition || (len(e.Partition) > 0 && e.Partition[0] == '_')
+}
+
+// parallelMatchMin is the batch size from which Sigma matching is spread
+// over the cores (per worker); smaller batches match on the caller's
+// goroutine.
+const parallelMatchMin = 256
+
+// matchAll runs the Sigma engine over events, in parallel for large
+// batches (the engine is immutable and safe for concurrent use), and
+// returns the rules that matched each event. Everything with state
+// (stateful rules, suppression) runs afterwards, in event order.
+func matchAll(eng *sigma.Engine, events []event.Event) [][]*sigma.Rule {
+	out := make([][]*sigma.Rule, len(events))
+	match := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if e := &events[i]; !skipDetection(e) {
+				eng.Match(e, func(m sigma.Match) { out[i] = append(out[i], m.Rule) })
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(events)/parallelMatchMin)
+	if workers <= 1 {
+		match(0, len(events))
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(events) + workers - 1) / workers
+	for lo := 0; lo < len(events); lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			match(lo, hi)
+		}(lo, min(lo+per, len(events)))
+	}
+	wg.Wait()
+	return out
 }
 
 // Detect runs the enabled rules on events and returns the signals to
@@ -384,27 +434,28 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 	d.mu.RLock()
 	eng, silenced := d.eng, d.silenced
 	d.mu.RUnlock()
+	matches := matchAll(eng, events)
 	var out []Signal
 	var matched []string
 	for i := range events {
 		e := &events[i]
-		if e.Partition == SignalsPartition || (len(e.Partition) > 0 && e.Partition[0] == '_') {
-			continue // never detect on our own output or internal data
+		if skipDetection(e) {
+			continue
 		}
 		matched = matched[:0]
-		eng.Match(e, func(m sigma.Match) {
-			matched = append(matched, m.Rule.ID)
-			if m.Rule.Name != "" {
-				matched = append(matched, m.Rule.Name)
+		for _, r := range matches[i] {
+			matched = append(matched, r.ID)
+			if r.Name != "" {
+				matched = append(matched, r.Name)
 			}
-			if silenced[m.Rule.ID] || (m.Rule.Name != "" && silenced[m.Rule.Name]) {
-				return // feeds a correlation only (generate: false)
+			if silenced[r.ID] || (r.Name != "" && silenced[r.Name]) {
+				continue // feeds a correlation only (generate: false)
 			}
-			s := newSignal(m.Rule, e)
+			s := newSignal(r, e)
 			if d.keep(&s) {
 				out = append(out, s)
 			}
-		})
+		}
 		// Stateful rules see every event with the Sigma rules it matched (#6).
 		for _, s := range d.st.Observe(e, matched) {
 			if d.keep(&s) {
@@ -469,15 +520,31 @@ func (d *Detector) Counts() Counts {
 // Stateful returns the stateful rule engine (#6).
 func (d *Detector) Stateful() *Stateful { return d.st }
 
+// detectChunk is the most events Run detects before handing their signals
+// on: two parallel Sigma workers' worth.
+const detectChunk = 2 * parallelMatchMin
+
 // Run consumes batches of durable events until in is closed or ctx ends,
 // and hands the signals it raises to emit. It also resolves stateful
 // absence rules on a timer and snapshots stateful state every 30 s and
 // when it returns (#6).
+//
+// emit runs on a goroutine of its own, so detection goes on with the next
+// batch while signals are stored (an fsync each); signals queued meanwhile
+// are handed on together. A snapshot is taken only once every signal of the
+// events it covers was emitted, and signals still queued when Run stops
+// are emitted (with ctx's values, without its cancellation) before it
+// returns.
 func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []Signal) error) error {
+	out := d.startEmitter(context.WithoutCancel(ctx), emit)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastSave := time.Now()
 	defer func() {
+		out.close()
+		if d.keepSnapshot.Load() {
+			return
+		}
 		if err := d.st.Save(); err != nil {
 			d.log.Error("save stateful state", "err", err)
 		}
@@ -493,13 +560,10 @@ func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(c
 					sigs = append(sigs, s)
 				}
 			}
-			if len(sigs) > 0 {
-				if err := emit(ctx, sigs); err != nil {
-					d.log.Error("store signals", "err", err, "signals", len(sigs))
-				}
-			}
+			out.send(sigs)
 			if time.Since(lastSave) >= 30*time.Second {
 				lastSave = time.Now()
+				out.flush()
 				if err := d.st.Save(); err != nil {
 					d.log.Error("save stateful state", "err", err)
 				}
@@ -508,15 +572,78 @@ func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(c
 			if !ok {
 				return nil
 			}
-			sigs := d.Detect(batch)
-			if len(sigs) == 0 {
-				continue
-			}
-			if err := emit(ctx, sigs); err != nil {
-				d.log.Error("store signals", "err", err, "signals", len(sigs))
+			// A large batch is detected in chunks, each chunk's signals
+			// handed on at once: the first events of a batch do not wait
+			// for the last ones (detection lag).
+			for batch = d.skipReplayed(batch); len(batch) > 0; {
+				n := min(len(batch), detectChunk)
+				out.send(d.Detect(batch[:n]))
+				batch = batch[n:]
 			}
 		}
 	}
+}
+
+// signalQueue hands signals from Run to emit on a goroutine of its own.
+type signalQueue struct {
+	c    chan queued
+	done chan struct{}
+}
+
+// queued is signals to emit, or (ack set) a barrier that is closed once
+// everything queued before it was emitted.
+type queued struct {
+	sigs []Signal
+	ack  chan struct{}
+}
+
+func (d *Detector) startEmitter(ctx context.Context, emit func(context.Context, []Signal) error) *signalQueue {
+	q := &signalQueue{c: make(chan queued, 256), done: make(chan struct{})}
+	go func() {
+		defer close(q.done)
+		for item := range q.c {
+			sigs, acks := item.sigs, []chan struct{}{item.ack}
+			for more := true; more; { // take what else waits: one store append
+				select {
+				case next, ok := <-q.c:
+					sigs, acks, more = append(sigs, next.sigs...), append(acks, next.ack), ok
+				default:
+					more = false
+				}
+			}
+			if len(sigs) > 0 {
+				if err := emit(ctx, sigs); err != nil {
+					d.log.Error("store signals", "err", err, "signals", len(sigs))
+				}
+			}
+			for _, a := range acks {
+				if a != nil {
+					close(a)
+				}
+			}
+		}
+	}()
+	return q
+}
+
+// send queues signals (blocking when 256 batches wait already).
+func (q *signalQueue) send(sigs []Signal) {
+	if len(sigs) > 0 {
+		q.c <- queued{sigs: sigs}
+	}
+}
+
+// flush waits until everything queued so far was emitted.
+func (q *signalQueue) flush() {
+	ack := make(chan struct{})
+	q.c <- queued{ack: ack}
+	<-ack
+}
+
+// close emits what is queued and stops the goroutine.
+func (q *signalQueue) close() {
+	close(q.c)
+	<-q.done
 }
 
 // RuleHunter runs one rule retroactively.
@@ -553,9 +680,9 @@ func (d *Detector) SingleRule(id string) (*RuleHunter, error) {
 }
 
 // Prefilter returns a search expression every match satisfies, for the
-// query engine to prune with. TODO(lead): derive it from the rule's
-// literals so blooms prune (#5); "*" scans the range.
-func (rh *RuleHunter) Prefilter() string { return "*" }
+// query engine to prune with: the whole tokens the rule's literals
+// require (sigma.Engine.QueryPrefilter), "*" when nothing is certain.
+func (rh *RuleHunter) Prefilter() string { return rh.eng.QueryPrefilter() }
 
 // Match returns the signals of the rule on one event (no suppression).
 func (rh *RuleHunter) Match(e *event.Event) []Signal {
@@ -583,7 +710,7 @@ func IntelSignal(e *event.Event, value string) Signal {
 	ruleID := "intel:" + typ
 	return Signal{ID: signalID(ruleID+value, e.Time, e.Raw), Time: e.Time, RuleID: ruleID, Title: "Threat intel match: " + typ + " " + value + " (" + feed + ")",
 		Level: "high", Severity: "high", Tags: []string{"attack.command_and_control"}, Tactics: []string{"command_and_control"}, Entities: dedupEntities(ents),
-		EventTime: e.Time, EventSource: e.Source, EventHost: e.Host, EventPartition: e.Partition, EventRaw: raw, Kind: "intel"}
+		EventTime: e.Time, EventSource: e.Source, EventHost: e.Host, EventPartition: e.Partition, EventRaw: raw, EventReceived: e.Received, Kind: "intel"}
 }
 
 func dedupEntities(es []Entity) []Entity {

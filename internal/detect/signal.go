@@ -76,6 +76,10 @@ type Signal struct {
 	EventHost      string `json:"event_host,omitempty"`
 	EventPartition string `json:"event_partition,omitempty"`
 	EventRaw       string `json:"event_raw,omitempty"`
+	// EventReceived is when the server accepted the matched event (Unix
+	// ns; 0 for signals without one): signal time minus it is the
+	// detection lag.
+	EventReceived int64 `json:"-"`
 	// Suppressed counts earlier repeats folded into this signal.
 	Suppressed int `json:"suppressed,omitempty"`
 	// Kind is "sigma", "intel" or a stateful rule type.
@@ -125,6 +129,9 @@ func (s *Signal) Event() event.Event {
 		add("suppressed", strconv.Itoa(s.Suppressed))
 	}
 	add("event.time", event.FormatTime(s.EventTime))
+	if s.EventReceived != 0 {
+		add("event.received", event.FormatTime(s.EventReceived))
+	}
 	add("event.source", s.EventSource)
 	add("event.host", s.EventHost)
 	add("event.partition", s.EventPartition)
@@ -163,6 +170,9 @@ func SignalFromEvent(e *event.Event) (Signal, bool) {
 	_ = json.Unmarshal([]byte(get("entities")), &s.Entities) // best effort: a signal without entities is still a signal
 	if ns, ok := event.ParseTime(get("event.time")); ok {
 		s.EventTime = ns
+	}
+	if ns, ok := event.ParseTime(get("event.received")); ok {
+		s.EventReceived = ns
 	}
 	s.EventSource, s.EventHost, s.EventPartition, s.EventRaw = get("event.source"), get("event.host"), get("event.partition"), get("event.raw")
 	s.Suppressed, _ = strconv.Atoi(get("suppressed"))

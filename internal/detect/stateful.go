@@ -42,7 +42,7 @@ type Stateful struct {
 	opts StatefulOptions
 	log  *slog.Logger
 
-	mu    sync.Mutex // guards rules, state, watermark, seen
+	mu    sync.Mutex // guards rules, state, watermark, seen, received, mark
 	rules []*StatefulRule
 	state map[string]*ruleState // by rule id
 	cur   struct {              // the event being observed and its entities
@@ -52,6 +52,12 @@ type Stateful struct {
 	watermark int64     // newest event time seen
 	lastWall  time.Time // wall time of the last event, for Flush
 	seen      int
+	// received is the newest receive time (event.Received) observed: the
+	// position a snapshot covers. mark is the one of the snapshot loaded
+	// at open, and markOK says whether a replay can start from it (#6).
+	received int64
+	mark     int64
+	markOK   bool
 
 	fired, late, evicted atomic.Uint64
 }
@@ -73,6 +79,7 @@ type keyState struct {
 	Seen    map[string]int64   `json:"seen,omitempty"`
 	Buckets map[int64]*bucket  `json:"b,omitempty"`
 	Fired   int64              `json:"fired,omitempty"`
+	N       int                `json:"n,omitempty"`     // events seen (first-seen history)
 	Quiet   int64              `json:"quiet,omitempty"` // suppressed until`
 	Ents    []Entity           `json:"e,omitempty"`
 	Extra   map[string]float64 `json:"x,omitempty"`
@@ -105,6 +112,7 @@ type evidence struct {
 	Partition string   `json:"part,omitempty"`
 	Raw       string   `json:"raw,omitempty"`
 	Ents      []Entity `json:"e,omitempty"`
+	Received  int64    `json:"rcv,omitempty"`
 }
 
 // StatefulCounts are the engine's counters.
@@ -198,6 +206,9 @@ func (s *Stateful) Observe(e *event.Event, matched []string) []Signal {
 	defer s.mu.Unlock()
 	if e.Time > s.watermark {
 		s.watermark = e.Time
+	}
+	if e.Received > s.received {
+		s.received = e.Received
 	}
 	if e.Time < s.watermark-int64(s.opts.Lateness) {
 		s.late.Add(1)
@@ -382,7 +393,7 @@ func (s *Stateful) evidenceOf(r *StatefulRule, e *event.Event) evidence {
 	if len(raw) > 2048 {
 		raw = raw[:2048]
 	}
-	return evidence{Time: e.Time, Source: e.Source, Host: e.Host, Partition: e.Partition, Raw: raw, Ents: s.entitiesOf(r, e)}
+	return evidence{Time: e.Time, Source: e.Source, Host: e.Host, Partition: e.Partition, Raw: raw, Ents: s.entitiesOf(r, e), Received: e.Received}
 }
 
 // signal builds the signal of a firing.
@@ -393,7 +404,7 @@ func (r *StatefulRule) signal(ev evidence, ents []Entity, detail string) Signal 
 	}
 	return Signal{ID: signalID(r.ID, ev.Time, ev.Raw+detail), Time: ev.Time, RuleID: r.ID, Title: title, Level: r.Level, Severity: SeverityOf(r.Level),
 		Tags: r.Tags, Tactics: r.tactics, Entities: dedupEntities(addEntities(append([]Entity(nil), ev.Ents...), ents, 32)),
-		EventTime: ev.Time, EventSource: ev.Source, EventHost: ev.Host, EventPartition: ev.Partition, EventRaw: ev.Raw, Kind: r.Type}
+		EventTime: ev.Time, EventSource: ev.Source, EventHost: ev.Host, EventPartition: ev.Partition, EventRaw: ev.Raw, EventReceived: ev.Received, Kind: r.Type}
 }
 
 // Counts returns the counters and the size of the state.
@@ -413,22 +424,26 @@ func (s *Stateful) Counts() StatefulCounts {
 }
 
 type statefulSnapshot struct {
-	Version   int                   `json:"version"`
-	Watermark int64                 `json:"watermark"`
-	Rules     map[string]*ruleState `json:"rules"`
+	Version   int   `json:"version"`
+	Watermark int64 `json:"watermark"`
+	// Received is the newest receive time of the events the snapshot
+	// covers (version 2): a restart replays the stored events received
+	// after it.
+	Received int64                 `json:"received,omitempty"`
+	Rules    map[string]*ruleState `json:"rules"`
 }
 
 const snapshotName = "stateful.json"
 
-// Save writes the snapshot (windows, baselines, first-seen sets).
-// TODO(stateful): after a crash, replay the WAL tail newer than the
-// snapshot's watermark instead of losing those events' state (#6).
+// Save writes the snapshot (windows, baselines, first-seen sets) with the
+// receive time it covers; Detector.Replay re-evaluates the stored events
+// received after it at the next start (#6).
 func (s *Stateful) Save() error {
 	if s.opts.Dir == "" {
 		return nil
 	}
 	s.mu.Lock()
-	b, err := json.Marshal(statefulSnapshot{Version: 1, Watermark: s.watermark, Rules: s.state})
+	b, err := json.Marshal(statefulSnapshot{Version: 2, Watermark: s.watermark, Received: s.received, Rules: s.state})
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("save stateful: %w", err)
@@ -442,7 +457,11 @@ func (s *Stateful) Save() error {
 func (s *Stateful) load() error {
 	b, err := os.ReadFile(filepath.Join(s.opts.Dir, snapshotName))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		// A fresh node: what is stored already was never live, and what
+		// arrives from now on is covered by the snapshot saved now, so a
+		// crash before the first periodic save still replays it.
+		s.received = time.Now().UnixNano()
+		return s.Save()
 	}
 	if err != nil {
 		return fmt.Errorf("load stateful: %w", err)
@@ -451,13 +470,35 @@ func (s *Stateful) load() error {
 	if err := json.Unmarshal(b, &snap); err != nil {
 		// A damaged snapshot costs the windows, not the node.
 		s.log.Warn("stateful snapshot unreadable, starting empty", "err", err)
+		s.received = time.Now().UnixNano()
 		return nil
 	}
 	s.watermark = snap.Watermark
+	if snap.Received > 0 {
+		s.received, s.mark, s.markOK = snap.Received, snap.Received, true
+	} else {
+		s.log.Info("stateful snapshot predates replay marks: events since it are not replayed", "version", snap.Version)
+	}
 	for id, st := range snap.Rules {
 		if st != nil && st.Keys != nil {
 			s.state[id] = st
 		}
 	}
 	return nil
+}
+
+// replayMark returns the receive time the loaded snapshot covered and its
+// watermark; ok is false when there is nothing to replay from.
+func (s *Stateful) replayMark() (mark, watermark int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mark, s.watermark, s.markOK
+}
+
+// resetReceived moves the covered receive time back to mark (after a
+// partial replay).
+func (s *Stateful) resetReceived(mark int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = mark
 }

@@ -205,10 +205,12 @@ func fmtSpan(ns int64) string {
 // firstSeen fires on a value never seen for the key, once the rule has
 // learned for Baseline since the first event it saw.
 func (s *Stateful) firstSeen(r *StatefulRule, st *ruleState, ks *keyState, e *event.Event) (bool, string) {
-	v, ok := keyOf(e, r.Value)
+	v, ok := r.valueKey(e)
 	if !ok {
 		return false, ""
 	}
+	history := ks.N
+	ks.N++
 	if ks.Seen == nil {
 		ks.Seen = map[string]int64{}
 	}
@@ -217,6 +219,10 @@ func (s *Stateful) firstSeen(r *StatefulRule, st *ruleState, ks *keyState, e *ev
 			ks.Seen[v] = e.Time
 		}
 		return false, ""
+	}
+	learning := e.Time < st.Start+int64(r.Baseline)
+	if !learning && r.near(ks.Seen, v) {
+		return false, "" // close to a known value: not new, and not learned (the baseline does not creep)
 	}
 	maxVals := r.MaxValues
 	if maxVals <= 0 {
@@ -233,10 +239,50 @@ func (s *Stateful) firstSeen(r *StatefulRule, st *ruleState, ks *keyState, e *ev
 		delete(ks.Seen, oldK)
 	}
 	ks.Seen[v] = e.Time
-	if e.Time < st.Start+int64(r.Baseline) {
-		return false, "" // still learning
+	if learning || history < r.MinHistory {
+		return false, "" // still learning, or too little history for this key
 	}
 	return true, "first seen: " + strings.ReplaceAll(v, "\x00", " ")
+}
+
+// valueKey is keyOf over the rule's value fields, with the virtual field
+// _hour (the event's hour of day in the rule's timezone).
+func (r *StatefulRule) valueKey(e *event.Event) (string, bool) {
+	if len(r.Value) == 1 && r.Value[0] == "_hour" {
+		return fmt.Sprintf("%02d", r.hourOf(e.Time)), true
+	}
+	return keyOf(e, r.Value)
+}
+
+// hourOf is the hour of day of ns in the rule's timezone.
+func (r *StatefulRule) hourOf(ns int64) int {
+	return int(((ns+r.tzOff)/int64(time.Hour))%24+24) % 24
+}
+
+// near reports whether a known value is within Tolerance of v (numbers
+// only; _hour wraps around midnight).
+func (r *StatefulRule) near(seen map[string]int64, v string) bool {
+	if r.Tolerance <= 0 {
+		return false
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return false
+	}
+	for k := range seen {
+		y, err := strconv.ParseFloat(k, 64)
+		if err != nil {
+			continue
+		}
+		d := math.Abs(x - y)
+		if r.Value[0] == "_hour" {
+			d = min(d, 24-d)
+		}
+		if d <= r.Tolerance {
+			return true
+		}
+	}
+	return false
 }
 
 // outlier keeps per-bucket sums and fires when the running bucket passes

@@ -68,8 +68,16 @@ type StatefulRule struct {
 	Ordered bool   `yaml:"ordered"`
 	// FirstSeen: the fields whose combined value is new for the key after
 	// Baseline (learning time counted from the first event the rule saw).
+	// The virtual field _hour is the event's hour of day (00-23, in
+	// Timezone), for "at an hour this account never used".
 	Value    []string `yaml:"value"`
 	Baseline Duration `yaml:"baseline"`
+	// MinHistory: a new value fires only when the key already had this
+	// many events (an established baseline: a new account never fires).
+	MinHistory int `yaml:"min_history"`
+	// Tolerance: a single numeric value within Tolerance of a known one is
+	// not new (_hour wraps around midnight: 23 is within 1 of 00).
+	Tolerance float64 `yaml:"tolerance"`
 	// Aggregation: aggregates per key over Window and a boolean condition
 	// on them ("total > 1000 and n >= 3").
 	Aggregates []Aggregate `yaml:"aggregates"`
@@ -258,7 +266,7 @@ func LoadStatefulDir(dirs ...string) ([]*StatefulRule, map[string]bool, []error)
 			if ext := strings.ToLower(filepath.Ext(p)); ext != ".yml" && ext != ".yaml" {
 				return nil
 			}
-			data, err := os.ReadFile(p)
+			data, err := os.ReadFile(p) // #nosec G122 G304 -- rule folders are the operator's configuration; a file swapped during the walk is read as whatever it is then, and parsed as untrusted YAML
 			if err != nil {
 				return err
 			}
@@ -341,6 +349,12 @@ func (r *StatefulRule) compile() error {
 		if len(r.Value) == 0 {
 			errs = append(errs, errors.New("first_seen needs value fields"))
 		}
+		if r.MinHistory < 0 || r.Tolerance < 0 {
+			errs = append(errs, errors.New("min_history and tolerance must not be negative"))
+		}
+		if r.Tolerance > 0 && len(r.Value) != 1 {
+			errs = append(errs, errors.New("tolerance needs exactly one (numeric) value field"))
+		}
 	case TypeOutlier:
 		if r.Bucket <= 0 {
 			r.Bucket = Duration(time.Hour)
@@ -422,7 +436,7 @@ func (r *StatefulRule) inHours(ns int64) bool {
 	if r.hourLo < 0 {
 		return true
 	}
-	h := int(((ns+r.tzOff)/int64(time.Hour))%24+24) % 24
+	h := r.hourOf(ns)
 	if r.hourLo <= r.hourHi {
 		return h >= r.hourLo && h < r.hourHi
 	}

@@ -495,6 +495,7 @@ func FuzzParseStatefulRules(f *testing.F) {
 	f.Add([]byte(thresholdRule))
 	f.Add([]byte(absenceRule))
 	f.Add([]byte("title: x\ncorrelation: {type: event_count, rules: [a], timespan: 5m, condition: {gt: 2}}\n"))
+	f.Add([]byte("mamori: v1\nid: h\ntype: first_seen\ngroup_by: [user.name]\nvalue: [_hour]\ntolerance: 1\nmin_history: 2\ntimezone: \"+09:00\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := ParseStatefulRules(data, "fuzz.yml")
 		if err != nil && err.Error() == "" {

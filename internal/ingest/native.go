@@ -80,7 +80,7 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 		opts.Parser = parse.NewAuto(parse.Options{Location: opts.TimeOptions.Location, Now: opts.TimeOptions.Now})
 	}
 	var res Result
-	var events []event.Event
+	var evs eventList
 	br := bufio.NewReaderSize(rd, 64<<10)
 	var slab fieldSlab
 	var acc []byte    // a line longer than the read buffer, so far
@@ -131,10 +131,12 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 			ev.Fields = append(ev.Fields, opts.Meta.Fields...)
 			ev.Received = received
 			decodeLine(line, &ev, opts, &res, lineNo)
-			events = append(events, ev)
+			ev.Fields = slab.keep(ev.Fields)
+			evs.add(ev)
 			res.Accepted++
 		}
 		if err != nil {
+			events := evs.all()
 			if err == io.EOF {
 				return events, res, nil
 			}
@@ -194,22 +196,78 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 	}
 }
 
-// fieldSlab hands out field slices with spare capacity carved from large
-// shared arrays, so decoding an event does not grow its field slice one
-// allocation at a time. An event with more fields than its window simply
-// reallocates its own slice.
-type fieldSlab struct{ buf []event.Field }
+// fieldSlab hands out field slices carved from large shared arrays, so
+// decoding an event does not grow its field slice one allocation at a
+// time: take lends a window with spare capacity at the slab's end, and
+// keep gives back what the event did not use. An event with more fields
+// than its window simply reallocates its own slice.
+type fieldSlab struct {
+	buf    []event.Field
+	window int // the size of the window last taken
+}
 
-// fieldWindow is the capacity given to each event; most log events have
+// fieldWindow is the capacity lent to each event; most log events have
 // fewer fields.
-const fieldWindow = 24
+const fieldWindow = 32
 
+// take lends a window of at least min fields.
 func (s *fieldSlab) take(min int) []event.Field {
 	n := max(fieldWindow, min)
 	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]event.Field, 0, max(256*fieldWindow, n))
+		s.buf = make([]event.Field, 0, max(128*fieldWindow, n))
 	}
-	w := s.buf[len(s.buf) : len(s.buf) : len(s.buf)+n]
-	s.buf = s.buf[:len(s.buf)+n]
-	return w
+	s.window = n
+	return s.buf[len(s.buf) : len(s.buf) : len(s.buf)+n]
+}
+
+// keep ends the loan of the window last taken, whose fields are now fs:
+// the used part stays the event's (its capacity cut, so later events
+// cannot write into it), the rest goes back to the slab.
+func (s *fieldSlab) keep(fs []event.Field) []event.Field {
+	at := len(s.buf)
+	switch {
+	case len(fs) == 0:
+		return nil
+	case &s.buf[:at+1][at] == &fs[0]:
+		s.buf = s.buf[:at+len(fs)]
+	default:
+		// Reallocated (or resliced: then it may still point into the
+		// window, which must not be lent again).
+		s.buf = s.buf[:at+s.window]
+	}
+	return fs[:len(fs):len(fs)]
+}
+
+// eventList collects decoded events in chunks, so a body of many events
+// is not copied at every doubling of one slice; all copies them once into
+// a slice of the exact length.
+type eventList struct {
+	chunks [][]event.Event
+	cur    []event.Event
+	n      int
+}
+
+func (l *eventList) add(ev event.Event) {
+	if len(l.cur) == cap(l.cur) {
+		if len(l.cur) > 0 {
+			l.chunks = append(l.chunks, l.cur)
+		}
+		l.cur = make([]event.Event, 0, min(4096, max(64, 2*l.n)))
+	}
+	l.cur = append(l.cur, ev)
+	l.n++
+}
+
+func (l *eventList) all() []event.Event {
+	if l.n == 0 {
+		return nil
+	}
+	if len(l.chunks) == 0 {
+		return l.cur
+	}
+	out := make([]event.Event, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	return append(out, l.cur...)
 }

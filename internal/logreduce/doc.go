@@ -7,8 +7,9 @@
 // online clustering (reducer.go), cardinality and variable-length merging
 // (compact.go, varlen.go), signatures with stable ids and drill-down queries
 // (signature.go), typed display (display.go), user corrections
-// (correction.go), period comparison (compare.go) and a cheap JSON field
-// reader for the command (jsonfield.go). It does not own reading events,
+// (correction.go), period comparison (compare.go), a cheap JSON field
+// reader for the command (jsonfield.go) and the key names of a raw JSON or
+// key=value message for `logreduce keys` (keys.go). It does not own reading events,
 // query syntax or output formatting; callers feed it message strings.
 // docs/logreduce.md describes the method and its measured accuracy.
 //

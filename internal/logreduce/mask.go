@@ -9,7 +9,10 @@ package logreduce
 // identifier-like tokens. The same function canonicalizes a finished
 // template, because Wildcard inside a word is itself treated as a variable.
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Wildcard marks a variable in a template.
 const Wildcard = "<*>"
@@ -73,14 +76,37 @@ func splitWords(dst []string, s string) []string {
 			i++
 		}
 		start := i
-		for i < len(s) && charClass[s[i]]&clSpace == 0 {
-			i++
-		}
+		i = wordEnd(s, i)
 		if i > start {
 			dst = append(dst, s[start:i])
 		}
 	}
 	return dst
+}
+
+// wordEnd returns the index of the first white-space byte of s at or after
+// i, or len(s).
+func wordEnd(s string, i int) int {
+	// Fast path: eight bytes at a time, stopping at the first byte <= ' '
+	// (every white-space byte is one; bytes >= 0x80 never match).
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for i+8 <= len(s) {
+		x := loadUint64(s, i)
+		m := (x - ones*0x21) &^ x & highs
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) >> 3 // the first flagged byte is exact
+		if charClass[s[i]]&clSpace != 0 {
+			return i
+		}
+		i++ // a control byte that is not white space
+	}
+	for i < len(s) && (s[i] > ' ' || charClass[s[i]]&clSpace == 0) {
+		i++
+	}
+	return i
 }
 
 // appendMaskedWord appends the masked form of the word w (no white space) to

@@ -92,3 +92,27 @@ func TestDisplayTime(t *testing.T) {
 		t.Errorf("Display = %q, want %q", got, want)
 	}
 }
+
+func TestSplitWords(t *testing.T) {
+	f := func(in string, want ...string) {
+		t.Helper()
+		got := splitWords(nil, in)
+		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("splitWords(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f("")
+	f("   ")
+	f("a", "a")
+	f("  abc  def\tghi\n", "abc", "def", "ghi")
+	f("0123456789abcdef 0123456789abcdef", "0123456789abcdef", "0123456789abcdef")
+	f("longwordlongword\x01ctl\x1fstill one\vnext", "longwordlongword\x01ctl\x1fstill", "one", "next")
+	f("héllo wörld ünïcode\u00a0nbsp", "héllo", "wörld", "ünïcode\u00a0nbsp")
+	f("exactly8 exactly8", "exactly8", "exactly8")
+	// Every position of a space in a long word.
+	w := "abcdefghijklmnopqrstuvwxyz0123456789"
+	for i := 1; i < len(w); i++ {
+		f(w[:i]+" "+w[i:], w[:i], w[i:])
+		f(w[:i]+"\r\n"+w[i:], w[:i], w[i:])
+	}
+}

@@ -94,6 +94,7 @@ type Reducer struct {
 	mbuf   []byte
 	near   []nearCluster
 	group  []int32
+	keys   []string
 }
 
 // New returns a Reducer. Options are assumed valid (see Options.Validate).
@@ -169,7 +170,14 @@ func (r *Reducer) addMasked(words []string, msg string) int {
 func (r *Reducer) addKeyed(words []string, key []byte, msg string) int {
 	// Fast path: this exact masked message was seen recently.
 	if ci, ok := r.seen[bytesView(key)]; ok {
-		r.update(ci, words, msg)
+		if c := r.clusters[ci]; c.parent == 0 {
+			// Still its own root: its template covered these words when
+			// they were cached, and templates only widen, so only the
+			// counts change (update would return after a full compare).
+			r.count(c, msg)
+		} else {
+			r.update(ci, words, msg)
+		}
 		return int(ci)
 	}
 	ci := r.place(words, msg)
@@ -382,14 +390,20 @@ func (r *Reducer) newCluster(words []string, msg string) int32 {
 	return int32(len(r.clusters) - 1)
 }
 
-func (r *Reducer) update(ci int32, words []string, msg string) {
-	c := r.clusters[r.root(ci)]
+// count counts msg in the cluster c, keeping it as an example while c has
+// fewer than MaxExamples.
+func (r *Reducer) count(c *cluster, msg string) {
 	c.count++
 	c.base += r.baseOne()
 	r.dirty = true
 	if len(c.examples) < r.opts.MaxExamples {
 		c.examples = append(c.examples, strings.Clone(msg))
 	}
+}
+
+func (r *Reducer) update(ci int32, words []string, msg string) {
+	c := r.clusters[r.root(ci)]
+	r.count(c, msg)
 	if len(c.words) != len(words) || c.exact {
 		return // merged into a cluster of another length, or fixed
 	}
@@ -561,27 +575,46 @@ func mergeWord(dst []byte, a, b string) []byte {
 }
 
 // AddKeys groups an event by its set of field names (`logreduce keys`):
-// events with the same names, in any order, share a signature.
+// events with the same names, in any order, share a signature whose
+// template is the sorted names joined by ", ". The names are the example.
 func (r *Reducer) AddKeys(names []string) int {
-	sorted := slices.Clone(names)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
-	r.total++
-	return int(r.addExact(strings.Join(sorted, ", ")))
+	return r.AddKeysExample(names, "")
 }
 
-// addExact counts msg in a cluster of its own that is never merged.
-func (r *Reducer) addExact(msg string) int32 {
-	key := "keys " + msg
-	if l := r.leaves[key]; len(l) > 0 {
-		r.update(l[0], nil, msg)
+// AddKeysExample is AddKeys keeping example (for instance the event's raw
+// text) as the signature's example instead of the names; example is
+// copied when kept, and "" means the names.
+func (r *Reducer) AddKeysExample(names []string, example string) int {
+	r.keys = append(r.keys[:0], names...)
+	slices.Sort(r.keys)
+	r.keys = slices.Compact(r.keys)
+	r.key = r.key[:0]
+	for i, n := range r.keys {
+		if i > 0 {
+			r.key = append(r.key, ", "...)
+		}
+		r.key = append(r.key, n...)
+	}
+	r.total++
+	return int(r.addExact(bytesView(r.key), example))
+}
+
+// addExact counts msg in a cluster of its own that is never merged;
+// example (msg when "") is kept as an example. msg is not kept.
+func (r *Reducer) addExact(msg, example string) int32 {
+	if example == "" {
+		example = msg
+	}
+	r.lkey = append(append(r.lkey[:0], "keys "...), msg...)
+	if l := r.leaves[bytesView(r.lkey)]; len(l) > 0 {
+		r.update(l[0], nil, example)
 		return l[0]
 	}
-	c := &cluster{words: splitWords(nil, msg), exact: true}
+	c := &cluster{words: splitWords(nil, strings.Clone(msg)), exact: true}
 	c.wild = make([]bool, len(c.words))
 	r.clusters = append(r.clusters, c)
 	ci := int32(len(r.clusters) - 1)
-	r.leaves[key] = []int32{ci}
-	r.update(ci, nil, msg)
+	r.leaves[string(r.lkey)] = []int32{ci}
+	r.update(ci, nil, example)
 	return ci
 }

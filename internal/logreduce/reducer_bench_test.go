@@ -47,6 +47,7 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(bytes / int64(len(lines)))
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	r := New(Options{})
 	for i := 0; i < b.N; i++ {
 		if i%len(lines) == 0 && i > 0 {
@@ -55,7 +56,10 @@ func BenchmarkAdd(b *testing.B) {
 		r.Add(lines[i%len(lines)])
 	}
 	b.StopTimer()
+	cpu := cpuTime(b) - cpu0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "cpu-lines/s")
 }
 
 func BenchmarkMask(b *testing.B) {

@@ -50,7 +50,12 @@ func (r *Reducer) Template(cluster int) string {
 		// make it equal to the generic template it was split from.
 		return r.opts.Corrections.Templates[c.user-1].Template
 	}
-	t := Canonical(strings.Join(c.words, " "))
+	t := strings.Join(c.words, " ")
+	if !c.exact {
+		// Key sets and value groups are exact and stay as written:
+		// masking would merge x_1 with x_2, or 10.0.0.1 with 10.0.0.2.
+		t = Canonical(t)
+	}
 	if m, ok := r.opts.Corrections.mergedInto(t); ok {
 		return m
 	}
@@ -130,7 +135,7 @@ func (r *Reducer) Merge(o *Reducer) {
 		case c.user > 0:
 			ci = r.addUser(c.user-1, ex)
 		case c.exact:
-			ci = int(r.addExact(strings.Join(c.words, " ")))
+			ci = int(r.addExact(strings.Join(c.words, " "), ex))
 		default:
 			ci = r.addMasked(c.words, ex)
 		}

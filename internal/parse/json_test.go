@@ -112,3 +112,21 @@ func FuzzFlattenJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyRanks(t *testing.T) {
+	for i, k := range TimeKeys {
+		if r := timeKeyRank(k); r != i {
+			t.Errorf("timeKeyRank(%q) = %d, want %d", k, r, i)
+		}
+	}
+	for i, k := range MessageKeys {
+		if r := msgKeyRank(k); r != i {
+			t.Errorf("msgKeyRank(%q) = %d, want %d", k, r, i)
+		}
+	}
+	for _, k := range []string{"", "Time", "times", "msg2", "_tim", "level"} {
+		if r := timeKeyRank(k); r != -1 || msgKeyRank(k) != -1 {
+			t.Errorf("rank(%q) = %d, %d, want -1", k, r, msgKeyRank(k))
+		}
+	}
+}

@@ -125,7 +125,7 @@ func jsonTime(ev *event.Event, from int, name string) {
 			}
 			continue
 		}
-		if r := indexOf(TimeKeys, n); r >= 0 && r < best {
+		if r := timeKeyRank(n); r >= 0 && r < best {
 			best, val = r, ev.Fields[i].Value
 		}
 	}

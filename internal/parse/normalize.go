@@ -30,13 +30,22 @@ type mapping struct {
 	kind     ecsKind
 }
 
-// fieldMap is a read-only lookup built once from a table: an open hash on
-// the length and three bytes of the name, so a field costs a few byte loads
-// and at most a couple of string compares (cheaper than a Go map here).
+// fieldMap is a read-only lookup built once from a table: open addressing
+// on a hash of the length and three bytes of the name, so a field costs a
+// few byte loads and, when mapped, one string compare (cheaper than a Go
+// map here). The mappings of one name are adjacent in ents, in table order.
 type fieldMap struct {
-	table   []mapping // as written, for docs/fields.md
-	buckets [][]mapping
-	mask    uint32
+	table []mapping // as written, for docs/fields.md
+	ents  []fmEntry
+	slots []uint16 // index+1 into ents of a name's first mapping; 0 = empty
+	mask  uint32
+}
+
+// fmEntry is a mapping with what lookups need precomputed.
+type fmEntry struct {
+	mapping
+	toHash uint32 // fieldHash(to)
+	run    uint8  // on a name's first entry: how many mappings it has
 }
 
 func newFieldMap(ms ...mapping) *fieldMap {
@@ -44,21 +53,29 @@ func newFieldMap(ms ...mapping) *fieldMap {
 	for n < uint32(4*len(ms)) {
 		n <<= 1
 	}
-	fm := &fieldMap{table: ms, buckets: make([][]mapping, n), mask: n - 1}
+	fm := &fieldMap{table: ms, slots: make([]uint16, n), mask: n - 1}
+	// Group the mappings by name, in table order.
+	done := map[string]bool{}
 	for _, x := range ms {
-		h := fieldHash(x.from) & fm.mask
-		b := fm.buckets[h]
-		at := len(b) // keep mappings of one name adjacent, in table order
-		for i := len(b) - 1; i >= 0; i-- {
-			if b[i].from == x.from {
-				at = i + 1
-				break
+		if done[x.from] {
+			continue
+		}
+		done[x.from] = true
+		first := len(fm.ents)
+		for _, y := range ms {
+			if y.from == x.from {
+				fm.ents = append(fm.ents, fmEntry{mapping: y, toHash: fieldHash(y.to)})
 			}
 		}
-		b = append(b, mapping{})
-		copy(b[at+1:], b[at:])
-		b[at] = x
-		fm.buckets[h] = b
+		if len(fm.ents)-first > 255 || len(fm.ents) >= 1<<16 {
+			panic("BUG: fieldMap table too large")
+		}
+		fm.ents[first].run = uint8(len(fm.ents) - first)
+		s := fieldHash(x.from) & fm.mask
+		for fm.slots[s] != 0 {
+			s = (s + 1) & fm.mask
+		}
+		fm.slots[s] = uint16(first + 1)
 	}
 	return fm
 }
@@ -70,31 +87,60 @@ func fieldHash(s string) uint32 {
 	return uint32(len(s))*0x9E3779B1 ^ uint32(s[0])*0x85EBCA6B ^ uint32(s[len(s)-1])*0xC2B2AE35 ^ uint32(s[len(s)/2])*0x27D4EB2F
 }
 
-// lookup returns the mappings of name: a sub-slice of one bucket, in table order.
+// lookup returns the mappings of name, in table order.
 func (fm *fieldMap) lookup(name string) []mapping {
-	b := fm.buckets[fieldHash(name)&fm.mask]
-	for i := range b {
-		if b[i].from == name {
-			j := i + 1
-			for j < len(b) && b[j].from == name {
-				j++
-			}
-			return b[i:j]
+	lo, hi := fm.find(name, fieldHash(name))
+	var out []mapping
+	for _, e := range fm.ents[lo:hi] {
+		out = append(out, e.mapping)
+	}
+	return out
+}
+
+// find returns the range of ents that map name, whose fieldHash is h
+// (empty when none).
+func (fm *fieldMap) find(name string, h uint32) (lo, hi int) {
+	for s := h & fm.mask; ; s = (s + 1) & fm.mask {
+		e := int(fm.slots[s])
+		if e == 0 {
+			return 0, 0
+		}
+		if ent := &fm.ents[e-1]; ent.from == name {
+			return e - 1, e - 1 + int(ent.run)
 		}
 	}
-	return nil
 }
 
 // normalize appends the ECS fields for ev.Fields[from:] according to fm.
 // An ECS name the event already has (from the source, an earlier parser
 // stage such as the syslog header, or the receiver) is not added again.
 func normalize(ev *event.Event, from int, fm *fieldMap) {
-	a := newECSAdder(ev)
-	end := len(ev.Fields)
-	for i := from; i < end; i++ {
-		f := ev.Fields[i]
-		for _, m := range fm.lookup(f.Name) {
-			a.add(m.to, f.Value, m.kind)
+	// One hash per name serves the filter and the table look-up: the names
+	// at from.. are hashed once, their hashes kept for the second pass.
+	var hs [64]uint32
+	a := ecsAdder{ev: ev}
+	// fs stays valid while ECS fields are appended: appending never
+	// changes the fields already there (a grown slice copies them).
+	fs := ev.Fields
+	for i := range fs {
+		h := fieldHash(fs[i].Name)
+		a.seen.addHash(h)
+		if k := i - from; k >= 0 && k < len(hs) {
+			hs[k] = h
+		}
+	}
+	for k := range fs[from:] {
+		f := &fs[from+k]
+		var h uint32
+		if k < len(hs) {
+			h = hs[k]
+		} else {
+			h = fieldHash(f.Name)
+		}
+		lo, hi := fm.find(f.Name, h)
+		for j := lo; j < hi; j++ {
+			m := &fm.ents[j]
+			a.addHashed(m.to, m.toHash, f.Value, m.kind)
 		}
 	}
 }
@@ -123,21 +169,28 @@ func newECSAdder(ev *event.Event) ecsAdder {
 }
 
 func (a *ecsAdder) add(name, value string, kind ecsKind) {
-	if !validECS(value, kind) || a.present(name) {
+	a.addHashed(name, fieldHash(name), value, kind)
+}
+
+// addHashed is add for a name whose fieldHash is h.
+func (a *ecsAdder) addHashed(name string, h uint32, value string, kind ecsKind) {
+	if !validECS(value, kind) || a.present(name, h) {
 		return
 	}
 	if kind == ecsLower {
 		value = lower(value)
 	}
 	a.ev.Fields = append(a.ev.Fields, event.Field{Name: name, Value: value})
-	a.seen.add(name)
+	a.seen.addHash(h)
 	a.remember(len(a.ev.Fields) - 1)
 }
 
-func (a *ecsAdder) present(name string) bool {
+// present reports whether the event has the field name, whose fieldHash
+// is h.
+func (a *ecsAdder) present(name string, h uint32) bool {
 	// The filter first: most ECS names are new to the event, and every
 	// known name is in the filter.
-	if !a.seen.mayHave(name) {
+	if !a.seen.mayHaveHash(h) {
 		return false
 	}
 	fs := a.ev.Fields
@@ -165,13 +218,18 @@ func (a *ecsAdder) remember(i int) {
 // name never added.
 type nameSet [4]uint64
 
-func (s *nameSet) add(name string) {
-	h := fieldHash(name) & 255
+func (s *nameSet) add(name string) { s.addHash(fieldHash(name)) }
+
+// addHash is add for a name whose fieldHash is h.
+func (s *nameSet) addHash(h uint32) {
+	h &= 255
 	s[h>>6] |= 1 << (h & 63)
 }
 
-func (s *nameSet) mayHave(name string) bool {
-	h := fieldHash(name) & 255
+func (s *nameSet) mayHave(name string) bool { return s.mayHaveHash(fieldHash(name)) }
+
+func (s *nameSet) mayHaveHash(h uint32) bool {
+	h &= 255
 	return s[h>>6]&(1<<(h&63)) != 0
 }
 

@@ -96,6 +96,28 @@ func tsAlnum(c byte) bool {
 func tsDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // num reads exactly n digits at s[i:].
+// isoDigits reads the numbers of "YYYY-MM-DD?hh:mm:ss" at f[:19] (len(f)
+// >= 19; the separators are the caller's to check); ok is false unless
+// every one of those places holds a digit.
+func isoDigits(f string) (year, month, day, hh, mm, ss int, ok bool) {
+	_ = f[18]
+	y1, ok0 := dig2(f[0], f[1])
+	y2, ok1 := dig2(f[2], f[3])
+	month, ok2 := dig2(f[5], f[6])
+	day, ok3 := dig2(f[8], f[9])
+	hh, ok4 := dig2(f[11], f[12])
+	mm, ok5 := dig2(f[14], f[15])
+	ss, ok6 := dig2(f[17], f[18])
+	return y1*100 + y2, month, day, hh, mm, ss, ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6
+}
+
+// dig2 reads two ASCII digits: the value and whether both were digits.
+func dig2(a, b byte) (int, bool) {
+	a -= '0' // bytes below '0' wrap around to more than 9
+	b -= '0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
+}
+
 func num(s string, i, n int) (int, bool) {
 	if i+n > len(s) {
 		return 0, false
@@ -136,16 +158,16 @@ func leadingEpoch(s string) (int64, bool) {
 // parseISO reads YYYY-MM-DD[T ]hh:mm:ss[.,frac][Z|±hh[:]mm] at s[i:], and
 // returns the time and how many bytes it used.
 func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
-	year, ok := num(s, i, 4)
-	if !ok || i+19 > len(s) || s[i+4] != '-' || s[i+7] != '-' || (s[i+10] != 'T' && s[i+10] != ' ') || s[i+13] != ':' || s[i+16] != ':' {
+	if i < 0 || i+19 > len(s) {
 		return 0, 0, false
 	}
-	month, ok1 := num(s, i+5, 2)
-	day, ok2 := num(s, i+8, 2)
-	hh, ok3 := num(s, i+11, 2)
-	mm, ok4 := num(s, i+14, 2)
-	ss, ok5 := num(s, i+17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+	// Fast path: fixed positions in one bounds-checked slice.
+	f := s[i : i+19]
+	if f[4] != '-' || f[7] != '-' || (f[10] != 'T' && f[10] != ' ') || f[13] != ':' || f[16] != ':' {
+		return 0, 0, false
+	}
+	year, month, day, hh, mm, ss, ok := isoDigits(f)
+	if !ok || month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
 		return 0, 0, false
 	}
 	p := i + 19
@@ -196,17 +218,39 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 	return t.UnixNano(), p - i, true
 }
 
-var monthAbbr = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
+// parseMonth reads an English month abbreviation ("Jan", exact case) at
+// s[i:].
 func parseMonth(s string, i int) (time.Month, bool) {
 	if i+3 > len(s) {
 		return 0, false
 	}
-	m := s[i : i+3]
-	for k, a := range monthAbbr {
-		if m == a {
-			return time.Month(k + 1), true
-		}
+	// Fast path: the three bytes as one integer, one switch (compiled to
+	// a binary search) instead of up to twelve string compares.
+	switch uint32(s[i])<<16 | uint32(s[i+1])<<8 | uint32(s[i+2]) {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return time.January, true
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return time.February, true
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return time.March, true
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return time.April, true
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return time.May, true
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return time.June, true
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return time.July, true
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return time.August, true
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return time.September, true
+	case 'O'<<16 | 'c'<<8 | 't':
+		return time.October, true
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return time.November, true
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return time.December, true
 	}
 	return 0, false
 }
@@ -288,13 +332,8 @@ func parseRFC3339Fast(s string) (int64, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return 0, false
 	}
-	year, ok1 := num(s, 0, 4)
-	month, ok2 := num(s, 5, 2)
-	day, ok3 := num(s, 8, 2)
-	hh, ok4 := num(s, 11, 2)
-	mm, ok5 := num(s, 14, 2)
-	ss, ok6 := num(s, 17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1900 || year > 2199 || month < 1 || month > 12 ||
+	year, month, day, hh, mm, ss, ok := isoDigits(s)
+	if !ok || year < 1900 || year > 2199 || month < 1 || month > 12 ||
 		day < 1 || day > daysIn(time.Month(month), year) || hh > 23 || mm > 59 || ss > 59 {
 		return 0, false
 	}

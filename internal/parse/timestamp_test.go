@@ -175,3 +175,16 @@ func TestParseISOFixedOffset(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMonth(t *testing.T) {
+	for m := time.January; m <= time.December; m++ {
+		if got, ok := parseMonth("x"+m.String()[:3]+" 1", 1); !ok || got != m {
+			t.Errorf("parseMonth(%q) = %v, %v, want %v", m.String()[:3], got, ok, m)
+		}
+	}
+	for _, bad := range []string{"jan", "JAN", "Jun."[:2], "Ja", "Xyz", "Deb", ""} {
+		if got, ok := parseMonth(bad, 0); ok {
+			t.Errorf("parseMonth(%q) = %v, want no month", bad, got)
+		}
+	}
+}

@@ -116,12 +116,13 @@ func normalizeWindows(ev *event.Event, from int) {
 		case "Hashes", "Hash":
 			hashes = f.Value
 		}
-		for _, m := range windowsDataMap.lookup(name) {
+		lo, hi := windowsDataMap.find(name, fieldHash(name))
+		for _, m := range windowsDataMap.ents[lo:hi] {
 			v := f.Value
 			if m.kind == ecsInt && strings.HasPrefix(v, "0x") {
 				v = hexToDecimal(v) // Security events write pids as 0x1a2b
 			}
-			a.add(m.to, v, m.kind)
+			a.addHashed(m.to, m.toHash, v, m.kind)
 		}
 	}
 	code, _ := fieldFrom(ev, from, "event.code")

@@ -158,8 +158,9 @@ func quote(s string) string {
 		switch c := s[i]; c {
 		case '\\':
 			// A backslash before a character that is no escape stays
-			// single (regexps in strings: "\d+" reads back as \d+).
-			if i+1 < len(s) && !strings.ContainsRune(`nrt"'\\`, rune(s[i+1])) {
+			// single (regexps in strings: "\d+" reads back as \d+); before
+			// one written as an escape itself (a newline) it is doubled.
+			if i+1 < len(s) && !strings.ContainsRune("nrt\"'\\\n\t\r", rune(s[i+1])) {
 				b.WriteByte(c)
 				continue
 			}

@@ -362,7 +362,13 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s matches: %w", e.Field, err)
 		}
-		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: re.MatchString}, nil
+		pred := re.MatchString
+		if lit := requiredLiteral(e.Pattern); e.Regex && lit != "" {
+			// Fast path: a value without the text every match holds is
+			// ruled out by a substring search, without the regexp engine.
+			pred = func(v string) bool { return strings.Contains(v, lit) && re.MatchString(v) }
+		}
+		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: pred}, nil
 	case *And:
 		out := make(andMatcher, 0, len(e.Kids))
 		for _, k := range e.Kids {

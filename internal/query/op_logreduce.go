@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,11 @@ type LogReduce struct {
 	// Values, when set ("| logreduce values f1, f2"), groups events exactly
 	// by the values of these fields: one signature per combination.
 	Values []string
+	// Keys ("| logreduce keys") groups events exactly by their set of field
+	// names (metadata fields, starting with '_', left out); an event without
+	// fields is grouped by the keys of its _raw (JSON members or key=value
+	// pairs).
+	Keys bool
 }
 
 // LogCompare compares the signatures of the query's time range with those
@@ -41,6 +47,9 @@ func init() {
 }
 
 func parseLogReduce(p *parser, _ string, _ int) Stage {
+	if p.acceptKeyword("keys") {
+		return &LogReduce{Keys: true}
+	}
 	if p.acceptKeyword("values") {
 		vs := p.fieldNames("values")
 		if vs == nil {
@@ -92,6 +101,9 @@ func (l *LogReduce) String() string {
 	if len(l.Values) > 0 {
 		return "logreduce values " + strings.Join(l.Values, ", ")
 	}
+	if l.Keys {
+		return "logreduce keys"
+	}
 	return "logreduce" + fieldOptString(l.Field)
 }
 
@@ -100,6 +112,12 @@ func (l *LogCompare) String() string {
 }
 
 func (l *LogReduce) compile(c *compiler) ([]op, error) {
+	if l.Keys {
+		if c.need != nil {
+			c.need.all = true // every column: the key set is all of them
+		}
+		return []op{&logReduceOp{c: c, src: c.slot(event.FieldRaw), keys: true}}, nil
+	}
 	o := &logReduceOp{c: c, src: srcSlot(c, l.Field)}
 	if len(l.Values) > 0 {
 		o.src = -1
@@ -128,13 +146,16 @@ type logReduceOp struct {
 	// values mode: exact grouping by these fields' values.
 	values     []string
 	valueSlots []int
+	// keys mode: exact grouping by the set of field names.
+	keys bool
 }
 
 type logReduceShard struct {
-	o   *logReduceOp
-	r   *logreduce.Reducer
-	mem memAcct
-	n   int
+	o     *logReduceOp
+	r     *logreduce.Reducer
+	mem   memAcct
+	n     int
+	names []string // keys mode: scratch
 }
 
 // clusterBytes estimates the memory of one more message in a Reducer
@@ -146,6 +167,14 @@ func (o *logReduceOp) newShard(b *budget) aggShard {
 }
 
 func (s *logReduceShard) add(r record) error {
+	if s.o.keys {
+		s.addKeys(r)
+		s.n++
+		if s.n&255 == 0 {
+			return s.mem.add(256 * clusterBytes)
+		}
+		return nil
+	}
 	if len(s.o.valueSlots) > 0 {
 		parts := make([]string, len(s.o.valueSlots))
 		for i, sl := range s.o.valueSlots {
@@ -210,6 +239,10 @@ func (o *logReduceOp) result(shards []aggShard) ([]*tableRow, error) {
 	out := make([]*tableRow, 0, len(sigs))
 	for _, sg := range sigs {
 		tmpl := sg.Template
+		query := sg.Query
+		if o.keys {
+			query = keysQuery(tmpl)
+		}
 		if len(o.values) > 0 && len(sg.Examples) > 0 {
 			// Exact groups: the example is the group's key, verbatim.
 			tmpl = valuesTemplate(sg.Examples[0])
@@ -227,7 +260,7 @@ func (o *logReduceOp) result(shards []aggShard) ([]*tableRow, error) {
 			}
 			f = append(f, event.Field{Name: "_example", Value: ex})
 		}
-		f = append(f, event.Field{Name: "_query", Value: sg.Query})
+		f = append(f, event.Field{Name: "_query", Value: query})
 		out = append(out, groupRow(o.c, f))
 	}
 	return out, nil
@@ -313,4 +346,99 @@ func valuesTemplate(t string) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// addKeys adds the row's set of field names (see LogReduce.Keys), with its
+// _raw as the example.
+func (s *logReduceShard) addKeys(r record) {
+	s.names = appendFieldNames(s.o.c, r, s.names[:0])
+	raw := ""
+	if v := r.get(s.o.src); !v.isNull() {
+		raw = v.str()
+	}
+	if len(s.names) == 0 && raw != "" {
+		// Fields not extracted at ingest: the keys of the raw text. A
+		// malformed JSON object keeps the names read before the fault.
+		s.names, _ = logreduce.KeyNames(s.names, raw) //nolint:errcheck // partial names are the best answer for bad input
+	}
+	s.r.AddKeysExample(s.names, raw)
+}
+
+// appendFieldNames appends the names of the fields a row has (non-null),
+// metadata fields (names starting with '_') left out.
+func appendFieldNames(c *compiler, rec record, dst []string) []string {
+	add := func(name string) {
+		if name != "" && name[0] != '_' {
+			dst = append(dst, name)
+		}
+	}
+	switch r := rec.(type) {
+	case *rowCtx:
+		if r.order != nil {
+			// After "fields a, b": the listed fields, then later ones.
+			for _, sl := range r.order {
+				if !r.get(sl).isNull() {
+					add(c.names[sl])
+				}
+			}
+			for _, sl := range r.dirty {
+				if !r.ov[sl].isNull() && !slices.Contains(r.order, sl) {
+					add(c.names[sl])
+				}
+			}
+		} else {
+			bv := r.bv
+			for j, col := range bv.fields {
+				sl := bv.colSlot[j]
+				switch {
+				case sl >= 0:
+					if !r.get(sl).isNull() {
+						add(col.Name)
+					}
+				case r.keep == nil && col.Has(r.i):
+					add(col.Name)
+				}
+			}
+			for _, sl := range r.dirty {
+				if sl >= numMetaSlots && !bv.slotIsCol[sl] && !r.ov[sl].isNull() {
+					add(c.names[sl])
+				}
+			}
+		}
+		for _, x := range r.extra {
+			if !x.v.isNull() {
+				add(x.name)
+			}
+		}
+	case *tableRow:
+		for _, col := range r.cols {
+			if col.v.isNull() {
+				continue
+			}
+			if col.slot >= 0 {
+				add(c.names[col.slot])
+			} else {
+				add(col.name)
+			}
+		}
+	}
+	return dst
+}
+
+// keysQuery is the drill-down search of a key set "a, b": a=* AND b=*
+// (events having at least these fields; names that need quoting in a
+// search are left out).
+func keysQuery(keys string) string {
+	var parts []string
+	for _, k := range strings.Split(keys, ", ") {
+		if k != "" && strings.IndexFunc(k, func(c rune) bool {
+			return !(c == '_' || c == '.' || c == '-' || c == '@' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z'))
+		}) < 0 {
+			parts = append(parts, k+"=*")
+		}
+	}
+	if len(parts) == 0 {
+		return "*"
+	}
+	return strings.Join(parts, " AND ")
 }

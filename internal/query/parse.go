@@ -506,7 +506,7 @@ func editDistance(a, b string) int {
 			}
 			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1) // #nosec G602 -- i > 1 and j > 1 are checked on the line above
 			}
 		}
 	}

@@ -232,6 +232,8 @@ func (p *parser) exprPrimary() ValueExpr {
 			return nil
 		}
 		return &Lit{Value: n, Num: true}
+	case c == '[' && isSubqueryStart(p.src[p.pos:]):
+		return p.parseSubqueryValue()
 	case c == '%' || isIdentStart(c):
 		at = p.pos
 		name, ok := p.ident()

@@ -36,6 +36,8 @@ type plan struct {
 
 	fast     string // "count", "stream" or "minutes": answered from block metadata
 	fastSpan int64
+
+	dict dictPlan // decisions by dictionary code (run_dict.go)
 }
 
 func newPlan(q *Query, opts *Options) (*plan, error) {
@@ -92,6 +94,7 @@ func newPlan(q *Query, opts *Options) (*plan, error) {
 	p.fuseSortLimit()
 	p.planRows(opts)
 	p.planFast()
+	p.planDict()
 	p.planStore(opts)
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -189,6 +190,15 @@ type worker struct {
 	sel   []int
 	shard aggShard
 	rows  []*tableRow // rows kept by this worker (sort with limit)
+
+	// Dictionary decisions of the current block (run_dict.go).
+	keep    []bool // candidate rows; nil: all
+	keepBuf []bool
+	allow   []bool            // by code: the value passes
+	counts  []int64           // by code
+	byDict  *store.DictColumn // the count-by column, when coded
+	local   localCounter      // per-block counts of a plain column
+	iota    []int             // 0, 1, 2, ...: the selection of every row
 }
 
 func (ex *executor) newWorker() *worker {
@@ -199,53 +209,131 @@ func (ex *executor) newWorker() *worker {
 
 // scan loads the block, evaluates the search on the rows inside the time
 // range and returns the matching rows, with the columns the stages need
-// loaded too.
+// loaded too. On blocks that store columns coded (store.ColumnLoader), the
+// conjuncts on such columns are decided by value first, and a block
+// without candidates is not loaded at all.
 func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	p := w.ex.p
-	cols1 := loadList(ref, &p.matchNeed, false, nil)
-	b, err := ref.Load(cols1)
+	m := p.m
+	w.keep, w.byDict = nil, nil
+	var skip []string
+	var lopts store.LoadOptions
+	cl, _ := ref.(store.ColumnLoader)
+	if cl != nil {
+		var ok bool
+		var err error
+		if m, skip, ok, err = w.dictFilter(cl, ref.Rows()); err != nil || !ok {
+			if err != nil {
+				err = fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+			}
+			return nil, err
+		}
+		if p.dict.pruneField {
+			lopts.PruneCols, lopts.PruneTexts = w.pruneList(ref), p.dict.terms
+		}
+		lopts.NoTimes = p.dict.noTimes && inRange(ref, w.ex.opts.From, w.ex.opts.To)
+		if p.dict.byName != "" {
+			if w.byDict, err = cl.LoadDict(p.dict.byName); err != nil {
+				return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+			}
+		}
+	}
+	cols1 := without(loadList(ref, &p.matchNeed, false, nil), skip)
+	b, err := loadRef(ref, cl, cols1, lopts)
 	if err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+	}
+	if len(lopts.PruneCols) > 0 {
+		// The pruned columns are left out of b: load them with the stages'.
+		for _, n := range lopts.PruneCols {
+			if b.Column(n) == nil {
+				skip = append(skip, n)
+			}
+		}
+		cols1 = without(cols1, skip)
+		lopts.PruneCols, lopts.PruneTexts = nil, nil
 	}
 	if err := checkBlock(b); err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 	}
-	lo, hi := timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
+	lo, hi := 0, b.Rows()
+	if b.Times != nil {
+		lo, hi = timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
+	}
 	w.ex.scanned.Add(int64(hi - lo))
 	if err := w.ex.budget.addRows(int64(hi - lo)); err != nil {
 		return nil, err
 	}
 	w.bv.reset(b, p.c.names, p.c.slots)
-	w.sel = w.sel[:0]
-	if isTrue(p.m) {
-		for i := lo; i < hi; i++ {
-			w.sel = append(w.sel, i)
-		}
-	} else {
-		for i := lo; i < hi; i++ {
-			if p.m.matchRow(&w.bv, i) {
-				w.sel = append(w.sel, i)
-			}
-		}
-	}
-	if len(w.sel) == 0 {
+	sel := w.selectRows(m, lo, hi)
+	if len(sel) == 0 {
 		return nil, nil
 	}
-	if cols2 := loadList(ref, &p.stageNeed, p.outAll, cols1); len(cols2) > 0 {
-		b2, err := ref.Load(cols2)
+	need2 := loadList(ref, &p.stageNeed, p.outAll, cols1)
+	if w.byDict != nil {
+		need2 = without(need2, []string{p.dict.byName})
+	}
+	if len(need2) > 0 {
+		lopts.Rows = sel // the stages read only the matching rows
+		b2, err := loadRef(ref, cl, need2, lopts)
 		if err != nil {
 			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 		}
-		if len(b2.Times) != len(b.Times) {
-			return nil, fmt.Errorf("load block %s/%s/%s: %d rows, then %d", ref.Partition(), ref.Source(), ref.Host(), len(b.Times), len(b2.Times))
+		if b2.Rows() != b.Rows() {
+			return nil, fmt.Errorf("load block %s/%s/%s: %d rows, then %d", ref.Partition(), ref.Source(), ref.Host(), b.Rows(), b2.Rows())
 		}
 		if err := checkBlock(b2); err != nil {
 			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 		}
 		b.Cols = append(b.Cols, b2.Cols...)
+		if len(skip) > 0 {
+			// Event rows list fields in load order: keep the order of the
+			// plain path, which loads nothing later.
+			order := loadList(ref, &p.matchNeed, false, nil)
+			order = append(order, loadList(ref, &p.stageNeed, p.outAll, order)...)
+			slices.SortStableFunc(b.Cols, func(x, y store.Column) int {
+				return cmp.Compare(colIndex(order, x.Name), colIndex(order, y.Name))
+			})
+		}
 		w.bv.reset(b, p.c.names, p.c.slots)
 	}
-	return w.sel, nil
+	return sel, nil
+}
+
+// colIndex returns the position of name in order, or len(order).
+func colIndex(order []string, name string) int {
+	if i := slices.Index(order, name); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// selectRows returns the rows in [lo, hi) that are candidates (w.keep) and
+// match m. The result is valid until the next call.
+func (w *worker) selectRows(m matcher, lo, hi int) []int {
+	all := isTrue(m)
+	if all && w.keep == nil {
+		// Fast path: every row; a view of 0, 1, 2, ... kept by the worker.
+		for i := len(w.iota); i < hi; i++ {
+			w.iota = append(w.iota, i)
+		}
+		return w.iota[lo:hi]
+	}
+	w.sel = w.sel[:0]
+	for i := lo; i < hi; i++ {
+		if (w.keep == nil || w.keep[i]) && (all || m.matchRow(&w.bv, i)) {
+			w.sel = append(w.sel, i)
+		}
+	}
+	return w.sel
+}
+
+// loadRef loads cols with the options when the block supports them.
+func loadRef(ref store.BlockRef, cl store.ColumnLoader, cols []string, o store.LoadOptions) (*store.Block, error) {
+	if cl != nil {
+		return cl.LoadWith(cols, o)
+	}
+	return ref.Load(cols)
 }
 
 // checkBlock rejects a block whose columns do not have one value per row,
@@ -253,8 +341,8 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 func checkBlock(b *store.Block) error {
 	for i := range b.Cols {
 		c := &b.Cols[i]
-		if len(c.Values) != len(b.Times) || (c.Absent != nil && len(c.Absent) != len(b.Times)) {
-			return fmt.Errorf("malformed block: column %q has %d values for %d rows", c.Name, len(c.Values), len(b.Times))
+		if len(c.Values) != b.Rows() || (c.Absent != nil && len(c.Absent) != b.Rows()) {
+			return fmt.Errorf("malformed block: column %q has %d values for %d rows", c.Name, len(c.Values), b.Rows())
 		}
 	}
 	return nil

@@ -42,6 +42,13 @@ func (w *worker) aggBlock(ref store.BlockRef) error {
 		return err
 	}
 	if len(p.prefix) == 0 {
+		if sh, ok := w.shard.(*aggShardImpl); ok && w.byDict != nil {
+			if err := w.countByDict(sh, w.byDict, sel); err != nil {
+				return err
+			}
+			w.ex.matched.Add(int64(len(sel)))
+			return nil
+		}
 		if sh, ok := w.shard.(*aggShardImpl); ok {
 			done, err := w.columnar(sh, sel)
 			if err != nil {
@@ -161,11 +168,16 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 		if col == nil {
 			return true, nil
 		}
+		lc := &w.local
+		lc.reset(len(sel))
 		for _, i := range sel {
 			if col.Has(i) {
-				if err := sh.addCountText(col.Values[i], 1); err != nil {
-					return false, err
-				}
+				lc.add(col.Values[i])
+			}
+		}
+		for k, v := range lc.keys {
+			if err := sh.addCountText(v, lc.counts[k]); err != nil {
+				return false, err
 			}
 		}
 		return true, nil
@@ -175,15 +187,14 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 			return true, nil
 		}
 		st := &sh.one.st[0]
+		lc := &w.local
+		lc.reset(len(sel))
 		for _, i := range sel {
-			if !col.Has(i) {
-				continue
+			if col.Has(i) {
+				lc.add(col.Values[i])
 			}
-			v := col.Values[i]
-			if st.n > 0 && v == st.v.s {
-				continue
-			}
-			st.n, st.v.s = 1, v
+		}
+		for _, v := range lc.keys {
 			if st.set == nil {
 				st.set = map[string]struct{}{}
 			}

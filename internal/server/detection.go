@@ -38,6 +38,26 @@ func (s signalSink) emit(ctx context.Context, sigs []detect.Signal) error {
 	return err
 }
 
+// lagBuckets are the bounds of the detection-lag histogram, in seconds.
+var lagBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60}
+
+// liveEmit wraps the sink of live detection (which the detector calls
+// from a goroutine of its own, signals queued meanwhile together) to
+// measure detection lag: from the arrival of the event behind each signal
+// to the signal stored.
+func liveEmit(emit func(context.Context, []detect.Signal) error, lag *metric.Histogram) func(context.Context, []detect.Signal) error {
+	return func(ctx context.Context, sigs []detect.Signal) error {
+		err := emit(ctx, sigs)
+		now := time.Now().UnixNano()
+		for i := range sigs {
+			if sigs[i].EventReceived != 0 && sigs[i].Kind != detect.TypeAbsence {
+				lag.Observe(float64(now-sigs[i].EventReceived) / 1e9)
+			}
+		}
+		return err
+	}
+}
+
 // saveLoop persists incidents every few seconds while they change.
 func saveLoop(ctx context.Context, c *detect.Correlator, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Second)
@@ -177,6 +197,7 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 	registerDetectMetrics(reg, d.det, sub)
 	registerStatefulMetrics(reg, d.det.Stateful())
 	sink := signalSink{pipe: pipe, corr: d.corr, log: log}
+	lag := reg.Histogram("mamori_detect_signal_lag_seconds", "Time from an event's arrival to the storing of the live signal it raised (absence rules, which wait for a deadline, excluded).", lagBuckets)
 
 	enrich := func(evs []event.Event) { intel.Set().Enrich(evs) }
 	pipe.enrich.Store(&enrich)
@@ -198,12 +219,37 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 		d.goRun(func() { mons.Run(ctx, sink.emit) }),
 		d.goRun(func() { saveLoop(ctx, d.corr, log.With("component", "incidents")) }),
 		d.goRun(func() {
-			if err := d.det.Run(ctx, sub.C, sink.emit); err != nil {
+			// Replay what the store received after the stateful snapshot
+			// (a crash loses it otherwise), then go live: the subscription
+			// above buffers live batches meanwhile (#6).
+			d.replay(ctx, st, sink.emit, log)
+			if err := d.det.Run(ctx, sub.C, liveEmit(sink.emit, lag)); err != nil {
 				log.Error("detection stopped", "err", err)
 			}
 		}),
 	)
 	return nil
+}
+
+// replay re-runs detection over the events stored after the stateful
+// snapshot; the signals stored since then go back to the incidents, whose
+// own save may be older than the crash.
+func (d *detection) replay(ctx context.Context, st *store.Store, emit func(context.Context, []detect.Signal) error, log *slog.Logger) {
+	snap := st.Snapshot()
+	defer snap.Release()
+	rs, err := d.det.Replay(ctx, snap, emit, detect.ReplayOptions{Stored: func(s detect.Signal) { d.corr.Add(s) }})
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("replay stopped by shutdown; the next start replays again", "events", rs.Events)
+			return
+		}
+		log.Error("replay events received after the stateful snapshot", "err", err, "events", rs.Events)
+		return
+	}
+	if rs.Mark != 0 {
+		log.Info("replayed events received after the stateful snapshot", "events", rs.Events, "blocks", rs.Blocks,
+			"signals", rs.Signals, "already_stored", rs.Duplicates, "took", rs.Took)
+	}
 }
 
 // close stops detection, waits for its goroutines (incidents are saved

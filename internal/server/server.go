@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -128,6 +130,23 @@ func Run(ctx context.Context, opts Options) error {
 	sopts := opts.Store
 	sopts.Dir = filepath.Join(opts.DataDir, "store")
 	sopts.Holds = holds // retention and the disk budget skip held parts
+	if sopts.CheckpointKey == nil {
+		// The audit key signs the store's manifest checkpoints too (the
+		// signatures are domain-separated).
+		sopts.CheckpointKey = opts.AuditSigningKey
+	}
+	// Each signed store checkpoint is also recorded in the audit log, so
+	// the store's head is anchored in the audit log's own chain. The audit
+	// log opens after the store: checkpoints before that are not recorded.
+	var auditRef atomic.Pointer[auth.AuditLog]
+	if sopts.OnCheckpoint == nil {
+		sopts.OnCheckpoint = func(c store.Checkpoint, _ []byte) {
+			if a := auditRef.Load(); a != nil {
+				_ = a.Append(auth.Record{Actor: "system", Action: "store_checkpoint", Details: map[string]string{ // best effort; the checkpoint file is the record
+					"n": strconv.FormatUint(c.N, 10), "seq": strconv.FormatUint(c.Seq, 10), "head": c.Head}})
+			}
+		}
+	}
 	if sopts.Logger == nil {
 		sopts.Logger = log.With("component", "store")
 	}
@@ -173,12 +192,14 @@ func Run(ctx context.Context, opts Options) error {
 	auditClosed := false
 	defer func() {
 		if !auditClosed {
+			auditRef.Store(nil)
 			if err := audit.Close(); err != nil {
 				log.Error("close audit log", "err", err)
 			}
 		}
 	}()
 	_ = audit.Append(auth.Record{Actor: "system", Action: "start", Details: map[string]string{"data": opts.DataDir}}) // best effort; a failure shows in verify
+	auditRef.Store(audit)
 	im := &ingest.Metrics{}
 	dt, err := startDetection(opts, st, pipe, reg, log)
 	if err != nil {
@@ -203,6 +224,7 @@ func Run(ctx context.Context, opts Options) error {
 		Outbox:          dt.outbox,
 		LookupDir:       filepath.Join(opts.DataDir, "lookups"),
 		LogReduceDir:    filepath.Join(opts.DataDir, "logreduce"),
+		UIDir:           filepath.Join(opts.DataDir, "ui"), // saved searches, dashboards, storage settings
 		Auth:            au,
 		Audit:           audit,
 		AuditPath:       auditPath,
@@ -275,6 +297,7 @@ func Run(ctx context.Context, opts Options) error {
 	dt.close()
 	_ = audit.Append(auth.Record{Actor: "system", Action: "stop"}) // best effort
 	auditClosed = true
+	auditRef.Store(nil)
 	if err := audit.Close(); err != nil {
 		log.Error("close audit log", "err", err)
 	}

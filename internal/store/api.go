@@ -107,13 +107,59 @@ type MinuteCount struct {
 	Count  int
 }
 
+// ColumnLoader is implemented by the BlockRefs of parts (type-assert a
+// BlockRef for it): loads that skip work the caller does not need. Its
+// methods are safe for concurrent use, like the BlockRef's.
+type ColumnLoader interface {
+	// LoadWith is Load with options.
+	LoadWith(cols []string, o LoadOptions) (*Block, error)
+	// LoadDict returns the named column as codes into its distinct values
+	// when the block stores it as a constant or a dictionary (at most 256
+	// values), or when the block lacks it; otherwise nil (use Load).
+	// Metadata columns kept in the block header (_time, _source, _host,
+	// _partition) always give nil. The result may be shared between
+	// calls: do not modify it.
+	LoadDict(name string) (*DictColumn, error)
+}
+
+// LoadOptions tune a LoadWith; the zero value is Load.
+type LoadOptions struct {
+	// NoTimes leaves Block.Times nil and sets Block.N instead, for callers
+	// that read no per-row time (the block lies inside their time range).
+	NoTimes bool
+	// Rows, when not nil, lists the rows (ascending) whose values the
+	// caller reads: the values of other rows may be left empty, which
+	// saves expanding their _raw text.
+	Rows []int
+	// PruneCols and PruneTexts serve term searches: a column named in
+	// PruneCols whose stored values cannot contain any of PruneTexts
+	// (compared ASCII case-insensitively; no texts: none can) is left out
+	// of the Block. Only field columns are pruned, never _raw.
+	PruneCols  []string
+	PruneTexts []string
+}
+
+// DictColumn is a column as codes into a table of its distinct values, so
+// a caller can compare and count by code instead of by string.
+type DictColumn struct {
+	Name string
+	// Dict holds the distinct values; empty when no row has the field.
+	Dict []string
+	// Codes holds one code per row: 0 when the row lacks the field, else
+	// 1 + the index of its value in Dict. nil when every row has Dict[0]
+	// (a constant column) or no row has the field (Dict empty).
+	Codes []uint16
+}
+
 // Block is a decoded block: Rows rows sorted by time ascending, all of one
 // stream (partition, source, host).
 type Block struct {
 	Partition string
 	Source    string
 	Host      string
-	Times     []int64 // Unix ns per row, ascending
+	Times     []int64 // Unix ns per row, ascending; nil after LoadOptions.NoTimes
+	// N is the number of rows when Times is nil (LoadOptions.NoTimes).
+	N int
 	// Cols holds the loaded columns, in the order asked for (or the block's
 	// order for nil). "_raw", "_category" and "_received" are columns like
 	// any other.
@@ -121,7 +167,12 @@ type Block struct {
 }
 
 // Rows returns the number of rows.
-func (b *Block) Rows() int { return len(b.Times) }
+func (b *Block) Rows() int {
+	if b.Times == nil {
+		return b.N
+	}
+	return len(b.Times)
+}
 
 // Column returns the named column, or nil.
 func (b *Block) Column(name string) *Column {

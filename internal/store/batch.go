@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -40,6 +41,55 @@ func appendBatch(b []byte, evs []event.Event) []byte {
 		}
 	}
 	return b
+}
+
+// uvarintLen is the length of x's uvarint encoding.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// varintLen is the length of x's varint (zig-zag) encoding.
+func varintLen(x int64) int { return uvarintLen(uint64(x<<1) ^ uint64(x>>63)) }
+
+func strLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+// batchSize is the exact length of appendBatch's encoding of evs with
+// each event's partition replaced by parts[i].
+func batchSize(evs []event.Event, parts []string) int {
+	n := uvarintLen(uint64(len(evs)))
+	for i := range evs {
+		e := &evs[i]
+		n += varintLen(e.Time) + varintLen(e.Received) + strLen(e.Raw) + strLen(e.Source) + strLen(e.Host) +
+			strLen(e.Category) + strLen(parts[i]) + uvarintLen(uint64(len(e.Fields)))
+		for _, f := range e.Fields {
+			n += strLen(f.Name) + strLen(f.Value)
+		}
+	}
+	return n
+}
+
+// encodeBatch returns appendBatch's encoding of evs, each event's
+// partition replaced by parts[i], and the offset of each event's encoding
+// in it (for decodeEventAt). size is batchSize(evs, parts).
+func encodeBatch(evs []event.Event, parts []string, size int) ([]byte, []uint32) {
+	b := make([]byte, 0, size)
+	offs := make([]uint32, len(evs))
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	for i := range evs {
+		e := &evs[i]
+		offs[i] = uint32(len(b))
+		b = binary.AppendVarint(b, e.Time)
+		b = binary.AppendVarint(b, e.Received)
+		b = appendStr(b, e.Raw)
+		b = appendStr(b, e.Source)
+		b = appendStr(b, e.Host)
+		b = appendStr(b, e.Category)
+		b = appendStr(b, parts[i])
+		b = binary.AppendUvarint(b, uint64(len(e.Fields)))
+		for _, f := range e.Fields {
+			b = appendStr(b, f.Name)
+			b = appendStr(b, f.Value)
+		}
+	}
+	return b, offs
 }
 
 var errShort = errors.New("truncated data")
@@ -135,40 +185,84 @@ func (r *reader) u32() uint32 {
 
 // decodeBatch decodes a batch; the events' strings share p's memory.
 func decodeBatch(p string) ([]event.Event, error) {
+	evs, _, err := decodeBatchAt(p, false)
+	return evs, err
+}
+
+// decodeBatchAt is decodeBatch that also returns the offset of each
+// event's encoding in p (for decodeEventAt) when offsets is set.
+func decodeBatchAt(p string, offsets bool) ([]event.Event, []uint32, error) {
 	r := &reader{s: p}
 	n := r.count(9)
 	if r.err != nil {
-		return nil, fmt.Errorf("decode batch: %w", r.err)
+		return nil, nil, fmt.Errorf("decode batch: %w", r.err)
 	}
 	evs := make([]event.Event, n)
+	var offs []uint32
+	if offsets {
+		offs = make([]uint32, n)
+	}
 	var fields []event.Field
 	for i := range evs {
+		if offsets {
+			offs[i] = uint32(r.off)
+		}
 		e := &evs[i]
-		e.Time = r.varint()
-		e.Received = r.varint()
-		e.Raw = r.str()
-		e.Source = r.str()
-		e.Host = r.str()
-		e.Category = r.str()
-		e.Partition = r.str()
-		nf := r.count(2)
-		if r.err != nil {
-			return nil, fmt.Errorf("decode batch: event %d: %w", i, r.err)
+		var nf int
+		if nf = r.eventHead(e); r.err != nil {
+			return nil, nil, fmt.Errorf("decode batch: event %d: %w", i, r.err)
 		}
 		if len(fields)+nf > cap(fields) {
 			fields = make([]event.Field, 0, max(nf, 8*(n-i)))
 		}
 		start := len(fields)
-		for j := 0; j < nf; j++ {
-			fields = append(fields, event.Field{Name: r.str(), Value: r.str()})
-		}
+		fields = r.fields(fields, nf)
 		e.Fields = fields[start:len(fields):len(fields)]
 		if r.err != nil {
-			return nil, fmt.Errorf("decode batch: event %d: %w", i, r.err)
+			return nil, nil, fmt.Errorf("decode batch: event %d: %w", i, r.err)
 		}
 	}
 	if r.off != len(r.s) {
-		return nil, fmt.Errorf("decode batch: %d trailing bytes", len(r.s)-r.off)
+		return nil, nil, fmt.Errorf("decode batch: %d trailing bytes", len(r.s)-r.off)
 	}
-	return evs, nil
+	return evs, offs, nil
+}
+
+// eventHead decodes an event up to its field count, which it returns.
+func (r *reader) eventHead(e *event.Event) int {
+	e.Time = r.varint()
+	e.Received = r.varint()
+	e.Raw = r.str()
+	e.Source = r.str()
+	e.Host = r.str()
+	e.Category = r.str()
+	e.Partition = r.str()
+	return r.count(2)
+}
+
+// fields appends nf decoded fields to dst.
+func (r *reader) fields(dst []event.Field, nf int) []event.Field {
+	for j := 0; j < nf; j++ {
+		dst = append(dst, event.Field{Name: r.str(), Value: r.str()})
+	}
+	return dst
+}
+
+// decodeEventAt decodes the event whose encoding starts at off in the
+// batch p (an offset from encodeBatch or decodeBatchAt), appending its
+// fields to fields; the event's Fields and strings share the memory of
+// fields and p.
+func decodeEventAt(p string, off uint32, e *event.Event, fields []event.Field) ([]event.Field, error) {
+	if int(off) > len(p) {
+		return fields, fmt.Errorf("decode event at %d: %w", off, errShort)
+	}
+	r := &reader{s: p, off: int(off)}
+	nf := r.eventHead(e)
+	start := len(fields)
+	fields = r.fields(fields, nf)
+	e.Fields = fields[start:len(fields):len(fields)]
+	if r.err != nil {
+		return fields, fmt.Errorf("decode event at %d: %w", off, r.err)
+	}
+	return fields, nil
 }

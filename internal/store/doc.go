@@ -5,6 +5,7 @@
 // It owns everything under the data directory it is given:
 //
 //	DIR/MANIFEST                 hash-chained, append-only log of part commits
+//	DIR/CHECKPOINTS              signed checkpoints of the manifest head
 //	DIR/wal/<seq>.wal            write-ahead log segments (package wal)
 //	DIR/parts/<partition>/<YYYYMMDD>/<id>.part   immutable part files
 //
@@ -16,7 +17,7 @@
 //
 // Main types: Store (Open, Append, Flush, Snapshot, Merge, ApplyRetention,
 // Metrics, PartitionOf, Close), Options (with Route and the Holds interface
-// for legal holds), and Verify/Report for mamori verify.
+// for legal holds), and Verify/VerifyWith/Report for mamori verify.
 //
 // Concurrency: every exported method of Store may be called concurrently.
 // Append is durable when it returns (Options.Sync "always", the default):

@@ -40,11 +40,13 @@ type level int
 const (
 	levelFast level = iota
 	levelBetter
+	// levelDefault is for merges whose output is likely merged again.
+	levelDefault
 )
 
 var (
 	encOnce  sync.Once
-	encoders [2]*zstd.Encoder
+	encoders [3]*zstd.Encoder
 	decoder  *zstd.Decoder
 )
 
@@ -56,6 +58,10 @@ func initCodecs() {
 			panic("BUG: zstd encoder: " + err.Error())
 		}
 		encoders[levelBetter], err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic("BUG: zstd encoder: " + err.Error())
+		}
+		encoders[levelDefault], err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			panic("BUG: zstd encoder: " + err.Error())
 		}
@@ -72,7 +78,7 @@ func bytesToString(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	return unsafe.String(&b[0], len(b))
+	return unsafe.String(&b[0], len(b)) // #nosec G103 -- zero-copy view of an immutable decoded buffer
 }
 
 // isCanonicalInt reports whether s is a decimal int64 that formats back to
@@ -187,19 +193,26 @@ func encodeDict(vals []string, absent []bool) ([]byte, bool) {
 	idx := make(map[string]int, 64)
 	var dict []string
 	codes := make([]byte, 0, len(vals))
+	last, lastJ := "", -1
 	for i, v := range vals {
 		if absent != nil && absent[i] {
 			codes = append(codes, 0)
 			continue
 		}
-		j, ok := idx[v]
-		if !ok {
-			if len(dict) == maxDict || len(dict) > len(vals)/4 {
-				return nil, false
+		// Fast path: rows of a stream repeat the previous row's value.
+		j := lastJ
+		if j < 0 || v != last {
+			var ok bool
+			j, ok = idx[v]
+			if !ok {
+				if len(dict) == maxDict || len(dict) > len(vals)/4 {
+					return nil, false
+				}
+				j = len(dict)
+				idx[v] = j
+				dict = append(dict, v)
 			}
-			j = len(dict)
-			idx[v] = j
-			dict = append(dict, v)
+			last, lastJ = v, j
 		}
 		codes = binary.AppendUvarint(codes, uint64(j+1))
 	}
@@ -322,6 +335,12 @@ func decodeColumnTo(chunk []byte, rows int, sc *colScratch, scratchVals bool) (v
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode column: %w", err)
 	}
+	return decodeBody(kind, body, rows, sc, scratchVals)
+}
+
+// decodeBody is decodeColumnTo after decompression: body is the chunk's
+// body of the given kind (held by sc, or by the caller).
+func decodeBody(kind byte, body string, rows int, sc *colScratch, scratchVals bool) (vals []string, absent []bool, err error) {
 	r := &reader{s: body}
 	if sc != nil && scratchVals {
 		if cap(sc.vals) < rows {
@@ -452,25 +471,22 @@ func encodeTimes(dst []byte, ts []int64) []byte {
 
 // decodeTimes decodes a chunk written by encodeTimes (or any kindInt chunk).
 func decodeTimes(chunk []byte, rows int) ([]int64, error) {
-	kind, body, err := chunkBody(chunk)
+	sc := getScratch()
+	defer putScratch(sc)
+	kind, body, err := chunkBodyTo(chunk, sc)
 	if err != nil {
 		return nil, fmt.Errorf("decode times: %w", err)
 	}
 	if kind != kindInt {
 		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
 	}
-	r := &reader{s: body}
 	ts := make([]int64, rows)
-	var prev int64
-	for i := range ts {
-		prev += r.varint()
-		ts[i] = prev
+	n, err := decodeDeltas(body, ts)
+	if err == nil && n != len(body) {
+		err = fmt.Errorf("%d trailing bytes", len(body)-n)
 	}
-	if r.err == nil && r.off != len(body) {
-		r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("decode times: %w", r.err)
+	if err != nil {
+		return nil, fmt.Errorf("decode times: %w", err)
 	}
 	return ts, nil
 }

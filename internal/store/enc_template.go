@@ -74,11 +74,20 @@ func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
 // value in row.
 func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row int, cb *colBuilder) []byte {
 	tp.refs = tp.refs[:0]
+	// Any occurrence of a value will do. Fields mostly appear in the raw
+	// text in their order, so each is looked for after the previous
+	// field's first, then (start positions before that) in front of it.
+	from := 0
 	add := func(v string, code byte) int {
-		if len(v) < tmplMinValue {
+		if len(v) < tmplMinValue || len(v) > len(raw) {
 			return -1
 		}
-		p := strings.Index(raw, v)
+		p := strings.Index(raw[from:], v)
+		if p >= 0 {
+			p += from
+		} else if from > 0 {
+			p = strings.Index(raw[:min(len(raw), from+len(v)-1)], v)
+		}
 		if p >= 0 {
 			tp.refs = append(tp.refs, tmplRef{p, len(v), code})
 		}
@@ -86,8 +95,8 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 	}
 	add(e.Host, tmplHost)
 	add(e.Source, tmplSource)
-	for _, f := range e.Fields {
-		j, ok := cb.idx[f.Name]
+	for fi, f := range e.Fields {
+		j, ok := cb.find(fi, f.Name)
 		if !ok || j >= tmplMaxCols {
 			continue
 		}
@@ -95,7 +104,12 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 		if c.vals[row] != f.Value || (c.absent != nil && c.absent[row]) {
 			continue
 		}
-		if p := add(f.Value, byte(tmplColBase+j)); p >= 0 && coveredAt(raw, p, len(f.Value)) {
+		p := add(f.Value, byte(tmplColBase+j))
+		if p < 0 {
+			continue
+		}
+		from = p + len(f.Value)
+		if coveredAt(raw, p, len(f.Value)) {
 			c.covered[row] = true
 		}
 	}

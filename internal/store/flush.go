@@ -38,19 +38,23 @@ func (s *Store) writeMemtable(ctx context.Context, mt *memtable) ([]partInfo, er
 			w.abort()
 		}
 	}
-	var rows []*event.Event
+	var (
+		mrows  []memRow
+		evs    []event.Event
+		fields []event.Field
+		rows   []*event.Event
+	)
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
 			abort()
 			return nil, err
 		}
-		rows = rows[:0]
+		mrows = mrows[:0]
 		for _, c := range mt.streams[k].chunks {
-			for i := range c.rows {
-				rows = append(rows, &c.rows[i])
-			}
+			mrows = append(mrows, c.rows...)
 		}
-		slices.SortStableFunc(rows, cmpTime)
+		slices.SortStableFunc(mrows, cmpMemRow)
+		rows = decodeRows(mt.recs, mrows, &evs, &fields, rows)
 		for len(rows) > 0 {
 			day := dayOf(rows[0].Time)
 			n := sort.Search(len(rows), func(i int) bool { return dayOf(rows[i].Time) > day })

@@ -65,6 +65,16 @@ type manifestProblem struct {
 // problems (and ErrManifestCorrupt from the first one); a bad last line
 // without a newline is a torn tail (state.torn).
 func readManifest(r io.Reader) (*manifestState, []manifestProblem) {
+	return replayManifest(r, nil)
+}
+
+// commitHook sees each valid commit right after it is applied: its line
+// number, byte offset, the commit, and the state after it.
+type commitHook func(line int, off int64, c *commit, st *manifestState)
+
+// replayManifest is readManifest that also calls onCommit (when not nil)
+// for each valid commit, in order.
+func replayManifest(r io.Reader, onCommit commitHook) (*manifestState, []manifestProblem) {
 	st := &manifestState{parts: map[string]partInfo{}, removed: map[string]bool{}}
 	var probs []manifestProblem
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -84,19 +94,47 @@ func readManifest(r io.Reader) (*manifestState, []manifestProblem) {
 			off += int64(len(b))
 			continue
 		}
-		if why := st.apply(b[:len(b)-1]); why != "" {
+		var c commit
+		if why := st.apply(b[:len(b)-1], &c); why != "" {
 			probs = append(probs, manifestProblem{Line: line, Offset: off, What: why})
 			broken = true // later lines cannot be trusted against the chain
 		} else {
 			st.good = off + int64(len(b))
+			if onCommit != nil {
+				onCommit(line, off, &c, st)
+			}
 		}
 		off += int64(len(b))
 	}
 	return st, probs
 }
 
-// apply checks and applies one line; it returns what is wrong, or "".
-func (st *manifestState) apply(line []byte) string {
+// chainHash returns the hash of a manifest line whose JSON is body, after
+// the line whose hash is prev (nil for the first line).
+func chainHash(prev *[32]byte, body []byte) [32]byte {
+	h := sha256.New()
+	if prev != nil {
+		h.Write(prev[:])
+	}
+	h.Write(body)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// appendCommitLine appends the manifest line for body after the line
+// whose hash is prev (nil for the first line) and returns its hash.
+func appendCommitLine(dst []byte, prev *[32]byte, body []byte) ([]byte, [32]byte) {
+	sum := chainHash(prev, body)
+	dst = hex.AppendEncode(dst, sum[:])
+	dst = append(dst, ' ')
+	dst = append(dst, body...)
+	return append(dst, '\n'), sum
+}
+
+// apply checks and applies one line, decoding it into c; it returns what
+// is wrong, or "".
+func (st *manifestState) apply(line []byte, c *commit) string {
 	if len(line) < 66 || line[64] != ' ' {
 		return "malformed line"
 	}
@@ -105,18 +143,17 @@ func (st *manifestState) apply(line []byte) string {
 		return "malformed hash"
 	}
 	body := line[65:]
-	h := sha256.New()
+	var prev *[32]byte
 	if st.seq > 0 {
-		h.Write(st.lastHash[:])
+		prev = &st.lastHash
 	}
-	h.Write(body)
-	var got [32]byte
-	h.Sum(got[:0])
-	if got != want {
+	got := chainHash(prev, body)
+	// The hash must be the canonical lower-case hex: an upper-case digit
+	// decodes to the same bytes, and an edit must never go unnoticed.
+	if got != want || !bytes.Equal(hex.AppendEncode(nil, got[:]), line[:64]) {
 		return "hash chain broken: entry edited, reordered or removed"
 	}
-	var c commit
-	if err := json.Unmarshal(body, &c); err != nil {
+	if err := json.Unmarshal(body, c); err != nil {
 		return "bad JSON: " + err.Error()
 	}
 	if c.Seq != st.seq+1 {
@@ -146,6 +183,16 @@ func (st *manifestState) apply(line []byte) string {
 	return ""
 }
 
+// sortedParts returns the live parts sorted by name.
+func (st *manifestState) sortedParts() []partInfo {
+	out := make([]partInfo, 0, len(st.parts))
+	for _, p := range st.parts {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // manifest appends commits to the manifest file.
 type manifest struct {
 	mu    sync.Mutex // guards f, state
@@ -158,7 +205,7 @@ type manifest struct {
 // cuts a torn last line, and fails on other damage.
 func openManifest(dir string) (*manifest, error) {
 	path := dir + string(os.PathSeparator) + manifestName
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) // #nosec G304 -- the store's own manifest
 	if err != nil {
 		return nil, fmt.Errorf("open manifest: %w", err)
 	}
@@ -188,25 +235,19 @@ func (m *manifest) append(c commit) error {
 	if err != nil {
 		return fmt.Errorf("manifest append: %w", err)
 	}
-	h := sha256.New()
+	var prev *[32]byte
 	if st.seq > 0 {
-		h.Write(st.lastHash[:])
+		prev = &st.lastHash
 	}
-	h.Write(body)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	line := make([]byte, 0, 66+len(body))
-	line = hex.AppendEncode(line, sum[:])
-	line = append(line, ' ')
-	line = append(line, body...)
-	line = append(line, '\n')
+	line, _ := appendCommitLine(make([]byte, 0, 66+len(body)), prev, body)
 	if _, err := m.f.Write(line); err != nil {
 		return fmt.Errorf("manifest append: %w", err)
 	}
 	if err := m.f.Sync(); err != nil {
 		return fmt.Errorf("manifest append: %w", err)
 	}
-	if why := st.apply(bytes.TrimSuffix(line, []byte{'\n'})); why != "" {
+	var applied commit
+	if why := st.apply(bytes.TrimSuffix(line, []byte{'\n'}), &applied); why != "" {
 		panic("BUG: manifest rejected its own commit: " + why)
 	}
 	st.good += int64(len(line))
@@ -231,12 +272,15 @@ func (m *manifest) walLSN() uint64 {
 func (m *manifest) liveParts() []partInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]partInfo, 0, len(m.state.parts))
-	for _, p := range m.state.parts {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return m.state.sortedParts()
+}
+
+// head returns the sequence and hash of the last commit and the live parts
+// after it, all from one instant.
+func (m *manifest) head() (uint64, [32]byte, []partInfo) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.seq, m.state.lastHash, m.state.sortedParts()
 }
 
 func (m *manifest) close() error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -10,12 +11,17 @@ import (
 )
 
 // memtable holds acknowledged events not yet in parts, by stream, in
-// chunks of at most blockRows events. Rows are only ever appended, so a
+// chunks of at most blockRows rows. A row is only the event's time and
+// where its encoding sits in the WAL record it came in (kept whole, as a
+// string never modified): no pointers, so the garbage collector never
+// scans rows, and a row costs 16 bytes besides its encoded bytes. Rows
+// are decoded when flushed or read. Rows are only ever appended, so a
 // snapshot may keep reading a chunk's first n rows while appends go on.
 type memtable struct {
 	blockRows int
-	mu        sync.RWMutex // guards streams and the chunk slices' headers
+	mu        sync.RWMutex // guards streams, recs and the chunk slices' headers
 	streams   map[memKey]*memStream
+	recs      []string // the WAL records rows point into
 	bytes     atomic.Int64
 	maxLSN    uint64 // guarded by the store's appendMu
 }
@@ -27,53 +33,59 @@ type memStream struct {
 }
 
 type memChunk struct {
-	rows             []event.Event
+	rows             []memRow
 	minTime, maxTime int64
+}
+
+// memRow locates one event: its encoding starts at off in record rec.
+type memRow struct {
+	time     int64
+	rec, off uint32
 }
 
 func newMemtable(blockRows int) *memtable {
 	return &memtable{blockRows: blockRows, streams: map[memKey]*memStream{}}
 }
 
-// eventSize estimates the memory an event takes in a memtable (its strings
-// live in the batch payload, counted separately).
-func eventSize(e *event.Event) int64 {
-	return int64(unsafe.Sizeof(*e)) + int64(len(e.Fields))*int64(unsafe.Sizeof(event.Field{}))
-}
+// memRowBytes is what a row costs besides its record's bytes.
+const memRowBytes = int64(unsafe.Sizeof(memRow{}))
 
-// insert adds events (already routed: Partition set).
-func (mt *memtable) insert(evs []event.Event, payloadBytes int) {
-	size := int64(payloadBytes)
+// insert adds the events of one WAL record: evs[i] (whose Partition is
+// parts[i]) is encoded at offs[i] in rec.
+func (mt *memtable) insert(rec string, evs []event.Event, parts []string, offs []uint32) {
+	size := int64(len(rec)) + int64(len(evs))*memRowBytes
 	mt.mu.Lock()
+	ri := uint32(len(mt.recs))
+	mt.recs = append(mt.recs, rec)
 	var key memKey
 	var ms *memStream
 	for i := range evs {
 		e := &evs[i]
-		size += eventSize(e)
-		k := memKey{e.Partition, e.Source, e.Host}
+		k := memKey{parts[i], e.Source, e.Host}
 		if ms == nil || k != key {
 			key = k
 			ms = mt.streams[k]
 			if ms == nil {
 				ms = &memStream{}
-				mt.streams[k] = ms
+				// The key outlives the caller's events: own its strings.
+				mt.streams[memKey{strings.Clone(k.partition), strings.Clone(k.source), strings.Clone(k.host)}] = ms
 			}
 		}
 		var c *memChunk
 		if n := len(ms.chunks); n > 0 && len(ms.chunks[n-1].rows) < mt.blockRows {
 			c = ms.chunks[n-1]
 		} else {
-			c = &memChunk{rows: make([]event.Event, 0, min(mt.blockRows, 256)), minTime: e.Time, maxTime: e.Time}
+			c = &memChunk{rows: make([]memRow, 0, min(mt.blockRows, 256)), minTime: e.Time, maxTime: e.Time}
 			ms.chunks = append(ms.chunks, c)
 		}
 		if len(c.rows) == cap(c.rows) {
 			// Grow into a new array; snapshots keep the old one.
-			nc := &memChunk{rows: make([]event.Event, len(c.rows), min(mt.blockRows, 2*cap(c.rows))), minTime: c.minTime, maxTime: c.maxTime}
+			nc := &memChunk{rows: make([]memRow, len(c.rows), min(mt.blockRows, 2*cap(c.rows))), minTime: c.minTime, maxTime: c.maxTime}
 			copy(nc.rows, c.rows)
 			ms.chunks[len(ms.chunks)-1] = nc
 			c = nc
 		}
-		c.rows = append(c.rows, *e)
+		c.rows = append(c.rows, memRow{time: e.Time, rec: ri, off: offs[i]})
 		c.minTime = min(c.minTime, e.Time)
 		c.maxTime = max(c.maxTime, e.Time)
 	}
@@ -81,10 +93,41 @@ func (mt *memtable) insert(evs []event.Event, payloadBytes int) {
 	mt.bytes.Add(size)
 }
 
+// decodeRows decodes rows (of records recs) into evs, reusing its
+// arrays, and returns pointers to them in the rows' order. The events
+// share the records' memory.
+func decodeRows(recs []string, rows []memRow, evs *[]event.Event, fields *[]event.Field, ptrs []*event.Event) []*event.Event {
+	es := slices.Grow((*evs)[:0], len(rows))[:len(rows)]
+	fs := (*fields)[:0]
+	for i, r := range rows {
+		var err error
+		if fs, err = decodeEventAt(recs[r.rec], r.off, &es[i], fs); err != nil {
+			panic("BUG: memtable row does not decode: " + err.Error())
+		}
+	}
+	*evs, *fields = es, fs
+	ptrs = ptrs[:0]
+	for i := range es {
+		ptrs = append(ptrs, &es[i])
+	}
+	return ptrs
+}
+
+func cmpMemRow(a, b memRow) int {
+	switch {
+	case a.time < b.time:
+		return -1
+	case a.time > b.time:
+		return 1
+	}
+	return 0
+}
+
 // memRef is an in-memory block: a frozen prefix of a memtable chunk.
 type memRef struct {
 	key              memKey
-	rows             []event.Event
+	recs             []string
+	rows             []memRow
 	minTime, maxTime int64
 	once             sync.Once
 	sorted           []*event.Event
@@ -99,7 +142,7 @@ func (mt *memtable) refs(dst []*memRef) []*memRef {
 			if len(c.rows) == 0 {
 				continue
 			}
-			dst = append(dst, &memRef{key: k, rows: c.rows[:len(c.rows):len(c.rows)], minTime: c.minTime, maxTime: c.maxTime})
+			dst = append(dst, &memRef{key: k, recs: mt.recs[:len(mt.recs):len(mt.recs)], rows: c.rows[:len(c.rows):len(c.rows)], minTime: c.minTime, maxTime: c.maxTime})
 		}
 	}
 	return dst
@@ -112,23 +155,14 @@ func (r *memRef) MinTime() int64    { return r.minTime }
 func (r *memRef) MaxTime() int64    { return r.maxTime }
 func (r *memRef) Rows() int         { return len(r.rows) }
 
-// order returns the rows sorted by time (stable).
+// order returns the rows decoded and sorted by time (stable).
 func (r *memRef) order() []*event.Event {
 	r.once.Do(func() {
-		s := make([]*event.Event, len(r.rows))
-		for i := range r.rows {
-			s[i] = &r.rows[i]
-		}
-		slices.SortStableFunc(s, func(a, b *event.Event) int {
-			switch {
-			case a.Time < b.Time:
-				return -1
-			case a.Time > b.Time:
-				return 1
-			}
-			return 0
-		})
-		r.sorted = s
+		rows := slices.Clone(r.rows)
+		slices.SortStableFunc(rows, cmpMemRow)
+		var evs []event.Event
+		var fields []event.Field
+		r.sorted = decodeRows(r.recs, rows, &evs, &fields, nil)
 	})
 	return r.sorted
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +69,30 @@ type Options struct {
 	MaintainInterval time.Duration
 	// WALSegmentBytes starts a new WAL segment after this size; default 64 MiB.
 	WALSegmentBytes int64
+	// OverloadWait is how long Append waits for a running flush to free
+	// the in-memory buffer before it returns ErrOverloaded; default 5s
+	// (bounded by the caller's context). Waiting costs nothing, while a
+	// refused batch is decoded again when its sender retries. Negative
+	// means return ErrOverloaded at once. A batch larger than
+	// MaxBufferBytes is refused at once either way.
+	OverloadWait time.Duration
+	// CheckpointKey, when set, signs a checkpoint of the manifest's head
+	// every CheckpointInterval (when the manifest changed) and at Close,
+	// appended to DIR/CHECKPOINTS. Keep the key outside Dir: whoever holds
+	// it can forge checkpoints. The key format is that of 'mamori audit
+	// keygen'.
+	CheckpointKey ed25519.PrivateKey
+	// CheckpointInterval is how often a checkpoint is signed; default 5m.
+	CheckpointInterval time.Duration
+	// CheckpointCopy, when set, is a second file, outside Dir (another
+	// disk, a network or append-only mount), that gets every checkpoint
+	// line too, so that cutting the newest checkpoints off DIR/CHECKPOINTS
+	// shows. A failed copy is logged, not fatal.
+	CheckpointCopy string
+	// OnCheckpoint, when set, is called with each new checkpoint and its
+	// signed line (ending in '\n'; the callee may keep it), to export it to
+	// an outside verifier. It must not block.
+	OnCheckpoint func(c Checkpoint, line []byte)
 	// Logger receives lifecycle messages; nil discards.
 	Logger *slog.Logger
 	// Now returns the current time; default time.Now. For tests.
@@ -105,7 +130,7 @@ func (o *Options) Validate() error {
 		"default retention": int64(o.DefaultRetention), "disk budget bytes": o.DiskBudgetBytes,
 		"block rows": int64(o.BlockRows), "merge min parts": int64(o.MergeMinParts),
 		"merge max parts": int64(o.MergeMaxParts), "wal segment bytes": o.WALSegmentBytes,
-		"merge max rows": o.MergeMaxRows,
+		"merge max rows": o.MergeMaxRows, "checkpoint interval": int64(o.CheckpointInterval),
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d is negative", name, v))
@@ -117,6 +142,7 @@ func (o *Options) Validate() error {
 	if o.MergeMinParts == 1 {
 		errs = append(errs, errors.New("merge min parts: must be at least 2"))
 	}
+	errs = append(errs, o.validateCheckpoints()...)
 	for i, r := range o.Routes {
 		if err := checkPartitionName(r.Partition); err != nil {
 			errs = append(errs, fmt.Errorf("route %d: %w", i, err))
@@ -177,6 +203,12 @@ func (o Options) withDefaults() Options {
 	if o.WALSegmentBytes == 0 {
 		o.WALSegmentBytes = 64 << 20
 	}
+	if o.OverloadWait == 0 {
+		o.OverloadWait = 5 * time.Second
+	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = 5 * time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -216,12 +248,4 @@ func route(routes []Route, e *event.Event) string {
 		}
 	}
 	return event.DefaultPartition
-}
-
-// retentionFor returns the maximum age for partition p (0 = forever).
-func (o *Options) retentionFor(p string) time.Duration {
-	if d, ok := o.Retention[p]; ok {
-		return d
-	}
-	return o.DefaultRetention
 }

@@ -27,6 +27,9 @@ type part struct {
 	// streamTokens holds the token hashes of each stream's source and host,
 	// for FilterToken on any column and on _source/_host.
 	streamTokens []map[uint64]bool
+	// consts caches the decoded constant columns (part_dict.go), keyed by
+	// constKey; a part is immutable, so entries never go stale.
+	consts sync.Map
 
 	refs    atomic.Int64 // 1 while live in the store, +1 per snapshot
 	mu      sync.Mutex   // guards removed and closed
@@ -37,7 +40,7 @@ type part struct {
 // openPart maps the file and decodes its index. info comes from the
 // manifest (its size is checked).
 func openPart(path string, info partInfo) (*part, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) // #nosec G304 -- part paths come from the store's own manifest
 	if err != nil {
 		return nil, fmt.Errorf("open part: %w", err)
 	}
@@ -218,23 +221,35 @@ func (p *part) chunk(c colMeta) ([]byte, error) {
 	return b, nil
 }
 
-// loadBlock decodes the named columns of block i (nil means all).
-func (p *part) loadBlock(i int, cols []string) (*Block, error) {
+// loadBlock decodes the named columns of block i (nil means all), with at
+// most one LoadOptions.
+func (p *part) loadBlock(i int, cols []string, o ...LoadOptions) (*Block, error) {
+	var opts LoadOptions
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	return p.loadBlockWith(i, cols, opts)
+}
+
+// loadBlockWith is loadBlock with options (ColumnLoader.LoadWith).
+func (p *part) loadBlockWith(i int, cols []string, o LoadOptions) (*Block, error) {
 	bm := &p.blocks[i]
 	sk := p.streams[bm.stream]
-	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host}
-	tc, err := p.chunk(bm.timeCol)
-	if err != nil {
-		return nil, err
-	}
-	if b.Times, err = decodeTimes(tc, int(bm.rows)); err != nil {
-		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host, N: int(bm.rows)}
+	if !o.NoTimes || cols == nil || slices.Contains(cols, event.FieldTime) {
+		tc, err := p.chunk(bm.timeCol)
+		if err != nil {
+			return nil, err
+		}
+		if b.Times, err = decodeTimes(tc, int(bm.rows)); err != nil {
+			return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+		}
 	}
 	if cols == nil {
 		cols = p.blockColumns(bm)
 	}
 	b.Cols = make([]Column, 0, len(cols))
-	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols))}
+	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols)), rows: o.Rows}
 	defer l.release()
 	for _, name := range cols {
 		for k, c := range bm.cols {
@@ -243,7 +258,17 @@ func (p *part) loadBlock(i int, cols []string) (*Block, error) {
 			}
 		}
 	}
+	var pruned []string
+	if len(o.PruneCols) > 0 {
+		var err error
+		if pruned, err = l.pruneColumns(o.PruneCols, o.PruneTexts); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range cols {
+		if slices.Contains(pruned, name) {
+			continue
+		}
 		col, err := p.loadColumn(l, name)
 		if err != nil {
 			return nil, err
@@ -259,9 +284,11 @@ type blockLoader struct {
 	bm    *blockMeta
 	i     int
 	times []int64
-	cols  []Column // by block column index; Values nil until decoded
-	want  []bool   // by block column index: asked for by the caller
-	busy  []bool   // column being decoded (guards against reference cycles)
+	cols  []Column  // by block column index; Values nil until decoded
+	want  []bool    // by block column index: asked for by the caller
+	busy  []bool    // column being decoded (guards against reference cycles)
+	rows  []int     // LoadOptions.Rows: the rows whose _raw is expanded (nil: all)
+	pre   []preBody // by block column index: bodies decompressed by pruneColumns
 	// scratch holds the buffers of what is decoded only for this load
 	// (template texts, referenced columns not asked for); release gives
 	// them back.
@@ -296,12 +323,21 @@ func (l *blockLoader) col(k int) (Column, error) {
 	// A column not asked for lives only during this load, and so does a
 	// template's text (it is expanded into a fresh buffer).
 	transient := !l.want[k]
-	var sc *colScratch
-	if transient || ch[0] == kindTemplate {
-		sc = getScratch()
-		l.scratch = append(l.scratch, sc)
+	var vals []string
+	var absent []bool
+	if l.pre != nil && l.pre[k].sc != nil {
+		// Decompressed by pruneColumns (so never asked for): decode it in
+		// its scratch.
+		pb := l.pre[k]
+		vals, absent, err = decodeBody(pb.kind, pb.body, int(l.bm.rows), pb.sc, true)
+	} else {
+		var sc *colScratch
+		if transient || ch[0] == kindTemplate {
+			sc = getScratch()
+			l.scratch = append(l.scratch, sc)
+		}
+		vals, absent, err = decodeColumnTo(ch, int(l.bm.rows), sc, transient)
 	}
-	vals, absent, err := decodeColumnTo(ch, int(l.bm.rows), sc, transient)
 	if err != nil {
 		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 	}
@@ -315,21 +351,40 @@ func (l *blockLoader) col(k int) (Column, error) {
 	return col, nil
 }
 
-// expandRaw turns a template column back into raw text, in place. The
-// columns the templates refer to are decoded when first met.
+// expandRaw turns a template column back into raw text, in place (only
+// the rows of l.rows when set; the others become empty). The columns the
+// templates refer to are decoded when first met.
 func (l *blockLoader) expandRaw(t Column) (Column, error) {
 	sk := l.p.streams[l.bm.stream]
+	rows := l.rows
+	if len(rows) > 0 && (rows[0] < 0 || rows[len(rows)-1] >= len(t.Values) || !slices.IsSorted(rows)) {
+		return Column{}, fmt.Errorf("rows to load: %d rows out of order or outside the block of %d", len(rows), len(t.Values))
+	}
 	// References are mostly short values; half again the template size
 	// avoids most regrowing.
 	n := 0
-	for _, v := range t.Values {
-		n += len(v) + 16
+	if rows == nil {
+		for _, v := range t.Values {
+			n += len(v) + 16
+		}
+	} else {
+		for _, r := range rows {
+			n += len(t.Values[r]) + 16
+		}
 	}
 	buf := make([]byte, 0, n+n/2)
 	sc := getScratch()
 	defer putScratch(sc)
-	ends := slices.Grow(sc.lens[:0], len(t.Values))
-	for r, v := range t.Values {
+	count := len(t.Values)
+	if rows != nil {
+		count = len(rows)
+	}
+	ends := slices.Grow(sc.lens[:0], count)
+	for j := range count {
+		r := j
+		if rows != nil {
+			r = rows[j]
+		}
 		if !t.Has(r) {
 			ends = append(ends, uint64(len(buf)))
 			continue
@@ -337,7 +392,7 @@ func (l *blockLoader) expandRaw(t Column) (Column, error) {
 		for {
 			mark := len(buf)
 			var err error
-			buf, err = expand(buf, v, sk.host, sk.source, l.cols, r)
+			buf, err = expand(buf, t.Values[r], sk.host, sk.source, l.cols, r)
 			if err == nil {
 				break
 			}
@@ -355,8 +410,15 @@ func (l *blockLoader) expandRaw(t Column) (Column, error) {
 		ends = append(ends, uint64(len(buf)))
 	}
 	sc.lens = ends
+	if rows != nil {
+		clear(t.Values) // the template texts live in scratch memory
+	}
 	all, start := bytesToString(buf), 0
-	for r, e := range ends {
+	for j, e := range ends {
+		r := j
+		if rows != nil {
+			r = rows[j]
+		}
 		t.Values[r] = all[start:e]
 		start = int(e)
 	}

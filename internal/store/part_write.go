@@ -86,11 +86,11 @@ type partWriter struct {
 // createPart starts writing the part at path (written under a temporary
 // name and renamed by finish).
 func createPart(path, partition string, day int64, lv level) (*partWriter, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // #nosec G304 -- a part path the store names itself
 	if err != nil {
 		return nil, fmt.Errorf("create part: %w", err)
 	}
@@ -394,6 +394,10 @@ func (pw *partWriter) abort() {
 type colBuilder struct {
 	cols []builtCol
 	idx  map[string]int
+	// hint[j] is the column of the last row's field j: rows of a stream
+	// mostly list the same fields in the same order, so find usually
+	// needs no map lookup.
+	hint []int
 	// reuse lets build recycle the column arrays of the previous block;
 	// only for builders whose columns do not outlive the next build.
 	reuse bool
@@ -485,11 +489,17 @@ func (cb *colBuilder) build(rows []*event.Event) {
 		}
 	}
 	for i, e := range rows {
-		for _, f := range e.Fields {
+		for j, f := range e.Fields {
 			if isReservedColumn(f.Name) {
 				continue
 			}
-			c := cb.col(f.Name, n)
+			k, ok := cb.find(j, f.Name)
+			if !ok {
+				cb.col(f.Name, n)
+				k = len(cb.cols) - 1
+				cb.setHint(j, k)
+			}
+			c := &cb.cols[k]
 			if !c.absent[i] { // a repeated name: the first wins, like Event.Get
 				continue
 			}
@@ -509,6 +519,29 @@ func (cb *colBuilder) build(rows []*event.Event) {
 			c.spare, c.absent = c.absent, nil
 		}
 	}
+}
+
+// find returns the column of the field called name at position j of a
+// row's fields, trying the column of the previous row's field j first.
+// A reserved name finds its metadata column, if the block has it.
+func (cb *colBuilder) find(j int, name string) (int, bool) {
+	if j < len(cb.hint) {
+		if k := cb.hint[j]; k >= 0 && k < len(cb.cols) && cb.cols[k].name == name {
+			return k, true // Fast path: the same field as the row before.
+		}
+	}
+	k, ok := cb.idx[name]
+	if ok {
+		cb.setHint(j, k)
+	}
+	return k, ok
+}
+
+func (cb *colBuilder) setHint(j, k int) {
+	for len(cb.hint) <= j {
+		cb.hint = append(cb.hint, -1)
+	}
+	cb.hint[j] = k
 }
 
 // isReservedColumn reports field names the store keeps as metadata; an

@@ -30,6 +30,7 @@ func (s *Store) ApplyRetention(ctx context.Context) error {
 		}
 		return live[i].info.Name < live[j].info.Name
 	})
+	pol := s.policy()
 	var old, keep []*part
 	var c commit
 	held := 0
@@ -38,7 +39,7 @@ func (s *Store) ApplyRetention(ctx context.Context) error {
 			held++
 			continue // neither aged out nor counted against the budget
 		}
-		if d := s.opts.retentionFor(p.info.Partition); d > 0 && p.info.MaxTime < now-int64(d) {
+		if d := pol.ageFor(p.info.Partition); d > 0 && p.info.MaxTime < now-int64(d) {
 			old = append(old, p)
 			c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: "retention: older than " + d.String()})
 			continue
@@ -62,7 +63,7 @@ func (s *Store) ApplyRetention(ctx context.Context) error {
 	if held > 0 {
 		s.log.Debug("retention kept parts under legal hold", "parts", held)
 	}
-	return s.applyDiskBudget(keep)
+	return s.applyDiskBudget(keep, pol.budget)
 }
 
 func (s *Store) held(p *part) bool {
@@ -72,8 +73,8 @@ func (s *Store) held(p *part) bool {
 // applyDiskBudget removes the oldest of live (sorted oldest first, parts
 // under legal hold already left out) until the total size fits the
 // budget; held parts still count toward the total.
-func (s *Store) applyDiskBudget(live []*part) error {
-	if s.opts.DiskBudgetBytes <= 0 {
+func (s *Store) applyDiskBudget(live []*part, budget int64) error {
+	if budget <= 0 {
 		return nil
 	}
 	var total int64
@@ -85,12 +86,12 @@ func (s *Store) applyDiskBudget(live []*part) error {
 	var drop []*part
 	c := commit{Op: "disk_budget"}
 	for _, p := range live {
-		if total <= s.opts.DiskBudgetBytes {
+		if total <= budget {
 			break
 		}
 		drop = append(drop, p)
 		total -= p.info.Size
-		c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: fmt.Sprintf("disk budget of %d bytes exceeded", s.opts.DiskBudgetBytes)})
+		c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: fmt.Sprintf("disk budget of %d bytes exceeded", budget)})
 	}
 	if len(drop) == 0 {
 		return nil
@@ -102,6 +103,6 @@ func (s *Store) applyDiskBudget(live []*part) error {
 		s.m.budgetParts.Add(1)
 		s.m.budgetBytes.Add(uint64(p.info.Size))
 	}
-	s.log.Warn("disk budget removed parts", "parts", len(drop), "budget_bytes", s.opts.DiskBudgetBytes, "left_bytes", total)
+	s.log.Warn("disk budget removed parts", "parts", len(drop), "budget_bytes", budget, "left_bytes", total)
 	return nil
 }

@@ -149,6 +149,16 @@ func (r *partRef) Load(cols []string) (*Block, error) {
 	return r.p.loadBlock(r.i, cols)
 }
 
+// LoadWith implements ColumnLoader.
+func (r *partRef) LoadWith(cols []string, o LoadOptions) (*Block, error) {
+	return r.p.loadBlockWith(r.i, cols, o)
+}
+
+// LoadDict implements ColumnLoader.
+func (r *partRef) LoadDict(name string) (*DictColumn, error) {
+	return r.p.loadDict(r.i, name)
+}
+
 // filter is a compiled Filter: token hashes computed once per query.
 type filter struct {
 	op     FilterOp

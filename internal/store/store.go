@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -30,6 +31,8 @@ type Store struct {
 	dir  string
 	wal  *wal.WAL
 	man  *manifest
+	ckpt *checkpointer                   // signs the manifest's head; nil without Options.CheckpointKey
+	pol  atomic.Pointer[retentionPolicy] // set by SetRetention; nil: the Options' policy
 
 	appendMu sync.Mutex // orders WAL writes with memtable inserts; guards mem's contents' LSN
 	flushMu  sync.Mutex // serializes flushes (manifest WAL positions must rise)
@@ -42,12 +45,18 @@ type Store struct {
 	closed   bool
 
 	flushNow chan struct{}
-	done     chan struct{}
+	// flushed is closed (and replaced) whenever a flush frees buffer
+	// memory; guarded by mu. Appends waiting for room select on it.
+	flushed chan struct{}
+	done    chan struct{}
 	// flushHook, when set (tests only), runs before a memtable is written
 	// and can fail the flush.
 	flushHook func() error
 	wg        sync.WaitGroup
 	m         counters
+	// lastAppend is the Unix ns time of the last Append that stored
+	// events (for the idle flush).
+	lastAppend atomic.Int64
 }
 
 var _ Engine = (*Store)(nil)
@@ -62,9 +71,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	opts = opts.withDefaults()
 	s := &Store{opts: opts, log: opts.Logger, dir: opts.Dir, parts: map[string]*part{},
-		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), done: make(chan struct{})}
+		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), flushed: make(chan struct{}), done: make(chan struct{})}
 	s.m.init()
-	if err := os.MkdirAll(filepath.Join(s.dir, partsDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(s.dir, partsDir), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	man, err := openManifest(s.dir)
@@ -72,6 +81,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.man = man
+	if s.ckpt, err = openCheckpointer(s.dir, opts, man); err != nil {
+		man.close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if err := s.openParts(); err != nil {
 		s.closeParts()
 		man.close()
@@ -83,11 +96,15 @@ func Open(opts Options) (*Store, error) {
 	w, rep, err := wal.Open(filepath.Join(s.dir, walDir), after, wal.Options{SegmentBytes: opts.WALSegmentBytes, Logger: s.log},
 		func(lsn uint64, p []byte) error {
 			payload := string(p)
-			evs, err := decodeBatch(payload)
+			evs, offs, err := decodeBatchAt(payload, true)
 			if err != nil {
 				return fmt.Errorf("wal record %d: %w", lsn, err)
 			}
-			s.mem.insert(evs, len(payload))
+			parts := make([]string, len(evs))
+			for i := range evs {
+				parts[i] = evs[i].Partition
+			}
+			s.mem.insert(payload, evs, parts, offs)
 			s.mem.maxLSN = lsn
 			replayed += len(evs)
 			return nil
@@ -109,6 +126,7 @@ func Open(opts Options) (*Store, error) {
 	s.wg.Add(2)
 	go s.flushLoop()
 	go s.maintainLoop()
+	s.startCheckpoints()
 	if opts.Sync == SyncInterval {
 		s.wg.Add(1)
 		go s.syncLoop()
@@ -146,7 +164,7 @@ func (s *Store) removeOrphans() {
 		}
 		if strings.HasSuffix(path, partExt) || strings.HasSuffix(path, partExt+".tmp") {
 			s.log.Warn("removing unreferenced part file", "file", path)
-			if err := os.Remove(path); err != nil {
+			if err := os.Remove(path); err != nil { // #nosec G122 -- the parts folder belongs to the store; only files matching the part names are removed
 				s.log.Warn("remove unreferenced part file", "file", path, "err", err)
 			}
 		}
@@ -187,29 +205,30 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
-	// Route without changing the caller's events.
-	routed := make([]event.Event, len(events))
+	// Route without changing the caller's events. Batches mostly hold
+	// one partition: check each distinct name once.
+	parts := make([]string, len(events))
+	var checked string
 	for i := range events {
-		routed[i] = events[i]
-		routed[i].Partition = route(s.opts.Routes, &events[i])
-		if err := checkPartitionName(routed[i].Partition); err != nil {
-			return fmt.Errorf("append: event %d: %w", i, err)
+		p := route(s.opts.Routes, &events[i])
+		if p != checked || i == 0 {
+			if err := checkPartitionName(p); err != nil {
+				return fmt.Errorf("append: event %d: %w", i, err)
+			}
+			checked = p
 		}
+		parts[i] = p
 	}
-	buf := appendBatch(make([]byte, 0, batchSizeHint(routed)), routed)
-	if len(buf) > wal.MaxRecord {
-		return fmt.Errorf("append: batch of %d bytes is too large; split it", len(buf))
+	size := batchSize(events, parts)
+	if size > wal.MaxRecord {
+		return fmt.Errorf("append: batch of %d bytes is too large; split it", size)
 	}
-	if s.bufferBytes()+int64(len(buf)) > s.opts.MaxBufferBytes {
-		s.m.overloaded.Add(1)
-		s.nudgeFlush()
-		return ErrOverloaded
+	if err := s.waitRoom(ctx, int64(size)); err != nil {
+		return err
 	}
-	payload := bytesToString(buf) // buf is never modified again
-	evs, err := decodeBatch(payload)
-	if err != nil {
-		return fmt.Errorf("BUG: append: own batch does not decode: %w", err)
-	}
+	// The memtable keeps the record itself (never modified) and where
+	// each event sits in it.
+	buf, offs := encodeBatch(events, parts, size)
 	s.appendMu.Lock()
 	s.mu.Lock()
 	closed, mem := s.closed, s.mem
@@ -223,10 +242,11 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 		s.appendMu.Unlock()
 		return fmt.Errorf("append: %w", err)
 	}
-	mem.insert(evs, len(payload))
+	mem.insert(bytesToString(buf), events, parts, offs)
 	mem.maxLSN = lsn
 	s.appendMu.Unlock()
-	s.m.rowsAppended.Add(uint64(len(evs)))
+	s.m.rowsAppended.Add(uint64(len(events)))
+	s.lastAppend.Store(time.Now().UnixNano())
 	if mem.bytes.Load() >= s.opts.FlushBytes {
 		s.nudgeFlush()
 	}
@@ -238,22 +258,46 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
-func batchSizeHint(evs []event.Event) int {
-	n := 8
-	for i := range evs {
-		e := &evs[i]
-		n += 24 + len(e.Raw) + len(e.Source) + len(e.Host) + len(e.Category) + len(e.Partition)
-		for _, f := range e.Fields {
-			n += 4 + len(f.Name) + len(f.Value)
+// waitRoom waits until the in-memory buffer has room for size more
+// bytes, at most OverloadWait (and while ctx lasts), nudging the flusher;
+// then it returns ErrOverloaded.
+func (s *Store) waitRoom(ctx context.Context, size int64) error {
+	var timer *time.Timer
+	for {
+		s.mu.Lock()
+		used, flushed := s.bufferBytesLocked(), s.flushed
+		s.mu.Unlock()
+		if used+size <= s.opts.MaxBufferBytes {
+			if timer != nil {
+				timer.Stop()
+			}
+			return nil
 		}
+		s.nudgeFlush()
+		if size > s.opts.MaxBufferBytes || s.opts.OverloadWait < 0 {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(s.opts.OverloadWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-flushed:
+			continue
+		case <-ctx.Done():
+			return fmt.Errorf("append: %w", ctx.Err())
+		case <-s.done:
+		case <-timer.C:
+		}
+		break
 	}
-	return n
+	s.m.overloaded.Add(1)
+	return ErrOverloaded
 }
 
-// bufferBytes is the memory held by memtables (active and flushing).
-func (s *Store) bufferBytes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// bufferBytesLocked is the memory held by memtables (active and
+// flushing); the caller holds mu.
+func (s *Store) bufferBytesLocked() int64 {
 	n := s.mem.bytes.Load()
 	for _, mt := range s.flushing {
 		n += mt.bytes.Load()
@@ -268,21 +312,44 @@ func (s *Store) nudgeFlush() {
 	}
 }
 
+// A burst of appends that has stopped is flushed after idleFlushAfter
+// without appends when its buffer holds at least FlushBytes/idleFlushPart,
+// instead of waiting for FlushInterval: its events get into parts (and
+// the WAL is cut) soon after the burst. A trickle of small appends never
+// reaches the size, so it does not make tiny parts.
+const (
+	idleFlushAfter = 2 * time.Second
+	idleFlushPart  = 8
+)
+
 func (s *Store) flushLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.opts.FlushInterval)
 	defer t.Stop()
+	idle := time.NewTicker(idleFlushAfter / 2)
+	defer idle.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.flushNow:
 		case <-t.C:
+		case <-idle.C:
+			if time.Since(time.Unix(0, s.lastAppend.Load())) < idleFlushAfter || !s.bufferAtLeast(s.opts.FlushBytes/idleFlushPart) {
+				continue
+			}
 		}
 		if err := s.Flush(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
 			s.log.Error("flush failed", "err", err)
 		}
 	}
+}
+
+// bufferAtLeast reports whether the active memtable holds n bytes or more.
+func (s *Store) bufferAtLeast(n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mem.bytes.Load() >= n
 }
 
 func (s *Store) syncLoop() {
@@ -396,6 +463,8 @@ func (s *Store) flushMemtable(ctx context.Context, mt *memtable) error {
 				break
 			}
 		}
+		close(s.flushed) // wake appends waiting for room
+		s.flushed = make(chan struct{})
 	}); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
@@ -455,7 +524,7 @@ func (s *Store) commitParts(c commit, removed []*part, also func()) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) // #nosec G304 -- a folder inside the store's own directory
 	if err != nil {
 		return fmt.Errorf("sync dir: %w", err)
 	}
@@ -482,6 +551,7 @@ func (s *Store) Close() error {
 	s.wg.Wait()
 	var errs []error
 	errs = append(errs, s.Flush(context.Background())) // retries failed flushes first
+	errs = append(errs, s.closeCheckpoint())
 	s.appendMu.Lock()
 	s.mu.Lock()
 	s.closed = true

@@ -9,16 +9,20 @@
 // the live stream, signal storage or correlation state (internal/detect).
 //
 // Compile builds one Engine for a whole rule set: each event is routed by
-// its log source to the rules that apply (route.go: a map from channel, then
-// from event ID, to routing alternatives), a literal prefilter selects the
-// candidate rules (prefilter.go: needles keyed by field slot, found by one
-// anchor matcher per slot over the lower-cased value, whole-value needles by
-// a map lookup, keyword needles over every value), and only those are
-// evaluated exactly (node.go, match.go).
-// A rule's condition stays available as an Expr tree (Rule.Detection) so the
-// query engine can translate it into a filter.
+// its log source to the rules that apply (route.go: Windows alternatives by
+// channel, then event ID; the others by a field they require, each shared
+// routing condition evaluated once per event; non-Windows products match
+// the event's shape, see pipelines/default.yml), a literal prefilter
+// selects the candidate rules (prefilter.go: needles keyed by field slot,
+// found by one anchor matcher per slot over the case-folded value,
+// whole-value needles by a map lookup, keyword needles by one matcher per
+// combination of the event's routes), and only those are evaluated exactly
+// (node.go, match.go). Engine.QueryPrefilter (querytext.go) turns the rules
+// into a search expression of whole tokens for retro-hunts over the store.
+// A rule's condition stays available as an Expr tree (Rule.Detection).
 //
-// Concurrency: a compiled Engine is immutable and safe for concurrent use;
-// Match keeps its scratch space in a sync.Pool. Rules and Pipelines must not
-// be changed after Compile.
+// Concurrency: a compiled Engine is safe for concurrent use; Match keeps
+// its scratch space in a sync.Pool, and the only state it adds after
+// Compile is a bounded cache of merged keyword matchers (a sync.Map).
+// Rules and Pipelines must not be changed after Compile.
 package sigma

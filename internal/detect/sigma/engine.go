@@ -34,17 +34,29 @@ type Match struct {
 // Engine is a compiled rule set. It is safe for concurrent use; Match
 // allocates nothing in the common case.
 type Engine struct {
-	rules    []*compiledRule
-	slots    []string         // canonical Sigma field name per slot
-	slotIdx  map[string]int32 // canonical name -> slot
-	resolve  fieldResolver
-	alts     []*compiledAlt
-	byChan   map[string][]int32    // lower-cased channel -> alt ids
-	routes   map[string]*chanRoute // lower-cased channel -> routing index
-	generic  []int32               // alts not indexed by channel
-	chanSlot int32
-	pf       prefilter
-	pool     sync.Pool
+	rules   []*compiledRule
+	slots   []string         // canonical Sigma field name per slot
+	slotIdx map[string]int32 // canonical name -> slot
+	resolve fieldResolver
+	alts    []*compiledAlt
+	byChan  map[string][]int32    // lower-cased channel -> alt ids
+	routes  map[string]*chanRoute // lower-cased channel -> routing index
+	generic []int32               // alts not indexed by channel
+	noChan  []int32               // alts that require the channel to be missing or empty
+	// bySlot indexes the alts not indexed by channel by a slot their
+	// condition needs to be present (per slot: alt ids); unindexed are
+	// the rest (see buildSlotRoutes).
+	bySlot    [][]int32
+	unindexed []int32
+	noChanAlt []bool // per alt: it requires the channel to be missing or empty
+	memos     int    // memoNodes (routing conditions) in the alternatives
+	chanSlot  int32
+	// metaSlots are the slots of the metadata pseudo-fields _source and
+	// _category (-1: no rule or pipeline names them), set from the event's
+	// Source and Category so routing can use them.
+	metaSlots [2]int32
+	pf        prefilter
+	pool      sync.Pool
 }
 
 type compiledRule struct {
@@ -96,6 +108,8 @@ type compiler struct {
 	e            *Engine
 	placeholders map[string][]string
 	rename       map[string]string
+	alias        map[string]string // canonical event field name -> canonical Sigma name (Pipeline.Fields)
+	routeItems   map[string]*memoNode
 }
 
 // canonField is how field names compare: lower case, without spaces.
@@ -112,6 +126,11 @@ func (c *compiler) slot(field string) int32 {
 		field = r
 	}
 	key := canonField(field)
+	if to, ok := c.alias[key]; ok {
+		// An event field name the pipeline maps (process.command_line):
+		// events carry it in the slot of its Sigma name.
+		key = to
+	}
 	if s, ok := c.e.slotIdx[key]; ok {
 		return s
 	}
@@ -138,7 +157,10 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{slotIdx: map[string]int32{}, byChan: map[string][]int32{}}
-	c := &compiler{e: e, placeholders: map[string][]string{}}
+	c := &compiler{e: e, placeholders: map[string][]string{}, alias: map[string]string{}, routeItems: map[string]*memoNode{}}
+	for from, to := range p.Fields {
+		c.alias[canonField(from)] = canonField(to)
+	}
 	for k, v := range p.Placeholders {
 		c.placeholders[k] = v
 	}
@@ -155,8 +177,16 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 			issues = append(issues, issueFor(r, err))
 		}
 	}
+	for i, name := range [...]string{event.FieldSource, event.FieldCategory} {
+		e.metaSlots[i] = -1
+		if s, ok := e.slotIdx[name]; ok {
+			e.metaSlots[i] = s
+		}
+	}
+	e.memos = len(c.routeItems)
 	e.resolve = newFieldResolver(p, e.slotIdx)
 	e.buildRoutes()
+	e.buildSlotRoutes()
 	e.buildPrefilter(needles)
 	e.linkNeedles()
 	e.pool.New = func() any { return e.newState() }
@@ -281,6 +311,31 @@ func (c *compiler) ruleCondition(r *Rule, filters []*Rule) (node, error) {
 	return and, nil
 }
 
+// routeItem compiles one condition of a routing alternative, once per
+// distinct condition: alternatives share them (the product's conditions
+// appear in every alternative of its services), and a memoNode evaluates
+// each at most once per event.
+func (c *compiler) routeItem(it *Item) (node, error) {
+	vals := make([]string, len(it.Values))
+	for i, v := range it.Values {
+		vals[i] = v.S
+		if v.Null {
+			vals[i] = "\x00null"
+		}
+	}
+	k := canonField(it.Field) + "|" + strings.Join(it.Modifiers, "|") + "=" + strings.Join(vals, "\x1f")
+	if m, ok := c.routeItems[k]; ok {
+		return m, nil
+	}
+	n, err := c.item(it)
+	if err != nil {
+		return nil, err
+	}
+	m := &memoNode{id: int32(len(c.routeItems)), x: n}
+	c.routeItems[k] = m
+	return m, nil
+}
+
 // altID returns the id of a routing alternative, compiling it once.
 func (c *compiler) altID(a routeAlt, ids map[string]int32) (int32, error) {
 	k := a.key()
@@ -291,14 +346,18 @@ func (c *compiler) altID(a routeAlt, ids map[string]int32) (int32, error) {
 	ca := &compiledAlt{}
 	var chans []string
 	var rest andNode
+	noChan := false
 	for _, it := range a.items {
+		if canonField(it.Field) == "channel" && len(it.Modifiers) == 0 && len(it.Values) == 1 && it.Values[0].Null {
+			noChan = true // kept in the condition too
+		}
 		if canonField(it.Field) == "channel" && len(it.Modifiers) == 0 && chans == nil && plainValues(it.Values) {
 			for _, v := range it.Values {
 				chans = append(chans, toLower(v.S))
 			}
 			continue
 		}
-		n, err := c.item(it)
+		n, err := c.routeItem(it)
 		if err != nil {
 			return 0, fmt.Errorf("pipeline condition %s: %w", it.Field, err)
 		}
@@ -312,6 +371,8 @@ func (c *compiler) altID(a routeAlt, ids map[string]int32) (int32, error) {
 		for _, ch := range chans {
 			c.e.byChan[ch] = append(c.e.byChan[ch], id)
 		}
+	} else if noChan {
+		c.e.noChan = append(c.e.noChan, id)
 	} else {
 		c.e.generic = append(c.e.generic, id)
 	}
@@ -478,15 +539,21 @@ type state struct {
 	mask      []uint8  // per rule: needle groups hit (valid when cand == gen)
 	kwLow     string   // the lower-cased value a keyword search is testing
 	rawLow    string
-	lowsReady bool
-	fieldLows []string
-	done      []uint32 // per rule: gen when it fired
-	altSeen   []uint32 // per alternative: gen when checked
-	altOK     []uint32 // per alternative: gen when the event belongs to it
-	candList  []int32  // rules whose prefilter is satisfied
-	altList   []int32  // alternatives the event belongs to
-	fieldSlot []int32  // per event field: its slot, or -1
-	checked   []uint32 // per matcher pattern: scan token when last verified
+	lowsReady bool     // fieldLows and rawLow are all set
+	fieldLows []string // per event field: its lower-cased value (valid when lowGen == gen)
+	lowGen    []uint32
+	done      []uint32     // per rule: gen when it fired
+	altSeen   []uint32     // per alternative: gen when checked
+	altOK     []uint32     // per alternative: gen when the event belongs to it
+	candList  []int32      // rules whose prefilter is satisfied
+	altList   []int32      // alternatives the event belongs to
+	fieldSlot []int32      // per event field (then per extra value): its slot, or -1
+	extra     []string     // metadata values loaded as fields after the event's own
+	checked   []uint32     // per matcher pattern: scan token when last verified
+	kws       []*kwMatcher // keyword matchers of the event's alternatives
+	kwKey     []byte       // scratch: the key of a merged keyword matcher
+	memoGen   []uint32     // per memoNode: gen when evaluated
+	memoVal   []bool       // per memoNode: its value (valid when memoGen == gen)
 	// keyGen is, per needle key, the gen when the key was seen in this
 	// event (in its slot's value; any value for keyword keys). Valid once
 	// scanned is set.
@@ -494,7 +561,11 @@ type state struct {
 	scanned bool
 	tok     uint32
 	hits    []int32
-	cache   map[string]int32 // event field name -> slot (-1: none)
+	cache   map[string]cachedName // event field name -> slot (-1: none)
+	// predName and predSlot remember, per field position, the last name
+	// seen there and its slot: events of one source share their shape.
+	predName []string
+	predSlot []int32
 }
 
 func (e *Engine) newState() *state {
@@ -509,7 +580,9 @@ func (e *Engine) newState() *state {
 		altSeen:   make([]uint32, len(e.alts)),
 		altOK:     make([]uint32, len(e.alts)),
 		keyGen:    make([]uint32, len(e.pf.keys)),
-		cache:     map[string]int32{},
+		memoGen:   make([]uint32, e.memos),
+		memoVal:   make([]bool, e.memos),
+		cache:     map[string]cachedName{},
 	}
 }
 
@@ -522,6 +595,8 @@ func (st *state) next() {
 		clear(st.altSeen)
 		clear(st.altOK)
 		clear(st.keyGen)
+		clear(st.lowGen)
+		clear(st.memoGen)
 		st.gen = 1
 	}
 	st.lowbuf = st.lowbuf[:0]
@@ -577,15 +652,23 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	st.next()
 	st.ev = ev
 	st.fieldSlot = st.fieldSlot[:0]
+	st.extra = st.extra[:0]
+	n := len(ev.Fields) + len(e.metaSlots)
+	if cap(st.lowGen) < n {
+		st.lowGen = make([]uint32, n, n+n/2)
+		st.fieldLows = make([]string, n, n+n/2)
+	}
+	st.lowGen, st.fieldLows = st.lowGen[:n], st.fieldLows[:n]
+	size := len(ev.Raw) + len(ev.Source) + len(ev.Category)
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
-		slot, ok := st.cache[f.Name]
-		if !ok {
-			slot = e.resolve.slot(f.Name)
-			if len(st.cache) >= maxCachedNames {
-				clear(st.cache)
-			}
-			st.cache[strings.Clone(f.Name)] = slot
+		size += len(f.Value)
+		var slot int32
+		// Fast path: the name seen at this position in the last event.
+		if i < len(st.predName) && st.predName[i] == f.Name {
+			slot = st.predSlot[i]
+		} else {
+			slot = e.slotOf(st, f.Name, i)
 		}
 		st.fieldSlot = append(st.fieldSlot, slot)
 		if slot >= 0 && st.setGen[slot] != st.gen {
@@ -594,4 +677,48 @@ func (e *Engine) load(st *state, ev *event.Event) {
 			st.slotField[slot] = int32(i)
 		}
 	}
+	for i, meta := range [...]string{ev.Source, ev.Category} {
+		// Metadata counts as a field after the event's own (which win).
+		if slot := e.metaSlots[i]; slot >= 0 && meta != "" && st.setGen[slot] != st.gen {
+			j := len(ev.Fields) + len(st.extra)
+			st.extra = append(st.extra, meta)
+			st.fieldSlot = append(st.fieldSlot, slot)
+			st.setGen[slot] = st.gen
+			st.vals[slot] = meta
+			st.slotField[slot] = int32(j)
+		}
+	}
+	if cap(st.lowbuf) < size {
+		st.lowbuf = make([]byte, 0, size+size/4)
+	}
 }
+
+// slotOf resolves an event field name (at position i) through the cache.
+func (e *Engine) slotOf(st *state, name string, i int) int32 {
+	c, ok := st.cache[name]
+	if !ok {
+		// A copy: the caller's name may live in a buffer it reuses.
+		c = cachedName{name: strings.Clone(name), slot: e.resolve.slot(name)}
+		if len(st.cache) >= maxCachedNames {
+			clear(st.cache)
+		}
+		st.cache[c.name] = c
+	}
+	if i < maxPredFields {
+		for len(st.predName) <= i {
+			st.predName = append(st.predName, "")
+			st.predSlot = append(st.predSlot, -1)
+		}
+		st.predName[i], st.predSlot[i] = c.name, c.slot
+	}
+	return c.slot
+}
+
+// cachedName is a resolved event field name (the cache's own copy).
+type cachedName struct {
+	name string
+	slot int32
+}
+
+// maxPredFields bounds the per-position name prediction of load.
+const maxPredFields = 512

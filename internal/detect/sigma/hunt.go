@@ -217,7 +217,7 @@ func (w *huntWorker) inRange(ns int64) bool {
 }
 
 func (w *huntWorker) jsonFile(ctx context.Context, path string) error {
-	f, err := os.Open(path)
+	f, err := os.Open(path) // #nosec G304 -- hunting the files the operator names is this function's job
 	if err != nil {
 		return fmt.Errorf("hunt: %w", err)
 	}
@@ -368,13 +368,31 @@ var timeFields = []string{
 	"@timestamp", "_time", "timestamp", "time", "winlog.time_created", "TimeCreated", "UtcTime",
 }
 
+// timeRank maps a time field name to its index in timeFields.
+var timeRank = func() map[string]int {
+	m := make(map[string]int, len(timeFields))
+	for i, n := range timeFields {
+		m[n] = i
+	}
+	return m
+}()
+
 func eventTime(fs []event.Field) int64 {
-	for _, name := range timeFields {
-		for i := range fs {
-			if fs[i].Name == name {
-				if ns, ok := parseEventTime(fs[i].Value); ok {
-					return ns
-				}
+	// One pass to find the first field of each name, then the names in
+	// order of preference (a name lookup per field, not per name and field).
+	var at [16]int32
+	for i := range at {
+		at[i] = -1
+	}
+	for i := range fs {
+		if r, ok := timeRank[fs[i].Name]; ok && at[r] < 0 {
+			at[r] = int32(i)
+		}
+	}
+	for r := range timeFields {
+		if i := at[r]; i >= 0 {
+			if ns, ok := parseEventTime(fs[i].Value); ok {
+				return ns
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/query"
 )
 
 func huntTestdata(t *testing.T, opts HuntOptions, paths ...string) ([]map[string]any, *HuntStats) {
@@ -118,6 +119,12 @@ func FuzzParseRule(f *testing.F) {
 			return
 		}
 		e.Match(fields("a", "b", "Image", text), func(Match) {})
+		// The retro-hunt prefilter of any rule is a valid query.
+		if q := e.QueryPrefilter(); q != "*" {
+			if _, err := query.Parse(q); err != nil {
+				t.Fatalf("QueryPrefilter %q does not parse: %v", q, err)
+			}
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -23,7 +24,8 @@ type jsonFlattener struct {
 	out   []event.Field
 	name  []byte
 	names map[string]string
-	arena []byte // unescaped values of the current line
+	pred  []string // per field position: the name seen there last
+	arena []byte   // unescaped values of the current line
 }
 
 // maxFlatArena bounds the unescape buffer kept between lines.
@@ -131,6 +133,13 @@ func (f *jsonFlattener) object(depth int) error {
 }
 
 func (f *jsonFlattener) emit(v string) {
+	// Fast path: lines of one source share their shape, so the k-th field
+	// of this line usually has the k-th field's name of the previous line.
+	k := len(f.out)
+	if k < len(f.pred) && f.pred[k] == string(f.name) {
+		f.out = append(f.out, event.Field{Name: f.pred[k], Value: v})
+		return
+	}
 	name, ok := f.names[string(f.name)]
 	if !ok {
 		name = string(f.name)
@@ -138,7 +147,41 @@ func (f *jsonFlattener) emit(v string) {
 			f.names[name] = name
 		}
 	}
+	if k < maxPredNames {
+		for len(f.pred) <= k {
+			f.pred = append(f.pred, "")
+		}
+		f.pred[k] = name
+	}
 	f.out = append(f.out, event.Field{Name: name, Value: v})
+}
+
+// maxPredNames bounds the per-position name prediction.
+const maxPredNames = 512
+
+// scanPlain returns the offset of the first byte at or after i that ends
+// the plain part of a JSON string: a quote, a backslash or a control
+// character (len(s) when none).
+func scanPlain(s string, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ ('"' * lo)
+		b := x ^ ('\\' * lo)
+		// A byte is flagged when it is zero in q or b, or below 0x20 in x;
+		// borrows only flag bytes above a true one, so the lowest flag is exact.
+		m := ((q - lo) &^ q) | ((b - lo) &^ b) | ((x - 0x20*lo) &^ x)
+		if m &= hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
 }
 
 func (f *jsonFlattener) value(depth int) error {
@@ -300,24 +343,18 @@ func (f *jsonFlattener) number() error {
 func (f *jsonFlattener) str() (string, error) {
 	f.pos++
 	start := f.pos
-	// Fast path: no escapes.
-	for f.pos < len(f.s) {
-		c := f.s[f.pos]
-		if c == '"' {
-			v := f.s[start:f.pos]
-			f.pos++
-			return v, nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", f.errf("control character in string")
-		}
-		f.pos++
-	}
+	// Fast path: no escapes; eight bytes at a time, then byte by byte.
+	f.pos = scanPlain(f.s, f.pos)
 	if f.pos >= len(f.s) {
 		return "", f.errf("unterminated string")
+	}
+	switch c := f.s[f.pos]; {
+	case c == '"':
+		v := f.s[start:f.pos]
+		f.pos++
+		return v, nil
+	case c < 0x20:
+		return "", f.errf("control character in string")
 	}
 	// Slow path: unescape into the arena. A value keeps pointing into the
 	// old array when a later one grows the arena.
@@ -333,8 +370,10 @@ func (f *jsonFlattener) str() (string, error) {
 		case c < 0x20:
 			return "", f.errf("control character in string")
 		case c != '\\':
-			b = append(b, c)
-			f.pos++
+			// A plain run up to the next quote, backslash or control byte.
+			end := scanPlain(f.s, f.pos+1)
+			b = append(b, f.s[f.pos:end]...)
+			f.pos = end
 			continue
 		}
 		if f.pos+1 >= len(f.s) {

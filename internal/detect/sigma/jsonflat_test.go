@@ -40,3 +40,25 @@ func TestFlattenEscapedValues(t *testing.T) {
 		}
 	}
 }
+
+// TestScanPlain compares the eight-bytes-at-a-time scan with a byte loop
+// on every position of texts holding quotes, backslashes, control and
+// non-ASCII bytes.
+func TestScanPlain(t *testing.T) {
+	slow := func(s string, i int) int {
+		for ; i < len(s); i++ {
+			if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return i
+	}
+	texts := []string{"", "abc", `abcdefgh"`, `abcdefghijklmnop\q`, "a\x1fb", "é€😀 plain text here \x00", "\x7f\x80\xff\"", strings.Repeat("x", 40) + `"`}
+	for _, s := range texts {
+		for i := 0; i <= len(s); i++ {
+			if got, want := scanPlain(s, i), slow(s, i); got != want {
+				t.Errorf("scanPlain(%q, %d) = %d, want %d", s, i, got, want)
+			}
+		}
+	}
+}

@@ -64,7 +64,7 @@ func bytesView(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- zero-copy view; callers never modify b while the string is in use (documented on the function)
 }
 
 // value returns the original value of a slot and whether the event has it.
@@ -77,29 +77,54 @@ func (st *state) value(slot int32) (string, bool) {
 
 // lower returns the lower-cased value of a set slot.
 func (st *state) lower(slot int32) string {
-	st.lowerAll()
-	return st.fieldLows[st.slotField[slot]]
+	return st.lowerField(st.slotField[slot])
+}
+
+// lowerField returns the lower-cased value of event field j, computing it
+// once per event: most events only need the values some needle or rule
+// names, so the rest are never lowered.
+func (st *state) lowerField(j int32) string {
+	if st.lowGen[j] == st.gen {
+		return st.fieldLows[j]
+	}
+	st.lowGen[j] = st.gen
+	v := st.fieldValue(j)
+	// Fast path: ASCII without upper case needs no copy.
+	i := 0
+	for i < len(v) && v[i] < 0x80 && v[i]-'A' >= 26 {
+		i++
+	}
+	if i == len(v) {
+		st.fieldLows[j] = v
+		return v
+	}
+	// Slow path: copy into the event's buffer, reserved in load so that
+	// earlier views stay in one array (they stay valid anyway: a string
+	// keeps its array alive).
+	start := len(st.lowbuf)
+	st.lowbuf = appendLower(st.lowbuf, v)
+	st.fieldLows[j] = bytesView(st.lowbuf[start:])
+	return st.fieldLows[j]
+}
+
+// fieldValue returns the value of event field j (then of the extra values).
+func (st *state) fieldValue(j int32) string {
+	if n := int32(len(st.ev.Fields)); j < n {
+		return st.ev.Fields[j].Value
+	} else {
+		return st.extra[j-n]
+	}
 }
 
 // lowerAll lower-cases every field value and the raw text of the event once
-// (the prefilter scans these, and matchers compare with them).
+// (keyword searches scan these).
 func (st *state) lowerAll() {
 	if st.lowsReady {
 		return
 	}
 	st.lowsReady = true
-	st.fieldLows = st.fieldLows[:0]
-	n := len(st.ev.Raw)
-	for j := range st.ev.Fields {
-		n += len(st.ev.Fields[j].Value)
-	}
-	if cap(st.lowbuf) < n {
-		st.lowbuf = make([]byte, 0, n+n/4)
-	}
-	for j := range st.ev.Fields {
-		start := len(st.lowbuf)
-		st.lowbuf = appendLower(st.lowbuf, st.ev.Fields[j].Value)
-		st.fieldLows = append(st.fieldLows, bytesView(st.lowbuf[start:]))
+	for j := range st.fieldSlot {
+		st.lowerField(int32(j))
 	}
 	start := len(st.lowbuf)
 	st.lowbuf = appendLower(st.lowbuf, st.ev.Raw)

@@ -2,10 +2,20 @@ package sigma
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mamori/mamori/internal/event"
 )
+
+// testPipeline is the default pipeline with the hand-written rules'
+// product "test" declared as a source that applies to every event (an
+// unknown product would only apply to events that name it).
+var testPipeline = sync.OnceValue(func() *Pipeline {
+	p := *DefaultPipeline()
+	p.Sources = append([]Source{{Product: "test"}}, p.Sources...)
+	return &p
+})
 
 // compileOne compiles one rule from its detection section (indented YAML).
 func compileOne(t *testing.T, detection string, opts Options) *Engine {
@@ -14,6 +24,9 @@ func compileOne(t *testing.T, detection string, opts Options) *Engine {
 	rules, err := ParseRule([]byte(text))
 	if err != nil {
 		t.Fatalf("ParseRule(%q): %v", text, err)
+	}
+	if opts.Pipeline == nil {
+		opts.Pipeline = testPipeline()
 	}
 	e, issues, err := Compile(rules, opts)
 	if err != nil {
@@ -320,7 +333,7 @@ filter:
 	if len(rules) != 3 {
 		t.Fatalf("got %d rules, want 3", len(rules))
 	}
-	e, issues, err := Compile(rules, Options{})
+	e, issues, err := Compile(rules, Options{Pipeline: testPipeline()})
 	if err != nil || len(issues) > 0 {
 		t.Fatalf("Compile: %v %v", err, issues)
 	}

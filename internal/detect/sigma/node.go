@@ -37,6 +37,21 @@ type notNode struct{ x node }
 
 func (n notNode) eval(st *state) bool { return !n.x.eval(st) }
 
+// memoNode evaluates x at most once per event (routing conditions that
+// many alternatives share).
+type memoNode struct {
+	id int32
+	x  node
+}
+
+func (n *memoNode) eval(st *state) bool {
+	if st.memoGen[n.id] != st.gen {
+		st.memoGen[n.id] = st.gen
+		st.memoVal[n.id] = n.x.eval(st)
+	}
+	return st.memoVal[n.id]
+}
+
 type constNode bool
 
 func (n constNode) eval(*state) bool { return bool(n) }
@@ -296,7 +311,7 @@ func (st *state) anyValue(g []matcher) bool {
 			}
 		}
 		for j := range st.ev.Fields {
-			st.kwLow = st.fieldLows[j]
+			st.kwLow = st.lowerField(int32(j))
 			if m.match(st, -1, st.ev.Fields[j].Value, true) {
 				return true
 			}

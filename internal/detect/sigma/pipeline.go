@@ -28,6 +28,12 @@ type Pipeline struct {
 	Sources []Source `yaml:"sources"`
 	// Placeholders are the named value lists for the expand modifier.
 	Placeholders map[string][]string `yaml:"placeholders"`
+	// Unknown lists the alternatives for a product, service or category
+	// (without a product) that no source names: an event belongs to it
+	// when it matches any of them, with "{name}" replaced by the name. So
+	// a rule for an unknown product runs only on events that say they
+	// come from it, never on every event. Empty: no constraint.
+	Unknown []When `yaml:"unknown"`
 }
 
 // Source says which events a log source applies to. It applies to a rule
@@ -93,6 +99,11 @@ func (p *Pipeline) Validate() error {
 			}
 		}
 	}
+	for j, w := range p.Unknown {
+		if w.Match.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Errorf("pipeline unknown %d: match is not a mapping", j))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -130,15 +141,71 @@ func (a routeAlt) key() string {
 	return strings.Join(parts, "\x1e") + "\x1d" + strings.Join(rn, "\x1e")
 }
 
+// known reports which of the log source's product, service and category
+// some source names (a category counts with its product or without one).
+func (p *Pipeline) known(ls LogSource) (product, service, category bool) {
+	for i := range p.Sources {
+		s := &p.Sources[i]
+		eqp := s.Product == "" || strings.EqualFold(s.Product, ls.Product)
+		product = product || (s.Product != "" && eqp)
+		service = service || (s.Service != "" && eqp && strings.EqualFold(s.Service, ls.Service))
+		category = category || (s.Category != "" && eqp && strings.EqualFold(s.Category, ls.Category))
+	}
+	return product, service, category
+}
+
+// sourcesFor returns the sources that constrain a log source: the ones that
+// apply, then an Unknown source for each unknown name.
+func (p *Pipeline) sourcesFor(ls LogSource) []Source {
+	var out []Source
+	for i := range p.Sources {
+		if s := &p.Sources[i]; s.applies(ls) && len(s.When) > 0 {
+			out = append(out, *s)
+		}
+	}
+	if len(p.Unknown) == 0 {
+		return out
+	}
+	kp, ks, kc := p.known(ls)
+	unknown := func(name string) {
+		s := Source{Product: ls.Product, Service: ls.Service, Category: ls.Category}
+		for _, w := range p.Unknown {
+			s.When = append(s.When, When{Match: *substName(&w.Match, name), Rename: w.Rename})
+		}
+		out = append(out, s)
+	}
+	if ls.Product != "" && !kp {
+		unknown(ls.Product)
+	}
+	if ls.Service != "" && !ks {
+		unknown(ls.Service)
+	}
+	if ls.Category != "" && ls.Product == "" && !kc {
+		unknown(ls.Category)
+	}
+	return out
+}
+
+// substName copies a YAML tree with "{name}" in scalars replaced by name.
+func substName(n *yaml.Node, name string) *yaml.Node {
+	c := *n
+	if c.Kind == yaml.ScalarNode {
+		c.Value = strings.ReplaceAll(c.Value, "{name}", name)
+	}
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = substName(x, name)
+	}
+	return &c
+}
+
 // route resolves a log source to its alternatives. One alternative with no
 // items means every event.
 func (p *Pipeline) route(ls LogSource) ([]routeAlt, error) {
 	alts := []routeAlt{{}}
-	for i := range p.Sources {
-		s := &p.Sources[i]
-		if !s.applies(ls) || len(s.When) == 0 {
-			continue
-		}
+	srcs := p.sourcesFor(ls)
+	for i := range srcs {
+		s := &srcs[i]
 		var next []routeAlt
 		for _, a := range alts {
 			for _, w := range s.When {

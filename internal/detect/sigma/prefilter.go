@@ -2,8 +2,12 @@ package sigma
 
 import (
 	"cmp"
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // needleKey is one prefilter needle: a lower-case literal and the slot
@@ -26,8 +30,12 @@ type prefilter struct {
 	slotAC   []*anchorMatcher
 	slotKeys [][]int32
 	maxPats  int // the most patterns of one matcher (scratch size)
-	kwac     *anchorMatcher
-	kwKeys   []int32 // keyword-matcher pattern -> key id
+	// altKW, per routing alternative, matches the keyword needles of the
+	// alternative's rules (nil: none); alternatives with the same needles
+	// share one.
+	altKW    []*kwMatcher
+	kwCombos sync.Map // string of matcher ids -> merged *kwMatcher
+	kwComboN atomic.Int32
 	// exact, per slot, maps a whole lower-cased value to its key id (nil:
 	// the slot has no whole-value keys).
 	exact []map[string]int32
@@ -91,13 +99,10 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 	})
 	pf.keys = keys
 	pf.keyRules = make([][]int32, len(keys))
-	var kwLits []string
 	lits := make([][]string, len(e.slots))
 	for i, k := range keys {
 		pf.keyRules[i] = needles[k]
 		if k.slot < 0 { // keyword needles are never whole values
-			kwLits = append(kwLits, k.lit)
-			pf.kwKeys = append(pf.kwKeys, int32(i))
 			continue
 		}
 		if v, ok := strings.CutPrefix(k.lit, exactMark); ok {
@@ -116,9 +121,92 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 			pf.maxPats = max(pf.maxPats, len(ls))
 		}
 	}
-	if len(kwLits) > 0 {
-		pf.kwac = newAnchorMatcher(kwLits)
-		pf.maxPats = max(pf.maxPats, len(kwLits))
+	e.buildKeywordMatchers()
+}
+
+// kwMatcher finds keyword needles (in every value and the raw text).
+type kwMatcher struct {
+	id   int32
+	ac   *anchorMatcher
+	keys []int32 // pattern -> key id
+}
+
+// maxKWCombos bounds the merged keyword matchers kept (see kwFor).
+const maxKWCombos = 1024
+
+// kwFor returns one matcher for the keyword needles of several
+// alternatives' matchers, so an event's values are scanned once: merged
+// matchers are built on first use per combination and kept (an event
+// stream has few distinct combinations).
+func (e *Engine) kwFor(st *state, ms []*kwMatcher) *kwMatcher {
+	if len(ms) == 1 {
+		return ms[0]
+	}
+	slices.SortFunc(ms, func(a, b *kwMatcher) int { return cmp.Compare(a.id, b.id) })
+	st.kwKey = st.kwKey[:0]
+	for _, m := range ms {
+		st.kwKey = binary.LittleEndian.AppendUint32(st.kwKey, uint32(m.id))
+	}
+	if v, ok := e.pf.kwCombos.Load(string(st.kwKey)); ok {
+		return v.(*kwMatcher)
+	}
+	var keys []int32
+	for _, m := range ms {
+		keys = append(keys, m.keys...)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	lits := make([]string, len(keys))
+	for i, k := range keys {
+		lits[i] = e.pf.keys[k].lit
+	}
+	m := &kwMatcher{id: -1, ac: newAnchorMatcher(lits), keys: keys}
+	if e.pf.kwComboN.Add(1) <= maxKWCombos {
+		v, _ := e.pf.kwCombos.LoadOrStore(string(st.kwKey), m)
+		m = v.(*kwMatcher)
+	}
+	if len(st.checked) < len(lits) {
+		st.checked = make([]uint32, len(lits))
+	}
+	return m
+}
+
+// buildKeywordMatchers gives every routing alternative a matcher of the
+// keyword needles of its rules only: a Windows event is not scanned for
+// the needles of Linux keyword rules.
+func (e *Engine) buildKeywordMatchers() {
+	pf := &e.pf
+	pf.altKW = make([]*kwMatcher, len(e.alts))
+	perAlt := make([][]int32, len(e.alts))
+	for k, key := range pf.keys {
+		if key.slot >= 0 {
+			continue
+		}
+		for _, ref := range pf.keyRules[k] {
+			for _, ar := range e.rules[ref>>3].alts {
+				if l := perAlt[ar.alt]; len(l) == 0 || l[len(l)-1] != int32(k) {
+					perAlt[ar.alt] = append(l, int32(k))
+				}
+			}
+		}
+	}
+	shared := map[string]*kwMatcher{}
+	for id, keys := range perAlt {
+		if len(keys) == 0 {
+			continue
+		}
+		sig := fmt.Sprint(keys)
+		m := shared[sig]
+		if m == nil {
+			lits := make([]string, len(keys))
+			for i, k := range keys {
+				lits[i] = pf.keys[k].lit
+			}
+			m = &kwMatcher{id: int32(len(shared)), ac: newAnchorMatcher(lits), keys: keys}
+			pf.maxPats = max(pf.maxPats, len(lits))
+			shared[sig] = m
+		}
+		pf.altKW[id] = m
 	}
 }
 
@@ -200,7 +288,6 @@ func (st *state) nextTok() uint32 {
 // they name, keyword needles over every value and the raw text.
 func (e *Engine) scan(st *state) {
 	pf := &e.pf
-	st.lowerAll()
 	st.scanned = true
 	if len(st.checked) < pf.maxPats {
 		st.checked = make([]uint32, pf.maxPats)
@@ -210,35 +297,84 @@ func (e *Engine) scan(st *state) {
 		if s < 0 || st.slotField[s] != int32(j) {
 			continue
 		}
-		if ex := pf.exact[s]; ex != nil {
-			if k, ok := ex[st.fieldLows[j]]; ok {
+		ex, ac := pf.exact[s], pf.slotAC[s]
+		if ex == nil && ac == nil {
+			continue
+		}
+		var low string
+		fold := false
+		if ex != nil {
+			low = st.lowerField(int32(j))
+			if k, ok := ex[low]; ok {
 				e.hitKey(st, k)
 			}
+		} else if v := st.fieldValue(int32(j)); isASCII(v) {
+			// Fast path: ASCII only, folded while scanning (no copy).
+			low, fold = v, true
+		} else {
+			low = st.lowerField(int32(j))
 		}
-		if ac := pf.slotAC[s]; ac != nil {
+		if ac != nil {
 			n0 := len(st.hits)
-			st.hits = ac.scan(st.fieldLows[j], st.hits, st.checked, st.nextTok())
+			st.hits = ac.scanText(low, fold, st.hits, st.checked, st.nextTok())
 			keys := pf.slotKeys[s]
 			for _, p := range st.hits[n0:] {
 				e.hitKey(st, keys[p])
 			}
 		}
 	}
-	if pf.kwac != nil {
-		for j := range st.fieldLows {
-			e.scanKeywords(st, st.fieldLows[j])
+	// Keyword needles: the matchers of the event's alternatives, each once.
+	st.kws = st.kws[:0]
+	for _, id := range st.altList {
+		if m := pf.altKW[id]; m != nil && !slices.Contains(st.kws, m) {
+			st.kws = append(st.kws, m)
 		}
-		if st.rawLow != "" {
-			e.scanKeywords(st, st.rawLow)
+	}
+	if len(st.kws) > 0 {
+		m := e.kwFor(st, st.kws)
+		for j := range st.fieldSlot {
+			if v := st.fieldValue(int32(j)); isASCII(v) {
+				e.scanKeywords(st, m, v, true)
+			} else {
+				e.scanKeywords(st, m, st.lowerField(int32(j)), false)
+			}
+		}
+		if raw := st.ev.Raw; raw != "" {
+			if isASCII(raw) {
+				e.scanKeywords(st, m, raw, true)
+			} else {
+				st.lowerAll()
+				e.scanKeywords(st, m, st.rawLow, false)
+			}
 		}
 	}
 }
 
-func (e *Engine) scanKeywords(st *state, text string) {
+// isASCII reports whether s has only ASCII bytes (eight at a time).
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// scanKeywords scans text for m's needles; fold says text is ASCII and not
+// lower-cased yet.
+func (e *Engine) scanKeywords(st *state, m *kwMatcher, text string, fold bool) {
 	n0 := len(st.hits)
-	st.hits = e.pf.kwac.scan(text, st.hits, st.checked, st.nextTok())
+	st.hits = m.ac.scanText(text, fold, st.hits, st.checked, st.nextTok())
 	for _, p := range st.hits[n0:] {
-		e.hitKey(st, e.pf.kwKeys[p])
+		e.hitKey(st, m.keys[p])
 	}
 	st.hits = st.hits[:n0]
 }

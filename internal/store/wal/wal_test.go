@@ -186,3 +186,62 @@ func FuzzSegment(f *testing.F) {
 		w.Close()
 	})
 }
+
+// TestTruncateCurrent checks that Truncate covering every record starts a
+// new segment and deletes the old one, that appends and replay go on
+// from the right LSN, and that a current segment with records past the
+// truncation point stays.
+func TestTruncateCurrent(t *testing.T) {
+	dir := t.TempDir()
+	w, _, err := Open(dir, 0, Options{SegmentBytes: 1 << 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Repeat([]byte("x"), 100<<10) // more than a sixteenth of the segment
+	var last uint64
+	for i := 0; i < 3; i++ {
+		lsn, pos, err := w.Write(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(pos); err != nil {
+			t.Fatal(err)
+		}
+		last = lsn
+	}
+	if err := w.Truncate(last - 1); err != nil { // the current segment still has record 3
+		t.Fatal(err)
+	}
+	if segs, _ := listSegments(dir); len(segs) != 1 {
+		t.Fatalf("after a partial truncate: %d segments, want 1", len(segs))
+	}
+	if err := w.Truncate(last); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := listSegments(dir)
+	if len(segs) != 1 || segs[0].seq != 2 {
+		t.Fatalf("after a full truncate: segments %v, want only number 2", segs)
+	}
+	lsn, pos, err := w.Write([]byte("after"))
+	if err != nil || lsn != last+1 {
+		t.Fatalf("Write after truncate = %d, %v; want lsn %d", lsn, err, last+1)
+	}
+	if err := w.Sync(pos); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	w, rep, err := Open(dir, last, Options{SegmentBytes: 1 << 20}, func(lsn uint64, p []byte) error {
+		got = append(got, lsn)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if len(got) != 1 || got[0] != last+1 || rep.LastLSN != last+1 {
+		t.Fatalf("replay after truncate = %v (last %d), want [%d]", got, rep.LastLSN, last+1)
+	}
+}

@@ -14,6 +14,7 @@ const incidents = await load('incidents.js');
 const settings = await load('settings.js');
 const signals = await load('signals.js');
 const dashboards = await load('dashboards.js');
+const saved = await load('saved.js');
 const qr = await load('qr.js');
 
 let failed = 0;
@@ -237,6 +238,28 @@ test('settings helpers', () => {
   assert.deepEqual(settings.parseCSVHeader(''), []);
   assert.deepEqual(settings.splitList(' main, audit  web '), ['main', 'audit', 'web']);
   assert.deepEqual(settings.splitList(''), []);
+});
+
+test('settings sizes', () => {
+  assert.equal(settings.parseSize(''), 0);
+  assert.equal(settings.parseSize('0'), 0);
+  assert.equal(settings.parseSize('500GB'), 500e9);
+  assert.equal(settings.parseSize('1.5 gb'), 1.5e9);
+  assert.equal(settings.parseSize('2TiB'), 2 * 2 ** 40);
+  assert.equal(settings.parseSize('123'), 123);
+  assert.throws(() => settings.parseSize('lots'), /not a size/);
+  assert.throws(() => settings.parseSize('-5GB'), /not a size/);
+  for (const n of [500e9, 2 ** 30, 3 * 2 ** 40, 1e12, 7e6, 12345]) assert.equal(settings.parseSize(settings.fmtSize(n)), n);
+  assert.equal(settings.fmtSize(500e9), '500GB');
+  assert.equal(settings.fmtSize(2 ** 30), '1GiB');
+});
+
+test('saved searches from the server', () => {
+  const it = { id: 'a1', name: 'N', query: 'x | count', from: '-24h', owner: 'user:ana', owner_name: 'ana', shared: true, updated: '2026-01-02T03:04:05Z' };
+  const got = saved.fromServer(it, 'user:ana');
+  assert.deepEqual([got.id, got.q, got.from, got.to, got.mine, got.shared, got.owner], ['a1', 'x | count', '-24h', 'now', true, true, 'ana']);
+  assert.equal(saved.fromServer(it, 'user:bob').mine, false);
+  assert.equal(saved.fromServer({ id: 'b', name: 'M' }, '').from, '-1h');
 });
 
 test('dashboards sanitize and singleValue', () => {

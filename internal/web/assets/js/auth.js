@@ -75,8 +75,111 @@ export async function signOut() {
   api.session.clear();
 }
 
+// options asks the server what the sign-in page should offer (single
+// sign-on, first-run setup); an older server without the endpoint offers
+// the token and password forms only.
+async function options() {
+  try {
+    return await api.getJSON('/api/v1/signin', { token: '' });
+  } catch {
+    return { sso: false, setup_needed: false };
+  }
+}
+
+// finishSSO picks up the session the single sign-on callback opened (an
+// HttpOnly cookie): the CSRF token comes from /api/v1/oidc/session.
+export async function finishSSO() {
+  let me;
+  try {
+    me = await api.getJSON('/api/v1/oidc/session', { token: '' });
+  } catch (err) {
+    if (err.status === 401) throw new Error('Single sign-on did not finish (no session came back from the identity provider); try again.');
+    throw err;
+  }
+  api.session.set(fromMe(me, { mode: 'session', csrf: me.csrf || '' }));
+}
+
+// setupAdmin creates the first admin user (POST /api/v1/setup) and signs
+// it in. token is the admin token, needed unless the browser runs on the
+// server's own machine.
+export async function setupAdmin({ user, password, confirm, token }) {
+  if (!user || !password) throw new Error('Enter a user name and a password.');
+  if (password !== confirm) throw new Error('The two passwords differ.');
+  const headers = token ? { Authorization: 'Bearer ' + token.trim() } : {};
+  let me;
+  try {
+    me = await api.sendJSON('POST', '/api/v1/setup', { user, password }, { token: '', headers });
+  } catch (err) {
+    if (err.status === 403 && !token && /own machine/.test(err.detail || '')) {
+      throw new Error('This browser is not on the server\'s own machine: paste the admin token (MAMORI_ADMIN_TOKEN, or the file auth/admin-token in the data directory) to create the first admin.');
+    }
+    if (err.status === 401) throw new Error('The server does not accept this admin token.');
+    throw new Error(err.detail || err.message);
+  }
+  api.session.set(fromMe(me, { mode: 'session', csrf: me.csrf || '' }));
+}
+
 // mount renders the sign-in page; onDone runs after a successful sign-in.
 export function mount(root, { onDone, message }) {
+  const box = h('main', { class: 'signin' }, h('div', { class: 'signin-card' }, h('span', { class: 'spinner' }), ' Loading…'));
+  replace(root, box);
+  const params = new URLSearchParams(location.search);
+  (async () => {
+    if (params.get('sso') === '1') {
+      try {
+        await finishSSO();
+        onDone();
+        return;
+      } catch (err) {
+        message = err.message;
+      }
+    }
+    const opts = await options();
+    if (opts.setup_needed && localStorage.getItem(SETUP_SKIP_KEY) !== '1') mountSetup(box, opts, onDone, () => mountSignIn(box, { onDone, message, opts }));
+    else mountSignIn(box, { onDone, message, opts });
+  })();
+}
+
+const SETUP_SKIP_KEY = 'mamori.setup.skip';
+
+// mountSetup renders the first-run setup: the first admin user.
+function mountSetup(root, opts, onDone, skip) {
+  const err = h('div', { 'aria-live': 'assertive' });
+  const user = h('input', { id: 'setup-user', name: 'username', type: 'text', autocomplete: 'username', required: true, spellcheck: 'false', autocapitalize: 'off', value: 'admin' });
+  const pass = h('input', { id: 'setup-password', name: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: opts.min_password || 12 });
+  const confirm = h('input', { id: 'setup-confirm', type: 'password', autocomplete: 'new-password', required: true });
+  const token = h('input', { id: 'setup-token', type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: 'mmr_…', 'aria-describedby': 'setup-token-hint' });
+  const btn = h('button', { type: 'submit', class: 'primary' }, 'Create the admin and sign in');
+  const form = h('form', { class: 'signin-card', 'aria-labelledby': 'setup-title', onsubmit: async (e) => {
+    e.preventDefault();
+    replace(err);
+    btn.disabled = true;
+    try {
+      await setupAdmin({ user: user.value.trim(), password: pass.value, confirm: confirm.value, token: token.value });
+      onDone();
+      return;
+    } catch (e2) {
+      replace(err, h('div', { class: 'alert error', role: 'alert' }, e2.message));
+    }
+    btn.disabled = false;
+  } },
+  h('div', { class: 'brand', title: 'Mamori (守り, protection)' }, h('img', { src: logoURL(), alt: '' }), h('span', {}, 'Mamori')),
+  h('h1', { id: 'setup-title' }, 'Welcome: create the first admin'),
+  h('p', { class: 'muted' }, 'No user account exists yet. The first one gets the admin role; add other users and roles later in Settings.'),
+  h('label', { for: 'setup-user' }, 'User name'), user,
+  h('label', { for: 'setup-password' }, `Password (at least ${opts.min_password || 12} characters)`), pass,
+  h('label', { for: 'setup-confirm' }, 'Password again'), confirm,
+  opts.setup_here ? h('p', { class: 'field-hint' }, 'This browser runs on the server\'s own machine, so no token is needed.') :
+    [h('label', { for: 'setup-token' }, 'Admin token'), token,
+      h('div', { class: 'field-hint', id: 'setup-token-hint' }, 'From another machine, setup needs the admin token: MAMORI_ADMIN_TOKEN, or the file auth/admin-token in the server\'s data directory.')],
+  err, btn,
+  h('button', { type: 'button', class: 'ghost small switch', onclick: () => { localStorage.setItem(SETUP_SKIP_KEY, '1'); skip(); } }, 'Skip: sign in with an API token instead'),
+  opts.sso ? ssoBlock() : null);
+  replace(root, form);
+  user.select();
+}
+
+function mountSignIn(root, { onDone, message, opts }) {
   let method = localStorage.getItem(METHOD_KEY) === 'password' ? 'password' : 'token';
   const err = h('div', { 'aria-live': 'assertive' });
   const fields = h('div', {});
@@ -127,9 +230,19 @@ export function mount(root, { onDone, message }) {
   h('div', { class: 'brand', title: 'Mamori (守り, protection)' }, h('img', { src: logoURL(), alt: '' }), h('span', {}, 'Mamori')),
   h('h1', { id: 'signin-title' }, 'Sign in'),
   message ? h('div', { class: 'alert warn', role: 'status' }, message) : null,
-  fields, err, btn, switchBtn);
-  replace(root, h('main', { class: 'signin' }, form));
+  fields, err, btn, switchBtn, opts.sso ? ssoBlock() : null,
+  opts.setup_needed ? h('button', { type: 'button', class: 'ghost small switch', onclick: () => { localStorage.removeItem(SETUP_SKIP_KEY); mountSetup(root, opts, onDone, () => mountSignIn(root, { onDone, message, opts })); } }, 'No user yet? Create the first admin') : null);
+  replace(root, form);
   draw();
+}
+
+// ssoBlock is the single sign-on button: a plain link, because the
+// provider's page must load in the tab. It comes back to /signin?sso=1.
+function ssoBlock() {
+  const next = new URLSearchParams(location.search).get('next') || '';
+  const back = '/signin?sso=1' + (next ? '&next=' + encodeURIComponent(next) : '');
+  return h('div', { class: 'sso' }, h('div', { class: 'or', role: 'separator' }, 'or'),
+    h('a', { class: 'btn sso-button', id: 'sso-login', href: '/api/v1/oidc/login?return=' + encodeURIComponent(back) }, 'Sign in with single sign-on'));
 }
 
 // logoURL finds the logo next to the running script (assets live under a

@@ -1,15 +1,18 @@
 // The Dashboards page: panels built from searches (time series, bar,
 // table, single value) on a 12-column grid, with one time range for every
-// panel and auto-refresh. Dashboards live in this browser's localStorage
-// until the server has an API for them; they can be exported and imported
-// as JSON to share.
+// panel and auto-refresh. Dashboards live on the server
+// (/api/v1/dashboards): private to their owner or shared with everyone who
+// may search (only the owner or an admin changes a shared one; others can
+// save a copy). They can also be exported and imported as JSON. Dashboards
+// an older version kept in localStorage move to the server on first use.
 import { h, clear, replace, fmtNum, errorBox, toast, confirmDialog, modal, download } from './dom.js';
 import * as api from './api.js';
 import { PRESETS, toMs } from './time.js';
 import { seriesFrom, aggChart } from './chart.js';
 import { saved } from './saved.js';
 
-const KEY = 'mamori.dashboards';
+const KEY = 'mamori.dashboards'; // legacy localStorage key, migrated to the server
+const PATH = '/api/v1/dashboards';
 const KINDS = [['line', 'Time series'], ['bar', 'Bar'], ['table', 'Table'], ['single', 'Single value']];
 const WIDTHS = [[3, 'Quarter'], [4, 'Third'], [6, 'Half'], [8, 'Two thirds'], [12, 'Full']];
 const REFRESH = [[0, 'Off'], [30, '30 s'], [60, '1 min'], [300, '5 min']];
@@ -33,7 +36,8 @@ export const STARTER = {
 let seq = 0;
 const newID = () => Date.now().toString(36) + (seq++).toString(36);
 
-// load reads the dashboards, dropping malformed entries.
+// load reads the dashboards an older version kept in localStorage,
+// dropping malformed entries.
 export function load(storage = globalThis.localStorage) {
   let list;
   try { list = JSON.parse(storage.getItem(KEY) || '[]'); } catch { list = []; }
@@ -57,8 +61,54 @@ export function sanitize(list) {
   }));
 }
 
-function store(list) {
-  try { localStorage.setItem(KEY, JSON.stringify(list)); } catch (err) { toast('Could not save the dashboards in this browser: ' + err.message, 'error'); }
+// body is what the server stores of a dashboard.
+function body(d) {
+  return { name: d.name, from: d.from || '-1h', refresh: d.refresh || 0, shared: !!d.shared, panels: d.panels.map((p) => ({ id: p.id, title: p.title, query: p.query, kind: p.kind, w: p.w })) };
+}
+
+// fromServer maps an API dashboard to the page's shape.
+function fromServer(it, me) {
+  const d = sanitize([it])[0];
+  return { ...d, from: typeof it.from === 'string' && it.from ? it.from : '-1h', refresh: REFRESH.some(([v]) => v === it.refresh) ? it.refresh : 0,
+    shared: !!it.shared, mine: it.owner === me, owner: it.owner_name || it.owner || '' };
+}
+
+let migrating = null;
+
+// migrateLocal moves dashboards kept by an older version in this browser
+// to the server, once; those the server refuses stay local.
+async function migrateLocal() {
+  let local;
+  try { local = load(); } catch { return; }
+  if (!local.length) return;
+  const left = [];
+  for (const d of local) {
+    try { await api.sendJSON('POST', PATH, body(d)); } catch (err) { if (err.status === 404) return; left.push(d); }
+  }
+  try { if (left.length) localStorage.setItem(KEY, JSON.stringify(left)); else localStorage.removeItem(KEY); } catch { /* storage disabled: nothing to keep */ }
+}
+
+// list reads the dashboards the principal may see (own first, then
+// shared ones). It throws an APIError in words.
+export async function list() {
+  if (!migrating) migrating = migrateLocal().catch(() => {}).finally(() => { migrating = null; });
+  await migrating;
+  const ans = await api.getJSON(PATH);
+  return (ans.dashboards || []).map((it) => fromServer(it, ans.me));
+}
+
+// editable reports whether the principal may change d.
+const editable = (d) => d.mine || api.session.can('admin');
+
+// put stores a changed dashboard and returns the server's copy.
+async function put(d) {
+  return fromServer(await api.sendJSON('PUT', PATH + '/' + encodeURIComponent(d.id), body(d)), null);
+}
+
+// create stores a new dashboard (owned by the caller).
+async function createOnServer(d) {
+  const it = await api.sendJSON('POST', PATH, body(d));
+  return { ...fromServer(it, it.owner), mine: true };
 }
 
 // guessKind picks a panel kind for a query: a time series for timeslice
@@ -72,17 +122,15 @@ export function guessKind(q) {
 }
 
 // addPanel appends a panel to the dashboard with the given id, or to a
-// new dashboard named newName; it returns the dashboard's id.
-export function addPanel(id, newName, panel) {
-  const list = load();
-  let d = list.find((x) => x.id === id);
-  if (!d) {
-    d = sanitize([{ name: newName || 'My dashboard', panels: [] }])[0];
-    list.push(d);
+// new dashboard named newName; it resolves with the dashboard's id.
+export async function addPanel(id, newName, panel) {
+  const p = sanitize([{ name: 'x', panels: [panel] }])[0].panels[0];
+  const d = id ? (await list()).find((x) => x.id === id) : null;
+  if (d) {
+    d.panels.push(p);
+    return (await put(d)).id;
   }
-  d.panels.push(sanitize([{ name: 'x', panels: [panel] }])[0].panels[0]);
-  store(list);
-  return d.id;
+  return (await createOnServer({ ...sanitize([{ name: newName || 'My dashboard', panels: [] }])[0], panels: [p] })).id;
 }
 
 // singleValue picks the number a single-value panel shows: the first
@@ -107,8 +155,7 @@ function columnsOf(rows) {
 
 export function mount(root) {
   const params = new URLSearchParams(location.search);
-  const st = { list: load(), cur: params.get('d') || '', from: params.get('from') || '-1h', refresh: 0, alive: true, ctrls: [], timer: null };
-  if (!st.list.some((d) => d.id === st.cur)) st.cur = st.list[0] ? st.list[0].id : '';
+  const st = { list: [], cur: params.get('d') || '', from: params.get('from') || '', refresh: 0, alive: true, ctrls: [], timer: null };
   const head = h('div', { class: 'row wrap dash-head' });
   const grid = h('div', { class: 'dash-grid' });
   const stamp = h('span', { class: 'muted small', 'aria-live': 'polite' });
@@ -117,19 +164,58 @@ export function mount(root) {
   window.addEventListener('resize', onResize);
 
   const dash = () => st.list.find((d) => d.id === st.cur);
-  const save = () => store(st.list);
+
+  // select makes d current, taking its saved time range and refresh
+  // unless the URL chose a range.
+  function select(d, keepRange) {
+    st.cur = d ? d.id : '';
+    if (d && !keepRange) { st.from = d.from || '-1h'; st.refresh = d.refresh || 0; }
+    if (!st.from) st.from = '-1h';
+  }
+
+  async function reload(keepRange) {
+    replace(grid, h('span', { class: 'spinner' }), ' Loading dashboards…');
+    try {
+      st.list = await list();
+    } catch (err) {
+      if (!st.alive) return;
+      replace(head, h('h1', {}, 'Dashboards'));
+      replace(grid, errorBox('Could not load the dashboards.', err));
+      return;
+    }
+    if (!st.alive) return;
+    select(st.list.find((d) => d.id === st.cur) || st.list[0], keepRange);
+    draw();
+  }
+
+  // save stores d on the server; on failure it says why and shows the
+  // server's copy again.
+  async function save(d) {
+    try {
+      const got = await put(d);
+      Object.assign(d, got, { mine: d.mine });
+      return true;
+    } catch (err) {
+      toast('Could not save the dashboard: ' + err.message, 'error');
+      await reload(true);
+      return false;
+    }
+  }
 
   function drawHead() {
     const d = dash();
-    const sel = h('select', { id: 'dash-pick', 'aria-label': 'Dashboard', onchange: (e) => { st.cur = e.target.value; draw(); } },
-      st.list.map((x) => h('option', { value: x.id, selected: x.id === st.cur }, x.name)));
+    const sel = h('select', { id: 'dash-pick', 'aria-label': 'Dashboard', onchange: (e) => { select(st.list.find((x) => x.id === e.target.value)); draw(); } },
+      st.list.map((x) => h('option', { value: x.id, selected: x.id === st.cur }, x.name + (x.mine ? '' : ' (shared by ' + x.owner + ')'))));
     const range = h('select', { id: 'dash-range', 'aria-label': 'Time range', onchange: (e) => { st.from = e.target.value; draw(); } },
       PRESETS.map(([v, l]) => h('option', { value: v, selected: v === st.from }, l)));
+    if (![...range.options].some((o) => o.selected)) range.prepend(h('option', { value: st.from, selected: true }, st.from));
     const refresh = h('select', { id: 'dash-refresh', 'aria-label': 'Auto-refresh', onchange: (e) => { st.refresh = Number(e.target.value); schedule(); } },
       REFRESH.map(([v, l]) => h('option', { value: v, selected: v === st.refresh }, 'Refresh: ' + l)));
-    replace(head, h('h1', {}, 'Dashboards'), st.list.length ? sel : null, h('div', { class: 'grow' }), stamp,
+    const badge = d ? (d.shared ? h('span', { class: 'badge', title: d.mine ? 'Everyone who can search sees this dashboard' : 'Only ' + d.owner + ' or an admin can change it' },
+      d.mine ? 'Shared' : 'Shared by ' + d.owner + (editable(d) ? '' : ' · read-only')) : h('span', { class: 'badge muted', title: 'Only you (and admins) see it' }, 'Private')) : null;
+    replace(head, h('h1', {}, 'Dashboards'), st.list.length ? sel : null, badge, h('div', { class: 'grow' }), stamp,
       d ? [range, refresh, h('button', { type: 'button', onclick: () => run() }, 'Run'),
-        h('button', { type: 'button', class: 'primary', onclick: () => editPanel(null) }, '+ Panel'),
+        editable(d) ? h('button', { type: 'button', class: 'primary', onclick: () => editPanel(null) }, '+ Panel') : null,
         h('button', { type: 'button', onclick: () => menu() }, 'More…')] : null,
       h('button', { type: 'button', onclick: () => create() }, 'New dashboard'));
   }
@@ -140,14 +226,14 @@ export function mount(root) {
     const d = dash();
     if (!d) {
       replace(grid, h('div', { class: 'empty dash-empty' }, h('h2', {}, 'No dashboards yet'),
-        h('p', {}, 'A dashboard shows panels built from searches, side by side, over one time range.'),
+        h('p', {}, 'A dashboard shows panels built from searches, side by side, over one time range. It is kept on the server: private, or shared with your team.'),
         h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: () => create(STARTER) }, 'Create the overview dashboard'),
           h('button', { type: 'button', onclick: () => create() }, 'Start empty'))));
       return;
     }
     if (!d.panels.length) {
       replace(grid, h('div', { class: 'empty dash-empty' }, h('h2', {}, d.name + ' has no panels'), h('p', {}, 'Add a panel from a search: an aggregate (count by, timeslice) draws best.'),
-        h('button', { type: 'button', class: 'primary', onclick: () => editPanel(null) }, '+ Panel')));
+        editable(d) ? h('button', { type: 'button', class: 'primary', onclick: () => editPanel(null) }, '+ Panel') : null));
       return;
     }
     replace(grid, d.panels.map((p, i) => panelShell(d, p, i)));
@@ -157,16 +243,18 @@ export function mount(root) {
   function panelShell(d, p, i) {
     const body = h('div', { class: 'panel-body' });
     const meta = h('span', { class: 'muted small panel-meta' });
+    const tools = editable(d) ? h('span', { class: 'panel-tools' }, h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Move left ' + p.title, disabled: i === 0, onclick: () => move(d, i, -1) }, '←'),
+      h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Move right ' + p.title, disabled: i === d.panels.length - 1, onclick: () => move(d, i, 1) }, '→'),
+      h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Edit ' + p.title, onclick: () => editPanel(p) }, '✎'),
+      h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Remove ' + p.title, onclick: async () => {
+        if (!(await confirmDialog('Remove panel', `Remove "${p.title}"?`, 'Remove', true))) return;
+        d.panels.splice(i, 1);
+        if (await save(d)) draw();
+      } }, '✕')) : null;
     const el = h('section', { class: 'panel card w' + p.w, 'aria-label': p.title, dataset: { id: p.id } },
       h('div', { class: 'panel-head' }, h('h2', { title: p.query }, p.title), meta,
         h('a', { class: 'small', href: '/search?' + new URLSearchParams({ q: p.query, from: st.from, to: 'now' }), title: 'Open in Search', 'aria-label': 'Open ' + p.title + ' in Search' }, '↗'),
-        h('span', { class: 'panel-tools' }, h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Move left ' + p.title, disabled: i === 0, onclick: () => move(d, i, -1) }, '←'),
-        h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Move right ' + p.title, disabled: i === d.panels.length - 1, onclick: () => move(d, i, 1) }, '→'),
-        h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Edit ' + p.title, onclick: () => editPanel(p) }, '✎'),
-        h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Remove ' + p.title, onclick: async () => {
-          if (!(await confirmDialog('Remove panel', `Remove "${p.title}"?`, 'Remove', true))) return;
-          d.panels.splice(i, 1); save(); draw();
-        } }, '✕'))),
+        tools),
       body);
     el.run = async (signal) => {
       if (!body.firstChild) body.append(h('span', { class: 'spinner' }));
@@ -235,20 +323,24 @@ export function mount(root) {
     if (st.refresh > 0) st.timer = setTimeout(() => { if (st.alive && !document.hidden) run(); else schedule(); }, st.refresh * 1000);
   }
 
-  function move(d, i, by) {
+  async function move(d, i, by) {
     const [p] = d.panels.splice(i, 1);
     d.panels.splice(i + by, 0, p);
-    save();
-    draw();
+    if (await save(d)) draw();
   }
 
   async function create(from) {
     const name = from ? from.name : await askName('New dashboard', '');
     if (!name) return;
-    const d = sanitize([{ name, panels: from ? from.panels : [] }])[0];
+    let d;
+    try {
+      d = await createOnServer({ ...sanitize([{ name, panels: from ? from.panels : [] }])[0], from: from && from.from || st.from || '-1h', refresh: from && from.refresh || 0 });
+    } catch (err) {
+      toast('Could not create the dashboard: ' + err.message, 'error');
+      return;
+    }
     st.list.push(d);
-    st.cur = d.id;
-    save();
+    select(d);
     draw();
   }
 
@@ -264,19 +356,38 @@ export function mount(root) {
 
   async function menu() {
     const d = dash();
+    const can = editable(d);
     const what = await modal(d.name, (done) => h('div', { class: 'menu-col' },
-      h('button', { type: 'button', onclick: () => done('rename') }, 'Rename'),
+      can ? h('button', { type: 'button', onclick: () => done('rename') }, 'Rename') : null,
+      can ? h('button', { type: 'button', onclick: () => done('share') }, d.shared ? 'Stop sharing (make it private)' : 'Share with everyone who can search') : null,
+      can ? h('button', { type: 'button', onclick: () => done('view') }, 'Keep this time range and refresh as the default') : null,
+      h('button', { type: 'button', onclick: () => done('copy') }, 'Save a copy as mine'),
       h('button', { type: 'button', onclick: () => done('export') }, 'Export as JSON'),
       h('button', { type: 'button', onclick: () => done('import') }, 'Import from JSON…'),
-      h('button', { type: 'button', class: 'danger', onclick: () => done('delete') }, 'Delete this dashboard'),
+      can ? h('button', { type: 'button', class: 'danger', onclick: () => done('delete') }, 'Delete this dashboard') : null,
       h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => done(null) }, 'Close'))));
-    if (what === 'rename') { const n = await askName('Rename dashboard', d.name); if (n) { d.name = n; save(); draw(); } }
-    if (what === 'export') download(d.name.replace(/[^\w.-]+/g, '_') + '.json', 'application/json', JSON.stringify({ name: d.name, panels: d.panels.map(({ id, ...p }) => p) }, null, 2));
+    if (what === 'rename') { const n = await askName('Rename dashboard', d.name); if (n) { d.name = n; if (await save(d)) draw(); } }
+    if (what === 'share') {
+      d.shared = !d.shared;
+      if (await save(d)) { toast(d.shared ? `"${d.name}" is shared` : `"${d.name}" is private`); draw(); }
+    }
+    if (what === 'view') {
+      d.from = st.from;
+      d.refresh = st.refresh;
+      if (await save(d)) toast('Default range and refresh kept');
+    }
+    if (what === 'copy') await create({ name: d.name + ' (copy)', panels: d.panels, from: st.from, refresh: st.refresh });
+    if (what === 'export') download(d.name.replace(/[^\w.-]+/g, '_') + '.json', 'application/json', JSON.stringify({ name: d.name, from: d.from, refresh: d.refresh, panels: d.panels.map(({ id, ...p }) => p) }, null, 2));
     if (what === 'import') importJSON();
-    if (what === 'delete' && await confirmDialog('Delete dashboard', `Delete "${d.name}" from this browser?`, 'Delete', true)) {
+    if (what === 'delete' && await confirmDialog('Delete dashboard', `Delete "${d.name}"${d.shared ? ', shared with everyone,' : ''} from the server?`, 'Delete', true)) {
+      try {
+        await api.call('DELETE', PATH + '/' + encodeURIComponent(d.id));
+      } catch (err) {
+        toast('Could not delete the dashboard: ' + err.message, 'error');
+        return;
+      }
       st.list = st.list.filter((x) => x.id !== d.id);
-      st.cur = st.list[0] ? st.list[0].id : '';
-      save();
+      select(st.list[0]);
       draw();
     }
   }
@@ -290,28 +401,40 @@ export function mount(root) {
     if (!text) return;
     let v;
     try { v = JSON.parse(text); } catch (err) { toast('That is not JSON: ' + err.message, 'error'); return; }
-    const got = sanitize(Array.isArray(v) ? v : [v]);
+    const raw = Array.isArray(v) ? v : [v];
+    const got = sanitize(raw);
     if (!got.length) { toast('No dashboard found in that JSON (it needs a "name" and "panels").', 'error'); return; }
-    st.list.push(...got);
-    st.cur = got[0].id;
-    save();
+    let first = null;
+    for (const [i, d] of got.entries()) {
+      const r = raw.filter((x) => x && typeof x === 'object' && typeof x.name === 'string')[i] || {};
+      try {
+        const made = await createOnServer({ ...d, from: typeof r.from === 'string' ? r.from.slice(0, 64) : '-1h', refresh: REFRESH.some(([s]) => s === r.refresh) ? r.refresh : 0 });
+        st.list.push(made);
+        first = first || made;
+      } catch (err) {
+        toast(`Could not import "${d.name}": ` + err.message, 'error');
+      }
+    }
+    if (!first) return;
+    select(first);
     draw();
     toast(`Imported ${got.length} dashboard${got.length > 1 ? 's' : ''}`);
   }
 
   async function editPanel(p) {
     const d = dash();
+    let fromSaved = [];
+    try { fromSaved = await saved(); } catch { /* the panel form works without saved searches */ }
     const res = await modal(p ? 'Edit panel' : 'Add a panel', (done) => {
       const title = h('input', { id: 'pn-title', type: 'text', value: p ? p.title : '', maxlength: 100, placeholder: 'e.g. Failed logins by user' });
       const q = h('textarea', { id: 'pn-query', rows: 3, class: 'mono code-area', spellcheck: 'false', required: true, placeholder: 'failure | count by user | sort by _count | limit 10' });
       q.value = p ? p.query : '';
       const kind = h('select', { id: 'pn-kind' }, KINDS.map(([k, l]) => h('option', { value: k, selected: p ? p.kind === k : k === 'line' }, l)));
       const w = h('select', { id: 'pn-w' }, WIDTHS.map(([v, l]) => h('option', { value: v, selected: (p ? p.w : 6) === v }, l)));
-      const fromSaved = saved();
       const pick = fromSaved.length ? h('select', { id: 'pn-saved', onchange: (e) => {
         const s = fromSaved[Number(e.target.value)];
-        if (s) { q.value = s.q; if (!title.value) title.value = s.name; }
-      } }, h('option', { value: '' }, 'Start from a saved search…'), fromSaved.map((s, i) => h('option', { value: i }, s.name))) : null;
+        if (s) { q.value = s.q; if (!title.value) title.value = s.name; kind.value = guessKind(s.q); }
+      } }, h('option', { value: '' }, 'Start from a saved search…'), fromSaved.map((s, i) => h('option', { value: i }, s.name + (s.mine ? '' : ' (shared by ' + s.owner + ')')))) : null;
       setTimeout(() => (pick || q).focus(), 0);
       return h('form', { class: 'panel-form', onsubmit: (e) => { e.preventDefault(); if (q.value.trim()) done({ title: title.value.trim() || q.value.trim(), query: q.value.trim(), kind: kind.value, w: Number(w.value) }); } },
         pick ? [h('label', { for: 'pn-saved' }, 'Saved search'), pick] : null,
@@ -325,11 +448,10 @@ export function mount(root) {
     });
     if (!res) return;
     if (p) Object.assign(p, res); else d.panels.push(sanitize([{ name: 'x', panels: [res] }])[0].panels[0]);
-    save();
-    draw();
+    if (await save(d)) draw();
   }
 
-  draw();
+  reload(!!params.get('from'));
   return () => {
     st.alive = false;
     clearTimeout(st.timer);

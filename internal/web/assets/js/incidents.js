@@ -184,6 +184,12 @@ export function mount(root) {
     const graphHost = h('div', { class: 'graph-host' });
     replace(detailEl,
       h('div', { class: 'card-head' }, sevBadge(inc.severity), h('h2', {}, inc.title || inc.id),
+        (!inc.status || inc.status === 'new') && api.session.can('triage') ? h('button', { type: 'button', class: 'primary small', id: 'inc-ack',
+          title: 'Set the status to In progress' + (inc.assignee ? '' : ' and take it'), onclick: () => {
+            statusIn.value = 'in_progress';
+            if (!assIn.value.trim() && api.session.name) assIn.value = api.session.name;
+            form.requestSubmit();
+          } }, 'Acknowledge') : null,
         h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Close', onclick: () => { st.sel = null; detailEl.classList.add('hidden'); drawList(); } }, '✕')),
       h('div', { class: 'kv' },
         h('span', { class: 'k' }, 'status'), h('span', {}), h('span', {}, statusLabel(inc.status) + (inc.resolution ? ` (${inc.resolution.replace('_', ' ')})` : '')),

@@ -1,7 +1,7 @@
 // The search page: query editor, time range, histogram, results (events or
 // aggregates), field sidebar, export, history and saved searches. The URL
 // holds the query and the time range, so a search can be shared.
-import { h, clear, replace, fmtNum, fmtDuration, popover, promptDialog, modal, download, errorBox, toast, isTyping, copyText } from './dom.js';
+import { h, clear, replace, fmtNum, fmtDuration, popover, modal, confirmDialog, download, errorBox, toast, isTyping, copyText } from './dom.js';
 import * as api from './api.js';
 import { QueryEditor } from './editor.js';
 import { TimePicker, resolve, bucketFor, toMs, fmtTime } from './time.js';
@@ -135,15 +135,24 @@ export function mount(root) {
     const t0 = performance.now();
     setStatus(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Searching…');
     render(true);
-    runHistogram(q, ctrl.signal);
+    // The histogram's query starts once the first rows are in (or the
+    // search ended): on a busy server the two would share the CPU and
+    // delay the rows, which are what the user waits for.
+    replace(histEl, h('div', { class: 'hist-msg' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Counting matches over time…'));
+    let histStarted = false;
+    const startHist = () => { if (!histStarted && !ctrl.signal.aborted) { histStarted = true; runHistogram(q, ctrl.signal); } };
     let midError = null;
     try {
       const res = await api.search({ query: q, from: tp.from, to: tp.to, limit: LIMIT }, (batch) => {
+        const first = !st.rows.length;
         for (const r of batch) st.rows.push(r);
-        throttled();
+        // The first rows are drawn at once (time to first row is what a
+        // user feels); later batches every 150 ms.
+        if (first) { render(false); startHist(); } else throttled();
       }, ctrl.signal);
       st.stats = res.stats;
       midError = res.error;
+      startHist();
     } catch (err) {
       if (err.name === 'AbortError' || ctrl.signal.aborted) return;
       st.running = false;
@@ -344,8 +353,9 @@ export function mount(root) {
         h('button', { type: 'button', class: 'pick', title: e.q, onclick: () => { pop.close(); onPick(e); } },
           e.name ? h('div', {}, h('strong', {}, e.name)) : null,
           h('div', { class: 'mono' }, e.q || '(empty query)'),
-          h('div', { class: 'muted' }, (e.from || '') + ' → ' + (e.to || '') + (e.at ? ' · ' + fmtTime(e.at, false) : ''))),
-        onDelete ? h('button', { type: 'button', class: 'small ghost', 'aria-label': 'Delete ' + (e.name || ''), onclick: () => { onDelete(e); pop.close(); } }, '✕') : null));
+          h('div', { class: 'muted' }, (e.from || '') + ' → ' + (e.to || '') + (e.at ? ' · ' + fmtTime(e.at, false) : '') +
+            (e.shared ? ' · shared' + (e.mine ? '' : ' by ' + e.owner) : ''))),
+        onDelete && (e.mine === undefined || e.mine || api.session.can('admin')) ? h('button', { type: 'button', class: 'small ghost', 'aria-label': 'Delete ' + (e.name || ''), onclick: () => { onDelete(e); pop.close(); } }, '✕') : null));
     }
     const first = ul.querySelector('button');
     if (first) first.focus();
@@ -358,8 +368,13 @@ export function mount(root) {
       (close) => h('div', { class: 'row' }, h('button', { type: 'button', class: 'small', onclick: () => { saved.clearHistory(); close(); toast('History cleared'); } }, 'Clear history')));
   }
 
-  function savedMenu(anchor) {
-    pickList(anchor, saved.saved(), 'No saved searches. Use Save to keep the current one.', load, (e) => { saved.unsave(e.name); toast(`Deleted "${e.name}"`); });
+  async function savedMenu(anchor) {
+    let list;
+    try { list = await saved.saved(); } catch (err) { toast('Could not load the saved searches: ' + err.message, 'error'); return; }
+    pickList(anchor, list, 'No saved searches. Use Save to keep the current one.', load, async (e) => {
+      if (!(await confirmDialog('Delete saved search', `Delete "${e.name}"${e.shared ? ' (shared with everyone)' : ''}?`, 'Delete', true))) return;
+      try { await saved.unsave(e.id); toast(`Deleted "${e.name}"`); } catch (err) { toast('Could not delete: ' + err.message, 'error'); }
+    });
   }
 
   // Live tail: new matching events are appended (newest at the bottom) and
@@ -432,16 +447,39 @@ export function mount(root) {
   }
 
   async function saveSearch() {
-    const name = await promptDialog('Save search', 'Name', '');
-    if (!name) return;
-    saved.save(name, editor.value, tp.from, tp.to);
-    toast(`Saved "${name}" in this browser`);
+    let list = [];
+    try { list = (await saved.saved()).filter((e) => e.mine); } catch (err) { toast('Could not load the saved searches: ' + err.message, 'error'); return; }
+    const res = await modal('Save search', (done) => {
+      const name = h('input', { type: 'text', id: 'sv-name', required: true, maxlength: 100, list: 'sv-names', autocomplete: 'off' });
+      const shared = h('input', { type: 'checkbox', id: 'sv-shared' });
+      setTimeout(() => name.focus(), 0);
+      return h('form', { onsubmit: (e) => { e.preventDefault(); if (name.value.trim()) done({ name: name.value.trim(), shared: shared.checked }); } },
+        h('label', { for: 'sv-name' }, 'Name'), name,
+        h('datalist', { id: 'sv-names' }, list.map((e) => h('option', { value: e.name }))),
+        h('label', { class: 'check' }, shared, ' Share with everyone who can search (only you and admins can change it)'),
+        h('p', { class: 'field-hint' }, 'Saved on the server with the query and the time range (', tp.from, ' → ', tp.to, '). A name you already use replaces that search.'),
+        h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => done(null) }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')));
+    });
+    if (!res) return;
+    const same = list.find((e) => e.name === res.name);
+    try {
+      await saved.save({ id: same && same.id, name: res.name, q: editor.value, from: tp.from, to: tp.to, shared: res.shared });
+      toast(`Saved "${res.name}"` + (res.shared ? ', shared' : ''));
+    } catch (err) {
+      toast('Could not save the search: ' + err.message, 'error');
+    }
   }
 
   async function toDashboard() {
     const q = editor.value.trim();
     if (!q) { toast('Write a search first', 'error'); return; }
-    const list = dashboards.load();
+    let list;
+    try {
+      list = (await dashboards.list()).filter((d) => d.mine || api.session.can('admin'));
+    } catch (err) {
+      toast('Could not load the dashboards: ' + err.message, 'error');
+      return;
+    }
     const res = await modal('Add to a dashboard', (done) => {
       const pick = h('select', { id: 'td-dash' }, list.map((d) => h('option', { value: d.id }, d.name)), h('option', { value: '' }, 'A new dashboard…'));
       const name = h('input', { id: 'td-name', type: 'text', placeholder: 'New dashboard name', value: list.length ? '' : 'My dashboard' });
@@ -458,7 +496,13 @@ export function mount(root) {
         h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => done(null) }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Add panel')));
     });
     if (!res) return;
-    const id = dashboards.addPanel(res.id, res.name, { title: res.title, query: q, kind: res.kind, w: res.kind === 'single' ? 3 : 6 });
+    let id;
+    try {
+      id = await dashboards.addPanel(res.id, res.name, { title: res.title, query: q, kind: res.kind, w: res.kind === 'single' ? 3 : 6 });
+    } catch (err) {
+      toast('Could not add the panel: ' + err.message, 'error');
+      return;
+    }
     toast(h('span', {}, 'Added to the dashboard. ', h('a', { href: '/dashboards?d=' + encodeURIComponent(id) }, 'Open it')));
   }
 

@@ -1,10 +1,11 @@
 // The Settings page, one tab per area: users (create with roles, reset a
 // password, disable, unlock, one-time codes), roles (capabilities,
 // partitions, search filter), notifications (channels with a test button,
-// the outbox) and lookup tables (CSV upload for the lookup operator).
+// the outbox), lookup tables (CSV upload for the lookup operator) and
+// storage (partitions, retention and the disk budget, changed at run time).
 // Each tab loads its own API and says in words when the principal lacks the
 // capability or the node has the feature off.
-import { h, clear, replace, fmtNum, errorBox, toast, confirmDialog, modal, copyText } from './dom.js';
+import { h, clear, replace, fmtNum, fmtBytes, errorBox, toast, confirmDialog, modal, copyText } from './dom.js';
 import * as api from './api.js';
 import { fmtTime } from './time.js';
 import { qrSVG } from './qr.js';
@@ -32,6 +33,25 @@ export function parseCSVHeader(text) {
   }
   out.push(cur.trim());
   return out.filter((x, i) => x !== '' || i < out.length - 1);
+}
+
+// parseSize reads a byte size like 500GB, 2TiB or 1.5 GB (KB = 1000, KiB
+// = 1024, as the configuration file); empty or 0 means unlimited (0). It
+// throws an Error in words.
+export function parseSize(text) {
+  const t = String(text || '').trim();
+  if (t === '' || t === '0') return 0;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i.exec(t);
+  if (!m) throw new Error(`"${t}" is not a size like 500GB or 2TiB`);
+  const units = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+  return Math.round(Number(m[1]) * units[(m[2] || 'b').toLowerCase()]);
+}
+
+// fmtSize writes bytes in the largest unit that divides them exactly, so
+// the text reads back as the same number (500000000000 → "500GB").
+export function fmtSize(n) {
+  for (const [u, v] of [['TiB', 2 ** 40], ['TB', 1e12], ['GiB', 2 ** 30], ['GB', 1e9], ['MiB', 2 ** 20], ['MB', 1e6]]) if (n >= v && n % v === 0) return n / v + u;
+  return String(n);
 }
 
 // splitList turns "a, b  c" into ['a', 'b', 'c'].
@@ -359,10 +379,81 @@ export function mount(root) {
   }
 
   // ---- Storage ----
-  function about() {
-    replace(body, h('section', { class: 'card' }, h('h2', {}, 'Partitions and retention'),
-      h('p', {}, 'Partitions and their retention are set in the server configuration file (and reloaded with it); the API does not change them yet.'),
-      h('p', { class: 'muted' }, 'The theme (dark or light) is switched with the button at the top right and kept in this browser.')));
+  async function about() {
+    const theme = h('p', { class: 'muted' }, 'The theme (dark or light) is switched with the button at the top right and kept in this browser.');
+    if (!api.session.can('admin')) {
+      replace(body, h('div', { class: 'alert' }, 'Partitions, retention and the disk budget need the "admin" capability; you are signed in without it.'), theme);
+      return;
+    }
+    let cfg;
+    try {
+      cfg = await api.getJSON('/api/v1/settings/storage');
+    } catch (err) {
+      if (!st.alive) return;
+      replace(body, errorBox('Could not load the storage settings.', err), theme);
+      return;
+    }
+    if (!st.alive || st.tab !== 'about') return;
+    const ro = !cfg.editable;
+    const inputs = new Map();
+    const def = h('input', { id: 'st-default', type: 'text', value: cfg.default_retention === '0' ? '' : cfg.default_retention, placeholder: 'forever', disabled: ro, 'aria-describedby': 'st-age-hint' });
+    const budget = h('input', { id: 'st-budget', type: 'text', value: cfg.disk_budget_bytes ? fmtSize(cfg.disk_budget_bytes) : '', placeholder: 'unlimited', disabled: ro });
+    const rows = h('tbody', {});
+    const addRow = (p) => {
+      const inp = h('input', { type: 'text', value: p.own ? (p.retention === '0' ? 'forever' : p.retention) : '', placeholder: 'default', disabled: ro, 'aria-label': 'Retention of ' + p.name, dataset: { partition: p.name } });
+      inputs.set(p.name, inp);
+      rows.append(h('tr', {}, h('td', { class: p.pending ? 'pending' : '' }, p.name, p.pending ? ' (no data yet)' : ''),
+        h('td', { class: 'num' }, fmtNum(p.rows || 0)), h('td', { class: 'num' }, fmtBytes(p.bytes || 0)), h('td', { class: 'num' }, fmtNum(p.parts || 0)), h('td', {}, inp)));
+    };
+    for (const p of cfg.partitions) addRow(p);
+    const newName = h('input', { id: 'st-new-name', type: 'text', placeholder: 'partition', disabled: ro, pattern: '[A-Za-z0-9_-]{1,64}' });
+    const newAge = h('input', { id: 'st-new-age', type: 'text', placeholder: 'e.g. 400d', disabled: ro });
+    const msg = h('div', { 'aria-live': 'assertive' });
+    const form = h('form', { class: 'card', 'aria-label': 'Storage settings', onsubmit: async (e) => {
+      e.preventDefault();
+      replace(msg);
+      const req = { default_retention: def.value.trim(), partitions: {}, disk_budget_bytes: 0 };
+      try { req.disk_budget_bytes = parseSize(budget.value); } catch (err) { replace(msg, errorBox('Disk budget:', err)); return; }
+      for (const [name, inp] of inputs) if (inp.value.trim()) req.partitions[name] = inp.value.trim();
+      if (newName.value.trim()) {
+        if (!newAge.value.trim()) { replace(msg, errorBox('New partition:', 'give it a retention too, like 400d.')); return; }
+        req.partitions[newName.value.trim()] = newAge.value.trim();
+      }
+      await putStorage(req, msg);
+    } },
+    h('h2', {}, 'Partitions and retention'),
+    ro ? h('div', { class: 'alert warn', role: 'status' }, 'Read-only: ', cfg.reason || 'this server cannot change them while it runs.') :
+      h('p', { class: 'muted' }, 'Changes apply at once (the next retention pass, within a minute) and are kept across restarts; they win over the configuration file. Parts under a legal hold are never deleted.'),
+    cfg.overridden ? h('p', { class: 'muted small' }, 'Last changed here' + (cfg.updated_by ? ' by ' + cfg.updated_by : '') + (cfg.updated ? ', ' + when(cfg.updated) : '') + '.') : null,
+    h('div', { class: 'form-grid form-grid-3' },
+      h('div', {}, h('label', { for: 'st-default' }, 'Default retention'), def),
+      h('div', {}, h('label', { for: 'st-budget' }, 'Disk budget'), budget),
+      h('div', {}, h('label', { for: 'st-used' }, 'Used on disk'), h('output', { class: 'mono', id: 'st-used' }, fmtBytes(cfg.disk_used_bytes || 0)))),
+    h('p', { class: 'field-hint', id: 'st-age-hint' }, 'Ages like 90d, 36h or 400d; empty means keep forever (a partition left empty takes the default). The disk budget is a size like 500GB or 2TiB; empty means unlimited; beyond it the oldest data goes first.'),
+    h('table', { class: 'grid storage-table', 'aria-label': 'Partitions' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Partition'), h('th', { class: 'num' }, 'Events'), h('th', { class: 'num' }, 'Size'), h('th', { class: 'num' }, 'Parts'), h('th', {}, 'Retention'))),
+      rows),
+    ro ? null : h('div', { class: 'row wrap' }, h('label', { for: 'st-new-name' }, 'Another partition'), newName, newAge),
+    msg,
+    ro ? null : h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save storage settings')));
+    replace(body, form, theme);
+  }
+
+  async function putStorage(req, msg) {
+    try {
+      await api.sendJSON('PUT', '/api/v1/settings/storage', req);
+    } catch (err) {
+      if (err.status === 400 && /confirm/.test(err.detail || '')) {
+        const what = err.detail.replace(/^invalid request: /, '').replace(/; send "confirm": true to apply it$/, '');
+        const ok = await confirmDialog('Delete data?', what.charAt(0).toUpperCase() + what.slice(1) + '. Apply the change?', 'Apply and delete', true);
+        if (!ok) return;
+        return putStorage({ ...req, confirm: true }, msg);
+      }
+      replace(msg, errorBox('The storage settings were not saved.', err));
+      return;
+    }
+    toast('Storage settings saved');
+    about();
   }
 
   drawTabs();

@@ -1,0 +1,241 @@
+package query
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// dictPlan lets a scan decide search conjuncts and count groups by
+// dictionary code on blocks that store a column as a constant or a
+// dictionary (store.ColumnLoader), and skip decoding what the query does
+// not read: the columns so decided and, for the columnar aggregations, the
+// per-row times of blocks inside the time range.
+type dictPlan struct {
+	conj   []matcher       // the top-level conjuncts of the search
+	fields []*fieldMatcher // conj[j] when it compares one column by value, else nil
+	// allFields: every conjunct is a fieldMatcher, so the search reads no
+	// column besides theirs and a decided one need not be loaded.
+	allFields bool
+	noTimes   bool   // the aggregation reads no per-row time
+	byName    string // count by this one field: by code where it is coded
+	// terms are the texts of the search's terms when they are why every
+	// column is read (matchNeed.all) and all are plain texts: a field
+	// column that contains none of them cannot make a term match, so it
+	// is not loaded for the search.
+	terms      []string
+	pruneField bool // terms is valid (possibly empty: only "*" terms)
+}
+
+func (p *plan) planDict() {
+	d := &p.dict
+	switch m := p.m.(type) {
+	case trueMatcher:
+	case andMatcher:
+		d.conj = m
+	default:
+		d.conj = []matcher{m}
+	}
+	d.allFields = !p.matchNeed.all
+	if p.matchNeed.all && !p.outAll {
+		// Event rows need every column of a block with a match anyway
+		// (needle searches mostly keep blocks with one): loading the
+		// pruned columns again would cost more than it saves.
+		d.terms, d.pruneField = plainTerms(p.q.Search, nil)
+	}
+	for _, m := range d.conj {
+		f, _ := m.(*fieldMatcher)
+		d.fields = append(d.fields, f)
+		if f == nil {
+			d.allFields = false
+		}
+	}
+	a, ok := p.agg.(*aggregateOp)
+	if !ok || len(p.prefix) > 0 || slices.Contains(p.matchNeed.names, event.FieldTime) || slices.Contains(p.stageNeed.names, event.FieldTime) {
+		return
+	}
+	// The cases worker.columnar handles without per-row records.
+	switch {
+	case len(a.by) == 0 && a.onlyCount():
+		d.noTimes = true
+	case len(a.by) == 1 && a.onlyCount():
+		s := a.by[0]
+		if s >= numMetaSlots || s == slotCategory {
+			d.noTimes, d.byName = true, p.c.names[s]
+		} else if s == slotRaw || s == slotSource || s == slotHost || s == slotPartition {
+			d.noTimes = true
+		}
+	case len(a.by) == 0 && len(a.calls) == 1 && a.calls[0].fn == "count_distinct" && a.calls[0].field >= numMetaSlots:
+		d.noTimes = true
+	}
+}
+
+// dictFilter decides the conjuncts whose column the block stores coded.
+// It returns the matcher left for the rows, the columns no longer to load,
+// and false when no row can match; w.keep then marks the candidate rows
+// (nil: all).
+func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string, bool, error) {
+	d := &w.ex.p.dict
+	w.keep = nil
+	var left andMatcher
+	var skip []string
+	for j, m := range d.conj {
+		f := d.fields[j]
+		var dc *store.DictColumn
+		if f != nil {
+			var err error
+			if dc, err = cl.LoadDict(f.name); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		if dc == nil {
+			left = append(left, m)
+			continue
+		}
+		if d.allFields {
+			skip = append(skip, f.name)
+		}
+		switch {
+		case len(dc.Dict) == 0:
+			if !f.missing {
+				return nil, nil, false, nil
+			}
+			continue
+		case dc.Codes == nil:
+			if !f.pred(dc.Dict[0]) {
+				return nil, nil, false, nil
+			}
+			continue
+		case len(dc.Codes) != rows:
+			left = append(left, m) // not what the block says: decide per row
+			continue
+		}
+		allow := append(w.allow[:0], f.missing)
+		for _, v := range dc.Dict {
+			allow = append(allow, f.pred(v))
+		}
+		w.allow = allow
+		if w.keep == nil {
+			w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
+			for i := range w.keepBuf {
+				w.keepBuf[i] = true
+			}
+			w.keep = w.keepBuf
+		}
+		hit := false
+		for i, c := range dc.Codes {
+			k := w.keep[i] && int(c) < len(allow) && allow[c]
+			w.keep[i] = k
+			hit = hit || k
+		}
+		if !hit {
+			return nil, nil, false, nil
+		}
+	}
+	switch len(left) {
+	case 0:
+		return trueMatcher{}, skip, true, nil
+	case 1:
+		return left[0], skip, true, nil
+	}
+	return left, skip, true, nil
+}
+
+// countByDict adds the selected rows to the groups of their coded values;
+// rows without the field are not counted (as in columnar).
+func (w *worker) countByDict(sh *aggShardImpl, dc *store.DictColumn, sel []int) error {
+	if dc.Codes == nil {
+		if len(dc.Dict) == 1 {
+			return sh.addCountText(dc.Dict[0], int64(len(sel)))
+		}
+		return nil
+	}
+	counts := slices.Grow(w.counts[:0], len(dc.Dict)+1)[:len(dc.Dict)+1]
+	clear(counts)
+	w.counts = counts
+	for _, i := range sel {
+		if c := int(dc.Codes[i]); c < len(counts) {
+			counts[c]++
+		}
+	}
+	for c := 1; c < len(counts); c++ {
+		if counts[c] > 0 {
+			if err := sh.addCountText(dc.Dict[c-1], counts[c]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// without returns names minus drop (names itself when drop is empty).
+func without(names, drop []string) []string {
+	if len(drop) == 0 {
+		return names
+	}
+	out := names[:0:0]
+	for _, n := range names {
+		if !slices.Contains(drop, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// inRange reports whether every row of ref lies in [from, to).
+func inRange(ref store.BlockRef, from, to int64) bool {
+	return (from == 0 || ref.MinTime() >= from) && (to == 0 || ref.MaxTime() < to)
+}
+
+// plainTerms collects the texts of the terms of e; false (and nil) when a
+// term is empty or a wildcard pattern, which a substring cannot rule out.
+func plainTerms(e Expr, out []string) ([]string, bool) {
+	ok := true
+	var walk func(e Expr)
+	walk = func(e Expr) {
+		switch e := e.(type) {
+		case *Term:
+			if !e.Quoted && e.Text != "" && strings.Trim(e.Text, "*") == "" {
+				return // matches every row and reads nothing
+			}
+			if e.Text == "" || (!e.Quoted && hasWildcard(e.Text)) {
+				ok = false
+				return
+			}
+			if !slices.Contains(out, e.Text) {
+				out = append(out, e.Text)
+			}
+		case *And:
+			for _, k := range e.Kids {
+				walk(k)
+			}
+		case *Or:
+			for _, k := range e.Kids {
+				walk(k)
+			}
+		case *Not:
+			walk(e.Kid)
+		}
+	}
+	walk(e)
+	if !ok {
+		return nil, false
+	}
+	return out, true
+}
+
+// pruneList returns the field columns of the block that only the
+// search's terms read: the store may leave out those that contain none
+// of the terms (store.LoadOptions.PruneCols).
+func (w *worker) pruneList(ref store.BlockRef) []string {
+	p := w.ex.p
+	var out []string
+	for _, n := range ref.Columns() {
+		if !isMetaColumn(n) && !slices.Contains(p.matchNeed.names, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

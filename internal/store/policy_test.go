@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+func TestSetRetention(t *testing.T) {
+	now := time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
+	opts := testOptions(t.TempDir())
+	opts.Now = func() time.Time { return now }
+	s := openTest(t, opts) // keeps everything
+	ctx := context.Background()
+	day := int64(24 * time.Hour)
+	var evs []event.Event
+	for d := 0; d < 19; d++ { // Jan 1 .. Jan 19
+		evs = append(evs, event.Event{Time: t0 + int64(d)*day, Raw: "m", Partition: "main"},
+			event.Event{Time: t0 + int64(d)*day, Raw: "w", Partition: "wallet"})
+	}
+	if err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(p string) int {
+		refs, _ := blocksFor(t, s, Query{Partitions: []string{p}})
+		n := 0
+		for _, r := range refs {
+			n += r.Rows()
+		}
+		return n
+	}
+	if err := s.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rows("main") != 19 || rows("wallet") != 19 {
+		t.Fatalf("without retention: main %d wallet %d rows, want 19 each", rows("main"), rows("wallet"))
+	}
+	for _, bad := range []func() error{
+		func() error { return s.SetRetention(-time.Hour, nil, 0) },
+		func() error { return s.SetRetention(0, map[string]time.Duration{"x": -1}, 0) },
+		func() error { return s.SetRetention(0, nil, -1) },
+	} {
+		if bad() == nil {
+			t.Error("a negative value was accepted")
+		}
+	}
+	ages := map[string]time.Duration{"wallet": 30 * 24 * time.Hour}
+	if err := s.SetRetention(7*24*time.Hour, ages, 0); err != nil {
+		t.Fatal(err)
+	}
+	ages["wallet"] = time.Hour // the store keeps its own copy
+	def, got, budget := s.Retention()
+	if def != 7*24*time.Hour || got["wallet"] != 30*24*time.Hour || budget != 0 {
+		t.Fatalf("Retention() = %v %v %d", def, got, budget)
+	}
+	if err := s.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows("main"); got != 7 {
+		t.Errorf("main keeps %d days, want 7", got)
+	}
+	if got := rows("wallet"); got != 19 {
+		t.Errorf("wallet keeps %d days, want 19", got)
+	}
+}
