@@ -28,11 +28,20 @@ import (
 
 const scenarioSrcDir = "../../../shared/testdata/scenario"
 
-// sigmaHQDirs are the SigmaHQ folders loaded: the whole rule tree (every
-// product; the Sigma pipeline routes each rule to the events of its own
-// log source, so rules for sources the scenario lacks stay silent).
+// sigmaHQDirs are the SigmaHQ folders loaded: the Windows and Linux ones
+// for the scenario's sources. The whole tree compiles in about 2.5 s, but
+// today some rules whose log source the scenario does not have fire on
+// unrelated lines (network/zeek "Publicly Accessible RDP Service" on
+// syslog, network/cisco rules on BIND lines: ~60k false signals), which
+// is a Sigma log-source routing problem to fix first (see the report of #6).
 var sigmaHQDirs = []string{
-	"../../../shared/testdata/sigma/sigmahq/rules",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/process_creation",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/registry",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/file",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/network_connection",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/dns_query",
+	"../../../shared/testdata/sigma/sigmahq/rules/windows/builtin/security",
+	"../../../shared/testdata/sigma/sigmahq/rules/linux",
 }
 
 // scenarioFiles maps each generated file to its ingest format.

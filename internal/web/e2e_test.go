@@ -656,11 +656,15 @@ func testSearch(t *testing.T, b *browser) {
 	b.wait("live stopped", `document.querySelector('.search-bar button[aria-pressed=true]') === null`)
 }
 
+// ruleHigh's log source is the test's own product "e2e": Sigma rules run
+// only on events of their log source, and a product the pipeline does not
+// know applies to events that name it (the seeded events' sources e2e-app
+// and e2e-live, or event.module in the pasted samples).
 const ruleHigh = `title: Login failure (UI test)
 id: 7c1d0000-0000-4000-8000-0000000000a1
 status: experimental
 logsource:
-  product: linux
+  product: e2e
 detection:
   selection:
     action: login
@@ -683,7 +687,7 @@ func testDetection(t *testing.T, b *browser) {
 	}
 	js, _ := json.Marshal(ruleHigh)
 	eval[bool](b, `(() => { document.querySelector('#rule-yaml').value = `+string(js)+`;
-		document.querySelector('#rule-events').value = '{"action":"login","outcome":"failure","user":"zoe"}\n{"action":"logout","outcome":"success"}'; return true; })()`)
+		document.querySelector('#rule-events').value = '{"action":"login","outcome":"failure","user":"zoe","event.module":"e2e"}\n{"action":"logout","outcome":"success","event.module":"e2e"}'; return true; })()`)
 	b.do("test rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Test on sample events')`)))
 	b.wait("test result", `document.querySelector('.card .alert')?.textContent.includes('1 of 2 sample events match')`)
 	b.do("add rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Add rule')`)))
