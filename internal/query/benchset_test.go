@@ -25,27 +25,7 @@ func TestBenchSet(t *testing.T) {
 	if path == "" {
 		t.Skip("set MAMORI_BENCH_NDJSON to a file from ../shared/bench/gen to run the benchmark query set")
 	}
-	// MAMORI_BENCH_DIR keeps the ingested store between runs.
-	dir := os.Getenv("MAMORI_BENCH_DIR")
-	reuse := dir != ""
-	if !reuse {
-		dir = t.TempDir()
-	}
-	_, statErr := os.Stat(dir + "/.ingested")
-	s, err := store.Open(store.Options{Dir: dir, MaintainInterval: -1, Sync: store.SyncInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	n := 1000000
-	if !reuse || statErr != nil {
-		n = ingestNDJSON(t, s, path)
-		if reuse {
-			if err := os.WriteFile(dir+"/.ingested", nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	s, n := benchSetStore(t, path)
 	snap := s.Snapshot()
 	defer snap.Release()
 	type benchCase struct {
@@ -195,4 +175,32 @@ func (r *byteReader) Read(p []byte) (int, error) {
 	n := copy(p, r.b[r.i:])
 	r.i += n
 	return n, nil
+}
+
+// benchSetStore opens a real store holding the NDJSON file at path and
+// returns it with the number of records (1M when reused). MAMORI_BENCH_DIR
+// keeps the ingested store between runs; the store closes with the test.
+func benchSetStore(t *testing.T, path string) (*store.Store, int) {
+	t.Helper()
+	dir := os.Getenv("MAMORI_BENCH_DIR")
+	reuse := dir != ""
+	if !reuse {
+		dir = t.TempDir()
+	}
+	_, statErr := os.Stat(dir + "/.ingested")
+	s, err := store.Open(store.Options{Dir: dir, MaintainInterval: -1, Sync: store.SyncInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	n := 1000000
+	if !reuse || statErr != nil {
+		n = ingestNDJSON(t, s, path)
+		if reuse {
+			if err := os.WriteFile(dir+"/.ingested", nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return s, n
 }

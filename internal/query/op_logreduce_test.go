@@ -5,8 +5,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/mamori/mamori/internal/store"
 )
 
 // TestLogReduceBenchSet times logreduce over the benchmark set (issue #9:
@@ -22,25 +20,7 @@ func TestLogReduceBenchSet(t *testing.T) {
 	if path == "" {
 		t.Skip("set MAMORI_BENCH_NDJSON to a file from ../shared/bench/gen to time logreduce on the benchmark set")
 	}
-	dir := os.Getenv("MAMORI_BENCH_DIR")
-	reuse := dir != ""
-	if !reuse {
-		dir = t.TempDir()
-	}
-	_, statErr := os.Stat(dir + "/.ingested")
-	s, err := store.Open(store.Options{Dir: dir, MaintainInterval: -1, Sync: store.SyncInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if !reuse || statErr != nil {
-		ingestNDJSON(t, s, path)
-		if reuse {
-			if err := os.WriteFile(dir+"/.ingested", nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	s, _ := benchSetStore(t, path)
 	snap := s.Snapshot()
 	defer snap.Release()
 	for _, q := range []string{"| logreduce", "| logreduce keys", "app=sshd | logreduce"} {

@@ -18,6 +18,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/parse"
+	"github.com/mamori/mamori/internal/scenario"
 )
 
 // The detection-lag benchmark (#6): the dev scenario at -scale 3 (about
@@ -248,15 +249,15 @@ func (c *fileCursor) take(t *testing.T, until int64, dst *bytes.Buffer) int {
 // lines sent and the hosts of each syslog file.
 func sendScenario(t *testing.T, n *node, dir, sysAddr string, rate int) (int, map[string]map[string]bool) {
 	t.Helper()
-	names := make([]string, 0, len(scenarioFiles))
-	for f := range scenarioFiles {
+	names := make([]string, 0, len(scenario.Files))
+	for f := range scenario.Files {
 		names = append(names, f)
 	}
 	sort.Strings(names)
 	var curs []*fileCursor
 	conns := map[string]net.Conn{}
 	for _, f := range names {
-		curs = append(curs, openCursor(t, dir, f, scenarioFiles[f]))
+		curs = append(curs, openCursor(t, dir, f, scenario.Files[f]))
 		if syslogFiles[f] {
 			c, err := net.Dial("tcp", sysAddr)
 			if err != nil {
@@ -320,7 +321,7 @@ func sendScenario(t *testing.T, n *node, dir, sysAddr string, rate int) (int, ma
 func postLines(t *testing.T, n *node, file string, body []byte) {
 	t.Helper()
 	source := strings.TrimSuffix(strings.TrimSuffix(file, ".ndjson"), ".log")
-	q := "?source=" + source + "&format=" + scenarioFiles[file]
+	q := "?source=" + source + "&format=" + scenario.Files[file]
 	for attempt := 0; ; attempt++ {
 		st, b, _ := n.do("POST", "/api/v1/ingest"+q, "", body)
 		if st == 429 && attempt < 600 {

@@ -1,11 +1,8 @@
 package server_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mamori/mamori/internal/ingest"
-	"github.com/mamori/mamori/internal/parse"
+	"github.com/mamori/mamori/internal/scenario"
 )
 
 // The scenario end-to-end test (#6): generate the dev scenario of
@@ -41,19 +37,6 @@ var sigmaHQDirs = []string{
 	"../../../shared/testdata/sigma/sigmahq/rules/windows/dns_query",
 	"../../../shared/testdata/sigma/sigmahq/rules/windows/builtin/security",
 	"../../../shared/testdata/sigma/sigmahq/rules/linux",
-}
-
-// scenarioFiles maps each generated file to its ingest format.
-var scenarioFiles = map[string]string{
-	"winlogbeat_sysmon.ndjson":   "json",
-	"winlogbeat_security.ndjson": "json",
-	"syslog_rfc3164.log":         "syslog",
-	"syslog_rfc5424.log":         "syslog",
-	"firewall_cef.log":           "cef",
-	"proxy_squid_access.log":     "squid",
-	"dns_bind_query.log":         "bind",
-	"cloudtrail.ndjson":          "cloudtrail",
-	"exchange_app.ndjson":        "json",
 }
 
 type scenGT struct {
@@ -205,93 +188,16 @@ func TestScenarioEndToEnd(t *testing.T) {
 // interleaved in 20-minute slices of event time, as live shippers would.
 func ingestScenario(t *testing.T, n *node, dir string) int {
 	t.Helper()
-	const slice = int64(20 * time.Minute)
-	type chunk struct {
-		file string
-		body bytes.Buffer
+	bodies, total, err := scenario.Slices(dir, 20*time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices := map[int64]map[string]*bytes.Buffer{}
-	total := 0
-	for file, format := range scenarioFiles {
-		fh, err := os.Open(filepath.Join(dir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(fh)
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Times as the server will parse them, to order the slices.
-		var p parse.Parser
-		f := format
-		if format != "json" {
-			p, _ = parse.Lookup(format)
-			f = "text"
-		}
-		evs, _, err := ingest.DecodeLines(bytes.NewReader(data), ingest.LineOptions{Format: f, Parser: p, Now: func() int64 { return time.Now().UnixNano() }})
-		if err != nil {
-			t.Fatalf("decode %s: %v", file, err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 4<<20)
-		i := 0
-		for sc.Scan() {
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			var ts int64
-			if i < len(evs) {
-				ts = evs[i].Time
-			}
-			i++
-			k := ts / slice
-			if slices[k] == nil {
-				slices[k] = map[string]*bytes.Buffer{}
-			}
-			buf := slices[k][file]
-			if buf == nil {
-				buf = &bytes.Buffer{}
-				slices[k][file] = buf
-			}
-			buf.Write(sc.Bytes())
-			buf.WriteByte('\n')
-			total++
-		}
-		if i != len(evs) {
-			t.Logf("%s: %d lines but %d events decoded; slices approximate", file, i, len(evs))
-		}
-	}
-	keys := make([]int64, 0, len(slices))
-	for k := range slices {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	files := make([]string, 0, len(scenarioFiles))
-	for f := range scenarioFiles {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, k := range keys {
-		for _, file := range files {
-			buf := slices[k][file]
-			if buf == nil {
-				continue
-			}
-			source := strings.TrimSuffix(strings.TrimSuffix(file, ".ndjson"), ".log")
-			q := "?source=" + source + "&format=" + scenarioFiles[file]
-			for attempt := 0; ; attempt++ {
-				st, body, _ := n.do("POST", "/api/v1/ingest"+q, "", buf.Bytes())
-				if st == 429 && attempt < 100 {
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
-				if st != 200 {
-					t.Fatalf("ingest %s: HTTP %d: %s", file, st, body)
-				}
-				break
-			}
-		}
+	err = scenario.Post(bodies, func(path string, body []byte) (int, []byte) {
+		st, ans, _ := n.do("POST", path, "", body)
+		return st, ans
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return total
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,8 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/mamori/mamori/internal/ingest"
-	"github.com/mamori/mamori/internal/parse"
+	"github.com/mamori/mamori/internal/scenario"
 )
 
 func TestMain(m *testing.M) {
@@ -167,19 +164,6 @@ func TestBrowserFirstRows(t *testing.T) {
 
 const scenarioDir = "../../../shared/testdata/scenario"
 
-// scenarioFiles maps each generated scenario file to its ingest format.
-var scenarioFiles = map[string]string{
-	"winlogbeat_sysmon.ndjson":   "json",
-	"winlogbeat_security.ndjson": "json",
-	"syslog_rfc3164.log":         "syslog",
-	"syslog_rfc5424.log":         "syslog",
-	"firewall_cef.log":           "cef",
-	"proxy_squid_access.log":     "squid",
-	"dns_bind_query.log":         "bind",
-	"cloudtrail.ndjson":          "cloudtrail",
-	"exchange_app.ndjson":        "json",
-}
-
 // genScenario builds the scenario generator of ../shared and writes the
 // dev scenario, shifted to the last 7 days, at a small background scale
 // (the attack's scripted events do not scale).
@@ -210,76 +194,15 @@ func genScenario(t *testing.T) string {
 // the sources interleaved as a live feed would deliver them.
 func ingestScenario(t *testing.T, be *backend, dir string) int {
 	t.Helper()
-	const slice = int64(20 * time.Minute)
-	byslice := map[int64]map[string]*bytes.Buffer{}
-	total := 0
-	for file, format := range scenarioFiles {
-		data, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p parse.Parser
-		f := format
-		if format != "json" {
-			p, _ = parse.Lookup(format)
-			f = "text"
-		}
-		evs, _, err := ingest.DecodeLines(bytes.NewReader(data), ingest.LineOptions{Format: f, Parser: p, Now: func() int64 { return time.Now().UnixNano() }})
-		if err != nil {
-			t.Fatalf("decode %s: %v", file, err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 4<<20)
-		i := 0
-		for sc.Scan() {
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			var ts int64
-			if i < len(evs) {
-				ts = evs[i].Time
-			}
-			i++
-			k := ts / slice
-			if byslice[k] == nil {
-				byslice[k] = map[string]*bytes.Buffer{}
-			}
-			if byslice[k][file] == nil {
-				byslice[k][file] = &bytes.Buffer{}
-			}
-			byslice[k][file].Write(append(sc.Bytes(), '\n'))
-			total++
-		}
+	bodies, total, err := scenario.Slices(dir, 20*time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	keys := make([]int64, 0, len(byslice))
-	for k := range byslice {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	files := make([]string, 0, len(scenarioFiles))
-	for f := range scenarioFiles {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, k := range keys {
-		for _, file := range files {
-			buf := byslice[k][file]
-			if buf == nil {
-				continue
-			}
-			source := strings.TrimSuffix(strings.TrimSuffix(file, ".ndjson"), ".log")
-			for attempt := 0; ; attempt++ {
-				st, body := apiDo(t, be, "POST", "/api/v1/ingest?source="+source+"&format="+scenarioFiles[file], "", buf.Bytes())
-				if st == http.StatusTooManyRequests && attempt < 100 {
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
-				if st != http.StatusOK {
-					t.Fatalf("ingest %s: %d %s", file, st, body)
-				}
-				break
-			}
-		}
+	err = scenario.Post(bodies, func(path string, body []byte) (int, []byte) {
+		return apiDo(t, be, "POST", path, "", body)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return total
 }
@@ -323,7 +246,7 @@ func waitCritical(t *testing.T, be *backend) incidentSummary {
 			}
 		}
 		if crit != nil && sig == last {
-			if stable++; stable >= 4 {
+			if stable++; stable >= 6 { // 3 s unchanged: incidents merge while detection drains
 				t.Logf("%d incidents; the critical one: %q with %d signals", len(ans.Incidents), crit.Title, len(crit.Signals))
 				return *crit
 			}
