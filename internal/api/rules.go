@@ -139,7 +139,14 @@ func (h *Handler) testRule(w http.ResponseWriter, r *http.Request) {
 	if sigs == nil {
 		sigs = []detect.Signal{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"matches": len(sigs), "signals": sigs})
+	ans := map[string]any{"matches": len(sigs), "signals": sigs}
+	if len(sigs) < len(events) {
+		// Say so when samples match the detection but not the rule's log source.
+		if n, err := d.OutsideLogSource([]byte(req.Rule), events); err == nil && n > 0 {
+			ans["outside_logsource"] = n
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // huntRule handles POST /api/v1/rules/{id}/hunt {"from","to"}: the rule

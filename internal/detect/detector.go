@@ -376,6 +376,44 @@ func (d *Detector) TestRule(data []byte, events []event.Event) ([]Signal, error)
 	return out, nil
 }
 
+// OutsideLogSource counts the events that the rules' detection matches
+// once their log source is left out, but that the rules as written do not
+// match: pasted samples that are not of the rules' log source (a Sigma rule
+// runs only on events of its own), so the rule test can say why nothing
+// matched. Filter meta-rules are left out of both.
+func (d *Detector) OutsideLogSource(data []byte, events []event.Event) (int, error) {
+	rules, err := d.ParseUpload(data)
+	if err != nil {
+		return 0, err
+	}
+	var plain, bare []*sigma.Rule
+	for _, r := range rules {
+		if r.Filter != nil {
+			continue
+		}
+		c := *r
+		c.LogSource = sigma.LogSource{}
+		plain, bare = append(plain, r), append(bare, &c)
+	}
+	var engs [2]*sigma.Engine
+	for i, rs := range [2][]*sigma.Rule{plain, bare} {
+		if engs[i], _, err = sigma.Compile(rs, sigma.Options{Pipeline: d.opts.Pipeline}); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	n := 0
+	for i := range events {
+		var hit [2]bool
+		for k, eng := range engs {
+			eng.Match(&events[i], func(sigma.Match) { hit[k] = true })
+		}
+		if hit[1] && !hit[0] {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func newSignal(r *sigma.Rule, e *event.Event) Signal {
 	raw := e.Raw
 	if len(raw) > maxEvidence {

@@ -167,7 +167,8 @@ export function mount(root) {
       }
       try {
         const res = await api.sendJSON('POST', '/api/v1/rules/test', { rule: yaml.value, events: evs });
-        msg.append(h('div', { class: 'alert' }, h('strong', {}, fmtNum(res.matches || 0)), ` of ${evs.length} sample events match.`));
+        msg.append(h('div', { class: 'alert' }, h('strong', {}, fmtNum(res.matches || 0)), ` of ${evs.length} sample events match.`,
+          res.outside_logsource ? ` ${fmtNum(res.outside_logsource)} more match the detection but not the rule's log source: a Sigma rule runs only on events of its logsource (product, service, category), as the parsers or shippers label them (see docs/sigma.md).` : ''));
       } catch (err) {
         msg.append(errorBox('The rule does not work:', err));
       }
