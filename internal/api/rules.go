@@ -131,20 +131,19 @@ func (h *Handler) testRule(w http.ResponseWriter, r *http.Request) {
 		}
 		events = append(events, ev)
 	}
-	sigs, err := d.TestRule([]byte(req.Rule), events)
+	res, err := d.TestRule([]byte(req.Rule), events)
 	if err != nil {
 		h.writeError(w, r, err, nil)
 		return
 	}
+	sigs := res.Signals
 	if sigs == nil {
 		sigs = []detect.Signal{}
 	}
 	ans := map[string]any{"matches": len(sigs), "signals": sigs}
-	if len(sigs) < len(events) {
-		// Say so when samples match the detection but not the rule's log source.
-		if n, err := d.OutsideLogSource([]byte(req.Rule), events); err == nil && n > 0 {
-			ans["outside_logsource"] = n
-		}
+	if res.OutsideLogSource > 0 {
+		// Samples that match the detection but not the rule's log source.
+		ans["outside_logsource"] = res.OutsideLogSource
 	}
 	writeJSON(w, http.StatusOK, ans)
 }

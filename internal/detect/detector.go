@@ -5,18 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mamori/mamori/internal/atomicfile"
 	"github.com/mamori/mamori/internal/detect/sigma"
 	"github.com/mamori/mamori/internal/event"
 )
@@ -359,59 +360,60 @@ func (d *Detector) DeleteRule(id string) error {
 	return d.reload()
 }
 
+// RuleTest is the answer of TestRule.
+type RuleTest struct {
+	Signals []Signal
+	// OutsideLogSource counts the events that the rules' detection matches
+	// once their log source is left out, but that the rules as written do
+	// not: samples that are not of the rules' log source (a Sigma rule runs
+	// only on events of its own), so the test can say why they got nothing.
+	OutsideLogSource int
+}
+
 // TestRule compiles a rule document on its own and runs it over events.
-func (d *Detector) TestRule(data []byte, events []event.Event) ([]Signal, error) {
+func (d *Detector) TestRule(data []byte, events []event.Event) (RuleTest, error) {
 	rules, err := d.ParseUpload(data)
 	if err != nil {
-		return nil, err
+		return RuleTest{}, err
 	}
 	eng, _, err := sigma.Compile(rules, sigma.Options{Pipeline: d.opts.Pipeline})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return RuleTest{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	var out []Signal
+	var out RuleTest
+	hit := make([]bool, len(events))
 	for i := range events {
-		eng.Match(&events[i], func(m sigma.Match) { out = append(out, newSignal(m.Rule, &events[i])) })
+		eng.Match(&events[i], func(m sigma.Match) {
+			hit[i] = true
+			out.Signals = append(out.Signals, newSignal(m.Rule, &events[i]))
+		})
 	}
-	return out, nil
-}
-
-// OutsideLogSource counts the events that the rules' detection matches
-// once their log source is left out, but that the rules as written do not
-// match: pasted samples that are not of the rules' log source (a Sigma rule
-// runs only on events of its own), so the rule test can say why nothing
-// matched. Filter meta-rules are left out of both.
-func (d *Detector) OutsideLogSource(data []byte, events []event.Event) (int, error) {
-	rules, err := d.ParseUpload(data)
-	if err != nil {
-		return 0, err
+	if !slices.Contains(hit, false) {
+		return out, nil
 	}
-	var plain, bare []*sigma.Rule
+	// The same detection without log sources (filter meta-rules left out).
+	var bare []*sigma.Rule
 	for _, r := range rules {
-		if r.Filter != nil {
+		if r.Filter == nil {
+			c := *r
+			c.LogSource = sigma.LogSource{}
+			bare = append(bare, &c)
+		}
+	}
+	if eng, _, err = sigma.Compile(bare, sigma.Options{Pipeline: d.opts.Pipeline}); err != nil {
+		return out, nil // the hint is best effort; the test itself succeeded
+	}
+	for i := range events {
+		if hit[i] {
 			continue
 		}
-		c := *r
-		c.LogSource = sigma.LogSource{}
-		plain, bare = append(plain, r), append(bare, &c)
-	}
-	var engs [2]*sigma.Engine
-	for i, rs := range [2][]*sigma.Rule{plain, bare} {
-		if engs[i], _, err = sigma.Compile(rs, sigma.Options{Pipeline: d.opts.Pipeline}); err != nil {
-			return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+		matched := false
+		eng.Match(&events[i], func(sigma.Match) { matched = true })
+		if matched {
+			out.OutsideLogSource++
 		}
 	}
-	n := 0
-	for i := range events {
-		var hit [2]bool
-		for k, eng := range engs {
-			eng.Match(&events[i], func(sigma.Match) { hit[k] = true })
-		}
-		if hit[1] && !hit[0] {
-			n++
-		}
-	}
-	return n, nil
+	return out, nil
 }
 
 func newSignal(r *sigma.Rule, e *event.Event) Signal {

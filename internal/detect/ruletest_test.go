@@ -6,7 +6,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 )
 
-// TestOutsideLogSource: pasted samples that match a rule's detection but
+// TestOutsideLogSource: with TestRule, pasted samples that match a rule's detection but
 // not its log source are counted, so the rule test can say why they got no
 // signal.
 func TestOutsideLogSource(t *testing.T) {
@@ -37,18 +37,17 @@ level: high
 		ev("action", "login", "outcome", "failure"),                          // detection only: not a linux event
 		ev("action", "logout", "outcome", "failure"),                         // neither
 	}
-	sigs, err := d.TestRule(rule, events)
+	res, err := d.TestRule(rule, events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sigs) != 1 {
-		t.Fatalf("TestRule: %d signals, want 1", len(sigs))
+	if len(res.Signals) != 1 {
+		t.Fatalf("TestRule: %d signals, want 1", len(res.Signals))
 	}
-	n, err := d.OutsideLogSource(rule, events)
-	if err != nil || n != 1 {
-		t.Fatalf("OutsideLogSource = %d, %v; want 1", n, err)
+	if res.OutsideLogSource != 1 {
+		t.Fatalf("OutsideLogSource = %d, want 1", res.OutsideLogSource)
 	}
-	if _, err := d.OutsideLogSource([]byte("title: [broken"), events); err == nil {
+	if _, err := d.TestRule([]byte("title: [broken"), events); err == nil {
 		t.Error("a broken rule gave no error")
 	}
 }

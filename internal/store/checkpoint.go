@@ -296,29 +296,6 @@ func cutTornTail(path string) (int64, error) {
 	return size - end, f.Sync()
 }
 
-// startCheckpoints runs the periodic checkpoints until Close.
-func (s *Store) startCheckpoints() {
-	if s.ckpt == nil {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(s.ckpt.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-t.C:
-			}
-			if err := s.ckpt.write(s.man); err != nil {
-				s.log.Error("checkpoint failed", "err", err)
-			}
-		}
-	}()
-}
-
 // closeCheckpoint signs the final checkpoint at Close.
 func (s *Store) closeCheckpoint() error {
 	if s.ckpt == nil {

@@ -4,36 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/mamori/mamori/internal/event"
 )
 
 func TestSetRetention(t *testing.T) {
 	now := time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
 	opts := testOptions(t.TempDir())
 	opts.Now = func() time.Time { return now }
-	s := openTest(t, opts) // keeps everything
+	s, rows := openDays(t, opts) // no retention: keeps everything
 	ctx := context.Background()
-	day := int64(24 * time.Hour)
-	var evs []event.Event
-	for d := 0; d < 19; d++ { // Jan 1 .. Jan 19
-		evs = append(evs, event.Event{Time: t0 + int64(d)*day, Raw: "m", Partition: "main"},
-			event.Event{Time: t0 + int64(d)*day, Raw: "w", Partition: "wallet"})
-	}
-	if err := s.Append(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rows := func(p string) int {
-		refs, _ := blocksFor(t, s, Query{Partitions: []string{p}})
-		n := 0
-		for _, r := range refs {
-			n += r.Rows()
-		}
-		return n
-	}
 	if err := s.ApplyRetention(ctx); err != nil {
 		t.Fatal(err)
 	}

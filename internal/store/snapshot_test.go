@@ -196,30 +196,11 @@ func TestRetention(t *testing.T) {
 	opts.Now = func() time.Time { return now }
 	opts.Retention = map[string]time.Duration{"wallet": 30 * 24 * time.Hour}
 	opts.DefaultRetention = 7 * 24 * time.Hour
-	s := openTest(t, opts)
+	s, rows := openDays(t, opts)
 	ctx := context.Background()
 	day := int64(24 * time.Hour)
-	var evs []event.Event
-	for d := 0; d < 19; d++ { // Jan 1 .. Jan 19
-		evs = append(evs, event.Event{Time: t0 + int64(d)*day, Raw: "m", Partition: "main"},
-			event.Event{Time: t0 + int64(d)*day, Raw: "w", Partition: "wallet"})
-	}
-	if err := s.Append(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.ApplyRetention(ctx); err != nil {
 		t.Fatal(err)
-	}
-	rows := func(p string) int {
-		refs, _ := blocksFor(t, s, Query{Partitions: []string{p}})
-		n := 0
-		for _, r := range refs {
-			n += r.Rows()
-		}
-		return n
 	}
 	if got := rows("main"); got != 7 { // Jan 13..19 are within 7 days of Jan 20
 		t.Errorf("main keeps %d days, want 7", got)
@@ -367,5 +348,34 @@ func TestLegalHold(t *testing.T) {
 	refs, _ := blocksFor(t, s, Query{})
 	if len(refs) != 1 || refs[0].MinTime() != t0+2*day {
 		t.Fatalf("after retention with a hold on Jan 3: %d blocks", len(refs))
+	}
+}
+
+// openDays opens a store holding one event per day from Jan 1 to Jan 19
+// in each of the partitions main and wallet, flushed to parts, and returns
+// it with a function counting a partition's rows.
+func openDays(t *testing.T, opts Options) (*Store, func(partition string) int) {
+	t.Helper()
+	s := openTest(t, opts)
+	ctx := context.Background()
+	day := int64(24 * time.Hour)
+	var evs []event.Event
+	for d := 0; d < 19; d++ {
+		evs = append(evs, event.Event{Time: t0 + int64(d)*day, Raw: "m", Partition: "main"},
+			event.Event{Time: t0 + int64(d)*day, Raw: "w", Partition: "wallet"})
+	}
+	if err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, func(p string) int {
+		refs, _ := blocksFor(t, s, Query{Partitions: []string{p}})
+		n := 0
+		for _, r := range refs {
+			n += r.Rows()
+		}
+		return n
 	}
 }

@@ -123,15 +123,44 @@ func Open(opts Options) (*Store, error) {
 	if replayed > 0 {
 		s.nudgeFlush() // get replayed events into parts soon
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.flushLoop()
-	go s.maintainLoop()
-	s.startCheckpoints()
+	if s.opts.MaintainInterval >= 0 {
+		s.every(s.opts.MaintainInterval, s.maintain)
+	}
+	if s.ckpt != nil {
+		s.every(s.ckpt.every, func() {
+			if err := s.ckpt.write(s.man); err != nil {
+				s.log.Error("checkpoint failed", "err", err)
+			}
+		})
+	}
 	if opts.Sync == SyncInterval {
-		s.wg.Add(1)
-		go s.syncLoop()
+		s.every(s.opts.FsyncInterval, func() {
+			if err := s.wal.SyncAll(); err != nil {
+				s.log.Error("wal sync failed", "err", err)
+			}
+		})
 	}
 	return s, nil
+}
+
+// every runs fn every d on its own goroutine until Close.
+func (s *Store) every(d time.Duration, fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
 }
 
 func (s *Store) openParts() error {
@@ -352,50 +381,22 @@ func (s *Store) bufferAtLeast(n int64) bool {
 	return s.mem.bytes.Load() >= n
 }
 
-func (s *Store) syncLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.opts.FsyncInterval)
-	defer t.Stop()
-	for {
+// maintain applies retention, then merges; Close cancels it.
+func (s *Store) maintain() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-s.done:
-			return
-		case <-t.C:
-			if err := s.wal.SyncAll(); err != nil {
-				s.log.Error("wal sync failed", "err", err)
-			}
-		}
-	}
-}
-
-func (s *Store) maintainLoop() {
-	defer s.wg.Done()
-	if s.opts.MaintainInterval < 0 {
-		return
-	}
-	t := time.NewTicker(s.opts.MaintainInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-s.done:
-			case <-ctx.Done():
-			}
-			cancel()
-		}()
-		if err := s.ApplyRetention(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("retention failed", "err", err)
-		}
-		if err := s.Merge(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("merge failed", "err", err)
+		case <-ctx.Done():
 		}
 		cancel()
+	}()
+	if err := s.ApplyRetention(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("retention failed", "err", err)
+	}
+	if err := s.Merge(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("merge failed", "err", err)
 	}
 }
 

@@ -126,54 +126,67 @@ var asciiLower = func() (t [256]byte) {
 	return t
 }()
 
-// scanText is scan, or with fold scanFold.
-func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
-	if fold {
-		return m.scanFold(text, dst, checked, tok)
+// identity maps every byte to itself: scanText's table when not folding.
+var identity = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
 	}
-	return m.scan(text, dst, checked, tok)
+	return t
+}()
+
+// scan appends the id of every needle found in text to dst. checked is
+// per-needle scratch (len(needles)) and tok a value unique to this call,
+// so a needle is reported at most once per text.
+func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uint32) []int32 {
+	return m.scanText(text, false, dst, checked, tok)
 }
 
-// scanFold is scan over an ASCII text that is not lower-cased: bytes are
-// folded as they are read, so the text needs no lower-cased copy.
-func (m *anchorMatcher) scanFold(text string, dst []int32, checked []uint32, tok uint32) []int32 {
+// scanText is scan; with fold, text is ASCII that is not lower-cased and
+// its bytes are folded as they are read, so it needs no lower-cased copy.
+func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
+	tbl := &identity
+	if fold {
+		tbl = &asciiLower
+	}
 	var v uint32
 	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
 	if b2 == nil && b3 == nil && b4 != nil {
 		// Fast path: every needle is at least 4 bytes long.
 		for i := 0; i < len(text); i++ {
-			v = v<<8 | uint32(asciiLower[text[i]])
+			v = v<<8 | uint32(tbl[text[i]])
 			if h := m.hash(v); i >= 3 && b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verifyFold(4, v, text, i-3, dst, checked, tok)
+				dst = m.verify(4, v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		return dst
 	}
 	for i := 0; i < len(text); i++ {
-		v = v<<8 | uint32(asciiLower[text[i]])
+		v = v<<8 | uint32(tbl[text[i]])
 		if i >= 3 && b4 != nil {
 			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verifyFold(4, v, text, i-3, dst, checked, tok)
+				dst = m.verify(4, v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		if i >= 2 && b3 != nil {
 			w := v & 0xffffff
 			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verifyFold(3, w, text, i-2, dst, checked, tok)
+				dst = m.verify(3, w, text, i-2, fold, dst, checked, tok)
 			}
 		}
 		if i >= 1 && b2 != nil {
 			w := v & 0xffff
 			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verifyFold(2, w, text, i-1, dst, checked, tok)
+				dst = m.verify(2, w, text, i-1, fold, dst, checked, tok)
 			}
 		}
 	}
 	return dst
 }
 
-// verifyFold is verify over a text folded on the fly.
-func (m *anchorMatcher) verifyFold(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
+// verify reports the needles whose anchor (of length k, value v) occurs at
+// text[at:] and that occur around it; with fold, text is compared
+// lower-cased.
+func (m *anchorMatcher) verify(k int, v uint32, text string, at int, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
 	h := m.hash(v)
 	start, pairs := m.start[k], m.pairs[k]
 	for i := start[h]; i < start[h+1]; i++ {
@@ -182,7 +195,10 @@ func (m *anchorMatcher) verifyFold(k int, v uint32, text string, at int, dst []i
 			continue
 		}
 		begin := at - int(p.off)
-		if begin < 0 || begin+len(p.text) > len(text) || !equalLowerASCII(text[begin:begin+len(p.text)], p.text) {
+		if begin < 0 || begin+len(p.text) > len(text) {
+			continue
+		}
+		if w := text[begin : begin+len(p.text)]; fold && !equalLowerASCII(w, p.text) || !fold && w != p.text {
 			continue
 		}
 		if checked[p.needle] != tok {
@@ -201,67 +217,6 @@ func equalLowerASCII(s, low string) bool {
 		}
 	}
 	return true
-}
-
-// scan appends the id of every needle found in text to dst. checked is
-// per-needle scratch (len(needles)) and tok a value unique to this call,
-// so a needle is reported at most once per text.
-func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uint32) []int32 {
-	var v uint32
-	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
-	if b2 == nil && b3 == nil && b4 != nil {
-		// Fast path: every needle is at least 4 bytes long.
-		for i := 0; i < len(text); i++ {
-			v = v<<8 | uint32(text[i])
-			if h := m.hash(v); i >= 3 && b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(4, v, text, i-3, dst, checked, tok)
-			}
-		}
-		return dst
-	}
-	for i := 0; i < len(text); i++ {
-		v = v<<8 | uint32(text[i])
-		if i >= 3 && b4 != nil {
-			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(4, v, text, i-3, dst, checked, tok)
-			}
-		}
-		if i >= 2 && b3 != nil {
-			w := v & 0xffffff
-			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(3, w, text, i-2, dst, checked, tok)
-			}
-		}
-		if i >= 1 && b2 != nil {
-			w := v & 0xffff
-			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(2, w, text, i-1, dst, checked, tok)
-			}
-		}
-	}
-	return dst
-}
-
-// verify reports the needles whose anchor (of length k, value v) occurs at
-// text[at:] and that occur around it.
-func (m *anchorMatcher) verify(k int, v uint32, text string, at int, dst []int32, checked []uint32, tok uint32) []int32 {
-	h := m.hash(v)
-	start, pairs := m.start[k], m.pairs[k]
-	for i := start[h]; i < start[h+1]; i++ {
-		p := &pairs[i]
-		if p.anchor != v {
-			continue
-		}
-		begin := at - int(p.off)
-		if begin < 0 || begin+len(p.text) > len(text) || text[begin:begin+len(p.text)] != p.text {
-			continue
-		}
-		if checked[p.needle] != tok {
-			checked[p.needle] = tok
-			dst = append(dst, p.needle)
-		}
-	}
-	return dst
 }
 
 // any reports whether text contains at least one of the needles.
