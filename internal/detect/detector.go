@@ -90,6 +90,9 @@ type Detector struct {
 	// replayedTo is the newest receive time a Replay evaluated; Run skips
 	// live events received at or before it (#6).
 	replayedTo atomic.Int64
+	// busySince is when the oldest event Run took but has not finished
+	// detecting arrived (Unix ns; 0 when caught up): Lag.
+	busySince atomic.Int64
 	// keepSnapshot is set when a replay was cut short by shutdown: the
 	// snapshot on disk stays as it was, so the next start replays the
 	// same events onto the same state instead of counting some twice.
@@ -477,6 +480,7 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 	matches := matchAll(eng, events)
 	var out []Signal
 	var matched []string
+	observed := false
 	for i := range events {
 		e := &events[i]
 		if skipDetection(e) {
@@ -497,7 +501,8 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 			}
 		}
 		// Stateful rules see every event with the Sigma rules it matched (#6).
-		for _, s := range d.st.Observe(e, matched) {
+		observed = true
+		for _, s := range d.st.observeBatch(e, matched) {
 			if d.keep(&s) {
 				out = append(out, s)
 			}
@@ -508,6 +513,9 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 				out = append(out, s)
 			}
 		}
+	}
+	if observed {
+		d.st.touch()
 	}
 	d.processed.Add(uint64(len(events)))
 	d.raised.Add(uint64(len(out)))
@@ -555,6 +563,27 @@ type Counts struct {
 // Counts returns the counters since Open.
 func (d *Detector) Counts() Counts {
 	return Counts{Processed: d.processed.Load(), Raised: d.raised.Load(), Suppressed: d.suppressed.Load()}
+}
+
+// Lag is how long ago the oldest event that live detection has taken but
+// not yet finished arrived (its receive time), or 0 when detection has
+// caught up. Events still queued for detection are newer than that one,
+// so this is the age of the oldest undetected event.
+func (d *Detector) Lag() time.Duration {
+	since := d.busySince.Load()
+	if since == 0 {
+		return 0
+	}
+	return max(0, time.Duration(d.now().UnixNano()-since))
+}
+
+// arrival is when e arrived: its receive time, or now when it has none
+// (or a receive time in the future, from another clock).
+func arrival(e *event.Event, now time.Time) int64 {
+	if n := now.UnixNano(); e.Received <= 0 || e.Received > n {
+		return n
+	}
+	return e.Received
 }
 
 // Stateful returns the stateful rule engine (#6).
@@ -617,8 +646,12 @@ func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(c
 			// for the last ones (detection lag).
 			for batch = d.skipReplayed(batch); len(batch) > 0; {
 				n := min(len(batch), detectChunk)
+				d.busySince.Store(arrival(&batch[0], d.now()))
 				out.send(d.Detect(batch[:n]))
 				batch = batch[n:]
+			}
+			if len(in) == 0 {
+				d.busySince.Store(0) // caught up
 			}
 		}
 	}

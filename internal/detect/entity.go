@@ -68,9 +68,25 @@ func Entities(e *event.Event) []Entity {
 	if e.Host != "" {
 		add(EntityHost, e.Host)
 	}
-	for _, ef := range entityFields {
-		v, ok := e.Get(ef.field)
-		if !ok || v == "" {
+	// One pass over the fields finds the first value of every entity
+	// field (what e.Get returns), instead of one scan per entity field.
+	var first [maxEntityFields]int32 // per canonical entity field: index+1 of its first event field
+	for j := range e.Fields {
+		name := e.Fields[j].Name
+		if n := len(name); n == 0 || n >= len(entityNameKey) || entityNameKey[n][name[n-1]>>6]&(1<<(name[n-1]&63)) == 0 {
+			continue // no entity field has this length and last byte
+		}
+		if k, ok := entityIndex[name]; ok && first[k] == 0 {
+			first[k] = int32(j + 1)
+		}
+	}
+	for i, ef := range entityFields {
+		j := first[entitySlot[i]]
+		if j == 0 {
+			continue
+		}
+		v := e.Fields[j-1].Value
+		if v == "" {
 			continue
 		}
 		if ef.typ == EntityHash && strings.Contains(v, "=") {
@@ -86,6 +102,35 @@ func Entities(e *event.Event) []Entity {
 	}
 	return out
 }
+
+// maxEntityFields bounds entityFields (the per-event table of Entities
+// lives on the stack).
+const maxEntityFields = 64
+
+// entityIndex maps an entity field name to its canonical index (its first
+// position in entityFields), entitySlot maps each position to it, and
+// entityNameKey marks, per name length, the last bytes of the names, so
+// most event fields are ruled out without a map lookup.
+var entityIndex, entitySlot, entityNameKey = func() (map[string]int, []int, [64][4]uint64) {
+	if len(entityFields) > maxEntityFields {
+		panic("BUG: more entity fields than maxEntityFields")
+	}
+	idx := map[string]int{}
+	slot := make([]int, len(entityFields))
+	var keys [64][4]uint64
+	for i, ef := range entityFields {
+		if ef.field == "" || ef.field[0] == '_' || len(ef.field) >= len(keys) {
+			panic("BUG: entity field " + ef.field + " must be a plain name shorter than 64 bytes (Get semantics)")
+		}
+		if _, ok := idx[ef.field]; !ok {
+			idx[ef.field] = i
+		}
+		slot[i] = idx[ef.field]
+		n := len(ef.field)
+		keys[n][ef.field[n-1]>>6] |= 1 << (ef.field[n-1] & 63)
+	}
+	return idx, slot, keys
+}()
 
 func useful(typ, v string) bool {
 	if v == "" || v == "-" || len(v) > 512 {

@@ -4,8 +4,13 @@ package detect
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +40,8 @@ type liveBody struct {
 
 // liveBodies cuts the scenario files (or, without SIGMA_SCENARIO, the Sigma
 // dev events) into request bodies of up to 1,000 lines.
-func liveBodies(b *testing.B) []liveBody {
-	b.Helper()
+func liveBodies(tb testing.TB) []liveBody {
+	tb.Helper()
 	files := map[string]string{}
 	dir := os.Getenv("SIGMA_SCENARIO")
 	if dir != "" {
@@ -47,10 +52,11 @@ func liveBodies(b *testing.B) []liveBody {
 		files[filepath.Join(sharedTestdata, "sigma/dev/logs.jsonl")] = ""
 	}
 	var out []liveBody
-	for path, pname := range files {
+	for _, path := range slices.Sorted(maps.Keys(files)) { // the same order every run
+		pname := files[path]
 		data, err := os.ReadFile(path)
 		if err != nil {
-			b.Skipf("test data absent (%v); set SIGMA_SCENARIO for the mixed corpus", err)
+			tb.Skipf("test data absent (%v); set SIGMA_SCENARIO for the mixed corpus", err)
 		}
 		var p parse.Parser
 		if pname != "" {
@@ -111,4 +117,115 @@ func BenchmarkLiveDetectionCost(b *testing.B) {
 	b.ReportMetric(float64(detectCPU.Nanoseconds())/float64(events), "detect-cpu-ns/event")
 	b.ReportMetric(100*float64(detectCPU)/float64(ingestCPU), "detect/ingest-%")
 	b.ReportMetric(float64(signals)/float64(events), "signals/event")
+}
+
+// BenchmarkLiveDetectionBySource splits the added CPU of Detector.Detect
+// (every SigmaHQ rule and the content pack, as BenchmarkLiveDetectionCost)
+// by scenario file, to show which log sources cost what. Needs
+// SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines.
+func BenchmarkLiveDetectionBySource(b *testing.B) {
+	dir := os.Getenv("SIGMA_SCENARIO")
+	sigmahq := filepath.Join(sharedTestdata, "sigma/sigmahq")
+	if _, err := os.Stat(sigmahq); err != nil || dir == "" {
+		b.Skip("needs SIGMA_SCENARIO and the SigmaHQ rules")
+	}
+	d, err := Open(Options{RuleDirs: []string{
+		filepath.Join(sigmahq, "rules"), filepath.Join(sigmahq, "rules-emerging-threats"),
+		filepath.Join(sigmahq, "rules-threat-hunting"), "../../content/rules",
+	}, SuppressFor: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := func() int64 { return time.Now().UnixNano() }
+	names := slices.Sorted(maps.Keys(liveFiles))
+	evs := map[string][]event.Event{}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := bytes.SplitAfterN(data, []byte("\n"), 2001)
+		var p parse.Parser
+		if liveFiles[name] != "" {
+			p, _ = parse.New(liveFiles[name], parse.Options{})
+		}
+		es, _, err := ingest.DecodeLines(bytes.NewReader(bytes.Join(lines[:min(len(lines), 2000)], nil)), ingest.LineOptions{
+			Parser: p, Meta: event.Event{Source: "bench"}, Now: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs[name] = es
+	}
+	cpu := map[string]time.Duration{}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, name := range names {
+			c0 := processCPU()
+			d.Detect(evs[name])
+			cpu[name] += processCPU() - c0
+		}
+	}
+	for _, name := range names {
+		b.ReportMetric(float64(cpu[name].Nanoseconds())/float64(b.N*len(evs[name])), strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".ndjson")+"-ns/event")
+	}
+}
+
+// BenchmarkDetectContentPack measures Detector.Detect with the rules a
+// server loads by default (the content pack) on the first 100,000 lines
+// of DETECT_NDJSON (e.g. the ingest benchmark's dataset, whose server
+// runs this detection), in batches of 1,000, with and without the
+// stateful rule index, against the CPU of decoding the lines (one pass,
+// ingest.DecodeLines, measured once). One op is one pass over the lines.
+func BenchmarkDetectContentPack(b *testing.B) {
+	path := os.Getenv("DETECT_NDJSON")
+	if path == "" {
+		b.Skip("set DETECT_NDJSON to an NDJSON file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	data := make([]byte, 64<<20)
+	n, _ := io.ReadFull(f, data)
+	lines := bytes.SplitAfter(data[:n], []byte("\n"))
+	lines = lines[:min(len(lines)-1, 100_000)] // the last may be cut
+	var batches [][]event.Event
+	var ingestCPU time.Duration
+	for len(lines) > 0 {
+		k := min(1000, len(lines))
+		c0 := processCPU()
+		evs, _, err := ingest.DecodeLines(bytes.NewReader(bytes.Join(lines[:k], nil)), ingest.LineOptions{
+			Meta: event.Event{Source: "bench"}, Now: func() int64 { return time.Now().UnixNano() }})
+		ingestCPU += processCPU() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		batches, lines = append(batches, evs), lines[k:]
+	}
+	total := 0
+	for _, evs := range batches {
+		total += len(evs)
+	}
+	for _, index := range []bool{true, false} {
+		b.Run(fmt.Sprintf("index=%v", index), func(b *testing.B) {
+			d, err := Open(Options{RuleDirs: []string{"../../content/rules"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.st.noIndex = !index
+			events := 0
+			c0 := processCPU()
+			for b.Loop() {
+				for _, evs := range batches {
+					d.Detect(evs)
+					events += len(evs)
+				}
+			}
+			perEvent := float64((processCPU() - c0).Nanoseconds()) / float64(events)
+			b.ReportMetric(perEvent, "detect-cpu-ns/event")
+			b.ReportMetric(float64(ingestCPU.Nanoseconds())/float64(total), "ingest-cpu-ns/event")
+			b.ReportMetric(100*perEvent*float64(total)/float64(ingestCPU.Nanoseconds()), "detect/ingest-%")
+		})
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/mamori/mamori/internal/atomicfile"
 	"log/slog"
+	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,7 +47,19 @@ type Stateful struct {
 	mu    sync.Mutex // guards rules, state, watermark, seen, received, mark
 	rules []*StatefulRule
 	state map[string]*ruleState // by rule id
-	cur   struct {              // the event being observed and its entities
+	// states is state per rule of rules, and ix the index that skips the
+	// rules an event cannot concern (noIndex turns it off, for tests).
+	states  []*ruleState
+	ix      *ruleIndex
+	noIndex bool
+	// absence lists the absence rules (by index), for flushPendingLocked.
+	absence []int
+	// startMax is the largest Start of the rules (an event at or after it
+	// changes none); startDirty says it is unknown or some rule has no
+	// Start yet (Observe then sets them).
+	startMax   int64
+	startDirty bool
+	cur        struct { // the event being observed and its entities
 		e    *event.Event
 		ents []Entity
 	}
@@ -185,11 +199,19 @@ func (s *Stateful) SetRules(rules []*StatefulRule) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules = append(first, last...)
-	for _, r := range s.rules {
+	s.states = make([]*ruleState, len(s.rules))
+	s.absence = s.absence[:0]
+	for i, r := range s.rules {
 		if s.state[r.ID] == nil {
 			s.state[r.ID] = &ruleState{Keys: map[string]*keyState{}}
 		}
+		s.states[i] = s.state[r.ID]
+		if r.Type == TypeAbsence {
+			s.absence = append(s.absence, i)
+		}
 	}
+	s.ix = newRuleIndex(s.rules)
+	s.startDirty = true
 }
 
 // Rules returns the loaded rules.
@@ -204,6 +226,28 @@ func (s *Stateful) Rules() []*StatefulRule {
 func (s *Stateful) Observe(e *event.Event, matched []string) []Signal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lastWall = time.Now()
+	return s.observeLocked(e, matched)
+}
+
+// observeBatch is Observe for the events of a batch: the wall time of the
+// last event (for Flush, which runs between batches) is read once, by
+// touch after the batch, instead of once per event.
+func (s *Stateful) observeBatch(e *event.Event, matched []string) []Signal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.observeLocked(e, matched)
+}
+
+// touch records the wall time of the last event observed (see
+// observeBatch).
+func (s *Stateful) touch() {
+	s.mu.Lock()
+	s.lastWall = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Stateful) observeLocked(e *event.Event, matched []string) []Signal {
 	if e.Time > s.watermark {
 		s.watermark = e.Time
 	}
@@ -213,20 +257,37 @@ func (s *Stateful) Observe(e *event.Event, matched []string) []Signal {
 	if e.Time < s.watermark-int64(s.opts.Lateness) {
 		s.late.Add(1)
 	}
-	s.lastWall = time.Now()
 	var out []Signal
-	for _, r := range s.rules {
-		st := s.state[r.ID]
-		if st.Start == 0 || e.Time < st.Start {
-			st.Start = e.Time
+	s.updateStart(e.Time)
+	observe := func(i int) {
+		r, st := s.rules[i], s.states[i]
+		var sigs []Signal
+		if s.noIndex {
+			sigs = s.evalLocked(r, st, e, matched)
+		} else if act, direct := s.ix.mayAct(i, matched); direct {
+			sigs = s.evalKeyed(r, st, e, r.GroupBy) // the filter matched
+		} else if act {
+			sigs = s.evalLocked(r, st, e, matched)
 		}
-		sigs := s.evalLocked(r, st, e, matched)
 		for i := range sigs {
 			matched = append(matched, r.ID)
 			if r.Name != "" {
 				matched = append(matched, r.Name)
 			}
 			out = append(out, sigs[i])
+		}
+	}
+	if s.noIndex {
+		for i := range s.rules {
+			observe(i)
+		}
+	} else {
+		// The candidates, in rule order (rules that refer to others come
+		// after them).
+		for w, word := range s.ix.start(e) {
+			for ; word != 0; word &= word - 1 {
+				observe(w*64 + bits.TrailingZeros64(word))
+			}
 		}
 	}
 	out = append(out, s.flushPendingLocked(s.watermark)...)
@@ -236,7 +297,27 @@ func (s *Stateful) Observe(e *event.Event, matched []string) []Signal {
 	}
 	s.fired.Add(uint64(len(out)))
 	s.cur.e, s.cur.ents = nil, nil
+	s.ix.ev = nil
 	return out
+}
+
+// updateStart records t as the first event time of every rule that has
+// none or a later one (first-seen learning starts there). Events rarely
+// come before a rule's Start, so this is usually one comparison.
+func (s *Stateful) updateStart(t int64) {
+	if !s.startDirty && t >= s.startMax {
+		return
+	}
+	s.startMax, s.startDirty = math.MinInt64, false
+	for _, st := range s.states {
+		if st.Start == 0 || t < st.Start {
+			st.Start = t
+		}
+		s.startMax = max(s.startMax, st.Start)
+		if st.Start == 0 {
+			s.startDirty = true // the next event sets it (time 0 means none)
+		}
+	}
 }
 
 // Flush resolves the absence triggers whose deadline passed (called on a
@@ -380,7 +461,8 @@ func (s *Stateful) entitiesOf(r *StatefulRule, e *event.Event) []Entity {
 		}
 		ents = kept
 	}
-	for f, typ := range r.Entities {
+	for _, f := range r.entityFields { // sorted: the same order every time
+		typ := r.Entities[f]
 		if v, ok := getField(e, f); ok && useful(typ, v) {
 			ents = addEntities(ents, []Entity{{Type: typ, Value: v}}, 64)
 		}

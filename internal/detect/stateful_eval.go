@@ -614,11 +614,8 @@ func (s *Stateful) evalAbsence(r *StatefulRule, st *ruleState, e *event.Event) [
 // flushPendingLocked resolves absence triggers whose deadline passed.
 func (s *Stateful) flushPendingLocked(clock int64) []Signal {
 	var out []Signal
-	for _, r := range s.rules {
-		if r.Type != TypeAbsence {
-			continue
-		}
-		st := s.state[r.ID]
+	for _, i := range s.absence {
+		r, st := s.rules[i], s.states[i]
 		if len(st.Pending) == 0 || clock < st.next {
 			continue // Fast path: no deadline passed yet
 		}

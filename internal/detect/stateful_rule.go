@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,7 +131,9 @@ type StatefulRule struct {
 	hourHi  int
 	tzOff   int64
 	silence []string // base rules a Sigma correlation keeps quiet
-	tactics []string // TacticsOf(Tags)
+	// entityFields are the keys of Entities, sorted (map order is random).
+	entityFields []string
+	tactics      []string // TacticsOf(Tags)
 }
 
 // Step is one element of a chain: events matching Filter, or events on
@@ -402,6 +406,7 @@ func (r *StatefulRule) compile() error {
 		}
 	}
 	r.tactics = TacticsOf(r.Tags)
+	r.entityFields = slices.Sorted(maps.Keys(r.Entities))
 	if err := r.parseHours(); err != nil {
 		errs = append(errs, err)
 	}

@@ -87,6 +87,9 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 	overflow := false // the current line passed MaxLineBytes
 	lineNo := 0
 	received := opts.Now()
+	// ev is reused for every line (decodeLine takes its address, so a
+	// variable declared in the loop would be allocated once per line).
+	var ev event.Event
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -103,19 +106,19 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 			line = append(acc, chunk...)
 			acc = acc[:0]
 		}
-		if len(bytes.TrimRight(line, "\r\n")) > opts.MaxLineBytes {
-			tooLong = true
-		}
-		overflow = false
 		if len(line) > 0 || err == nil {
 			lineNo++
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		line = trimEOL(line)
+		if len(line) > opts.MaxLineBytes {
+			tooLong = true
+		}
+		overflow = false
 		switch {
 		case tooLong:
 			res.Rejected++
 			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("line longer than %d bytes: rejected", opts.MaxLineBytes))
-		case len(bytes.TrimSpace(line)) == 0:
+		case isBlank(line):
 		default:
 			if opts.Budget != nil {
 				n := int64(len(line)) + 256
@@ -126,7 +129,7 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 				}
 				res.Charged += n
 			}
-			ev := opts.Meta
+			ev = opts.Meta
 			ev.Fields = slab.take(len(opts.Meta.Fields))
 			ev.Fields = append(ev.Fields, opts.Meta.Fields...)
 			ev.Received = received
@@ -145,18 +148,35 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 	}
 }
 
+// trimEOL drops the trailing CRs and LFs of line (bytes.TrimRight(line,
+// "\r\n") without building a cutset per call).
+func trimEOL(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
+// isBlank reports whether line is empty or only white space; a line that
+// starts with a printable ASCII byte is answered without bytes.TrimSpace.
+func isBlank(line []byte) bool {
+	if len(line) > 0 && line[0] > ' ' && line[0] < utf8.RuneSelf {
+		return false
+	}
+	return len(bytes.TrimSpace(line)) == 0
+}
+
 func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
-	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && bytes.TrimLeft(line, " \t")[0] == '{')
+	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && (line[0] == '{' || bytes.TrimLeft(line, " \t")[0] == '{'))
 	if opts.Format != "text" && isJSON {
 		n0 := len(ev.Fields)
 		err := parse.DecodeJSONEvent(line, ev, parse.JSONEventOptions{TimeField: opts.TimeField})
 		if err == nil {
 			parse.NormalizeJSON(ev, n0) // ECS names beside the original ones
 		}
-		var je *parse.JSONError
 		switch {
 		case err == nil:
-		case errors.As(err, &je):
+		case isJSONError(err):
 			ev.Raw = string(line)
 			ev.Fields = append(ev.Fields[:0], event.Field{Name: event.FieldParseError, Value: err.Error()})
 			res.ParseErrors++
@@ -194,6 +214,14 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 	if ev.Time == 0 {
 		ev.Time = ev.Received
 	}
+}
+
+// isJSONError reports whether err is a *parse.JSONError (a line that is
+// not JSON, as opposed to a time that was not understood). Apart from
+// decodeLine so the target of errors.As is allocated only on errors.
+func isJSONError(err error) bool {
+	var je *parse.JSONError
+	return errors.As(err, &je)
 }
 
 // fieldSlab hands out field slices carved from large shared arrays, so

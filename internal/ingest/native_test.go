@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -152,4 +153,68 @@ func FuzzDecodeLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeLinesEOLAndBlank(t *testing.T) {
+	body := "a\r\n" + // CRLF
+		"b\r\r\n" + // stray CRs
+		"\r\n" + // blank
+		" \t \n" + // white space only
+		"\u00a0\u2003\n" + // Unicode white space only: blank too
+		"  {\"_msg\":\"sp\"}\n" + // JSON after spaces
+		"\t{\"_msg\":\"tab\"}\r\n" +
+		"\u00a0{\"_msg\":\"nbsp\"}\n" + // not JSON: NBSP is not skipped
+		"{\"_msg\":\"last\"}\r" // no final newline, a CR
+	evs, res, err := decode(t, body, LineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raws []string
+	for _, ev := range evs {
+		raws = append(raws, ev.Raw)
+	}
+	want := []string{"a", "b", "sp", "tab", "\u00a0{\"_msg\":\"nbsp\"}", "last"}
+	if strings.Join(raws, "|") != strings.Join(want, "|") || res.Accepted != 6 || res.ParseErrors != 0 {
+		t.Fatalf("raws %q, res %+v", raws, res)
+	}
+	// Line numbers in errors count every line, blank ones included.
+	_, res, _ = decode(t, "\r\n\n{bad\r\n", LineOptions{})
+	if len(res.Errors) != 1 || res.Errors[0].Line != 3 {
+		t.Fatalf("errors %+v, want line 3", res.Errors)
+	}
+	// The limit applies to the line without its CRLF.
+	evs, res, _ = decode(t, "1234\r\n12345\r\n", LineOptions{MaxLineBytes: 4})
+	if len(evs) != 1 || evs[0].Raw != "1234" || res.Rejected != 1 {
+		t.Fatalf("limit: %d events, %+v", len(evs), res)
+	}
+}
+
+// TestDecodeLinesValuesOwned decodes a body much larger than the read
+// buffer, so the buffer is refilled many times: every value must still be
+// the one of its own line (values are substrings of a per-line copy, never
+// of the reused buffer).
+func TestDecodeLinesValuesOwned(t *testing.T) {
+	var body strings.Builder
+	const n = 5000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&body, `{"_time":"2026-01-01T00:00:%02d.%09dZ","_msg":"line %d","user":"u%d","path":"C:\\dir%d\\f","s":"\u00e9%d","arr":[%d, 1],"o":{"n":%d}}`+"\n", i%60, i, i, i, i, i, i, i)
+	}
+	evs, res, err := decode(t, body.String(), LineOptions{})
+	if err != nil || len(evs) != n || res.ParseErrors != 0 {
+		t.Fatalf("%d events, %+v, %v", len(evs), res, err)
+	}
+	for i, ev := range evs {
+		want := []string{
+			fmt.Sprintf("user=u%d", i), fmt.Sprintf(`path=C:\dir%d\f`, i), fmt.Sprintf("s=é%d", i),
+			fmt.Sprintf("arr=[%d,1]", i), fmt.Sprintf("o.n=%d", i), fmt.Sprintf("user.name=u%d", i),
+		}
+		var got []string
+		for _, f := range ev.Fields {
+			got = append(got, f.Name+"="+f.Value)
+		}
+		if ev.Raw != fmt.Sprintf("line %d", i) || strings.Join(got, " ") != strings.Join(want, " ") ||
+			ev.Time != 1767225600000000000+int64(i%60)*1e9+int64(i) {
+			t.Fatalf("event %d: raw %q time %d fields %q", i, ev.Raw, ev.Time, got)
+		}
+	}
 }

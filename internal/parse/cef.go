@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
@@ -107,14 +108,25 @@ func parseCEFBody(s string, ev *event.Event) error {
 // s[i:] and returns it, the index after the '|', and whether it had escapes.
 func cefHeaderField(s string, i int) (string, int, bool, bool) {
 	esc := false
-	for j := i; j < len(s); j++ {
+	for j := i; j < len(s); {
+		if j+8 <= len(s) {
+			// Fast path: eight bytes at a time.
+			m := maskEither(load64(s, j), '|', '\\')
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+		}
 		switch s[j] {
 		case '\\':
 			esc = true
-			j++
+			j += 2
+			continue
 		case '|':
 			return s[i:j], j + 1, esc, true
 		}
+		j++
 	}
 	return "", len(s), false, false
 }
@@ -131,16 +143,18 @@ var cefKeyByte = func() (t [256]bool) {
 func isCEFKeyByte(c byte) bool { return cefKeyByte[c] }
 
 // cefExtension parses "k=v k2=v with spaces k3=v" and appends the fields.
+// A value runs to the space before the next key= (or the end); escapes
+// never hide a space.
 func cefExtension(s string, ev *event.Event) {
-	i, next := 0, -1 // next: the end of the key at i when already known
+	fs := ev.Fields
+	i, k := 0, -1 // k: the index of the '=' after the key at i, when known
 	for i < len(s) {
-		k := next
 		if k < 0 {
 			for i < len(s) && s[i] == ' ' {
 				i++
 			}
 			k = i
-			for k < len(s) && isCEFKeyByte(s[k]) {
+			for k < len(s) && cefKeyByte[s[k]] {
 				k++
 			}
 			if k == i || k >= len(s) || s[k] != '=' {
@@ -148,12 +162,42 @@ func cefExtension(s string, ev *event.Event) {
 				for i < len(s) && s[i] != ' ' {
 					i++
 				}
+				k = -1
 				continue
 			}
 		}
-		key := s[i:k]
-		start := k + 1
-		end, keyEnd, esc := cefValueEnd(s, start)
+		key, start := s[i:k], k+1
+		// The value: find each space (and note backslashes), eight bytes
+		// at a time, until one is followed by key=.
+		end, next, esc := len(s), -1, false
+		for j := start; j < len(s); {
+			if j+8 <= len(s) {
+				// Fast path: eight bytes at a time.
+				m := maskEither(load64(s, j), ' ', '\\')
+				if m == 0 {
+					j += 8
+					continue
+				}
+				j += bits.TrailingZeros64(m) >> 3
+			} else if c := s[j]; c != ' ' && c != '\\' {
+				j++
+				continue
+			}
+			if s[j] == '\\' {
+				esc = true
+				j++
+				continue
+			}
+			e := j + 1
+			for e < len(s) && cefKeyByte[s[e]] {
+				e++
+			}
+			if e > j+1 && e < len(s) && s[e] == '=' {
+				end, next = j, e
+				break
+			}
+			j = e // s[e] is not a key byte: it may be a space or a backslash
+		}
 		e := end
 		for e > start && s[e-1] == ' ' {
 			e--
@@ -162,37 +206,32 @@ func cefExtension(s string, ev *event.Event) {
 		if esc {
 			v = unescapeCEF(v, false)
 		}
-		add(ev, key, v)
-		i, next = end+1, keyEnd
-		if keyEnd < 0 {
+		if v != "" {
+			fs = append(fs, event.Field{Name: key, Value: v})
+		}
+		i, k = end+1, next
+		if next < 0 {
 			i = end
 		}
 	}
+	ev.Fields = fs
 }
 
-// cefValueEnd finds the end of the value at s[i:]: the space before the
-// next key= (or the end). It returns that key's end (the index of its '=',
-// or -1 at the end of s, so the caller need not scan the key again) and
-// whether the value has escapes. Escapes never hide a space. Values are
-// short, so one bytewise pass that looks for both a space and a backslash
-// beats two IndexByte calls.
-func cefValueEnd(s string, i int) (end, keyEnd int, esc bool) {
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			esc = true
-		case ' ':
-			e := j + 1
-			for e < len(s) && cefKeyByte[s[e]] {
-				e++
-			}
-			if e > j+1 && e < len(s) && s[e] == '=' {
-				return j, e, esc
-			}
-			j = e - 1 // a key byte is never a space or a backslash
-		}
-	}
-	return len(s), -1, esc
+// maskEither flags (with its high bit) each byte of w that may be a or b
+// (SWAR). The lowest flagged byte is exact, as borrows run only upwards
+// from a true match; higher ones may be false positives.
+func maskEither(w uint64, a, b byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x, y := w^(lo*uint64(a)), w^(lo*uint64(b))
+	return ((x-lo)&^x | (y-lo)&^y) & hi
+}
+
+// load64 reads s[i:i+8] as a little-endian word (one load: the compiler
+// combines the byte loads).
+func load64(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // unescapeCEF undoes CEF escaping: "\|" and "\\" in the header, "\=",

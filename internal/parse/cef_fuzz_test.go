@@ -71,3 +71,34 @@ func refCEFExtension(s string, ev *event.Event) {
 		i = end
 	}
 }
+
+// FuzzCEFHeaderField checks the header field scanner against a plain
+// reference.
+func FuzzCEFHeaderField(f *testing.F) {
+	for _, s := range []string{"a|b", `Ven\|dor|x`, `abcdefgh\\|ijk`, `0123456789abcdef\`, "no bar at all, long enough", `\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s) && i < 20; i++ {
+			v, j, esc, ok := cefHeaderField(s, i)
+			rv, rj, resc, rok := refCEFHeaderField(s, i)
+			if v != rv || j != rj || esc != resc || ok != rok {
+				t.Fatalf("cefHeaderField(%q, %d) = %q, %d, %v, %v, want %q, %d, %v, %v", s, i, v, j, esc, ok, rv, rj, resc, rok)
+			}
+		}
+	})
+}
+
+func refCEFHeaderField(s string, i int) (string, int, bool, bool) {
+	esc := false
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			esc = true
+			j++
+		case '|':
+			return s[i:j], j + 1, esc, true
+		}
+	}
+	return "", len(s), false, false
+}

@@ -2,7 +2,6 @@ package parse
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -39,13 +38,16 @@ func FlattenJSON(line []byte, dst []event.Field) ([]event.Field, error) {
 
 // flattenJSON is FlattenJSON where src, when not empty, holds the same
 // bytes as line: values without escapes are then substrings of src instead
-// of copies (one allocation per document instead of one per member).
+// of copies. Every other value (unescaped strings, arrays with white
+// space, and all values when src is "") is collected in one buffer that
+// becomes a single string when the document ends, so a document costs at
+// most one allocation for its values.
 func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, error) {
-	// Member names are built in a pooled buffer (they are interned or
-	// copied before they are kept), which saves two allocations per line.
-	nb := getNames()
-	d := jsonDecoder{buf: line, src: src, out: dst, names: *nb}
-	defer func() { *nb = d.names; putNames(nb) }() // keep a grown buffer
+	// Member names and values are built in pooled buffers (names are
+	// interned or copied before they are kept, values copied at the end).
+	sc := getJSONScratch()
+	d := jsonDecoder{buf: line, src: src, out: dst, jsonScratch: *sc}
+	defer func() { *sc = d.jsonScratch; putJSONScratch(sc) }() // keep grown buffers
 	n0 := len(dst)
 	d.skipSpace()
 	if d.pos >= len(d.buf) {
@@ -61,29 +63,79 @@ func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, err
 	if d.pos < len(d.buf) {
 		return dst[:n0], &JSONError{Offset: d.pos, Msg: "data after the object"}
 	}
+	d.setValues()
 	return d.out, nil
 }
 
-var namesPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+// jsonScratch holds a decoder's reusable buffers.
+type jsonScratch struct {
+	names []byte   // the dotted name of the member being decoded
+	vals  []byte   // values that are not substrings of src, back to back
+	refs  []valRef // the fields whose value is in vals
+}
 
-func getNames() *[]byte { return namesPool.Get().(*[]byte) }
+// valRef says that out[field].Value is vals[start:end].
+type valRef struct{ field, start, end int }
 
-func putNames(b *[]byte) {
-	if cap(*b) > 64<<10 {
-		return // a hostile name: let it go
+var jsonScratchPool = sync.Pool{New: func() any { return &jsonScratch{names: make([]byte, 0, 256)} }}
+
+func getJSONScratch() *jsonScratch { return jsonScratchPool.Get().(*jsonScratch) }
+
+func putJSONScratch(sc *jsonScratch) {
+	if cap(sc.names) > 64<<10 || cap(sc.vals) > 64<<10 || cap(sc.refs) > 4<<10 {
+		return // a hostile document: let it go
 	}
-	*b = (*b)[:0]
-	namesPool.Put(b)
+	sc.names, sc.vals, sc.refs = sc.names[:0], sc.vals[:0], sc.refs[:0]
+	jsonScratchPool.Put(sc)
 }
 
 type jsonDecoder struct {
-	buf     []byte
-	src     string // "" or string(buf): values are substrings of it
-	pos     int
-	out     []event.Field
-	scratch []byte
-	names   []byte // the dotted name of the member being decoded
-	aliased bool   // the last str() result aliases buf (no escapes)
+	buf []byte
+	src string // "" or string(buf): values are substrings of it
+	pos int
+	out []event.Field
+	jsonScratch
+	aliased bool // the last str() result aliases buf (no escapes)
+}
+
+// emitCopy emits a value that is not a substring of src: its bytes go
+// to vals and the field's Value is set by setValues.
+func (d *jsonDecoder) emitCopy(name, v []byte) {
+	start := len(d.vals)
+	d.vals = append(d.vals, v...)
+	d.emitVals(name, start)
+}
+
+// emitVals emits vals[start:] (the bytes appended last) as the value.
+func (d *jsonDecoder) emitVals(name []byte, start int) {
+	d.refs = append(d.refs, valRef{field: len(d.out), start: start, end: len(d.vals)})
+	d.emit(name, "")
+}
+
+// emitStr emits the string just read by str (s) when it is not a
+// substring of src.
+func (d *jsonDecoder) emitStr(name, s []byte) {
+	switch {
+	case d.aliased:
+		d.emitCopy(name, s)
+	default:
+		// str unescaped s into the spare capacity of vals: keep it there.
+		start := len(d.vals)
+		d.vals = d.vals[:start+len(s)]
+		d.emitVals(name, start)
+	}
+}
+
+// setValues turns vals into one string and points the fields of refs
+// at their parts of it.
+func (d *jsonDecoder) setValues() {
+	if len(d.refs) == 0 {
+		return
+	}
+	all := string(d.vals)
+	for _, r := range d.refs {
+		d.out[r.field].Value = all[r.start:r.end]
+	}
 }
 
 func (d *jsonDecoder) errf(format string, args ...any) error {
@@ -136,15 +188,33 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 		d.pos++
 		d.skipSpace()
 		// prefix is d.names[:len(prefix)]; the member's name extends it in
-		// place and the buffer is cut back after the value.
+		// place and the buffer is cut back after the value. A top-level
+		// name read straight from buf is used as it is, unless the value
+		// is an object (its members' names extend it in d.names).
 		n := len(prefix)
-		name := d.names[:n]
-		if n > 0 {
-			name = append(name, '.')
+		name := key
+		if n > 0 || !d.aliased || (d.pos < len(d.buf) && d.buf[d.pos] == '{') {
+			name = d.names[:n]
+			if n > 0 {
+				name = append(name, '.')
+			}
+			name = append(name, key...)
+			d.names = name
 		}
-		name = append(name, key...)
-		d.names = name
-		if err := d.value(name, depth); err != nil {
+		if d.pos < len(d.buf) && d.buf[d.pos] == '"' {
+			// A string, the common value, is read here rather than in
+			// value: the call and its switch cost more than the work.
+			start := d.pos + 1
+			s, err := d.str()
+			if err != nil {
+				return err
+			}
+			if d.aliased && d.src != "" {
+				d.emit(name, d.src[start:start+len(s)])
+			} else {
+				d.emitStr(name, s)
+			}
+		} else if err := d.value(name, depth); err != nil {
 			return err
 		}
 		d.names = d.names[:n]
@@ -164,7 +234,8 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 	}
 }
 
-// value parses one value and emits it under name.
+// value parses one value other than a string (object reads those
+// itself) and emits it under name.
 func (d *jsonDecoder) value(name []byte, depth int) error {
 	if d.pos >= len(d.buf) {
 		return d.errf("unexpected end, want a value")
@@ -177,18 +248,12 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 		if err := d.skipValue(depth + 1); err != nil {
 			return err
 		}
-		d.emit(name, compactJSON(d.buf[start:d.pos]))
-		return nil
-	case c == '"':
-		start := d.pos + 1
-		s, err := d.str()
-		if err != nil {
-			return err
-		}
-		if d.aliased && d.src != "" {
-			d.emit(name, d.src[start:start+len(s)])
+		if arr := d.buf[start:d.pos]; d.src != "" && isCompactJSON(arr) {
+			d.emit(name, d.src[start:d.pos])
 		} else {
-			d.emit(name, string(s))
+			start := len(d.vals)
+			d.vals = appendCompactJSON(d.vals, arr)
+			d.emitVals(name, start)
 		}
 		return nil
 	case c == 'n':
@@ -213,7 +278,7 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 		if d.src != "" {
 			d.emit(name, d.src[start:d.pos])
 		} else {
-			d.emit(name, string(d.buf[start:d.pos]))
+			d.emitCopy(name, d.buf[start:d.pos])
 		}
 		return nil
 	default:
@@ -304,95 +369,99 @@ func (d *jsonDecoder) number() error {
 }
 
 // str parses a string at d.pos ('"') and returns its unescaped bytes. The
-// result aliases d.buf when there are no escapes, else d.scratch: use it
-// before the next call. Invalid UTF-8 is replaced by U+FFFD.
+// result aliases d.buf when it needs no change (no escapes, valid UTF-8:
+// d.aliased), else it lies in the spare capacity of d.vals: use it before
+// the next call (emitStr keeps it). Invalid UTF-8 is replaced by U+FFFD.
 func (d *jsonDecoder) str() ([]byte, error) {
-	d.pos++ // opening quote
-	start := d.pos
-	// Fast path: ASCII without escapes, eight bytes at a time, then bytewise.
-	// The lowest bit of the mask marks the first special byte exactly, so
-	// the bytewise loop below starts on it.
-	for d.pos+8 <= len(d.buf) {
-		if m := strSpecialMask(binary.LittleEndian.Uint64(d.buf[d.pos:])); m != 0 {
-			d.pos += bits.TrailingZeros64(m) >> 3
+	buf := d.buf
+	start := d.pos + 1 // after the opening quote
+	// Fast path: plain ASCII up to the closing quote, eight bytes at a
+	// time, then bytewise (plainEnd inlined: most strings end here). The
+	// lowest bit of the SWAR mask marks the first special byte exactly.
+	i := start
+	for i+8 <= len(buf) {
+		if m := strSpecialMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
 			break
 		}
-		d.pos += 8
+		i += 8
 	}
-	for d.pos < len(d.buf) {
-		c := d.buf[d.pos]
+	for i < len(buf) {
+		c := buf[i]
 		if c == '"' {
-			s := d.buf[start:d.pos]
-			d.pos++
+			d.pos = i + 1
 			d.aliased = true
-			return s, nil
+			return buf[start:i], nil
 		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 			break
 		}
-		d.pos++
+		i++
 	}
-	// Slow path: escapes, control characters or non-ASCII.
+	return d.strRest(start, i)
+}
+
+// strRest goes on with str from i, the first special byte of the string
+// that started at start: valid UTF-8 sequences are kept as they are (the
+// result still aliases buf), anything else takes strSlow.
+func (d *jsonDecoder) strRest(start, i int) ([]byte, error) {
+	buf := d.buf
+	for {
+		if i >= len(buf) {
+			break // unterminated: the slow path reports it
+		}
+		c := buf[i]
+		if c == '"' {
+			d.pos = i + 1
+			d.aliased = true
+			return buf[start:i], nil
+		}
+		if c < utf8.RuneSelf {
+			break // an escape or a control character
+		}
+		r, size := utf8.DecodeRune(buf[i:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		i += size
+		i = plainEnd(buf, i)
+	}
+	d.pos = i
+	return d.strSlow(start)
+}
+
+// strSlow unescapes the string that started at start, d.pos being at its
+// first byte that needs a change, into the spare capacity of d.vals.
+func (d *jsonDecoder) strSlow(start int) ([]byte, error) {
 	d.aliased = false
-	out := append(d.scratch[:0], d.buf[start:d.pos]...)
+	base := len(d.vals)
+	out := append(d.vals, d.buf[start:d.pos]...)
 	for d.pos < len(d.buf) {
 		c := d.buf[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
-			d.scratch = out
-			return out, nil
+			d.vals = out[:base] // a grown buffer; the result stays beyond len
+			return out[base:], nil
 		case c < 0x20:
 			return nil, d.errf("control character in string")
 		case c == '\\':
-			if d.pos+1 >= len(d.buf) {
-				return nil, d.errf("unexpected end in string escape")
-			}
-			e := d.buf[d.pos+1]
-			d.pos += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, err := d.hex4()
-				if err != nil {
-					return nil, err
+			if d.pos+1 < len(d.buf) {
+				if e := simpleEscapes[d.buf[d.pos+1]]; e != 0 { // inlined escape
+					out = append(out, e)
+					d.pos += 2
+					continue
 				}
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if d.pos+1 < len(d.buf) && d.buf[d.pos] == '\\' && d.buf[d.pos+1] == 'u' {
-						save := d.pos
-						d.pos += 2
-						if r2, err = d.hex4(); err != nil {
-							return nil, err
-						}
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							r = dec
-						} else {
-							d.pos = save
-							r = utf8.RuneError
-						}
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-			default:
-				return nil, d.errf("invalid escape \\%c", e)
 			}
-		case c < 0x80:
-			out = append(out, c)
-			d.pos++
+			var err error
+			if out, err = d.escape(out); err != nil {
+				return nil, err
+			}
+		case c < utf8.RuneSelf:
+			// Copy the run of plain bytes up to the next special one.
+			end := plainEnd(d.buf, d.pos+1)
+			out = append(out, d.buf[d.pos:end]...)
+			d.pos = end
 		default:
 			r, size := utf8.DecodeRune(d.buf[d.pos:])
 			if r == utf8.RuneError && size == 1 {
@@ -406,6 +475,77 @@ func (d *jsonDecoder) str() ([]byte, error) {
 	return nil, d.errf("unterminated string")
 }
 
+// simpleEscapes maps the byte after a backslash to the character it
+// stands for, for the one-character escapes (0: not one).
+var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// escape appends the character of the escape sequence at d.pos ('\\')
+// to out.
+func (d *jsonDecoder) escape(out []byte) ([]byte, error) {
+	if d.pos+1 >= len(d.buf) {
+		return nil, d.errf("unexpected end in string escape")
+	}
+	e := d.buf[d.pos+1]
+	d.pos += 2
+	switch e {
+	case '"', '\\', '/':
+		return append(out, e), nil
+	case 'b':
+		return append(out, '\b'), nil
+	case 'f':
+		return append(out, '\f'), nil
+	case 'n':
+		return append(out, '\n'), nil
+	case 'r':
+		return append(out, '\r'), nil
+	case 't':
+		return append(out, '\t'), nil
+	case 'u':
+		r, err := d.hex4()
+		if err != nil {
+			return nil, err
+		}
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if d.pos+1 < len(d.buf) && d.buf[d.pos] == '\\' && d.buf[d.pos+1] == 'u' {
+				save := d.pos
+				d.pos += 2
+				if r2, err = d.hex4(); err != nil {
+					return nil, err
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+				} else {
+					d.pos = save
+					r = utf8.RuneError
+				}
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		return utf8.AppendRune(out, r), nil
+	}
+	return nil, d.errf("invalid escape \\%c", e)
+}
+
+// plainEnd returns the index of the first byte of buf at or after i that
+// is '"', '\\', a control character or non-ASCII, or len(buf): eight
+// bytes at a time, then bytewise. The lowest bit of the SWAR mask marks
+// the first special byte of a word exactly.
+func plainEnd(buf []byte, i int) int {
+	for ; i+8 <= len(buf); i += 8 {
+		if m := strSpecialMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(buf); i++ {
+		if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
+}
+
 // strSpecial reports whether any byte of w is '"', '\\', a control
 // character or non-ASCII (SWAR: exact for "any", no false negatives).
 func strSpecial(w uint64) bool { return strSpecialMask(w) != 0 }
@@ -413,11 +553,17 @@ func strSpecial(w uint64) bool { return strSpecialMask(w) != 0 }
 // strSpecialMask has the high bit of each byte of w that may be special
 // set; the lowest set bit is exact (borrows only run upwards from a true
 // hit), higher ones may be false positives.
+//
+// The usual has-zero test is (x-lo)&^x&hi; the &^x only clears the high
+// bits of bytes that are 0x80 or more, which are special here anyway
+// (the final |w), so it is left out: a byte of q, b or w-0x20 gets its
+// high bit from the subtraction only when it is zero (below 0x20 for
+// w), or when a borrow comes from a lower byte that was.
 func strSpecialMask(w uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q := w ^ (lo * '"')
 	b := w ^ (lo * '\\')
-	return ((q-lo)&^q | (b-lo)&^b | (w-lo*0x20)&^w | w) & hi
+	return ((q - lo) | (b - lo) | (w - lo*0x20) | w) & hi
 }
 
 func (d *jsonDecoder) hex4() (rune, error) {
@@ -501,9 +647,26 @@ func (d *jsonDecoder) skipValue(depth int) error {
 	}
 }
 
-// compactJSON returns valid JSON text without insignificant white space.
-func compactJSON(b []byte) string {
-	out := make([]byte, 0, len(b))
+// isCompactJSON reports whether valid JSON text b has no white space
+// outside its strings (compactJSON would return it unchanged).
+func isCompactJSON(b []byte) bool {
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
+// appendCompactJSON appends valid JSON text b without insignificant white
+// space to out.
+func appendCompactJSON(out, b []byte) []byte {
 	inStr := false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -525,124 +688,5 @@ func compactJSON(b []byte) string {
 		}
 		out = append(out, c)
 	}
-	return string(out)
-}
-
-// JSONEventOptions says how a JSON document becomes an event.
-type JSONEventOptions struct {
-	// TimeField names the member that holds the event time; "" means the
-	// first of _time, @timestamp, timestamp, time, ts, eventTime.
-	TimeField string
-}
-
-// TimeKeys are the members searched for the event time, in order.
-var TimeKeys = []string{"_time", "@timestamp", "timestamp", "time", "ts", "eventTime"}
-
-// MessageKeys are the members whose value becomes the event's Raw message.
-var MessageKeys = []string{"_msg", "message", "msg"}
-
-// ErrNoTime is wrapped by DecodeJSONEvent when a time member exists but
-// cannot be parsed; the event is still filled in.
-var ErrNoTime = errors.New("time member not understood")
-
-// DecodeJSONEvent fills ev from one JSON document: the time from the time
-// member (left unchanged when there is none), Raw from the first message
-// member (the whole line when there is none), metadata members (_source,
-// _host, _category, _partition) into the metadata, and every other member
-// into ev.Fields. The time and message members are not kept as fields.
-// When the line is not valid JSON, ev is untouched and the error is returned.
-func DecodeJSONEvent(line []byte, ev *event.Event, opts JSONEventOptions) error {
-	n0 := len(ev.Fields)
-	fields, err := FlattenJSON(line, ev.Fields)
-	if err != nil {
-		return err
-	}
-	timeIdx, msgIdx := -1, -1
-	timeRank, msgRank := len(TimeKeys), len(MessageKeys)
-	for i := n0; i < len(fields); i++ {
-		name := fields[i].Name
-		if opts.TimeField != "" {
-			if name == opts.TimeField {
-				timeIdx, timeRank = i, 0
-			}
-		} else if r := timeKeyRank(name); r >= 0 && r < timeRank {
-			timeIdx, timeRank = i, r
-		}
-		if r := msgKeyRank(name); r >= 0 && r < msgRank {
-			msgIdx, msgRank = i, r
-		}
-	}
-	var timeErr error
-	if timeIdx >= 0 && fields[timeIdx].Value == "" {
-		timeIdx = -1 // an empty time is no time; keep the member as a field
-	}
-	if timeIdx >= 0 {
-		if ns, ok := ParseTimeValue(fields[timeIdx].Value); ok {
-			ev.Time = ns
-		} else {
-			timeErr = fmt.Errorf("%w: %s=%q", ErrNoTime, fields[timeIdx].Name, truncate(fields[timeIdx].Value, 64))
-			timeIdx = -1 // keep it as a field
-		}
-	}
-	if msgIdx >= 0 {
-		ev.Raw = fields[msgIdx].Value
-	} else {
-		ev.Raw = string(line)
-	}
-	out := fields[:n0]
-	for i := n0; i < len(fields); i++ {
-		if i == timeIdx || i == msgIdx {
-			continue
-		}
-		f := fields[i]
-		switch f.Name {
-		case event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
-			ev.Set(f.Name, f.Value)
-			continue
-		}
-		out = append(out, f)
-	}
-	ev.Fields = out
-	return timeErr
-}
-
-// timeKeyRank is the index of name in TimeKeys, or -1, as a switch: the compiler
-// makes it a search by length and bytes. It runs for every member of
-// every JSON document (TestKeyRanks keeps it in step with TimeKeys).
-func timeKeyRank(name string) int {
-	switch name {
-	case "_time":
-		return 0
-	case "@timestamp":
-		return 1
-	case "timestamp":
-		return 2
-	case "time":
-		return 3
-	case "ts":
-		return 4
-	case "eventTime":
-		return 5
-	}
-	return -1
-}
-
-// msgKeyRank is the index of name in MessageKeys, or -1, as timeKeyRank.
-func msgKeyRank(name string) int {
-	switch name {
-	case "_msg":
-		return 0
-	case "message":
-		return 1
-	case "msg":
-		return 2
-	}
-	return -1
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return out
 }

@@ -3,6 +3,7 @@ package parse
 import (
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -40,6 +41,34 @@ func TestStrSpecialMaskFirst(t *testing.T) {
 					t.Fatalf("first special in %q at %d, want %d", b, got, pos)
 				}
 			}
+		}
+	}
+}
+
+// TestStrSpecialMaskRandom checks strSpecialMask on random words made of
+// special and plain bytes: it is zero exactly when no byte is special,
+// and its lowest bit marks the first special byte (plainEnd relies on it).
+func TestStrSpecialMaskRandom(t *testing.T) {
+	alphabet := []byte{'a', 'Z', ' ', '!', '#', '[', ']', '~', 0x7f, 0x20, 0x21, 0x5b, 0x5d, 0x23, 0x01, '"', '\\', 0, 0x1f, 0x80, 0x81, 0xa0, 0xc3, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b [8]byte
+	for n := 0; n < 200000; n++ {
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		first := 8
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				first = i
+				break
+			}
+		}
+		m := strSpecialMask(binary.LittleEndian.Uint64(b[:]))
+		if got := bits.TrailingZeros64(m) >> 3; got != first {
+			t.Fatalf("%q: first special at %d, want %d", b, got, first)
+		}
+		if got := plainEnd(b[:], 0); got != first {
+			t.Fatalf("plainEnd(%q) = %d, want %d", b, got, first)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -93,43 +94,208 @@ func parseJSON(line []byte, ev *event.Event) error {
 // member names. Receivers that decode JSON themselves (DecodeJSONEvent)
 // call it afterwards.
 func NormalizeJSON(ev *event.Event, from int) {
+	sh := shapeOf(ev.Fields[from:])
 	switch {
-	case isWindowsDoc(ev, from):
+	case sh.windows:
 		if ev.Time == 0 {
 			windowsTime(ev, from)
 		}
 		normalizeWindows(ev, from)
-	case isCloudTrail(ev, from):
+	case sh.cloudTrail():
 		if ev.Time == 0 {
-			jsonTime(ev, from, "eventTime")
+			setTimeFrom(ev, from, sh.eventTime)
 		}
 		normalizeCloudTrail(ev, from)
 	default:
 		if ev.Time == 0 {
-			jsonTime(ev, from, "")
+			setTimeFrom(ev, from, sh.time)
 		}
 		normalize(ev, from, jsonMap)
 	}
 }
 
-// jsonTime sets ev.Time from the named member, or the first of TimeKeys.
-func jsonTime(ev *event.Event, from int, name string) {
-	best := len(TimeKeys)
-	val := ""
-	for i := from; i < len(ev.Fields); i++ {
-		n := ev.Fields[i].Name
-		if name != "" {
-			if n == name {
-				val = ev.Fields[i].Value
-				break
+// jsonShape is what NormalizeJSON needs to know of a document's members,
+// found in one pass with one switch per member: whether it is a Windows
+// event (isWindowsDoc) or a CloudTrail record (isCloudTrail), and which
+// member holds its time.
+type jsonShape struct {
+	windows          bool
+	ctSource, ctName bool
+	time, eventTime  int // index of the time member (the first of TimeKeys), of the first eventTime; -1 when none
+	timeRank         int
+}
+
+func (sh *jsonShape) cloudTrail() bool { return sh.ctSource && sh.ctName }
+
+// shapeOf classifies fs (TestJSONShape keeps it in step with isWindowsDoc,
+// isCloudTrail and TimeKeys).
+func shapeOf(fs []event.Field) jsonShape {
+	sh := jsonShape{time: -1, eventTime: -1, timeRank: len(TimeKeys)}
+	for i := range fs {
+		r := -1
+		switch fs[i].Name {
+		case "winlog.event_id", "Event.System.EventID", "Event.System.EventID.#text":
+			sh.windows = true
+		case "eventSource":
+			sh.ctSource = true
+		case "eventName":
+			sh.ctName = true
+		case "_time":
+			r = 0
+		case "@timestamp":
+			r = 1
+		case "timestamp":
+			r = 2
+		case "time":
+			r = 3
+		case "ts":
+			r = 4
+		case "eventTime":
+			r = 5
+			if sh.eventTime < 0 {
+				sh.eventTime = i
 			}
-			continue
 		}
-		if r := timeKeyRank(n); r >= 0 && r < best {
-			best, val = r, ev.Fields[i].Value
+		if r >= 0 && r < sh.timeRank {
+			sh.time, sh.timeRank = i, r
 		}
 	}
-	if ns, ok := ParseTimeValue(val); ok {
+	return sh
+}
+
+// setTimeFrom sets ev.Time from ev.Fields[from+i] when i >= 0 and its value
+// is a time.
+func setTimeFrom(ev *event.Event, from, i int) {
+	if i < 0 {
+		return
+	}
+	if ns, ok := ParseTimeValue(ev.Fields[from+i].Value); ok {
 		ev.Time = ns
 	}
+}
+
+// Receivers (the native NDJSON API, Kafka, file tailing, HEC, Elasticsearch
+// bulk) decode a JSON document into an event with DecodeJSONEvent, then
+// NormalizeJSON.
+
+// JSONEventOptions says how a JSON document becomes an event.
+type JSONEventOptions struct {
+	// TimeField names the member that holds the event time; "" means the
+	// first of _time, @timestamp, timestamp, time, ts, eventTime.
+	TimeField string
+}
+
+// TimeKeys are the members searched for the event time, in order.
+var TimeKeys = []string{"_time", "@timestamp", "timestamp", "time", "ts", "eventTime"}
+
+// MessageKeys are the members whose value becomes the event's Raw message.
+var MessageKeys = []string{"_msg", "message", "msg"}
+
+// ErrNoTime is wrapped by DecodeJSONEvent when a time member exists but
+// cannot be parsed; the event is still filled in.
+var ErrNoTime = errors.New("time member not understood")
+
+// DecodeJSONEvent fills ev from one JSON document: the time from the time
+// member (left unchanged when there is none), Raw from the first message
+// member (the whole line when there is none), metadata members (_source,
+// _host, _category, _partition) into the metadata, and every other member
+// into ev.Fields. The time and message members are not kept as fields.
+// When the line is not valid JSON, ev is untouched and the error is returned.
+func DecodeJSONEvent(line []byte, ev *event.Event, opts JSONEventOptions) error {
+	// One copy of the line: values without escapes, and Raw when there is
+	// no message member, are substrings of it (one allocation per line,
+	// not one per member).
+	src := string(line)
+	n0 := len(ev.Fields)
+	fields, err := flattenJSON(line, src, ev.Fields)
+	if err != nil {
+		return err
+	}
+	timeIdx, msgIdx := -1, -1
+	timeRank, msgRank := len(TimeKeys), len(MessageKeys)
+	for i := n0; i < len(fields); i++ {
+		name := fields[i].Name
+		tr, mr := keyRanks(name)
+		if opts.TimeField != "" {
+			tr = -1
+			if name == opts.TimeField {
+				tr = 0
+			}
+		}
+		if tr >= 0 && tr < timeRank {
+			timeIdx, timeRank = i, tr
+		}
+		if mr >= 0 && mr < msgRank {
+			msgIdx, msgRank = i, mr
+		}
+	}
+	var timeErr error
+	if timeIdx >= 0 && fields[timeIdx].Value == "" {
+		timeIdx = -1 // an empty time is no time; keep the member as a field
+	}
+	if timeIdx >= 0 {
+		if ns, ok := ParseTimeValue(fields[timeIdx].Value); ok {
+			ev.Time = ns
+		} else {
+			timeErr = fmt.Errorf("%w: %s=%q", ErrNoTime, fields[timeIdx].Name, truncate(fields[timeIdx].Value, 64))
+			timeIdx = -1 // keep it as a field
+		}
+	}
+	if msgIdx >= 0 {
+		ev.Raw = fields[msgIdx].Value
+	} else {
+		ev.Raw = src
+	}
+	out := fields[:n0]
+	for i := n0; i < len(fields); i++ {
+		if i == timeIdx || i == msgIdx {
+			continue
+		}
+		f := fields[i]
+		if len(f.Name) > 0 && f.Name[0] == '_' { // metadata names all start with '_'
+			switch f.Name {
+			case event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
+				ev.Set(f.Name, f.Value)
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	ev.Fields = out
+	return timeErr
+}
+
+// keyRanks returns the index of name in TimeKeys and in MessageKeys (-1
+// when not there), as one switch: the compiler makes it a search by length
+// and bytes. It runs for every member of every JSON document (TestKeyRanks
+// keeps it in step with TimeKeys and MessageKeys).
+func keyRanks(name string) (timeRank, msgRank int) {
+	switch name {
+	case "_time":
+		return 0, -1
+	case "@timestamp":
+		return 1, -1
+	case "timestamp":
+		return 2, -1
+	case "time":
+		return 3, -1
+	case "ts":
+		return 4, -1
+	case "eventTime":
+		return 5, -1
+	case "_msg":
+		return -1, 0
+	case "message":
+		return -1, 1
+	case "msg":
+		return -1, 2
+	}
+	return -1, -1
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

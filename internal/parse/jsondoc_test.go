@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/mamori/mamori/internal/event"
@@ -35,5 +36,40 @@ func TestNormalizeJSON(t *testing.T) {
 func TestJSONBad(t *testing.T) {
 	for _, in := range []string{"", "{", `{"a":}`, "[1]", `{"a":1} x`} {
 		parseBad(t, "json", in)
+	}
+}
+
+// TestJSONShape keeps shapeOf in step with isWindowsDoc, isCloudTrail and
+// the time member NormalizeJSON used to look up (the first of TimeKeys;
+// for CloudTrail the first eventTime).
+func TestJSONShape(t *testing.T) {
+	names := append([]string{"winlog.event_id", "Event.System.EventID", "Event.System.EventID.#text", "eventSource", "eventName",
+		"winlog.event_id2", "Event.System", "event", "x", ""}, TimeKeys...)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 20000; n++ {
+		from := rng.IntN(3)
+		ev := event.Event{}
+		for i := 0; i < from+rng.IntN(8); i++ {
+			ev.Fields = append(ev.Fields, event.Field{Name: names[rng.IntN(len(names))], Value: "v"})
+		}
+		sh := shapeOf(ev.Fields[min(from, len(ev.Fields)):])
+		if len(ev.Fields) < from {
+			continue
+		}
+		if sh.windows != isWindowsDoc(&ev, from) || sh.cloudTrail() != isCloudTrail(&ev, from) {
+			t.Fatalf("%v from %d: shape %+v, isWindowsDoc %v, isCloudTrail %v", ev.Fields, from, sh, isWindowsDoc(&ev, from), isCloudTrail(&ev, from))
+		}
+		wantTime, wantET, best := -1, -1, len(TimeKeys)
+		for i, f := range ev.Fields[from:] {
+			if r, _ := keyRanks(f.Name); r >= 0 && r < best {
+				wantTime, best = i, r
+			}
+			if f.Name == "eventTime" && wantET < 0 {
+				wantET = i
+			}
+		}
+		if sh.time != wantTime || sh.eventTime != wantET {
+			t.Fatalf("%v from %d: time member %d, eventTime %d, want %d, %d", ev.Fields, from, sh.time, sh.eventTime, wantTime, wantET)
+		}
 	}
 }

@@ -32,50 +32,102 @@ type mapping struct {
 
 // fieldMap is a read-only lookup built once from a table: open addressing
 // on a hash of the length and three bytes of the name, so a field costs a
-// few byte loads and, when mapped, one string compare (cheaper than a Go
-// map here). The mappings of one name are adjacent in ents, in table order.
+// few byte loads and, when it is a key, a compare of two words (cheaper
+// than a Go map here). The keys are the names the table maps from and the
+// ECS names it maps to (so one probe per field answers both "what does
+// this name map to" and "is this one of the ECS names normalize may add").
+// The mappings of one name are adjacent in ents, in table order. The
+// tables have fixed sizes so that look-ups need no bounds checks.
 type fieldMap struct {
 	table []mapping // as written, for docs/fields.md
 	ents  []fmEntry
-	slots []uint16 // index+1 into ents of a name's first mapping; 0 = empty
-	mask  uint32
+	keys  *[fmMaxKeys]fmKey // keys[1:]; keys[0] is unused
+	slots *[fmSlots]uint8   // index into keys; 0 = empty
+	// lenFirst[min(len(name), 31)] has bit name[0]&63 set for every key:
+	// most names that are not keys fail this before any hashing.
+	lenFirst [32]uint64
 }
+
+const (
+	fmMaxKeys = 128 // names per map, plus one
+	fmSlots   = 512 // at least 4 per name
+)
 
 // fmEntry is a mapping with what lookups need precomputed.
 type fmEntry struct {
 	mapping
 	toHash uint32 // fieldHash(to)
-	run    uint8  // on a name's first entry: how many mappings it has
+	target uint8  // index of to among the map's ECS names
 }
 
+// fmKey is a name of the map: its mappings ents[lo:hi] (empty for an ECS
+// name that is not also mapped from) and, for an ECS name, its index.
+type fmKey struct {
+	name   string
+	w0, w1 uint64 // nameWords(name)
+	h      uint32 // fieldHash(name)
+	lo, hi uint16
+	target int8 // -1 when name is not one of the map's ECS names
+}
+
+// maxTargets bounds the ECS names of one map (normalize tracks them in a
+// uint64).
+const maxTargets = 64
+
 func newFieldMap(ms ...mapping) *fieldMap {
-	n := uint32(16)
-	for n < uint32(4*len(ms)) {
-		n <<= 1
+	fm := &fieldMap{table: ms, keys: new([fmMaxKeys]fmKey), slots: new([fmSlots]uint8)}
+	n := 0 // keys used, from 1
+	key := map[string]int{}
+	addKey := func(name string) *fmKey {
+		if i, ok := key[name]; ok {
+			return &fm.keys[i]
+		}
+		if n++; n == fmMaxKeys {
+			panic("BUG: fieldMap has more than 127 names")
+		}
+		key[name] = n
+		k := &fm.keys[n]
+		*k = fmKey{name: name, h: fieldHash(name), target: -1}
+		k.w0, k.w1 = nameWords(name)
+		if name != "" {
+			fm.lenFirst[min(len(name), 31)] |= 1 << (name[0] & 63)
+		}
+		s := k.h
+		for fm.slots[s%fmSlots] != 0 {
+			s++
+		}
+		fm.slots[s%fmSlots] = uint8(n)
+		return k
 	}
-	fm := &fieldMap{table: ms, slots: make([]uint16, n), mask: n - 1}
-	// Group the mappings by name, in table order.
+	// ECS names first, numbered in table order.
+	ntargets := 0
+	for _, m := range ms {
+		if k := addKey(m.to); k.target < 0 {
+			if ntargets == maxTargets {
+				panic("BUG: fieldMap has more than 64 ECS names")
+			}
+			k.target = int8(ntargets)
+			ntargets++
+		}
+	}
+	// Then the mappings, grouped by name in table order.
 	done := map[string]bool{}
 	for _, x := range ms {
 		if done[x.from] {
 			continue
 		}
 		done[x.from] = true
-		first := len(fm.ents)
+		lo := len(fm.ents)
 		for _, y := range ms {
 			if y.from == x.from {
-				fm.ents = append(fm.ents, fmEntry{mapping: y, toHash: fieldHash(y.to)})
+				fm.ents = append(fm.ents, fmEntry{mapping: y, toHash: fieldHash(y.to), target: uint8(fm.keys[key[y.to]].target)})
 			}
 		}
-		if len(fm.ents)-first > 255 || len(fm.ents) >= 1<<16 {
+		if len(fm.ents) >= 1<<16 {
 			panic("BUG: fieldMap table too large")
 		}
-		fm.ents[first].run = uint8(len(fm.ents) - first)
-		s := fieldHash(x.from) & fm.mask
-		for fm.slots[s] != 0 {
-			s = (s + 1) & fm.mask
-		}
-		fm.slots[s] = uint16(first + 1)
+		k := addKey(x.from)
+		k.lo, k.hi = uint16(lo), uint16(len(fm.ents))
 	}
 	return fm
 }
@@ -100,49 +152,167 @@ func (fm *fieldMap) lookup(name string) []mapping {
 // find returns the range of ents that map name, whose fieldHash is h
 // (empty when none).
 func (fm *fieldMap) find(name string, h uint32) (lo, hi int) {
-	for s := h & fm.mask; ; s = (s + 1) & fm.mask {
-		e := int(fm.slots[s])
+	if i := fm.key(name, h); i != 0 {
+		return int(fm.keys[i%fmMaxKeys].lo), int(fm.keys[i%fmMaxKeys].hi)
+	}
+	return 0, 0
+}
+
+// key returns the index in keys of name, whose fieldHash is h, or 0.
+func (fm *fieldMap) key(name string, h uint32) uint8 {
+	for s := h; ; s++ {
+		e := fm.slots[s%fmSlots]
 		if e == 0 {
-			return 0, 0
+			return 0
 		}
-		if ent := &fm.ents[e-1]; ent.from == name {
-			return e - 1, e - 1 + int(ent.run)
+		// The stored hash rejects most other names without a compare.
+		if k := &fm.keys[e%fmMaxKeys]; k.h == h && k.is(name) {
+			return e
 		}
 	}
 }
+
+// is reports whether name is k's name. Fast path: names up to 16 bytes
+// (nearly all) are compared as two words, without a call.
+func (k *fmKey) is(name string) bool {
+	switch n := len(name); {
+	case n != len(k.name):
+		return false
+	case n >= 8 && n <= 16:
+		return load64(name, 0) == k.w0 && load64(name, n-8) == k.w1
+	case n >= 4 && n < 8:
+		return uint64(load32(name, 0)) == k.w0 && uint64(load32(name, n-4)) == k.w1
+	}
+	return name == k.name // Slow path: long or very short names.
+}
+
+// nameWords packs a name into two words that, with its length, identify
+// it when it is at most 16 bytes long: the first and last 8 (or 4) bytes,
+// overlapping, or all bytes of a name shorter than 4.
+func nameWords(s string) (w0, w1 uint64) {
+	switch n := len(s); {
+	case n >= 8:
+		return load64(s, 0), load64(s, n-8)
+	case n >= 4:
+		return uint64(load32(s, 0)), uint64(load32(s, n-4))
+	case n > 0:
+		return uint64(s[0]) | uint64(s[n/2])<<8 | uint64(s[n-1])<<16, 0
+	}
+	return 0, 0
+}
+
+// load32 reads s[i:i+4] as a little-endian word.
+func load32(s string, i int) uint32 {
+	b := s[i : i+4]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// pendingCap is how many mapped fields normalize remembers from its first
+// pass; the rest (hostile or huge events) are looked up again.
+const pendingCap = 32
 
 // normalize appends the ECS fields for ev.Fields[from:] according to fm.
 // An ECS name the event already has (from the source, an earlier parser
 // stage such as the syslog header, or the receiver) is not added again.
 func normalize(ev *event.Event, from int, fm *fieldMap) {
-	// One hash per name serves the filter and the table look-up: the names
-	// at from.. are hashed once, their hashes kept for the second pass.
-	var hs [64]uint32
-	a := ecsAdder{ev: ev}
-	// fs stays valid while ECS fields are appended: appending never
-	// changes the fields already there (a grown slice copies them).
 	fs := ev.Fields
-	for i := range fs {
-		h := fieldHash(fs[i].Name)
-		a.seen.addHash(h)
-		if k := i - from; k >= 0 && k < len(hs) {
-			hs[k] = h
+	var pending [pendingCap]uint64
+	have, np := fm.scan(fs, 0, from, &pending, true)
+	// Appending never changes the fields already in fs (a grown slice
+	// copies them), so fs stays valid.
+	out := ev.Fields
+	for {
+		for _, p := range pending[:min(np, pendingCap)] {
+			k := &fm.keys[p%fmMaxKeys]
+			value := fs[p>>8].Value
+			for j := int(k.lo); j < int(k.hi); j++ {
+				m := &fm.ents[j]
+				bit := uint64(1) << (m.target & 63)
+				if have&bit != 0 || value == "" || value == "-" || (m.kind != ecsText && !validECS(value, m.kind)) {
+					continue
+				}
+				v := value
+				if m.kind == ecsLower {
+					v = lower(v)
+				}
+				out = append(out, event.Field{Name: m.to, Value: v})
+				have |= bit
+			}
+		}
+		if np <= pendingCap {
+			break
+		}
+		// Slow path: more mapped fields than pending holds; scan on after
+		// the last one it held (have already covers every field).
+		_, np = fm.scan(fs, int(pending[pendingCap-1]>>8)+1, from, &pending, false)
+	}
+	ev.Fields = out
+}
+
+// scan is normalize's first pass over the fields at start..: it returns
+// which of fm's ECS names the event has (one bit per name) and, in pending,
+// the mapped fields at from.. (index<<8 | key index, the first pendingCap
+// of them; np counts them, or stops at pendingCap+1 unless all is set). It
+// makes no calls, so the loop keeps its values in registers.
+func (fm *fieldMap) scan(fs []event.Field, start, from int, pending *[pendingCap]uint64, all bool) (have uint64, np int) {
+	slots, keys := fm.slots, fm.keys
+	for i := start; i < len(fs); i++ {
+		// fm.key, inlined by hand.
+		name := fs[i].Name
+		n := len(name)
+		if n > 31 {
+			n = 31
+		}
+		if n == 0 || fm.lenFirst[n]&(1<<(name[0]&63)) == 0 {
+			continue // not a key
+		}
+		h := fieldHash(name)
+		ki := uint8(0)
+		for s := h; ; s++ {
+			e := slots[s%fmSlots]
+			if e == 0 {
+				break
+			}
+			if k := &keys[e%fmMaxKeys]; k.h == h && len(k.name) == len(name) {
+				// The stored hash rejects most other names; the same
+				// name is confirmed a word at a time, without a call.
+				var same bool
+				switch n := len(name); {
+				case n >= 8:
+					same = load64(name, 0) == k.w0 && load64(name, n-8) == k.w1
+					for j := 8; same && j < n-8; j += 8 {
+						same = load64(name, j) == load64(k.name, j)
+					}
+				case n >= 4:
+					same = uint64(load32(name, 0)) == k.w0 && uint64(load32(name, n-4)) == k.w1
+				case n > 0:
+					same = uint64(name[0])|uint64(name[n/2])<<8|uint64(name[n-1])<<16 == k.w0
+				default:
+					same = true
+				}
+				if same {
+					ki = e
+					break
+				}
+			}
+		}
+		if ki == 0 {
+			continue
+		}
+		k := &keys[ki%fmMaxKeys]
+		if k.target >= 0 {
+			have |= 1 << (uint8(k.target) & 63)
+		}
+		if i >= from && k.lo < k.hi {
+			if np < pendingCap {
+				pending[np] = uint64(i)<<8 | uint64(ki)
+			} else if !all {
+				return have, np + 1 // more follow: the caller scans on
+			}
+			np++
 		}
 	}
-	for k := range fs[from:] {
-		f := &fs[from+k]
-		var h uint32
-		if k < len(hs) {
-			h = hs[k]
-		} else {
-			h = fieldHash(f.Name)
-		}
-		lo, hi := fm.find(f.Name, h)
-		for j := lo; j < hi; j++ {
-			m := &fm.ents[j]
-			a.addHashed(m.to, m.toHash, f.Value, m.kind)
-		}
-	}
+	return have, np
 }
 
 // ecsAdder appends ECS fields to one event, each name at most once, in
@@ -286,34 +456,92 @@ func isIP(v string) bool {
 	return err == nil
 }
 
-// isIPv4Fast decides dotted-quad IPv4 without netip; sure is false when v
-// has bytes other than digits and dots (let netip decide).
+// isIPv4Fast recognizes a dotted-quad IPv4 address (parts 0-255 without
+// leading zeros) without netip. sure is false for anything else, which
+// netip then decides (IPv6, zones, and every malformed address).
 func isIPv4Fast(v string) (ok, sure bool) {
-	// Fast path: ASCII digits and dots only.
-	parts, n, digits := 0, 0, 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case isDigit(c):
-			if digits > 0 && n == 0 {
-				return false, false // leading zero: invalid IPv4, maybe IPv6
-			}
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 {
-				return false, false // "2001" starts IPv6 too
-			}
-		case c == '.':
-			if digits == 0 {
+	// Fast path: four parts of one to three digits.
+	i := 0
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if i >= len(v) || v[i] != '.' {
 				return false, false
 			}
-			parts++
-			n, digits = 0, 0
-		default:
+			i++
+		}
+		if i >= len(v) {
+			return false, false
+		}
+		n := int(v[i]) - '0'
+		if uint(n) > 9 {
+			return false, false
+		}
+		i++
+		if n != 0 { // "0" is a whole part: "01" is left to netip (invalid)
+			for k := 0; k < 2 && i < len(v); k++ {
+				d := int(v[i]) - '0'
+				if uint(d) > 9 {
+					break
+				}
+				n = n*10 + d
+				i++
+			}
+		}
+		if n > 255 {
 			return false, false
 		}
 	}
-	return parts == 3 && digits > 0, true
+	return i == len(v), i == len(v)
+}
+
+// normalizeSyslog is normalize(ev, from, syslogMap) written out: every
+// syslog line passes here, and four names compared as constants cost less
+// than the general look-up. FuzzNormalize keeps it equal to the table.
+func normalizeSyslog(ev *event.Event, from int) {
+	fs := ev.Fields
+	var have uint8
+	for i := range fs {
+		switch fs[i].Name {
+		case "host.name":
+			have |= 1
+		case "process.name":
+			have |= 2
+		case "process.pid":
+			have |= 4
+		case "log.level":
+			have |= 8
+		}
+	}
+	// Appending never changes the fields already in fs.
+	out := fs
+	for i := from; i < len(fs); i++ {
+		var bit uint8
+		var to string
+		switch fs[i].Name {
+		case fSyslogHostname:
+			bit, to = 1, "host.name"
+		case fSyslogAppname:
+			bit, to = 2, "process.name"
+		case fSyslogProcid:
+			bit, to = 4, "process.pid"
+		case fSyslogSeverity:
+			bit, to = 8, "log.level"
+		default:
+			continue
+		}
+		v := fs[i].Value
+		if have&bit != 0 || v == "" || v == "-" {
+			continue
+		}
+		if bit == 4 {
+			if _, ok := atoi(v); !ok {
+				continue
+			}
+		}
+		out = append(out, event.Field{Name: to, Value: v})
+		have |= bit
+	}
+	ev.Fields = out
 }
 
 var syslogMap = newFieldMap(
@@ -342,5 +570,11 @@ func lower(v string) string {
 	case "DEBUG":
 		return "debug"
 	}
-	return strings.ToLower(v) // no copy when already lower-case
+	// Fast path: ASCII without upper case is already lower-case.
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c-'A' <= 'Z'-'A' || c >= 0x80 {
+			return strings.ToLower(v) // Slow path: no copy when already lower-case
+		}
+	}
+	return v
 }

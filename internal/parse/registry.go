@@ -12,7 +12,8 @@ type Options struct {
 	// Location is the zone of timestamps without one (RFC 3164 syslog,
 	// BIND, squid-less text); nil means UTC.
 	Location *time.Location
-	// Now is the reference for year inference; nil means time.Now.
+	// Now is the reference for year inference; nil means the wall clock,
+	// read at most every 100 ms (time.Now per line cost ~110 ns).
 	Now func() time.Time
 }
 

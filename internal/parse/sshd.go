@@ -58,8 +58,7 @@ func parseSSHD(msg string, ev *event.Event) {
 		authFields(ev, "ssh_login", outcomeFailure, user, ip, port)
 	case strings.HasPrefix(msg, "Connection closed by "), strings.HasPrefix(msg, "Disconnected from "),
 		strings.HasPrefix(msg, "Received disconnect from "), strings.HasPrefix(msg, "Connection reset by "):
-		_, rest := cutAt(msg, " by ", " from ")
-		rest = trimUserPrefix(rest)
+		rest := trimUserPrefix(disconnectRest(msg))
 		user, ip, port := "", "", ""
 		if strings.HasPrefix(rest, "user ") {
 			user, ip, port = userIPPort(rest[len("user "):], " ")
@@ -73,6 +72,22 @@ func parseSSHD(msg string, ev *event.Event) {
 	default:
 		parsePAM(msg, ev)
 	}
+}
+
+// disconnectPrefixes start the sshd disconnect messages. Each ends with
+// its first " by " or " from ", so what follows it is what cutting the
+// message at the earliest of those would give.
+var disconnectPrefixes = [...]string{"Connection closed by ", "Disconnected from ", "Received disconnect from ", "Connection reset by "}
+
+// disconnectRest returns msg after its disconnect prefix.
+func disconnectRest(msg string) string {
+	for _, p := range disconnectPrefixes {
+		if strings.HasPrefix(msg, p) {
+			return msg[len(p):]
+		}
+	}
+	_, rest := cutAt(msg, " by ", " from ")
+	return rest
 }
 
 // trimUserPrefix drops "authenticating " / "invalid " before "user X".

@@ -22,6 +22,13 @@ func FuzzAuthMessages(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg string) {
+		for _, p := range disconnectPrefixes {
+			// The fast cut after a disconnect prefix is the earliest cut.
+			m := p + msg
+			if _, want := cutAt(m, " by ", " from "); disconnectRest(m) != want {
+				t.Fatalf("disconnectRest(%q) = %q, want %q", m, disconnectRest(m), want)
+			}
+		}
 		for _, fn := range []func(string, *event.Event){parseSSHD, parseSudo, parsePAM} {
 			var ev event.Event
 			fn(msg, &ev)

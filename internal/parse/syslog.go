@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -13,7 +14,7 @@ type SyslogOptions struct {
 	// Location is the zone of timestamps without one (RFC 3164); nil means UTC.
 	Location *time.Location
 	// Now is the reference for year inference of RFC 3164 timestamps; nil
-	// means time.Now. A yearless time is put in the latest year that does
+	// means the wall clock (read at most every 100 ms). A yearless time is put in the latest year that does
 	// not make it more than a day in the future.
 	Now func() time.Time
 	// SkipMessage turns off parsing of the message content (sshd, sudo,
@@ -70,7 +71,7 @@ func parseSyslog(s string, ev *event.Event, opts SyslogOptions) error {
 		return err
 	}
 	add(ev, fMessage, msg)
-	normalize(ev, n0, syslogMap)
+	normalizeSyslog(ev, n0) // normalize(ev, n0, syslogMap)
 	if !opts.SkipMessage && msg != "" {
 		parseSyslogMessage(msg, ev, n0)
 	}
@@ -109,7 +110,7 @@ func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (str
 	ev.Time = ns
 	i = skipSpaces(s, j)
 	// HOSTNAME, unless the next token is already the TAG.
-	tok, k := nextToken(s, i)
+	tok, k := spaceToken(s, i)
 	if tok != "" && !looksLikeTag(tok) {
 		if depth < 2 && k < len(s) && startsHeader(s, k+1, opts) {
 			// A relay prepended its own header: the inner one is the origin.
@@ -201,7 +202,7 @@ func syslogStamp(s string, i int, opts SyslogOptions) (int64, int, bool) {
 	}
 	to := opts.timeOptions()
 	if year == 0 {
-		return InferYear(month, day, hh, mm, ss, nsec, to).UnixNano(), q, true
+		return inferYearNanos(month, day, hh, mm, ss, nsec, to), q, true
 	}
 	return time.Date(year, month, day, hh, mm, ss, nsec, to.loc()).UnixNano(), q, true
 }
@@ -311,7 +312,7 @@ func trimMsg(s string, i int) string {
 func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions) (string, error) {
 	var parts [6]string
 	for k := range parts {
-		tok, j := nextToken(s, i)
+		tok, j := spaceToken(s, i)
 		if tok == "" {
 			return "", errAt("syslog", i, "truncated RFC 5424 header")
 		}
@@ -454,6 +455,26 @@ func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
 	default:
 		parsePAM(msg, ev)
 	}
+}
+
+// spaceToken is nextToken (the run of non-space bytes at s[i:] and the
+// index after it), eight bytes at a time: header tokens such as RFC 3339
+// timestamps are long enough for it to pay.
+func spaceToken(s string, i int) (string, int) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	j := i
+	for ; j+8 <= len(s); j += 8 {
+		// Fast path: the lowest flagged byte of the mask is exact.
+		x := load64(s, j) ^ (lo * ' ')
+		if m := (x - lo) &^ x & hi; m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			return s[i:j], j
+		}
+	}
+	for j < len(s) && s[j] != ' ' {
+		j++
+	}
+	return s[i:j], j
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -15,3 +15,16 @@ func FuzzSyslog(f *testing.F) {
 		"Jan  2 03:04:05 host sshd[1]: Failed password for invalid user x from ::1 port 22 ssh2",
 	)
 }
+
+func FuzzSpaceToken(f *testing.F) {
+	for _, s := range []string{"abc def", "2018-01-22T02:15:30.123165+09:00 host", "0123456789abcdef"} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, at uint8) {
+		i := int(at) % (len(s) + 1)
+		tok, j := spaceToken(s, i)
+		if wtok, wj := nextToken(s, i); tok != wtok || j != wj {
+			t.Fatalf("spaceToken(%q, %d) = %q, %d, want %q, %d", s, i, tok, j, wtok, wj)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +130,43 @@ func TestParseSyslogBad(t *testing.T) {
 	f("<13>1 notatime host app - - - msg")
 	f(`<13>1 2018-01-22T02:15:30Z host app - - [id a="1" msg`)
 	f(`<13>1 2018-01-22T02:15:30Z host app - - [id a=1] msg`)
+}
+
+func TestSpaceToken(t *testing.T) {
+	for _, s := range []string{"", " ", "a", "abc def", "2018-01-22T02:15:30.123165+09:00 host", "0123456789abcdef", "01234567 ", "0123456 89", "x\x80\xff y"} {
+		for i := 0; i <= len(s); i++ {
+			tok, j := spaceToken(s, i)
+			wtok, wj := nextToken(s, i)
+			if tok != wtok || j != wj {
+				t.Errorf("spaceToken(%q, %d) = %q, %d, want %q, %d", s, i, tok, j, wtok, wj)
+			}
+		}
+	}
+}
+
+// TestParseConcurrent: parsers share read-only tables and the coarse
+// clock; run with -race.
+func TestParseConcurrent(t *testing.T) {
+	lines := append([]string{benchCEF[0], "<30>Jan 22 00:05:32 api-07 systemd[1]: Starting", "LEEF:1.0|V|P|1|E|src=1.2.3.4\tusrName=bob"}, benchCEF[1])
+	want := make([]string, len(lines))
+	p, _ := Lookup("auto")
+	for i, l := range lines {
+		want[i] = fieldsString(parseLine(t, p, []byte(l)).Fields)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 200; n++ {
+				i := n % len(lines)
+				var ev event.Event
+				if err := p.Parse([]byte(lines[i]), &ev); err != nil || fieldsString(ev.Fields) != want[i] {
+					t.Errorf("Parse(%q) = %v, fields\n%s\nwant\n%s", lines[i], err, fieldsString(ev.Fields), want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/mamori/mamori/internal/event"
 )
 
 func TestDetectTime(t *testing.T) {
@@ -57,12 +59,26 @@ func TestParseTimeValue(t *testing.T) {
 }
 
 func FuzzDetectTime(f *testing.F) {
-	for _, s := range []string{"2026-01-02T03:04:05Z x", "Mar  9 22:14:15 h", "[02/Jan/2026:15:04:05 -0700]", "1767225600 x", "2026-01-02 03:04:05,1+09:00", "2018-01-21T15:08:54.970-03:30"} {
+	for _, s := range []string{"2026-01-02T03:04:05Z x", "Mar  9 22:14:15 h", "[02/Jan/2026:15:04:05 -0700]", "1767225600 x", "2026-01-02 03:04:05,1+09:00", "2018-01-21T15:08:54.970-03:30", "2018-01-22T02:15:30.123456789123+0900 x", "2018-01-22 02:15:30.1-0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		DetectTime(line)
-		ParseTimeValue(line)
+		for i := 0; i < len(line) && i < 8; i++ {
+			for _, opts := range []TimeOptions{{}, {Location: time.FixedZone("x", 3600)}} {
+				ns, n, ok := parseISO(line, i, opts)
+				wns, wn, wok := refParseISO(line, i, opts)
+				if ns != wns || n != wn || ok != wok {
+					t.Fatalf("parseISO(%q, %d) = %d, %d, %v, want %d, %d, %v", line, i, ns, n, ok, wns, wn, wok)
+				}
+			}
+		}
+		if got, gotOK := ParseTimeValue(line); true {
+			want, wantOK := refParseTimeValue(line)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("ParseTimeValue(%q) = %d, %v, want %d, %v", line, got, gotOK, want, wantOK)
+			}
+		}
 		// The RFC 3339 fast path must agree with time.Parse when it accepts.
 		if got, ok := parseRFC3339Fast(line); ok {
 			if want, err := time.Parse(time.RFC3339Nano, line); err != nil || got != want.UnixNano() {
@@ -110,8 +126,12 @@ func TestInferYearUTCFastPath(t *testing.T) {
 				}
 			}
 			got := InferYear(month, day, hh, mm, ss, nsec, opts)
-			if want := slow(month, day, hh, mm, ss, nsec, now); !got.Equal(want) {
+			want := slow(month, day, hh, mm, ss, nsec, now)
+			if !got.Equal(want) {
 				t.Fatalf("InferYear(%v %d %02d:%02d:%02d.%09d, now %s) = %s, want %s", month, day, hh, mm, ss, nsec, now, got, want)
+			}
+			if ns := inferYearNanos(month, day, hh, mm, ss, nsec, opts); ns != want.UnixNano() {
+				t.Fatalf("inferYearNanos(%v %d %02d:%02d:%02d.%09d, now %s) = %d, want %d", month, day, hh, mm, ss, nsec, now, ns, want.UnixNano())
 			}
 		}
 	}
@@ -187,4 +207,116 @@ func TestParseMonth(t *testing.T) {
 			t.Errorf("parseMonth(%q) = %v, want no month", bad, got)
 		}
 	}
+}
+
+// refParseTimeValue is ParseTimeValue without the epoch fast path.
+func refParseTimeValue(v string) (int64, bool) {
+	if ns, ok := parseRFC3339Fast(v); ok {
+		return ns, true
+	}
+	if ns, ok := event.ParseTime(v); ok {
+		return ns, true
+	}
+	if ns, n, ok := parseISO(v, 0, TimeOptions{}); ok && n == len(v) {
+		return ns, true
+	}
+	return 0, false
+}
+
+func TestParseTimeValueEpoch(t *testing.T) {
+	for _, v := range []string{"12345678", "123456789", "1516548073860", "000000000", "999999999999999999", "1000000000000000000",
+		"9223372036854775807", "9223372036854775808", "1516548073.860", "15165480738 0", "+151654807386", "1516548073860x"} {
+		got, gotOK := ParseTimeValue(v)
+		want, wantOK := refParseTimeValue(v)
+		if got != want || gotOK != wantOK {
+			t.Errorf("ParseTimeValue(%q) = %d, %v, want %d, %v", v, got, gotOK, want, wantOK)
+		}
+	}
+}
+
+// TestCoarseNow: the default clock is the wall clock to within coarseTick,
+// and year inference with it matches an explicit clock.
+func TestCoarseNow(t *testing.T) {
+	before := time.Now()
+	got := coarseNow()
+	after := time.Now()
+	if got.Before(before.Add(-coarseTick-time.Second)) || got.After(after) {
+		t.Fatalf("coarseNow() = %s, want within %s of [%s, %s]", got, coarseTick, before, after)
+	}
+	// A timestamp a week ago is put in the same year either way.
+	d := before.UTC().Add(-7 * 24 * time.Hour)
+	want := time.Date(d.Year(), d.Month(), d.Day(), d.Hour(), d.Minute(), d.Second(), 0, time.UTC)
+	if ns := inferYearNanos(d.Month(), d.Day(), d.Hour(), d.Minute(), d.Second(), 0, TimeOptions{}); ns != want.UnixNano() {
+		t.Fatalf("inferYearNanos(a week ago) = %s, want %s", time.Unix(0, ns).UTC(), want)
+	}
+	// The reading expires and is taken again (timers may be late on a
+	// busy machine: allow seconds).
+	for start := time.Now(); coarseNow().Before(after); time.Sleep(coarseTick) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("coarseNow() still %s after 5 s, want after %s", coarseNow(), after)
+		}
+	}
+}
+
+// refParseISO is parseISO as it was before its fraction and offset fast
+// paths.
+func refParseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
+	if i < 0 || i+19 > len(s) {
+		return 0, 0, false
+	}
+	// Fast path: fixed positions in one bounds-checked slice.
+	f := s[i : i+19]
+	if f[4] != '-' || f[7] != '-' || (f[10] != 'T' && f[10] != ' ') || f[13] != ':' || f[16] != ':' {
+		return 0, 0, false
+	}
+	year, month, day, hh, mm, ss, ok := isoDigits(f)
+	if !ok || month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+		return 0, 0, false
+	}
+	p := i + 19
+	nsec := 0
+	if p < len(s) && (s[p] == '.' || s[p] == ',') && p+1 < len(s) && tsDigit(s[p+1]) {
+		p++
+		digits := 0
+		for p < len(s) && tsDigit(s[p]) {
+			if digits < 9 {
+				nsec = nsec*10 + int(s[p]-'0')
+				digits++
+			}
+			p++
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	loc := opts.loc()
+	off, fixed := 0, loc == time.UTC
+	if p < len(s) {
+		switch s[p] {
+		case 'Z', 'z':
+			off, fixed = 0, true
+			p++
+		case '+', '-':
+			zh, okh := num(s, p+1, 2)
+			q := p + 3
+			if q < len(s) && s[q] == ':' {
+				q++
+			}
+			zm, okm := num(s, q, 2)
+			if okh && okm && zh < 24 && zm < 60 {
+				off, fixed = (zh*60+zm)*60, true
+				if s[p] == '-' {
+					off = -off
+				}
+				p = q + 2
+			}
+		}
+	}
+	if fixed {
+		// Fast path: a fixed offset is arithmetic (same carries as time.Date).
+		return (utcSeconds(year, time.Month(month), day, hh, mm, ss)-int64(off))*1e9 + int64(nsec), p - i, true
+	}
+	// Slow path: a zone with rules (daylight saving time).
+	t := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, loc)
+	return t.UnixNano(), p - i, true
 }

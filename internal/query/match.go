@@ -22,11 +22,13 @@ type blockView struct {
 	// slotIsCol marks the slots that are columns of this block.
 	colSlot   []int
 	slotIsCol []bool
+	tv        tmplView // _raw as templates (tmpl_view.go)
 }
 
 func (bv *blockView) reset(b *store.Block, names []string, slots map[string]int) {
 	bv.b = b
 	bv.raw = b.Column(event.FieldRaw)
+	bv.tv.tmpl = nil
 	bv.fields = bv.fields[:0]
 	bv.colSlot = bv.colSlot[:0]
 	if cap(bv.cols) < len(names) {
@@ -70,7 +72,14 @@ func (bv *blockView) value(slot, i int) (string, bool) {
 		return bv.b.Partition, bv.b.Partition != ""
 	}
 	c := bv.cols[slot]
-	if c == nil || !c.Has(i) {
+	if c == nil {
+		if slot == slotRaw && bv.tv.tmpl != nil {
+			// Slow path: _raw loaded as templates; expand the row.
+			return bv.rawValue(i)
+		}
+		return "", false
+	}
+	if !c.Has(i) {
 		return "", false
 	}
 	return c.Values[i], true
@@ -130,6 +139,7 @@ type termMatcher struct {
 	text string
 	wild *regexp.Regexp // for terms with wildcards
 	fold textFinder
+	tf   *tmplFinder // for _raw templates; nil with wildcards
 }
 
 func (t *termMatcher) matchString(s string) bool {
@@ -141,6 +151,9 @@ func (t *termMatcher) matchString(s string) bool {
 
 func (t *termMatcher) matchRow(bv *blockView, i int) bool {
 	if bv.raw != nil && bv.raw.Has(i) && t.matchString(bv.raw.Values[i]) {
+		return true
+	}
+	if bv.tv.tmpl != nil && bv.termInTemplate(t, i) {
 		return true
 	}
 	for _, c := range bv.fields {
@@ -280,9 +293,16 @@ type fieldMatcher struct {
 	name    string
 	pred    func(v string) bool
 	missing bool // the result when the field is absent
+	// lit, for _raw only, is text every value pred accepts contains
+	// (case-sensitive): rows of templates that cannot contain it are
+	// ruled out without expanding them.
+	lit *tmplFinder
 }
 
 func (f *fieldMatcher) matchRow(bv *blockView, i int) bool {
+	if f.lit != nil && bv.tv.tmpl != nil && f.slot == slotRaw && bv.tv.tmpl.Has(i) && !bv.rawMayContain(f.lit, i) {
+		return false
+	}
 	v, ok := bv.value(f.slot, i)
 	if !ok {
 		return f.missing
@@ -324,6 +344,8 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 				return nil, fmt.Errorf("term %q: %w", e.Text, err)
 			}
 			t.wild = re
+		} else {
+			t.tf = newTmplFinder(e.Text, true)
 		}
 		return t, nil
 	case *Compare:
@@ -363,12 +385,17 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 			return nil, fmt.Errorf("%s matches: %w", e.Field, err)
 		}
 		pred := re.MatchString
+		f := &fieldMatcher{slot: c.slot(e.Field), name: e.Field}
 		if lit := requiredLiteral(e.Pattern); e.Regex && lit != "" {
 			// Fast path: a value without the text every match holds is
 			// ruled out by a substring search, without the regexp engine.
 			pred = func(v string) bool { return strings.Contains(v, lit) && re.MatchString(v) }
+			if f.slot == slotRaw {
+				f.lit = newTmplFinder(lit, false)
+			}
 		}
-		return &fieldMatcher{slot: c.slot(e.Field), name: e.Field, pred: pred}, nil
+		f.pred = pred
+		return f, nil
 	case *And:
 		out := make(andMatcher, 0, len(e.Kids))
 		for _, k := range e.Kids {

@@ -38,6 +38,9 @@ type plan struct {
 	fastSpan int64
 
 	dict dictPlan // decisions by dictionary code (run_dict.go)
+	// rawTemplates: the search has terms, decided on the _raw templates
+	// mostly without expanding them (tmpl_view.go).
+	rawTemplates bool
 }
 
 func newPlan(q *Query, opts *Options) (*plan, error) {
@@ -49,6 +52,7 @@ func newPlan(q *Query, opts *Options) (*plan, error) {
 		return nil, fmt.Errorf("compile search: %w", err)
 	}
 	p.m = m
+	p.rawTemplates = hasTemplateTerm(m)
 	c.need = &p.stageNeed
 	var tail []op
 	for _, st := range q.Stages {

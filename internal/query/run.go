@@ -239,20 +239,34 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		}
 	}
 	cols1 := without(loadList(ref, &p.matchNeed, false, nil), skip)
+	// The search reads _raw as templates, decided mostly without
+	// expanding them (tmpl_view.go); the rows the stages read are
+	// expanded after the search.
+	lopts.RawTemplates = p.rawTemplates && slices.Contains(cols1, event.FieldRaw)
 	b, err := loadRef(ref, cl, cols1, lopts)
 	if err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 	}
+	tmpl := b.Raw
+	if tmpl != nil {
+		defer func() {
+			w.bv.tv.tmpl = nil
+			tmpl.Release()
+		}()
+	}
+	var pruned []string
 	if len(lopts.PruneCols) > 0 {
 		// The pruned columns are left out of b: load them with the stages'.
 		for _, n := range lopts.PruneCols {
 			if b.Column(n) == nil {
-				skip = append(skip, n)
+				pruned = append(pruned, n)
 			}
 		}
+		skip = append(skip, pruned...)
 		cols1 = without(cols1, skip)
 		lopts.PruneCols, lopts.PruneTexts = nil, nil
 	}
+	lopts.RawTemplates = false
 	if err := checkBlock(b); err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 	}
@@ -265,13 +279,31 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		return nil, err
 	}
 	w.bv.reset(b, p.c.names, p.c.slots)
+	w.bv.setTemplates(tmpl, pruned)
 	sel := w.selectRows(m, lo, hi)
+	if err := w.bv.tv.err; err != nil {
+		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+	}
 	if len(sel) == 0 {
 		return nil, nil
 	}
 	need2 := loadList(ref, &p.stageNeed, p.outAll, cols1)
 	if w.byDict != nil {
 		need2 = without(need2, []string{p.dict.byName})
+	}
+	if tmpl != nil && (p.outAll || p.stageNeed.all || slices.Contains(p.stageNeed.names, event.FieldRaw)) {
+		// The stages read _raw: expand the selected rows.
+		col, err := tmpl.Column(sel)
+		if err != nil {
+			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		b.Cols = append(b.Cols, col)
+		skip = append(skip, event.FieldRaw) // out of order: sort the columns
+		if len(need2) == 0 {
+			b.Cols = slices.Clip(b.Cols)
+			sortCols(b, ref, p)
+			w.bv.reset(b, p.c.names, p.c.slots)
+		}
 	}
 	if len(need2) > 0 {
 		lopts.Rows = sel // the stages read only the matching rows
@@ -287,17 +319,21 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		}
 		b.Cols = append(b.Cols, b2.Cols...)
 		if len(skip) > 0 {
-			// Event rows list fields in load order: keep the order of the
-			// plain path, which loads nothing later.
-			order := loadList(ref, &p.matchNeed, false, nil)
-			order = append(order, loadList(ref, &p.stageNeed, p.outAll, order)...)
-			slices.SortStableFunc(b.Cols, func(x, y store.Column) int {
-				return cmp.Compare(colIndex(order, x.Name), colIndex(order, y.Name))
-			})
+			sortCols(b, ref, p)
 		}
 		w.bv.reset(b, p.c.names, p.c.slots)
 	}
 	return sel, nil
+}
+
+// sortCols puts the columns of b in the order of the plain path, which
+// loads nothing later: event rows list fields in load order.
+func sortCols(b *store.Block, ref store.BlockRef, p *plan) {
+	order := loadList(ref, &p.matchNeed, false, nil)
+	order = append(order, loadList(ref, &p.stageNeed, p.outAll, order)...)
+	slices.SortStableFunc(b.Cols, func(x, y store.Column) int {
+		return cmp.Compare(colIndex(order, x.Name), colIndex(order, y.Name))
+	})
 }
 
 // colIndex returns the position of name in order, or len(order).

@@ -16,10 +16,24 @@ func (ex *executor) runAgg(ctx context.Context, refs []store.BlockRef) ([]*table
 	for i := range shards {
 		shards[i] = p.agg.newShard(ex.budget)
 	}
+	// Count by or count_distinct of an IPv4 column: by number where the
+	// blocks store it so (run_ip.go).
+	var ips []ipAgg
+	if p.dict.ipAgg != "" && len(p.prefix) == 0 {
+		ips = make([]ipAgg, nw)
+	}
 	err := ex.forEachBlock(ctx, refs, func(w *worker, i int) error {
 		w.shard = shards[w.id]
+		if ips != nil {
+			if done, err := ips[w.id].aggBlock(w, refs[i]); done || err != nil {
+				return err
+			}
+		}
 		return w.aggBlock(refs[i])
 	}, nil)
+	if err == nil && ips != nil {
+		err = flushIP(ips, shards, &p.dict)
+	}
 	if err != nil {
 		return nil, err
 	}

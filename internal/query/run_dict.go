@@ -27,6 +27,18 @@ type dictPlan struct {
 	// is not loaded for the search.
 	terms      []string
 	pruneField bool // terms is valid (possibly empty: only "*" terms)
+
+	// ip[j] decides fields[j] on blocks that store its column as IPv4
+	// numbers (store.IPv4Loader), nil when it cannot (run_ip.go).
+	ip []*ipPred
+	// ipAgg names the column of a count by one field or of a lone
+	// count_distinct (ipDistinct) that is counted by number on blocks
+	// storing it as IPv4, when every conjunct is a field comparison.
+	ipAgg      string
+	ipDistinct bool
+	// ipTop > 0: the count by is followed by a sort by count, descending,
+	// keeping ipTop rows (fuseSortLimit).
+	ipTop int
 }
 
 func (p *plan) planDict() {
@@ -52,6 +64,7 @@ func (p *plan) planDict() {
 			d.allFields = false
 		}
 	}
+	d.planIP(p.q.Search)
 	a, ok := p.agg.(*aggregateOp)
 	if !ok || len(p.prefix) > 0 || slices.Contains(p.matchNeed.names, event.FieldTime) || slices.Contains(p.stageNeed.names, event.FieldTime) {
 		return
@@ -64,12 +77,31 @@ func (p *plan) planDict() {
 		s := a.by[0]
 		if s >= numMetaSlots || s == slotCategory {
 			d.noTimes, d.byName = true, p.c.names[s]
+			if s >= numMetaSlots {
+				d.ipAgg = p.c.names[s]
+				if so, ok := p.postSort(); ok && so.limit > 0 && len(so.slots) == 1 && !so.asc[0] && len(a.calls) == 1 && so.slots[0] == a.calls[0].out {
+					d.ipTop = so.limit
+				}
+			}
 		} else if s == slotRaw || s == slotSource || s == slotHost || s == slotPartition {
 			d.noTimes = true
 		}
 	case len(a.by) == 0 && len(a.calls) == 1 && a.calls[0].fn == "count_distinct" && a.calls[0].field >= numMetaSlots:
 		d.noTimes = true
+		d.ipAgg, d.ipDistinct = p.c.names[a.calls[0].field], true
 	}
+	if slices.Contains(d.fields, nil) {
+		d.ipAgg = "" // a conjunct needs columns: the usual way
+	}
+}
+
+// postSort returns the sort that first follows the aggregation.
+func (p *plan) postSort() (*sortOp, bool) {
+	if len(p.post) == 0 {
+		return nil, false
+	}
+	s, ok := p.post[0].(*sortOp)
+	return s, ok
 }
 
 // dictFilter decides the conjuncts whose column the block stores coded.
@@ -88,6 +120,23 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 			var err error
 			if dc, err = cl.LoadDict(f.name); err != nil {
 				return nil, nil, false, err
+			}
+		}
+		if dc == nil && f != nil && d.ip[j] != nil {
+			if il, ok := cl.(store.IPv4Loader); ok {
+				decided, hit, err := w.ipFilter(il, j, rows)
+				if err != nil {
+					return nil, nil, false, err
+				}
+				if decided {
+					if !hit {
+						return nil, nil, false, nil
+					}
+					if d.allFields {
+						skip = append(skip, f.name)
+					}
+					continue
+				}
 			}
 		}
 		if dc == nil {

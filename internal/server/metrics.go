@@ -51,6 +51,7 @@ func registerDetectMetrics(reg *metric.Registry, d *detect.Detector, sub *Subscr
 		metric.WriteSimple(w, "mamori_detect_signals_total", "counter", "Signals raised by live detection.", float64(c.Raised))
 		metric.WriteSimple(w, "mamori_detect_suppressed_total", "counter", "Repeated signals folded by suppression.", float64(c.Suppressed))
 		metric.WriteSimple(w, "mamori_detect_queue_batches", "gauge", "Batches waiting for live detection (lag).", float64(len(sub.C)))
+		metric.WriteSimple(w, "mamori_detect_lag_seconds", "gauge", "Age of the oldest event live detection has not finished (0 when caught up).", d.Lag().Seconds())
 		metric.WriteSimple(w, "mamori_detect_dropped_events_total", "counter", "Events live detection missed because its queue was full.", float64(sub.Dropped()))
 	})
 }

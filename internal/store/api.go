@@ -114,12 +114,31 @@ type ColumnLoader interface {
 	// LoadWith is Load with options.
 	LoadWith(cols []string, o LoadOptions) (*Block, error)
 	// LoadDict returns the named column as codes into its distinct values
-	// when the block stores it as a constant or a dictionary (at most 256
+	// when the block stores it as a constant or a dictionary (at most 65535
 	// values), or when the block lacks it; otherwise nil (use Load).
 	// Metadata columns kept in the block header (_time, _source, _host,
 	// _partition) always give nil. The result may be shared between
 	// calls: do not modify it.
 	LoadDict(name string) (*DictColumn, error)
+}
+
+// IPv4Loader is implemented by the BlockRefs of parts (type-assert a
+// BlockRef for it): loads an IPv4 column as numbers, so a caller can
+// compare, count and collect addresses without formatting text. Safe for
+// concurrent use, like the BlockRef.
+type IPv4Loader interface {
+	// LoadIPv4 returns the named column as IPv4 numbers when the block
+	// stores it with the ipv4 kind (every present value a canonical
+	// dotted quad); nil otherwise (use Load / LoadDict).
+	LoadIPv4(name string) (*IPv4Column, error)
+}
+
+// IPv4Column is a column of dotted quads as numbers: a.b.c.d is
+// a<<24 | b<<16 | c<<8 | d, and AppendIPv4 gives back its exact text.
+type IPv4Column struct {
+	Name   string
+	Addrs  []uint32 // one per row, 0 where absent
+	Absent []bool   // nil when every row has the field
 }
 
 // LoadOptions tune a LoadWith; the zero value is Load.
@@ -137,6 +156,12 @@ type LoadOptions struct {
 	// of the Block. Only field columns are pruned, never _raw.
 	PruneCols  []string
 	PruneTexts []string
+	// RawTemplates leaves _raw as stored when the block keeps it as
+	// templates: Block.Raw holds them (see RawTemplates) and the _raw
+	// column is left out of Block.Cols, so a search can match most rows
+	// without expanding their text. Blocks that store _raw otherwise
+	// load it as a column as usual (Block.Raw nil).
+	RawTemplates bool
 }
 
 // DictColumn is a column as codes into a table of its distinct values, so
@@ -164,6 +189,9 @@ type Block struct {
 	// order for nil). "_raw", "_category" and "_received" are columns like
 	// any other.
 	Cols []Column
+	// Raw holds the _raw templates after LoadOptions.RawTemplates (nil
+	// otherwise); call Raw.Release once done with the block.
+	Raw *RawTemplates
 }
 
 // Rows returns the number of rows.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"unsafe"
@@ -19,7 +20,8 @@ import (
 //
 //	kindConst: str value                      (every row present, same value)
 //	kindInt:   rows × varint delta            (every row present, canonical decimal int64)
-//	kindDict:  uvarint n, n × str, rows × uvarint (0 absent, else index+1)
+//	kindDict:  uvarint n, n × str, rows × uvarint (0 absent, else index+1);
+//	           n ≤ maxDict (dictpol.go)
 //	kindPlain: rows × uvarint (0 absent, else len+1), then the values' bytes
 const (
 	kindConst byte = 1
@@ -30,7 +32,6 @@ const (
 	codecNone byte = 0
 	codecZstd byte = 1
 
-	maxDict       = 256
 	maxChunkBytes = 1 << 30
 )
 
@@ -84,7 +85,7 @@ func bytesToString(b []byte) string {
 // isCanonicalInt reports whether s is a decimal int64 that formats back to
 // exactly s (no '+', no leading zeros, no "-0").
 func isCanonicalInt(s string) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	if s == "" || len(s) > 20 {
 		return 0, false
 	}
 	neg := s[0] == '-'
@@ -95,7 +96,7 @@ func isCanonicalInt(s string) (int64, bool) {
 			return 0, false
 		}
 	}
-	if len(d) > 18 || len(d) > 1 && d[0] == '0' {
+	if len(d) > 19 || len(d) > 1 && d[0] == '0' {
 		return 0, false
 	}
 	var v int64
@@ -103,6 +104,9 @@ func isCanonicalInt(s string) (int64, bool) {
 		c := d[i]
 		if c < '0' || c > '9' {
 			return 0, false
+		}
+		if i == 18 && v > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, false // 19 digits beyond int64 (and -2^63, never needed)
 		}
 		v = v*10 + int64(c-'0')
 	}
@@ -169,7 +173,14 @@ func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
 			return kindInt, encodeInts(vals)
 		}
 	}
-	if b, ok := encodeDict(vals, absent); ok {
+	var db dictBuilder
+	if b, ok := db.encode(vals, absent, smallDict, true); ok {
+		return kindDict, b
+	}
+	if b, ok := encodeIPv4(vals, absent); ok {
+		return kindIPv4, b
+	}
+	if b, ok := db.encode(vals, absent, maxDict, false); ok {
 		return kindDict, b
 	}
 	return kindPlain, encodePlain(vals, absent)
@@ -184,43 +195,6 @@ func encodeInts(vals []string) []byte {
 		prev = v
 	}
 	return b
-}
-
-func encodeDict(vals []string, absent []bool) ([]byte, bool) {
-	if len(vals) < 16 {
-		return nil, false
-	}
-	idx := make(map[string]int, 64)
-	var dict []string
-	codes := make([]byte, 0, len(vals))
-	last, lastJ := "", -1
-	for i, v := range vals {
-		if absent != nil && absent[i] {
-			codes = append(codes, 0)
-			continue
-		}
-		// Fast path: rows of a stream repeat the previous row's value.
-		j := lastJ
-		if j < 0 || v != last {
-			var ok bool
-			j, ok = idx[v]
-			if !ok {
-				if len(dict) == maxDict || len(dict) > len(vals)/4 {
-					return nil, false
-				}
-				j = len(dict)
-				idx[v] = j
-				dict = append(dict, v)
-			}
-			last, lastJ = v, j
-		}
-		codes = binary.AppendUvarint(codes, uint64(j+1))
-	}
-	b := binary.AppendUvarint(nil, uint64(len(dict)))
-	for _, v := range dict {
-		b = appendStr(b, v)
-	}
-	return append(b, codes...), true
 }
 
 func encodePlain(vals []string, absent []bool) []byte {
@@ -415,6 +389,10 @@ func decodeBody(kind byte, body string, rows int, sc *colScratch, scratchVals bo
 				vals[i] = ""
 			}
 		}
+	case kindIPv4:
+		return decodeIPv4Values(body, vals, sc)
+	case kindAlias:
+		return nil, nil, fmt.Errorf("decode column: %w: the alias of another column, read through its block", errAlias)
 	default:
 		return nil, nil, fmt.Errorf("decode column: unknown kind %d", kind)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,6 +19,12 @@ func FuzzDecodeColumn(f *testing.F) {
 	f.Add(encodeColumn(nil, []string{strings.Repeat("abc ", 100), "x", ""}, []bool{false, false, true}, levelFast), 3)
 	f.Add(encodeColumn(nil, []string{"same", "same"}, nil, levelFast), 2)
 	f.Add(encodeTimes(nil, []int64{1, 5, 9}), 3)
+	f.Add(appendAliasChunk(nil, 1), 2)
+	big := make([]string, 2000)
+	for i := range big {
+		big[i] = "u" + strconv.Itoa(int(uint32(i*2654435761)>>20)%700)
+	}
+	f.Add(encodeColumn(nil, big, nil, levelFast), len(big))
 	f.Fuzz(func(t *testing.T, chunk []byte, rows int) {
 		if rows < 0 || rows > 1<<16 {
 			return
@@ -40,6 +47,9 @@ func FuzzDecodeColumn(f *testing.F) {
 			}
 		}
 		_, _ = decodeTimes(chunk, rows) // must not panic
+		if k, err := aliasTarget(chunk, rows); err == nil && (k < 0 || k >= rows) {
+			t.Fatalf("aliasTarget = %d for column %d", k, rows)
+		}
 	})
 }
 
@@ -75,6 +85,8 @@ func FuzzExpandTemplate(f *testing.F) {
 func FuzzParsePart(f *testing.F) {
 	good := buildTestPart(f)
 	f.Add(good, 0, byte(0))
+	aliased := buildAliasTestPart(f)
+	f.Add(aliased, len(aliased)/3, byte(0x10))
 	f.Add(good, len(good)/2, byte(0xff))
 	f.Add(good[:len(good)-3], 10, byte(1))
 	f.Fuzz(func(t *testing.T, data []byte, at int, x byte) {
@@ -89,6 +101,10 @@ func FuzzParsePart(f *testing.F) {
 		for i := range p.blocks {
 			_, _ = p.loadBlock(i, nil) // errors are fine, panics are not
 			_, _ = p.loadBlock(i, []string{event.FieldRaw})
+			_, _ = p.loadBlock(i, []string{"source.ip"})
+			_, _ = p.loadBlockWith(i, []string{"user.name", "user"}, LoadOptions{PruneCols: []string{"user.name"}, PruneTexts: []string{"x"}})
+			_, _ = p.loadDict(i, "app2")
+			_ = p.checkAliases(i)
 			_ = bloomHas(p.bloom(i), 42)
 		}
 	})
@@ -112,21 +128,33 @@ func FuzzManifest(f *testing.F) {
 
 // buildTestPart writes a small part and returns its bytes.
 func buildTestPart(tb testing.TB) []byte {
-	dir := tb.TempDir()
-	path := dir + "/x.part"
-	w, err := createPart(path, "main", 20454, levelFast)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	evs := testEvents(0, 40)
 	rows := make([]*event.Event, len(evs))
 	for i := range evs {
 		rows[i] = &evs[i]
 	}
-	if err := w.writeBlock("sshd", "h", rows[:25]); err != nil {
+	return partBytes(tb, func(w *partWriter) error {
+		if err := w.writeBlock("sshd", "h", rows[:25]); err != nil {
+			return err
+		}
+		return w.writeBlock("sshd", "h2", rows[25:])
+	})
+}
+
+// buildAliasTestPart writes a small part with alias columns and returns
+// its bytes.
+func buildAliasTestPart(tb testing.TB) []byte {
+	return partBytes(tb, func(w *partWriter) error { return w.writeBlock("sshd", "h", aliasRows(40)) })
+}
+
+// partBytes returns the bytes of a part whose blocks write writes.
+func partBytes(tb testing.TB, write func(w *partWriter) error) []byte {
+	path := tb.TempDir() + "/x.part"
+	w, err := createPart(path, "main", 20454, levelFast)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := w.writeBlock("sshd", "h2", rows[25:]); err != nil {
+	if err := write(w); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := w.finish(); err != nil {

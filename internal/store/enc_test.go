@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ func TestColumnRoundTrip(t *testing.T) {
 		}
 		return out
 	}
+	rng := rand.New(rand.NewPCG(1, 2))
 	cases := []struct {
 		name   string
 		vals   []string
@@ -32,6 +34,15 @@ func TestColumnRoundTrip(t *testing.T) {
 		{"dict absent", many(64, func(i int) string { return []string{"a", "", "b", "c"}[i%4] }),
 			func() []bool { a := make([]bool, 64); a[1], a[5] = true, true; return a }(), kindDict},
 		{"plain", many(300, func(i int) string { return strings.Repeat("x", i%17) + strconv.Itoa(i*7919) }), nil, kindPlain},
+		{"ns times", many(100, func(i int) string { return strconv.Itoa(1795661667596513125 + i*1000) }), nil, kindInt},
+		// Large dictionaries (dictpol.go): many distinct values that repeat.
+		{"large dict", many(4000, func(i int) string { return "user." + strconv.Itoa(rng.IntN(1200)) }), nil, kindDict},
+		{"large dict absent", many(4000, func(i int) string { return "u" + strconv.Itoa(int(uint32(i*2654435761)>>20)%900) }),
+			func() []bool { a := make([]bool, 4000); a[3], a[3999] = true, true; return a }(), kindDict},
+		{"too many distinct", many(4000, func(i int) string { return "u" + strconv.Itoa(int(uint32(i*2654435761)>>20)%1800) }), nil, kindPlain},
+		{"numeric not large dict", many(4000, func(i int) string { return strconv.Itoa(int(uint32(i*2654435761)>>20) % 1500) }),
+			func() []bool { a := make([]bool, 4000); a[0] = true; return a }(), kindPlain},
+		{"unique", many(4000, func(i int) string { return "req-" + strconv.Itoa(i*7919) }), nil, kindPlain},
 		{"plain absent", []string{"a", "", "b\x00\x01"}, []bool{false, true, false}, kindPlain},
 		{"binary", []string{"\x00\xff\x01", "\xc3\x28", "long " + strings.Repeat("z", 5000)}, nil, kindPlain},
 	}
@@ -121,6 +132,53 @@ func TestTemplateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDictPolicy checks the dictionary policy's limits and that nearly
+// unique values give up early.
+func TestDictPolicy(t *testing.T) {
+	vals := make([]string, 8192)
+	for i := range vals {
+		vals[i] = "id-" + strconv.Itoa(i)
+	}
+	var db dictBuilder
+	if _, ok := db.encode(vals, nil, smallDict, true); ok {
+		t.Fatal("unique values coded by the first step")
+	}
+	if _, ok := db.encode(vals, nil, maxDict, false); ok {
+		t.Fatal("unique values coded by the second step")
+	}
+	if db.pos > 2*smallDict {
+		t.Errorf("unique values: gave up after %d rows, want about %d", db.pos, smallDict)
+	}
+	// A third of the present rows distinct is the limit.
+	for _, tc := range []struct {
+		distinct int
+		want     bool
+	}{{1000, true}, {1365, true}, {1366, false}, {2000, false}} {
+		for i := range 4096 {
+			vals[i] = "v" + strconv.Itoa(i%tc.distinct)
+		}
+		for i := range 100 {
+			vals[i] = "v1" // repeats early: the second step goes on
+		}
+		absent := make([]bool, 8192)
+		for i := 4096; i < 8192; i++ {
+			vals[i], absent[i] = "", true
+		}
+		n := map[string]bool{}
+		for i := range 4096 {
+			n[vals[i]] = true
+		}
+		var db dictBuilder
+		_, ok := db.encode(vals, absent, smallDict, true)
+		if !ok {
+			_, ok = db.encode(vals, absent, maxDict, false)
+		}
+		if ok != (len(n) <= 4096/3) || ok != tc.want {
+			t.Errorf("%d distinct of 4096 present rows: coded %v", len(n), ok)
+		}
+	}
+}
+
 func TestIsCanonicalInt(t *testing.T) {
 	f := func(s string, want bool) {
 		t.Helper()
@@ -135,7 +193,13 @@ func TestIsCanonicalInt(t *testing.T) {
 	f("0", true)
 	f("-1", true)
 	f("123456789012345678", true)
-	f("1234567890123456789", false)
+	f("1234567890123456789", true) // 19 digits: Unix ns times
+	f("9223372036854775807", true)
+	f("-9223372036854775807", true)
+	f("9223372036854775808", false)
+	f("-9223372036854775808", false) // int64, but never needed
+	f("9999999999999999999", false)
+	f("12345678901234567890", false)
 	f("", false)
 	f("-", false)
 	f("-0", false)

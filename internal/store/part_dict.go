@@ -18,7 +18,7 @@ func (p *part) loadDict(i int, name string) (*DictColumn, error) {
 		return nil, nil
 	}
 	bm := &p.blocks[i]
-	c, ok := p.column(bm, name)
+	c, ok := p.valueColumn(bm, name) // an alias of a dict column is one
 	if !ok {
 		return &DictColumn{Name: name}, nil
 	}
@@ -81,6 +81,27 @@ func decodeDict(chunk []byte, rows int) (*DictColumn, error) {
 			dc.Dict[i] = r.str()
 		}
 		dc.Codes = make([]uint16, rows)
+		// Fast path: below 128 values every code is one byte.
+		if rest := body[min(r.off, len(body)):]; n < 128 && len(rest) == rows && r.err == nil {
+			for i := range dc.Codes {
+				dc.Codes[i] = uint16(rest[i])
+				if int(rest[i]) > n && r.err == nil {
+					r.err = fmt.Errorf("dictionary index %d out of %d", rest[i], n)
+				}
+			}
+			r.off = len(body)
+			break
+		}
+		// Fast path: below 16384 values a code is one or two bytes.
+		if n < 1<<14 && r.err == nil {
+			if off, ok := decodeCodes2(body, r.off, dc.Codes); ok {
+				r.off = off
+				if i := slices.IndexFunc(dc.Codes, func(c uint16) bool { return int(c) > n }); i >= 0 {
+					r.err = fmt.Errorf("dictionary index %d out of %d", dc.Codes[i], n)
+				}
+				break
+			}
+		}
 		for i := range dc.Codes {
 			c := r.uvarint()
 			if c > uint64(n) && r.err == nil {
@@ -100,6 +121,29 @@ func decodeDict(chunk []byte, rows int) (*DictColumn, error) {
 	return dc, nil
 }
 
+// decodeCodes2 reads len(codes) uvarints of at most two bytes from
+// body[off:] into codes and returns the offset after them; false when one
+// is longer or the body ends first (the caller then reads them the slow
+// way, which reports the problem).
+func decodeCodes2(body string, off int, codes []uint16) (int, bool) {
+	for i := range codes {
+		if off >= len(body) {
+			return off, false
+		}
+		c := uint16(body[off])
+		off++
+		if c >= 0x80 {
+			if off >= len(body) || body[off] >= 0x80 {
+				return off, false
+			}
+			c = c&0x7f | uint16(body[off])<<7
+			off++
+		}
+		codes[i] = c
+	}
+	return off, true
+}
+
 // pruneColumns decides LoadOptions.PruneCols before a load: a wanted
 // field column that cannot contain any of texts is no longer wanted, and
 // its decompressed body is kept in l.pre for the _raw templates that may
@@ -115,6 +159,12 @@ func (l *blockLoader) pruneColumns(cols, texts []string) ([]string, error) {
 		case kindInt:
 			// Canonical decimal integers: digits and a leading minus.
 			if !slices.ContainsFunc(texts, maybeInt) {
+				l.want[k] = false
+				pruned = append(pruned, name)
+			}
+		case kindIPv4:
+			// Canonical dotted quads: digits and dots.
+			if !slices.ContainsFunc(texts, maybeIPv4) {
 				l.want[k] = false
 				pruned = append(pruned, name)
 			}
@@ -155,6 +205,15 @@ type preBody struct {
 func maybeInt(text string) bool {
 	for j := 0; j < len(text); j++ {
 		if (text[j] < '0' || text[j] > '9') && text[j] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func maybeIPv4(text string) bool {
+	for j := 0; j < len(text); j++ {
+		if (text[j] < '0' || text[j] > '9') && text[j] != '.' {
 			return false
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -168,9 +169,11 @@ func TestDecodeDictBad(t *testing.T) {
 	}
 	for _, c := range [][]byte{
 		nil, {kindDict}, {kindDict, codecNone, 3, 9, 9, 9}, {kindPlain, codecNone, 1, 0},
-		{kindDict, codecNone, 4, 1, 1, 'a', 2}, // code 2 of 1 value
-		{kindDict, codecNone, 4, 1, 1, 'a', 1}, // one code for 4 rows
-		{kindConst, codecNone, 3, 1, 'a', 'b'}, // trailing byte
+		{kindDict, codecNone, 4, 1, 1, 'a', 2},             // code 2 of 1 value
+		{kindDict, codecNone, 4, 1, 1, 'a', 1},             // one code for 4 rows
+		{kindConst, codecNone, 3, 1, 'a', 'b'},             // trailing byte
+		{kindDict, codecNone, 7, 1, 1, 'a', 0, 1, 2, 1},    // code 2 of 1 value, one byte per row
+		{kindDict, codecNone, 7, 1, 1, 'a', 0, 1, 0x81, 0}, // a two-byte code
 	} {
 		if dc, err := decodeDict(c, 4); err == nil {
 			t.Errorf("decodeDict(%v) = %+v, want an error", c, dc)
@@ -181,7 +184,65 @@ func TestDecodeDictBad(t *testing.T) {
 	}
 }
 
+// wideDict returns a kindDict chunk of n values v0..v(n-1) and the codes
+// (0 absent, else index+1), each code written with width bytes at least.
+func wideDict(n int, codes []int, width int) []byte {
+	b := binary.AppendUvarint(nil, uint64(n))
+	for i := range n {
+		b = appendStr(b, fmt.Sprintf("v%d", i))
+	}
+	for _, c := range codes {
+		for k := 1; k < width; k++ { // 7 bits each, with the continuation bit
+			b = append(b, byte(c>>(7*(k-1)))|0x80)
+		}
+		if width > 1 {
+			b = append(b, byte(c>>(7*(width-1))))
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(c))
+	}
+	return encodeChunk(nil, kindDict, b, levelFast)
+}
+
+// TestDecodeDictWide checks the decoding of codes of one and two bytes,
+// and of longer ones, against the text decoder.
+func TestDecodeDictWide(t *testing.T) {
+	for _, n := range []int{5, 127, 128, 300, 16383, 16384, 20000} {
+		codes := make([]int, 1000)
+		for i := range codes {
+			codes[i] = (i * 7919) % (n + 1) // 0: absent
+		}
+		for _, width := range []int{1, 3} {
+			chunk := wideDict(n, codes, width)
+			dc, err := decodeDict(chunk, len(codes))
+			if err != nil {
+				t.Fatalf("n %d width %d: %v", n, width, err)
+			}
+			vals, absent, err := decodeColumn(chunk, len(codes))
+			if err != nil {
+				t.Fatalf("n %d width %d: decodeColumn: %v", n, width, err)
+			}
+			for i, c := range codes {
+				if int(dc.Codes[i]) != c {
+					t.Fatalf("n %d width %d row %d: code %d, want %d", n, width, i, dc.Codes[i], c)
+				}
+				if (c == 0) != (absent != nil && absent[i]) || (c > 0 && vals[i] != dc.Dict[c-1]) {
+					t.Fatalf("n %d width %d row %d: text %q absent %v, code %d", n, width, i, vals[i], absent != nil && absent[i], c)
+				}
+			}
+			if _, err := decodeDict(chunk, len(codes)+1); err == nil {
+				t.Errorf("n %d width %d: one row more decoded without error", n, width)
+			}
+		}
+	}
+	bad := wideDict(300, []int{1, 301, 2}, 1)
+	if _, err := decodeDict(bad, 3); err == nil || !strings.Contains(err.Error(), "out of") {
+		t.Errorf("code out of range: %v", err)
+	}
+}
+
 func FuzzDecodeDict(f *testing.F) {
+	f.Add(wideDict(200, []int{0, 1, 200, 130, 5}, 1), 5)
 	f.Add(encodeColumn(nil, strings.Split("a,b,a,b,a,b,a,b,a,b,a,b", ","), nil, levelFast), 12)
 	f.Add(encodeColumn(nil, []string{"c", "c", "c"}, nil, levelFast), 3)
 	f.Fuzz(func(t *testing.T, chunk []byte, rows int) {
@@ -198,6 +259,28 @@ func FuzzDecodeDict(f *testing.F) {
 		for _, c := range dc.Codes {
 			if int(c) > len(dc.Dict) {
 				t.Fatalf("code %d out of %d values", c, len(dc.Dict))
+			}
+		}
+		// The text decoder must agree on every row.
+		vals, absent, err := decodeColumn(chunk, rows)
+		if err != nil {
+			t.Fatalf("decodeDict ok, decodeColumn: %v", err)
+		}
+		for i := range rows {
+			got := "<absent>"
+			switch {
+			case len(dc.Dict) == 0:
+			case dc.Codes == nil:
+				got = dc.Dict[0]
+			case dc.Codes[i] > 0:
+				got = dc.Dict[dc.Codes[i]-1]
+			}
+			want := vals[i]
+			if absent != nil && absent[i] {
+				want = "<absent>"
+			}
+			if got != want {
+				t.Fatalf("row %d: %q by code, %q as text", i, got, want)
 			}
 		}
 	})
@@ -236,5 +319,27 @@ func TestLoadRows(t *testing.T) {
 				t.Errorf("block %d: rows %v loaded without an error", blk, bad)
 			}
 		}
+	}
+}
+
+func BenchmarkDecodeDict(b *testing.B) {
+	for _, n := range []int{40, 3000} {
+		codes := make([]int, 7300)
+		for i := range codes {
+			codes[i] = 1 + (i*7919)%n
+		}
+		// Stored, not compressed: the codes loop, not zstd.
+		_, body, _ := chunkBody(wideDict(n, codes, 1))
+		chunk := append([]byte{kindDict, codecNone}, binary.AppendUvarint(nil, uint64(len(body)))...)
+		chunk = append(chunk, body...)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(codes)))
+			for b.Loop() {
+				if _, err := decodeDict(chunk, len(codes)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ func (p *part) decodeIndex() error {
 		return fmt.Errorf("index checksum mismatch at offset %d", off)
 	}
 	p.version = binary.LittleEndian.Uint32(foot[20:])
-	if p.version < 1 || p.version > partVersion {
+	if p.version < 1 || p.version > partVersion { // 1 and 2 have no aliases and smaller dictionaries
 		return fmt.Errorf("unknown part version %d", p.version)
 	}
 	initCodecs()
@@ -250,7 +250,11 @@ func (p *part) loadBlockWith(i int, cols []string, o LoadOptions) (*Block, error
 	}
 	b.Cols = make([]Column, 0, len(cols))
 	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols)), rows: o.Rows}
-	defer l.release()
+	defer func() {
+		if b.Raw == nil {
+			l.release() // else the RawTemplates owns the loader
+		}
+	}()
 	for _, name := range cols {
 		for k, c := range bm.cols {
 			if p.names[c.name] == name {
@@ -264,10 +268,21 @@ func (p *part) loadBlockWith(i int, cols []string, o LoadOptions) (*Block, error
 		if pruned, err = l.pruneColumns(o.PruneCols, o.PruneTexts); err != nil {
 			return nil, err
 		}
+		pruned = l.pruneAliases(o.PruneCols, pruned)
 	}
+	l.wantTargets()
 	for _, name := range cols {
 		if slices.Contains(pruned, name) {
 			continue
+		}
+		if o.RawTemplates && name == event.FieldRaw && b.Raw == nil {
+			var err error
+			if b.Raw, err = l.rawTemplates(); err != nil {
+				return nil, err
+			}
+			if b.Raw != nil {
+				continue // not expanded: Block.Raw instead of a column
+			}
 		}
 		col, err := p.loadColumn(l, name)
 		if err != nil {
@@ -320,6 +335,9 @@ func (l *blockLoader) col(k int) (Column, error) {
 	if err != nil {
 		return Column{}, err
 	}
+	if len(ch) > 0 && ch[0] == kindAlias {
+		return l.alias(k, ch, name)
+	}
 	// A column not asked for lives only during this load, and so does a
 	// template's text (it is expanded into a fresh buffer).
 	transient := !l.want[k]
@@ -336,7 +354,7 @@ func (l *blockLoader) col(k int) (Column, error) {
 			sc = getScratch()
 			l.scratch = append(l.scratch, sc)
 		}
-		vals, absent, err = decodeColumnTo(ch, int(l.bm.rows), sc, transient)
+		vals, absent, err = decodeColumnRows(ch, int(l.bm.rows), sc, transient, l.rows)
 	}
 	if err != nil {
 		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)

@@ -22,8 +22,11 @@ const (
 	partMagic    = "MAMPART1"
 	partEndMagic = "MAMPEND1"
 	footerSize   = 32
-	partVersion  = 2 // 2: blooms also hold exact field=value hashes of dict and const columns
-	partExt      = ".part"
+	// partVersion 2: blooms also hold exact field=value hashes of dict and
+	// const columns; 3: alias columns (kindAlias), dictionaries of up to
+	// maxDict values.
+	partVersion = 3
+	partExt     = ".part"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -79,6 +82,7 @@ type partWriter struct {
 	bloom bloomBuilder
 	tmpl  templater
 	kinds []byte
+	alias []int // by column: the earlier column it is an alias of, or -1
 	buf   []byte
 	cols  colBuilder
 }
@@ -153,11 +157,15 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 		return err
 	}
 	kinds := pw.kinds[:0]
+	pw.alias = findAliases(pw.alias, cb.cols)
 	for i := range cb.cols {
 		c := &cb.cols[i]
-		if i == 0 { // _raw, as templates
+		switch {
+		case i == 0: // _raw, as templates
 			pw.buf = encodeChunk(pw.buf[:0], kindTemplate, pw.tmpl.body(rows, cb), lv)
-		} else {
+		case pw.alias[i] >= 0:
+			pw.buf = appendAliasChunk(pw.buf[:0], pw.alias[i])
+		default:
 			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, lv)
 		}
 		kinds = append(kinds, pw.buf[0])
@@ -174,7 +182,15 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 		if c.name == event.FieldReceived {
 			continue
 		}
-		exact := kinds[i] == kindDict || kinds[i] == kindConst
+		kind := kinds[i]
+		if kind == kindAlias {
+			// Its tokens are the target's; its exact keys have its name.
+			kind = kinds[pw.alias[i]]
+		}
+		exact := kind == kindDict || kind == kindConst
+		if kinds[i] == kindAlias && !exact {
+			continue
+		}
 		var last string
 		for j, v := range c.vals {
 			if (c.absent != nil && c.absent[j]) || (j > 0 && v == last) {
@@ -183,7 +199,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 			last = v
 			// Fast path: a value found in the raw text at word
 			// boundaries adds no token the raw text did not add.
-			if i == 0 || c.covered == nil || !c.covered[j] {
+			if kinds[i] != kindAlias && (i == 0 || c.covered == nil || !c.covered[j]) {
 				pw.bloom.addText(v)
 			}
 			if exact {

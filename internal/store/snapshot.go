@@ -248,7 +248,7 @@ func (f *filter) equalMay(p *part, i int) bool {
 	if f.value == "" {
 		return true
 	}
-	c, ok := p.column(bm, f.field)
+	c, ok := p.valueColumn(bm, f.field) // an alias has its own exact keys
 	if !ok {
 		return false
 	}

@@ -197,11 +197,16 @@ func verifyPart(path string, info partInfo, rep *Report) bool {
 	}
 	for i := range p.blocks {
 		bm := &p.blocks[i]
+		damaged := false
 		for _, c := range append([]colMeta{bm.timeCol}, bm.cols...) {
 			if _, err := p.chunk(c); err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: checksum mismatch", i, p.names[c.name])
+				damaged = true
 				continue
 			}
+		}
+		if err := p.checkAliases(i); err != nil && !damaged {
+			rep.add(path, -1, "block %d: %v", i, err)
 		}
 		if i > 0 && p.blocks[i-1].stream == bm.stream && p.blocks[i-1].maxTime > bm.minTime {
 			rep.add(path, -1, "block %d overlaps the previous block of its stream", i)

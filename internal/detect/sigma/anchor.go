@@ -1,5 +1,10 @@
 package sigma
 
+import (
+	"cmp"
+	"slices"
+)
+
 // anchorMatcher finds which needles (lower-case literals) occur in a text.
 // Each needle is represented by its rarest window of up to 4 bytes (its
 // anchor; rarity is judged by how many needles share the window). A scan
@@ -8,6 +13,7 @@ package sigma
 // needles of an anchor where it occurs, by comparing the bytes around it.
 type anchorMatcher struct {
 	needles []string
+	minLen  int                   // the length of the shortest needle: a shorter text holds none
 	off     []int                 // per needle: offset of its anchor inside it
 	bits    [5][]uint64           // by window length 2..4: hashed anchor bitmap
 	tab     [5]map[uint32][]int32 // by window length: anchor -> needle ids (build only)
@@ -54,6 +60,9 @@ func packWindow(s string) uint32 {
 func newAnchorMatcher(needles []string) *anchorMatcher {
 	bits := anchorBitsFor(len(needles))
 	m := &anchorMatcher{needles: needles, off: make([]int, len(needles)), shift: uint32(32 - bits)}
+	if len(needles) > 0 {
+		m.minLen = len(slices.MinFunc(needles, func(a, b string) int { return cmp.Compare(len(a), len(b)) }))
+	}
 	// Document frequency of every 4-byte window across the needles (last
 	// is the needle that counted it last, so a needle counts a window once).
 	type windowDF struct{ n, last int32 }
@@ -144,6 +153,9 @@ func (m *anchorMatcher) scan(text string, dst []int32, checked []uint32, tok uin
 // scanText is scan; with fold, text is ASCII that is not lower-cased and
 // its bytes are folded as they are read, so it needs no lower-cased copy.
 func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
+	if len(text) < m.minLen {
+		return dst
+	}
 	tbl := &identity
 	if fold {
 		tbl = &asciiLower

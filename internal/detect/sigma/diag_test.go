@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +83,15 @@ func TestDiagPhases(t *testing.T) {
 	}
 	e := loadWindowsEngine(t)
 	lines := loadDevLines(t)
+	if f := os.Getenv("SIGMA_DIAG_LINES"); f != "" {
+		// Another JSON-lines file (the first 20,000 lines).
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		lines = lines[:min(len(lines), 20000)]
+	}
 	evs := make([]event.Event, len(lines))
 	for i, l := range lines {
 		var fl jsonFlattener // values live until the next call: one per kept line
@@ -90,7 +100,7 @@ func TestDiagPhases(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	const reps = 20
+	reps := max(1, 10000/len(evs))
 	var nPlain, nCand int
 	pass := func(phases int) time.Duration {
 		t0 := threadCPU()

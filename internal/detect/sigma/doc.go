@@ -16,13 +16,18 @@
 // selects the candidate rules (prefilter.go: needles keyed by field slot,
 // found by one anchor matcher per slot over the case-folded value,
 // whole-value needles by a map lookup, keyword needles by one matcher per
-// combination of the event's routes), and only those are evaluated exactly
-// (node.go, match.go). Engine.QueryPrefilter (querytext.go) turns the rules
+// combination of the event's routes, or searched for directly when there
+// are only a few), and only those are evaluated exactly (node.go,
+// match.go). What the scan finds in a value is cached per (slot, value),
+// with the results of the costlier leaves evaluated on it (valuecache.go):
+// logs repeat most values, so a repeated value is neither scanned nor
+// tested again. Engine.QueryPrefilter (querytext.go) turns the rules
 // into a search expression of whole tokens for retro-hunts over the store.
 // A rule's condition stays available as an Expr tree (Rule.Detection).
 //
 // Concurrency: a compiled Engine is safe for concurrent use; Match keeps
-// its scratch space in a sync.Pool, and the only state it adds after
+// its scratch space in a sync.Pool (each with its own bounded value cache,
+// so lookups take no lock), and the only shared state it adds after
 // Compile is a bounded cache of merged keyword matchers (a sync.Map).
 // Rules and Pipelines must not be changed after Compile.
 package sigma

@@ -22,6 +22,12 @@ type Options struct {
 	// NoPrefilter disables the literal prefilter (for tests and
 	// measurements; results are the same).
 	NoPrefilter bool
+	// ValueCache is the number of entries of the prefilter's value cache
+	// per Match scratch space (what the scan found in a value, for values
+	// seen again): 0 means the default (twice the number of prefilter
+	// needles, from 64 to 8192), a negative number disables it (for tests
+	// and measurements; results are the same).
+	ValueCache int
 	// Logger receives compile messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -56,6 +62,7 @@ type Engine struct {
 	// Source and Category so routing can use them.
 	metaSlots [2]int32
 	pf        prefilter
+	vcEntries int // value cache entries per state (0: none)
 	pool      sync.Pool
 }
 
@@ -189,6 +196,14 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	e.buildSlotRoutes()
 	e.buildPrefilter(needles)
 	e.linkNeedles()
+	switch e.vcEntries = opts.ValueCache; {
+	case e.vcEntries == 0:
+		// Small rule sets (a rule test, a retro-hunt) scan cheaply: they
+		// get a small cache.
+		e.vcEntries = min(defaultValueCache, max(64, 2*len(e.pf.keys)))
+	case e.vcEntries < 0:
+		e.vcEntries = 0
+	}
 	e.pool.New = func() any { return e.newState() }
 	log.Info("sigma rules compiled", "rules", len(e.rules), "skipped", len(issues),
 		"alternatives", len(e.alts), "patterns", len(e.pf.keys))
@@ -561,7 +576,13 @@ type state struct {
 	scanned bool
 	tok     uint32
 	hits    []int32
-	cache   map[string]cachedName // event field name -> slot (-1: none)
+	found   []int32     // scratch: the needle keys found in one value
+	vcache  *valueCache // what the prefilter found in values seen before (nil: none yet)
+	// slotEnt is, per slot, the value cache entry of the slot's value
+	// (valid when slotEntGen is the event's gen).
+	slotEnt    []int32
+	slotEntGen []uint32
+	cache      map[string]cachedName // event field name -> slot (-1: none)
 	// predName and predSlot remember, per field position, the last name
 	// seen there and its slot: events of one source share their shape.
 	predName []string
@@ -571,18 +592,20 @@ type state struct {
 func (e *Engine) newState() *state {
 	n := len(e.slots)
 	return &state{
-		setGen:    make([]uint32, n),
-		vals:      make([]string, n),
-		slotField: make([]int32, n),
-		cand:      make([]uint32, len(e.rules)),
-		mask:      make([]uint8, len(e.rules)),
-		done:      make([]uint32, len(e.rules)),
-		altSeen:   make([]uint32, len(e.alts)),
-		altOK:     make([]uint32, len(e.alts)),
-		keyGen:    make([]uint32, len(e.pf.keys)),
-		memoGen:   make([]uint32, e.memos),
-		memoVal:   make([]bool, e.memos),
-		cache:     map[string]cachedName{},
+		setGen:     make([]uint32, n),
+		vals:       make([]string, n),
+		slotField:  make([]int32, n),
+		slotEnt:    make([]int32, n),
+		slotEntGen: make([]uint32, n),
+		cand:       make([]uint32, len(e.rules)),
+		mask:       make([]uint8, len(e.rules)),
+		done:       make([]uint32, len(e.rules)),
+		altSeen:    make([]uint32, len(e.alts)),
+		altOK:      make([]uint32, len(e.alts)),
+		keyGen:     make([]uint32, len(e.pf.keys)),
+		memoGen:    make([]uint32, e.memos),
+		memoVal:    make([]bool, e.memos),
+		cache:      map[string]cachedName{},
 	}
 }
 
@@ -597,6 +620,12 @@ func (st *state) next() {
 		clear(st.keyGen)
 		clear(st.lowGen)
 		clear(st.memoGen)
+		clear(st.slotEntGen)
+		if st.vcache != nil {
+			for i := range st.vcache.tags {
+				st.vcache.tags[i].used = 0
+			}
+		}
 		st.gen = 1
 	}
 	st.lowbuf = st.lowbuf[:0]
@@ -612,6 +641,12 @@ const maxCachedNames = 1 << 14
 // beyond the call only if it needs ev: the Rule pointer stays valid.
 func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	st := e.pool.Get().(*state)
+	e.match(st, ev, fn)
+	e.pool.Put(st)
+}
+
+// match is Match with the given scratch space.
+func (e *Engine) match(st *state, ev *event.Event, fn func(m Match)) {
 	e.load(st, ev)
 	// Route: which alternatives does the event belong to?
 	e.route(st)
@@ -644,7 +679,6 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 		}
 	}
 	st.ev = nil
-	e.pool.Put(st)
 }
 
 // load starts a match: it maps the event's fields to slots.

@@ -95,6 +95,10 @@ type leafNode struct {
 	// multi, when set for a group, finds any of the group's contains
 	// literals in one pass (long lists, such as emoji or homoglyphs).
 	multi []*anchorMatcher
+	// memo, when > 0, is the leaf's id in the value cache's memo tables:
+	// its result depends on its slot's value only, and costs more to
+	// compute than to look up (see memoWorthy, Engine.linkNeedles).
+	memo int32
 }
 
 // minMultiList is the contains-list size from which one pass of an anchor
@@ -235,6 +239,22 @@ func anyByteIn(s string, set *byteSet) bool {
 }
 
 func (n *leafNode) eval(st *state) bool {
+	if n.memo > 0 && st.slotEntGen[n.slot] == st.gen {
+		// The slot's value is in the value cache: its entry remembers
+		// what this leaf gave on it.
+		ent := &st.vcache.ents[st.slotEnt[n.slot]]
+		if res, ok := ent.memoGet(n.memo); ok {
+			return res
+		}
+		res := n.test(st)
+		ent.memoPut(n.memo, res)
+		return res
+	}
+	return n.test(st)
+}
+
+// test evaluates the leaf on the event.
+func (n *leafNode) test(st *state) bool {
 	v, ok := st.value(n.slot)
 	res := true
 	for gi, g := range n.groups {

@@ -128,7 +128,12 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 type kwMatcher struct {
 	id   int32
 	ac   *anchorMatcher
-	keys []int32 // pattern -> key id
+	few  *fewNeedles // the same needles when there are only a few (else nil)
+	keys []int32     // pattern -> key id
+}
+
+func newKWMatcher(id int32, lits []string, keys []int32) *kwMatcher {
+	return &kwMatcher{id: id, ac: newAnchorMatcher(lits), few: newFewNeedles(lits), keys: keys}
 }
 
 // maxKWCombos bounds the merged keyword matchers kept (see kwFor).
@@ -160,7 +165,7 @@ func (e *Engine) kwFor(st *state, ms []*kwMatcher) *kwMatcher {
 	for i, k := range keys {
 		lits[i] = e.pf.keys[k].lit
 	}
-	m := &kwMatcher{id: -1, ac: newAnchorMatcher(lits), keys: keys}
+	m := newKWMatcher(-1, lits, keys)
 	if e.pf.kwComboN.Add(1) <= maxKWCombos {
 		v, _ := e.pf.kwCombos.LoadOrStore(string(st.kwKey), m)
 		m = v.(*kwMatcher)
@@ -202,7 +207,7 @@ func (e *Engine) buildKeywordMatchers() {
 			for i, k := range keys {
 				lits[i] = pf.keys[k].lit
 			}
-			m = &kwMatcher{id: int32(len(shared)), ac: newAnchorMatcher(lits), keys: keys}
+			m = newKWMatcher(int32(len(shared)), lits, keys)
 			pf.maxPats = max(pf.maxPats, len(lits))
 			shared[sig] = m
 		}
@@ -211,7 +216,8 @@ func (e *Engine) buildKeywordMatchers() {
 }
 
 // linkNeedles gives every contains matcher whose (slot, literal) is a
-// prefilter key that key's id (see matcher.nid).
+// prefilter key that key's id (see matcher.nid), and every leaf worth
+// memoizing its memo id (see leafNode.memo).
 func (e *Engine) linkNeedles() {
 	ids := make(map[needleKey]int32, len(e.pf.keys))
 	for i, k := range e.pf.keys {
@@ -220,6 +226,7 @@ func (e *Engine) linkNeedles() {
 		}
 	}
 	seen := map[*leafNode]bool{}
+	memos := int32(0)
 	var walk func(n node)
 	walk = func(n node) {
 		switch n := n.(type) {
@@ -260,6 +267,10 @@ func (e *Engine) linkNeedles() {
 					}
 				}
 			}
+			if memoWorthy(n) {
+				memos++
+				n.memo = memos
+			}
 		}
 	}
 	for _, r := range e.rules {
@@ -274,6 +285,36 @@ func (e *Engine) linkNeedles() {
 	}
 }
 
+// memoWorthy reports whether a leaf's result is a function of its slot's
+// value alone (no reference to another field) and costs more than a memo
+// lookup: a regular expression, a glob, a long list, a literal the
+// prefilter does not know. A leaf of one or two literals the prefilter
+// knows answers from the scan's key stamps at least as fast.
+func memoWorthy(n *leafNode) bool {
+	if n.slot < 0 {
+		return false
+	}
+	count, cheap := 0, true
+	for _, g := range n.groups {
+		for i := range g {
+			m := &g[i]
+			switch m.op {
+			case opFieldRef:
+				return false
+			case opNull, opExists, opAny:
+			case opEq, opContains:
+				if m.nid == 0 {
+					cheap = false
+				}
+			default:
+				cheap = false
+			}
+			count++
+		}
+	}
+	return !cheap || count > 2
+}
+
 // nextTok returns a new scan token for the prefilter's scratch.
 func (st *state) nextTok() uint32 {
 	st.tok++
@@ -285,69 +326,110 @@ func (st *state) nextTok() uint32 {
 }
 
 // scan runs the prefilter: field needles over the values of the slots
-// they name, keyword needles over every value and the raw text.
+// they name, keyword needles over every value and the raw text. What the
+// value of a slot with field needles holds is remembered per (slot,
+// keyword matcher, value) in the state's value cache, so repeated values
+// are not scanned again (the large per-slot matchers are what costs).
 func (e *Engine) scan(st *state) {
 	pf := &e.pf
 	st.scanned = true
 	if len(st.checked) < pf.maxPats {
 		st.checked = make([]uint32, pf.maxPats)
 	}
-	for j, s := range st.fieldSlot {
-		// Only the field that set the slot is the slot's value.
-		if s < 0 || st.slotField[s] != int32(j) {
-			continue
-		}
-		ex, ac := pf.exact[s], pf.slotAC[s]
-		if ex == nil && ac == nil {
-			continue
-		}
-		var low string
-		fold := false
-		if ex != nil {
-			low = st.lowerField(int32(j))
-			if k, ok := ex[low]; ok {
-				e.hitKey(st, k)
-			}
-		} else if v := st.fieldValue(int32(j)); isASCII(v) {
-			// Fast path: ASCII only, folded while scanning (no copy).
-			low, fold = v, true
-		} else {
-			low = st.lowerField(int32(j))
-		}
-		if ac != nil {
-			n0 := len(st.hits)
-			st.hits = ac.scanText(low, fold, st.hits, st.checked, st.nextTok())
-			keys := pf.slotKeys[s]
-			for _, p := range st.hits[n0:] {
-				e.hitKey(st, keys[p])
-			}
-		}
-	}
-	// Keyword needles: the matchers of the event's alternatives, each once.
+	// Keyword needles: the matchers of the event's alternatives, merged.
 	st.kws = st.kws[:0]
 	for _, id := range st.altList {
 		if m := pf.altKW[id]; m != nil && !slices.Contains(st.kws, m) {
 			st.kws = append(st.kws, m)
 		}
 	}
+	var kw *kwMatcher
 	if len(st.kws) > 0 {
-		m := e.kwFor(st, st.kws)
-		for j := range st.fieldSlot {
-			if v := st.fieldValue(int32(j)); isASCII(v) {
-				e.scanKeywords(st, m, v, true)
-			} else {
-				e.scanKeywords(st, m, st.lowerField(int32(j)), false)
+		kw = e.kwFor(st, st.kws)
+	}
+	if st.vcache == nil && e.vcEntries > 0 {
+		st.vcache = newValueCache(e.vcEntries)
+	}
+	vc := st.vcache
+	// kwc is the keyword matcher whose findings the value cache keeps: a
+	// few keyword needles are searched for directly in every value.
+	kwc := kw
+	if kw != nil && kw.few != nil {
+		kwc = nil
+	}
+	for j, s0 := range st.fieldSlot {
+		// Only the field that set the slot is the slot's value.
+		if s0 >= 0 && st.slotField[s0] != int32(j) {
+			s0 = -1
+		}
+		s := s0
+		if s >= 0 && pf.exact[s] == nil && pf.slotAC[s] == nil {
+			s = -1
+		}
+		if s < 0 && kw == nil {
+			continue
+		}
+		v := st.fieldValue(int32(j))
+		if kw != kwc {
+			e.scanFew(st, kw, int32(j), v)
+		} else if s < 0 {
+			// Keyword needles only: their matcher is small and stays in
+			// the CPU cache, so scanning costs less than a cache lookup.
+			st.found = e.scanValue(st, int32(j), -1, kw, v, st.found[:0])
+			for _, k := range st.found {
+				e.hitKey(st, k)
 			}
 		}
-		if raw := st.ev.Raw; raw != "" {
-			if isASCII(raw) {
-				e.scanKeywords(st, m, raw, true)
-			} else {
-				st.lowerAll()
-				e.scanKeywords(st, m, st.rawLow, false)
+		if s < 0 {
+			continue
+		}
+		if vc == nil || !cacheable(v) {
+			st.found = e.scanValue(st, int32(j), s, kwc, v, st.found[:0])
+			for _, k := range st.found {
+				e.hitKey(st, k)
 			}
+			continue
+		}
+		i, h, ok := vc.lookup(s, kwc, v, st.gen)
+		if ok {
+			for _, k := range vc.ents[i].keys {
+				e.hitKey(st, k)
+			}
+		} else {
+			st.found = e.scanValue(st, int32(j), s, kwc, v, st.found[:0])
+			for _, k := range st.found {
+				e.hitKey(st, k)
+			}
+			vc.store(i, h, s, kwc, v, st.found, st.gen)
+		}
+		if i >= 0 {
+			// The slot's value has an entry: leaves on it memoize there.
+			st.slotEnt[s], st.slotEntGen[s] = int32(i), st.gen
 		}
 	}
+	if raw := st.ev.Raw; raw != "" && kw != nil {
+		if isASCII(raw) {
+			e.scanKeywords(st, kw, raw, true)
+		} else {
+			st.lowerAll()
+			e.scanKeywords(st, kw, st.rawLow, false)
+		}
+	}
+}
+
+// scanFew searches event field j's value v for the needles of a keyword
+// matcher that has only a few.
+func (e *Engine) scanFew(st *state, kw *kwMatcher, j int32, v string) {
+	fold := isASCII(v)
+	if !fold {
+		v = st.lowerField(j)
+	}
+	n0 := len(st.hits)
+	st.hits = kw.few.scan(v, fold, st.hits)
+	for _, p := range st.hits[n0:] {
+		e.hitKey(st, kw.keys[p])
+	}
+	st.hits = st.hits[:n0]
 }
 
 // isASCII reports whether s has only ASCII bytes (eight at a time).

@@ -1,0 +1,81 @@
+package sigma
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// TestDiagHuntSpeed measures flattening plus Match with every Windows rule
+// of SigmaHQ in thread CPU time per event, the fastest and the median of a
+// few passes (set SIGMA_DIAG=1; a steadier figure than a benchmark on a
+// busy machine). It runs over the dev events (SIGMA_DIAG_REPS passes of
+// 489) and, when SIGMA_SCENARIO is set, the scenario's Winlogbeat events.
+func TestDiagHuntSpeed(t *testing.T) {
+	if os.Getenv("SIGMA_DIAG") == "" {
+		t.Skip("set SIGMA_DIAG=1")
+	}
+	e := loadWindowsEngine(t)
+	sets := map[string][]string{"dev": loadDevLines(t)}
+	if dir := os.Getenv("SIGMA_SCENARIO"); dir != "" {
+		var lines []string
+		for _, name := range []string{"winlogbeat_sysmon.ndjson", "winlogbeat_security.ndjson"} {
+			f, err := os.Open(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(f)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				if l := strings.TrimSpace(sc.Text()); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			f.Close()
+		}
+		sets["winlogbeat"] = lines
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, name := range []string{"dev", "winlogbeat"} {
+		lines := sets[name]
+		if lines == nil {
+			continue
+		}
+		reps := 1
+		if name == "dev" {
+			reps = 40
+		}
+		var fl jsonFlattener
+		var fields []event.Field
+		var per []time.Duration
+		matches := 0
+		for round := 0; round < 7; round++ {
+			n := 0
+			runtime.GC()
+			t0 := threadCPU()
+			for k := 0; k < reps; k++ {
+				for _, l := range lines {
+					var err error
+					if fields, err = fl.flatten(l, fields); err != nil {
+						t.Fatal(err)
+					}
+					ev := event.Event{Fields: fields}
+					e.Match(&ev, func(Match) { n++ })
+				}
+			}
+			per = append(per, (threadCPU()-t0)/time.Duration(reps*len(lines)))
+			matches = n
+		}
+		slices.Sort(per)
+		t.Logf("%s: %d events per pass, %d matches; thread CPU per event: min %v median %v (passes %v)",
+			name, reps*len(lines), matches, per[0], per[len(per)/2], per)
+	}
+}

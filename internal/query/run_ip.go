@@ -1,0 +1,410 @@
+package query
+
+import (
+	"cmp"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/store"
+)
+
+// This file lets a scan work on IPv4 columns as numbers on blocks that
+// store them so (store.IPv4Loader): field=a.b.c.d, CIDR ranges and
+// field in (...) are decided by comparing uint32s, and count by and
+// count_distinct of such a column count addresses, formatting each
+// distinct one as text only once.
+
+// ipPred is a search conjunct on one field decided on IPv4 numbers: the
+// value lies in one of ranges (inclusive, sorted, disjoint), negated by
+// not. Rows without the field answer the fieldMatcher's missing.
+type ipPred struct {
+	ranges []ipRange
+	not    bool
+}
+
+type ipRange struct{ lo, hi uint32 }
+
+// match reports whether the present address a passes.
+func (p *ipPred) match(a uint32) bool {
+	in := false
+	switch r := p.ranges; len(r) {
+	case 0:
+	case 1:
+		in = a >= r[0].lo && a <= r[0].hi
+	default:
+		i, _ := slices.BinarySearchFunc(r, a, func(r ipRange, a uint32) int {
+			if r.hi < a {
+				return -1
+			}
+			if r.lo > a {
+				return 1
+			}
+			return 0
+		})
+		in = i < len(r) && r[i].lo <= a && a <= r[i].hi
+	}
+	return in != p.not
+}
+
+// newIPPred returns the predicate of e on a column of canonical dotted
+// quads, or nil when e is not one decided by number: it must give exactly
+// what the text predicate of compileMatcher gives on those values.
+func newIPPred(e Expr) *ipPred {
+	p := &ipPred{}
+	switch e := e.(type) {
+	case *Compare:
+		if e.Op != "=" && e.Op != "!=" {
+			return nil
+		}
+		p.not = e.Op == "!="
+		want := e.Value
+		if !e.Quoted && hasWildcard(want) {
+			return nil // a glob
+		}
+		if strings.IndexByte(want, '/') > 0 {
+			if pfx, err := netip.ParsePrefix(want); err == nil {
+				if !pfx.Addr().Is4() {
+					return nil
+				}
+				pfx = pfx.Masked()
+				a4 := pfx.Addr().As4()
+				base := uint32(a4[0])<<24 | uint32(a4[1])<<16 | uint32(a4[2])<<8 | uint32(a4[3])
+				span := uint32(0)
+				if pfx.Bits() < 32 {
+					span = ^uint32(0) >> pfx.Bits()
+				}
+				p.ranges = []ipRange{{base, base | span}}
+				return p
+			}
+		}
+		// The exact text: no dotted quad equals a value that is not one.
+		if a, ok := parseIPv4(want); ok {
+			p.ranges = []ipRange{{a, a}}
+		}
+		return p
+	case *In:
+		for _, v := range e.Values {
+			if a, ok := parseIPv4(v); ok {
+				p.ranges = append(p.ranges, ipRange{a, a})
+			}
+		}
+		slices.SortFunc(p.ranges, func(x, y ipRange) int { return cmp.Compare(x.lo, y.lo) })
+		p.ranges = slices.Compact(p.ranges)
+		return p
+	}
+	return nil
+}
+
+// planIP pairs the search's field conjuncts with number predicates: a
+// fieldMatcher gets one when it is the only conjunct on its field both
+// in the compiled search and in the search expression, so the two are
+// known to be the same.
+func (d *dictPlan) planIP(search Expr) {
+	d.ip = make([]*ipPred, len(d.fields))
+	exprs := map[string][]Expr{}
+	for _, e := range conjuncts(search) {
+		switch e := e.(type) {
+		case *Compare:
+			exprs[e.Field] = append(exprs[e.Field], e)
+		case *In:
+			exprs[e.Field] = append(exprs[e.Field], e)
+		case *Matches:
+			exprs[e.Field] = append(exprs[e.Field], e)
+		}
+	}
+	for j, f := range d.fields {
+		if f == nil || len(exprs[f.name]) != 1 || isMetaColumn(f.name) {
+			continue
+		}
+		n := 0
+		for _, g := range d.fields {
+			if g != nil && g.name == f.name {
+				n++
+			}
+		}
+		if n == 1 {
+			d.ip[j] = newIPPred(exprs[f.name][0])
+		}
+	}
+}
+
+// ipFilter decides conjunct j on the block's IPv4 column, narrowing
+// w.keep; it reports false when the column is not stored as IPv4, and
+// hit false when no row is left.
+func (w *worker) ipFilter(il store.IPv4Loader, j, rows int) (decided, hit bool, err error) {
+	d := &w.ex.p.dict
+	f, pr := d.fields[j], d.ip[j]
+	col, err := il.LoadIPv4(f.name)
+	if err != nil || col == nil {
+		return false, false, err
+	}
+	if len(col.Addrs) != rows || (col.Absent != nil && len(col.Absent) != rows) {
+		return false, false, nil // not what the block says: decide per row
+	}
+	if w.keep == nil {
+		w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
+		for i := range w.keepBuf {
+			w.keepBuf[i] = true
+		}
+		w.keep = w.keepBuf
+	}
+	keep := w.keep
+	if col.Absent == nil {
+		for i, a := range col.Addrs {
+			k := keep[i] && pr.match(a)
+			keep[i] = k
+			hit = hit || k
+		}
+		return true, hit, nil
+	}
+	for i, a := range col.Addrs {
+		var k bool
+		if col.Absent[i] {
+			k = keep[i] && f.missing
+		} else {
+			k = keep[i] && pr.match(a)
+		}
+		keep[i] = k
+		hit = hit || k
+	}
+	return true, hit, nil
+}
+
+// ipAgg is one worker's state for count by / count_distinct of an IPv4
+// column (dictPlan.ipAgg): the addresses and their counts over the
+// worker's blocks, added to its shard as text once, at the end.
+type ipAgg struct {
+	counts ipCounter // per block
+	table  ipTable
+	text   []byte
+	noDict bool // a dictionary held a value that is not an address
+	// fromDict's buffers.
+	dict   []uint32
+	addrs  []uint32
+	absent []bool
+}
+
+// aggBlock aggregates one block by number when the block stores the
+// column as IPv4 and the search is decided without loading any column;
+// it reports false when the block must go the usual way.
+func (ia *ipAgg) aggBlock(w *worker, ref store.BlockRef) (bool, error) {
+	p := w.ex.p
+	d := &p.dict
+	il, ok := ref.(store.IPv4Loader)
+	cl, ok2 := ref.(store.ColumnLoader)
+	sh, ok3 := w.shard.(*aggShardImpl)
+	if !ok || !ok2 || !ok3 {
+		return false, nil
+	}
+	rows := ref.Rows()
+	col, err := il.LoadIPv4(d.ipAgg)
+	if err == nil && col == nil && !ia.noDict {
+		col, err = ia.fromDict(cl, d.ipAgg, rows)
+	}
+	if err != nil || col == nil {
+		return err != nil, err
+	}
+	if len(col.Addrs) != rows || (col.Absent != nil && len(col.Absent) != rows) {
+		return false, nil
+	}
+	m, _, ok, err := w.dictFilter(cl, rows)
+	if err != nil || !ok {
+		return true, err
+	}
+	if !isTrue(m) {
+		return false, nil
+	}
+	lo, hi := 0, rows
+	if !inRange(ref, w.ex.opts.From, w.ex.opts.To) {
+		b, err := cl.LoadWith([]string{}, store.LoadOptions{})
+		if err != nil {
+			return true, err
+		}
+		if len(b.Times) != rows {
+			return false, nil
+		}
+		lo, hi = timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
+	}
+	w.ex.scanned.Add(int64(hi - lo))
+	if err := w.ex.budget.addRows(int64(hi - lo)); err != nil {
+		return true, err
+	}
+	return true, ia.count(w, sh, col, lo, hi)
+}
+
+// count adds the candidate rows (w.keep) of [lo, hi) to the table.
+func (ia *ipAgg) count(w *worker, sh *aggShardImpl, col *store.IPv4Column, lo, hi int) error {
+	// Count the block's rows in a small table first: the worker's table
+	// is touched once per distinct address of the block.
+	lc := &ia.counts
+	lc.reset(hi - lo)
+	matched := int64(0)
+	for i := lo; i < hi; i++ {
+		if w.keep == nil || w.keep[i] {
+			matched++
+			if col.Absent == nil || !col.Absent[i] {
+				lc.add(col.Addrs[i])
+			}
+		}
+	}
+	w.ex.matched.Add(matched)
+	for k, a := range lc.keys {
+		if ia.table.add(a, lc.counts[k]) {
+			if err := sh.mem.add(12); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fromDict returns a coded column of dotted quads (store.ColumnLoader) as
+// numbers, or nil when the block does not code it or a value is not a
+// canonical dotted quad.
+func (ia *ipAgg) fromDict(cl store.ColumnLoader, name string, rows int) (*store.IPv4Column, error) {
+	dc, err := cl.LoadDict(name)
+	if err != nil || dc == nil || (dc.Codes != nil && len(dc.Codes) != rows) {
+		return nil, err
+	}
+	ia.dict = ia.dict[:0]
+	for _, v := range dc.Dict {
+		a, ok := parseIPv4(v)
+		if !ok {
+			// Not a column of addresses (or not only): the usual way
+			// decodes the dictionary again, so stop trying.
+			ia.noDict = true
+			return nil, nil
+		}
+		ia.dict = append(ia.dict, a)
+	}
+	col := &store.IPv4Column{Name: name, Addrs: ia.addrs[:0]}
+	switch {
+	case len(dc.Dict) == 0:
+		col.Addrs = slices.Grow(col.Addrs, rows)[:rows]
+		col.Absent = slices.Grow(ia.absent[:0], rows)[:rows]
+		clear(col.Addrs)
+		for i := range col.Absent {
+			col.Absent[i] = true
+		}
+	case dc.Codes == nil:
+		for range rows {
+			col.Addrs = append(col.Addrs, ia.dict[0])
+		}
+	default:
+		for i, c := range dc.Codes {
+			if c == 0 {
+				if col.Absent == nil {
+					col.Absent = slices.Grow(ia.absent[:0], rows)[:rows]
+					clear(col.Absent)
+				}
+				col.Absent[i] = true
+				col.Addrs = append(col.Addrs, 0)
+				continue
+			}
+			col.Addrs = append(col.Addrs, ia.dict[c-1])
+		}
+	}
+	ia.addrs = col.Addrs
+	if col.Absent != nil {
+		ia.absent = col.Absent
+	}
+	return col, nil
+}
+
+// flushIP merges the workers' addresses by number and adds them to the
+// first shard as text. When only the top groups by count are wanted
+// (dictPlan.ipTop) and no block was counted by text, the groups that
+// cannot be among them are left out.
+func flushIP(ips []ipAgg, shards []aggShard, d *dictPlan) error {
+	s, ok := shards[0].(*aggShardImpl)
+	if !ok {
+		return errors.New("BUG: ipv4 aggregation without its shard")
+	}
+	for k := 1; k < len(ips); k++ {
+		ips[k].table.each(func(a uint32, n int64) { ips[0].table.add(a, n) })
+		ips[k].table = ipTable{}
+	}
+	least := int64(0)
+	if d.ipTop > 0 && !d.ipDistinct && ips[0].table.len() > d.ipTop {
+		text := false
+		for _, sh := range shards {
+			s := sh.(*aggShardImpl)
+			text = text || len(s.groups) > 0 || len(s.strGroups) > 0
+		}
+		if !text {
+			least = ips[0].table.topCount(d.ipTop)
+		}
+	}
+	return ips[0].flush(s, d.ipDistinct, least)
+}
+
+// flush adds the addresses counted by number to the shard, as text: to
+// the distinct set of count_distinct, or to the groups of count by.
+func (ia *ipAgg) flush(sh *aggShardImpl, distinct bool, least int64) error {
+	if ia.table.len() == 0 {
+		return nil
+	}
+	var errs []error
+	if !distinct {
+		// One string for all: the shard keeps views of its texts. Counts
+		// below least are left out.
+		ia.text = ia.text[:0]
+		ia.table.each(func(a uint32, n int64) {
+			if n >= least {
+				ia.text = store.AppendIPv4(ia.text, a)
+			}
+		})
+		all, start := string(ia.text), 0
+		ia.table.each(func(a uint32, n int64) {
+			if n < least {
+				return
+			}
+			end := start + ipTextLen(a)
+			if err := sh.addCountText(all[start:end], n); err != nil && len(errs) == 0 {
+				errs = append(errs, err)
+			}
+			start = end
+		})
+		return errors.Join(errs...)
+	}
+	// A set sized once, and one string for all its new keys.
+	st := &sh.one.st[0]
+	set := make(map[string]struct{}, len(st.set)+ia.table.len())
+	for v := range st.set {
+		set[v] = struct{}{}
+	}
+	st.set = set
+	ia.text = ia.text[:0]
+	ia.table.each(func(a uint32, _ int64) { ia.text = store.AppendIPv4(ia.text, a) })
+	all, start := string(ia.text), 0
+	ia.table.each(func(a uint32, _ int64) {
+		end := start + ipTextLen(a)
+		n := len(set)
+		set[all[start:end]] = struct{}{}
+		if len(set) > n {
+			if err := sh.mem.add(int64(end - start + 48)); err != nil && len(errs) == 0 {
+				errs = append(errs, err)
+			}
+		}
+		start = end
+	})
+	return errors.Join(errs...)
+}
+
+// ipTextLen returns the length of a's dotted-quad text.
+func ipTextLen(a uint32) int {
+	n := 3
+	for sh := 0; sh < 32; sh += 8 {
+		switch o := a >> sh & 0xff; {
+		case o >= 100:
+			n += 3
+		case o >= 10:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}

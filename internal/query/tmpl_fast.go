@@ -1,0 +1,207 @@
+package query
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/token"
+)
+
+// quick decides term tf on row i in one pass over its stored template,
+// without splitting it into pieces: a match in literal text away from
+// any reference is a yes; a row whose references all sit next to text
+// that cannot run into them (or whose values, when fetched, do not go on
+// with the term) is a no. Anything else answers tmplMaybe: escapes, a
+// match next to a reference, a value that may go on with the term, a
+// value of a column the term matcher does not read. lit is for a
+// regexp's required literal (tf without word boundaries): a value
+// holding it is then a yes too.
+func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
+	tv := &bv.tv
+	t := tv.tmpl.Template(i)
+	m := len(tf.term)
+	if m == 0 {
+		return tmplYes
+	}
+	if a := tf.literal(t); a != tmplNo {
+		return a
+	}
+	start := 0 // where the piece before the reference at q starts
+	q := strings.IndexByte(t, store.TemplateEscape)
+	for q >= 0 {
+		if q+1 >= len(t) || t[q+1] == store.TemplateEscape {
+			return tmplMaybe // an escape (or a bad template): the exact path
+		}
+		next, end := -1, len(t)
+		if j := strings.IndexByte(t[q+2:], store.TemplateEscape); j >= 0 {
+			next = q + 2 + j
+			end = next
+		}
+		left, right := t[start:q], t[q+2:end]
+		if (len(left) == 0 && start > 0) || (len(right) == 0 && next >= 0) {
+			return tmplMaybe // two values side by side
+		}
+		code := t[q+1]
+		if a := bv.insideValue(tf, code, i, lit); a != tmplNo {
+			return a
+		}
+		if m >= 2 {
+			// A match across an edge of the value: ask the value only
+			// when the text next to it could go on with the term.
+			var ends, starts uint64
+			if len(left) > 0 {
+				ends = tf.endSplits(left, start > 0)
+			}
+			if len(right) > 0 {
+				starts = tf.startSplits(right, next >= 0)
+			}
+			if ends|starts != 0 {
+				v, ok := bv.refValue(code, i)
+				if !ok || tf.goesOn(ends, v) || tf.leadsIn(starts, v) {
+					return tmplMaybe
+				}
+			}
+		}
+		start, q = q+2, next
+	}
+	return tmplNo
+}
+
+// literal looks for the term in the literal text of template t: tmplYes
+// for a match with its word boundaries away from any reference, tmplMaybe
+// for a match near one (or near an escape).
+func (tf *tmplFinder) literal(t string) tmplAnswer {
+	f := &tf.textFinder
+	m := len(f.term)
+	if len(t) < m {
+		return tmplNo
+	}
+	end := len(t) - m + f.k + 1
+	nextLo, nextUp := -2, -2 // -2: not searched yet, -1: none left
+	if f.lo == f.up {
+		nextUp = -1
+	}
+	for i := f.k; i < end; {
+		if nextLo != -1 && nextLo < i {
+			nextLo = indexFrom(t[:end], f.lo, i)
+		}
+		if nextUp != -1 && nextUp < i {
+			nextUp = indexFrom(t[:end], f.up, i)
+		}
+		at := nextLo
+		if at < 0 || (nextUp >= 0 && nextUp < at) {
+			at = nextUp
+		}
+		if at < 0 {
+			return tmplNo
+		}
+		i = at + 1
+		s := at - f.k
+		if !token.EqualFold(t[s:s+m], f.term) {
+			continue
+		}
+		// Two bytes before: a reference's code byte follows its escape.
+		if strings.IndexByte(t[max(0, s-2):min(len(t), s+m+1)], store.TemplateEscape) >= 0 {
+			return tmplMaybe
+		}
+		if (!f.wantL || s == 0 || !token.IsWordByte(t[s-1])) && (!f.wantR || s+m == len(t) || !token.IsWordByte(t[s+m])) {
+			return tmplYes
+		}
+	}
+	return tmplNo
+}
+
+// insideValue tells what the value of the reference with the given code
+// in row i says by itself: for a term, tmplMaybe when a match inside it
+// is not found by the field columns (the stream's host or source, a
+// column the term matcher does not read); for a literal, tmplYes when the
+// value holds it.
+func (bv *blockView) insideValue(tf *tmplFinder, code byte, i int, lit bool) tmplAnswer {
+	tv := &bv.tv
+	if code == store.TemplateHost || code == store.TemplateSource {
+		v, _ := bv.refValue(code, i)
+		if lit {
+			if strings.Contains(v, tf.term) {
+				return tmplYes
+			}
+		} else if tv.streamHit(tf, code, v) {
+			return tmplMaybe
+		}
+		return tmplNo
+	}
+	k := int(code - store.TemplateColumn0)
+	if !lit {
+		if k >= len(tv.covered) || !tv.covered[k] {
+			return tmplMaybe
+		}
+		return tmplNo
+	}
+	if !bv.litMay(tf, k) {
+		return tmplNo
+	}
+	v, ok, err := tv.tmpl.Value(k, i)
+	if err != nil || !ok || strings.Contains(v, tf.term) {
+		return tmplYes // an error: the expansion reports it
+	}
+	return tmplNo
+}
+
+// litMay reports whether some value of column k may hold the literal of
+// tf, remembered for the block (store.RawTemplates.MayContain).
+func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
+	tv := &bv.tv
+	if tv.litTF != tf || len(tv.litMay) != tv.tmpl.Columns() {
+		tv.litTF = tf
+		tv.litMay = slices.Grow(tv.litMay[:0], tv.tmpl.Columns())[:tv.tmpl.Columns()]
+		clear(tv.litMay)
+	}
+	if k < 0 || k >= len(tv.litMay) {
+		return true
+	}
+	if tv.litMay[k] == 0 {
+		may, err := tv.tmpl.MayContain(k, tf.term)
+		if err != nil {
+			tv.fail(err)
+			return true
+		}
+		tv.litMay[k] = -1
+		if may {
+			tv.litMay[k] = 1
+		}
+	}
+	return tv.litMay[k] > 0
+}
+
+// refValue returns the value of the reference with the given code in row
+// i; false when it cannot be had (the exact path reports why).
+func (bv *blockView) refValue(code byte, i int) (string, bool) {
+	tv := &bv.tv
+	switch code {
+	case store.TemplateHost:
+		return tv.tmpl.Host(), true
+	case store.TemplateSource:
+		return tv.tmpl.Source(), true
+	}
+	v, ok, err := tv.tmpl.Value(int(code-store.TemplateColumn0), i)
+	return v, ok && err == nil
+}
+
+// streamHit reports whether the term matches the stream's host or source
+// (code), remembered for the block.
+func (tv *tmplView) streamHit(tf *tmplFinder, code byte, v string) bool {
+	for _, h := range tv.hits {
+		if h.tf == tf && h.code == code {
+			return h.hit
+		}
+	}
+	hit := tf.match(v)
+	tv.hits = append(tv.hits, streamHit{tf: tf, code: code, hit: hit})
+	return hit
+}
+
+type streamHit struct {
+	tf   *tmplFinder
+	code byte
+	hit  bool
+}

@@ -1,0 +1,370 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// RawTemplates is the _raw column of a part block as stored, for searches
+// that decide most rows without expanding the raw text
+// (LoadOptions.RawTemplates). Each row's template is its raw text with
+// field values replaced by references to the block's columns
+// (docs/format/store.md): Split gives a row's known text (the literal
+// text, with the stream's host and source written in) and the columns its
+// references point to, Value a referenced value, AppendRaw and Column the
+// expanded text.
+//
+// A RawTemplates decodes the columns the references need on first use,
+// reusing what the load that made it decoded. It is not safe for
+// concurrent use (one query worker owns it). Release gives its buffers
+// back; without Release they are left to the garbage collector.
+type RawTemplates struct {
+	host, source string
+	texts        []string // per row; "" where absent
+	absent       []bool   // nil: every row present
+	l            *blockLoader
+	mays         []mayEntry // MayContain's answers
+}
+
+type mayEntry struct {
+	k    int
+	text string
+	may  bool
+}
+
+// rawTemplates returns the _raw column of the loader's block as
+// templates, or nil when the block stores it otherwise (or lacks it).
+// The RawTemplates takes over the loader: the caller must not release it.
+func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
+	k := -1
+	for j, c := range l.bm.cols {
+		if l.p.names[c.name] == event.FieldRaw && c.size > 0 && l.p.data[c.off] == kindTemplate {
+			k = j
+		}
+	}
+	if k < 0 {
+		return nil, nil
+	}
+	ch, err := l.p.chunk(l.bm.cols[k])
+	if err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	l.scratch = append(l.scratch, sc)
+	vals, absent, err := decodeColumnTo(ch, int(l.bm.rows), sc, true)
+	if err != nil {
+		return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
+	}
+	sk := l.p.streams[l.bm.stream]
+	return &RawTemplates{host: sk.host, source: sk.source, texts: vals, absent: absent, l: l}, nil
+}
+
+// Rows returns the number of rows.
+func (t *RawTemplates) Rows() int { return len(t.texts) }
+
+// Has reports whether row has a raw text.
+func (t *RawTemplates) Has(row int) bool { return t.absent == nil || !t.absent[row] }
+
+// Columns returns the number of columns of the block: references are
+// below it.
+func (t *RawTemplates) Columns() int { return len(t.l.bm.cols) }
+
+// Name returns the name of block column k (a reference from Split).
+func (t *RawTemplates) Name(k int) string { return t.l.p.names[t.l.bm.cols[k].name] }
+
+// Template returns the stored template of row ("" where absent): the raw
+// text in which byte TemplateEscape starts a two-byte reference (see
+// docs/format/store.md): TemplateEscape again is a literal TemplateEscape,
+// TemplateHost and TemplateSource the stream's host and source, and
+// TemplateColumn0+k the value of block column k in the same row. Split
+// decodes it.
+func (t *RawTemplates) Template(row int) string { return t.texts[row] }
+
+// Host returns the stream's host (the value of TemplateHost references).
+func (t *RawTemplates) Host() string { return t.host }
+
+// Source returns the stream's source (the value of TemplateSource
+// references).
+func (t *RawTemplates) Source() string { return t.source }
+
+// The template codes (RawTemplates.Template).
+const (
+	TemplateEscape  = tmplEsc
+	TemplateHost    = tmplHost
+	TemplateSource  = tmplSource
+	TemplateColumn0 = tmplColBase
+)
+
+// Split returns the known text of row's template as pieces separated by
+// references, appended to pieces, and the block columns of the references,
+// appended to refs: the raw text is pieces[0] + the value of column
+// refs[0] + pieces[1] + ... + pieces[len(refs)], so there is always one
+// piece more than references (pieces may be empty). Escapes are resolved
+// and the stream's host and source written in, into buf when needed; the
+// pieces point into buf (returned, maybe grown) and the block's memory,
+// so they are valid until buf is reused or Release.
+func (t *RawTemplates) Split(row int, pieces []string, refs []int, buf []byte) ([]string, []int, []byte, error) {
+	s := t.texts[row]
+	ncols := len(t.l.bm.cols)
+	// Fast path: only column references; the pieces are views of s.
+	if !hasSpecial(s) {
+		for {
+			i := strings.IndexByte(s, tmplEsc)
+			if i < 0 {
+				return append(pieces, s), refs, buf, nil
+			}
+			if i+1 >= len(s) {
+				return pieces, refs, buf, errTemplate
+			}
+			k := int(s[i+1] - tmplColBase)
+			if k >= ncols {
+				return pieces, refs, buf, &missingColError{k: k, row: row}
+			}
+			pieces, refs = append(pieces, s[:i]), append(refs, k)
+			s = s[i+2:]
+		}
+	}
+	// Slow path: escapes or stream references; the pieces are built in
+	// buf, and cut once it no longer moves.
+	buf = buf[:0]
+	var ends []int
+	for {
+		i := strings.IndexByte(s, tmplEsc)
+		if i < 0 {
+			buf = append(buf, s...)
+			break
+		}
+		buf = append(buf, s[:i]...)
+		if i+1 >= len(s) {
+			return pieces, refs, buf, errTemplate
+		}
+		switch code := s[i+1]; {
+		case code == tmplEsc:
+			buf = append(buf, tmplEsc)
+		case code == tmplHost:
+			buf = append(buf, t.host...)
+		case code == tmplSource:
+			buf = append(buf, t.source...)
+		case code >= tmplColBase:
+			k := int(code - tmplColBase)
+			if k >= ncols {
+				return pieces, refs, buf, &missingColError{k: k, row: row}
+			}
+			ends, refs = append(ends, len(buf)), append(refs, k)
+		default:
+			return pieces, refs, buf, fmt.Errorf("%w: code %d", errTemplate, code)
+		}
+		s = s[i+2:]
+	}
+	all, start := bytesToString(buf), 0
+	for _, e := range ends {
+		pieces = append(pieces, all[start:e])
+		start = e
+	}
+	pieces = append(pieces, all[start:])
+	return pieces, refs, buf, nil
+}
+
+// hasSpecial reports whether template s has an escape or a stream
+// reference (codes below tmplColBase).
+func hasSpecial(s string) bool {
+	for {
+		i := strings.IndexByte(s, tmplEsc)
+		if i < 0 || i+1 >= len(s) {
+			return i >= 0
+		}
+		if s[i+1] < tmplColBase {
+			return true
+		}
+		s = s[i+2:]
+	}
+}
+
+// Value returns the value of block column k (a reference from Split) in
+// row; ok is false when the row lacks it. The first call for a column
+// decodes it; the value is valid until Release.
+func (t *RawTemplates) Value(k, row int) (v string, ok bool, err error) {
+	if k < 0 || k >= len(t.l.cols) {
+		return "", false, &missingColError{k: k, row: row}
+	}
+	c, err := t.l.col(k)
+	if err != nil {
+		return "", false, err
+	}
+	if row < 0 || row >= len(c.Values) || !c.Has(row) {
+		return "", false, nil
+	}
+	return c.Values[row], true, nil
+}
+
+// MayContain reports whether some value of block column k may contain
+// text (ASCII case-insensitively, so also case-sensitively): false is
+// certain, true may be wrong. It looks at the column's stored bytes once
+// per column and text.
+func (t *RawTemplates) MayContain(k int, text string) (bool, error) {
+	l := t.l
+	if k < 0 || k >= len(l.cols) {
+		return true, nil
+	}
+	for _, e := range t.mays {
+		if e.k == k && e.text == text {
+			return e.may, nil
+		}
+	}
+	may, err := t.mayContain(k, text)
+	if err != nil {
+		return false, err
+	}
+	t.mays = append(t.mays, mayEntry{k: k, text: text, may: may})
+	return may, nil
+}
+
+func (t *RawTemplates) mayContain(k int, text string) (bool, error) {
+	l := t.l
+	if c := l.cols[k]; c.Values != nil {
+		// Decoded already: ask the values.
+		for i, v := range c.Values {
+			if c.Has(i) && containsFold(v, text) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if l.pre != nil && l.pre[k].sc != nil {
+		return containsFold(l.pre[k].body, text), nil
+	}
+	c := l.bm.cols[k]
+	if c.size == 0 {
+		return true, nil
+	}
+	switch kind := l.p.data[c.off]; kind {
+	case kindInt:
+		return maybeInt(text), nil
+	case kindConst, kindDict, kindPlain:
+		ch, err := l.p.chunk(c)
+		if err != nil {
+			return false, err
+		}
+		sc := getScratch()
+		l.scratch = append(l.scratch, sc)
+		kind, body, err := chunkBodyTo(ch, sc)
+		if err != nil {
+			return false, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, l.p.names[c.name], err)
+		}
+		// Keep the body for a later decode of the column (as
+		// pruneColumns does), unless the caller asked for the column.
+		if !l.want[k] {
+			if l.pre == nil {
+				l.pre = make([]preBody, len(l.cols))
+			}
+			l.pre[k] = preBody{kind: kind, body: body, sc: sc}
+		}
+		return containsFold(body, text), nil
+	case kindAlias:
+		// Same values as an earlier column of the block (checked by
+		// aliasTarget): ask that one.
+		tk, err := l.p.blockAliasTarget(l.bm, k)
+		if err != nil {
+			return false, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, l.p.names[c.name], err)
+		}
+		return t.MayContain(tk, text)
+	case kindIPv4:
+		// Dotted quads hold only digits and dots.
+		for i := 0; i < len(text); i++ {
+			if c := text[i]; c != '.' && (c < '0' || c > '9') {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	return true, nil // kinds without a cheap check
+}
+
+// AppendRaw appends the raw text of row to dst (nothing when the row has
+// none).
+func (t *RawTemplates) AppendRaw(dst []byte, row int) ([]byte, error) {
+	if !t.Has(row) {
+		return dst, nil
+	}
+	for {
+		mark := len(dst)
+		var err error
+		dst, err = expand(dst, t.texts[row], t.host, t.source, t.l.cols, row)
+		if err == nil {
+			return dst, nil
+		}
+		var me *missingColError
+		if !errors.As(err, &me) || me.k >= len(t.l.cols) || t.l.cols[me.k].Values != nil {
+			return dst[:mark], fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+		}
+		// Slow path: the first reference to column k; decode it and redo
+		// the row.
+		if _, err := t.l.col(me.k); err != nil {
+			return dst[:mark], err
+		}
+		dst = dst[:mark]
+	}
+}
+
+// Column returns the _raw column with the raw text of rows (ascending)
+// and the other rows empty, as a load with LoadOptions.Rows gives it; nil
+// rows means every row. The texts do not point into the RawTemplates'
+// buffers, so they stay valid after Release.
+func (t *RawTemplates) Column(rows []int) (Column, error) {
+	n := len(t.texts)
+	if len(rows) > 0 && (rows[0] < 0 || rows[len(rows)-1] >= n || !slices.IsSorted(rows)) {
+		return Column{}, fmt.Errorf("rows to expand: %d rows out of order or outside the block of %d", len(rows), n)
+	}
+	count := n
+	if rows != nil {
+		count = len(rows)
+	}
+	size := 0
+	for j := range count {
+		r := j
+		if rows != nil {
+			r = rows[j]
+		}
+		size += len(t.texts[r]) + 16
+	}
+	buf := make([]byte, 0, size+size/2)
+	ends := make([]int, count)
+	for j := range count {
+		r := j
+		if rows != nil {
+			r = rows[j]
+		}
+		var err error
+		if buf, err = t.AppendRaw(buf, r); err != nil {
+			return Column{}, err
+		}
+		ends[j] = len(buf)
+	}
+	col := Column{Name: event.FieldRaw, Values: make([]string, n)}
+	if t.absent != nil {
+		col.Absent = slices.Clone(t.absent)
+	}
+	all, start := bytesToString(buf), 0
+	for j, e := range ends {
+		r := j
+		if rows != nil {
+			r = rows[j]
+		}
+		col.Values[r] = all[start:e]
+		start = e
+	}
+	return col, nil
+}
+
+// Release gives the buffers back; the templates, pieces and values must
+// not be used after it. It may be called more than once.
+func (t *RawTemplates) Release() {
+	if t.l != nil {
+		t.l.release()
+	}
+	t.texts, t.absent, t.mays = nil, nil, nil
+}
