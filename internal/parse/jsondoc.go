@@ -84,7 +84,11 @@ func parseJSON(line []byte, ev *event.Event) error {
 	if err := flattenInto(line, ev, "json"); err != nil {
 		return err
 	}
-	NormalizeJSON(ev, n0)
+	// ev.Host as fillHost (which every caller runs after this) would set
+	// it from the host.name normalization adds, without its scan.
+	if h := normalizeJSON(ev, n0); h != "" && ev.Host == "" {
+		ev.Host = h
+	}
 	return nil
 }
 
@@ -93,7 +97,11 @@ func parseJSON(line []byte, ev *event.Event) error {
 // (Winlogbeat, evtx_dump), CloudTrail records, or common application
 // member names. Receivers that decode JSON themselves (DecodeJSONEvent)
 // call it afterwards.
-func NormalizeJSON(ev *event.Event, from int) {
+func NormalizeJSON(ev *event.Event, from int) { normalizeJSON(ev, from) }
+
+// normalizeJSON is NormalizeJSON; for application JSON it returns the
+// host.name it added (see normalize), else "".
+func normalizeJSON(ev *event.Event, from int) (host string) {
 	sh := shapeOf(ev.Fields[from:])
 	switch {
 	case sh.windows:
@@ -110,8 +118,9 @@ func NormalizeJSON(ev *event.Event, from int) {
 		if ev.Time == 0 {
 			setTimeFrom(ev, from, sh.time)
 		}
-		normalize(ev, from, jsonMap)
+		return normalize(ev, from, jsonMap)
 	}
+	return ""
 }
 
 // jsonShape is what NormalizeJSON needs to know of a document's members,

@@ -46,7 +46,13 @@ type fieldMap struct {
 	// lenFirst[min(len(name), 31)] has bit name[0]&63 set for every key:
 	// most names that are not keys fail this before any hashing.
 	lenFirst [32]uint64
+	// hostTarget is the index of host.name among the ECS names (noTarget
+	// when the map does not add it): normalize returns what it adds there.
+	hostTarget uint8
 }
+
+// noTarget is no ECS name's index (there are at most maxTargets).
+const noTarget = 255
 
 const (
 	fmMaxKeys = 128 // names per map, plus one
@@ -75,7 +81,7 @@ type fmKey struct {
 const maxTargets = 64
 
 func newFieldMap(ms ...mapping) *fieldMap {
-	fm := &fieldMap{table: ms, keys: new([fmMaxKeys]fmKey), slots: new([fmSlots]uint8)}
+	fm := &fieldMap{table: ms, keys: new([fmMaxKeys]fmKey), slots: new([fmSlots]uint8), hostTarget: noTarget}
 	n := 0 // keys used, from 1
 	key := map[string]int{}
 	addKey := func(name string) *fmKey {
@@ -107,6 +113,9 @@ func newFieldMap(ms ...mapping) *fieldMap {
 				panic("BUG: fieldMap has more than 64 ECS names")
 			}
 			k.target = int8(ntargets)
+			if m.to == "host.name" {
+				fm.hostTarget = uint8(ntargets)
+			}
 			ntargets++
 		}
 	}
@@ -214,10 +223,13 @@ const pendingCap = 32
 // normalize appends the ECS fields for ev.Fields[from:] according to fm.
 // An ECS name the event already has (from the source, an earlier parser
 // stage such as the syslog header, or the receiver) is not added again.
-func normalize(ev *event.Event, from int, fm *fieldMap) {
+// It returns the host.name it added ("" when none): the event had no
+// host.name before, so this is the first one, the value fillHost would find.
+func normalize(ev *event.Event, from int, fm *fieldMap) string {
 	fs := ev.Fields
 	var pending [pendingCap]uint64
 	have, np := fm.scan(fs, 0, from, &pending, true)
+	had := have
 	// Appending never changes the fields already in fs (a grown slice
 	// copies them), so fs stays valid.
 	out := ev.Fields
@@ -247,6 +259,16 @@ func normalize(ev *event.Event, from int, fm *fieldMap) {
 		_, np = fm.scan(fs, int(pending[pendingCap-1]>>8)+1, from, &pending, false)
 	}
 	ev.Fields = out
+	// The host.name added, found after the loop: a test in the loop cost
+	// other maps more than this saves.
+	if hb := uint64(1) << (fm.hostTarget & 63); fm.hostTarget != noTarget && had&hb == 0 && have&hb != 0 {
+		for i := len(fs); i < len(out); i++ {
+			if out[i].Name == "host.name" {
+				return out[i].Value
+			}
+		}
+	}
+	return ""
 }
 
 // scan is normalize's first pass over the fields at start..: it returns
@@ -497,7 +519,9 @@ func isIPv4Fast(v string) (ok, sure bool) {
 // normalizeSyslog is normalize(ev, from, syslogMap) written out: every
 // syslog line passes here, and four names compared as constants cost less
 // than the general look-up. FuzzNormalize keeps it equal to the table.
-func normalizeSyslog(ev *event.Event, from int) {
+// It returns the host.name it added ("" when none): the event had no
+// host.name before, so this is the first one, the value fillHost would find.
+func normalizeSyslog(ev *event.Event, from int) (host string) {
 	fs := ev.Fields
 	var have uint8
 	for i := range fs {
@@ -540,8 +564,12 @@ func normalizeSyslog(ev *event.Event, from int) {
 		}
 		out = append(out, event.Field{Name: to, Value: v})
 		have |= bit
+		if bit == 1 {
+			host = v
+		}
 	}
 	ev.Fields = out
+	return host
 }
 
 var syslogMap = newFieldMap(

@@ -71,7 +71,11 @@ func parseSyslog(s string, ev *event.Event, opts SyslogOptions) error {
 		return err
 	}
 	add(ev, fMessage, msg)
-	normalizeSyslog(ev, n0) // normalize(ev, n0, syslogMap)
+	// normalize(ev, n0, syslogMap), and ev.Host as fillHost (which every
+	// caller runs after this) would set it, without its scan of the fields.
+	if h := normalizeSyslog(ev, n0); h != "" && ev.Host == "" {
+		ev.Host = h
+	}
 	if !opts.SkipMessage && msg != "" {
 		parseSyslogMessage(msg, ev, n0)
 	}

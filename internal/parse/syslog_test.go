@@ -170,3 +170,31 @@ func TestParseConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSyslogHost checks ev.Host on syslog and JSON lines: the first
+// host.name of the parse (set while normalizing when normalization adds
+// it, without fillHost's scan), an existing Host kept, none without one.
+func TestSyslogHost(t *testing.T) {
+	for _, tc := range []struct{ parser, host, line, want string }{
+		{"syslog", "", "<34>1 2024-05-01T10:00:00Z web-1 app 1 - - hello", "web-1"},
+		{"syslog", "", "<34>1 2024-05-01T10:00:00Z - app 1 - - hello", ""},
+		{"syslog", "recv", "<34>1 2024-05-01T10:00:00Z web-1 app 1 - - hello", "recv"},
+		{"cef", "", "<14>Jan 22 00:31:13 fw1 CEF:0|V|P|1|s|n|1|host.name=other src=10.0.0.1", "fw1"},
+		{"cef", "", "CEF:0|V|P|1|s|n|1|host.name=other src=10.0.0.1", "other"},
+		{"auto", "", "Jan 22 00:31:13 db-2 sshd[7]: Accepted password for a from 10.0.0.1 port 1 ssh2", "db-2"},
+		{"json", "", `{"level":"info","host":"api-06","msg":"x"}`, "api-06"},
+		{"json", "", `{"host":{"name":"src-1"},"hostname":"other"}`, "src-1"},
+		{"json", "recv", `{"host":"api-06"}`, "recv"},
+		{"auto", "", `{"hostname":"api-07","host":"-"}`, "api-07"},
+		{"json", "", `{"msg":"no host"}`, ""},
+	} {
+		p, _ := New(tc.parser, Options{})
+		ev := event.Event{Host: tc.host}
+		if err := ParseLine(p, []byte(tc.line), &ev); err != nil {
+			t.Fatalf("%s %q: %v", tc.parser, tc.line, err)
+		}
+		if ev.Host != tc.want {
+			t.Errorf("%s %q: Host = %q, want %q", tc.parser, tc.line, ev.Host, tc.want)
+		}
+	}
+}

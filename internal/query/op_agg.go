@@ -281,6 +281,7 @@ type aggShardImpl struct {
 	one       *group // when there is no by
 	key       []byte
 	mem       memAcct
+	mins      *minuteTable // fastBlock "minutes" (run_agg.go)
 }
 
 func (o *aggregateOp) newShard(b *budget) aggShard {

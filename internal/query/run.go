@@ -199,6 +199,7 @@ type worker struct {
 	byDict  *store.DictColumn // the count-by column, when coded
 	local   localCounter      // per-block counts of a plain column
 	iota    []int             // 0, 1, 2, ...: the selection of every row
+	pre     preFilter         // dictFilter of the current block (filter)
 }
 
 func (ex *executor) newWorker() *worker {
@@ -215,14 +216,18 @@ func (ex *executor) newWorker() *worker {
 func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	p := w.ex.p
 	m := p.m
-	w.keep, w.byDict = nil, nil
+	w.byDict = nil
 	var skip []string
 	var lopts store.LoadOptions
 	cl, _ := ref.(store.ColumnLoader)
-	if cl != nil {
+	if cl == nil {
+		w.keep = nil
+	} else {
 		var ok bool
 		var err error
-		if m, skip, ok, err = w.dictFilter(cl, ref.Rows()); err != nil || !ok {
+		m, skip, ok, err = w.filter(cl, ref.Rows())
+		w.pre = preFilter{}
+		if err != nil || !ok {
 			if err != nil {
 				err = fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 			}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -39,6 +40,10 @@ type dictPlan struct {
 	// ipTop > 0: the count by is followed by a sort by count, descending,
 	// keeping ipTop rows (fuseSortLimit).
 	ipTop int
+	// codeAgg: the aggregation is a count, or a count by byName, so a
+	// block inside the time range whose conjuncts are all decided by code
+	// is counted from the codes alone (worker.dictBlock).
+	codeAgg bool
 }
 
 func (p *plan) planDict() {
@@ -93,6 +98,7 @@ func (p *plan) planDict() {
 	if slices.Contains(d.fields, nil) {
 		d.ipAgg = "" // a conjunct needs columns: the usual way
 	}
+	d.codeAgg = d.noTimes && a.onlyCount() && (len(a.by) == 0 || d.byName != "")
 }
 
 // postSort returns the sort that first follows the aggregation.
@@ -102,6 +108,111 @@ func (p *plan) postSort() (*sortOp, bool) {
 	}
 	s, ok := p.post[0].(*sortOp)
 	return s, ok
+}
+
+// filter is dictFilter remembered for the current block (worker.pre):
+// a fast path that decides the conjuncts and then leaves the block to
+// scan does not decode the codes twice.
+func (w *worker) filter(cl store.ColumnLoader, rows int) (matcher, []string, bool, error) {
+	if w.pre.set {
+		return w.pre.m, w.pre.skip, true, nil
+	}
+	m, skip, ok, err := w.dictFilter(cl, rows)
+	if err == nil && ok {
+		w.pre = preFilter{set: true, m: m, skip: skip}
+	}
+	return m, skip, ok, err
+}
+
+// preFilter is a dictFilter result kept for the rest of a block's work.
+type preFilter struct {
+	set  bool
+	m    matcher
+	skip []string
+}
+
+// dictBlock counts a block inside the time range from dictionary codes
+// alone when the aggregation is a count or a count by a coded field
+// (dictPlan.codeAgg) and every conjunct is decided by code: no other
+// column is loaded. It reports false when the block must be scanned.
+func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
+	p := w.ex.p
+	d := &p.dict
+	cl, ok := ref.(store.ColumnLoader)
+	sh, ok2 := w.shard.(*aggShardImpl)
+	if !ok || !ok2 || !d.codeAgg || len(p.prefix) > 0 || !inRange(ref, w.ex.opts.From, w.ex.opts.To) {
+		return false, nil
+	}
+	rows := ref.Rows()
+	m, _, ok, err := w.filter(cl, rows)
+	if err != nil || !ok {
+		if err != nil {
+			err = fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		return true, err
+	}
+	if !isTrue(m) || (w.keep != nil && len(w.keep) != rows) {
+		return false, nil
+	}
+	var by *store.DictColumn
+	if d.byName != "" {
+		if by, err = cl.LoadDict(d.byName); err != nil {
+			return true, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		if by == nil || (by.Codes != nil && len(by.Codes) != rows) {
+			return false, nil
+		}
+	}
+	w.ex.scanned.Add(int64(rows))
+	if err := w.ex.budget.addRows(int64(rows)); err != nil {
+		return true, err
+	}
+	n := int64(rows)
+	if w.keep != nil {
+		n = 0
+		for _, k := range w.keep {
+			if k {
+				n++
+			}
+		}
+	}
+	w.ex.matched.Add(n)
+	if by == nil {
+		for i := range sh.one.st {
+			sh.one.st[i].n += n
+		}
+		return true, nil
+	}
+	return true, w.countCodes(sh, by, n)
+}
+
+// countCodes adds the candidate rows (w.keep; n of them) to the groups
+// of their coded values; rows without the field are not counted (as in
+// countByDict).
+func (w *worker) countCodes(sh *aggShardImpl, dc *store.DictColumn, n int64) error {
+	if dc.Codes == nil {
+		if len(dc.Dict) == 1 && n > 0 {
+			return sh.addCountText(dc.Dict[0], n)
+		}
+		return nil
+	}
+	counts := slices.Grow(w.counts[:0], len(dc.Dict)+1)[:len(dc.Dict)+1]
+	clear(counts)
+	w.counts = counts
+	if keep := w.keep; keep != nil {
+		for i, c := range dc.Codes {
+			if keep[i] && int(c) < len(counts) {
+				counts[c]++
+			}
+		}
+	} else {
+		for _, c := range dc.Codes {
+			if int(c) < len(counts) {
+				counts[c]++
+			}
+		}
+	}
+	return addCodeCounts(sh, dc, counts)
 }
 
 // dictFilter decides the conjuncts whose column the block stores coded.
@@ -167,19 +278,19 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 		}
 		w.allow = allow
 		if w.keep == nil {
-			w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
-			for i := range w.keepBuf {
-				w.keepBuf[i] = true
+			// The first decided conjunct sets the candidates.
+			keep := slices.Grow(w.keepBuf[:0], rows)[:rows]
+			w.keepBuf, w.keep = keep, keep
+			for i, c := range dc.Codes {
+				keep[i] = int(c) < len(allow) && allow[c]
 			}
-			w.keep = w.keepBuf
+		} else {
+			keep := w.keep[:len(dc.Codes)]
+			for i, c := range dc.Codes {
+				keep[i] = keep[i] && int(c) < len(allow) && allow[c]
+			}
 		}
-		hit := false
-		for i, c := range dc.Codes {
-			k := w.keep[i] && int(c) < len(allow) && allow[c]
-			w.keep[i] = k
-			hit = hit || k
-		}
-		if !hit {
+		if !slices.Contains(w.keep, true) {
 			return nil, nil, false, nil
 		}
 	}
@@ -209,6 +320,12 @@ func (w *worker) countByDict(sh *aggShardImpl, dc *store.DictColumn, sel []int) 
 			counts[c]++
 		}
 	}
+	return addCodeCounts(sh, dc, counts)
+}
+
+// addCodeCounts adds counts (by code; code 0, rows without the field, is
+// not counted) to the groups of dc's values.
+func addCodeCounts(sh *aggShardImpl, dc *store.DictColumn, counts []int64) error {
 	for c := 1; c < len(counts); c++ {
 		if counts[c] > 0 {
 			if err := sh.addCountText(dc.Dict[c-1], counts[c]); err != nil {

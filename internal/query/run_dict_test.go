@@ -78,31 +78,22 @@ func TestColumnLoaderSame(t *testing.T) {
 		"(sshd OR u1) failure | count",
 		"u4 | timeslice 5m | count by _timeslice",
 		"* | count by user, app",
+		// Counted from the codes alone (dictBlock), and the conjuncts
+		// decided once for a block then scanned (worker.filter).
+		"app=sshd | count by outcome",
+		"outcome=failure | count by app",
+		"app=sshd outcome=failure | count by outcome",
+		"app=sshd outcome=failure | count by user",
+		"outcome!=failure | count by outcome",
+		"ip=10.0.1.7 | count by outcome",
+		"ip=10.0.0.0/16 app=sshd | count by app",
+		"outcome=failure | count_distinct(ip)",
+		"app=sshd | count by nothing",
+		// Minute counts from block metadata in an array (minuteTable).
+		"* | timeslice 1m | count by _timeslice",
+		"* | timeslice 3m | count by _timeslice",
 	}
-	for _, text := range queries {
-		q := MustParse(text)
-		for _, tr := range ranges {
-			run := func(src store.Snapshot) string {
-				var b strings.Builder
-				_, err := Run(context.Background(), src, q, Options{From: tr[0], To: tr[1], Workers: 2}, func(r Row) error {
-					b.Write(r.AppendJSON(nil))
-					b.WriteByte('\n')
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Run(%q): %v", text, err)
-				}
-				return b.String()
-			}
-			want, got := run(plainSnapshot{snap}), run(snap)
-			if got != want {
-				t.Errorf("%q from %d to %d:\ncolumn loader:\n%s\nplain load:\n%s", text, tr[0], tr[1], got, want)
-			}
-			if want == "" && !strings.Contains(text, "nothing") {
-				t.Errorf("%q: no rows (a test that checks nothing)", text)
-			}
-		}
-	}
+	samePlain(t, snap, queries, ranges, "column loader", func(text, want string) bool { return want == "" && !strings.Contains(text, "nothing") })
 }
 
 func TestLocalCounter(t *testing.T) {
@@ -256,30 +247,7 @@ func TestIPv4Same(t *testing.T) {
 		"203.0.113.77 | count",
 		`"203.0.113.77" | limit 3`,
 	}
-	for _, text := range queries {
-		q := MustParse(text)
-		for _, tr := range ranges {
-			run := func(src store.Snapshot) string {
-				var b strings.Builder
-				_, err := Run(context.Background(), src, q, Options{From: tr[0], To: tr[1], Workers: 2}, func(r Row) error {
-					b.Write(r.AppendJSON(nil))
-					b.WriteByte('\n')
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Run(%q): %v", text, err)
-				}
-				return b.String()
-			}
-			want, got := run(plainSnapshot{snap}), run(snap)
-			if got != want {
-				t.Errorf("%q from %d to %d:\nipv4 path:\n%s\nplain load:\n%s", text, tr[0], tr[1], got, want)
-			}
-			if want == "" {
-				t.Errorf("%q: no rows (a test that checks nothing)", text)
-			}
-		}
-	}
+	samePlain(t, snap, queries, ranges, "ipv4 path", func(_, want string) bool { return want == "" })
 }
 
 // ipSpySnapshot counts how blocks are loaded: src_ip as numbers or as
@@ -499,4 +467,39 @@ func FuzzIPPred(f *testing.F) {
 			}
 		}
 	})
+}
+
+// samePlain runs each query over each time range on snap and on the same
+// data through plain loads (plainSnapshot: no fast path), and reports a
+// difference (what names the fast path) and a query whose answer makes
+// the comparison check nothing (empty reports it).
+func samePlain(t *testing.T, snap store.Snapshot, queries []string, ranges [][2]int64, what string, empty func(text, want string) bool) {
+	t.Helper()
+	for _, text := range queries {
+		q := MustParse(text)
+		for _, tr := range ranges {
+			o := Options{From: tr[0], To: tr[1], Workers: 2}
+			want, got := runText(t, plainSnapshot{snap}, q, o), runText(t, snap, q, o)
+			if got != want {
+				t.Errorf("%q from %d to %d:\n%s:\n%s\nplain load:\n%s", text, tr[0], tr[1], what, got, want)
+			}
+			if empty(text, want) {
+				t.Errorf("%q: no rows (a test that checks nothing)", text)
+			}
+		}
+	}
+}
+
+// runText runs q on src and returns its rows as JSON lines.
+func runText(t *testing.T, src store.Snapshot, q *Query, o Options) string {
+	t.Helper()
+	var b strings.Builder
+	if _, err := Run(context.Background(), src, q, o, func(r Row) error {
+		b.Write(r.AppendJSON(nil))
+		b.WriteByte('\n')
+		return nil
+	}); err != nil {
+		t.Fatalf("Run(%s): %v", q, err)
+	}
+	return b.String()
 }

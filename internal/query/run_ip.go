@@ -180,6 +180,10 @@ type ipAgg struct {
 	table  ipTable
 	text   []byte
 	noDict bool // a dictionary held a value that is not an address
+	// misses counts blocks in a row that stored the column neither as
+	// IPv4 nor as a dictionary of addresses; after maxIPMisses the worker
+	// stops trying (the usual way gives the same answer).
+	misses int
 	// fromDict's buffers.
 	dict   []uint32
 	addrs  []uint32
@@ -199,21 +203,30 @@ func (ia *ipAgg) aggBlock(w *worker, ref store.BlockRef) (bool, error) {
 		return false, nil
 	}
 	rows := ref.Rows()
+	// The conjuncts first: a block without candidates loads no column
+	// (the result is kept for the usual way, worker.filter).
+	m, _, ok, err := w.filter(cl, rows)
+	if err != nil || !ok {
+		return true, err
+	}
+	if !isTrue(m) {
+		return false, nil
+	}
+	if ia.misses >= maxIPMisses {
+		return false, nil
+	}
 	col, err := il.LoadIPv4(d.ipAgg)
 	if err == nil && col == nil && !ia.noDict {
 		col, err = ia.fromDict(cl, d.ipAgg, rows)
 	}
 	if err != nil || col == nil {
+		if err == nil && ia.noDict {
+			ia.misses++
+		}
 		return err != nil, err
 	}
+	ia.misses = 0
 	if len(col.Addrs) != rows || (col.Absent != nil && len(col.Absent) != rows) {
-		return false, nil
-	}
-	m, _, ok, err := w.dictFilter(cl, rows)
-	if err != nil || !ok {
-		return true, err
-	}
-	if !isTrue(m) {
 		return false, nil
 	}
 	lo, hi := 0, rows
@@ -234,17 +247,39 @@ func (ia *ipAgg) aggBlock(w *worker, ref store.BlockRef) (bool, error) {
 	return true, ia.count(w, sh, col, lo, hi)
 }
 
+// maxIPMisses is how many blocks in a row without the column as
+// addresses make an ipAgg stop trying: a column of host names, say.
+const maxIPMisses = 16
+
 // count adds the candidate rows (w.keep) of [lo, hi) to the table.
 func (ia *ipAgg) count(w *worker, sh *aggShardImpl, col *store.IPv4Column, lo, hi int) error {
 	// Count the block's rows in a small table first: the worker's table
 	// is touched once per distinct address of the block.
 	lc := &ia.counts
-	lc.reset(hi - lo)
-	matched := int64(0)
-	for i := lo; i < hi; i++ {
-		if w.keep == nil || w.keep[i] {
-			matched++
-			if col.Absent == nil || !col.Absent[i] {
+	matched := int64(hi - lo)
+	if w.keep != nil {
+		matched = 0
+		for _, k := range w.keep[lo:hi] {
+			if k {
+				matched++
+			}
+		}
+	}
+	lc.reset(int(matched)) // sized for the candidates, not the block
+	switch {
+	case w.keep == nil && col.Absent == nil:
+		for _, a := range col.Addrs[lo:hi] {
+			lc.add(a)
+		}
+	case col.Absent == nil:
+		for i := lo; i < hi; i++ {
+			if w.keep[i] {
+				lc.add(col.Addrs[i])
+			}
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			if (w.keep == nil || w.keep[i]) && !col.Absent[i] {
 				lc.add(col.Addrs[i])
 			}
 		}

@@ -115,30 +115,7 @@ func TestTemplatesSame(t *testing.T) {
 		`root | limit 15`,
 		`"password for" | sort by user | limit 8`,
 	}
-	for _, text := range queries {
-		q := MustParse(text)
-		for _, tr := range ranges {
-			run := func(src store.Snapshot) string {
-				var b strings.Builder
-				_, err := Run(context.Background(), src, q, Options{From: tr[0], To: tr[1], Workers: 2}, func(r Row) error {
-					b.Write(r.AppendJSON(nil))
-					b.WriteByte('\n')
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("Run(%q): %v", text, err)
-				}
-				return b.String()
-			}
-			want, got := run(plainSnapshot{snap}), run(snap)
-			if got != want {
-				t.Errorf("%q from %d to %d:\ntemplates:\n%s\nplain load:\n%s", text, tr[0], tr[1], got, want)
-			}
-			if want == "" || want == "{\"_count\":\"0\"}\n" {
-				t.Errorf("%q: no rows (a test that checks nothing)", text)
-			}
-		}
-	}
+	samePlain(t, snap, queries, ranges, "templates", func(_, want string) bool { return want == "" || want == "{\"_count\":\"0\"}\n" })
 }
 
 // TestTemplatesRandomTerms searches random pieces of the raw texts (in
@@ -245,19 +222,8 @@ func TestTemplatesSameOnStore(t *testing.T) {
 		`"password for root from 10" | count by host`,
 		`sshd "port 22" | count`,
 	} {
-		q := MustParse(text)
-		run := func(src store.Snapshot) string {
-			var b strings.Builder
-			if _, err := Run(context.Background(), src, q, Options{Limit: 100_000}, func(r Row) error {
-				b.Write(r.AppendJSON(nil))
-				b.WriteByte('\n')
-				return nil
-			}); err != nil {
-				t.Fatalf("Run(%q): %v", text, err)
-			}
-			return b.String()
-		}
-		want, got := run(plainSnapshot{snap}), run(snap)
+		q, o := MustParse(text), Options{Limit: 100_000}
+		want, got := runText(t, plainSnapshot{snap}, q, o), runText(t, snap, q, o)
 		if got != want {
 			t.Errorf("%q: the template path differs from plain loads (%d and %d bytes)", text, len(got), len(want))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -119,7 +120,12 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 	start := time.Now()
 	first := in[0].info
 	name := partName(first.Partition, first.Day, s.man.nextID())
-	w, err := createPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(name)), first.Partition, first.Day, mergeLevel(in, s.opts.MergeMaxRows))
+	var rows int64
+	for _, p := range in {
+		rows += p.info.Rows
+	}
+	lv := mergeLevel(in, s.opts.MergeMaxRows, s.mergePeers(in, rows), s.opts.MergeMinParts)
+	w, err := createPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(name)), first.Partition, first.Day, lv)
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
@@ -176,28 +182,54 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 	}
 	s.m.merges.Add(1)
 	s.m.mergedParts.Add(uint64(len(in)))
-	s.log.Info("parts merged", "partition", first.Partition, "parts", len(in), "rows", info.Rows, "bytes", info.Size, "took", time.Since(start))
+	s.log.Info("parts merged", "partition", first.Partition, "parts", len(in), "rows", info.Rows, "bytes", info.Size, "zstd_fast", lv == levelFast, "took", time.Since(start))
 	return nil
 }
 
 // mergeLevel is the zstd level of a merge's output: the fast one for
 // small outputs (under an eighth of maxRows), which are merged again
-// soon, since their bytes are rewritten anyway; the higher one otherwise.
-// On the bench data the higher level costs ~2.7 µs per row more than the
-// fast one for ~8% fewer bytes. A lower bar (half of maxRows) saved more
-// CPU but left 10M records at 71 bytes each after the harness's 5
-// minutes of settling, the big merges still running: parts that wait for
-// their last merge must already be small. Full blocks are always written
-// at the higher level (partWriter.fullRows).
-func mergeLevel(in []*part, maxRows int64) level {
+// soon, since their bytes are rewritten anyway; the higher one otherwise,
+// unless the output is sure to be merged again at once: it stays
+// mergeable (at most maxRows) and enough other parts of its
+// partition-day about as big (peers, see mergePeers) wait to complete a
+// tier of minParts with it, which
+// pickTier merges whether or not more rows arrive. That merge writes at
+// the higher level (its output is at least minParts times bigger). On
+// the bench data the higher level costs ~1.5-2.6 µs per row more than
+// the fast one for ~5-8% fewer bytes (BenchmarkWriteStreamBlocks); at 10M
+// records most merges of flushes find three earlier ones waiting for the
+// merge of merges. A lower bar for the output alone (half of maxRows)
+// left 10M records at 71 bytes each after the harness's 5 minutes of
+// settling, the big merges still running: parts that wait for their last
+// merge must already be small. Full blocks are always written at the
+// higher level (partWriter.fullRows).
+func mergeLevel(in []*part, maxRows int64, peers, minParts int) level {
 	var rows int64
 	for _, p := range in {
 		rows += p.info.Rows
 	}
-	if rows >= maxRows/8 {
+	if rows >= maxRows/8 && (rows > maxRows || peers < minParts-1) {
 		return levelBetter
 	}
 	return levelFast
+}
+
+// mergePeers counts the mergeable parts of in's partition-day, in
+// excluded, holding at least two thirds of rows rows: with minParts-1 of
+// them, a part of rows rows is merged again at once (pickTier).
+func (s *Store) mergePeers(in []*part, rows int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := in[0].info
+	n := 0
+	for _, p := range s.parts {
+		i := p.info
+		if i.Partition != first.Partition || i.Day != first.Day || i.Rows > s.opts.MergeMaxRows || 3*i.Rows < 2*rows || slices.Contains(in, p) {
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // cursor walks one input part's blocks of a stream, one decoded block at

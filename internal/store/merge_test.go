@@ -100,3 +100,29 @@ func TestPickTier(t *testing.T) {
 	f(2, 8, []int64{80, 50}, nil)                             // end of a run: two tiers stay
 	f(2, 3, []int64{10, 10, 10, 10, 10}, []int64{10, 10, 10}) // at most maxParts
 }
+
+func TestMergeLevel(t *testing.T) {
+	const maxRows = 1600 // an eighth: 200
+	parts := func(rows ...int64) []*part {
+		ps := make([]*part, len(rows))
+		for i, r := range rows {
+			ps[i] = &part{info: partInfo{Rows: r}}
+		}
+		return ps
+	}
+	for _, tc := range []struct {
+		name  string
+		in    []*part
+		peers int
+		want  level
+	}{
+		{"small output", parts(40, 40, 40, 40), 0, levelFast},
+		{"merge of flushes, alone", parts(60, 60, 60, 60, 60, 60, 60, 60), 2, levelBetter},
+		{"merge of flushes, a tier waits", parts(60, 60, 60, 60, 60, 60, 60, 60), 3, levelFast},
+		{"output too big to merge again", parts(480, 480, 480, 480), 3, levelBetter},
+	} {
+		if got := mergeLevel(tc.in, maxRows, tc.peers, 4); got != tc.want {
+			t.Errorf("%s: mergeLevel = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 // its log source to the rules that apply (route.go: Windows alternatives by
 // channel, then event ID; the others by a field they require, each shared
 // routing condition evaluated once per event; non-Windows products match
-// the event's shape, see pipelines/default.yml), a literal prefilter
+// the event's shape, see pipelines/default.yml; the result is cached per
+// combination of routing field values, routecache.go), a literal prefilter
 // selects the candidate rules (prefilter.go: needles keyed by field slot,
 // found by one anchor matcher per slot over the case-folded value,
 // whole-value needles by a map lookup, keyword needles by one matcher per
@@ -26,8 +27,8 @@
 // A rule's condition stays available as an Expr tree (Rule.Detection).
 //
 // Concurrency: a compiled Engine is safe for concurrent use; Match keeps
-// its scratch space in a sync.Pool (each with its own bounded value cache,
-// so lookups take no lock), and the only shared state it adds after
+// its scratch space in a sync.Pool (each with its own bounded value,
+// routing and field-name caches, so lookups take no lock), and the only shared state it adds after
 // Compile is a bounded cache of merged keyword matchers (a sync.Map).
 // Rules and Pipelines must not be changed after Compile.
 package sigma

@@ -55,8 +55,13 @@ type Engine struct {
 	bySlot    [][]int32
 	unindexed []int32
 	noChanAlt []bool // per alt: it requires the channel to be missing or empty
-	memos     int    // memoNodes (routing conditions) in the alternatives
-	chanSlot  int32
+	// routeKeys are the routing cache's keys for events without and with
+	// a channel; volatileAlt marks the alternatives checked on every event
+	// (routecache.go).
+	routeKeys   [2]routeKeySpec
+	volatileAlt []bool
+	memos       int // memoNodes (routing conditions) in the alternatives
+	chanSlot    int32
 	// metaSlots are the slots of the metadata pseudo-fields _source and
 	// _category (-1: no rule or pipeline names them), set from the event's
 	// Source and Category so routing can use them.
@@ -194,6 +199,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	e.resolve = newFieldResolver(p, e.slotIdx)
 	e.buildRoutes()
 	e.buildSlotRoutes()
+	e.buildRouteCache()
 	e.buildPrefilter(needles)
 	e.linkNeedles()
 	switch e.vcEntries = opts.ValueCache; {
@@ -583,10 +589,18 @@ type state struct {
 	slotEnt    []int32
 	slotEntGen []uint32
 	cache      map[string]cachedName // event field name -> slot (-1: none)
-	// predName and predSlot remember, per field position, the last name
-	// seen there and its slot: events of one source share their shape.
-	predName []string
-	predSlot []int32
+	lastName   string                // the cache's copy of the name slotOf last resolved
+	// guesses are the field-slot guess tables of recent event shapes
+	// (fieldguess.go).
+	guesses     [shapeGuesses]shapeGuess
+	guessMisses int // fields whose slot was not guessed (for tests)
+	// routes caches routing results by routing key (routecache.go);
+	// routeKey is the current event's key; volList collects the volatile
+	// alternatives route checks while recordVol is set.
+	routes    map[string]routeEntry
+	routeKey  []byte
+	volList   []int32
+	recordVol bool
 }
 
 func (e *Engine) newState() *state {
@@ -649,7 +663,7 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 func (e *Engine) match(st *state, ev *event.Event, fn func(m Match)) {
 	e.load(st, ev)
 	// Route: which alternatives does the event belong to?
-	e.route(st)
+	e.routeCached(st)
 	if len(st.altList) > 0 {
 		if len(e.pf.keys) > 0 {
 			e.scan(st)
@@ -694,15 +708,19 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	}
 	st.lowGen, st.fieldLows = st.lowGen[:n], st.fieldLows[:n]
 	size := len(ev.Raw) + len(ev.Source) + len(ev.Category)
+	g := st.guessFor(ev)
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
 		size += len(f.Value)
 		var slot int32
-		// Fast path: the name seen at this position in the last event.
-		if i < len(st.predName) && st.predName[i] == f.Name {
-			slot = st.predSlot[i]
+		// Fast path: the name seen at this position in the last event
+		// of this shape.
+		if i < len(g.names) && g.names[i] == f.Name {
+			slot = g.slots[i]
 		} else {
-			slot = e.slotOf(st, f.Name, i)
+			slot = e.slotOf(st, f.Name)
+			g.remember(i, st.lastName, slot)
+			st.guessMisses++
 		}
 		st.fieldSlot = append(st.fieldSlot, slot)
 		if slot >= 0 && st.setGen[slot] != st.gen {
@@ -710,6 +728,9 @@ func (e *Engine) load(st *state, ev *event.Event) {
 			st.vals[slot] = f.Value
 			st.slotField[slot] = int32(i)
 		}
+	}
+	if len(ev.Fields) > 0 && g.first == "" {
+		g.first = g.names[0] // equal to ev.Fields[0].Name, kept by the cache
 	}
 	for i, meta := range [...]string{ev.Source, ev.Category} {
 		// Metadata counts as a field after the event's own (which win).
@@ -727,8 +748,9 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	}
 }
 
-// slotOf resolves an event field name (at position i) through the cache.
-func (e *Engine) slotOf(st *state, name string, i int) int32 {
+// slotOf resolves an event field name through the cache; st.lastName is
+// then the cache's copy of the name.
+func (e *Engine) slotOf(st *state, name string) int32 {
 	c, ok := st.cache[name]
 	if !ok {
 		// A copy: the caller's name may live in a buffer it reuses.
@@ -738,13 +760,7 @@ func (e *Engine) slotOf(st *state, name string, i int) int32 {
 		}
 		st.cache[c.name] = c
 	}
-	if i < maxPredFields {
-		for len(st.predName) <= i {
-			st.predName = append(st.predName, "")
-			st.predSlot = append(st.predSlot, -1)
-		}
-		st.predName[i], st.predSlot[i] = c.name, c.slot
-	}
+	st.lastName = c.name
 	return c.slot
 }
 
@@ -753,6 +769,3 @@ type cachedName struct {
 	name string
 	slot int32
 }
-
-// maxPredFields bounds the per-position name prediction of load.
-const maxPredFields = 512

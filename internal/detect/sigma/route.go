@@ -225,6 +225,9 @@ func (e *Engine) acceptAlt(st *state, id int32) {
 		return
 	}
 	st.altSeen[id] = st.gen
+	if st.recordVol && e.volatileAlt[id] {
+		st.volList = append(st.volList, id)
+	}
 	st.altOK[id] = st.gen
 	st.altList = append(st.altList, id)
 }
@@ -235,6 +238,9 @@ func (e *Engine) checkAlt(st *state, id int32) {
 		return
 	}
 	st.altSeen[id] = st.gen
+	if st.recordVol && e.volatileAlt[id] {
+		st.volList = append(st.volList, id)
+	}
 	if c := e.alts[id].cond; c != nil && !c.eval(st) {
 		return
 	}
