@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unsafe"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -233,14 +232,9 @@ func sameColumn(a, b *builtCol, first, last int) bool {
 	}
 	av, bv := a.vals[first:last+1], b.vals[first:last+1]
 	for j := range av {
-		x, y := av[j], bv[j]
-		if len(x) != len(y) {
-			return false
-		}
-		if unsafe.StringData(x) == unsafe.StringData(y) {
-			continue // Fast path: the same bytes.
-		}
-		if x != y {
+		// String equality checks the length, then the pointers (the same
+		// bytes: the common case of a copied value), then the bytes.
+		if av[j] != bv[j] {
 			return false
 		}
 	}
