@@ -22,21 +22,7 @@ func BenchmarkHuntWinlogbeat(b *testing.B) {
 	if dir == "" {
 		b.Skip("set SIGMA_SCENARIO to a scenariogen -out directory (see ../shared/testdata/scenario/README.md)")
 	}
-	var lines []string
-	for _, name := range []string{"winlogbeat_sysmon.ndjson", "winlogbeat_security.ndjson"} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			b.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); l != "" {
-				lines = append(lines, l)
-			}
-		}
-		f.Close()
-	}
+	lines := scenarioWinlogbeat(b, dir)
 	e := loadWindowsEngine(b)
 	var fl jsonFlattener
 	var fields []event.Field
@@ -60,4 +46,29 @@ func BenchmarkHuntWinlogbeat(b *testing.B) {
 	reportCPU(b, processCPU()-cpu0)
 	b.SetBytes(bytes / int64(len(lines)))
 	b.ReportMetric(float64(n)/float64(b.N), "matches/op")
+}
+
+// scenarioWinlogbeat reads the non-blank lines of the Winlogbeat files of
+// a scenariogen -out directory (Sysmon, then Security).
+func scenarioWinlogbeat(tb testing.TB, dir string) []string {
+	tb.Helper()
+	var lines []string
+	for _, name := range []string{"winlogbeat_sysmon.ndjson", "winlogbeat_security.ndjson"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return lines
 }

@@ -1,12 +1,9 @@
 package sigma
 
 import (
-	"bufio"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,22 +22,7 @@ func TestDiagHuntSpeed(t *testing.T) {
 	e := loadWindowsEngine(t)
 	sets := map[string][]string{"dev": loadDevLines(t)}
 	if dir := os.Getenv("SIGMA_SCENARIO"); dir != "" {
-		var lines []string
-		for _, name := range []string{"winlogbeat_sysmon.ndjson", "winlogbeat_security.ndjson"} {
-			f, err := os.Open(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(f)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				if l := strings.TrimSpace(sc.Text()); l != "" {
-					lines = append(lines, l)
-				}
-			}
-			f.Close()
-		}
-		sets["winlogbeat"] = lines
+		sets["winlogbeat"] = scenarioWinlogbeat(t, dir)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
