@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // needleKey is one prefilter needle: a lower-case literal and the slot
@@ -357,6 +358,11 @@ func (e *Engine) scan(st *state) {
 	if kw != nil && kw.few != nil {
 		kwc = nil
 	}
+	// The raw text is scanned for keyword needles below; values that lie
+	// in it verbatim (a JSON document without a message member is Raw, and
+	// its unescaped values are parts of it) need no scan of their own. A
+	// needle spanning two values in the raw text only adds a candidate.
+	raw := st.ev.Raw
 	for j, s0 := range st.fieldSlot {
 		// Only the field that set the slot is the slot's value.
 		if s0 >= 0 && st.slotField[s0] != int32(j) {
@@ -370,7 +376,10 @@ func (e *Engine) scan(st *state) {
 			continue
 		}
 		v := st.fieldValue(int32(j))
-		if kw != kwc {
+		in := kw != nil && within(raw, v)
+		if in {
+			// Keyword needles: found by the scan of the raw text.
+		} else if kw != kwc {
 			e.scanFew(st, kw, int32(j), v)
 		} else if s < 0 {
 			// Keyword needles only: their matcher is small and stays in
@@ -383,31 +392,35 @@ func (e *Engine) scan(st *state) {
 		if s < 0 {
 			continue
 		}
+		kwv := kwc
+		if in {
+			kwv = nil
+		}
 		if vc == nil || !cacheable(v) {
-			st.found = e.scanValue(st, int32(j), s, kwc, v, st.found[:0])
+			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
 			for _, k := range st.found {
 				e.hitKey(st, k)
 			}
 			continue
 		}
-		i, h, ok := vc.lookup(s, kwc, v, st.gen)
+		i, h, ok := vc.lookup(s, kwv, v, st.gen)
 		if ok {
 			for _, k := range vc.ents[i].keys {
 				e.hitKey(st, k)
 			}
 		} else {
-			st.found = e.scanValue(st, int32(j), s, kwc, v, st.found[:0])
+			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
 			for _, k := range st.found {
 				e.hitKey(st, k)
 			}
-			vc.store(i, h, s, kwc, v, st.found, st.gen)
+			vc.store(i, h, s, kwv, v, st.found, st.gen)
 		}
 		if i >= 0 {
 			// The slot's value has an entry: leaves on it memoize there.
 			st.slotEnt[s], st.slotEntGen[s] = int32(i), st.gen
 		}
 	}
-	if raw := st.ev.Raw; raw != "" && kw != nil {
+	if raw != "" && kw != nil {
 		if isASCII(raw) {
 			e.scanKeywords(st, kw, raw, true)
 		} else {
@@ -415,6 +428,34 @@ func (e *Engine) scan(st *state) {
 			e.scanKeywords(st, kw, st.rawLow, false)
 		}
 	}
+}
+
+// within reports whether v is a part of text's memory (so text holds v
+// verbatim) that starts and ends on rune boundaries, so lower-casing text
+// maps v's runes as lower-casing v alone does. The empty value counts as
+// within: no needle occurs in it.
+func within(text, v string) bool {
+	if v == "" {
+		return true
+	}
+	if len(v) > len(text) {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(v)))    // #nosec G103 -- address compare only
+	b := uintptr(unsafe.Pointer(unsafe.StringData(text))) // #nosec G103 -- address compare only
+	if p < b || p-b > uintptr(len(text)-len(v)) {
+		return false
+	}
+	off := int(p - b)
+	if c := text[off]; c >= 0x80 && c < 0xc0 {
+		return false
+	}
+	if end := off + len(v); end < len(text) {
+		if c := text[end]; c >= 0x80 && c < 0xc0 {
+			return false
+		}
+	}
+	return true
 }
 
 // scanFew searches event field j's value v for the needles of a keyword
