@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mamori/mamori/internal/atomicfile"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mamori/mamori/internal/atomicfile"
 	"github.com/mamori/mamori/internal/auth"
 )
 

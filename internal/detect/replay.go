@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -195,7 +194,7 @@ func eventsSince(ref store.BlockRef, mark int64) ([]event.Event, error) {
 		if !c.Has(i) {
 			continue
 		}
-		if parseReceived(c.Values[i]) > mark {
+		if store.ParseReceived(c.Values[i]) > mark {
 			after[i] = true
 			n++
 		}
@@ -210,48 +209,7 @@ func eventsSince(ref store.BlockRef, mark int64) ([]event.Event, error) {
 	if b.Rows() != len(after) {
 		return nil, fmt.Errorf("block of %s/%s changed between loads (%d rows, then %d)", ref.Source(), ref.Host(), len(after), b.Rows())
 	}
-	return blockEvents(b, after, n), nil
-}
-
-// parseReceived reads a _received value: the store writes Unix ns as a
-// decimal integer, in-memory sources may write RFC 3339; 0 when neither.
-func parseReceived(v string) int64 {
-	// Fast path: the store's canonical integer.
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return n
-	}
-	// Slow path: a formatted time.
-	n, _ := event.ParseTime(v)
-	return n
-}
-
-// blockEvents turns the kept rows of a decoded block into events.
-func blockEvents(b *store.Block, keep []bool, n int) []event.Event {
-	evs := make([]event.Event, 0, n)
-	for i := range b.Times {
-		if !keep[i] {
-			continue
-		}
-		e := event.Event{Time: b.Times[i], Source: b.Source, Host: b.Host, Partition: b.Partition}
-		for _, c := range b.Cols {
-			if !c.Has(i) {
-				continue
-			}
-			switch c.Name {
-			case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
-			case event.FieldRaw:
-				e.Raw = c.Values[i]
-			case event.FieldCategory:
-				e.Category = c.Values[i]
-			case event.FieldReceived:
-				e.Received = parseReceived(c.Values[i])
-			default:
-				e.Fields = append(e.Fields, event.Field{Name: c.Name, Value: c.Values[i]})
-			}
-		}
-		evs = append(evs, e)
-	}
-	return evs
+	return b.Events(after), nil
 }
 
 // skipReplayed drops the live events a replay already evaluated (received

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -125,6 +126,29 @@ func Post(bodies []Body, post func(path string, body []byte) (int, []byte)) erro
 			}
 			break
 		}
+	}
+	return nil
+}
+
+// Generate builds the scenario generator found in srcDir (the folder of
+// dev.json) and writes the dev scenario at scale into outDir, its events
+// starting at start (Unix time 0: the generator's default). The binary is
+// written beside outDir.
+func Generate(srcDir, outDir, scale string, start time.Time) error {
+	src, err := filepath.Abs(srcDir)
+	if err != nil {
+		return fmt.Errorf("scenario: %w", err)
+	}
+	gen := outDir + "-scenariogen"
+	if out, err := exec.Command("go", "-C", src, "build", "-o", gen, ".").CombinedOutput(); err != nil { // #nosec G204 -- fixed go build of the test data's generator
+		return fmt.Errorf("scenario: build the generator: %w\n%s", err, out)
+	}
+	args := []string{"-spec", filepath.Join(src, "dev.json"), "-out", outDir, "-scale", scale, "-q"}
+	if start.Unix() != 0 {
+		args = append(args, "-start", start.UTC().Format(time.RFC3339))
+	}
+	if out, err := exec.Command(gen, args...).CombinedOutput(); err != nil { // #nosec G204 -- the generator just built, with fixed flags
+		return fmt.Errorf("scenario: run the generator: %w\n%s", err, out)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -48,15 +47,10 @@ func TestDetectionLag(t *testing.T) {
 	scale := envOr("MAMORI_LAG_SCALE", "3")
 	rate, _ := strconv.Atoi(os.Getenv("MAMORI_LAG_RATE"))
 	tmp := t.TempDir()
-	gen := filepath.Join(tmp, "scenariogen")
-	if out, err := exec.Command("go", "-C", src, "build", "-o", gen, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build scenariogen: %v\n%s", err, out)
-	}
 	out := filepath.Join(tmp, "dev")
-	start := time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
 	t0 := time.Now()
-	if b, err := exec.Command(gen, "-spec", filepath.Join(src, "dev.json"), "-out", out, "-scale", scale, "-start", start, "-q").CombinedOutput(); err != nil {
-		t.Fatalf("run scenariogen: %v\n%s", err, b)
+	if err := scenario.Generate(src, out, scale, time.Now().Add(-7*24*time.Hour).Truncate(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("generated scale %s in %v", scale, time.Since(t0).Round(time.Second))
 

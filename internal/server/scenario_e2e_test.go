@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -132,14 +131,9 @@ func TestScenarioEndToEnd(t *testing.T) {
 	}
 	began := time.Now()
 	tmp := t.TempDir()
-	gen := filepath.Join(tmp, "scenariogen")
-	if out, err := exec.Command("go", "-C", src, "build", "-o", gen, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build scenariogen: %v\n%s", err, out)
-	}
 	out := filepath.Join(tmp, "dev")
-	start := time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
-	if b, err := exec.Command(gen, "-spec", filepath.Join(src, "dev.json"), "-out", out, "-scale", "0.1", "-start", start, "-q").CombinedOutput(); err != nil {
-		t.Fatalf("run scenariogen: %v\n%s", err, b)
+	if err := scenario.Generate(src, out, "0.1", time.Now().Add(-7*24*time.Hour).Truncate(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 	var gt scenGT
 	b, err := os.ReadFile(filepath.Join(out, "ground_truth.json"))

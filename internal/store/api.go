@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -251,4 +252,65 @@ type Engine interface {
 	Snapshot() Snapshot
 	// Close flushes in-memory data to parts and closes files.
 	Close() error
+}
+
+// Events turns the rows of a decoded block back into events: every row, or
+// with keep the rows where keep[i] is true. The events' fields share one
+// backing array.
+func (b *Block) Events(keep []bool) []event.Event {
+	n := len(b.Times)
+	if keep != nil {
+		n = 0
+		for _, k := range keep {
+			if k {
+				n++
+			}
+		}
+	}
+	evs := make([]event.Event, 0, n)
+	nf := 0
+	for _, c := range b.Cols {
+		if !isReservedColumn(c.Name) {
+			nf++
+		}
+	}
+	fields := make([]event.Field, 0, nf*n)
+	for i := range b.Times {
+		if keep != nil && !keep[i] {
+			continue
+		}
+		evs = append(evs, event.Event{Time: b.Times[i], Source: b.Source, Host: b.Host, Partition: b.Partition})
+		e := &evs[len(evs)-1]
+		start := len(fields)
+		for _, c := range b.Cols {
+			if !c.Has(i) {
+				continue
+			}
+			switch c.Name {
+			case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
+			case event.FieldRaw:
+				e.Raw = c.Values[i]
+			case event.FieldCategory:
+				e.Category = c.Values[i]
+			case event.FieldReceived:
+				e.Received = ParseReceived(c.Values[i])
+			default:
+				fields = append(fields, event.Field{Name: c.Name, Value: c.Values[i]})
+			}
+		}
+		e.Fields = fields[start:len(fields):len(fields)]
+	}
+	return evs
+}
+
+// ParseReceived reads a _received value: the store writes Unix ns as a
+// decimal integer, in-memory sources may write RFC 3339; 0 when neither.
+func ParseReceived(v string) int64 {
+	// Fast path: the store's canonical integer.
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n
+	}
+	// Slow path: a formatted time.
+	n, _ := event.ParseTime(v)
+	return n
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -311,44 +310,9 @@ func (c *cursor) fill() error {
 			return err
 		}
 		c.blocks, c.verbatim = c.blocks[1:], c.verbatim[1:]
-		c.rows, c.pos = blockEvents(b), 0
+		c.rows, c.pos = b.Events(nil), 0
 	}
 	return nil
-}
-
-// blockEvents turns a decoded block back into events.
-func blockEvents(b *Block) []event.Event {
-	evs := make([]event.Event, len(b.Times))
-	nf := 0
-	for _, c := range b.Cols {
-		if !isReservedColumn(c.Name) {
-			nf++
-		}
-	}
-	fields := make([]event.Field, 0, nf*len(evs))
-	for i := range evs {
-		e := &evs[i]
-		e.Time, e.Source, e.Host, e.Partition = b.Times[i], b.Source, b.Host, b.Partition
-		start := len(fields)
-		for _, c := range b.Cols {
-			if !c.Has(i) {
-				continue
-			}
-			switch c.Name {
-			case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
-			case event.FieldRaw:
-				e.Raw = c.Values[i]
-			case event.FieldCategory:
-				e.Category = c.Values[i]
-			case event.FieldReceived:
-				e.Received, _ = strconv.ParseInt(c.Values[i], 10, 64) // written by us as a canonical int
-			default:
-				fields = append(fields, event.Field{Name: c.Name, Value: c.Values[i]})
-			}
-		}
-		e.Fields = fields[start:len(fields):len(fields)]
-	}
-	return evs
 }
 
 // mergeStream k-way merges the stream's rows of every input into blocks.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -177,14 +176,9 @@ func genScenario(t *testing.T) string {
 		t.Skipf("skipping: the scenario generator is absent at %s (shared test data): %v", scenarioDir, err)
 	}
 	tmp := t.TempDir()
-	gen := filepath.Join(tmp, "scenariogen")
-	if out, err := exec.Command("go", "-C", src, "build", "-o", gen, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build scenariogen: %v\n%s", err, out)
-	}
 	out := filepath.Join(tmp, "dev")
-	start := time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
-	if b, err := exec.Command(gen, "-spec", filepath.Join(src, "dev.json"), "-out", out, "-scale", "0.02", "-start", start, "-q").CombinedOutput(); err != nil {
-		t.Fatalf("run scenariogen: %v\n%s", err, b)
+	if err := scenario.Generate(src, out, "0.02", time.Now().Add(-7*24*time.Hour).Truncate(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
