@@ -77,8 +77,9 @@ func parseCEF(s string, ev *event.Event, opts SyslogOptions) error {
 // parseCEFBody parses s starting at "CEF:".
 func parseCEFBody(s string, ev *event.Event) error {
 	n0 := len(ev.Fields)
+	x := cefExt{rt: -1}
 	i := len("CEF:")
-	for k, name := range cefHeaderNames {
+	for k := range len(cefHeaderNames) { // not range cefHeaderNames: that copies the array
 		v, j, esc, ok := cefHeaderField(s, i)
 		if !ok && k == len(cefHeaderNames)-1 && i < len(s) && len(s)-i <= 10 && !strings.ContainsAny(s[i:], `\| `) {
 			// Severity without the closing '|' and no extension.
@@ -91,16 +92,19 @@ func parseCEFBody(s string, ev *event.Event) error {
 		if esc {
 			v = unescapeCEF(v, true)
 		}
-		add(ev, name, v)
+		if v != "" {
+			ev.Fields = append(ev.Fields, event.Field{Name: cefHeaderNames[k], Value: v})
+			x.note(len(ev.Fields)-1, cefHeaderInfo[k])
+		}
 		i = j
 	}
-	cefExtension(s[i:], ev)
-	if v, ok := fieldFrom(ev, n0, "rt"); ok {
-		if ns, ok := cefTime(v); ok {
+	cefScan(s[i:], ev, &x)
+	if x.rt >= 0 {
+		if ns, ok := cefTime(ev.Fields[x.rt].Value); ok {
 			ev.Time = ns
 		}
 	}
-	normalize(ev, n0, cefMap)
+	cefNormalize(ev, n0, &x)
 	return nil
 }
 
@@ -141,82 +145,6 @@ var cefKeyByte = func() (t [256]bool) {
 }()
 
 func isCEFKeyByte(c byte) bool { return cefKeyByte[c] }
-
-// cefExtension parses "k=v k2=v with spaces k3=v" and appends the fields.
-// A value runs to the space before the next key= (or the end); escapes
-// never hide a space.
-func cefExtension(s string, ev *event.Event) {
-	i, k := 0, -1 // k: the index of the '=' after the key at i, when known
-	for i < len(s) {
-		if k < 0 {
-			for i < len(s) && s[i] == ' ' {
-				i++
-			}
-			k = i
-			for k < len(s) && cefKeyByte[s[k]] {
-				k++
-			}
-			if k == i || k >= len(s) || s[k] != '=' {
-				// Garbage instead of a key: skip to the next space.
-				for i < len(s) && s[i] != ' ' {
-					i++
-				}
-				k = -1
-				continue
-			}
-		}
-		start := k + 1 // the key is s[i:k], taken when appending (fewer live registers)
-		// The value: find each space (and note backslashes), eight bytes
-		// at a time, until one is followed by key=.
-		end, next, esc := len(s), -1, false
-		for j := start; j < len(s); {
-			if j+8 <= len(s) {
-				// Fast path: eight bytes at a time.
-				m := maskEither(load64(s, j), ' ', '\\')
-				if m == 0 {
-					j += 8
-					continue
-				}
-				j += bits.TrailingZeros64(m) >> 3
-			} else if c := s[j]; c != ' ' && c != '\\' {
-				j++
-				continue
-			}
-			if s[j] == '\\' {
-				esc = true
-				j++
-				continue
-			}
-			e := j + 1
-			for e < len(s) && cefKeyByte[s[e]] {
-				e++
-			}
-			if e > j+1 && e < len(s) && s[e] == '=' {
-				end, next = j, e
-				break
-			}
-			j = e // s[e] is not a key byte: it may be a space or a backslash
-		}
-		e := end
-		for e > start && s[e-1] == ' ' {
-			e--
-		}
-		v := s[start:e]
-		if esc {
-			v = unescapeCEF(v, false)
-		}
-		if v != "" {
-			// Appended to ev.Fields, not to a local copy of the slice
-			// header: that one held three registers through the scan
-			// loops above and made them spill (−3 % instructions).
-			ev.Fields = append(ev.Fields, event.Field{Name: s[i : start-1], Value: v})
-		}
-		i, k = end+1, next
-		if next < 0 {
-			i = end
-		}
-	}
-}
 
 // maskEither flags (with its high bit) each byte of w that may be a or b
 // (SWAR). The lowest flagged byte is exact, as borrows run only upwards

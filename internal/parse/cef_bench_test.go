@@ -11,3 +11,18 @@ func BenchmarkCEF(b *testing.B) {
 	p, _ := Lookup("cef")
 	benchParser(b, p, benchCEF)
 }
+
+// BenchmarkCEFMixed covers other CEF shapes than the PAN-OS lines: bare
+// records, vendor-specific keys the scanner does not know, escapes, and a
+// long URL value with '=' inside.
+func BenchmarkCEFMixed(b *testing.B) {
+	p, _ := Lookup("cef")
+	benchParser(b, p, benchCEFMixed)
+}
+
+var benchCEFMixed = []string{
+	`CEF:0|Fortinet|FortiGate|7.2.5|TRAFFIC|allow|3|rt=1767225600882 dvchost=fw-017.sgp1.corp src=10.1.33.65 spt=9372 dst=39.63.218.40 dpt=443 proto=TCP act=allow app=dns in=181932 out=1028815 cs1Label=Rule cs1=allow-web`,
+	`<189>Jan 22 00:31:13 fgt01 CEF:0|Fortinet|Fortigate|v7.0.12|00013|traffic:forward close|3|deviceExternalId=FGT60F0000000001 FTNTFGTlogid=0000000013 cat=traffic:forward FTNTFGTsubtype=forward FTNTFGTlevel=notice FTNTFGTvd=root src=192.168.1.10 shost=ws-042 spt=53122 deviceInboundInterface=internal dst=93.184.216.34 dpt=443 deviceOutboundInterface=wan1 FTNTFGTpolicyid=12 act=close proto=6 FTNTFGTservice=HTTPS FTNTFGTduration=15 out=1834 in=5120`,
+	`CEF:0|Security|threatmanager|1.0|100|detected a \| in message|10|src=10.0.0.1 act=blocked a \\ dst=1.1.1.1 msg=path C:\\Windows\\System32 with key\=value and a new\nline suser=CORP\\alice`,
+	`CEF:0|Zscaler|NSSWeblog|5.7|Allowed|Allowed|3|act=Allowed reason=Allowed app=HTTPS dhost=www.example.com dst=93.184.216.34 src=10.20.3.27 suser=j.doe@example.com request=https://www.example.com/search?q=cef+parser&lang=en&page=2 requestMethod=GET requestClientApplication=Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 cs1Label=dept cs1=Engineering outcome=200 in=512 out=20480`,
+}

@@ -21,6 +21,13 @@ func TestDifferential(t *testing.T) {
 		if i%5 == 0 {
 			evs[i].Fields = append(evs[i].Fields, fieldOf("extra", fmt.Sprintf("x%d y", i%3)))
 		}
+		// Coded with absent rows, and IPv4 addresses (as numbers or text).
+		if i%4 != 0 {
+			evs[i].Fields = append(evs[i].Fields, fieldOf("lvl", []string{"info", "warn", "error"}[i%3]))
+		}
+		if i%6 != 1 {
+			evs[i].Fields = append(evs[i].Fields, fieldOf("ip", fmt.Sprintf("10.0.%d.%d", i%2, i*7%40)))
+		}
 	}
 	t.Run("mem", func(t *testing.T) { differential(t, evs, NewMemSource(evs, MemOptions{BlockRows: 97})) })
 	t.Run("store", func(t *testing.T) {
@@ -36,7 +43,7 @@ func differential(t *testing.T, evs []event.Event, src store.Snapshot) {
 	r := rand.New(rand.NewPCG(7, 9))
 	var gen func(depth int) string
 	gen = func(depth int) string {
-		switch k := r.IntN(10); {
+		switch k := r.IntN(13); {
 		case depth > 2 || k < 3:
 			return words[r.IntN(len(words))]
 		case k == 3:
@@ -51,6 +58,12 @@ func differential(t *testing.T, evs []event.Event, src store.Snapshot) {
 			return "(" + gen(depth+1) + " OR " + gen(depth+1) + ")"
 		case k == 8:
 			return `extra="x1 y"`
+		case k == 10:
+			return []string{"lvl=warn", "lvl!=info", "lvl=*", "lvl in (warn, error)", "lvl=nope"}[r.IntN(5)]
+		case k == 11:
+			return fmt.Sprintf("ip=10.0.%d.%d", r.IntN(3), r.IntN(40))
+		case k == 12:
+			return []string{"ip=10.0.1.0/24", "ip!=10.0.0.0/24", "ip=10.0.0.0/8", "ip in (10.0.0.7, 10.0.1.14)"}[r.IntN(4)]
 		default:
 			return gen(depth+1) + " " + gen(depth+1)
 		}

@@ -23,12 +23,16 @@ type blockView struct {
 	colSlot   []int
 	slotIsCol []bool
 	tv        tmplView // _raw as templates (tmpl_view.go)
+	// ips are IPv4 columns read by the terms as numbers (run_needle.go),
+	// not among fields.
+	ips []*store.IPv4Column
 }
 
 func (bv *blockView) reset(b *store.Block, names []string, slots map[string]int) {
 	bv.b = b
 	bv.raw = b.Column(event.FieldRaw)
 	bv.tv.tmpl = nil
+	bv.ips = bv.ips[:0]
 	bv.fields = bv.fields[:0]
 	bv.colSlot = bv.colSlot[:0]
 	if cap(bv.cols) < len(names) {
@@ -140,6 +144,12 @@ type termMatcher struct {
 	wild *regexp.Regexp // for terms with wildcards
 	fold textFinder
 	tf   *tmplFinder // for _raw templates; nil with wildcards
+	// ipKind says how the term meets a canonical dotted quad (a value of
+	// an IPv4 column): 1, the term is one and matches only an equal
+	// value (ip); -1, it has a byte other than a digit or a dot and
+	// matches none; 0, it must be matched as text.
+	ipKind int8
+	ip     uint32
 }
 
 func (t *termMatcher) matchString(s string) bool {
@@ -159,6 +169,13 @@ func (t *termMatcher) matchRow(bv *blockView, i int) bool {
 	for _, c := range bv.fields {
 		if c.Has(i) && t.matchString(c.Values[i]) {
 			return true
+		}
+	}
+	if t.ipKind == 1 {
+		for _, c := range bv.ips {
+			if c.Addrs[i] == t.ip && (c.Absent == nil || !c.Absent[i]) {
+				return true
+			}
 		}
 	}
 	return false
@@ -346,6 +363,7 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 			t.wild = re
 		} else {
 			t.tf = newTmplFinder(e.Text, true)
+			t.ipKind, t.ip = ipTermKind(e.Text)
 		}
 		return t, nil
 	case *Compare:

@@ -41,6 +41,9 @@ type plan struct {
 	// rawTemplates: the search has terms, decided on the _raw templates
 	// mostly without expanding them (tmpl_view.go).
 	rawTemplates bool
+	// ipTerms: the search's terms are decided on IPv4 columns by number
+	// (run_needle.go).
+	ipTerms bool
 }
 
 func newPlan(q *Query, opts *Options) (*plan, error) {
@@ -53,6 +56,7 @@ func newPlan(q *Query, opts *Options) (*plan, error) {
 	}
 	p.m = m
 	p.rawTemplates = hasTemplateTerm(m)
+	p.ipTerms = ipTerms(m)
 	c.need = &p.stageNeed
 	var tail []op
 	for _, st := range q.Stages {
@@ -99,6 +103,7 @@ func newPlan(q *Query, opts *Options) (*plan, error) {
 	p.planRows(opts)
 	p.planFast()
 	p.planDict()
+	p.planNeedle()
 	p.planStore(opts)
 	return p, nil
 }

@@ -194,12 +194,20 @@ type worker struct {
 	// Dictionary decisions of the current block (run_dict.go).
 	keep    []bool // candidate rows; nil: all
 	keepBuf []bool
-	allow   []bool            // by code: the value passes
-	counts  []int64           // by code
-	byDict  *store.DictColumn // the count-by column, when coded
-	local   localCounter      // per-block counts of a plain column
-	iota    []int             // 0, 1, 2, ...: the selection of every row
-	pre     preFilter         // dictFilter of the current block (filter)
+	allow   []bool              // by code: the value passes
+	counts  []int64             // by code
+	byDict  *store.DictColumn   // the count-by column, when coded
+	local   localCounter        // per-block counts of a plain column
+	iota    []int               // 0, 1, 2, ...: the selection of every row
+	pre     preFilter           // dictFilter of the current block (filter)
+	ips     []*store.IPv4Column // term columns read as numbers (ipColumns)
+	// compact: scan may return the selected rows as a compact block
+	// (run_needle.go), for callers that read only those rows; of them,
+	// at most takeLimit (0: all), the first ones or the last ones
+	// (takeAsc false), when no row stage can drop a row.
+	compact   bool
+	takeAsc   bool
+	takeLimit int
 }
 
 func (ex *executor) newWorker() *worker {
@@ -217,7 +225,7 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	p := w.ex.p
 	m := p.m
 	w.byDict = nil
-	var skip []string
+	var skip, ipNames []string
 	var lopts store.LoadOptions
 	cl, _ := ref.(store.ColumnLoader)
 	if cl == nil {
@@ -235,6 +243,12 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		}
 		if p.dict.pruneField {
 			lopts.PruneCols, lopts.PruneTexts = w.pruneList(ref), p.dict.terms
+			// IPv4 columns are decided by number, not loaded as text.
+			if ipNames, err = w.ipColumns(ref, lopts.PruneCols); err != nil {
+				return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+			}
+			lopts.PruneCols = without(lopts.PruneCols, ipNames)
+			skip = append(skip, ipNames...)
 		}
 		lopts.NoTimes = p.dict.noTimes && inRange(ref, w.ex.opts.From, w.ex.opts.To)
 		if p.dict.byName != "" {
@@ -271,6 +285,7 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		cols1 = without(cols1, skip)
 		lopts.PruneCols, lopts.PruneTexts = nil, nil
 	}
+	pruned = append(pruned, ipNames...) // the term matcher reads them too
 	lopts.RawTemplates = false
 	if err := checkBlock(b); err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
@@ -284,6 +299,9 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		return nil, err
 	}
 	w.bv.reset(b, p.c.names, p.c.slots)
+	if len(ipNames) > 0 {
+		w.bv.ips = append(w.bv.ips, w.ips...)
+	}
 	w.bv.setTemplates(tmpl, pruned)
 	sel := w.selectRows(m, lo, hi)
 	if err := w.bv.tv.err; err != nil {
@@ -295,6 +313,14 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	need2 := loadList(ref, &p.stageNeed, p.outAll, cols1)
 	if w.byDict != nil {
 		need2 = without(need2, []string{p.dict.byName})
+	}
+	sel = w.taken(sel)
+	if rl := w.rowLoader(ref, len(sel), b.Rows()); rl != nil {
+		sel, err = w.compactRows(ref, rl, b, tmpl, sel, need2)
+		if err != nil {
+			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		return sel, nil
 	}
 	if tmpl != nil && (p.outAll || p.stageNeed.all || slices.Contains(p.stageNeed.names, event.FieldRaw)) {
 		// The stages read _raw: expand the selected rows.

@@ -144,6 +144,16 @@ func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
 		return false, nil
 	}
 	rows := ref.Rows()
+	if d.byName == "" && len(d.conj) == 1 && d.fields[0] != nil && !w.pre.set {
+		// field=value | count: the codes are counted, no row is marked.
+		done, err := w.countOne(sh, cl, rows)
+		if err != nil {
+			err = fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		if done || err != nil {
+			return true, err
+		}
+	}
 	m, _, ok, err := w.filter(cl, rows)
 	if err != nil || !ok {
 		if err != nil {
@@ -156,7 +166,9 @@ func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
 	}
 	var by *store.DictColumn
 	if d.byName != "" {
-		if by, err = cl.LoadDict(d.byName); err != nil {
+		ds := getDictScratch() // by is used up in countCodes
+		defer putDictScratch(ds)
+		if by, err = loadDictTo(cl, d.byName, &ds.buf); err != nil {
 			return true, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 		}
 		if by == nil || (by.Codes != nil && len(by.Codes) != rows) {
@@ -184,6 +196,64 @@ func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
 		return true, nil
 	}
 	return true, w.countCodes(sh, by, n)
+}
+
+// countOne counts a block inside the time range for a count whose search
+// is one conjunct on a coded column (field=value | count): the rows whose
+// code passes, without marking candidates. It reports false when the
+// block does not code the column.
+func (w *worker) countOne(sh *aggShardImpl, cl store.ColumnLoader, rows int) (bool, error) {
+	f := w.ex.p.dict.fields[0]
+	w.keep = nil // no candidates are marked
+	ds := getDictScratch()
+	defer putDictScratch(ds)
+	dc, codes8, err := loadDictBytes(cl, f.name, &ds.buf)
+	if err != nil || dc == nil || (dc.Codes != nil && len(dc.Codes) != rows) || (codes8 != nil && len(codes8) != rows) {
+		return err != nil, err
+	}
+	var n int64
+	switch {
+	case codes8 != nil:
+		n = countAllowed(codes8, w.allowOf(f, dc))
+	case len(dc.Dict) == 0:
+		if f.missing {
+			n = int64(rows)
+		}
+	case dc.Codes == nil:
+		if f.pred(dc.Dict[0]) {
+			n = int64(rows)
+		}
+	default:
+		n = countAllowed(dc.Codes, w.allowOf(f, dc))
+	}
+	return true, w.addCount(sh, rows, n)
+}
+
+// addCount adds n matching rows of a block of rows to the count.
+func (w *worker) addCount(sh *aggShardImpl, rows int, n int64) error {
+	if n == 0 {
+		return nil // as dictFilter: a block without candidates is not scanned
+	}
+	w.ex.scanned.Add(int64(rows))
+	if err := w.ex.budget.addRows(int64(rows)); err != nil {
+		return err
+	}
+	w.ex.matched.Add(n)
+	for i := range sh.one.st {
+		sh.one.st[i].n += n
+	}
+	return nil
+}
+
+// allowOf returns whether each code of dc passes f (code 0: rows without
+// the field), in w.allow.
+func (w *worker) allowOf(f *fieldMatcher, dc *store.DictColumn) []bool {
+	allow := append(w.allow[:0], f.missing)
+	for _, v := range dc.Dict {
+		allow = append(allow, f.pred(v))
+	}
+	w.allow = allow
+	return allow
 }
 
 // countCodes adds the candidate rows (w.keep; n of them) to the groups
@@ -224,18 +294,22 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 	w.keep = nil
 	var left andMatcher
 	var skip []string
+	// Each conjunct's column is used up before the next is loaded.
+	ds := getDictScratch()
+	defer putDictScratch(ds)
 	for j, m := range d.conj {
 		f := d.fields[j]
 		var dc *store.DictColumn
+		var codes8 []byte
 		if f != nil {
 			var err error
-			if dc, err = cl.LoadDict(f.name); err != nil {
+			if dc, codes8, err = loadDictBytes(cl, f.name, &ds.buf); err != nil {
 				return nil, nil, false, err
 			}
 		}
 		if dc == nil && f != nil && d.ip[j] != nil {
 			if il, ok := cl.(store.IPv4Loader); ok {
-				decided, hit, err := w.ipFilter(il, j, rows)
+				decided, hit, err := w.ipFilter(il, j, rows, &ds.buf)
 				if err != nil {
 					return nil, nil, false, err
 				}
@@ -258,6 +332,11 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 			skip = append(skip, f.name)
 		}
 		switch {
+		case codes8 != nil:
+			if len(codes8) != rows {
+				left = append(left, m) // not what the block says: decide per row
+				continue
+			}
 		case len(dc.Dict) == 0:
 			if !f.missing {
 				return nil, nil, false, nil
@@ -272,25 +351,20 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 			left = append(left, m) // not what the block says: decide per row
 			continue
 		}
-		allow := append(w.allow[:0], f.missing)
-		for _, v := range dc.Dict {
-			allow = append(allow, f.pred(v))
-		}
-		w.allow = allow
-		if w.keep == nil {
+		allow := w.allowOf(f, dc)
+		first := w.keep == nil
+		if first {
 			// The first decided conjunct sets the candidates.
-			keep := slices.Grow(w.keepBuf[:0], rows)[:rows]
-			w.keepBuf, w.keep = keep, keep
-			for i, c := range dc.Codes {
-				keep[i] = int(c) < len(allow) && allow[c]
-			}
-		} else {
-			keep := w.keep[:len(dc.Codes)]
-			for i, c := range dc.Codes {
-				keep[i] = keep[i] && int(c) < len(allow) && allow[c]
-			}
+			w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
+			w.keep = w.keepBuf
 		}
-		if !slices.Contains(w.keep, true) {
+		var hit bool
+		if codes8 != nil {
+			hit = markCodes(w.keep, codes8, allow, first)
+		} else {
+			hit = markCodes(w.keep, dc.Codes, allow, first)
+		}
+		if !hit {
 			return nil, nil, false, nil
 		}
 	}
@@ -326,6 +400,9 @@ func (w *worker) countByDict(sh *aggShardImpl, dc *store.DictColumn, sel []int) 
 // addCodeCounts adds counts (by code; code 0, rows without the field, is
 // not counted) to the groups of dc's values.
 func addCodeCounts(sh *aggShardImpl, dc *store.DictColumn, counts []int64) error {
+	// dc's values may be views of a buffer that is reused (store.DictBuf):
+	// the shard must not remember the last group by one.
+	defer func() { sh.last, sh.lastKey = nil, "" }()
 	for c := 1; c < len(counts); c++ {
 		if counts[c] > 0 {
 			if err := sh.addCountText(dc.Dict[c-1], counts[c]); err != nil {

@@ -172,31 +172,7 @@ func TestIPv4Same(t *testing.T) {
 	snap := storeSnapshot(t, evs, 250)
 	// The store must have chosen the kind where it applies, and text
 	// where it does not.
-	refs, _, err := snap.Blocks(context.Background(), store.Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ipBlocks, textBlocks int
-	for _, ref := range refs {
-		il, ok := ref.(store.IPv4Loader)
-		if !ok {
-			t.Fatalf("%T is not a store.IPv4Loader", ref)
-		}
-		for _, name := range []string{"src_ip", "dst_ip"} {
-			col, err := il.LoadIPv4(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if col != nil {
-				ipBlocks++
-			} else {
-				textBlocks++
-			}
-		}
-	}
-	if ipBlocks == 0 || textBlocks == 0 {
-		t.Fatalf("%d ipv4 columns, %d others: want both", ipBlocks, textBlocks)
-	}
+	wantBothKinds(t, snap, "src_ip", "dst_ip")
 	base := evs[0].Time
 	ranges := [][2]int64{{0, 0}, {base + int64(333*time.Second), base + int64(3222*time.Second)}}
 	queries := []string{

@@ -130,13 +130,13 @@ func (d *dictPlan) planIP(search Expr) {
 	}
 }
 
-// ipFilter decides conjunct j on the block's IPv4 column, narrowing
-// w.keep; it reports false when the column is not stored as IPv4, and
-// hit false when no row is left.
-func (w *worker) ipFilter(il store.IPv4Loader, j, rows int) (decided, hit bool, err error) {
+// ipFilter decides conjunct j on the block's IPv4 column (decoded into
+// buf), narrowing w.keep; it reports false when the column is not stored
+// as IPv4, and hit false when no row is left.
+func (w *worker) ipFilter(il store.IPv4Loader, j, rows int, buf *store.DictBuf) (decided, hit bool, err error) {
 	d := &w.ex.p.dict
 	f, pr := d.fields[j], d.ip[j]
-	col, err := il.LoadIPv4(f.name)
+	col, err := loadIPv4To(il, f.name, buf)
 	if err != nil || col == nil {
 		return false, false, err
 	}
@@ -176,10 +176,12 @@ func (w *worker) ipFilter(il store.IPv4Loader, j, rows int) (decided, hit bool, 
 // column (dictPlan.ipAgg): the addresses and their counts over the
 // worker's blocks, added to its shard as text once, at the end.
 type ipAgg struct {
-	counts ipCounter // per block
-	table  ipTable
-	text   []byte
-	noDict bool // a dictionary held a value that is not an address
+	counts  ipCounter // a run of blocks (count)
+	pending int       // candidates counted in counts
+	room    int       // candidates counts was sized for
+	table   ipTable
+	text    []byte
+	noDict  bool // a dictionary held a value that is not an address
 	// misses counts blocks in a row that stored the column neither as
 	// IPv4 nor as a dictionary of addresses; after maxIPMisses the worker
 	// stops trying (the usual way gives the same answer).
@@ -188,6 +190,8 @@ type ipAgg struct {
 	dict   []uint32
 	addrs  []uint32
 	absent []bool
+	buf    store.DictBuf // the column as loaded (store.BufLoader)
+	cand   []uint32      // count's candidate addresses
 }
 
 // aggBlock aggregates one block by number when the block stores the
@@ -215,7 +219,34 @@ func (ia *ipAgg) aggBlock(w *worker, ref store.BlockRef) (bool, error) {
 	if ia.misses >= maxIPMisses {
 		return false, nil
 	}
-	col, err := il.LoadIPv4(d.ipAgg)
+	lo, hi := 0, rows
+	if !inRange(ref, w.ex.opts.From, w.ex.opts.To) {
+		b, err := cl.LoadWith([]string{}, store.LoadOptions{})
+		if err != nil {
+			return true, err
+		}
+		if len(b.Times) != rows {
+			return false, nil
+		}
+		lo, hi = timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
+	}
+	if bl, ok := il.(store.BufLoader); ok && lo == 0 && hi == rows {
+		// Only the candidates' addresses are decoded.
+		addrs, marked, ok, err := bl.LoadIPv4Where(d.ipAgg, w.keep, &ia.buf)
+		if err != nil {
+			return true, err
+		}
+		if ok {
+			ia.misses = 0
+			w.ex.scanned.Add(int64(rows))
+			if err := w.ex.budget.addRows(int64(rows)); err != nil {
+				return true, err
+			}
+			w.ex.matched.Add(int64(marked))
+			return true, ia.countAddrs(sh, addrs)
+		}
+	}
+	col, err := loadIPv4To(il, d.ipAgg, &ia.buf)
 	if err == nil && col == nil && !ia.noDict {
 		col, err = ia.fromDict(cl, d.ipAgg, rows)
 	}
@@ -228,17 +259,6 @@ func (ia *ipAgg) aggBlock(w *worker, ref store.BlockRef) (bool, error) {
 	ia.misses = 0
 	if len(col.Addrs) != rows || (col.Absent != nil && len(col.Absent) != rows) {
 		return false, nil
-	}
-	lo, hi := 0, rows
-	if !inRange(ref, w.ex.opts.From, w.ex.opts.To) {
-		b, err := cl.LoadWith([]string{}, store.LoadOptions{})
-		if err != nil {
-			return true, err
-		}
-		if len(b.Times) != rows {
-			return false, nil
-		}
-		lo, hi = timeRange(b.Times, w.ex.opts.From, w.ex.opts.To)
 	}
 	w.ex.scanned.Add(int64(hi - lo))
 	if err := w.ex.budget.addRows(int64(hi - lo)); err != nil {
@@ -253,38 +273,46 @@ const maxIPMisses = 16
 
 // count adds the candidate rows (w.keep) of [lo, hi) to the table.
 func (ia *ipAgg) count(w *worker, sh *aggShardImpl, col *store.IPv4Column, lo, hi int) error {
-	// Count the block's rows in a small table first: the worker's table
-	// is touched once per distinct address of the block.
-	lc := &ia.counts
-	matched := int64(hi - lo)
-	if w.keep != nil {
-		matched = 0
-		for _, k := range w.keep[lo:hi] {
-			if k {
-				matched++
-			}
-		}
-	}
-	lc.reset(int(matched)) // sized for the candidates, not the block
-	switch {
-	case w.keep == nil && col.Absent == nil:
-		for _, a := range col.Addrs[lo:hi] {
-			lc.add(a)
-		}
-	case col.Absent == nil:
-		for i := lo; i < hi; i++ {
-			if w.keep[i] {
-				lc.add(col.Addrs[i])
-			}
-		}
-	default:
-		for i := lo; i < hi; i++ {
-			if (w.keep == nil || w.keep[i]) && !col.Absent[i] {
-				lc.add(col.Addrs[i])
-			}
-		}
+	addrs, matched := col.Addrs[lo:hi], int64(hi-lo)
+	if w.keep != nil || col.Absent != nil {
+		addrs, matched = ia.gather(w.keep, col, lo, hi)
 	}
 	w.ex.matched.Add(matched)
+	return ia.countAddrs(sh, addrs)
+}
+
+// countAddrs counts addresses. The addresses of a run of blocks are
+// counted in a smaller table first: the worker's table is touched once per
+// distinct address of the run.
+func (ia *ipAgg) countAddrs(sh *aggShardImpl, addrs []uint32) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	lc := &ia.counts
+	if ia.pending > 0 && ia.pending+len(addrs) > ia.room {
+		if err := ia.drain(sh); err != nil {
+			return err
+		}
+	}
+	if ia.pending == 0 {
+		// Room for a run of blocks like this one, up to ipRun.
+		ia.room = max(len(addrs), min(ipRun, 16*len(addrs)))
+		lc.reset(ia.room)
+	}
+	for _, a := range addrs {
+		lc.add(a)
+	}
+	ia.pending += len(addrs)
+	return nil
+}
+
+// ipRun is the most candidate addresses counted in ipAgg.counts before
+// they reach the worker's table.
+const ipRun = 1 << 15
+
+// drain adds the run's counts to the worker's table.
+func (ia *ipAgg) drain(sh *aggShardImpl) error {
+	lc := &ia.counts
 	for k, a := range lc.keys {
 		if ia.table.add(a, lc.counts[k]) {
 			if err := sh.mem.add(12); err != nil {
@@ -292,14 +320,55 @@ func (ia *ipAgg) count(w *worker, sh *aggShardImpl, col *store.IPv4Column, lo, h
 			}
 		}
 	}
+	lc.keys, lc.counts = lc.keys[:0], lc.counts[:0]
+	ia.pending = 0
 	return nil
+}
+
+// gather returns the addresses of the candidate rows (keep; nil: all) of
+// [lo, hi) that have the field, and the number of candidate rows. keep
+// and col.Absent are not both nil.
+func (ia *ipAgg) gather(keep []bool, col *store.IPv4Column, lo, hi int) ([]uint32, int64) {
+	addrs, absent := col.Addrs[lo:hi], col.Absent
+	cand := slices.Grow(ia.cand[:0], len(addrs))[:len(addrs)]
+	ia.cand = cand
+	j, m := 0, 0
+	// Without branches on the rows' values: every address is written,
+	// and the next overwrites it unless it counts. Bools are bytes of 0
+	// or 1.
+	switch {
+	case keep != nil && absent != nil:
+		k8, a8 := boolBytes(keep[lo:hi]), boolBytes(absent[lo:hi])
+		k8, a8 = k8[:len(addrs)], a8[:len(addrs)]
+		for i, a := range addrs {
+			cand[j] = a
+			k := int(k8[i])
+			m += k
+			j += k &^ int(a8[i])
+		}
+	case keep != nil:
+		k8 := boolBytes(keep[lo:hi])[:len(addrs)]
+		for i, a := range addrs {
+			cand[j] = a
+			j += int(k8[i])
+		}
+		m = j
+	default:
+		a8 := boolBytes(absent[lo:hi])[:len(addrs)]
+		for i, a := range addrs {
+			cand[j] = a
+			j += 1 &^ int(a8[i])
+		}
+		m = len(addrs)
+	}
+	return cand[:j], int64(m)
 }
 
 // fromDict returns a coded column of dotted quads (store.ColumnLoader) as
 // numbers, or nil when the block does not code it or a value is not a
 // canonical dotted quad.
 func (ia *ipAgg) fromDict(cl store.ColumnLoader, name string, rows int) (*store.IPv4Column, error) {
-	dc, err := cl.LoadDict(name)
+	dc, err := loadDictTo(cl, name, &ia.buf) // used up here
 	if err != nil || dc == nil || (dc.Codes != nil && len(dc.Codes) != rows) {
 		return nil, err
 	}
@@ -350,25 +419,43 @@ func (ia *ipAgg) fromDict(cl store.ColumnLoader, name string, rows int) (*store.
 
 // flushIP merges the workers' addresses by number and adds them to the
 // first shard as text. When only the top groups by count are wanted
-// (dictPlan.ipTop) and no block was counted by text, the groups that
-// cannot be among them are left out.
+// (dictPlan.ipTop), the groups that cannot be among them are left out:
+// groups of blocks counted by text join the table first when their text
+// is an address, and the others cannot merge with an address's group.
 func flushIP(ips []ipAgg, shards []aggShard, d *dictPlan) error {
 	s, ok := shards[0].(*aggShardImpl)
 	if !ok {
 		return errors.New("BUG: ipv4 aggregation without its shard")
+	}
+	for k := range ips {
+		sh, ok := shards[k].(*aggShardImpl)
+		if !ok {
+			return errors.New("BUG: ipv4 aggregation without its shard")
+		}
+		if err := ips[k].drain(sh); err != nil {
+			return err
+		}
 	}
 	for k := 1; k < len(ips); k++ {
 		ips[k].table.each(func(a uint32, n int64) { ips[0].table.add(a, n) })
 		ips[k].table = ipTable{}
 	}
 	least := int64(0)
-	if d.ipTop > 0 && !d.ipDistinct && ips[0].table.len() > d.ipTop {
-		text := false
+	if d.ipTop > 0 && !d.ipDistinct {
 		for _, sh := range shards {
-			s := sh.(*aggShardImpl)
-			text = text || len(s.groups) > 0 || len(s.strGroups) > 0
+			sh, ok := sh.(*aggShardImpl)
+			if !ok || len(sh.o.calls) != 1 {
+				return errors.New("BUG: ipv4 top without its shard")
+			}
+			for k, g := range sh.strGroups {
+				if a, ok := parseIPv4(k); ok {
+					ips[0].table.add(a, g.st[0].n)
+					delete(sh.strGroups, k)
+				}
+			}
+			sh.last, sh.lastKey = nil, ""
 		}
-		if !text {
+		if ips[0].table.len() > d.ipTop {
 			least = ips[0].table.topCount(d.ipTop)
 		}
 	}

@@ -16,7 +16,9 @@ import (
 // blockRows returns the matching rows of one block through the row stages,
 // in the query's time order, at most limit (0: all).
 func (w *worker) blockRows(ref store.BlockRef, asc bool, limit int) ([]*tableRow, error) {
+	w.compact, w.takeAsc, w.takeLimit = true, asc, limit // the rows are read once, here
 	sel, err := w.scan(ref)
+	w.compact, w.takeLimit = false, 0
 	if err != nil || len(sel) == 0 {
 		return nil, err
 	}

@@ -18,8 +18,15 @@ import (
 // regexp's required literal (tf without word boundaries): a value
 // holding it is then a yes too.
 func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
-	tv := &bv.tv
-	t := tv.tmpl.Template(i)
+	return bv.quickIn(tf, bv.template(i), i, false, lit)
+}
+
+// quickIn is quick on template t of row i. With skel, t is a skeleton
+// (store.RawTemplates.Skeleton): a variable is a value known only to be
+// a run of word bytes with a digit (varAnswer); and i < 0 stands for
+// every row of skeleton -1-i, whose values are asked in each of its rows
+// (skelValues).
+func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tmplAnswer {
 	m := len(tf.term)
 	if m == 0 {
 		return tmplYes
@@ -28,6 +35,7 @@ func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
 		return a
 	}
 	start := 0 // where the piece before the reference at q starts
+	nv := 0    // variables passed (skeletons)
 	q := strings.IndexByte(t, store.TemplateEscape)
 	for q >= 0 {
 		if q+1 >= len(t) || t[q+1] == store.TemplateEscape {
@@ -43,6 +51,22 @@ func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
 			return tmplMaybe // two values side by side
 		}
 		code := t[q+1]
+		if code == store.TemplateVar {
+			if !skel {
+				return tmplMaybe // not in templates: the exact path reports it
+			}
+			if tf.varAnswer(left, right, start > 0, next >= 0, lit) != tmplNo {
+				if i < 0 {
+					return tmplMaybe
+				}
+				if a := bv.rowVar(tf, i, nv, left, right, start > 0, next >= 0, lit); a != tmplNo {
+					return a
+				}
+			}
+			nv++
+			start, q = q+2, next
+			continue
+		}
 		if a := bv.insideValue(tf, code, i, lit); a != tmplNo {
 			return a
 		}
@@ -56,11 +80,8 @@ func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
 			if len(right) > 0 {
 				starts = tf.startSplits(right, next >= 0)
 			}
-			if ends|starts != 0 {
-				v, ok := bv.refValue(code, i)
-				if !ok || tf.goesOn(ends, v) || tf.leadsIn(starts, v) {
-					return tmplMaybe
-				}
+			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts) {
+				return tmplMaybe
 			}
 		}
 		start, q = q+2, next
@@ -101,8 +122,17 @@ func (tf *tmplFinder) literal(t string) tmplAnswer {
 		if !token.EqualFold(t[s:s+m], f.term) {
 			continue
 		}
-		// Two bytes before: a reference's code byte follows its escape.
-		if strings.IndexByte(t[max(0, s-2):min(len(t), s+m+1)], store.TemplateEscape) >= 0 {
+		// The match and the bytes its word boundaries look at must be
+		// literal text: the byte before a reference's code byte is its
+		// escape.
+		lo, hi := s-1, s+m
+		if f.wantL {
+			lo--
+		}
+		if f.wantR {
+			hi++
+		}
+		if strings.IndexByte(t[max(0, lo):min(len(t), hi)], store.TemplateEscape) >= 0 {
 			return tmplMaybe
 		}
 		if (!f.wantL || s == 0 || !token.IsWordByte(t[s-1])) && (!f.wantR || s+m == len(t) || !token.IsWordByte(t[s+m])) {
@@ -140,6 +170,12 @@ func (bv *blockView) insideValue(tf *tmplFinder, code byte, i int, lit bool) tmp
 	if !bv.litMay(tf, k) {
 		return tmplNo
 	}
+	if i < 0 {
+		if bv.skelValues(k, -1-i, func(v string) bool { return strings.Contains(v, tf.term) }) {
+			return tmplMaybe // some rows of the skeleton: decided one by one
+		}
+		return tmplNo
+	}
 	v, ok, err := tv.tmpl.Value(k, i)
 	if err != nil || !ok || strings.Contains(v, tf.term) {
 		return tmplYes // an error: the expansion reports it
@@ -173,8 +209,28 @@ func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
 	return tv.litMay[k] > 0
 }
 
+// joins reports whether the value of the reference with the given code
+// in row i (all rows of the skeleton when i < 0) may go on with the term
+// after one of the splits ends or lead into it before one of starts.
+func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64) bool {
+	if code >= store.TemplateColumn0 && bv.tv.tmpl.Skeletons() > 0 {
+		k := int(code - store.TemplateColumn0)
+		if !bv.tv.tmpl.MayHoldAny(k, bv.tv.joinBytes(tf, ends, starts)) {
+			return false // no value has a byte to join with
+		}
+	}
+	if i < 0 && code >= store.TemplateColumn0 {
+		return bv.skelValues(int(code-store.TemplateColumn0), -1-i, func(v string) bool {
+			return tf.goesOn(ends, v) || tf.leadsIn(starts, v)
+		})
+	}
+	v, ok := bv.refValue(code, i)
+	return !ok || tf.goesOn(ends, v) || tf.leadsIn(starts, v)
+}
+
 // refValue returns the value of the reference with the given code in row
-// i; false when it cannot be had (the exact path reports why).
+// i; false when it cannot be had (the exact path reports why, or i < 0:
+// a skeleton's).
 func (bv *blockView) refValue(code byte, i int) (string, bool) {
 	tv := &bv.tv
 	switch code {
@@ -182,6 +238,9 @@ func (bv *blockView) refValue(code byte, i int) (string, bool) {
 		return tv.tmpl.Host(), true
 	case store.TemplateSource:
 		return tv.tmpl.Source(), true
+	}
+	if i < 0 {
+		return "", false
 	}
 	v, ok, err := tv.tmpl.Value(int(code-store.TemplateColumn0), i)
 	return v, ok && err == nil

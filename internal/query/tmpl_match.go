@@ -47,6 +47,14 @@ type tmplFinder struct {
 	// and last (a hash set, may say yes wrongly): a piece edge of 3 bytes
 	// or more that is not one cannot run on into the term there.
 	gramsEnd, gramsStart [gramBits / 64]uint64
+	// For skeletons (varAnswer): the term holds a digit, is all word
+	// bytes; intoWord has bit k when term[k] is a word byte (k >= 1),
+	// fromWord bit k when term[k-1] is (k < len); from 63 on bit 63.
+	digit, allWord     bool
+	intoWord, fromWord uint64
+	// wordHead is the length of the term's first run of word bytes
+	// (len when all are), wordTail the start of its last.
+	wordHead, wordTail int
 }
 
 const gramBits = 4096
@@ -63,6 +71,7 @@ func newTmplFinder(term string, boundaries bool) *tmplFinder {
 	if !boundaries {
 		tf.wantL, tf.wantR = false, false
 	}
+	tf.setVarTables()
 	for k := 0; k < len(term); k++ {
 		c := foldByte(term[k])
 		if k >= 1 {

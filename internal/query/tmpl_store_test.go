@@ -70,52 +70,58 @@ func TestTemplatesSame(t *testing.T) {
 	if err != nil || b.Raw == nil {
 		t.Fatalf("load with RawTemplates: %v, %v; want templates (else this test checks nothing)", b, err)
 	}
+	if b.Raw.Skeletons() != 0 {
+		t.Fatal("blocks with skeletons: want templates of kind 5 here (TestSkeletonsSame checks skeletons)")
+	}
 	b.Raw.Release()
 	base := evs[0].Time
 	ranges := [][2]int64{{0, 0}, {base + int64(333*time.Second), base + int64(2222*time.Second)}}
-	queries := []string{
-		`"Failed password for invalid user" | count`,
-		`"failed password for invalid user root" | count`,
-		`"password for root" | count`,
-		`"invalid user" | count by user`,
-		`"for invalid" | count`,
-		`"203.0.113.77" | count`,
-		`"203.0.113.77" | limit 20`,
-		`203.0.113.77 | count by src_ip`,
-		`"0.113.77" | count`,
-		`"113.77 port" | count`,
-		`"user root" | count`,
-		`"]: root" | count`,
-		`"corp sshd" | count`,
-		`"web-1.corp sshd" | count`,
-		`x | count`,
-		`passwd | count`,
-		`ROOT | limit 5`,
-		`root OR admin | count`,
-		`NOT root | count`,
-		`root NOT invalid | count by user`,
-		`fail* | count`,
-		`"Failed password" user=root | count`,
-		`_raw matches /Failed password for invalid user (root|admin)/ | count`,
-		`_raw matches /for (root|admin|user)\S*/ | count`,
-		`_raw matches /x\x01y/ | count`,
-		// A term makes the search read templates; the regexps then use
-		// their literals on them.
-		`password _raw matches /for (root|admin|user)\S*/ | count`,
-		`nosuchword OR _raw matches /Failed password for invalid user (root|admin)/ | count`,
-		`nosuchword OR _raw matches /203\.0\.113\.77/ | limit 5`,
-		`nosuchword OR _raw matches /x\x01y/ | count`,
-		`nosuchword OR _raw=*passwd* | count`,
-		`_raw matches /(?i)password/ | count`,
-		`_raw=*passwd* | count`,
-		`_raw=*root*root* | count`,
-		`password | count by _raw | sort by _count desc | limit 3`,
-		`"invalid user" | fields _raw, user | limit 10`,
-		`"for invalid" | parse regex field=_raw "for (?<who>\S+)" | count by who`,
-		`root | limit 15`,
-		`"password for" | sort by user | limit 8`,
-	}
-	samePlain(t, snap, queries, ranges, "templates", func(_, want string) bool { return want == "" || want == "{\"_count\":\"0\"}\n" })
+	samePlain(t, snap, tmplQueries, ranges, "templates", func(_, want string) bool { return want == "" || want == "{\"_count\":\"0\"}\n" })
+}
+
+// tmplQueries are the searches the template tests compare with plain
+// loads.
+var tmplQueries = []string{
+	`"Failed password for invalid user" | count`,
+	`"failed password for invalid user root" | count`,
+	`"password for root" | count`,
+	`"invalid user" | count by user`,
+	`"for invalid" | count`,
+	`"203.0.113.77" | count`,
+	`"203.0.113.77" | limit 20`,
+	`203.0.113.77 | count by src_ip`,
+	`"0.113.77" | count`,
+	`"113.77 port" | count`,
+	`"user root" | count`,
+	`"]: root" | count`,
+	`"corp sshd" | count`,
+	`"web-1.corp sshd" | count`,
+	`x | count`,
+	`passwd | count`,
+	`ROOT | limit 5`,
+	`root OR admin | count`,
+	`NOT root | count`,
+	`root NOT invalid | count by user`,
+	`fail* | count`,
+	`"Failed password" user=root | count`,
+	`_raw matches /Failed password for invalid user (root|admin)/ | count`,
+	`_raw matches /for (root|admin|user)\S*/ | count`,
+	`_raw matches /x\x01y/ | count`,
+	// A term makes the search read templates; the regexps then use
+	// their literals on them.
+	`password _raw matches /for (root|admin|user)\S*/ | count`,
+	`nosuchword OR _raw matches /Failed password for invalid user (root|admin)/ | count`,
+	`nosuchword OR _raw matches /203\.0\.113\.77/ | limit 5`,
+	`nosuchword OR _raw matches /x\x01y/ | count`,
+	`nosuchword OR _raw=*passwd* | count`,
+	`_raw matches /(?i)password/ | count`,
+	`_raw=*passwd* | count`,
+	`_raw=*root*root* | count`,
+	`password | count by _raw | sort by _count desc | limit 3`,
+	`"invalid user" | fields _raw, user | limit 10`,
+	`"for invalid" | parse regex field=_raw "for (?<who>\S+)" | count by who`,
+	`root | limit 15`,
+	`"password for" | sort by user | limit 8`,
 }
 
 // TestTemplatesRandomTerms searches random pieces of the raw texts (in
@@ -125,8 +131,14 @@ func TestTemplatesRandomTerms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test; -short skips it")
 	}
-	evs := tmplEvents(3000, 2)
-	snap := storeSnapshot(t, evs, 300)
+	sameRandomTerms(t, tmplEvents(3000, 2), 300, 240)
+}
+
+// sameRandomTerms runs tries searches of random pieces of evs' raw texts
+// on a store of them with the template path and with plain loads.
+func sameRandomTerms(t *testing.T, evs []event.Event, blockRows, tries int) {
+	t.Helper()
+	snap := storeSnapshot(t, evs, blockRows)
 	rng := rand.New(rand.NewPCG(5, 6))
 	count := func(src store.Snapshot, q *Query) string {
 		var out string
@@ -139,8 +151,11 @@ func TestTemplatesRandomTerms(t *testing.T) {
 		return out
 	}
 	tried, hits := 0, 0
-	for tried < 240 {
+	for tried < tries {
 		raw := evs[rng.IntN(len(evs))].Raw
+		if raw == "" {
+			continue
+		}
 		a := rng.IntN(len(raw))
 		b := min(len(raw), a+1+rng.IntN(24))
 		sub := raw[a:b]

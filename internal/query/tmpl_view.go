@@ -31,6 +31,14 @@ type tmplView struct {
 	hits    []streamHit
 	litTF   *tmplFinder // litMay is for its literal
 	litMay  []int8      // by block column: 0 unknown, 1 may hold it, -1 cannot
+	// Blocks with skeletons (tmpl_skel.go): answers by finder and
+	// skeleton.
+	skels    []skelAnswers
+	lastSkel *skelAnswers
+	skelOff  []int32 // by skeleton and one more: where its rows start in skelRows
+	skelRows []int32
+	full     store.Column // _raw expanded by expandAll
+	jb       []byte       // joinBytes's buffer
 }
 
 // setTemplates makes the view read _raw from t; pruned lists the field
@@ -39,6 +47,8 @@ type tmplView struct {
 func (bv *blockView) setTemplates(t *store.RawTemplates, pruned []string) {
 	tv := &bv.tv
 	tv.tmpl, tv.err, tv.hits, tv.litTF = t, nil, tv.hits[:0], nil
+	tv.full = store.Column{}
+	tv.resetSkeletons()
 	if t == nil {
 		return
 	}
@@ -97,13 +107,21 @@ func (bv *blockView) rawValue(i int) (string, bool) {
 // finds those in the field columns).
 func (bv *blockView) termInTemplate(t *termMatcher, i int) bool {
 	tv := &bv.tv
-	if !tv.tmpl.Has(i) {
-		return false
+	if !tv.tmpl.Has(i) || bv.raw != nil {
+		return false // with bv.raw (expandAll), the caller matched it
 	}
 	if t.tf == nil {
 		// Slow path: a wildcard term; match the expanded text.
 		s, ok := bv.rawValue(i)
 		return ok && t.matchString(s)
+	}
+	if tv.tmpl.Skeletons() > 0 {
+		switch bv.skelAnswer(t.tf, i, false) {
+		case tmplYes:
+			return true
+		case tmplNo:
+			return false
+		}
 	}
 	switch bv.quick(t.tf, i, false) {
 	case tmplYes:
@@ -179,6 +197,19 @@ func (bv *blockView) merge(i int, need uint64) bool {
 // sensitive); false is certain. Only rows that may are expanded.
 func (bv *blockView) rawMayContain(tf *tmplFinder, i int) bool {
 	tv := &bv.tv
+	if bv.raw != nil {
+		return true // expanded (expandAll)
+	}
+	if tv.tmpl.Skeletons() == 0 {
+		bv.expandAll()
+		return true
+	}
+	switch bv.skelAnswer(tf, i, true) {
+	case tmplYes:
+		return true
+	case tmplNo:
+		return false
+	}
 	switch bv.quick(tf, i, true) {
 	case tmplYes:
 		return true
@@ -223,14 +254,16 @@ func (bv *blockView) rawMayContain(tf *tmplFinder, i int) bool {
 	return false
 }
 
-// hasTemplateTerm reports whether m has a term decided on templates. A
-// search reading _raw only through field predicates (_raw matches /re/)
-// loads it expanded: per row, expanding and a substring search cost
-// less than deciding on the template (measured on the 10M benchmark).
+// hasTemplateTerm reports whether m has a term decided on templates, or
+// a regexp on _raw with a required literal (decided per skeleton; blocks
+// without skeletons expand _raw for it, see rawMayContain). Other field
+// predicates on _raw load it expanded.
 func hasTemplateTerm(m matcher) bool {
 	switch m := m.(type) {
 	case *termMatcher:
 		return m.tf != nil
+	case *fieldMatcher:
+		return m.lit != nil && m.slot == slotRaw
 	case andMatcher:
 		return slices.ContainsFunc(m, hasTemplateTerm)
 	case orMatcher:

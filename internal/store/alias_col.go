@@ -104,7 +104,7 @@ func (p *part) checkAliases(i int) error {
 		if err != nil {
 			return fmt.Errorf("column %s: %w", p.names[c.name], err)
 		}
-		if tc := bm.cols[t]; tc.size > 0 && p.data[tc.off] == kindTemplate {
+		if tc := bm.cols[t]; tc.size > 0 && isTemplateKind(p.data[tc.off]) {
 			return fmt.Errorf("column %s: %w: refers to the templates of column %d", p.names[c.name], errAlias, t)
 		}
 	}
@@ -115,7 +115,7 @@ func (p *part) checkAliases(i int) error {
 // absent flags are the target's (shared, not copied).
 func (l *blockLoader) alias(k int, ch []byte, name string) (Column, error) {
 	t, err := aliasTarget(ch, k)
-	if err == nil && l.bm.cols[t].size > 0 && l.p.data[l.bm.cols[t].off] == kindTemplate {
+	if err == nil && l.bm.cols[t].size > 0 && isTemplateKind(l.p.data[l.bm.cols[t].off]) {
 		err = fmt.Errorf("%w: refers to the templates of column %d", errAlias, t)
 	}
 	if err != nil {

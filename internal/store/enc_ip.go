@@ -1,9 +1,12 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -128,6 +131,11 @@ func encodeIPv4(vals []string, absent []bool) ([]byte, bool) {
 // decodeIPv4 decodes a kindIPv4 body of rows values into addrs (0 where
 // absent) and the absence flags (nil when every row is present).
 func decodeIPv4(body string, rows int, addrs []uint32) ([]uint32, []bool, error) {
+	return decodeIPv4To(body, rows, addrs, nil)
+}
+
+// decodeIPv4To is decodeIPv4 reusing absentBuf for the absence flags.
+func decodeIPv4To(body string, rows int, addrs []uint32, absentBuf []bool) ([]uint32, []bool, error) {
 	if len(body) < 1 {
 		return nil, nil, fmt.Errorf("%w: %w", errIPv4, errShort)
 	}
@@ -142,13 +150,8 @@ func decodeIPv4(body string, rows int, addrs []uint32) ([]uint32, []bool, error)
 		if len(rest) < m {
 			return nil, nil, fmt.Errorf("%w: absence bitmap of %d bytes, want %d: %w", errIPv4, len(rest), m, errShort)
 		}
-		absent = make([]bool, rows)
-		for i := range absent {
-			if rest[i/8]&(1<<(i%8)) != 0 {
-				absent[i] = true
-				n--
-			}
-		}
+		absent = slices.Grow(absentBuf[:0], rows)[:rows]
+		n -= bitsToBools(absent, rest[:m])
 		rest = rest[m:]
 	}
 	if len(rest) != 4*n {
@@ -157,21 +160,160 @@ func decodeIPv4(body string, rows int, addrs []uint32) ([]uint32, []bool, error)
 	addrs = slices.Grow(addrs[:0], rows)[:rows]
 	p0, p1, p2, p3 := rest[:n], rest[n:2*n], rest[2*n:3*n], rest[3*n:]
 	if absent == nil {
-		for i := range addrs {
+		p1, p2, p3 = p1[:len(p0)], p2[:len(p0)], p3[:len(p0)]
+		addrs = addrs[:len(p0)]
+		for i := 0; i < len(p0); i++ { // not range: p0 is a string
 			addrs[i] = uint32(p0[i])<<24 | uint32(p1[i])<<16 | uint32(p2[i])<<8 | uint32(p3[i])
 		}
 		return addrs, nil, nil
 	}
-	j := 0
+	if n == 0 {
+		clear(addrs)
+		return addrs, absent, nil
+	}
+	// Without branches: row i takes the next present address (the last
+	// one again past the end) masked to 0 when absent.
+	j, last := 0, n-1
 	for i := range addrs {
-		if absent[i] {
-			addrs[i] = 0
-			continue
-		}
-		addrs[i] = uint32(p0[j])<<24 | uint32(p1[j])<<16 | uint32(p2[j])<<8 | uint32(p3[j])
-		j++
+		k := min(j, last)
+		a := uint32(p0[k])<<24 | uint32(p1[k])<<16 | uint32(p2[k])<<8 | uint32(p3[k])
+		pres := uint32(b2u8(!absent[i]))
+		addrs[i] = a & -pres
+		j += int(pres)
 	}
 	return addrs, absent, nil
+}
+
+// selectIPv4 decodes, from a kindIPv4 body of rows values, the addresses
+// of the rows marked in keep (nil: all) that are present, in row order,
+// into dst; it returns them and the number of rows marked.
+func selectIPv4(body string, rows int, keep []bool, dst []uint32) ([]uint32, int, error) {
+	if keep != nil && len(keep) != rows {
+		return nil, 0, fmt.Errorf("%w: %d rows marked of %d", errIPv4, len(keep), rows)
+	}
+	if len(body) < 1 {
+		return nil, 0, fmt.Errorf("%w: %w", errIPv4, errShort)
+	}
+	flags, rest := body[0], body[1:]
+	if flags&^ipv4HasAbsent != 0 {
+		return nil, 0, fmt.Errorf("%w: unknown flags %#x", errIPv4, flags)
+	}
+	var bitmap string
+	n := rows
+	if flags&ipv4HasAbsent != 0 {
+		m := (rows + 7) / 8
+		if len(rest) < m {
+			return nil, 0, fmt.Errorf("%w: absence bitmap of %d bytes, want %d: %w", errIPv4, len(rest), m, errShort)
+		}
+		bitmap, rest = rest[:m], rest[m:]
+		for k := 0; k < rows/8; k++ {
+			n -= bits.OnesCount8(bitmap[k])
+		}
+		if rows%8 != 0 {
+			n -= bits.OnesCount8(bitmap[m-1] & (1<<(rows%8) - 1)) // bits past the rows do not count
+		}
+	}
+	if len(rest) != 4*n {
+		return nil, 0, fmt.Errorf("%w: %d bytes of addresses for %d present rows of %d", errIPv4, len(rest), n, rows)
+	}
+	marked := rows
+	var k8 []byte
+	if keep != nil {
+		k8 = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(keep))), len(keep)) // #nosec G103 -- bools are single bytes of 0 or 1
+		marked = 0
+	}
+	dst = slices.Grow(dst[:0], rows)[:rows]
+	if n == 0 {
+		for _, k := range k8 {
+			marked += int(k)
+		}
+		return dst[:0], marked, nil
+	}
+	p0, p1, p2, p3 := rest[:n], rest[n:2*n], rest[2*n:3*n], rest[3*n:]
+	if bitmap == "" && k8 == nil {
+		for i := range dst {
+			dst[i] = uint32(p0[i])<<24 | uint32(p1[i])<<16 | uint32(p2[i])<<8 | uint32(p3[i])
+		}
+		return dst, marked, nil
+	}
+	// Eight rows at a time: the present rows (bitmap) and the marked ones
+	// (keep, eight bools as one word) as bit masks; each row both marked
+	// and present takes the address of its rank among the present rows.
+	j, m := 0, 0
+	full := rows / 8
+	// (32-bit bit counts: instructions, where the 8-bit ones are tables.)
+	for g := 0; g < full; g++ {
+		pres := uint32(0xff)
+		if bitmap != "" {
+			pres = uint32(^bitmap[g])
+		}
+		want := pres
+		if k8 != nil {
+			km := uint32(binary.LittleEndian.Uint64(k8[8*g:]) * 0x0102040810204080 >> 56)
+			marked += bits.OnesCount32(km)
+			want &= km
+		}
+		for c := want; c != 0; c &= c - 1 {
+			x := j + bits.OnesCount32(pres&(c&-c-1)) // the present rows before this one
+			dst[m] = uint32(p0[x])<<24 | uint32(p1[x])<<16 | uint32(p2[x])<<8 | uint32(p3[x])
+			m++
+		}
+		j += bits.OnesCount32(pres)
+	}
+	for i := 8 * full; i < rows; i++ {
+		pres := bitmap == "" || bitmap[i>>3]>>(i&7)&1 == 0
+		k := k8 == nil || k8[i] != 0
+		if k && k8 != nil {
+			marked++
+		}
+		if pres && k {
+			dst[m] = uint32(p0[j])<<24 | uint32(p1[j])<<16 | uint32(p2[j])<<8 | uint32(p3[j])
+			m++
+		}
+		if pres {
+			j++
+		}
+	}
+	return dst[:m], marked, nil
+}
+
+// bitsToBools sets dst[i] to bit i%8 of bits[i/8] (len(bits) is
+// ceil(len(dst)/8)) and returns the number of bits set among them.
+func bitsToBools(dst []bool, bitmap string) int {
+	set := 0
+	full := len(dst) / 8
+	// Bools are bytes of 0 or 1: eight rows at a time from a table.
+	d8 := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)) // #nosec G103 -- bools are single bytes of 0 or 1
+	for k := 0; k < full; k++ {
+		b := bitmap[k]
+		binary.LittleEndian.PutUint64(d8[8*k:], spreadBits[b])
+		set += bits.OnesCount8(b)
+	}
+	for i := 8 * full; i < len(dst); i++ {
+		a := bitmap[i/8]&(1<<(i%8)) != 0
+		dst[i] = a
+		set += int(b2u8(a))
+	}
+	return set
+}
+
+// spreadBits[b] holds bit i of b in byte i.
+var spreadBits = func() (t [256]uint64) {
+	for b := range t {
+		for i := range 8 {
+			if b&(1<<i) != 0 {
+				t[b] |= 1 << (8 * i)
+			}
+		}
+	}
+	return t
+}()
+
+func b2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // decodeIPv4Values is decodeBody for kindIPv4: the values as text, formatted
@@ -252,13 +394,8 @@ func decodeColumnRows(chunk []byte, rows int, sc *colScratch, scratchVals bool, 
 // loadIPv4 returns column name of block i as numbers when it is stored
 // with kindIPv4, else nil (see IPv4Loader).
 func (p *part) loadIPv4(i int, name string) (*IPv4Column, error) {
-	switch name {
-	case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
-		return nil, nil
-	}
-	bm := &p.blocks[i]
-	c, ok := p.valueColumn(bm, name) // an alias of an ipv4 column is one
-	if !ok || c.size == 0 || p.data[c.off] != kindIPv4 {
+	c, ok := p.ipv4Column(i, name)
+	if !ok {
 		return nil, nil
 	}
 	ch, err := p.chunk(c)
@@ -270,13 +407,27 @@ func (p *part) loadIPv4(i int, name string) (*IPv4Column, error) {
 	_, body, err := chunkBodyTo(ch, sc)
 	if err == nil {
 		var col IPv4Column
-		col.Addrs, col.Absent, err = decodeIPv4(body, int(bm.rows), nil)
+		col.Addrs, col.Absent, err = decodeIPv4(body, int(p.blocks[i].rows), nil)
 		if err == nil {
 			col.Name = name
 			return &col, nil
 		}
 	}
 	return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+}
+
+// ipv4Column returns the chunk of column name of block i when it is
+// stored with kindIPv4.
+func (p *part) ipv4Column(i int, name string) (colMeta, bool) {
+	switch name {
+	case event.FieldTime, event.FieldSource, event.FieldHost, event.FieldPartition:
+		return colMeta{}, false
+	}
+	c, ok := p.valueColumn(&p.blocks[i], name) // an alias of an ipv4 column is one
+	if !ok || c.size == 0 || p.data[c.off] != kindIPv4 {
+		return colMeta{}, false
+	}
+	return c, true
 }
 
 // LoadIPv4 implements IPv4Loader.

@@ -212,6 +212,15 @@ func FuzzDecodeIPv4(f *testing.F) {
 		if len(addrs) != rows || (absent != nil && len(absent) != rows) {
 			t.Fatalf("%d addresses, %d absent flags for %d rows", len(addrs), len(absent), rows)
 		}
+		// The plain reference, and buffers holding stale values.
+		wantA, wantAbs := refDecodeIPv4(t, string(body), rows)
+		stale := []uint32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+		staleAbs := []bool{true, false, true, true, false, true, false, true, true}
+		a2, ab2, err := decodeIPv4To(string(body), rows, stale, staleAbs)
+		if err != nil || !slices.Equal(a2, wantA) || !slices.Equal(addrs, wantA) || !equalAbsent(ab2, wantAbs) || !equalAbsent(absent, wantAbs) {
+			t.Fatalf("decodeIPv4To or decodeIPv4 differs from the reference (%v)", err)
+		}
+		checkSelectIPv4(t, string(body), rows, rand.New(rand.NewPCG(uint64(rows), 1)))
 		// A valid body decodes as text too, and re-encodes to itself up
 		// to the bitmap's unused bits and an empty bitmap.
 		vals, tabsent, err := decodeBody(kindIPv4, string(body), rows, nil, false)

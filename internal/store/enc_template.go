@@ -42,6 +42,19 @@ type tmplRef struct {
 type templater struct {
 	refs []tmplRef
 	data []byte
+	ends []int // per row: end of its template in data
+	sk   skeletoner
+}
+
+// chunk appends the _raw chunk of the rows to dst: kindSkeleton when the
+// rows' templates share few skeletons (enc_skel.go), else kindTemplate.
+// Like body, it marks the covered rows of cb's columns.
+func (tp *templater) chunk(dst []byte, rows []*event.Event, cb *colBuilder, lv level) []byte {
+	tp.build(rows, cb)
+	if out, ok := tp.sk.encode(dst, tp.data, tp.ends, lv); ok {
+		return out
+	}
+	return encodeChunk(dst, kindTemplate, tp.templateBody(), lv)
 }
 
 // body returns the kindTemplate chunk body for the rows' raw texts. As a
@@ -50,6 +63,24 @@ type templater struct {
 // value is also a token of the raw text (see coveredAt), so the bloom
 // builder need not tokenize it again.
 func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
+	tp.build(rows, cb)
+	return tp.templateBody()
+}
+
+// templateBody returns the kindTemplate body of the templates build made.
+func (tp *templater) templateBody() []byte {
+	lens := make([]byte, 0, 2*len(tp.ends)+len(tp.data))
+	start := 0
+	for _, e := range tp.ends {
+		lens = binary.AppendUvarint(lens, uint64(e-start)+1)
+		start = e
+	}
+	return append(lens, tp.data...)
+}
+
+// build makes the rows' templates (tp.data, tp.ends) and marks the
+// covered rows (see body).
+func (tp *templater) build(rows []*event.Event, cb *colBuilder) {
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		if cap(c.covered) < len(rows) {
@@ -58,15 +89,12 @@ func (tp *templater) body(rows []*event.Event, cb *colBuilder) []byte {
 		c.covered = c.covered[:len(rows)]
 		clear(c.covered)
 	}
-	lens := make([]byte, 0, 2*len(rows))
-	data := tp.data[:0]
+	data, ends := tp.data[:0], tp.ends[:0]
 	for i, e := range rows {
-		n := len(data)
 		data = tp.appendTemplate(data, e.Raw, e, i, cb)
-		lens = binary.AppendUvarint(lens, uint64(len(data)-n)+1)
+		ends = append(ends, len(data))
 	}
-	tp.data = data
-	return append(lens, data...)
+	tp.data, tp.ends = data, ends
 }
 
 // appendTemplate appends the template of raw; e's fields map to columns

@@ -13,15 +13,22 @@ import (
 	"github.com/mamori/mamori/internal/event"
 )
 
-// Merge merges the parts of each partition-day that has at least
-// MergeMinParts parts (up to MergeMaxParts smallest at a time) until none
-// has. Memory stays bounded: streams are merged one at a time, reading one
-// block per input part.
-func (s *Store) Merge(ctx context.Context) error {
+// Merge merges the parts of every partition-day now, as if each were
+// quiet (see Options.MergeQuietAfter): tiers of at least two parts of
+// about one size (up to MergeMaxParts smallest at a time) are merged until
+// none is left. The background maintainer merges by the same rules but
+// waits for full tiers while rows still arrive (see ripeTier). Memory
+// stays bounded: streams are merged one at a time, reading one block per
+// input part, and the inputs' blocks fit in mergeBudgetRows.
+func (s *Store) Merge(ctx context.Context) error { return s.merge(ctx, true) }
+
+// merge runs merges until none is ripe; eager treats every
+// partition-day as quiet.
+func (s *Store) merge(ctx context.Context, eager bool) error {
 	s.mergeMu.Lock()
 	defer s.mergeMu.Unlock()
 	for {
-		in := s.pickMerge()
+		in := s.pickMerge(eager)
 		if in == nil {
 			return nil
 		}
@@ -38,7 +45,7 @@ func (s *Store) Merge(ctx context.Context) error {
 }
 
 // pickMerge returns pinned input parts for one merge, or nil.
-func (s *Store) pickMerge() []*part {
+func (s *Store) pickMerge(eager bool) []*part {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -54,7 +61,7 @@ func (s *Store) pickMerge() []*part {
 	}
 	keys := make([]partDay, 0, len(groups))
 	for k, g := range groups {
-		if len(g) >= s.opts.MergeMinParts {
+		if len(g) >= 2 {
 			keys = append(keys, k)
 		}
 	}
@@ -64,9 +71,15 @@ func (s *Store) pickMerge() []*part {
 		}
 		return keys[i].partition < keys[j].partition
 	})
+	budget := mergeBudgetRows(s.opts)
+	now := s.opts.Now()
 	var g []*part
 	for _, k := range keys {
-		if g = pickTier(groups[k], s.opts.MergeMinParts, s.opts.MergeMaxParts); g != nil {
+		mode := mergeQuiet
+		if !eager {
+			mode = s.mergeModeLocked(k, now)
+		}
+		if g = s.ripeTier(groups[k], budget, mode); g != nil {
 			break
 		}
 	}
@@ -82,21 +95,91 @@ func (s *Store) pickMerge() []*part {
 	return g
 }
 
+// ripeTier returns the parts of one partition-day to merge now, or nil.
+// A tier of at least MergeMinParts parts of about one size (pickTier) is
+// merged while rows still arrive (mergeBusy) only once it is worth its
+// rewrite: it holds MergeMaxRows rows (its output is final: not merged
+// again), or it is as wide as a merge may be (MergeMaxParts, or the
+// decoded-block budget). Waiting for a full tier is what keeps a burst's
+// rows at two writes (flush, then a part of about MergeMaxRows) instead
+// of three or four: a tier merged as soon as MergeMinParts flushes exist
+// is merged again with its peers later. Once the store is idle (the
+// burst is over) any tier of MergeMinParts merges. Once the
+// partition-day is quiet, its last small parts (under an eighth of
+// MergeMaxRows: the tail of a burst, a trickle's flushes) also merge in
+// twos; larger ones stay, since rewriting them costs more than the part
+// saves queries.
+func (s *Store) ripeTier(g []*part, budget int64, mode mergeMode) []*part {
+	sel := pickTier(g, s.opts.MergeMinParts, s.opts.MergeMaxParts, budget)
+	if sel != nil && mode != mergeBusy {
+		return sel
+	}
+	if sel != nil {
+		var rows int64
+		for _, p := range sel {
+			rows += p.info.Rows
+		}
+		if rows >= s.opts.MergeMaxRows || tierWidth(g, s.opts.MergeMaxParts, budget) < len(g) {
+			return sel
+		}
+	}
+	if mode == mergeQuiet {
+		// g is sorted by rows (pickTier): the small parts come first.
+		n := sort.Search(len(g), func(i int) bool { return g[i].info.Rows >= s.opts.MergeMaxRows/8 })
+		return pickTier(g[:n], 2, s.opts.MergeMaxParts, budget)
+	}
+	return nil
+}
+
+// mergeBudgetRows bounds the rows a merge holds decoded at once (one
+// block per input): the sum of its inputs' largest blocks. Flushes of
+// many streams have small blocks (a few hundred rows each on 200 hosts),
+// so a merge may take many of them in one go and write each row once
+// more instead of two or three times; parts of full blocks are limited
+// to as many inputs as before the budget (8, or MergeMinParts).
+func mergeBudgetRows(o Options) int64 {
+	return int64(max(8, o.MergeMinParts)) * int64(o.BlockRows)
+}
+
+// maxBlockRows is the row count of p's largest block.
+func maxBlockRows(p *part) int64 {
+	var n uint32
+	for i := range p.blocks {
+		n = max(n, p.blocks[i].rows)
+	}
+	return int64(n)
+}
+
+// tierWidth is how many of g's first parts one merge may take: at most
+// maxParts, and as many as fit in budget rows of decoded blocks (at
+// least two).
+func tierWidth(g []*part, maxParts int, budget int64) int {
+	n := min(len(g), maxParts)
+	var used int64
+	for i, p := range g[:n] {
+		if used += maxBlockRows(p); used > budget && i >= 2 {
+			return i
+		}
+	}
+	return n
+}
+
 // pickTier picks the parts of one partition-day to merge, or nil: the
-// smallest ones (at most maxParts), leaving out the largest while it
+// smallest ones (at most maxParts, and as many as fit in budget rows of
+// decoded blocks, see mergeBudgetRows), leaving out the largest while it
 // would dominate the result. A part joins a merge only with parts that
 // together are about its size, so each rewrite of a row multiplies the
 // size of the part holding it and a row is rewritten about
 // log_minParts(day's rows / flush rows) times, instead of once per few
 // flushes when every small part was merged into the day's big one.
-func pickTier(g []*part, minParts, maxParts int) []*part {
+func pickTier(g []*part, minParts, maxParts int, budget int64) []*part {
 	sort.Slice(g, func(i, j int) bool {
 		if g[i].info.Rows != g[j].info.Rows {
 			return g[i].info.Rows < g[j].info.Rows
 		}
 		return g[i].info.Name < g[j].info.Name
 	})
-	sel := g[:min(len(g), maxParts)]
+	sel := g[:tierWidth(g, maxParts, budget)]
 	for len(sel) >= minParts {
 		var rest int64
 		for _, p := range sel[:len(sel)-1] {
@@ -191,13 +274,13 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 // unless the output is sure to be merged again at once: it stays
 // mergeable (at most maxRows) and enough other parts of its
 // partition-day about as big (peers, see mergePeers) wait to complete a
-// tier of minParts with it, which
-// pickTier merges whether or not more rows arrive. That merge writes at
-// the higher level (its output is at least minParts times bigger). On
-// the bench data the higher level costs ~1.5-2.6 µs per row more than
-// the fast one for ~5-8% fewer bytes (BenchmarkWriteStreamBlocks); at 10M
-// records most merges of flushes find three earlier ones waiting for the
-// merge of merges. A lower bar for the output alone (half of maxRows)
+// tier of minParts with it, which is merged at the latest when the
+// store goes idle (ripeTier). That merge writes at the higher level (its
+// output is at least minParts times bigger). On the bench data the
+// higher level costs ~1.5-2.6 µs per row more than the fast one for
+// ~5-8% fewer bytes (BenchmarkWriteStreamBlocks). With merges that wait
+// for full tiers (ripeTier), a burst's merges of flushes mostly write
+// final parts (over maxRows) at the higher level. A lower bar for the output alone (half of maxRows)
 // left 10M records at 71 bytes each after the harness's 5 minutes of
 // settling, the big merges still running: parts that wait for their last
 // merge must already be small. Full blocks are always written at the
@@ -330,40 +413,60 @@ func (s *Store) mergeStream(w *partWriter, in []*part, sk streamKey, lists [][]i
 	out := make([]*event.Event, 0, s.opts.BlockRows)
 	size := 0
 	for {
-		var best *cursor
-		var bestT int64
-		for _, c := range cs {
+		// The cursor with the earliest next row (the first on ties), and
+		// the time before which its rows come first: inputs mostly hold
+		// disjoint time ranges, so whole runs of rows are taken from one
+		// input without looking at the others (merges of many flushes).
+		bi, si := -1, -1
+		var bestT, second int64
+		for i, c := range cs {
 			if err := c.fill(); err != nil {
 				return err
 			}
-			if t, ok := c.next(); ok && (best == nil || t < bestT) {
-				best, bestT = c, t
+			t, ok := c.next()
+			switch {
+			case !ok:
+			case bi < 0:
+				bi, bestT = i, t
+			case t < bestT:
+				second, si = bestT, bi
+				bi, bestT = i, t
+			case si < 0 || t < second:
+				second, si = t, i
 			}
 		}
-		if best == nil {
+		if bi < 0 {
 			break
 		}
-		if best.atVerbatim() {
+		c := cs[bi]
+		if c.atVerbatim() {
 			if err := w.writeBlock(sk.source, sk.host, out); err != nil {
 				return err
 			}
 			out, size = out[:0], 0
-			if err := w.copyBlock(best.p, best.blocks[0]); err != nil {
+			if err := w.copyBlock(c.p, c.blocks[0]); err != nil {
 				return err
 			}
-			best.blocks, best.verbatim = best.blocks[1:], best.verbatim[1:]
+			c.blocks, c.verbatim = c.blocks[1:], c.verbatim[1:]
 			s.m.blocksCopied.Add(1)
 			continue
 		}
-		e := best.head()
-		best.pos++
-		out = append(out, e)
-		size += len(e.Raw)
-		if len(out) >= s.opts.BlockRows || size >= 4<<20 {
-			if err := w.writeBlock(sk.source, sk.host, out); err != nil {
-				return err
+		// Rows of c before second's next (or at its time, when c comes
+		// first) go out in a run; c's next block needs the outer loop.
+		for c.pos < len(c.rows) {
+			e := &c.rows[c.pos]
+			if si >= 0 && (e.Time > second || e.Time == second && si < bi) {
+				break
 			}
-			out, size = out[:0], 0
+			c.pos++
+			out = append(out, e)
+			size += len(e.Raw)
+			if len(out) >= s.opts.BlockRows || size >= 4<<20 {
+				if err := w.writeBlock(sk.source, sk.host, out); err != nil {
+					return err
+				}
+				out, size = out[:0], 0
+			}
 		}
 	}
 	if err := w.writeBlock(sk.source, sk.host, out); err != nil {

@@ -37,12 +37,7 @@ func TestMergeCopiesFullBlocks(t *testing.T) {
 				} else {
 					batch = all[f*per : (f+1)*per]
 				}
-				if err := s.Append(ctx, batch); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Flush(ctx); err != nil {
-					t.Fatal(err)
-				}
+				appendFlushEvents(t, s, batch)
 			}
 			if err := s.Merge(ctx); err != nil {
 				t.Fatal(err)
@@ -85,7 +80,7 @@ func TestPickTier(t *testing.T) {
 			g[i] = &part{info: partInfo{Name: string(rune('a' + i)), Rows: r}}
 		}
 		var got []int64
-		for _, p := range pickTier(g, minParts, maxParts) {
+		for _, p := range pickTier(g, minParts, maxParts, 1<<62) {
 			got = append(got, p.info.Rows)
 		}
 		if !slices.Equal(got, want) {

@@ -56,9 +56,21 @@ type Options struct {
 	// MergeMinParts merges parts of a partition-day once it has this many
 	// of about one size (a big part waits until the smaller ones together
 	// are about its size, so rows are rewritten a logarithmic number of
-	// times); default 4. MergeMaxParts bounds the inputs of one merge
-	// (and so its memory: one decoded block per input); default 8.
+	// times); default 4. While rows still arrive, such a tier waits until
+	// it holds MergeMaxRows rows or MergeMaxParts parts: during a burst
+	// most rows are then written twice (flush, then a part of about
+	// MergeMaxRows) instead of three or four times. Once the store has
+	// had no appends for 2s (the burst is over), every tier of
+	// MergeMinParts merges. MergeMaxParts bounds the inputs of one merge;
+	// default 32. Memory stays bounded by the inputs' block sizes: a merge
+	// holds one decoded block per input, and inputs of full blocks are
+	// limited to max(8, MergeMinParts).
 	MergeMinParts, MergeMaxParts int
+	// MergeQuietAfter: a partition-day that no flush has added a part to
+	// for this long also merges its last small parts (under an eighth of
+	// MergeMaxRows) in twos of about one size, when fewer than
+	// MergeMinParts are left. Default 1m; negative disables.
+	MergeQuietAfter time.Duration
 	// MergeMaxRows: parts with more rows are not merged again (their
 	// blocks are full already; merging them would only rewrite data).
 	// Default 2,000,000.
@@ -189,7 +201,10 @@ func (o Options) withDefaults() Options {
 		o.MergeMinParts = 4
 	}
 	if o.MergeMaxParts == 0 {
-		o.MergeMaxParts = 8
+		o.MergeMaxParts = 32
+	}
+	if o.MergeQuietAfter == 0 {
+		o.MergeQuietAfter = time.Minute
 	}
 	if o.MergeMaxParts < o.MergeMinParts {
 		o.MergeMaxParts = o.MergeMinParts

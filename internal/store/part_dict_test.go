@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +251,36 @@ func FuzzDecodeDict(f *testing.F) {
 			return
 		}
 		dc, err := decodeDict(chunk, rows)
+		// Into a buffer that holds an earlier decode: the same answer.
+		var buf DictBuf
+		if _, err := decodeDictTo(wideDict(300, []int{300, 1, 0, 129}, 1), 4, &buf); err != nil {
+			t.Fatal(err)
+		}
+		dc2, err2 := decodeDictTo(chunk, rows, &buf)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("decodeDict error %v, decodeDictTo error %v", err, err2)
+		}
+		if err == nil && !cmp.Equal(dc, dc2) {
+			t.Fatalf("decodeDictTo differs: %s", cmp.Diff(dc, dc2))
+		}
+		// Codes of one byte left as stored: the same codes, or the error.
+		buf.narrow = true
+		dc3, err3 := decodeDictTo(chunk, rows, &buf)
+		if (err == nil) != (err3 == nil) {
+			t.Fatalf("decodeDict error %v, narrow error %v", err, err3)
+		}
+		if err == nil && buf.codes8 != nil {
+			if dc3.Codes != nil || len(buf.codes8) != rows || !slices.Equal(dc3.Dict, dc.Dict) {
+				t.Fatalf("narrow: %+v with %d bytes", dc3, len(buf.codes8))
+			}
+			for i, c := range buf.codes8 {
+				if uint16(c) != dc.Codes[i] {
+					t.Fatalf("narrow row %d: %d, want %d", i, c, dc.Codes[i])
+				}
+			}
+		} else if err == nil && !cmp.Equal(dc, dc3) {
+			t.Fatalf("narrow differs: %s", cmp.Diff(dc, dc3))
+		}
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error message")

@@ -348,6 +348,8 @@ func (l *blockLoader) col(k int) (Column, error) {
 		// its scratch.
 		pb := l.pre[k]
 		vals, absent, err = decodeBody(pb.kind, pb.body, int(l.bm.rows), pb.sc, true)
+	} else if ch[0] == kindSkeleton {
+		vals, absent, err = l.decodeSkeletons(ch) // _raw as skeletons (enc_skel.go)
 	} else {
 		var sc *colScratch
 		if transient || ch[0] == kindTemplate {
@@ -360,7 +362,7 @@ func (l *blockLoader) col(k int) (Column, error) {
 		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 	}
 	col := Column{Name: name, Values: vals, Absent: absent}
-	if ch[0] == kindTemplate {
+	if isTemplateKind(ch[0]) {
 		if col, err = l.expandRaw(col); err != nil {
 			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 		}

@@ -24,8 +24,8 @@ const (
 	footerSize   = 32
 	// partVersion 2: blooms also hold exact field=value hashes of dict and
 	// const columns; 3: alias columns (kindAlias), dictionaries of up to
-	// maxDict values.
-	partVersion = 3
+	// maxDict values; 4: _raw as skeletons (kindSkeleton).
+	partVersion = 4
 	partExt     = ".part"
 )
 
@@ -161,8 +161,8 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		switch {
-		case i == 0: // _raw, as templates
-			pw.buf = encodeChunk(pw.buf[:0], kindTemplate, pw.tmpl.body(rows, cb), lv)
+		case i == 0: // _raw, as templates or skeletons
+			pw.buf = pw.tmpl.chunk(pw.buf[:0], rows, cb, lv)
 		case pw.alias[i] >= 0:
 			pw.buf = appendAliasChunk(pw.buf[:0], pw.alias[i])
 		default:

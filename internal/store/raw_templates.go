@@ -24,10 +24,15 @@ import (
 // back; without Release they are left to the garbage collector.
 type RawTemplates struct {
 	host, source string
-	texts        []string // per row; "" where absent
+	texts        []string // per row; "" where absent (or not built yet)
 	absent       []bool   // nil: every row present
 	l            *blockLoader
 	mays         []mayEntry // MayContain's answers
+	err          error      // the first error building a template
+	// With skeletons (kindSkeleton), texts are built on first use.
+	sb    *skelBlock
+	built []bool
+	tbuf  []byte // built templates; grows in new arrays, never moves a text
 }
 
 type mayEntry struct {
@@ -42,7 +47,7 @@ type mayEntry struct {
 func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 	k := -1
 	for j, c := range l.bm.cols {
-		if l.p.names[c.name] == event.FieldRaw && c.size > 0 && l.p.data[c.off] == kindTemplate {
+		if l.p.names[c.name] == event.FieldRaw && c.size > 0 && isTemplateKind(l.p.data[c.off]) {
 			k = j
 		}
 	}
@@ -53,13 +58,28 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 	if err != nil {
 		return nil, err
 	}
+	sk := l.p.streams[l.bm.stream]
+	if ch[0] == kindSkeleton {
+		sb, err := decodeSkeletonHead(ch, int(l.bm.rows))
+		if err != nil {
+			return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
+		}
+		t := &RawTemplates{host: sk.host, source: sk.source, l: l, sb: sb}
+		t.texts = make([]string, len(sb.ids))
+		t.built = make([]bool, len(sb.ids))
+		for i, id := range sb.ids {
+			if id == 0 {
+				t.absent = setAbsent(t.absent, len(sb.ids), i)
+			}
+		}
+		return t, nil
+	}
 	sc := getScratch()
 	l.scratch = append(l.scratch, sc)
 	vals, absent, err := decodeColumnTo(ch, int(l.bm.rows), sc, true)
 	if err != nil {
 		return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
 	}
-	sk := l.p.streams[l.bm.stream]
 	return &RawTemplates{host: sk.host, source: sk.source, texts: vals, absent: absent, l: l}, nil
 }
 
@@ -81,8 +101,80 @@ func (t *RawTemplates) Name(k int) string { return t.l.p.names[t.l.bm.cols[k].na
 // docs/format/store.md): TemplateEscape again is a literal TemplateEscape,
 // TemplateHost and TemplateSource the stream's host and source, and
 // TemplateColumn0+k the value of block column k in the same row. Split
-// decodes it.
-func (t *RawTemplates) Template(row int) string { return t.texts[row] }
+// decodes it. A template of a block with skeletons is built on the first
+// call for its row; an error doing so (bad variables) is kept for Err and
+// gives "".
+func (t *RawTemplates) Template(row int) string {
+	if t.sb == nil || t.built[row] {
+		return t.texts[row]
+	}
+	return t.build(row)
+}
+
+func (t *RawTemplates) build(row int) string {
+	t.built[row] = true
+	if t.sb.ids[row] == 0 {
+		return ""
+	}
+	if err := t.sb.loadVars(); err != nil {
+		if t.err == nil {
+			t.err = fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+		}
+		return ""
+	}
+	if len(t.tbuf)+256 > cap(t.tbuf) {
+		// A new array: the texts built so far keep pointing into the old.
+		t.tbuf = make([]byte, 0, max(64<<10, 2*cap(t.tbuf)))
+	}
+	a := len(t.tbuf)
+	buf := t.sb.appendTemplate(t.tbuf, row)
+	if cap(buf) != cap(t.tbuf) {
+		// Outgrew the array (a long row): it has its own.
+		t.texts[row] = bytesToString(buf[a:])
+		return t.texts[row]
+	}
+	t.tbuf = buf
+	t.texts[row] = bytesToString(buf[a:])
+	return t.texts[row]
+}
+
+// Err returns the first error building a template (Template).
+func (t *RawTemplates) Err() error { return t.err }
+
+// Skeletons returns the number of distinct skeletons of the block: 0
+// when it stores no skeletons (then SkeletonOf and Skeleton must not be
+// called).
+func (t *RawTemplates) Skeletons() int {
+	if t.sb == nil {
+		return 0
+	}
+	return len(t.sb.skels)
+}
+
+// SkeletonOf returns the skeleton of row: -1 when absent.
+func (t *RawTemplates) SkeletonOf(row int) int { return int(t.sb.ids[row]) - 1 }
+
+// Var returns variable j (from 0, in text order) of row, which has a
+// skeleton: the text of its j-th TemplateVar placeholder. The first call
+// decodes the block's variables.
+func (t *RawTemplates) Var(row, j int) (string, error) {
+	sb := t.sb
+	if err := sb.loadVars(); err != nil {
+		return "", fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+	}
+	v := int(sb.vstart[row]) + j
+	if j < 0 || v >= int(sb.vstart[row+1]) {
+		return "", fmt.Errorf("part %s block %d column %s: %w: variable %d of row %d", t.l.p.path, t.l.i, event.FieldRaw, errSkeleton, j, row)
+	}
+	return sb.vb[sb.voff[v]:sb.voff[v+1]], nil
+}
+
+// Skeleton returns skeleton id: a template (see Template) in which
+// TemplateEscape TemplateVar stands for a variable, a maximal run of
+// word bytes (token.IsWordByte) of the literal text that holds an ASCII
+// digit. Every row of the skeleton has such a run there; the runs of its
+// literal text without a digit are the skeleton's.
+func (t *RawTemplates) Skeleton(id int) string { return t.sb.skels[id] }
 
 // Host returns the stream's host (the value of TemplateHost references).
 func (t *RawTemplates) Host() string { return t.host }
@@ -97,6 +189,7 @@ const (
 	TemplateHost    = tmplHost
 	TemplateSource  = tmplSource
 	TemplateColumn0 = tmplColBase
+	TemplateVar     = tmplVar // in skeletons only
 )
 
 // Split returns the known text of row's template as pieces separated by
@@ -108,7 +201,10 @@ const (
 // pieces point into buf (returned, maybe grown) and the block's memory,
 // so they are valid until buf is reused or Release.
 func (t *RawTemplates) Split(row int, pieces []string, refs []int, buf []byte) ([]string, []int, []byte, error) {
-	s := t.texts[row]
+	s := t.Template(row)
+	if t.err != nil {
+		return pieces, refs, buf, t.err
+	}
 	ncols := len(t.l.bm.cols)
 	// Fast path: only column references; the pieces are views of s.
 	if !hasSpecial(s) {
@@ -284,16 +380,57 @@ func (t *RawTemplates) mayContain(k int, text string) (bool, error) {
 	return true, nil // kinds without a cheap check
 }
 
+// MayHoldAny reports whether some present value of block column k may
+// be empty or hold one of the bytes of set: false is certain, true may be
+// wrong. Only columns whose values are never empty and take few bytes
+// (ints, IPv4 addresses, and aliases of them) answer false, from the
+// column's kind alone; a search asks before it decodes a column to look
+// at the bytes next to its values.
+func (t *RawTemplates) MayHoldAny(k int, set string) bool {
+	l := t.l
+	if k < 0 || k >= len(l.cols) || l.cols[k].Values != nil {
+		return true
+	}
+	c := l.bm.cols[k]
+	if c.size == 0 {
+		return true
+	}
+	var may func(string) bool
+	switch l.p.data[c.off] {
+	case kindInt:
+		may = maybeInt
+	case kindIPv4:
+		may = maybeIPv4
+	case kindAlias:
+		tk, err := l.p.blockAliasTarget(l.bm, k)
+		if err != nil || tk == k {
+			return true
+		}
+		return t.MayHoldAny(tk, set)
+	default:
+		return true
+	}
+	for i := 0; i < len(set); i++ {
+		if may(set[i : i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
 // AppendRaw appends the raw text of row to dst (nothing when the row has
 // none).
 func (t *RawTemplates) AppendRaw(dst []byte, row int) ([]byte, error) {
 	if !t.Has(row) {
 		return dst, nil
 	}
+	if t.Template(row); t.err != nil {
+		return dst, t.err
+	}
 	for {
 		mark := len(dst)
 		var err error
-		dst, err = expand(dst, t.texts[row], t.host, t.source, t.l.cols, row)
+		dst, err = expand(dst, t.Template(row), t.host, t.source, t.l.cols, row)
 		if err == nil {
 			return dst, nil
 		}
@@ -329,7 +466,7 @@ func (t *RawTemplates) Column(rows []int) (Column, error) {
 		if rows != nil {
 			r = rows[j]
 		}
-		size += len(t.texts[r]) + 16
+		size += len(t.Template(r)) + 16
 	}
 	buf := make([]byte, 0, size+size/2)
 	ends := make([]int, count)
@@ -366,5 +503,9 @@ func (t *RawTemplates) Release() {
 	if t.l != nil {
 		t.l.release()
 	}
-	t.texts, t.absent, t.mays = nil, nil, nil
+	if t.sb != nil {
+		t.sb.release()
+		t.sb = nil
+	}
+	t.texts, t.absent, t.mays, t.built, t.tbuf = nil, nil, nil, nil, nil
 }

@@ -45,6 +45,9 @@ type Store struct {
 	closed   bool
 
 	flushNow chan struct{}
+	// mergeNow wakes the maintainer early (a burst of appends has
+	// stopped: its last tiers may merge, see mergeIdle).
+	mergeNow chan struct{}
 	// flushed is closed (and replaced) whenever a flush frees buffer
 	// memory; guarded by mu. Appends waiting for room select on it.
 	flushed chan struct{}
@@ -57,6 +60,14 @@ type Store struct {
 	// lastAppend is the Unix ns time of the last Append that stored
 	// events (for the idle flush).
 	lastAppend atomic.Int64
+	// appending counts Appends in progress (also those waiting for room):
+	// a store with one is not idle.
+	appending atomic.Int64
+	// lastFlush is when a flush last added a part to each partition-day
+	// (Options.Now, Unix ns; guarded by mu); openedAt stands in for days
+	// not flushed since Open.
+	lastFlush map[partDay]int64
+	openedAt  int64
 }
 
 var _ Engine = (*Store)(nil)
@@ -71,7 +82,8 @@ func Open(opts Options) (*Store, error) {
 	}
 	opts = opts.withDefaults()
 	s := &Store{opts: opts, log: opts.Logger, dir: opts.Dir, parts: map[string]*part{},
-		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), flushed: make(chan struct{}), done: make(chan struct{})}
+		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), mergeNow: make(chan struct{}, 1), flushed: make(chan struct{}),
+		done: make(chan struct{}), lastFlush: map[partDay]int64{}, openedAt: opts.Now().UnixNano()}
 	s.m.init()
 	if err := os.MkdirAll(filepath.Join(s.dir, partsDir), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -126,7 +138,8 @@ func Open(opts Options) (*Store, error) {
 	s.wg.Add(1)
 	go s.flushLoop()
 	if s.opts.MaintainInterval >= 0 {
-		s.every(s.opts.MaintainInterval, s.maintain)
+		s.wg.Add(1)
+		go s.maintainLoop()
 	}
 	if s.ckpt != nil {
 		s.every(s.ckpt.every, func() {
@@ -234,6 +247,8 @@ func (s *Store) Append(ctx context.Context, events []event.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
 	// Route without changing the caller's events. Batches mostly hold
 	// one partition: check each distinct name once.
 	parts := make([]string, len(events))
@@ -357,6 +372,7 @@ func (s *Store) flushLoop() {
 	defer t.Stop()
 	idle := time.NewTicker(idleFlushAfter / 2)
 	defer idle.Stop()
+	var nudged int64 // the lastAppend whose idle period woke the maintainer
 	for {
 		select {
 		case <-s.done:
@@ -364,14 +380,85 @@ func (s *Store) flushLoop() {
 		case <-s.flushNow:
 		case <-t.C:
 		case <-idle.C:
-			if time.Since(time.Unix(0, s.lastAppend.Load())) < idleFlushAfter || !s.bufferAtLeast(s.opts.FlushBytes/idleFlushPart) {
+			last := s.lastAppend.Load()
+			if !s.idle() {
 				continue
 			}
+			if s.bufferAtLeast(s.opts.FlushBytes / idleFlushPart) {
+				s.flushLogged()
+			}
+			if last != nudged && last != 0 {
+				// The burst's parts are written: let its last tiers
+				// merge now (mergeIdle) rather than at the next
+				// maintenance tick.
+				nudged = last
+				s.nudgeMerge()
+			}
+			continue
 		}
-		if err := s.Flush(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
-			s.log.Error("flush failed", "err", err)
-		}
+		s.flushLogged()
 	}
+}
+
+func (s *Store) flushLogged() {
+	if err := s.Flush(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		s.log.Error("flush failed", "err", err)
+	}
+}
+
+// idle reports whether no Append has stored events for idleFlushAfter
+// and none is in progress.
+func (s *Store) idle() bool {
+	return s.appending.Load() == 0 && time.Since(time.Unix(0, s.lastAppend.Load())) >= idleFlushAfter
+}
+
+func (s *Store) nudgeMerge() {
+	select {
+	case s.mergeNow <- struct{}{}:
+	default:
+	}
+}
+
+// maintainLoop runs maintain every MaintainInterval, and when nudged.
+func (s *Store) maintainLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.MaintainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		case <-s.mergeNow:
+		}
+		s.maintain()
+	}
+}
+
+// mergeMode says how eagerly a partition-day's parts merge (ripeTier).
+type mergeMode int
+
+const (
+	// mergeBusy: rows still arrive; only full tiers merge.
+	mergeBusy mergeMode = iota
+	// mergeIdle: the store has had no appends for idleFlushAfter (a
+	// burst has ended); tiers of MergeMinParts merge, full or not.
+	mergeIdle
+	// mergeQuiet: no flush has added to the partition-day for
+	// MergeQuietAfter; its small parts also merge in twos.
+	mergeQuiet
+)
+
+// mergeModeLocked is partition-day k's merge mode at now. The caller
+// holds mu.
+func (s *Store) mergeModeLocked(k partDay, now time.Time) mergeMode {
+	if s.opts.MergeQuietAfter >= 0 && now.UnixNano()-max(s.openedAt, s.lastFlush[k]) >= int64(s.opts.MergeQuietAfter) {
+		return mergeQuiet
+	}
+	if s.idle() {
+		return mergeIdle
+	}
+	return mergeBusy
 }
 
 // bufferAtLeast reports whether the active memtable holds n bytes or more.
@@ -395,7 +482,7 @@ func (s *Store) maintain() {
 	if err := s.ApplyRetention(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("retention failed", "err", err)
 	}
-	if err := s.Merge(ctx); err != nil && ctx.Err() == nil {
+	if err := s.merge(ctx, false); err != nil && ctx.Err() == nil {
 		s.log.Error("merge failed", "err", err)
 	}
 }
@@ -457,7 +544,18 @@ func (s *Store) flushMemtable(ctx context.Context, mt *memtable) error {
 	if err := s.wal.SyncAll(); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
+	now := s.opts.Now().UnixNano()
 	if err := s.commitParts(commit{Op: "flush", Add: infos, WALLSN: mt.maxLSN}, nil, func() {
+		if len(s.lastFlush) > 1024 { // days long quiet read as quiet without an entry
+			for k, t := range s.lastFlush {
+				if now-t >= int64(s.opts.MergeQuietAfter) {
+					delete(s.lastFlush, k)
+				}
+			}
+		}
+		for _, info := range infos {
+			s.lastFlush[partDay{info.Partition, info.Day}] = now
+		}
 		for i, f := range s.flushing {
 			if f == mt {
 				s.flushing = append(s.flushing[:i:i], s.flushing[i+1:]...)

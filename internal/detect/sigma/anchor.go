@@ -22,6 +22,9 @@ type anchorMatcher struct {
 	start [5][]uint32
 	pairs [5][]anchorPair
 	shift uint32 // 32 - log2(bits per window length)
+	// stride, when set, answers any with fewer probes (long needles only;
+	// see multiMatcher).
+	stride *strideMatcher
 }
 
 // anchorPair is one needle under its anchor, with what verifying it needs,
@@ -233,6 +236,9 @@ func equalLowerASCII(s, low string) bool {
 
 // any reports whether text contains at least one of the needles.
 func (m *anchorMatcher) any(text string) bool {
+	if m.stride != nil {
+		return m.stride.any(text)
+	}
 	var v uint32
 	for i := 0; i < len(text); i++ {
 		v = v<<8 | uint32(text[i])

@@ -18,37 +18,41 @@ func TestAnchorMatcher(t *testing.T) {
 		}
 		return string(b)
 	}
-	var pats []string
-	seen := map[string]bool{}
-	for len(pats) < 200 {
-		p := strings.ToLower(word(2 + rng.Intn(6)))
-		if !seen[p] {
-			seen[p] = true
-			pats = append(pats, p)
-		}
-	}
-	m := newAnchorMatcher(pats)
-	checked := make([]uint32, len(pats))
-	for i := 0; i < 500; i++ {
-		text := word(rng.Intn(40))
-		got := map[int32]bool{}
-		for _, id := range m.scan(strings.ToLower(text), nil, checked, uint32(i+1)) {
-			got[id] = true
-		}
-		if any := m.any(strings.ToLower(text)); any != (len(got) > 0) {
-			t.Fatalf("any(%q) = %v, want %v", text, any, len(got) > 0)
-		}
-		for id, p := range pats {
-			want := strings.Contains(strings.ToLower(text), p)
-			if got[int32(id)] != want {
-				ids := []int{}
-				for g := range got {
-					ids = append(ids, int(g))
-				}
-				sort.Ints(ids)
-				t.Fatalf("scan(%q): pattern %q found=%v, want %v", text, p, got[int32(id)], want)
+	// Needles of 2 bytes and more, then of 4 and more (the fast paths).
+	for _, minLen := range []int{2, 4} {
+		var pats []string
+		seen := map[string]bool{}
+		for len(pats) < 200 {
+			p := strings.ToLower(word(minLen + rng.Intn(6)))
+			if !seen[p] {
+				seen[p] = true
+				pats = append(pats, p)
 			}
 		}
+		m := newAnchorMatcher(pats)
+		checked := make([]uint32, len(pats))
+		for i := 0; i < 500; i++ {
+			text := word(rng.Intn(40))
+			got := map[int32]bool{}
+			for _, id := range m.scan(strings.ToLower(text), nil, checked, uint32(i+1)) {
+				got[id] = true
+			}
+			if any := m.any(strings.ToLower(text)); any != (len(got) > 0) {
+				t.Fatalf("any(%q) = %v, want %v", text, any, len(got) > 0)
+			}
+			for id, p := range pats {
+				want := strings.Contains(strings.ToLower(text), p)
+				if got[int32(id)] != want {
+					ids := []int{}
+					for g := range got {
+						ids = append(ids, int(g))
+					}
+					sort.Ints(ids)
+					t.Fatalf("scan(%q): pattern %q found=%v, want %v", text, p, got[int32(id)], want)
+				}
+			}
+		}
+
 	}
 }
 

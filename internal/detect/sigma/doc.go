@@ -17,12 +17,17 @@
 // selects the candidate rules (prefilter.go: needles keyed by field slot,
 // found by one anchor matcher per slot over the case-folded value,
 // whole-value needles by a map lookup, keyword needles by one matcher per
-// combination of the event's routes, or searched for directly when there
-// are only a few), and only those are evaluated exactly (node.go,
-// match.go). What the scan finds in a value is cached per (slot, value),
-// with the results of the costlier leaves evaluated on it (valuecache.go):
-// logs repeat most values, so a repeated value is neither scanned nor
-// tested again. Engine.QueryPrefilter (querytext.go) turns the rules
+// combination of the event's routes, which probes only every few bytes
+// when all its needles are long (stride.go), or searched for directly when
+// there are only a few), and only those are evaluated exactly (node.go,
+// match.go; a regular expression first needs the longest run of one byte
+// class every match holds, regexrun.go). What the scan finds in a value is
+// cached per (slot, value), with the results of the costlier leaves
+// evaluated on it (valuecache.go): logs repeat most values, so a repeated
+// value is neither scanned nor tested again. The hunter's JSON-lines
+// flattener (jsonflat.go) takes member names from the previous line while
+// the keys and depths agree, so a stream of one shape is not rescanned for
+// names. Engine.QueryPrefilter (querytext.go) turns the rules
 // into a search expression of whole tokens for retro-hunts over the store.
 // A rule's condition stays available as an Expr tree (Rule.Detection).
 //

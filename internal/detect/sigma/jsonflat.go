@@ -24,8 +24,24 @@ type jsonFlattener struct {
 	out   []event.Field
 	name  []byte
 	names map[string]string
-	pred  []string // per field position: the name seen there last
-	arena []byte   // unescaped values of the current line
+	// mems are, per member position in document order (nested members
+	// included), the member seen there in the last line; onTrack says
+	// every member of this line so far had the same key and depth as
+	// there, so this member's full name is the one remembered.
+	mems    []memberGuess
+	mem     int // position of the next member in the line
+	onTrack bool
+	leaf    string // the full name of the member whose value is parsed
+	arena   []byte // unescaped values of the current line
+}
+
+// memberGuess is a member remembered at one position: its key as written
+// (only when it has no escapes), its depth and its interned full name.
+type memberGuess struct {
+	key   string
+	name  string
+	depth int32
+	plain bool // key is the member name as written (no escapes)
 }
 
 // maxFlatArena bounds the unescape buffer kept between lines.
@@ -48,6 +64,7 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 		f.names = map[string]string{}
 	}
 	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
+	f.mem, f.onTrack = 0, true
 	if cap(f.arena) > maxFlatArena {
 		f.arena = nil
 	}
@@ -97,21 +114,16 @@ func (f *jsonFlattener) object(depth int) error {
 		if f.pos >= len(f.s) || f.s[f.pos] != '"' {
 			return f.errf("want a member name")
 		}
-		key, err := f.str()
-		if err != nil {
+		if err := f.member(depth, base); err != nil {
 			return err
 		}
 		f.space()
-		if f.pos >= len(f.s) || f.s[f.pos] != ':' {
+		if f.pos < len(f.s) && f.s[f.pos] == ':' {
+			f.pos++
+		} else {
 			return f.errf("want ':'")
 		}
-		f.pos++
 		f.space()
-		f.name = f.name[:base]
-		if base > 0 {
-			f.name = append(f.name, '.')
-		}
-		f.name = append(f.name, key...)
 		if err := f.value(depth); err != nil {
 			return err
 		}
@@ -132,31 +144,67 @@ func (f *jsonFlattener) object(depth int) error {
 	}
 }
 
-func (f *jsonFlattener) emit(v string) {
-	// Fast path: lines of one source share their shape, so the k-th field
-	// of this line usually has the k-th field's name of the previous line.
-	k := len(f.out)
-	if k < len(f.pred) && f.pred[k] == string(f.name) {
-		f.out = append(f.out, event.Field{Name: f.pred[k], Value: v})
-		return
+// member reads a member name at f.pos (on the quote) and sets f.leaf to
+// the member's full name (interned); base is the length of the enclosing
+// object's name in f.name. Lines of one source share their shape, so
+// while every member so far had the key and depth of the same position in
+// the last line, the name is the one remembered there, found by comparing
+// the key as written (no scan for escapes, no name built, no lookup).
+func (f *jsonFlattener) member(depth, base int) error {
+	k := f.mem
+	f.mem++
+	if k < len(f.mems) {
+		g := &f.mems[k]
+		if f.onTrack && g.plain && int(g.depth) == depth {
+			if end := f.pos + 1 + len(g.key); end < len(f.s) && f.s[end] == '"' && f.s[f.pos+1:end] == g.key {
+				f.pos = end + 1
+				f.leaf = g.name // f.name is set by value when the member is an object
+				return nil
+			}
+		}
 	}
-	name, ok := f.names[string(f.name)]
-	if !ok {
+	f.onTrack = false
+	start := f.pos + 1
+	key, err := f.str()
+	if err != nil {
+		return err
+	}
+	plain := f.pos-1-start == len(key) // no escapes: key is the text as written
+	f.name = f.name[:base]
+	if base > 0 {
+		f.name = append(f.name, '.')
+	}
+	f.name = append(f.name, key...)
+	var name string
+	if k < len(f.mems) && f.mems[k].name == string(f.name) {
+		name = f.mems[k].name
+	} else if n, ok := f.names[string(f.name)]; ok {
+		name = n
+	} else {
 		name = string(f.name)
 		if len(f.names) < 1<<16 {
 			f.names[name] = name
 		}
 	}
-	if k < maxPredNames {
-		for len(f.pred) <= k {
-			f.pred = append(f.pred, "")
+	f.leaf = name
+	if k < maxPredNames && k <= len(f.mems) {
+		g := memberGuess{name: name, depth: int32(depth), plain: plain}
+		if plain {
+			g.key = name[len(name)-len(key):]
 		}
-		f.pred[k] = name
+		// The guesses after k were another line's: drop them, so the
+		// guesses always are the members of one line, in order (a guess
+		// is only right when all before it were).
+		f.mems = append(f.mems[:k], g)
 	}
-	f.out = append(f.out, event.Field{Name: name, Value: v})
+	return nil
 }
 
-// maxPredNames bounds the per-position name prediction.
+func (f *jsonFlattener) emit(v string) {
+	f.out = append(f.out, event.Field{Name: f.leaf, Value: v})
+}
+
+// maxPredNames bounds the members remembered per line.
 const maxPredNames = 512
 
 // scanPlain returns the offset of the first byte at or after i that ends
@@ -165,8 +213,9 @@ const maxPredNames = 512
 func scanPlain(s string, i int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		w := s[i : i+8] // one bounds check; the compiler loads the eight bytes at once
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		q := x ^ ('"' * lo)
 		b := x ^ ('\\' * lo)
 		// A byte is flagged when it is zero in q or b, or below 0x20 in x;
@@ -190,6 +239,7 @@ func (f *jsonFlattener) value(depth int) error {
 	}
 	switch c := f.s[f.pos]; {
 	case c == '{':
+		f.name = append(f.name[:0], f.leaf...)
 		return f.object(depth + 1)
 	case c == '"':
 		v, err := f.str()

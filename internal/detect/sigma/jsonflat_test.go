@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -61,4 +62,83 @@ func TestScanPlain(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flattenSame checks that flattening line after prev (whose shape the
+// flattener then guesses from) gives what a fresh flattener gives.
+func flattenSame(t *testing.T, warm *jsonFlattener, prev, line string) {
+	t.Helper()
+	_, _ = warm.flatten(prev, nil)
+	got, gerr := warm.flatten(line, nil)
+	var fresh jsonFlattener
+	want, werr := fresh.flatten(line, nil)
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("after %q, %q: error %v, fresh %v", prev, line, gerr, werr)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after %q, %q:\n got %v\nwant %v", prev, line, got, want)
+	}
+}
+
+// TestFlattenGuessesSameFields flattens lines whose shapes differ from
+// the previous line's in every way the member guesses must notice: keys
+// renamed, moved up or down a level, escaped, objects turned into values
+// and back, members added and removed.
+func TestFlattenGuessesSameFields(t *testing.T) {
+	lines := []string{
+		`{"a":{"b":1},"c":2}`,
+		`{"a":{"b":1,"c":2}}`,
+		`{"a":{"b":{"c":2}}}`,
+		`{"a":{"b":null,"c":[1,{"d":2}]}}`,
+		`{"a":1,"b":{"c":2}}`,
+		`{"a":{"b":1},"c":{"d":{"e":"x"}}}`,
+		`{"a":{"b":1},"c":{"d":{"e\u0041":"x"}}}`,
+		`{"a":{"b":1},"c":{"d":{"eA":"x"}}}`,
+		`{"a":{"b\\":1},"c":{"d":{"eA":"x"}}}`,
+		`{"a":{"b\"":1},"c":{"d":{}}}`,
+		`{"a":{},"c":{"d":{"":""}}}`,
+		`{"":{"":{"":""}}}`,
+		`{"a":{"b":1},"c":2`,
+		`{"a":{"b":1},"c" 2}`,
+		`{"a" : { "b" : 1 } , "c" : 2 }`,
+		`{"ab":{"b":1},"c":2}`,
+		`{"a":{"bb":1},"c":2}`,
+		`{"a":{"b":1},"c":2,"d":3}`,
+		`{"a":{"b":1}}`,
+	}
+	var fl jsonFlattener
+	for _, prev := range lines {
+		for _, l := range lines {
+			flattenSame(t, &fl, prev, l)
+		}
+	}
+	// A shorter or broken line between two of the same shape: the
+	// guesses after its last member must not be taken for its own.
+	for _, mid := range []string{`{"":1}`, `{"":{`, `{"":{"b"`} {
+		flattenSame(t, &fl, `{"a":{"b":1},"c":2}`, mid)
+		flattenSame(t, &fl, mid, `{"":{"b":1,"c":2}}`)
+	}
+	// Real shapes: the dev events and the package's samples, in order.
+	data, err := os.ReadFile("testdata/events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if dev, err := os.ReadFile(sharedSigma + "/dev/logs.jsonl"); err == nil {
+		real = append(real, strings.Split(strings.TrimSpace(string(dev)), "\n")...)
+	}
+	for i := 1; i < len(real); i++ {
+		flattenSame(t, &fl, real[i-1], real[i])
+	}
+}
+
+// FuzzFlattenGuesses checks the member guesses on pairs of lines.
+func FuzzFlattenGuesses(f *testing.F) {
+	f.Add(`{"a":{"b":1},"c":2}`, `{"a":{"b":1,"c":2}}`)
+	f.Add(`{"a":{"b":{"c":2}}}`, `{"a":{"b\u0041":{"c":2}}}`)
+	f.Add(`{"x":"1","y":{"z":[1,2]}}`, `{"x":"1","y":{"z":{"w":null}}}`)
+	var fl jsonFlattener
+	f.Fuzz(func(t *testing.T, prev, line string) {
+		flattenSame(t, &fl, prev, line)
+	})
 }

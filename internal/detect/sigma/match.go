@@ -158,6 +158,9 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 				}
 			}
 		}
+		if m.run != nil && !m.run.in(v) {
+			return false
+		}
 		return m.re.MatchString(v)
 	case opCIDR:
 		addr, err := netip.ParseAddr(strings.TrimSpace(v))

@@ -123,7 +123,10 @@ func multiMatcher(g []matcher) *anchorMatcher {
 			lits = append(lits, m.s)
 		}
 	}
-	return newAnchorMatcher(lits)
+	m := newAnchorMatcher(lits)
+	// Long literals (hashes, cmdlet names) are found with fewer probes.
+	m.stride = newStrideMatcher(lits)
+	return m
 }
 
 const (

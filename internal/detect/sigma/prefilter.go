@@ -127,14 +127,24 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 
 // kwMatcher finds keyword needles (in every value and the raw text).
 type kwMatcher struct {
-	id   int32
-	ac   *anchorMatcher
-	few  *fewNeedles // the same needles when there are only a few (else nil)
-	keys []int32     // pattern -> key id
+	id     int32
+	ac     *anchorMatcher
+	stride *strideMatcher // the same needles when all are long (else nil)
+	few    *fewNeedles    // the same needles when there are only a few (else nil)
+	keys   []int32        // pattern -> key id
 }
 
 func newKWMatcher(id int32, lits []string, keys []int32) *kwMatcher {
-	return &kwMatcher{id: id, ac: newAnchorMatcher(lits), few: newFewNeedles(lits), keys: keys}
+	return &kwMatcher{id: id, ac: newAnchorMatcher(lits), stride: newStrideMatcher(lits), few: newFewNeedles(lits), keys: keys}
+}
+
+// scanText appends the pattern of every needle found in text to dst (see
+// anchorMatcher.scanText), with the stride matcher when there is one.
+func (m *kwMatcher) scanText(text string, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
+	if m.stride != nil {
+		return m.stride.scanText(text, fold, dst, checked, tok)
+	}
+	return m.ac.scanText(text, fold, dst, checked, tok)
 }
 
 // maxKWCombos bounds the merged keyword matchers kept (see kwFor).
@@ -384,6 +394,9 @@ func (e *Engine) scan(st *state) {
 		} else if s < 0 {
 			// Keyword needles only: their matcher is small and stays in
 			// the CPU cache, so scanning costs less than a cache lookup.
+			if shorterThan(v, kw.ac.minLen) {
+				continue
+			}
 			st.found = e.scanValue(st, int32(j), -1, kw, v, st.found[:0])
 			for _, k := range st.found {
 				e.hitKey(st, k)
@@ -473,12 +486,26 @@ func (e *Engine) scanFew(st *state, kw *kwMatcher, j int32, v string) {
 	st.hits = st.hits[:n0]
 }
 
+// shorterThan reports whether v, lower-cased, is shorter than n bytes.
+// Lower-casing keeps an ASCII value's length and makes no byte sequence
+// more than three times as long (an invalid byte becomes U+FFFD).
+func shorterThan(v string, n int) bool {
+	switch {
+	case len(v) >= n:
+		return false
+	case 3*len(v) < n:
+		return true
+	}
+	return isASCII(v)
+}
+
 // isASCII reports whether s has only ASCII bytes (eight at a time).
 func isASCII(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		w := s[i : i+8] // one bounds check; the compiler loads the eight bytes at once
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		if x&0x8080808080808080 != 0 {
 			return false
 		}
@@ -495,7 +522,7 @@ func isASCII(s string) bool {
 // lower-cased yet.
 func (e *Engine) scanKeywords(st *state, m *kwMatcher, text string, fold bool) {
 	n0 := len(st.hits)
-	st.hits = m.ac.scanText(text, fold, st.hits, st.checked, st.nextTok())
+	st.hits = m.scanText(text, fold, st.hits, st.checked, st.nextTok())
 	for _, p := range st.hits[n0:] {
 		e.hitKey(st, m.keys[p])
 	}

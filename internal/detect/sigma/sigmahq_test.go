@@ -17,17 +17,25 @@ var documentedReasons = map[string]bool{
 	ReasonPlaceholder: true, ReasonRegex: true, ReasonCorrelation: true, ReasonAggregation: true,
 }
 
-// TestSigmaHQLoads loads every SigmaHQ rule folder: each rule is compiled,
-// or skipped for a documented reason.
-func TestSigmaHQLoads(t *testing.T) {
+// sigmaHQDirs returns every SigmaHQ rule folder (all products), or skips
+// the test when the corpus is absent.
+func sigmaHQDirs(tb testing.TB) []string {
+	tb.Helper()
 	root := filepath.Join(sharedSigma, "sigmahq")
 	if _, err := os.Stat(root); err != nil {
-		t.Skipf("SigmaHQ rules absent (%v)", err)
+		tb.Skipf("SigmaHQ rules absent (%v)", err)
 	}
 	var dirs []string
 	for _, d := range []string{"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"} {
 		dirs = append(dirs, filepath.Join(root, d))
 	}
+	return dirs
+}
+
+// TestSigmaHQLoads loads every SigmaHQ rule folder: each rule is compiled,
+// or skipped for a documented reason.
+func TestSigmaHQLoads(t *testing.T) {
+	dirs := sigmaHQDirs(t)
 	rs, issues, err := LoadDir(dirs...)
 	if err != nil {
 		t.Fatal(err)

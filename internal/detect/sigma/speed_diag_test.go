@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,4 +61,32 @@ func TestDiagHuntSpeed(t *testing.T) {
 		t.Logf("%s: %d events per pass, %d matches; thread CPU per event: min %v median %v (passes %v)",
 			name, reps*len(lines), matches, per[0], per[len(per)/2], per)
 	}
+}
+
+// TestDiagHuntOnce flattens and matches the first SIGMA_DIAG_ONCE events
+// once (the scenario's Winlogbeat events with SIGMA_SCENARIO, else the dev
+// events cycled), for instruction counts: run it under valgrind
+// (cachegrind, GOGC=off) with N and with 0 events, and the difference over
+// N is the cost per event without the rule loading.
+func TestDiagHuntOnce(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("SIGMA_DIAG_ONCE"))
+	if err != nil {
+		t.Skip("set SIGMA_DIAG_ONCE to a number of events")
+	}
+	e := loadWindowsEngine(t)
+	src := loadDevLines(t)
+	if dir := os.Getenv("SIGMA_SCENARIO"); dir != "" {
+		src = scenarioWinlogbeat(t, dir)
+	}
+	var fl jsonFlattener
+	var fields []event.Field
+	matches := 0
+	for i := 0; i < n; i++ {
+		if fields, err = fl.flatten(src[i%len(src)], fields); err != nil {
+			t.Fatal(err)
+		}
+		ev := event.Event{Fields: fields}
+		e.Match(&ev, func(Match) { matches++ })
+	}
+	t.Logf("%d events, %d matches", n, matches)
 }

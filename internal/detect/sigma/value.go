@@ -291,6 +291,7 @@ type matcher struct {
 	glob  []string // opGlob: segments split at *, each may hold ? (as '\x00'-free text)
 	qmark []bool   // opGlob: whether each segment contains a ? wildcard
 	re    *regexp.Regexp
+	run   *classRun // opRegex: a class run every match holds (nil: none)
 	pfx   netip.Prefix
 	num   float64
 	ref   int32 // opFieldRef: the slot of the other field
@@ -607,7 +608,7 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 	// A literal every match contains makes a cheap test before the regular
 	// expression runs (and a prefilter needle).
 	lits, fold := regexLiterals(expr)
-	m := matcher{op: opRegex, re: re, cased: !fold}
+	m := matcher{op: opRegex, re: re, cased: !fold, run: regexRun(expr)}
 	for _, l := range lits {
 		if fold {
 			l = toLower(l)

@@ -184,7 +184,7 @@ func (e *Engine) scanValue(st *state, j, slot int32, kw *kwMatcher, v string, ds
 	}
 	if kw != nil {
 		n0 := len(st.hits)
-		st.hits = kw.ac.scanText(low, fold, st.hits, st.checked, st.nextTok())
+		st.hits = kw.scanText(low, fold, st.hits, st.checked, st.nextTok())
 		for _, p := range st.hits[n0:] {
 			dst = append(dst, kw.keys[p])
 		}

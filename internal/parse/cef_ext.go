@@ -1,0 +1,436 @@
+package parse
+
+import (
+	"math/bits"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// The CEF extension scanner: one pass over "k=v k2=v with spaces k3=v"
+// that finds each '=' (strings.IndexByte), decides whether the bytes
+// before it are a key, and resolves the key against cefMap in the same
+// step, so that normalization needs no look-up of its own.
+//
+// A value runs to the space before the next key= (or the end), less
+// trailing spaces; "\=", "\\", "\n", "\r" are unescaped, and escapes never
+// hide a space. The key before an '=' is the run of key bytes ending there;
+// it counts when it is not empty and starts the extension or follows a
+// space. Common keys are found by their length and last (and first) eight
+// bytes in cefKnown, which also proves that all their bytes are key bytes;
+// the rest are checked a byte at a time and looked up in cefMap.
+
+// cefKeyInfo is what normalization needs to know of an extension key,
+// packed in one word (a struct of four bytes costs a register each):
+// byte 0 is the index in cefMap.ents of its first mapping, byte 1 the
+// number of its mappings, byte 2 its flags (cefMapped, cefTarget, cefRT;
+// 0 when the key is none of cefMap's and not rt), byte 3 with cefTarget
+// the key's index among cefMap's ECS names; bits 32 and up are its slot in
+// cefKnown plus one (0 for other keys).
+type cefKeyInfo uint64
+
+func (k cefKeyInfo) lo() uint32     { return uint32(k) & 255 }
+func (k cefKeyInfo) n() uint32      { return uint32(k) >> 8 & 255 }
+func (k cefKeyInfo) flags() uint32  { return uint32(k) >> 16 & 255 }
+func (k cefKeyInfo) target() uint32 { return uint32(k) >> 24 }
+
+// name returns the key s[ks:ke]: for a key of cefKnown its name there, a
+// string that is not on the heap (the write barriers and the collector
+// skip it; the value is the same).
+func (k cefKeyInfo) name(s string, ks, ke int) string {
+	if sl := k >> 32; sl != 0 {
+		return cefKnownName[(sl-1)%cefKnownSlots]
+	}
+	return s[ks:ke]
+}
+
+const (
+	cefMapped = 1 << iota // the key maps to ECS names (n > 0)
+	cefTarget             // the key is one of cefMap's ECS names
+	cefRT                 // the key is "rt", the event time
+)
+
+// cefPendingCap is how many mapped fields a CEF record may have, less one,
+// for the fast normalization (a power of two); records with more (hostile
+// ones) take normalize.
+const cefPendingCap = 32
+
+// cefExt collects, while a record is parsed, what normalization needs.
+type cefExt struct {
+	have uint64 // cefMap ECS names among the fields, one bit each
+	np   int    // mapped fields seen
+	rt   int    // index in ev.Fields of the first rt field; -1 when none
+	// pending lists the mapped fields, in order: field index<<16 | the low
+	// 16 bits of its cefKeyInfo (its mappings). cefNormalize takes the
+	// slow path when an index needs more than 16 bits.
+	pending [cefPendingCap]uint32
+}
+
+// note records that ev.Fields[i] has a key described by k. Its only branch
+// is for the rare keys (rt, ECS names), and it is inlined in the scanner.
+func (x *cefExt) note(i int, k cefKeyInfo) {
+	// Written always and kept only when mapped (np moves on); after
+	// cefPendingCap-1 mapped fields normalization ignores pending.
+	x.pending[uint(x.np)%cefPendingCap] = uint32(i)<<16 | uint32(k&0xFFFF)
+	x.np += int((k.n() + 255) >> 8)
+	if k&((cefTarget|cefRT)<<16) != 0 { // rare: predicted well
+		if k&(cefTarget<<16) != 0 {
+			x.have |= 1 << (k.target() & 63)
+		}
+		if k&(cefRT<<16) != 0 && x.rt < 0 {
+			x.rt = i
+		}
+	}
+}
+
+// cefEnts is cefMap.ents as a fixed-size array (no bounds checks).
+var cefEnts = func() *[256]fmEntry {
+	if len(cefMap.ents) > 256 {
+		panic("BUG: cefMap has more than 256 mappings")
+	}
+	var t [256]fmEntry
+	copy(t[:], cefMap.ents)
+	return &t
+}()
+
+// cefInfoOf looks name up in cefMap.
+func cefInfoOf(name string) cefKeyInfo {
+	var flags, lo, n, target uint32
+	if name == "rt" {
+		flags |= cefRT
+	}
+	if name != "" && cefMap.lenFirst[min(len(name), 31)]&(1<<(name[0]&63)) != 0 {
+		if ki := cefMap.key(name, fieldHash(name)); ki != 0 {
+			key := &cefMap.keys[ki%fmMaxKeys]
+			if key.lo < key.hi {
+				flags |= cefMapped
+				lo, n = uint32(key.lo), uint32(key.hi-key.lo)
+			}
+			if key.target >= 0 {
+				flags |= cefTarget
+				target = uint32(key.target)
+			}
+		}
+	}
+	return cefKeyInfo(lo | n<<8 | flags<<16 | target<<24)
+}
+
+// cefExtension parses an extension and appends its fields (LEEF reads
+// space-separated attributes with it too).
+func cefExtension(s string, ev *event.Event) {
+	var x cefExt
+	cefScan(s, ev, &x)
+}
+
+// cefScan parses the extension s, appends its fields to ev and notes their
+// keys in x.
+func cefScan(s string, ev *event.Event, x *cefExt) {
+	ks, ke := -1, -1 // the current key is s[ks:ke]; its value starts after the '=' at ke
+	var k cefKeyInfo
+	// bs is the first backslash at or after the value start (len(s) when
+	// none): values before it need no unescaping.
+	bs := strings.IndexByte(s, '\\')
+	if bs < 0 {
+		bs = len(s)
+	}
+	for j := -1; ; {
+		// The next '=' (strings.IndexByte: vector instructions).
+		i := strings.IndexByte(s[j+1:], '=')
+		if i < 0 {
+			break
+		}
+		j += 1 + i
+		// s[j] is '=': is there a key before it?
+		p := j
+		var nk cefKeyInfo
+		if j >= 8 {
+			// Fast path: a common key after a space, found in cefKnown by
+			// its length and words (which proves it is all key bytes).
+			w := load64(s, j-8)
+			if m := spaceMask(w); m != 0 {
+				n := bits.LeadingZeros64(m) >> 3 // the bytes after the last space
+				if n == 0 {
+					continue // a space before the '='
+				}
+				lw := w >> (64 - 8*uint(n))
+				for h := cefKnownHash(lw, n); ; h++ {
+					c := &cefKnown[h%cefKnownSlots]
+					if int(c.n) == n && c.lw == lw {
+						p, nk = j-n, c.info
+						goto found
+					}
+					if c.n == 0 {
+						break
+					}
+				}
+			} else {
+				// A key of 8 bytes or more: the slots of its last 8.
+				for h := cefKnownHash(w, 0); ; h++ {
+					c := &cefKnown[h%cefKnownSlots]
+					if n := int(c.n); c.lw == w && n >= 8 && n < j && s[j-n-1] == ' ' && load64(s, j-n) == c.fw {
+						// Names over 16 bytes: the middle words too.
+						name := cefKnownName[h%cefKnownSlots]
+						o := 8
+						for ; o < n-8 && load64(s, j-n+o) == load64(name, o); o += 8 {
+						}
+						if o >= n-8 {
+							p, nk = j-n, c.info
+							goto found
+						}
+					}
+					if c.n == 0 {
+						break
+					}
+				}
+			}
+		}
+		// Slow path: the key bytes one at a time.
+		for p > 0 && cefKeyByte[s[p-1]] {
+			p--
+		}
+		if p == j || (p > 0 && s[p-1] != ' ') {
+			continue
+		}
+		nk = cefInfoOf(s[p:j])
+	found:
+		if ks >= 0 {
+			// The value ends at the space before the key, less trailing spaces.
+			end := p - 1
+			if end == ke+1 || s[end-1] == ' ' || bs < end {
+				cefAppend(s, ks, ke, end, &bs, k, ev, x)
+			} else {
+				ev.Fields = append(ev.Fields, event.Field{Name: k.name(s, ks, ke), Value: s[ke+1 : end]})
+				x.note(len(ev.Fields)-1, k)
+			}
+		}
+		ks, ke, k = p, j, nk
+	}
+	if ks >= 0 {
+		cefAppend(s, ks, ke, len(s), &bs, k, ev, x)
+	}
+}
+
+// cefAppend appends the field s[ks:ke] = s[ke+1:end] less trailing spaces,
+// unescaped when it has a backslash, unless the value is empty. bs is the
+// first backslash at or after ke+1, or before ke+1 when not known yet.
+func cefAppend(s string, ks, ke, end int, bs *int, k cefKeyInfo, ev *event.Event, x *cefExt) {
+	start := ke + 1
+	for end > start && s[end-1] == ' ' {
+		end--
+	}
+	if end == start {
+		return
+	}
+	v := s[start:end]
+	if *bs < start {
+		*bs = len(s)
+		if i := strings.IndexByte(s[start:], '\\'); i >= 0 {
+			*bs = start + i
+		}
+	}
+	if *bs < end {
+		v = unescapeCEF(v, false)
+	}
+	ev.Fields = append(ev.Fields, event.Field{Name: k.name(s, ks, ke), Value: v})
+	x.note(len(ev.Fields)-1, k)
+}
+
+// spaceMask flags (with its high bit) exactly the bytes of w that are ' '.
+func spaceMask(w uint64) uint64 {
+	const lo7 = 0x7F7F7F7F7F7F7F7F
+	x := w ^ 0x2020202020202020
+	return ^((x&lo7 + lo7) | x | lo7)
+}
+
+// cefKnownKey is a slot of cefKnown: a common extension key, identified by
+// its length and its last and first eight bytes (the name itself is
+// compared for keys longer than 16 bytes).
+type cefKnownKey struct {
+	lw, fw uint64     // last 8 bytes (all of a shorter name), first 8 (0 when shorter)
+	n      uint8      // length; 0 for an empty slot
+	info   cefKeyInfo // with the slot (see cefKeyInfo)
+}
+
+// cefKnownSlots is the size of cefKnown (a power of two, at most 256).
+const cefKnownSlots = 256
+
+var (
+	cefKnown     [cefKnownSlots]cefKnownKey
+	cefKnownName [cefKnownSlots]string
+)
+
+func cefKnownHash(lw uint64, n int) uint {
+	return uint((lw ^ uint64(n)) * 0x9E3779B97F4A7C15 >> 56)
+}
+
+// cefKeyWords returns a name's lw and fw (see cefKnownKey).
+func cefKeyWords(name string) (lw, fw uint64) {
+	if n := len(name); n >= 8 {
+		return load64(name, n-8), load64(name, 0)
+	}
+	for i := len(name) - 1; i >= 0; i-- {
+		lw = lw<<8 | uint64(name[i])
+	}
+	return lw, 0
+}
+
+// cefStandardKeys are the extension keys of the ArcSight CEF dictionary
+// that senders use most (besides cefMap's, which are added too).
+var cefStandardKeys = []string{
+	"act", "app", "cat", "cnt", "msg", "rt", "start", "end", "reason", "type", "externalId",
+	"cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2", "cn3", "cfp1", "cfp2", "cfp3", "cfp4",
+	"cs1Label", "cs2Label", "cs3Label", "cs4Label", "cs5Label", "cs6Label", "cn1Label", "cn2Label", "cn3Label",
+	"cfp1Label", "cfp2Label", "cfp3Label", "cfp4Label", "c6a1", "c6a2", "c6a3", "c6a4",
+	"c6a1Label", "c6a2Label", "c6a3Label", "c6a4Label", "flexString1", "flexString1Label",
+	"flexString2", "flexString2Label", "deviceCustomDate1", "deviceCustomDate1Label",
+	"deviceCustomDate2", "deviceCustomDate2Label",
+	"dntdom", "sntdom", "dpid", "dproc", "dpriv", "spriv", "duid", "suid", "dtz", "dvcmac", "dvcpid",
+	"fsize", "fileId", "fileType", "filePermission", "fileCreateTime", "fileModificationTime",
+	"oldFileName", "oldFilePath", "oldFileHash", "oldFileSize", "oldFileId", "oldFileType",
+	"deviceDirection", "deviceDnsDomain", "deviceFacility", "deviceInboundInterface",
+	"deviceOutboundInterface", "deviceNtDomain", "deviceProcessName", "deviceTranslatedAddress",
+	"devicePayloadId", "deviceZoneURI", "destinationDnsDomain", "destinationServiceName",
+	"sourceDnsDomain", "sourceServiceName", "sourceZoneURI", "destinationZoneURI",
+	"requestContext", "requestCookies", "requestURL", "agentZoneURI", "art",
+}
+
+func init() {
+	add := func(name string) {
+		n := len(name)
+		if n == 0 || n > 31 {
+			panic("BUG: CEF key " + name + " is empty or longer than 31 bytes")
+		}
+		for i := 0; i < n; i++ {
+			if !cefKeyByte[name[i]] {
+				panic("BUG: CEF key " + name + " has a byte that is not a key byte")
+			}
+		}
+		lw, fw := cefKeyWords(name)
+		hn := n // keys of 8 bytes or more by their last 8 alone (see cefScan)
+		if n >= 8 {
+			hn = 0
+		}
+		for h := cefKnownHash(lw, hn); ; h++ {
+			c := &cefKnown[h%cefKnownSlots]
+			if c.n == 0 {
+				*c = cefKnownKey{lw: lw, fw: fw, n: uint8(n), info: cefInfoOf(name) | cefKeyInfo(h%cefKnownSlots+1)<<32}
+				cefKnownName[h%cefKnownSlots] = name
+				return
+			}
+			if cefKnownName[h%cefKnownSlots] == name {
+				return // listed twice
+			}
+		}
+	}
+	used := 0
+	for _, name := range cefStandardKeys {
+		add(name)
+	}
+	for _, m := range cefMap.table {
+		if len(m.from) <= 31 && !hasPrefix(m.from, "cef.") {
+			add(m.from)
+		}
+		if len(m.to) <= 31 {
+			add(m.to)
+		}
+	}
+	for _, c := range cefKnown {
+		if c.n != 0 {
+			used++
+		}
+	}
+	if used > cefKnownSlots*3/4 {
+		panic("BUG: cefKnown is too full")
+	}
+}
+
+// cefHeaderInfo describes the header field names.
+var cefHeaderInfo = func() (t [len(cefHeaderNames)]cefKeyInfo) {
+	for k, name := range cefHeaderNames {
+		t[k] = cefInfoOf(name)
+	}
+	return t
+}()
+
+// cefTargetFirst and cefTargetLast filter names that may be one of
+// cefMap's ECS names: bit c&63 of [min(len, 31)] is set for the first
+// (last) byte c of each.
+var cefTargetFirst, cefTargetLast = func() (first, last [32]uint64) {
+	for _, m := range cefMap.table {
+		n := min(len(m.to), 31)
+		first[n] |= 1 << (m.to[0] & 63)
+		last[n] |= 1 << (m.to[len(m.to)-1] & 63)
+	}
+	return first, last
+}()
+
+// cefPrefixHave returns which of cefMap's ECS names (one bit each) are
+// among fs, the fields the event had before its CEF record (a syslog
+// header's, a receiver's): few pass the filter, none of the syslog ones.
+func cefPrefixHave(fs []event.Field) (have uint64) {
+	for i := range fs {
+		name := fs[i].Name
+		if name == "" {
+			continue
+		}
+		n := min(len(name), 31)
+		if cefTargetFirst[n]&(1<<(name[0]&63)) == 0 || cefTargetLast[n]&(1<<(name[len(name)-1]&63)) == 0 {
+			continue
+		}
+		if ki := cefMap.key(name, fieldHash(name)); ki != 0 {
+			if t := cefMap.keys[ki%fmMaxKeys].target; t >= 0 {
+				have |= 1 << (uint8(t) & 63)
+			}
+		}
+	}
+	return have
+}
+
+// cefNormalize is normalize(ev, n0, cefMap) for a CEF record whose fields
+// at n0.. the parser noted in x.
+func cefNormalize(ev *event.Event, n0 int, x *cefExt) {
+	if x.np >= cefPendingCap || len(ev.Fields) >= 1<<16 {
+		normalize(ev, n0, cefMap) // Slow path: hostile records.
+		return
+	}
+	have := x.have
+	if n0 > 0 {
+		have |= cefPrefixHave(ev.Fields[:n0])
+	}
+	fs := ev.Fields
+	out := fs
+	for _, p := range x.pending[:x.np] {
+		v := fs[p>>16].Value
+		for e, end := p&255, p&255+p>>8&255; e < end; e++ {
+			m := &cefEnts[e&255]
+			bit := uint64(1) << (m.target & 63)
+			if have&bit != 0 {
+				continue
+			}
+			switch m.kind {
+			case ecsText:
+				if v == "" || v == "-" {
+					continue
+				}
+				out = append(out, event.Field{Name: m.to, Value: v})
+			case ecsLower:
+				if v == "" || v == "-" {
+					continue
+				}
+				out = append(out, event.Field{Name: m.to, Value: lower(v)})
+			case ecsInt:
+				if _, ok := atoi(v); !ok {
+					continue
+				}
+				out = append(out, event.Field{Name: m.to, Value: v})
+			default:
+				if !validECS(v, m.kind) {
+					continue
+				}
+				out = append(out, event.Field{Name: m.to, Value: v})
+			}
+			have |= bit
+		}
+	}
+	ev.Fields = out
+}

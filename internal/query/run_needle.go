@@ -1,0 +1,279 @@
+package query
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Needle searches (a rare term, one address) keep blocks that hold a
+// match in a handful of their rows. Once the search has picked those
+// rows, a block that implements store.RowLoader is materialized row-wise:
+// the columns the search did not read are decoded for the picked rows
+// only (their bodies decompressed only as far as the last picked row),
+// into a compact block of just those rows.
+
+// planNeedle lets a search whose terms read every column leave out the
+// field columns that cannot contain a term for event rows too (planDict
+// does for aggregations): the matching rows' values of those columns are
+// loaded afterwards, row-wise when few rows match (compactRows).
+func (p *plan) planNeedle() {
+	d := &p.dict
+	if p.matchNeed.all && p.outAll && !d.pruneField {
+		d.terms, d.pruneField = plainTerms(p.q.Search, nil)
+	}
+}
+
+// taken returns the rows of sel the caller will take: with a limit and
+// no row stage, the first or last takeLimit rows.
+func (w *worker) taken(sel []int) []int {
+	n := w.takeLimit
+	if !w.compact || n <= 0 || len(sel) <= n || len(w.ex.p.prefix) > 0 {
+		return sel
+	}
+	if w.takeAsc {
+		return sel[:n]
+	}
+	return sel[len(sel)-n:]
+}
+
+// ipTermKind returns termMatcher.ipKind and ip for a term's text. A
+// term matches a value at word boundaries (token.Match), and inside a
+// dotted quad only a whole dotted quad lies between boundaries that
+// leave three dots to it.
+func ipTermKind(text string) (int8, uint32) {
+	if ip, ok := parseIPv4(text); ok {
+		return 1, ip
+	}
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c != '.' && (c < '0' || c > '9') {
+			return -1, 0
+		}
+	}
+	return 0, 0
+}
+
+// ipTerms reports whether a term of m is a dotted quad and every term is
+// decided on IPv4 columns by number (ipKind != 0), so that such columns
+// read only by terms need not be loaded as text for the search. (Terms
+// that match no dotted quad alone leave them to the load's pruning,
+// which drops them without decoding.)
+func ipTerms(m matcher) bool {
+	quad, all := false, true
+	var walk func(m matcher)
+	walk = func(m matcher) {
+		switch m := m.(type) {
+		case *termMatcher:
+			all = all && m.wild == nil && m.ipKind != 0
+			quad = quad || m.ipKind == 1
+		case andMatcher:
+			for _, k := range m {
+				walk(k)
+			}
+		case orMatcher:
+			for _, k := range m {
+				walk(k)
+			}
+		case notMatcher:
+			walk(m.m)
+		}
+	}
+	walk(m)
+	return quad && all
+}
+
+// ipColumns loads the columns of names (read only by terms) that the
+// block stores as IPv4 numbers, into w.ips, and returns their names.
+func (w *worker) ipColumns(ref store.BlockRef, names []string) ([]string, error) {
+	w.ips = w.ips[:0]
+	il, ok := ref.(store.IPv4Loader)
+	if !ok || !w.ex.p.ipTerms {
+		return nil, nil
+	}
+	var out []string
+	for _, n := range names {
+		col, err := il.LoadIPv4(n)
+		if err != nil {
+			return nil, err
+		}
+		if col != nil {
+			w.ips = append(w.ips, col)
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// compactShare: a block is materialized row-wise when at most one row in
+// compactShare matches (more rows decode most of every column anyway).
+const compactShare = 8
+
+// rowLoader returns the block's RowLoader when the event rows of a
+// selection of n of its rows are worth materializing row-wise.
+func (w *worker) rowLoader(ref store.BlockRef, n, rows int) store.RowLoader {
+	if !w.compact || n*compactShare > rows {
+		return nil
+	}
+	rl, _ := ref.(store.RowLoader)
+	return rl
+}
+
+// compactRows makes the block of the selected rows sel of b (loaded for
+// the search; its _raw as templates tmpl when not nil): the columns of b,
+// the expanded _raw when the stages read it, and need (loaded through
+// rl), in the order of the plain path. It resets the worker's view to it
+// and returns its rows (0, 1, ...).
+func (w *worker) compactRows(ref store.BlockRef, rl store.RowLoader, b *store.Block, tmpl *store.RawTemplates, sel []int, need []string) ([]int, error) {
+	p := w.ex.p
+	rows := slices.Clone(sel)
+	order := loadList(ref, &p.matchNeed, false, nil)
+	order = append(order, loadList(ref, &p.stageNeed, p.outAll, order)...)
+	wantRaw := tmpl != nil && (p.outAll || p.stageNeed.all || slices.Contains(p.stageNeed.names, event.FieldRaw))
+	var names []string // loaded row-wise
+	for _, n := range order {
+		if slices.Contains(need, n) && b.Column(n) == nil && (n != event.FieldRaw || tmpl == nil) {
+			names = append(names, n)
+		}
+	}
+	var raws []rawRow
+	if wantRaw {
+		var err error
+		if raws, err = w.splitRows(tmpl, rows); err != nil {
+			return nil, err
+		}
+		for _, r := range raws {
+			for _, n := range r.refs {
+				if b.Column(n) == nil && !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	if tmpl != nil {
+		rl = tmpl // reuses the search's load: its columns and pruned bodies
+	}
+	nb, err := rl.LoadRows(names, rows)
+	if err != nil {
+		return nil, err
+	}
+	if nb.Rows() != len(rows) {
+		return nil, fmt.Errorf("%d rows loaded for %d", nb.Rows(), len(rows))
+	}
+	loaded := nb.Cols
+	nb.Cols = make([]store.Column, 0, len(order))
+	for _, n := range order {
+		switch {
+		case b.Column(n) != nil:
+			nb.Cols = append(nb.Cols, pickRows(b.Column(n), rows))
+		case n == event.FieldRaw && wantRaw:
+			col, err := joinRaws(raws, rows, b, loaded)
+			if err != nil {
+				return nil, err
+			}
+			nb.Cols = append(nb.Cols, col)
+		case slices.Contains(need, n):
+			if k := slices.IndexFunc(loaded, func(c store.Column) bool { return c.Name == n }); k >= 0 {
+				nb.Cols = append(nb.Cols, loaded[k])
+			}
+		}
+	}
+	if err := checkBlock(nb); err != nil {
+		return nil, err
+	}
+	w.bv.reset(nb, p.c.names, p.c.slots)
+	for i := len(w.iota); i < len(rows); i++ {
+		w.iota = append(w.iota, i)
+	}
+	return w.iota[:len(rows)], nil
+}
+
+// pickRows returns the values of c in rows.
+func pickRows(c *store.Column, rows []int) store.Column {
+	out := store.Column{Name: c.Name, Values: make([]string, len(rows))}
+	for j, r := range rows {
+		out.Values[j] = c.Values[r]
+		if !c.Has(r) {
+			if out.Absent == nil {
+				out.Absent = make([]bool, len(rows))
+			}
+			out.Absent[j] = true
+		}
+	}
+	return out
+}
+
+// rawRow is one row's _raw template split: the text is pieces[0], the
+// value of column refs[0], pieces[1], ...; absent: the row has no _raw.
+type rawRow struct {
+	pieces []string
+	refs   []string
+	absent bool
+}
+
+// splitRows splits the templates of rows, with copies of the pieces.
+func (w *worker) splitRows(tmpl *store.RawTemplates, rows []int) ([]rawRow, error) {
+	out := make([]rawRow, len(rows))
+	var pieces []string
+	var refs []int
+	var buf []byte
+	for j, r := range rows {
+		if !tmpl.Has(r) {
+			out[j].absent = true
+			continue
+		}
+		var err error
+		pieces, refs, buf, err = tmpl.Split(r, pieces[:0], refs[:0], buf[:0])
+		if err != nil {
+			return nil, err
+		}
+		rr := &out[j]
+		rr.pieces = make([]string, len(pieces))
+		for i, pc := range pieces {
+			rr.pieces[i] = strings.Clone(pc)
+		}
+		rr.refs = make([]string, len(refs))
+		for i, k := range refs {
+			rr.refs[i] = tmpl.Name(k)
+		}
+	}
+	return out, nil
+}
+
+// joinRaws writes the values into the split templates: the _raw column of
+// the compact block. A value comes from b (block rows) or from loaded
+// (compact rows).
+func joinRaws(raws []rawRow, rows []int, b *store.Block, loaded []store.Column) (store.Column, error) {
+	col := store.Column{Name: event.FieldRaw, Values: make([]string, len(rows))}
+	var sb strings.Builder
+	for j, rr := range raws {
+		if rr.absent {
+			if col.Absent == nil {
+				col.Absent = make([]bool, len(rows))
+			}
+			col.Absent[j] = true
+			continue
+		}
+		sb.Reset()
+		for i, pc := range rr.pieces {
+			sb.WriteString(pc)
+			if i == len(rr.refs) {
+				break
+			}
+			v, ok := "", false
+			if c := b.Column(rr.refs[i]); c != nil {
+				v, ok = c.Values[rows[j]], c.Has(rows[j])
+			} else if k := slices.IndexFunc(loaded, func(c store.Column) bool { return c.Name == rr.refs[i] }); k >= 0 {
+				v, ok = loaded[k].Values[j], loaded[k].Has(j)
+			}
+			if !ok {
+				return store.Column{}, fmt.Errorf("_raw template of row %d refers to column %s, which the row lacks", rows[j], rr.refs[i])
+			}
+			sb.WriteString(v)
+		}
+		col.Values[j] = sb.String()
+	}
+	return col, nil
+}

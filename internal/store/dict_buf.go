@@ -1,0 +1,131 @@
+package store
+
+import "fmt"
+
+// DictBuf holds reusable decoding buffers for BufLoader: a scan that keeps
+// one per goroutine decodes coded and IPv4 columns without allocating
+// per block. The zero value is ready to use; a DictBuf is not safe for
+// concurrent use.
+type DictBuf struct {
+	sc     colScratch // the decompressed body
+	dc     DictColumn
+	dict   []string
+	codes  []uint16
+	ip     IPv4Column
+	addrs  []uint32
+	absent []bool
+	// narrow: codes of one byte are left as stored, in codes8
+	// (LoadDictBytes).
+	narrow bool
+	codes8 []byte
+}
+
+// clear forgets the last decode.
+func (b *DictBuf) clear() {
+	b.dc, b.codes8 = DictColumn{}, nil
+}
+
+// BufLoader is implemented by the BlockRefs of parts (type-assert a
+// BlockRef for it): ColumnLoader.LoadDict and IPv4Loader.LoadIPv4 into a
+// caller's buffers. A result, its slices and its strings are valid only
+// until the next call with the same DictBuf (a cached constant column may
+// be shared: callers must not modify a result).
+type BufLoader interface {
+	// LoadDictTo is ColumnLoader.LoadDict decoding into buf.
+	LoadDictTo(name string, buf *DictBuf) (*DictColumn, error)
+	// LoadDictBytes is LoadDictTo that leaves the codes as stored when
+	// each is one byte (fewer than 128 values): it returns them, and the
+	// DictColumn without Codes. Otherwise the codes are nil and the
+	// DictColumn is LoadDictTo's.
+	LoadDictBytes(name string, buf *DictBuf) (*DictColumn, []byte, error)
+	// LoadIPv4To is IPv4Loader.LoadIPv4 decoding into buf.
+	LoadIPv4To(name string, buf *DictBuf) (*IPv4Column, error)
+	// LoadIPv4Where returns, in row order, the addresses of the rows
+	// marked in keep (nil: every row; else one flag per row) that have
+	// the field, and the number of rows marked; ok is false when the
+	// block does not store the column with the ipv4 kind. Only the
+	// marked rows' addresses are decoded.
+	LoadIPv4Where(name string, keep []bool, buf *DictBuf) (addrs []uint32, marked int, ok bool, err error)
+}
+
+// LoadDictTo implements BufLoader.
+func (r *partRef) LoadDictTo(name string, buf *DictBuf) (*DictColumn, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	return r.p.loadDictTo(r.i, name, buf)
+}
+
+// LoadDictBytes implements BufLoader.
+func (r *partRef) LoadDictBytes(name string, buf *DictBuf) (*DictColumn, []byte, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	buf.narrow, buf.codes8 = true, nil
+	dc, err := r.p.loadDictTo(r.i, name, buf)
+	buf.narrow = false
+	if err != nil || dc == nil || dc != &buf.dc {
+		return dc, nil, err // a cached constant is not buf's
+	}
+	return dc, buf.codes8, nil
+}
+
+// LoadIPv4To implements BufLoader.
+func (r *partRef) LoadIPv4To(name string, buf *DictBuf) (*IPv4Column, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	return r.p.loadIPv4To(r.i, name, buf)
+}
+
+// LoadIPv4Where implements BufLoader.
+func (r *partRef) LoadIPv4Where(name string, keep []bool, buf *DictBuf) ([]uint32, int, bool, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	p, i := r.p, r.i
+	c, ok := p.ipv4Column(i, name)
+	if !ok {
+		return nil, 0, false, nil
+	}
+	ch, err := p.chunk(c)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	_, body, err := chunkBodyTo(ch, &buf.sc)
+	if err == nil {
+		var addrs []uint32
+		var marked int
+		addrs, marked, err = selectIPv4(body, int(p.blocks[i].rows), keep, buf.addrs)
+		if err == nil {
+			buf.addrs = addrs
+			return addrs, marked, true, nil
+		}
+	}
+	return nil, 0, false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+}
+
+// loadIPv4To is loadIPv4 decoding into buf.
+func (p *part) loadIPv4To(i int, name string, buf *DictBuf) (*IPv4Column, error) {
+	c, ok := p.ipv4Column(i, name)
+	if !ok {
+		return nil, nil
+	}
+	ch, err := p.chunk(c)
+	if err != nil {
+		return nil, err
+	}
+	_, body, err := chunkBodyTo(ch, &buf.sc)
+	if err == nil {
+		buf.ip = IPv4Column{Name: name}
+		buf.ip.Addrs, buf.ip.Absent, err = decodeIPv4To(body, int(p.blocks[i].rows), buf.addrs, buf.absent)
+		if err == nil {
+			buf.addrs = buf.ip.Addrs
+			if buf.ip.Absent != nil {
+				buf.absent = buf.ip.Absent
+			}
+			return &buf.ip, nil
+		}
+	}
+	return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+}

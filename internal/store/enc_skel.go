@@ -1,0 +1,443 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/mamori/mamori/internal/token"
+)
+
+// The _raw column of a block may be stored as a dictionary of skeletons
+// (kindSkeleton, part version 4): a row's skeleton is its template (see
+// enc_template.go) with every variable of the literal text replaced by
+// the two bytes 0x01 0x00. A variable is a maximal run of word bytes
+// (token.IsWordByte) of the literal text that holds an ASCII digit; runs
+// end at escapes and references, whose two bytes are kept as they are.
+// Timestamps, pids, ports and counters are such runs, so the rows of a
+// block share few skeletons, and a search decides a term once per
+// skeleton (a term without digits never overlaps a variable).
+//
+// The chunk body (codec 0, stored) is
+//
+//	uvarint headLen | head chunk (headLen bytes) | vars chunk
+//
+// where each of head and vars is a chunk of its own (u8 kind 8 | u8 codec |
+// uvarint bodyLen | body), so a search reads the head without
+// decompressing the variables:
+//
+//	head: uvarint n | n × str skeleton | rows × uvarint id (0 absent, else index+1)
+//	vars: nvars × uvarint length | the variables' bytes, in row order
+//
+// nvars is the number of placeholders of the present rows' skeletons.
+// A block whose rows have more than rows/skelMaxShare distinct skeletons
+// keeps kindTemplate.
+const (
+	kindSkeleton byte = 8
+
+	tmplVar      = 0x00 // 0x01 0x00 in a skeleton: a variable
+	skelMaxShare = 2
+)
+
+// isTemplateKind reports whether chunks of kind hold _raw as templates
+// (kindTemplate, or kindSkeleton which decodes to them).
+func isTemplateKind(kind byte) bool { return kind == kindTemplate || kind == kindSkeleton }
+
+// skeletoner encodes skeleton chunks; it reuses its buffers between
+// blocks.
+type skeletoner struct {
+	ids   map[string]uint32
+	arena []byte   // the skeletons' bytes; ids's keys point into it
+	skels []string // by id, views of arena
+	sk    []byte
+	head  []byte
+	vl    []byte // variable lengths
+	vb    []byte // variable bytes
+	tmp   []byte
+	bad   bool // a template held 0x01 0x00
+}
+
+// skeletonsOff makes writers keep kindTemplate (tests of older parts).
+var skeletonsOff bool
+
+// encode appends the kindSkeleton chunk of the templates data[ends[i-1]:
+// ends[i]] to dst; false (dst unchanged) when the templates have too many
+// distinct skeletons for the dictionary to pay.
+func (s *skeletoner) encode(dst, data []byte, ends []int, lv level) ([]byte, bool) {
+	if skeletonsOff {
+		return dst, false
+	}
+	if s.ids == nil {
+		s.ids = make(map[string]uint32)
+	}
+	clear(s.ids)
+	limit := len(ends) / skelMaxShare
+	s.arena, s.skels, s.vl, s.vb = s.arena[:0], s.skels[:0], s.vl[:0], s.vb[:0]
+	ids := s.tmp[:0]
+	start := 0
+	s.bad = false
+	for _, e := range ends {
+		s.sk = s.appendSkeleton(s.sk[:0], data[start:e])
+		start = e
+		if s.bad {
+			s.tmp = ids
+			return dst, false
+		}
+		id, ok := s.ids[bytesToString(s.sk)]
+		if !ok {
+			if len(s.skels) >= limit {
+				s.tmp = ids
+				return dst, false
+			}
+			a := len(s.arena)
+			s.arena = append(s.arena, s.sk...)
+			key := bytesToString(s.arena[a:])
+			id = uint32(len(s.skels))
+			s.ids[key] = id
+			s.skels = append(s.skels, key)
+		}
+		ids = binary.AppendUvarint(ids, uint64(id)+1)
+	}
+	s.tmp = ids
+	head := binary.AppendUvarint(s.head[:0], uint64(len(s.skels)))
+	for _, sk := range s.skels {
+		head = binary.AppendUvarint(head, uint64(len(sk)))
+		head = append(head, sk...)
+	}
+	head = append(head, ids...)
+	s.head = head
+	vars := append(s.vl, s.vb...)
+	s.vl = vars
+	// The sub-chunks go to s.tmp (the ids are copied into head already).
+	sub := encodeChunk(s.tmp[:0], kindSkeleton, head, lv)
+	hl := len(sub)
+	sub = encodeChunk(sub, kindSkeleton, vars, lv)
+	s.tmp = sub
+	var pre [binary.MaxVarintLen64]byte
+	np := binary.PutUvarint(pre[:], uint64(hl))
+	dst = append(dst, kindSkeleton, codecNone)
+	dst = binary.AppendUvarint(dst, uint64(np+len(sub)))
+	dst = append(dst, pre[:np]...)
+	return append(dst, sub...), true
+}
+
+// appendSkeleton appends the skeleton of template t to sk and its
+// variables to s.vl and s.vb. Escapes and references are copied with the
+// literal text around them (their code byte is never part of a run).
+func (s *skeletoner) appendSkeleton(sk, t []byte) []byte {
+	lit := 0
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c == tmplEsc {
+			if i+1 < len(t) && t[i+1] == tmplVar {
+				s.bad = true // not a template: kindTemplate keeps it as it is
+			}
+			i += 2
+			continue
+		}
+		if wordClass[c] == 0 {
+			i++
+			continue
+		}
+		j, digit := i, uint8(0)
+		for j < len(t) && wordClass[t[j]] != 0 {
+			digit |= wordClass[t[j]]
+			j++
+		}
+		if digit&2 != 0 {
+			sk = append(sk, t[lit:i]...)
+			sk = append(sk, tmplEsc, tmplVar)
+			s.vl = binary.AppendUvarint(s.vl, uint64(j-i))
+			s.vb = append(s.vb, t[i:j]...)
+			lit = j
+		}
+		i = j
+	}
+	return append(sk, t[lit:]...)
+}
+
+// wordClass is 0 for bytes that are not word bytes (token.IsWordByte), 1
+// for word bytes but digits, 3 for digits.
+var wordClass = func() (w [256]uint8) {
+	for c := range w {
+		switch {
+		case c >= '0' && c <= '9':
+			w[c] = 3
+		case token.IsWordByte(byte(c)):
+			w[c] = 1
+		}
+	}
+	return w
+}()
+
+var errSkeleton = errors.New("bad skeleton chunk")
+
+// skelBlock is a decoded skeleton chunk: the head at once, the variables
+// on first use. Strings point into the scratches it holds until release.
+type skelBlock struct {
+	skels  []string
+	nvar   []int32  // placeholders per skeleton
+	ids    []uint32 // per row: 0 absent, else skeleton index+1
+	vstart []int32  // per row and one more: index of the row's first variable
+	vars   []byte   // the vars sub-chunk, not decoded yet
+	voff   []int32  // per variable and one more: offset in vb
+	vb     string
+	loaded bool
+	sc     []*colScratch
+}
+
+var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
+
+// decodeSkeletonHead decodes the head of kindSkeleton chunk ch (CRC
+// checked) of rows rows.
+func decodeSkeletonHead(ch []byte, rows int) (*skelBlock, error) {
+	sb := skelPool.Get().(*skelBlock)
+	if err := sb.decodeHead(ch, rows); err != nil {
+		sb.release()
+		return nil, fmt.Errorf("decode column: %w", err)
+	}
+	return sb, nil
+}
+
+func (sb *skelBlock) scratch() *colScratch {
+	sc := getScratch()
+	sb.sc = append(sb.sc, sc)
+	return sc
+}
+
+func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
+	kind, body, err := chunkBodyTo(ch, sb.scratch())
+	if err != nil {
+		return err
+	}
+	if kind != kindSkeleton {
+		return fmt.Errorf("%w: kind %d", errSkeleton, kind)
+	}
+	r := &reader{s: body}
+	hl := r.uvarint()
+	if r.err != nil || hl > uint64(len(body)-r.off) {
+		return fmt.Errorf("%w: head length", errSkeleton)
+	}
+	headCh := stringBytes(body[r.off : r.off+int(hl)])
+	sb.vars = stringBytes(body[r.off+int(hl):])
+	_, head, err := chunkBodyTo(headCh, sb.scratch())
+	if err != nil {
+		return fmt.Errorf("skeleton head: %w", err)
+	}
+	if len(headCh) == 0 || headCh[0] != kindSkeleton || len(sb.vars) == 0 || sb.vars[0] != kindSkeleton {
+		return fmt.Errorf("%w: sub-chunk kinds", errSkeleton)
+	}
+	r = &reader{s: head}
+	n := r.count(1)
+	sb.skels, sb.nvar = sb.skels[:0], sb.nvar[:0]
+	for range n {
+		sk := r.str()
+		if r.err != nil {
+			break
+		}
+		sb.skels, sb.nvar = append(sb.skels, sk), append(sb.nvar, int32(countVars(sk)))
+	}
+	sb.ids = growTo(sb.ids, rows)
+	sb.vstart = growTo(sb.vstart, rows+1)
+	sb.vstart[0] = 0
+	for i := range rows {
+		id := r.uvarint()
+		if r.err == nil && id > uint64(len(sb.skels)) {
+			r.err = fmt.Errorf("skeleton %d out of %d", id, len(sb.skels))
+		}
+		if r.err != nil {
+			return fmt.Errorf("%w: %w", errSkeleton, r.err)
+		}
+		sb.ids[i] = uint32(id)
+		nv := sb.vstart[i]
+		if id > 0 {
+			nv += sb.nvar[id-1]
+			if nv < sb.vstart[i] {
+				return fmt.Errorf("%w: too many variables", errSkeleton)
+			}
+		}
+		sb.vstart[i+1] = nv
+	}
+	if r.err == nil && r.off != len(head) {
+		r.err = fmt.Errorf("%d trailing bytes", len(head)-r.off)
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", errSkeleton, r.err)
+	}
+	sb.loaded = false
+	return nil
+}
+
+func growTo[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// countVars returns the number of placeholders of skeleton sk.
+func countVars(sk string) int {
+	n := 0
+	for i := 0; i < len(sk); i++ {
+		if sk[i] == tmplEsc {
+			if i+1 < len(sk) && sk[i+1] == tmplVar {
+				n++
+			}
+			i++
+		}
+	}
+	return n
+}
+
+// loadVars decodes the variables.
+func (sb *skelBlock) loadVars() error {
+	if sb.loaded {
+		return nil
+	}
+	kind, body, err := chunkBodyTo(sb.vars, sb.scratch())
+	if err != nil {
+		return fmt.Errorf("skeleton variables: %w", err)
+	}
+	if kind != kindSkeleton {
+		return fmt.Errorf("%w: variables of kind %d", errSkeleton, kind)
+	}
+	nv := int(sb.vstart[len(sb.vstart)-1])
+	if nv > len(body) {
+		return fmt.Errorf("%w: %d variables in %d bytes", errSkeleton, nv, len(body))
+	}
+	r := &reader{s: body}
+	sb.voff = growTo(sb.voff, nv+1)
+	off := uint64(0)
+	for j := range nv {
+		sb.voff[j] = int32(off)
+		l := r.uvarint()
+		if r.err == nil && (l == 0 || l > uint64(len(body))) {
+			r.err = fmt.Errorf("variable length %d", l)
+		}
+		if r.err != nil {
+			return fmt.Errorf("%w: %w", errSkeleton, r.err)
+		}
+		off += l
+	}
+	if off != uint64(len(body)-r.off) {
+		return fmt.Errorf("%w: variables hold %d bytes, %d left", errSkeleton, off, len(body)-r.off)
+	}
+	sb.voff[nv] = int32(off)
+	sb.vb = body[r.off:]
+	sb.loaded = true
+	return nil
+}
+
+// appendTemplate appends the template of row (present; loadVars done).
+func (sb *skelBlock) appendTemplate(dst []byte, row int) []byte {
+	sk := sb.skels[sb.ids[row]-1]
+	v := sb.vstart[row]
+	for {
+		i := indexEsc(sk)
+		if i < 0 {
+			return append(dst, sk...)
+		}
+		if i+1 < len(sk) && sk[i+1] == tmplVar {
+			dst = append(dst, sk[:i]...)
+			dst = append(dst, sb.vb[sb.voff[v]:sb.voff[v+1]]...)
+			v++
+		} else {
+			dst = append(dst, sk[:min(i+2, len(sk))]...)
+		}
+		sk = sk[min(i+2, len(sk)):]
+	}
+}
+
+// stringBytes returns the bytes of s without a copy, for reading only.
+func stringBytes(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s)) // #nosec G103 -- read-only view of a decoded body
+}
+
+func indexEsc(s string) int { return strings.IndexByte(s, tmplEsc) }
+
+// templates decodes every row's template (only those of only, when not
+// nil) into buf: the values, the absent rows (nil: none) and buf.
+func (sb *skelBlock) templates(vals []string, only []int, buf []byte) ([]string, []bool, []byte, error) {
+	if err := sb.loadVars(); err != nil {
+		return nil, nil, buf, err
+	}
+	rows := len(sb.ids)
+	var absent []bool
+	for i, id := range sb.ids {
+		if id == 0 {
+			absent = setAbsent(absent, rows, i)
+		}
+	}
+	size := 0
+	each := func(f func(r int)) {
+		if only == nil {
+			for r := range rows {
+				f(r)
+			}
+			return
+		}
+		for _, r := range only {
+			if r >= 0 && r < rows {
+				f(r)
+			}
+		}
+	}
+	each(func(r int) {
+		if id := sb.ids[r]; id > 0 {
+			size += len(sb.skels[id-1]) + int(sb.voff[sb.vstart[r+1]]-sb.voff[sb.vstart[r]])
+		}
+	})
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
+	clear(vals)
+	each(func(r int) {
+		if sb.ids[r] == 0 {
+			return
+		}
+		a := len(buf)
+		buf = sb.appendTemplate(buf, r)
+		vals[r] = bytesToString(buf[a:]) // buf never moves: sized above
+	})
+	return vals, absent, buf, nil
+}
+
+// release gives the scratches and sb back.
+func (sb *skelBlock) release() {
+	for _, sc := range sb.sc {
+		putScratch(sc)
+	}
+	clear(sb.sc)
+	clear(sb.skels)
+	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded = sb.sc[:0], sb.skels[:0], nil, "", false
+	skelPool.Put(sb)
+}
+
+// decodeSkeletons decodes kindSkeleton chunk ch of the loader's block into
+// templates, like decodeColumnRows for kindTemplate: only the rows of
+// l.rows when set (the others empty). The values live until the loader is
+// released.
+func (l *blockLoader) decodeSkeletons(ch []byte) ([]string, []bool, error) {
+	rows := int(l.bm.rows)
+	sb, err := decodeSkeletonHead(ch, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sb.release()
+	sc := getScratch()
+	l.scratch = append(l.scratch, sc)
+	// The values array is the column's (expandRaw works in place).
+	vals, absent, buf, err := sb.templates(make([]string, rows), l.rows, sc.ints[:0])
+	sc.ints = buf // kind 8 has no ints: the scratch's byte buffer holds the templates
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode column: %w", err)
+	}
+	return vals, absent, nil
+}

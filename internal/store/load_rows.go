@@ -1,0 +1,643 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// RowLoader is implemented by the BlockRefs of parts (type-assert a
+// BlockRef for it): a load of a few rows of a block that decodes only what
+// those rows need, for searches that find a few matching rows (needles)
+// and must then return them with every column. Safe for concurrent use,
+// like the BlockRef.
+type RowLoader interface {
+	// LoadRows decodes the named columns (as Load) for the listed rows
+	// only: rows ascending, distinct and inside the block. The Block has
+	// len(rows) rows, its row j being block row rows[j], with Times set.
+	// Its values are copies (they do not alias the store's memory).
+	LoadRows(cols []string, rows []int) (*Block, error)
+}
+
+// LoadRows implements RowLoader.
+func (r *partRef) LoadRows(cols []string, rows []int) (*Block, error) {
+	return r.p.loadRows(r.i, cols, rows)
+}
+
+// rowLoader decodes columns of one block for a few rows: each column's
+// body is decompressed only up to the last listed row's bytes (the kinds
+// keep per-row lengths or codes before the values), and values are
+// written only for the listed rows.
+type rowLoader struct {
+	p    *part
+	bm   *blockMeta
+	i    int
+	rows []int
+	// cols holds, by block column index, the columns decoded so far in
+	// block-row coordinates: full-length Values (scratch memory), of
+	// which only the listed rows are set. Values nil: not decoded.
+	cols []Column
+	busy []bool
+	sc   []*rowScratch
+	// bl, when not nil, is a load of the same block whose decoded
+	// columns and pruned bodies are reused.
+	bl *blockLoader
+}
+
+// rowScratch holds the per-column buffers of a rowLoader.
+type rowScratch struct {
+	body   []byte
+	vals   []string
+	absent []bool
+	text   []byte // values built here (integers, addresses, raw texts)
+	times  []int64
+}
+
+var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
+
+// streamDecoders are zstd decoders in synchronous streaming mode: a body
+// is decompressed only as far as read.
+var streamDecoders = sync.Pool{New: func() any {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxChunkBytes), zstd.IgnoreChecksum(true))
+	if err != nil {
+		panic("BUG: zstd stream decoder: " + err.Error())
+	}
+	return d
+}}
+
+// LoadRows is RowLoader.LoadRows for the block of the templates: it
+// reuses what the load that made them decoded (the columns, and the
+// bodies of the columns it pruned).
+func (t *RawTemplates) LoadRows(cols []string, rows []int) (*Block, error) {
+	return t.l.p.loadRowsWith(t.l.i, cols, rows, t.l)
+}
+
+func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
+	return p.loadRowsWith(i, cols, rows, nil)
+}
+
+// loadRowsWith is loadRows reusing the decoded columns and pruned bodies
+// of bl (nil: none).
+func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (*Block, error) {
+	bm := &p.blocks[i]
+	n := int(bm.rows)
+	for j, r := range rows {
+		if r < 0 || r >= n || (j > 0 && r <= rows[j-1]) {
+			return nil, fmt.Errorf("part %s block %d: rows to load: row %d at %d out of order or outside the block of %d", p.path, i, r, j, n)
+		}
+	}
+	sk := p.streams[bm.stream]
+	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host, N: len(rows)}
+	var err error
+	if b.Times, err = p.timesAt(bm, rows); err != nil {
+		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+	}
+	if cols == nil {
+		cols = p.blockColumns(bm)
+	}
+	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, cols: make([]Column, len(bm.cols)), bl: bl}
+	defer l.release()
+	b.Cols = make([]Column, 0, len(cols))
+	for _, name := range cols {
+		col, err := l.column(name)
+		if err != nil {
+			return nil, err
+		}
+		b.Cols = append(b.Cols, col)
+	}
+	return b, nil
+}
+
+// timesAt decodes the times of the block's rows up to the last of rows
+// and returns those of rows.
+func (p *part) timesAt(bm *blockMeta, rows []int) ([]int64, error) {
+	out := make([]int64, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	tc, err := p.chunk(bm.timeCol)
+	if err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	kind, body, err := chunkBodyTo(tc, sc)
+	if err != nil {
+		return nil, fmt.Errorf("decode times: %w", err)
+	}
+	if kind != kindInt {
+		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
+	}
+	rs := getRowScratch()
+	defer putRowScratch(rs)
+	rs.times = slices.Grow(rs.times[:0], rows[len(rows)-1]+1)[:rows[len(rows)-1]+1]
+	if _, err := decodeDeltas(body, rs.times); err != nil {
+		return nil, fmt.Errorf("decode times: %w", err)
+	}
+	for j, r := range rows {
+		out[j] = rs.times[r]
+	}
+	return out, nil
+}
+
+func getRowScratch() *rowScratch { return rowScratchPool.Get().(*rowScratch) }
+
+func putRowScratch(sc *rowScratch) {
+	sc.body, sc.text = sc.body[:0], sc.text[:0]
+	rowScratchPool.Put(sc)
+}
+
+func (l *rowLoader) release() {
+	for _, sc := range l.sc {
+		putRowScratch(sc)
+	}
+	l.sc = nil
+}
+
+func (l *rowLoader) scratch() *rowScratch {
+	sc := getRowScratch()
+	l.sc = append(l.sc, sc)
+	return sc
+}
+
+// column returns the named column for the listed rows, as copies.
+func (l *rowLoader) column(name string) (Column, error) {
+	n := len(l.rows)
+	switch name {
+	case event.FieldTime:
+		times, err := l.p.timesAt(l.bm, l.rows)
+		if err != nil {
+			return Column{}, fmt.Errorf("part %s block %d: %w", l.p.path, l.i, err)
+		}
+		return timeColumn(times), nil
+	case event.FieldSource, event.FieldHost, event.FieldPartition:
+		return metaColumn(name, l.p.info.Partition, l.p.streams[l.bm.stream], n), nil
+	}
+	k := slices.IndexFunc(l.bm.cols, func(c colMeta) bool { return l.p.names[c.name] == name })
+	if n == 0 {
+		return Column{Name: name, Values: []string{}}, nil
+	}
+	if k < 0 {
+		return absentColumn(name, n), nil
+	}
+	full, err := l.col(k)
+	if errors.Is(err, errRowsKind) {
+		return l.fallback(name)
+	}
+	if err != nil {
+		return Column{}, err
+	}
+	// Copy the listed rows out of scratch memory, into one buffer.
+	size := 0
+	for _, r := range l.rows {
+		size += len(full.Values[r])
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, n)
+	col := Column{Name: name, Values: make([]string, n)}
+	for j, r := range l.rows {
+		if !full.Has(r) {
+			if col.Absent == nil {
+				col.Absent = make([]bool, n)
+			}
+			col.Absent[j] = true
+		}
+		buf = append(buf, full.Values[r]...)
+		ends[j] = len(buf)
+	}
+	all, start := string(buf), 0
+	for j, e := range ends {
+		col.Values[j] = all[start:e]
+		start = e
+	}
+	return col, nil
+}
+
+// errRowsKind: the column's kind has no row-wise decoder here.
+var errRowsKind = errors.New("kind not decoded by rows")
+
+// fallback loads a column of a kind the rowLoader does not know through
+// the ordinary load (LoadOptions.Rows) and keeps the listed rows.
+func (l *rowLoader) fallback(name string) (Column, error) {
+	b, err := l.p.loadBlockWith(l.i, []string{name}, LoadOptions{Rows: l.rows, NoTimes: true})
+	if err != nil {
+		return Column{}, err
+	}
+	if b.Raw != nil {
+		b.Raw.Release()
+	}
+	c := b.Cols[0]
+	out := Column{Name: name, Values: make([]string, len(l.rows))}
+	for j, r := range l.rows {
+		out.Values[j] = c.Values[r]
+		if !c.Has(r) {
+			if out.Absent == nil {
+				out.Absent = make([]bool, len(l.rows))
+			}
+			out.Absent[j] = true
+		}
+	}
+	return out, nil
+}
+
+// col decodes block column k for the listed rows (block-row coordinates,
+// scratch memory).
+func (l *rowLoader) col(k int) (Column, error) {
+	if l.cols[k].Values != nil {
+		return l.cols[k], nil
+	}
+	if l.busy == nil {
+		l.busy = make([]bool, len(l.cols))
+	}
+	c := l.bm.cols[k]
+	name := l.p.names[c.name]
+	if l.busy[k] {
+		return Column{}, fmt.Errorf("part %s block %d: %w: column %d refers to itself", l.p.path, l.i, errTemplate, k)
+	}
+	l.busy[k] = true
+	defer func() { l.busy[k] = false }()
+	if bl := l.bl; bl != nil && len(bl.cols) == len(l.cols) {
+		if c := bl.cols[k]; c.Values != nil && bl.rows == nil {
+			l.cols[k] = Column{Name: name, Values: c.Values, Absent: c.Absent}
+			return l.cols[k], nil
+		}
+		if bl.pre != nil && bl.pre[k].sc != nil {
+			col, err := l.decodeBody(bl.pre[k].kind, &bodyStream{size: len(bl.pre[k].body), whole: bl.pre[k].body, hasWhole: true})
+			if err != nil && !errors.Is(err, errRowsKind) {
+				return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+			}
+			if err == nil {
+				col.Name = name
+				l.cols[k] = col
+				return col, nil
+			}
+		}
+	}
+	ch, err := l.p.chunk(c)
+	if err != nil {
+		return Column{}, err
+	}
+	if len(ch) > 0 && ch[0] == kindAlias {
+		t, err := aliasTarget(ch, k)
+		if err == nil && l.bm.cols[t].size > 0 && isTemplateKind(l.p.data[l.bm.cols[t].off]) {
+			err = fmt.Errorf("%w: refers to the templates of column %d", errAlias, t)
+		}
+		if err != nil {
+			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+		}
+		tc, err := l.col(t)
+		if err != nil {
+			return Column{}, err
+		}
+		l.cols[k] = Column{Name: name, Values: tc.Values, Absent: tc.Absent}
+		return l.cols[k], nil
+	}
+	col, err := l.decode(ch)
+	if err != nil {
+		if errors.Is(err, errRowsKind) {
+			return Column{}, err
+		}
+		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+	}
+	col.Name = name
+	l.cols[k] = col
+	return col, nil
+}
+
+// decode decodes a chunk for the listed rows.
+func (l *rowLoader) decode(ch []byte) (Column, error) {
+	kind := ch[0]
+	if !rowsKind(kind) {
+		return Column{}, errRowsKind
+	}
+	bs, err := newBodyStream(ch, l.scratch())
+	if err != nil {
+		return Column{}, err
+	}
+	defer bs.close()
+	return l.decodeBody(kind, bs)
+}
+
+func rowsKind(kind byte) bool {
+	switch kind {
+	case kindConst, kindInt, kindDict, kindPlain, kindTemplate, kindIPv4:
+		return true
+	}
+	return false
+}
+
+// decodeBody decodes a body of kind for the listed rows.
+func (l *rowLoader) decodeBody(kind byte, bs *bodyStream) (Column, error) {
+	if !rowsKind(kind) {
+		return Column{}, errRowsKind
+	}
+	rows := int(l.bm.rows)
+	sc := l.scratch()
+	// Only the listed rows are read: only they need clearing.
+	sc.vals = slices.Grow(sc.vals[:0], rows)[:rows]
+	sc.absent = slices.Grow(sc.absent[:0], rows)[:rows]
+	for _, r := range l.rows {
+		sc.vals[r], sc.absent[r] = "", false
+	}
+	col := Column{Values: sc.vals, Absent: sc.absent}
+	var err error
+	switch kind {
+	case kindIPv4:
+		err = l.ipv4(bs, col, sc)
+	case kindTemplate:
+		err = l.templates(bs, col, sc)
+	default:
+		err = bs.parse(func(body string) error { return l.values(kind, body, col, sc) })
+	}
+	return col, err
+}
+
+// values reads the listed rows' values of a const, int, dict or plain
+// body prefix into col (views into body and sc.text); errShort when the
+// prefix ends too early.
+func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) error {
+	r := &reader{s: body}
+	last := l.rows[len(l.rows)-1]
+	switch kind {
+	case kindConst:
+		v := r.str()
+		for _, i := range l.rows {
+			col.Values[i] = v
+		}
+	case kindInt:
+		// 20 bytes hold any int64: text never moves while it fits.
+		text := slices.Grow(sc.text[:0], 20*len(l.rows))
+		var prev int64
+		j := 0
+		for i := 0; i <= last && r.err == nil; i++ {
+			prev += r.varint()
+			if i == l.rows[j] {
+				start := len(text)
+				text = appendInt(text, prev)
+				col.Values[i] = bytesToString(text[start:])
+				j++
+			}
+		}
+		sc.text = text
+	case kindDict:
+		// Not r.count: the prefix may end before the dictionary does.
+		n := r.uvarint()
+		if r.err == nil && n > uint64(len(body)-r.off) {
+			r.err = errShort
+			n = 0
+		}
+		dict := make([]string, n)
+		for i := range dict {
+			dict[i] = r.str()
+		}
+		j := 0
+		for i := 0; i <= last && r.err == nil; i++ {
+			c := r.uvarint()
+			if i != l.rows[j] || r.err != nil {
+				continue
+			}
+			j++
+			switch {
+			case c == 0:
+				col.Absent[i] = true
+			case c > uint64(len(dict)):
+				r.err = fmt.Errorf("dictionary index %d out of %d", c, len(dict))
+			default:
+				col.Values[i] = dict[c-1]
+			}
+		}
+	case kindPlain, kindTemplate:
+		rows := len(col.Values)
+		off := 0 // the offset of row i's bytes after the lengths
+		j := 0
+		var lens []int // the listed rows' lengths+1
+		starts := make([]int, 0, len(l.rows))
+		for i := 0; i < rows && r.err == nil; i++ {
+			n := r.uvarint()
+			if n > uint64(len(body)) && r.err == nil {
+				n = uint64(len(body)) + 1 // past the end: errShort below
+			}
+			if j < len(l.rows) && i == l.rows[j] {
+				lens = append(lens, int(n))
+				starts = append(starts, off)
+				j++
+			}
+			if n > 0 {
+				off += int(n - 1)
+			}
+		}
+		base := r.off
+		if r.err == nil && len(lens) > 0 {
+			// Ask for exactly the bytes up to the last listed row.
+			if end := base + starts[len(starts)-1] + max(lens[len(lens)-1]-1, 0); end > len(body) {
+				return &shortError{need: end}
+			}
+		}
+		for j, i := range l.rows {
+			if r.err != nil {
+				break
+			}
+			if lens[j] == 0 {
+				col.Absent[i] = true
+				continue
+			}
+			from, to := base+starts[j], base+starts[j]+lens[j]-1
+			if to > len(body) {
+				r.err = errShort
+				break
+			}
+			col.Values[i] = body[from:to]
+		}
+	}
+	return r.err
+}
+
+// ipv4 reads a kindIPv4 body (its planes span the whole body).
+func (l *rowLoader) ipv4(bs *bodyStream, col Column, sc *rowScratch) error {
+	body, err := bs.prefix(bs.size)
+	if err != nil {
+		return err
+	}
+	addrs, absent, err := decodeIPv4(body, len(col.Values), nil)
+	if err != nil {
+		return err
+	}
+	text := slices.Grow(sc.text[:0], 15*len(l.rows))
+	for _, i := range l.rows {
+		if absent != nil && absent[i] {
+			col.Absent[i] = true
+			continue
+		}
+		start := len(text)
+		text = AppendIPv4(text, addrs[i])
+		col.Values[i] = bytesToString(text[start:])
+	}
+	sc.text = text
+	return nil
+}
+
+// templates reads the listed rows' templates and expands them, decoding
+// the columns they refer to for the same rows.
+func (l *rowLoader) templates(bs *bodyStream, col Column, sc *rowScratch) error {
+	tsc := l.scratch()
+	tsc.vals = slices.Grow(tsc.vals[:0], len(col.Values))[:len(col.Values)]
+	for _, r := range l.rows {
+		tsc.vals[r] = ""
+	}
+	tpl := Column{Values: tsc.vals, Absent: col.Absent}
+	if err := bs.parse(func(body string) error { return l.values(kindTemplate, body, tpl, tsc) }); err != nil {
+		return err
+	}
+	sk := l.p.streams[l.bm.stream]
+	text := sc.text[:0]
+	ends := make([]int, len(l.rows))
+	for j, i := range l.rows {
+		if !col.Absent[i] {
+			for {
+				mark := len(text)
+				var err error
+				text, err = expand(text, tpl.Values[i], sk.host, sk.source, l.cols, i)
+				if err == nil {
+					break
+				}
+				var me *missingColError
+				if !errors.As(err, &me) || me.k >= len(l.cols) || l.cols[me.k].Values != nil {
+					return err
+				}
+				// First reference to column k: decode it for the rows.
+				if _, err := l.col(me.k); err != nil {
+					return err
+				}
+				text = text[:mark]
+			}
+		}
+		ends[j] = len(text)
+	}
+	sc.text = text
+	all, start := bytesToString(text), 0
+	for j, i := range l.rows {
+		col.Values[i] = all[start:ends[j]]
+		start = ends[j]
+	}
+	return nil
+}
+
+// bodyStream gives the prefixes of a chunk's body, decompressing a zstd
+// body only as far as asked.
+type bodyStream struct {
+	size     int    // the body's length
+	stored   []byte // the body when stored uncompressed
+	whole    string // the body when decompressed already (hasWhole)
+	hasWhole bool
+	dec      *zstd.Decoder
+	sc       *rowScratch // sc.body holds what is decompressed so far
+}
+
+func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
+	if len(chunk) < 2 {
+		return nil, errShort
+	}
+	codec := chunk[1]
+	n, k := binary.Uvarint(chunk[2:])
+	if k <= 0 || n > maxChunkBytes {
+		return nil, errors.New("bad body length")
+	}
+	data := chunk[2+k:]
+	bs := &bodyStream{size: int(n), sc: sc}
+	switch codec {
+	case codecNone:
+		if uint64(len(data)) != n {
+			return nil, fmt.Errorf("body length %d, want %d", len(data), n)
+		}
+		bs.stored = data
+	case codecZstd:
+		bs.dec = streamDecoders.Get().(*zstd.Decoder)
+		if err := bs.dec.Reset(bytes.NewReader(data)); err != nil {
+			bs.close()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		if cap(sc.body) < bs.size {
+			sc.body = make([]byte, 0, bs.size)
+		}
+		sc.body = sc.body[:0]
+	default:
+		return nil, fmt.Errorf("unknown codec %d", codec)
+	}
+	return bs, nil
+}
+
+func (bs *bodyStream) close() {
+	if bs.dec != nil {
+		// The decoder keeps no reference worth dropping: Reset replaces
+		// its input on the next use.
+		streamDecoders.Put(bs.dec)
+		bs.dec = nil
+	}
+}
+
+// prefix returns at least the first n bytes of the body (all of it when
+// shorter). The string is valid until the next call.
+func (bs *bodyStream) prefix(n int) (string, error) {
+	if bs.hasWhole {
+		return bs.whole, nil
+	}
+	if bs.stored != nil || bs.size == 0 {
+		return bytesToString(bs.stored), nil
+	}
+	n = min(n, bs.size)
+	b := bs.sc.body
+	for len(b) < n {
+		m, err := bs.dec.Read(b[len(b):bs.size])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			bs.sc.body = b
+			return "", fmt.Errorf("zstd: %w", err)
+		}
+		if m == 0 {
+			break
+		}
+	}
+	bs.sc.body = b
+	if len(b) < n {
+		return "", fmt.Errorf("decompressed length %d, want %d", len(b), bs.size)
+	}
+	return bytesToString(b), nil
+}
+
+// shortError is errShort with the prefix length that would do.
+type shortError struct{ need int }
+
+func (e *shortError) Error() string { return fmt.Sprintf("%v: %d bytes needed", errShort, e.need) }
+func (e *shortError) Unwrap() error { return errShort }
+
+// parse runs fn on growing prefixes of the body until it no longer
+// reports errShort (or the whole body was given). A *shortError says how
+// long the next prefix must be; else it doubles.
+func (bs *bodyStream) parse(fn func(body string) error) error {
+	want := 32 << 10
+	for {
+		body, err := bs.prefix(want)
+		if err != nil {
+			return err
+		}
+		err = fn(body)
+		if !errors.Is(err, errShort) || len(body) >= bs.size {
+			return err
+		}
+		want = max(2*want, len(body)+1)
+		if se, ok := err.(*shortError); ok && se.need > len(body) {
+			want = se.need
+		}
+	}
+}
