@@ -55,6 +55,28 @@ func (bv *blockView) skelAnswer(tf *tmplFinder, i int, lit bool) tmplAnswer {
 	return tmplMaybe
 }
 
+// skelMayContain reports whether row i's raw text may contain tf's
+// literal, deciding once per skeleton from its text alone: a regexp on
+// _raw then runs only on rows of skeletons that may hold its literal.
+// Rows of "maybe" skeletons are not decided further here: the caller's
+// substring search on the expanded text costs less than deciding the
+// junctions row by row (regex_count on the 1M benchmark store: 525 ->
+// 434 ms CPU per run).
+func (bv *blockView) skelMayContain(tf *tmplFinder, i int) bool {
+	tv := &bv.tv
+	id := tv.tmpl.SkeletonOf(i)
+	if id < 0 {
+		return false
+	}
+	c := tv.skelCache(tf, true)
+	a := c.ans[id]
+	if a == 0 {
+		a = uint8(bv.quickIn(tf, tv.tmpl.Skeleton(id), -1-id, true, true)) + 1
+		c.ans[id] = a
+	}
+	return a-1 != uint8(tmplNo)
+}
+
 // mergeSkeleton returns skeleton sk with the values of row i's column
 // references written in (escaped), in tv.mbuf, but those of columns
 // whose values hold no byte of tf's term (not decoded for it); false

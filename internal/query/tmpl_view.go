@@ -3,7 +3,6 @@ package query
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/mamori/mamori/internal/store"
 )
@@ -204,54 +203,9 @@ func (bv *blockView) rawMayContain(tf *tmplFinder, i int) bool {
 		bv.expandAll()
 		return true
 	}
-	switch bv.skelAnswer(tf, i, true) {
-	case tmplYes:
-		return true
-	case tmplNo:
-		return false
-	}
-	switch bv.quick(tf, i, true) {
-	case tmplYes:
-		return true
-	case tmplNo:
-		return false
-	}
-	if !bv.split(i) {
-		return true // the expansion reports the error
-	}
-	for {
-		ans, unsure := tf.decide(tv.pieces)
-		if ans == tmplYes {
-			return true
-		}
-		if ans == tmplNo {
-			break
-		}
-		if !bv.merge(i, unsure|unsure>>1) {
-			return true
-		}
-	}
-	// Left: an occurrence inside one value.
-	lit := tf.term
-	for _, k := range tv.refs {
-		may, err := tv.tmpl.MayContain(k, lit)
-		if err != nil {
-			tv.fail(err)
-			return true
-		}
-		if !may {
-			continue
-		}
-		v, ok, err := tv.tmpl.Value(k, i)
-		if err != nil {
-			tv.fail(err)
-			return true
-		}
-		if ok && strings.Contains(v, lit) {
-			return true
-		}
-	}
-	return false
+	// Once per skeleton from its text; the caller's substring search on
+	// the expanded text decides the rows that may.
+	return bv.skelMayContain(tf, i)
 }
 
 // hasTemplateTerm reports whether m has a term decided on templates, or
