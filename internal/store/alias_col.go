@@ -111,15 +111,26 @@ func (p *part) checkAliases(i int) error {
 	return nil
 }
 
-// alias decodes the alias column k whose chunk is ch: its values and
-// absent flags are the target's (shared, not copied).
-func (l *blockLoader) alias(k int, ch []byte, name string) (Column, error) {
+// loadableAlias returns the target of alias column k (chunk ch, named
+// name) of block i, or an error naming the part, block and column when
+// the reference is bad or points at _raw's templates.
+func loadableAlias(p *part, bm *blockMeta, i int, ch []byte, k int, name string) (int, error) {
 	t, err := aliasTarget(ch, k)
-	if err == nil && l.bm.cols[t].size > 0 && isTemplateKind(l.p.data[l.bm.cols[t].off]) {
+	if err == nil && bm.cols[t].size > 0 && isTemplateKind(p.data[bm.cols[t].off]) {
 		err = fmt.Errorf("%w: refers to the templates of column %d", errAlias, t)
 	}
 	if err != nil {
-		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+		return 0, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+	}
+	return t, nil
+}
+
+// alias decodes the alias column k whose chunk is ch: its values and
+// absent flags are the target's (shared, not copied).
+func (l *blockLoader) alias(k int, ch []byte, name string) (Column, error) {
+	t, err := loadableAlias(l.p, l.bm, l.i, ch, k, name)
+	if err != nil {
+		return Column{}, err
 	}
 	tc, err := l.col(t)
 	if err != nil {

@@ -286,12 +286,9 @@ func (l *rowLoader) col(k int) (Column, error) {
 		return Column{}, err
 	}
 	if len(ch) > 0 && ch[0] == kindAlias {
-		t, err := aliasTarget(ch, k)
-		if err == nil && l.bm.cols[t].size > 0 && isTemplateKind(l.p.data[l.bm.cols[t].off]) {
-			err = fmt.Errorf("%w: refers to the templates of column %d", errAlias, t)
-		}
+		t, err := loadableAlias(l.p, l.bm, l.i, ch, k, name)
 		if err != nil {
-			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+			return Column{}, err
 		}
 		tc, err := l.col(t)
 		if err != nil {
