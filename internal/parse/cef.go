@@ -144,8 +144,6 @@ var cefKeyByte = func() (t [256]bool) {
 	return t
 }()
 
-func isCEFKeyByte(c byte) bool { return cefKeyByte[c] }
-
 // maskEither flags (with its high bit) each byte of w that may be a or b
 // (SWAR). The lowest flagged byte is exact, as borrows run only upwards
 // from a true match; higher ones may be false positives.

@@ -83,16 +83,6 @@ func (x *cefExt) note(i int, k cefKeyInfo) {
 	}
 }
 
-// cefEnts is cefMap.ents as a fixed-size array (no bounds checks).
-var cefEnts = func() *[256]fmEntry {
-	if len(cefMap.ents) > 256 {
-		panic("BUG: cefMap has more than 256 mappings")
-	}
-	var t [256]fmEntry
-	copy(t[:], cefMap.ents)
-	return &t
-}()
-
 // cefInfoOf looks name up in cefMap.
 func cefInfoOf(name string) cefKeyInfo {
 	var flags, lo, n, target uint32
@@ -295,6 +285,9 @@ var cefStandardKeys = []string{
 }
 
 func init() {
+	if len(cefMap.ents) > 256 {
+		panic("BUG: cefMap has more than 256 mappings") // cefKeyInfo holds their indexes in a byte
+	}
 	add := func(name string) {
 		n := len(name)
 		if n == 0 || n > 31 {
@@ -400,37 +393,8 @@ func cefNormalize(ev *event.Event, n0 int, x *cefExt) {
 	fs := ev.Fields
 	out := fs
 	for _, p := range x.pending[:x.np] {
-		v := fs[p>>16].Value
-		for e, end := p&255, p&255+p>>8&255; e < end; e++ {
-			m := &cefEnts[e&255]
-			bit := uint64(1) << (m.target & 63)
-			if have&bit != 0 {
-				continue
-			}
-			switch m.kind {
-			case ecsText:
-				if v == "" || v == "-" {
-					continue
-				}
-				out = append(out, event.Field{Name: m.to, Value: v})
-			case ecsLower:
-				if v == "" || v == "-" {
-					continue
-				}
-				out = append(out, event.Field{Name: m.to, Value: lower(v)})
-			case ecsInt:
-				if _, ok := atoi(v); !ok {
-					continue
-				}
-				out = append(out, event.Field{Name: m.to, Value: v})
-			default:
-				if !validECS(v, m.kind) {
-					continue
-				}
-				out = append(out, event.Field{Name: m.to, Value: v})
-			}
-			have |= bit
-		}
+		lo := p & 255
+		out, have = appendECS(out, cefMap.ents[lo:lo+p>>8&255], fs[p>>16].Value, have)
 	}
 	ev.Fields = out
 }

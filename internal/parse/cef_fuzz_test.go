@@ -40,7 +40,7 @@ func refCEFExtension(s string, ev *event.Event) {
 			i++
 		}
 		k := i
-		for k < len(s) && isCEFKeyByte(s[k]) {
+		for k < len(s) && cefKeyByte[s[k]] {
 			k++
 		}
 		if k == i || k >= len(s) || s[k] != '=' {
@@ -55,7 +55,7 @@ func refCEFExtension(s string, ev *event.Event) {
 				continue
 			}
 			e := j + 1
-			for e < len(s) && isCEFKeyByte(s[e]) {
+			for e < len(s) && cefKeyByte[s[e]] {
 				e++
 			}
 			if e > j+1 && e < len(s) && s[e] == '=' {

@@ -11,14 +11,16 @@ import (
 // (commit 56b6327, internal/parse/cef.go), kept as the oracle of the
 // differential tests (cef_diff_test.go): the new parser must give the same
 // event for every input. It shares the helpers the change left as they
-// were: cefHeaderField, unescapeCEF, cefTime, fieldFrom and normalize.
+// were: unescapeCEF, cefTime, fieldFrom and normalize; header fields are
+// read with refCEFHeaderField (cef_fuzz_test.go), the plain form of
+// cefHeaderField, which the change rewrote.
 
 // oldParseCEFBody parses s starting at "CEF:".
 func oldParseCEFBody(s string, ev *event.Event) error {
 	n0 := len(ev.Fields)
 	i := len("CEF:")
 	for k, name := range cefHeaderNames {
-		v, j, esc, ok := cefHeaderField(s, i)
+		v, j, esc, ok := refCEFHeaderField(s, i)
 		if !ok && k == len(cefHeaderNames)-1 && i < len(s) && len(s)-i <= 10 && !strings.ContainsAny(s[i:], `\| `) {
 			// Severity without the closing '|' and no extension.
 			v, j, esc, ok = s[i:], len(s), false, true

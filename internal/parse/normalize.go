@@ -236,20 +236,7 @@ func normalize(ev *event.Event, from int, fm *fieldMap) string {
 	for {
 		for _, p := range pending[:min(np, pendingCap)] {
 			k := &fm.keys[p%fmMaxKeys]
-			value := fs[p>>8].Value
-			for j := int(k.lo); j < int(k.hi); j++ {
-				m := &fm.ents[j]
-				bit := uint64(1) << (m.target & 63)
-				if have&bit != 0 || value == "" || value == "-" || (m.kind != ecsText && !validECS(value, m.kind)) {
-					continue
-				}
-				v := value
-				if m.kind == ecsLower {
-					v = lower(v)
-				}
-				out = append(out, event.Field{Name: m.to, Value: v})
-				have |= bit
-			}
+			out, have = appendECS(out, fm.ents[k.lo:k.hi], fs[p>>8].Value, have)
 		}
 		if np <= pendingCap {
 			break
@@ -269,6 +256,27 @@ func normalize(ev *event.Event, from int, fm *fieldMap) string {
 		}
 	}
 	return ""
+}
+
+// appendECS appends to out the ECS field each mapping of ents makes of
+// value, unless its ECS name is in have (one bit per name, see fmEntry.target)
+// or value does not suit its kind, and returns out and have with the names
+// added. normalize and cefNormalize share it.
+func appendECS(out []event.Field, ents []fmEntry, value string, have uint64) ([]event.Field, uint64) {
+	for i := range ents {
+		m := &ents[i]
+		bit := uint64(1) << (m.target & 63)
+		if have&bit != 0 || value == "" || value == "-" || (m.kind != ecsText && !validECS(value, m.kind)) {
+			continue
+		}
+		v := value
+		if m.kind == ecsLower {
+			v = lower(v)
+		}
+		out = append(out, event.Field{Name: m.to, Value: v})
+		have |= bit
+	}
+	return out, have
 }
 
 // scan is normalize's first pass over the fields at start..: it returns

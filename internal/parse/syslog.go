@@ -465,12 +465,10 @@ func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
 // index after it), eight bytes at a time: header tokens such as RFC 3339
 // timestamps are long enough for it to pay.
 func spaceToken(s string, i int) (string, int) {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	j := i
 	for ; j+8 <= len(s); j += 8 {
-		// Fast path: the lowest flagged byte of the mask is exact.
-		x := load64(s, j) ^ (lo * ' ')
-		if m := (x - lo) &^ x & hi; m != 0 {
+		// Fast path: eight bytes at a time.
+		if m := spaceMask(load64(s, j)); m != 0 {
 			j += bits.TrailingZeros64(m) >> 3
 			return s[i:j], j
 		}
