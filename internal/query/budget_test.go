@@ -42,6 +42,9 @@ func TestBudgetStopsBlowups(t *testing.T) {
 	f("| dedup by n", Options{}, "buffer event rows")
 	f(`| parse regex "(?<d>\d)" multi | count`, Options{}, "bytes of memory")
 	f(`| parse "user *" as u | transaction on n with states u0, u1 in u results by transactions`, Options{}, "bytes of memory")
+	// Time buckets answered from block minute counts (no time range:
+	// groups in a map): 1,667 one-minute groups, over a 64 KiB budget.
+	f("| timeslice 1m | count by _timeslice", Options{MaxMemoryBytes: 64 << 10}, "bytes of memory")
 	// A join on a key every row shares squares the rows.
 	f(`user=u1 | join (parse "user *" as u) as a, (parse "user *" as u) as b on a.u = b.u`, Options{MaxMemoryBytes: 64 << 20}, "join")
 	// A regexp over everything: the row budget and the time budget.

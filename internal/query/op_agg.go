@@ -427,10 +427,15 @@ func (s *aggShardImpl) addCountText(v string, n int64) error {
 		}
 		s.last, s.lastKey = g, v
 	}
+	g.addCount(n)
+	return nil
+}
+
+// addCount adds n rows to a count-only group.
+func (g *group) addCount(n int64) {
 	for i := range g.st {
 		g.st[i].n += n
 	}
-	return nil
 }
 
 func cloneVal(v val) val {

@@ -375,16 +375,20 @@ func colIndex(order []string, name string) int {
 	return len(order)
 }
 
+// allRows returns 0, 1, ..., n-1: a view of w.iota, kept by the worker.
+func (w *worker) allRows(n int) []int {
+	for i := len(w.iota); i < n; i++ {
+		w.iota = append(w.iota, i)
+	}
+	return w.iota[:n]
+}
+
 // selectRows returns the rows in [lo, hi) that are candidates (w.keep) and
 // match m. The result is valid until the next call.
 func (w *worker) selectRows(m matcher, lo, hi int) []int {
 	all := isTrue(m)
 	if all && w.keep == nil {
-		// Fast path: every row; a view of 0, 1, 2, ... kept by the worker.
-		for i := len(w.iota); i < hi; i++ {
-			w.iota = append(w.iota, i)
-		}
-		return w.iota[lo:hi]
+		return w.allRows(hi)[lo:] // fast path: every row
 	}
 	w.sel = w.sel[:0]
 	for i := lo; i < hi; i++ {

@@ -36,8 +36,8 @@ func (ex *executor) runAgg(ctx context.Context, refs []store.BlockRef) ([]*table
 		err = flushIP(ips, shards, &p.dict)
 	}
 	for _, sh := range shards {
-		if sh, ok := sh.(*aggShardImpl); ok && sh.mins != nil {
-			sh.mins.flush(sh)
+		if sh, ok := sh.(*aggShardImpl); ok && sh.mins != nil && err == nil {
+			err = sh.mins.flush(sh)
 		}
 	}
 	if err != nil {
@@ -110,9 +110,7 @@ func (w *worker) fastBlock(ref store.BlockRef) (bool, error) {
 	switch w.ex.p.fast {
 	case "count":
 		n := int64(ref.Rows())
-		for i := range sh.one.st {
-			sh.one.st[i].n += n
-		}
+		sh.one.addCount(n)
 		w.ex.matched.Add(n)
 		w.ex.scanned.Add(n)
 		return true, nil
@@ -166,15 +164,8 @@ func (w *worker) fastBlock(ref store.BlockRef) (bool, error) {
 			return true, nil
 		}
 		for _, m := range mc {
-			bucket := floorDiv(m.Minute, span) * span
-			sh.key = appendKey(sh.key[:0], timeVal(bucket))
-			g := sh.groups[string(sh.key)]
-			if g == nil {
-				g = sh.o.newGroup([]val{timeVal(bucket)})
-				sh.groups[string(sh.key)] = g
-			}
-			for i := range g.st {
-				g.st[i].n += int64(m.Count)
+			if err := sh.addTimeCount(floorDiv(m.Minute, span)*span, int64(m.Count)); err != nil {
+				return true, err
 			}
 		}
 		w.ex.matched.Add(int64(total))
@@ -210,23 +201,35 @@ func newMinuteTable(from, to, span int64) *minuteTable {
 }
 
 // flush adds the counted buckets to the shard's groups.
-func (t *minuteTable) flush(sh *aggShardImpl) {
+func (t *minuteTable) flush(sh *aggShardImpl) error {
 	for k, n := range t.counts {
 		if n == 0 {
 			continue
 		}
-		bucket := t.base + int64(k)*t.span
-		sh.key = appendKey(sh.key[:0], timeVal(bucket))
-		g := sh.groups[string(sh.key)]
-		if g == nil {
-			g = sh.o.newGroup([]val{timeVal(bucket)})
-			sh.groups[string(sh.key)] = g
-		}
-		for i := range g.st {
-			g.st[i].n += n
+		if err := sh.addTimeCount(t.base+int64(k)*t.span, n); err != nil {
+			return err
 		}
 	}
 	t.counts = nil
+	return nil
+}
+
+// addTimeCount adds n rows to the group of timeslice bucket (fastBlock
+// "minutes": the only group-by is _timeslice).
+func (sh *aggShardImpl) addTimeCount(bucket, n int64) error {
+	sh.key = appendKey(sh.key[:0], timeVal(bucket))
+	g := sh.groups[string(sh.key)]
+	if g == nil {
+		// Charged like any new group (add): an unbounded range with small
+		// buckets makes many.
+		if err := sh.mem.add(int64(2*len(sh.key) + 96 + 80*len(sh.o.calls))); err != nil {
+			return err
+		}
+		g = sh.newGroup(timeVal(bucket))
+		sh.groups[string(sh.key)] = g
+	}
+	g.addCount(n)
+	return nil
 }
 
 // columnar runs the common aggregations straight over the block's columns,
@@ -236,9 +239,7 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 	o := sh.o
 	switch {
 	case len(o.by) == 0 && o.onlyCount():
-		for i := range sh.one.st {
-			sh.one.st[i].n += int64(len(sel))
-		}
+		sh.one.addCount(int64(len(sel)))
 		return true, nil
 	case len(o.by) == 1 && o.onlyCount():
 		s := o.by[0]
@@ -256,13 +257,7 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 		if col == nil {
 			return true, nil
 		}
-		lc := &w.local
-		lc.reset(len(sel))
-		for _, i := range sel {
-			if col.Has(i) {
-				lc.add(col.Values[i])
-			}
-		}
+		lc := w.countLocal(col, sel)
 		for k, v := range lc.keys {
 			if err := sh.addCountText(v, lc.counts[k]); err != nil {
 				return false, err
@@ -275,13 +270,7 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 			return true, nil
 		}
 		st := &sh.one.st[0]
-		lc := &w.local
-		lc.reset(len(sel))
-		for _, i := range sel {
-			if col.Has(i) {
-				lc.add(col.Values[i])
-			}
-		}
+		lc := w.countLocal(col, sel)
 		for _, v := range lc.keys {
 			if st.set == nil {
 				st.set = map[string]struct{}{}
@@ -296,4 +285,16 @@ func (w *worker) columnar(sh *aggShardImpl, sel []int) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// countLocal counts the values of col in the rows of sel, in w.local.
+func (w *worker) countLocal(col *store.Column, sel []int) *localCounter {
+	lc := &w.local
+	lc.reset(len(sel))
+	for _, i := range sel {
+		if col.Has(i) {
+			lc.add(col.Values[i])
+		}
+	}
+	return lc
 }

@@ -190,9 +190,7 @@ func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
 	}
 	w.ex.matched.Add(n)
 	if by == nil {
-		for i := range sh.one.st {
-			sh.one.st[i].n += n
-		}
+		sh.one.addCount(n)
 		return true, nil
 	}
 	return true, w.countCodes(sh, by, n)
@@ -239,9 +237,7 @@ func (w *worker) addCount(sh *aggShardImpl, rows int, n int64) error {
 		return err
 	}
 	w.ex.matched.Add(n)
-	for i := range sh.one.st {
-		sh.one.st[i].n += n
-	}
+	sh.one.addCount(n)
 	return nil
 }
 
@@ -266,9 +262,7 @@ func (w *worker) countCodes(sh *aggShardImpl, dc *store.DictColumn, n int64) err
 		}
 		return nil
 	}
-	counts := slices.Grow(w.counts[:0], len(dc.Dict)+1)[:len(dc.Dict)+1]
-	clear(counts)
-	w.counts = counts
+	counts := w.codeCounts(dc)
 	if keep := w.keep; keep != nil {
 		for i, c := range dc.Codes {
 			if keep[i] && int(c) < len(counts) {
@@ -386,15 +380,22 @@ func (w *worker) countByDict(sh *aggShardImpl, dc *store.DictColumn, sel []int) 
 		}
 		return nil
 	}
-	counts := slices.Grow(w.counts[:0], len(dc.Dict)+1)[:len(dc.Dict)+1]
-	clear(counts)
-	w.counts = counts
+	counts := w.codeCounts(dc)
 	for _, i := range sel {
 		if c := int(dc.Codes[i]); c < len(counts) {
 			counts[c]++
 		}
 	}
 	return addCodeCounts(sh, dc, counts)
+}
+
+// codeCounts returns w.counts zeroed for the codes of dc (0 and one per
+// value).
+func (w *worker) codeCounts(dc *store.DictColumn) []int64 {
+	n := len(dc.Dict) + 1
+	w.counts = slices.Grow(w.counts[:0], n)[:n]
+	clear(w.counts)
+	return w.counts
 }
 
 // addCodeCounts adds counts (by code; code 0, rows without the field, is

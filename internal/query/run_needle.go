@@ -184,10 +184,7 @@ func (w *worker) compactRows(ref store.BlockRef, rl store.RowLoader, b *store.Bl
 		return nil, err
 	}
 	w.bv.reset(nb, p.c.names, p.c.slots)
-	for i := len(w.iota); i < len(rows); i++ {
-		w.iota = append(w.iota, i)
-	}
-	return w.iota[:len(rows)], nil
+	return w.allRows(len(rows)), nil
 }
 
 // pickRows returns the values of c in rows.

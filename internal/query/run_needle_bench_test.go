@@ -1,6 +1,7 @@
 package query
 
 import (
+	"hash/fnv"
 	"os"
 	"slices"
 	"strings"
@@ -47,10 +48,9 @@ func TestNeedleStoreQueries(t *testing.T) {
 	}
 }
 
+// fnv64 hashes the rows to compare builds (FNV-1a).
 func fnv64(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
 }

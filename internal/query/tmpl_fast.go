@@ -14,18 +14,17 @@ import (
 // that cannot run into them (or whose values, when fetched, do not go on
 // with the term) is a no. Anything else answers tmplMaybe: escapes, a
 // match next to a reference, a value that may go on with the term, a
-// value of a column the term matcher does not read. lit is for a
-// regexp's required literal (tf without word boundaries): a value
-// holding it is then a yes too.
-func (bv *blockView) quick(tf *tmplFinder, i int, lit bool) tmplAnswer {
-	return bv.quickIn(tf, bv.template(i), i, false, lit)
+// value of a column the term matcher does not read.
+func (bv *blockView) quick(tf *tmplFinder, i int) tmplAnswer {
+	return bv.quickIn(tf, bv.template(i), i, false, false)
 }
 
 // quickIn is quick on template t of row i. With skel, t is a skeleton
 // (store.RawTemplates.Skeleton): a variable is a value known only to be
 // a run of word bytes with a digit (varAnswer); and i < 0 stands for
 // every row of skeleton -1-i, whose values are asked in each of its rows
-// (skelValues).
+// (skelValues). lit is for a regexp's required literal (tf without word
+// boundaries): a value holding it is then a yes too.
 func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tmplAnswer {
 	m := len(tf.term)
 	if m == 0 {

@@ -25,26 +25,28 @@ type skelAnswers struct {
 	ans []uint8 // by skeleton: 0 not decided yet, else tmplAnswer+1
 }
 
-// skelAnswer decides tf on the skeleton of present row i, once per
-// skeleton and block.
-func (bv *blockView) skelAnswer(tf *tmplFinder, i int, lit bool) tmplAnswer {
+// skelAnswer decides term tf on the skeleton of present row i, once per
+// skeleton and block, then on the row's values when the skeleton alone
+// cannot tell. (A regexp's literal is decided on skeletons alone:
+// skelMayContain.)
+func (bv *blockView) skelAnswer(tf *tmplFinder, i int) tmplAnswer {
 	tv := &bv.tv
 	id := tv.tmpl.SkeletonOf(i)
 	if id < 0 {
 		return tmplNo
 	}
-	if a := bv.skelCached(tf, id, lit); a != tmplMaybe {
+	if a := bv.skelCached(tf, id, false); a != tmplMaybe {
 		return a
 	}
 	// Decide the row on its skeleton with its values, then with them
 	// written in: both cost less than building its template (the
 	// variables are decoded only for that).
 	sk := tv.tmpl.Skeleton(id)
-	if ans := bv.quickIn(tf, sk, i, true, lit); ans != tmplMaybe {
+	if ans := bv.quickIn(tf, sk, i, true, false); ans != tmplMaybe {
 		return ans
 	}
 	if m, ok := bv.mergeSkeleton(tf, sk, i); ok {
-		return bv.quickIn(tf, m, i, true, lit)
+		return bv.quickIn(tf, m, i, true, false)
 	}
 	return tmplMaybe
 }
@@ -257,7 +259,7 @@ func (bv *blockView) rowVar(tf *tmplFinder, i, j int, left, right string, openL,
 		}
 		return tmplNo
 	}
-	if lit && hasFoldIn(v, tf.term) || !lit && tf.match(v) {
+	if tf.match(v) { // a literal's finder has no word boundaries
 		return tmplYes
 	}
 	if len(tf.term) < 2 {
@@ -274,16 +276,6 @@ func (bv *blockView) rowVar(tf *tmplFinder, i, j int, left, right string, openL,
 		return tmplMaybe
 	}
 	return tmplNo
-}
-
-// hasFoldIn reports whether s holds sub, ASCII case-insensitively.
-func hasFoldIn(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if token.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
 }
 
 // outOfVar keeps the splits k of starts at which a literal without

@@ -241,3 +241,14 @@ func FuzzSkelDecide(f *testing.F) {
 		checkSkel(t, rng, term, lit, raw)
 	})
 }
+
+// hasFoldIn reports whether s holds sub, ASCII case-insensitively: the
+// oracle of a literal's match.
+func hasFoldIn(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if token.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}

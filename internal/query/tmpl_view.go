@@ -115,14 +115,14 @@ func (bv *blockView) termInTemplate(t *termMatcher, i int) bool {
 		return ok && t.matchString(s)
 	}
 	if tv.tmpl.Skeletons() > 0 {
-		switch bv.skelAnswer(t.tf, i, false) {
+		switch bv.skelAnswer(t.tf, i) {
 		case tmplYes:
 			return true
 		case tmplNo:
 			return false
 		}
 	}
-	switch bv.quick(t.tf, i, false) {
+	switch bv.quick(t.tf, i) {
 	case tmplYes:
 		return true
 	case tmplNo:
