@@ -111,32 +111,31 @@ func (p *part) checkAliases(i int) error {
 	return nil
 }
 
-// loadableAlias returns the target of alias column k (chunk ch, named
-// name) of block i, or an error naming the part, block and column when
-// the reference is bad or points at _raw's templates.
-func loadableAlias(p *part, bm *blockMeta, i int, ch []byte, k int, name string) (int, error) {
+// aliasColumn returns alias column k (chunk ch, named name) of block i:
+// the values and absent flags of its target, decoded with col (shared,
+// not copied), or an error naming the part, block and column when the
+// reference is bad or points at _raw's templates.
+func aliasColumn(p *part, bm *blockMeta, i int, ch []byte, k int, name string, col func(k int) (Column, error)) (Column, error) {
 	t, err := aliasTarget(ch, k)
 	if err == nil && bm.cols[t].size > 0 && isTemplateKind(p.data[bm.cols[t].off]) {
 		err = fmt.Errorf("%w: refers to the templates of column %d", errAlias, t)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+		return Column{}, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
-	return t, nil
+	tc, err := col(t)
+	if err != nil {
+		return Column{}, err
+	}
+	return Column{Name: name, Values: tc.Values, Absent: tc.Absent}, nil
 }
 
-// alias decodes the alias column k whose chunk is ch: its values and
-// absent flags are the target's (shared, not copied).
+// alias decodes the alias column k whose chunk is ch.
 func (l *blockLoader) alias(k int, ch []byte, name string) (Column, error) {
-	t, err := loadableAlias(l.p, l.bm, l.i, ch, k, name)
+	col, err := aliasColumn(l.p, l.bm, l.i, ch, k, name, l.col)
 	if err != nil {
 		return Column{}, err
 	}
-	tc, err := l.col(t)
-	if err != nil {
-		return Column{}, err
-	}
-	col := Column{Name: name, Values: tc.Values, Absent: tc.Absent}
 	l.cols[k] = col
 	return col, nil
 }

@@ -84,48 +84,32 @@ func (r *partRef) LoadIPv4Where(name string, keep []bool, buf *DictBuf) ([]uint3
 		buf = new(DictBuf)
 	}
 	p, i := r.p, r.i
-	c, ok := p.ipv4Column(i, name)
-	if !ok {
-		return nil, 0, false, nil
-	}
-	ch, err := p.chunk(c)
-	if err != nil {
+	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	if !ok || err != nil {
 		return nil, 0, false, err
 	}
-	_, body, err := chunkBodyTo(ch, &buf.sc)
-	if err == nil {
-		var addrs []uint32
-		var marked int
-		addrs, marked, err = selectIPv4(body, int(p.blocks[i].rows), keep, buf.addrs)
-		if err == nil {
-			buf.addrs = addrs
-			return addrs, marked, true, nil
-		}
+	addrs, marked, err := selectIPv4(body, int(p.blocks[i].rows), keep, buf.addrs)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
-	return nil, 0, false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+	buf.addrs = addrs
+	return addrs, marked, true, nil
 }
 
 // loadIPv4To is loadIPv4 decoding into buf.
 func (p *part) loadIPv4To(i int, name string, buf *DictBuf) (*IPv4Column, error) {
-	c, ok := p.ipv4Column(i, name)
-	if !ok {
-		return nil, nil
-	}
-	ch, err := p.chunk(c)
-	if err != nil {
+	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	if !ok || err != nil {
 		return nil, err
 	}
-	_, body, err := chunkBodyTo(ch, &buf.sc)
-	if err == nil {
-		buf.ip = IPv4Column{Name: name}
-		buf.ip.Addrs, buf.ip.Absent, err = decodeIPv4To(body, int(p.blocks[i].rows), buf.addrs, buf.absent)
-		if err == nil {
-			buf.addrs = buf.ip.Addrs
-			if buf.ip.Absent != nil {
-				buf.absent = buf.ip.Absent
-			}
-			return &buf.ip, nil
-		}
+	buf.ip = IPv4Column{Name: name}
+	buf.ip.Addrs, buf.ip.Absent, err = decodeIPv4To(body, int(p.blocks[i].rows), buf.addrs, buf.absent)
+	if err != nil {
+		return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
-	return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+	buf.addrs = buf.ip.Addrs
+	if buf.ip.Absent != nil {
+		buf.absent = buf.ip.Absent
+	}
+	return &buf.ip, nil
 }

@@ -2,9 +2,7 @@ package store
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -36,62 +34,44 @@ func TestDictPolicyReport(t *testing.T) {
 		aliased int // bytes of chunks equal to an earlier column
 	}
 	stats := map[string]*stat{}
-	var paths []string
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, partExt) {
-			paths = append(paths, p)
-		}
-		return nil
-	})
 	every := atoiOr(os.Getenv("MAMORI_DICTPOL_EVERY"), 10)
-	n, sampled := 0, 0
-	for _, path := range paths {
-		p, err := openPart(path, partInfo{})
+	sampled := 0
+	sampleBlocks(t, dir, every, func(p *part, bi int) {
+		sampled += int(p.blocks[bi].rows)
+		names := p.blockColumns(&p.blocks[bi])[2:] // not _time, _raw
+		b, err := p.loadBlock(bi, names)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for bi := range p.blocks {
-			n++
-			if n%every != 0 {
-				continue
+		for ci, c := range b.Cols {
+			s := stats[c.Name]
+			if s == nil {
+				s = &stat{bytes: make([]int, len(pols)), cpu: make([]time.Duration, len(pols)), dict: make([]int, len(pols))}
+				stats[c.Name] = s
 			}
-			sampled += int(p.blocks[bi].rows)
-			names := p.blockColumns(&p.blocks[bi])[2:] // not _time, _raw
-			b, err := p.loadBlock(bi, names)
-			if err != nil {
-				t.Fatal(err)
+			s.rows += len(c.Values)
+			first := 0
+			for pi, po := range pols {
+				t0 := time.Now()
+				kind, body := chooseEncodingPol(c.Values, c.Absent, po.small)
+				ch := encodeChunk(nil, kind, body, levelBetter)
+				s.cpu[pi] += time.Since(t0)
+				s.bytes[pi] += len(ch)
+				if pi == 0 {
+					first = len(ch)
+				}
+				if kind == kindDict {
+					s.dict[pi]++
+				}
 			}
-			for ci, c := range b.Cols {
-				s := stats[c.Name]
-				if s == nil {
-					s = &stat{bytes: make([]int, len(pols)), cpu: make([]time.Duration, len(pols)), dict: make([]int, len(pols))}
-					stats[c.Name] = s
-				}
-				s.rows += len(c.Values)
-				first := 0
-				for pi, po := range pols {
-					t0 := time.Now()
-					kind, body := chooseEncodingPol(c.Values, c.Absent, po.small)
-					ch := encodeChunk(nil, kind, body, levelBetter)
-					s.cpu[pi] += time.Since(t0)
-					s.bytes[pi] += len(ch)
-					if pi == 0 {
-						first = len(ch)
-					}
-					if kind == kindDict {
-						s.dict[pi]++
-					}
-				}
-				for _, e := range b.Cols[:ci] {
-					if slices.Equal(e.Values, c.Values) && equalAbsent(e.Absent, c.Absent) {
-						s.aliased += first
-						break
-					}
+			for _, e := range b.Cols[:ci] {
+				if slices.Equal(e.Values, c.Values) && equalAbsent(e.Absent, c.Absent) {
+					s.aliased += first
+					break
 				}
 			}
 		}
-		_ = p.release() // read-only mapping
-	}
+	})
 	keys := make([]string, 0, len(stats))
 	for k := range stats {
 		keys = append(keys, k)

@@ -456,12 +456,9 @@ func encodeTimes(dst []byte, ts []int64) []byte {
 func decodeTimes(chunk []byte, rows int) ([]int64, error) {
 	sc := getScratch()
 	defer putScratch(sc)
-	kind, body, err := chunkBodyTo(chunk, sc)
+	body, err := timesBody(chunk, sc)
 	if err != nil {
-		return nil, fmt.Errorf("decode times: %w", err)
-	}
-	if kind != kindInt {
-		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
+		return nil, err
 	}
 	ts := make([]int64, rows)
 	n, err := decodeDeltas(body, ts)
@@ -472,4 +469,17 @@ func decodeTimes(chunk []byte, rows int) ([]int64, error) {
 		return nil, fmt.Errorf("decode times: %w", err)
 	}
 	return ts, nil
+}
+
+// timesBody returns the body of a kindInt chunk (a block's times),
+// decompressed into sc.
+func timesBody(chunk []byte, sc *colScratch) (string, error) {
+	kind, body, err := chunkBodyTo(chunk, sc)
+	if err != nil {
+		return "", fmt.Errorf("decode times: %w", err)
+	}
+	if kind != kindInt {
+		return "", fmt.Errorf("decode times: kind %d is not int", kind)
+	}
+	return body, nil
 }

@@ -394,26 +394,36 @@ func decodeColumnRows(chunk []byte, rows int, sc *colScratch, scratchVals bool, 
 // loadIPv4 returns column name of block i as numbers when it is stored
 // with kindIPv4, else nil (see IPv4Loader).
 func (p *part) loadIPv4(i int, name string) (*IPv4Column, error) {
+	sc := getScratch()
+	defer putScratch(sc)
+	body, ok, err := p.ipv4Body(i, name, sc)
+	if !ok || err != nil {
+		return nil, err
+	}
+	var col IPv4Column
+	col.Addrs, col.Absent, err = decodeIPv4(body, int(p.blocks[i].rows), nil)
+	if err != nil {
+		return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+	}
+	col.Name = name
+	return &col, nil
+}
+
+// ipv4Body returns the body of column name of block i, decompressed
+// into sc, when it is stored with kindIPv4; ok is false otherwise.
+func (p *part) ipv4Body(i int, name string, sc *colScratch) (body string, ok bool, err error) {
 	c, ok := p.ipv4Column(i, name)
 	if !ok {
-		return nil, nil
+		return "", false, nil
 	}
 	ch, err := p.chunk(c)
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
-	sc := getScratch()
-	defer putScratch(sc)
-	_, body, err := chunkBodyTo(ch, sc)
-	if err == nil {
-		var col IPv4Column
-		col.Addrs, col.Absent, err = decodeIPv4(body, int(p.blocks[i].rows), nil)
-		if err == nil {
-			col.Name = name
-			return &col, nil
-		}
+	if _, body, err = chunkBodyTo(ch, sc); err != nil {
+		return "", false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
-	return nil, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+	return body, true, nil
 }
 
 // ipv4Column returns the chunk of column name of block i when it is

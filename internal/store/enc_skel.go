@@ -271,6 +271,8 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 	return nil
 }
 
+// growTo returns s resized to n, reallocated (zeroed) only when too
+// small: the old contents are kept.
 func growTo[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
@@ -431,8 +433,7 @@ func (l *blockLoader) decodeSkeletons(ch []byte) ([]string, []bool, error) {
 		return nil, nil, err
 	}
 	defer sb.release()
-	sc := getScratch()
-	l.scratch = append(l.scratch, sc)
+	sc := l.newScratch()
 	// The values array is the column's (expandRaw works in place).
 	vals, absent, buf, err := sb.templates(make([]string, rows), l.rows, sc.ints[:0])
 	sc.ints = buf // kind 8 has no ints: the scratch's byte buffer holds the templates

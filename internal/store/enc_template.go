@@ -196,6 +196,27 @@ func (e *missingColError) Error() string {
 
 func (e *missingColError) Unwrap() error { return errTemplate }
 
+// expandLazy is expand that, on a template's first reference to a block
+// column not decoded yet, decodes it with col (which fills cols[k]) and
+// redoes the row. On error dst is returned as it was.
+func expandLazy(dst []byte, t string, host, source string, cols []Column, row int, col func(k int) (Column, error)) ([]byte, error) {
+	mark := len(dst)
+	for {
+		out, err := expand(dst, t, host, source, cols, row)
+		if err == nil {
+			return out, nil
+		}
+		var me *missingColError
+		if !errors.As(err, &me) || me.k >= len(cols) || cols[me.k].Values != nil {
+			return out[:mark], err
+		}
+		if _, err := col(me.k); err != nil {
+			return out[:mark], err
+		}
+		dst = out[:mark]
+	}
+}
+
 // expand returns the raw text of template t for row; cols are the block's
 // decoded columns (nil where not needed) in block order.
 func expand(dst []byte, t string, host, source string, cols []Column, row int) ([]byte, error) {

@@ -129,12 +129,9 @@ func (p *part) timesAt(bm *blockMeta, rows []int) ([]int64, error) {
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	kind, body, err := chunkBodyTo(tc, sc)
+	body, err := timesBody(tc, sc)
 	if err != nil {
-		return nil, fmt.Errorf("decode times: %w", err)
-	}
-	if kind != kindInt {
-		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
+		return nil, err
 	}
 	rs := getRowScratch()
 	defer putRowScratch(rs)
@@ -286,16 +283,12 @@ func (l *rowLoader) col(k int) (Column, error) {
 		return Column{}, err
 	}
 	if len(ch) > 0 && ch[0] == kindAlias {
-		t, err := loadableAlias(l.p, l.bm, l.i, ch, k, name)
+		col, err := aliasColumn(l.p, l.bm, l.i, ch, k, name, l.col)
 		if err != nil {
 			return Column{}, err
 		}
-		tc, err := l.col(t)
-		if err != nil {
-			return Column{}, err
-		}
-		l.cols[k] = Column{Name: name, Values: tc.Values, Absent: tc.Absent}
-		return l.cols[k], nil
+		l.cols[k] = col
+		return col, nil
 	}
 	col, err := l.decode(ch)
 	if err != nil {
@@ -498,22 +491,9 @@ func (l *rowLoader) templates(bs *bodyStream, col Column, sc *rowScratch) error 
 	ends := make([]int, len(l.rows))
 	for j, i := range l.rows {
 		if !col.Absent[i] {
-			for {
-				mark := len(text)
-				var err error
-				text, err = expand(text, tpl.Values[i], sk.host, sk.source, l.cols, i)
-				if err == nil {
-					break
-				}
-				var me *missingColError
-				if !errors.As(err, &me) || me.k >= len(l.cols) || l.cols[me.k].Values != nil {
-					return err
-				}
-				// First reference to column k: decode it for the rows.
-				if _, err := l.col(me.k); err != nil {
-					return err
-				}
-				text = text[:mark]
+			var err error
+			if text, err = expandLazy(text, tpl.Values[i], sk.host, sk.source, l.cols, i, l.col); err != nil {
+				return err
 			}
 		}
 		ends[j] = len(text)

@@ -115,11 +115,7 @@ func (s *Store) ripeTier(g []*part, budget int64, mode mergeMode) []*part {
 		return sel
 	}
 	if sel != nil {
-		var rows int64
-		for _, p := range sel {
-			rows += p.info.Rows
-		}
-		if rows >= s.opts.MergeMaxRows || tierWidth(g, s.opts.MergeMaxParts, budget) < len(g) {
+		if sumRows(sel) >= s.opts.MergeMaxRows || tierWidth(g, s.opts.MergeMaxParts, budget) < len(g) {
 			return sel
 		}
 	}
@@ -202,11 +198,8 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 	start := time.Now()
 	first := in[0].info
 	name := partName(first.Partition, first.Day, s.man.nextID())
-	var rows int64
-	for _, p := range in {
-		rows += p.info.Rows
-	}
-	lv := mergeLevel(in, s.opts.MergeMaxRows, s.mergePeers(in, rows), s.opts.MergeMinParts)
+	inRows := sumRows(in)
+	lv := mergeLevel(in, s.opts.MergeMaxRows, s.mergePeers(in, inRows), s.opts.MergeMinParts)
 	w, err := createPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(name)), first.Partition, first.Day, lv)
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
@@ -251,10 +244,8 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 	}
 	info.Name = name
 	c := commit{Op: "merge", Add: []partInfo{info}}
-	var inRows int64
 	for _, p := range in {
 		c.Remove = append(c.Remove, removal{Name: p.info.Name, Reason: "merge"})
-		inRows += p.info.Rows
 	}
 	if inRows != info.Rows {
 		return fmt.Errorf("BUG: merge wrote %d rows from %d", info.Rows, inRows)
@@ -286,14 +277,20 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 // merge must already be small. Full blocks are always written at the
 // higher level (partWriter.fullRows).
 func mergeLevel(in []*part, maxRows int64, peers, minParts int) level {
-	var rows int64
-	for _, p := range in {
-		rows += p.info.Rows
-	}
+	rows := sumRows(in)
 	if rows >= maxRows/8 && (rows > maxRows || peers < minParts-1) {
 		return levelBetter
 	}
 	return levelFast
+}
+
+// sumRows is the number of rows of parts ps.
+func sumRows(ps []*part) int64 {
+	var n int64
+	for _, p := range ps {
+		n += p.info.Rows
+	}
+	return n
 }
 
 // mergePeers counts the mergeable parts of in's partition-day, in

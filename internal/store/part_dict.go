@@ -278,30 +278,45 @@ func (l *blockLoader) pruneColumns(cols, texts []string) ([]string, error) {
 				pruned = append(pruned, name)
 			}
 		case kindConst, kindDict, kindPlain:
-			ch, err := l.p.chunk(c)
+			pb, err := l.preBody(k)
 			if err != nil {
 				return nil, err
-			}
-			sc := getScratch()
-			l.scratch = append(l.scratch, sc)
-			kind, body, err := chunkBodyTo(ch, sc)
-			if err != nil {
-				return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 			}
 			// The body holds every value's bytes (with lengths or codes
 			// around them), so a value containing a text makes the body
 			// contain it.
-			if !slices.ContainsFunc(texts, func(t string) bool { return containsFold(body, t) }) {
+			if !slices.ContainsFunc(texts, func(t string) bool { return containsFold(pb.body, t) }) {
 				l.want[k] = false
-				if l.pre == nil {
-					l.pre = make([]preBody, len(l.cols))
-				}
-				l.pre[k] = preBody{kind: kind, body: body, sc: sc}
+				l.keepPre(k, pb)
 				pruned = append(pruned, name)
 			}
 		}
 	}
 	return pruned, nil
+}
+
+// preBody decompresses the body of block column k into a scratch buffer
+// the loader owns until release.
+func (l *blockLoader) preBody(k int) (preBody, error) {
+	c := l.bm.cols[k]
+	ch, err := l.p.chunk(c)
+	if err != nil {
+		return preBody{}, err
+	}
+	sc := l.newScratch()
+	kind, body, err := chunkBodyTo(ch, sc)
+	if err != nil {
+		return preBody{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, l.p.names[c.name], err)
+	}
+	return preBody{kind: kind, body: body, sc: sc}, nil
+}
+
+// keepPre keeps pb, column k's body, for the column's later decode.
+func (l *blockLoader) keepPre(k int, pb preBody) {
+	if l.pre == nil {
+		l.pre = make([]preBody, len(l.cols))
+	}
+	l.pre[k] = pb
 }
 
 // preBody is a column body decompressed before the load proper.

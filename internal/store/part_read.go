@@ -310,6 +310,13 @@ type blockLoader struct {
 	scratch []*colScratch
 }
 
+// newScratch returns a scratch buffer the loader owns until release.
+func (l *blockLoader) newScratch() *colScratch {
+	sc := getScratch()
+	l.scratch = append(l.scratch, sc)
+	return sc
+}
+
 func (l *blockLoader) release() {
 	for _, sc := range l.scratch {
 		putScratch(sc)
@@ -353,8 +360,7 @@ func (l *blockLoader) col(k int) (Column, error) {
 	} else {
 		var sc *colScratch
 		if transient || ch[0] == kindTemplate {
-			sc = getScratch()
-			l.scratch = append(l.scratch, sc)
+			sc = l.newScratch()
 		}
 		vals, absent, err = decodeColumnRows(ch, int(l.bm.rows), sc, transient, l.rows)
 	}
@@ -409,23 +415,9 @@ func (l *blockLoader) expandRaw(t Column) (Column, error) {
 			ends = append(ends, uint64(len(buf)))
 			continue
 		}
-		for {
-			mark := len(buf)
-			var err error
-			buf, err = expand(buf, t.Values[r], sk.host, sk.source, l.cols, r)
-			if err == nil {
-				break
-			}
-			var me *missingColError
-			if !errors.As(err, &me) || me.k >= len(l.cols) || l.cols[me.k].Values != nil {
-				return Column{}, err
-			}
-			// Slow path: first reference to column k; decode it and redo
-			// the row.
-			if _, err := l.col(me.k); err != nil {
-				return Column{}, err
-			}
-			buf = buf[:mark]
+		var err error
+		if buf, err = expandLazy(buf, t.Values[r], sk.host, sk.source, l.cols, r, l.col); err != nil {
+			return Column{}, err
 		}
 		ends = append(ends, uint64(len(buf)))
 	}

@@ -443,7 +443,7 @@ func (cb *colBuilder) col(name string, rows int) *builtCol {
 			if c.absent == nil {
 				c.absent = c.spare
 			}
-			c.absent = growBool(c.absent, rows)
+			c.absent = growTo(c.absent, rows)
 		} else {
 			cb.cols = append(cb.cols, builtCol{name: name, vals: make([]string, rows), absent: make([]bool, rows)})
 		}
@@ -462,13 +462,6 @@ func grow(s []string, n int) []string {
 	s = s[:n]
 	clear(s)
 	return s
-}
-
-func growBool(s []bool, n int) []bool {
-	if cap(s) < n {
-		return make([]bool, n)
-	}
-	return s[:n]
 }
 
 func (cb *colBuilder) build(rows []*event.Event) {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,8 +73,7 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 		}
 		return t, nil
 	}
-	sc := getScratch()
-	l.scratch = append(l.scratch, sc)
+	sc := l.newScratch()
 	vals, absent, err := decodeColumnTo(ch, int(l.bm.rows), sc, true)
 	if err != nil {
 		return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
@@ -341,25 +339,16 @@ func (t *RawTemplates) mayContain(k int, text string) (bool, error) {
 	case kindInt:
 		return maybeInt(text), nil
 	case kindConst, kindDict, kindPlain:
-		ch, err := l.p.chunk(c)
+		pb, err := l.preBody(k)
 		if err != nil {
 			return false, err
-		}
-		sc := getScratch()
-		l.scratch = append(l.scratch, sc)
-		kind, body, err := chunkBodyTo(ch, sc)
-		if err != nil {
-			return false, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, l.p.names[c.name], err)
 		}
 		// Keep the body for a later decode of the column (as
 		// pruneColumns does), unless the caller asked for the column.
 		if !l.want[k] {
-			if l.pre == nil {
-				l.pre = make([]preBody, len(l.cols))
-			}
-			l.pre[k] = preBody{kind: kind, body: body, sc: sc}
+			l.keepPre(k, pb)
 		}
-		return containsFold(body, text), nil
+		return containsFold(pb.body, text), nil
 	case kindAlias:
 		// Same values as an earlier column of the block (checked by
 		// aliasTarget): ask that one.
@@ -369,13 +358,7 @@ func (t *RawTemplates) mayContain(k int, text string) (bool, error) {
 		}
 		return t.MayContain(tk, text)
 	case kindIPv4:
-		// Dotted quads hold only digits and dots.
-		for i := 0; i < len(text); i++ {
-			if c := text[i]; c != '.' && (c < '0' || c > '9') {
-				return false, nil
-			}
-		}
-		return true, nil
+		return maybeIPv4(text), nil // dotted quads: digits and dots
 	}
 	return true, nil // kinds without a cheap check
 }
@@ -427,24 +410,11 @@ func (t *RawTemplates) AppendRaw(dst []byte, row int) ([]byte, error) {
 	if t.Template(row); t.err != nil {
 		return dst, t.err
 	}
-	for {
-		mark := len(dst)
-		var err error
-		dst, err = expand(dst, t.Template(row), t.host, t.source, t.l.cols, row)
-		if err == nil {
-			return dst, nil
-		}
-		var me *missingColError
-		if !errors.As(err, &me) || me.k >= len(t.l.cols) || t.l.cols[me.k].Values != nil {
-			return dst[:mark], fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
-		}
-		// Slow path: the first reference to column k; decode it and redo
-		// the row.
-		if _, err := t.l.col(me.k); err != nil {
-			return dst[:mark], err
-		}
-		dst = dst[:mark]
+	dst, err := expandLazy(dst, t.Template(row), t.host, t.source, t.l.cols, row, t.l.col)
+	if err != nil {
+		return dst, fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
 	}
+	return dst, nil
 }
 
 // Column returns the _raw column with the raw text of rows (ascending)

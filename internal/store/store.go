@@ -138,18 +138,18 @@ func Open(opts Options) (*Store, error) {
 	s.wg.Add(1)
 	go s.flushLoop()
 	if s.opts.MaintainInterval >= 0 {
-		s.wg.Add(1)
-		go s.maintainLoop()
+		// mergeNow: a burst has ended, its last tiers may merge now.
+		s.every(s.opts.MaintainInterval, s.mergeNow, s.maintain)
 	}
 	if s.ckpt != nil {
-		s.every(s.ckpt.every, func() {
+		s.every(s.ckpt.every, nil, func() {
 			if err := s.ckpt.write(s.man); err != nil {
 				s.log.Error("checkpoint failed", "err", err)
 			}
 		})
 	}
 	if opts.Sync == SyncInterval {
-		s.every(s.opts.FsyncInterval, func() {
+		s.every(s.opts.FsyncInterval, nil, func() {
 			if err := s.wal.SyncAll(); err != nil {
 				s.log.Error("wal sync failed", "err", err)
 			}
@@ -158,8 +158,9 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// every runs fn every d on its own goroutine until Close.
-func (s *Store) every(d time.Duration, fn func()) {
+// every runs fn every d, and whenever wake (nil: never) receives, on
+// its own goroutine until Close.
+func (s *Store) every(d time.Duration, wake <-chan struct{}, fn func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -170,8 +171,9 @@ func (s *Store) every(d time.Duration, fn func()) {
 			case <-s.done:
 				return
 			case <-t.C:
-				fn()
+			case <-wake:
 			}
+			fn()
 		}
 	}()
 }
@@ -416,22 +418,6 @@ func (s *Store) nudgeMerge() {
 	select {
 	case s.mergeNow <- struct{}{}:
 	default:
-	}
-}
-
-// maintainLoop runs maintain every MaintainInterval, and when nudged.
-func (s *Store) maintainLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.opts.MaintainInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		case <-s.mergeNow:
-		}
-		s.maintain()
 	}
 }
 
