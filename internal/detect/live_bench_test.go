@@ -38,6 +38,18 @@ type liveBody struct {
 	lines  int
 }
 
+// events decodes the body as the server does (ingest.DecodeLines), with
+// now as the receive clock.
+func (lb *liveBody) events(tb testing.TB, now func() int64) []event.Event {
+	tb.Helper()
+	evs, _, err := ingest.DecodeLines(bytes.NewReader(lb.data), ingest.LineOptions{
+		Parser: lb.parser, Meta: event.Event{Source: "bench"}, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return evs
+}
+
 // liveBodies cuts the scenario files (or, without SIGMA_SCENARIO, the Sigma
 // dev events) into request bodies of up to 1,000 lines.
 func liveBodies(tb testing.TB) []liveBody {
@@ -79,18 +91,8 @@ func liveBodies(tb testing.TB) []liveBody {
 // issue's target: detection adds at most 20%). The two phases alternate
 // per body so load on the machine affects both alike. One op is one body.
 func BenchmarkLiveDetectionCost(b *testing.B) {
-	sigmahq := filepath.Join(sharedTestdata, "sigma/sigmahq")
-	if _, err := os.Stat(sigmahq); err != nil {
-		b.Skipf("SigmaHQ rules absent (%v)", err)
-	}
 	bodies := liveBodies(b)
-	d, err := Open(Options{RuleDirs: []string{
-		filepath.Join(sigmahq, "rules"), filepath.Join(sigmahq, "rules-emerging-threats"),
-		filepath.Join(sigmahq, "rules-threat-hunting"), "../../content/rules",
-	}, SuppressFor: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := openSigmaHQDetector(b)
 	now := func() int64 { return time.Now().UnixNano() }
 	b.ResetTimer()
 	var ingestCPU, detectCPU time.Duration
@@ -98,12 +100,8 @@ func BenchmarkLiveDetectionCost(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		body := &bodies[i%len(bodies)]
 		c0 := processCPU()
-		evs, _, err := ingest.DecodeLines(bytes.NewReader(body.data), ingest.LineOptions{
-			Parser: body.parser, Meta: event.Event{Source: "bench"}, Now: now})
+		evs := body.events(b, now)
 		c1 := processCPU()
-		if err != nil {
-			b.Fatal(err)
-		}
 		signals += len(d.Detect(evs))
 		c2 := processCPU()
 		ingestCPU += c1 - c0
@@ -119,15 +117,13 @@ func BenchmarkLiveDetectionCost(b *testing.B) {
 	b.ReportMetric(float64(signals)/float64(events), "signals/event")
 }
 
-// BenchmarkLiveDetectionBySource splits the added CPU of Detector.Detect
-// (every SigmaHQ rule and the content pack, as BenchmarkLiveDetectionCost)
-// by scenario file, to show which log sources cost what. Needs
-// SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines.
-func BenchmarkLiveDetectionBySource(b *testing.B) {
-	dir := os.Getenv("SIGMA_SCENARIO")
+// openSigmaHQDetector opens a detector with every SigmaHQ rule and the
+// content pack, without suppression; it skips when the rules are absent.
+func openSigmaHQDetector(b *testing.B) *Detector {
+	b.Helper()
 	sigmahq := filepath.Join(sharedTestdata, "sigma/sigmahq")
-	if _, err := os.Stat(sigmahq); err != nil || dir == "" {
-		b.Skip("needs SIGMA_SCENARIO and the SigmaHQ rules")
+	if _, err := os.Stat(sigmahq); err != nil {
+		b.Skipf("SigmaHQ rules absent (%v)", err)
 	}
 	d, err := Open(Options{RuleDirs: []string{
 		filepath.Join(sigmahq, "rules"), filepath.Join(sigmahq, "rules-emerging-threats"),
@@ -136,6 +132,19 @@ func BenchmarkLiveDetectionBySource(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return d
+}
+
+// BenchmarkLiveDetectionBySource splits the added CPU of Detector.Detect
+// (every SigmaHQ rule and the content pack, as BenchmarkLiveDetectionCost)
+// by scenario file, to show which log sources cost what. Needs
+// SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines.
+func BenchmarkLiveDetectionBySource(b *testing.B) {
+	dir := os.Getenv("SIGMA_SCENARIO")
+	if dir == "" {
+		b.Skip("set SIGMA_SCENARIO to a scenariogen -out directory")
+	}
+	d := openSigmaHQDetector(b)
 	now := func() int64 { return time.Now().UnixNano() }
 	names := slices.Sorted(maps.Keys(liveFiles))
 	evs := map[string][]event.Event{}

@@ -1,13 +1,11 @@
 package detect
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
-	"github.com/mamori/mamori/internal/ingest"
 )
 
 // BenchmarkStatefulObserve runs the content pack's stateful rules over a
@@ -59,12 +57,7 @@ func BenchmarkStatefulObserve(b *testing.B) {
 func BenchmarkStatefulScenario(b *testing.B) {
 	var evs []event.Event
 	for _, body := range liveBodies(b) {
-		es, _, err := ingest.DecodeLines(bytes.NewReader(body.data), ingest.LineOptions{
-			Parser: body.parser, Meta: event.Event{Source: "bench"}, Now: func() int64 { return 1 }})
-		if err != nil {
-			b.Fatal(err)
-		}
-		evs = append(evs, es...)
+		evs = append(evs, body.events(b, func() int64 { return 1 })...)
 	}
 	rules, _, errs := LoadStatefulDir("../../content/rules")
 	if len(errs) > 0 {

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mamori/mamori/internal/event"
-	"github.com/mamori/mamori/internal/ingest"
 )
 
 func TestGroupsOf(t *testing.T) {
@@ -249,11 +247,7 @@ func TestDetectIndexSameSignalsScenario(t *testing.T) {
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	n, sigs := 0, 0
 	for _, body := range bodies {
-		evs, _, err := ingest.DecodeLines(bytes.NewReader(body.data), ingest.LineOptions{
-			Parser: body.parser, Meta: event.Event{Source: "bench"}, Now: func() int64 { return at }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		evs := body.events(t, func() int64 { return at })
 		want, got := without.Detect(evs), with.Detect(evs)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("signals on events %d-%d (-without index +with index):\n%s", n, n+len(evs), diff)

@@ -22,8 +22,8 @@ type anchorMatcher struct {
 	start [5][]uint32
 	pairs [5][]anchorPair
 	shift uint32 // 32 - log2(bits per window length)
-	// stride, when set, answers any with fewer probes (long needles only;
-	// see multiMatcher).
+	// stride, when set, answers scanText and any with fewer probes (long
+	// needles only; see withStride).
 	stride *strideMatcher
 }
 
@@ -127,6 +127,13 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 	return m
 }
 
+// withStride returns m, answering with a strideMatcher over the same
+// needles when they are all long enough for one (see newStrideMatcher).
+func (m *anchorMatcher) withStride() *anchorMatcher {
+	m.stride = newStrideMatcher(m.needles)
+	return m
+}
+
 // asciiLower maps a byte to its ASCII lower case.
 var asciiLower = func() (t [256]byte) {
 	for i := range t {
@@ -159,6 +166,9 @@ func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []
 	if len(text) < m.minLen {
 		return dst
 	}
+	if m.stride != nil {
+		return m.stride.scanText(text, fold, dst, checked, tok)
+	}
 	tbl := &identity
 	if fold {
 		tbl = &asciiLower
@@ -170,7 +180,7 @@ func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []
 		for i := 0; i < len(text); i++ {
 			v = v<<8 | uint32(tbl[text[i]])
 			if h := m.hash(v); i >= 3 && b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(4, v, text, i-3, fold, dst, checked, tok)
+				dst = verifyRun(m.run(4, h), v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		return dst
@@ -179,34 +189,38 @@ func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []
 		v = v<<8 | uint32(tbl[text[i]])
 		if i >= 3 && b4 != nil {
 			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(4, v, text, i-3, fold, dst, checked, tok)
+				dst = verifyRun(m.run(4, h), v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		if i >= 2 && b3 != nil {
 			w := v & 0xffffff
 			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(3, w, text, i-2, fold, dst, checked, tok)
+				dst = verifyRun(m.run(3, h), w, text, i-2, fold, dst, checked, tok)
 			}
 		}
 		if i >= 1 && b2 != nil {
 			w := v & 0xffff
 			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 {
-				dst = m.verify(2, w, text, i-1, fold, dst, checked, tok)
+				dst = verifyRun(m.run(2, h), w, text, i-1, fold, dst, checked, tok)
 			}
 		}
 	}
 	return dst
 }
 
-// verify reports the needles whose anchor (of length k, value v) occurs at
-// text[at:] and that occur around it; with fold, text is compared
-// lower-cased.
-func (m *anchorMatcher) verify(k int, v uint32, text string, at int, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
-	h := m.hash(v)
-	start, pairs := m.start[k], m.pairs[k]
-	for i := start[h]; i < start[h+1]; i++ {
-		p := &pairs[i]
-		if p.anchor != v {
+// run returns the pairs under hash h of the anchors of length k.
+func (m *anchorMatcher) run(k int, h uint32) []anchorPair {
+	return m.pairs[k][m.start[k][h]:m.start[k][h+1]]
+}
+
+// verifyRun appends to dst, at most once per tok (checked is per-needle
+// scratch), the needles of run (the pairs under one hash, shared by the
+// anchor and stride matchers) whose window is v and that occur in text
+// with that window at text[at:]; with fold, text is compared lower-cased.
+func verifyRun(run []anchorPair, v uint32, text string, at int, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
+	for i := range run {
+		p := &run[i]
+		if p.anchor != v || checked[p.needle] == tok {
 			continue
 		}
 		begin := at - int(p.off)
@@ -216,12 +230,22 @@ func (m *anchorMatcher) verify(k int, v uint32, text string, at int, fold bool, 
 		if w := text[begin : begin+len(p.text)]; fold && !equalLowerASCII(w, p.text) || !fold && w != p.text {
 			continue
 		}
-		if checked[p.needle] != tok {
-			checked[p.needle] = tok
-			dst = append(dst, p.needle)
-		}
+		checked[p.needle] = tok
+		dst = append(dst, p.needle)
 	}
 	return dst
+}
+
+// foundInRun reports whether a needle of run whose window is v occurs in
+// text (lower-cased) with that window at text[at:].
+func foundInRun(run []anchorPair, v uint32, text string, at int) bool {
+	for i := range run {
+		p := &run[i]
+		if begin := at - int(p.off); p.anchor == v && begin >= 0 && begin+len(p.text) <= len(text) && text[begin:begin+len(p.text)] == p.text {
+			return true
+		}
+	}
+	return false
 }
 
 // equalLowerASCII reports whether s, lower-cased, equals low (same length).
@@ -251,27 +275,9 @@ func (m *anchorMatcher) any(text string) bool {
 			if k < 4 {
 				w &= 1<<(8*k) - 1
 			}
-			if h := m.hash(w); b[h/64]&(1<<(h%64)) != 0 && m.found(k, w, text, i-k+1) {
+			if h := m.hash(w); b[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(k, h), w, text, i-k+1) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// found reports whether a needle whose anchor (of length k, value v) occurs
-// at text[at:] occurs around it.
-func (m *anchorMatcher) found(k int, v uint32, text string, at int) bool {
-	h := m.hash(v)
-	start, pairs := m.start[k], m.pairs[k]
-	for i := start[h]; i < start[h+1]; i++ {
-		p := &pairs[i]
-		if p.anchor != v {
-			continue
-		}
-		begin := at - int(p.off)
-		if begin >= 0 && begin+len(p.text) <= len(text) && text[begin:begin+len(p.text)] == p.text {
-			return true
 		}
 	}
 	return false

@@ -71,11 +71,7 @@ func TestFullSetMatches(t *testing.T) {
 			t.Fatalf("scenario line %d: %v", i+1, err)
 		}
 		ev := event.Event{Fields: fs}
-		var a, b []string
-		fast.Match(&ev, func(m Match) { a = append(a, m.Rule.ID) })
-		slow.Match(&ev, func(m Match) { b = append(b, m.Rule.ID) })
-		slices.Sort(a)
-		slices.Sort(b)
+		a, b := matchIDs(fast, &ev), matchIDs(slow, &ev)
 		if !slices.Equal(a, b) {
 			t.Errorf("scenario line %d: matches %v, want %v", i+1, a, b)
 		}

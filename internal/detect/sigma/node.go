@@ -123,10 +123,8 @@ func multiMatcher(g []matcher) *anchorMatcher {
 			lits = append(lits, m.s)
 		}
 	}
-	m := newAnchorMatcher(lits)
 	// Long literals (hashes, cmdlet names) are found with fewer probes.
-	m.stride = newStrideMatcher(lits)
-	return m
+	return newAnchorMatcher(lits).withStride()
 }
 
 const (

@@ -127,24 +127,14 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 
 // kwMatcher finds keyword needles (in every value and the raw text).
 type kwMatcher struct {
-	id     int32
-	ac     *anchorMatcher
-	stride *strideMatcher // the same needles when all are long (else nil)
-	few    *fewNeedles    // the same needles when there are only a few (else nil)
-	keys   []int32        // pattern -> key id
+	id   int32
+	ac   *anchorMatcher // with a stride matcher when all needles are long
+	few  *fewNeedles    // the same needles when there are only a few (else nil)
+	keys []int32        // pattern -> key id
 }
 
 func newKWMatcher(id int32, lits []string, keys []int32) *kwMatcher {
-	return &kwMatcher{id: id, ac: newAnchorMatcher(lits), stride: newStrideMatcher(lits), few: newFewNeedles(lits), keys: keys}
-}
-
-// scanText appends the pattern of every needle found in text to dst (see
-// anchorMatcher.scanText), with the stride matcher when there is one.
-func (m *kwMatcher) scanText(text string, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
-	if m.stride != nil {
-		return m.stride.scanText(text, fold, dst, checked, tok)
-	}
-	return m.ac.scanText(text, fold, dst, checked, tok)
+	return &kwMatcher{id: id, ac: newAnchorMatcher(lits).withStride(), few: newFewNeedles(lits), keys: keys}
 }
 
 // maxKWCombos bounds the merged keyword matchers kept (see kwFor).
@@ -373,13 +363,10 @@ func (e *Engine) scan(st *state) {
 	// its unescaped values are parts of it) need no scan of their own. A
 	// needle spanning two values in the raw text only adds a candidate.
 	raw := st.ev.Raw
-	for j, s0 := range st.fieldSlot {
-		// Only the field that set the slot is the slot's value.
-		if s0 >= 0 && st.slotField[s0] != int32(j) {
-			s0 = -1
-		}
-		s := s0
-		if s >= 0 && pf.exact[s] == nil && pf.slotAC[s] == nil {
+	for j, s := range st.fieldSlot {
+		// Only the field that set the slot is the slot's value, and only a
+		// slot with field needles is scanned for them.
+		if s >= 0 && (st.slotField[s] != int32(j) || pf.exact[s] == nil && pf.slotAC[s] == nil) {
 			s = -1
 		}
 		if s < 0 && kw == nil {
@@ -398,9 +385,7 @@ func (e *Engine) scan(st *state) {
 				continue
 			}
 			st.found = e.scanValue(st, int32(j), -1, kw, v, st.found[:0])
-			for _, k := range st.found {
-				e.hitKey(st, k)
-			}
+			e.hitKeys(st, st.found)
 		}
 		if s < 0 {
 			continue
@@ -411,21 +396,15 @@ func (e *Engine) scan(st *state) {
 		}
 		if vc == nil || !cacheable(v) {
 			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
-			for _, k := range st.found {
-				e.hitKey(st, k)
-			}
+			e.hitKeys(st, st.found)
 			continue
 		}
 		i, h, ok := vc.lookup(s, kwv, v, st.gen)
 		if ok {
-			for _, k := range vc.ents[i].keys {
-				e.hitKey(st, k)
-			}
+			e.hitKeys(st, vc.ents[i].keys)
 		} else {
 			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
-			for _, k := range st.found {
-				e.hitKey(st, k)
-			}
+			e.hitKeys(st, st.found)
 			vc.store(i, h, s, kwv, v, st.found, st.gen)
 		}
 		if i >= 0 {
@@ -522,11 +501,18 @@ func isASCII(s string) bool {
 // lower-cased yet.
 func (e *Engine) scanKeywords(st *state, m *kwMatcher, text string, fold bool) {
 	n0 := len(st.hits)
-	st.hits = m.scanText(text, fold, st.hits, st.checked, st.nextTok())
+	st.hits = m.ac.scanText(text, fold, st.hits, st.checked, st.nextTok())
 	for _, p := range st.hits[n0:] {
 		e.hitKey(st, m.keys[p])
 	}
 	st.hits = st.hits[:n0]
+}
+
+// hitKeys records every needle key of keys (see hitKey).
+func (e *Engine) hitKeys(st *state, keys []int32) {
+	for _, k := range keys {
+		e.hitKey(st, k)
+	}
 }
 
 // hitKey records that needle key k occurs in the event and updates the

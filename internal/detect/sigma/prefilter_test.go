@@ -18,12 +18,6 @@ func TestPrefilterSameResults(t *testing.T) {
 	fast := loadWindowsEngine(t)
 	slow := loadWindowsEngineWith(t, Options{NoPrefilter: true})
 	lines := loadDevLines(t)
-	ids := func(e *Engine, ev *event.Event) []string {
-		var out []string
-		e.Match(ev, func(m Match) { out = append(out, m.Rule.ID) })
-		slices.Sort(out)
-		return out
-	}
 	variants := []struct {
 		name string
 		edit func([]event.Field) []event.Field
@@ -55,7 +49,7 @@ func TestPrefilterSameResults(t *testing.T) {
 				t.Fatalf("line %d: %v", n+1, err)
 			}
 			ev := event.Event{Fields: v.edit(fs)}
-			got, want := ids(fast, &ev), ids(slow, &ev)
+			got, want := matchIDs(fast, &ev), matchIDs(slow, &ev)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s line %d: prefiltered matches %v, want %v", v.name, n+1, got, want)
 			}
@@ -96,4 +90,12 @@ func TestMatchConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// matchIDs returns the IDs of the rules of e that match ev, sorted.
+func matchIDs(e *Engine, ev *event.Event) []string {
+	var out []string
+	e.Match(ev, func(m Match) { out = append(out, m.Rule.ID) })
+	slices.Sort(out)
+	return out
 }

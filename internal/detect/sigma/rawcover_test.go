@@ -30,11 +30,7 @@ func TestRawCoverSameResults(t *testing.T) {
 			t.Fatalf("line %d: %v", n+1, err)
 		}
 		ev := event.Event{Raw: l, Fields: fs}
-		var got, want []string
-		fast.Match(&ev, func(m Match) { got = append(got, m.Rule.ID) })
-		slow.Match(&ev, func(m Match) { want = append(want, m.Rule.ID) })
-		slices.Sort(got)
-		slices.Sort(want)
+		got, want := matchIDs(fast, &ev), matchIDs(slow, &ev)
 		if !slices.Equal(got, want) {
 			t.Errorf("line %d: matches %v, want %v", n+1, got, want)
 		}

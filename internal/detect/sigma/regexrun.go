@@ -36,13 +36,9 @@ func (c *classRun) in(s string) bool {
 	return false
 }
 
-// regexRun returns the longest class run every match of expr (Go syntax,
-// flags included) holds, or nil when none is at least minClassRun long.
-func regexRun(expr string) *classRun {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return nil
-	}
+// regexRun returns the longest class run every match of re (parsed with
+// syntax.Perl) holds, or nil when none is at least minClassRun long.
+func regexRun(re *syntax.Regexp) *classRun {
 	best := requiredRun(re)
 	if best.n < minClassRun {
 		return nil

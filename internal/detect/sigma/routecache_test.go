@@ -3,7 +3,6 @@ package sigma
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,12 +15,7 @@ import (
 // loads them) and the content pack.
 func loadAllEngine(tb testing.TB) *Engine {
 	tb.Helper()
-	root := filepath.Join(sharedSigma, "sigmahq")
-	if _, err := os.Stat(root); err != nil {
-		tb.Skipf("SigmaHQ rules absent (%v)", err)
-	}
-	dirs := []string{filepath.Join(root, "rules"), filepath.Join(root, "rules-emerging-threats"),
-		filepath.Join(root, "rules-threat-hunting"), filepath.Join(root, "rules-placeholder")}
+	dirs := sigmaHQDirs(tb)
 	if _, err := os.Stat("../../../content/rules"); err == nil {
 		dirs = append(dirs, "../../../content/rules")
 	}

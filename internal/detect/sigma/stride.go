@@ -101,21 +101,7 @@ func (m *strideMatcher) scanText(text string, fold bool, dst []int32, checked []
 		if m.bits[h/64]&(1<<(h%64)) == 0 {
 			continue
 		}
-		for i := m.start[h]; i < m.start[h+1]; i++ {
-			e := &m.pairs[i]
-			if e.anchor != v || checked[e.needle] == tok {
-				continue
-			}
-			begin := p - int(e.off)
-			if begin < 0 || begin+len(e.text) > len(text) {
-				continue
-			}
-			if s := text[begin : begin+len(e.text)]; fold && !equalLowerASCII(s, e.text) || !fold && s != e.text {
-				continue
-			}
-			checked[e.needle] = tok
-			dst = append(dst, e.needle)
-		}
+		dst = verifyRun(m.pairs[m.start[h]:m.start[h+1]], v, text, p, fold, dst, checked, tok)
 	}
 	return dst
 }
@@ -128,11 +114,8 @@ func (m *strideMatcher) any(text string) bool {
 		if m.bits[h/64]&(1<<(h%64)) == 0 {
 			continue
 		}
-		for i := m.start[h]; i < m.start[h+1]; i++ {
-			e := &m.pairs[i]
-			if begin := p - int(e.off); e.anchor == v && begin >= 0 && begin+len(e.text) <= len(text) && text[begin:begin+len(e.text)] == e.text {
-				return true
-			}
+		if foundInRun(m.pairs[m.start[h]:m.start[h+1]], v, text, p) {
+			return true
 		}
 	}
 	return false

@@ -391,12 +391,8 @@ const (
 // regexLiterals returns literals every match must contain (from the
 // top-level concatenation, descending into groups and repetitions of at
 // least one) and whether they match case-insensitively (all fold or none;
-// mixed folding gives nothing).
-func regexLiterals(expr string) ([]string, bool) {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return nil, false
-	}
+// mixed folding gives nothing). re is parsed with syntax.Perl.
+func regexLiterals(re *syntax.Regexp) ([]string, bool) {
 	var lits []string
 	folds := map[bool]bool{}
 	var walk func(r *syntax.Regexp)
@@ -607,8 +603,13 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 	}
 	// A literal every match contains makes a cheap test before the regular
 	// expression runs (and a prefilter needle).
-	lits, fold := regexLiterals(expr)
-	m := matcher{op: opRegex, re: re, cased: !fold, run: regexRun(expr)}
+	// regexp.Compile parses with syntax.Perl too, so this does not fail.
+	syn, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, &SkipError{Reason: ReasonRegex, Detail: err.Error()}
+	}
+	lits, fold := regexLiterals(syn)
+	m := matcher{op: opRegex, re: re, cased: !fold, run: regexRun(syn)}
 	for _, l := range lits {
 		if fold {
 			l = toLower(l)

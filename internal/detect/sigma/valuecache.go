@@ -173,22 +173,23 @@ func (e *Engine) scanValue(st *state, j, slot int32, kw *kwMatcher, v string, ds
 			}
 		}
 		if ac := pf.slotAC[slot]; ac != nil {
-			n0 := len(st.hits)
-			st.hits = ac.scanText(low, fold, st.hits, st.checked, st.nextTok())
-			keys := pf.slotKeys[slot]
-			for _, p := range st.hits[n0:] {
-				dst = append(dst, keys[p])
-			}
-			st.hits = st.hits[:n0]
+			dst = st.findKeys(ac, pf.slotKeys[slot], low, fold, dst)
 		}
 	}
 	if kw != nil {
-		n0 := len(st.hits)
-		st.hits = kw.scanText(low, fold, st.hits, st.checked, st.nextTok())
-		for _, p := range st.hits[n0:] {
-			dst = append(dst, kw.keys[p])
-		}
-		st.hits = st.hits[:n0]
+		dst = st.findKeys(kw.ac, kw.keys, low, fold, dst)
 	}
+	return dst
+}
+
+// findKeys appends to dst the key (keys[pattern]) of every needle of ac
+// found in text; fold says text is ASCII and not lower-cased yet.
+func (st *state) findKeys(ac *anchorMatcher, keys []int32, text string, fold bool, dst []int32) []int32 {
+	n0 := len(st.hits)
+	st.hits = ac.scanText(text, fold, st.hits, st.checked, st.nextTok())
+	for _, p := range st.hits[n0:] {
+		dst = append(dst, keys[p])
+	}
+	st.hits = st.hits[:n0]
 	return dst
 }

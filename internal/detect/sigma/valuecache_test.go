@@ -22,12 +22,6 @@ func TestValueCacheSameResults(t *testing.T) {
 	}
 	off := loadWindowsEngineWith(t, Options{ValueCache: -1})
 	lines := loadDevLines(t)
-	ids := func(e *Engine, ev *event.Event) []string {
-		var out []string
-		e.Match(ev, func(m Match) { out = append(out, m.Rule.ID) })
-		slices.Sort(out)
-		return out
-	}
 	var fl jsonFlattener
 	hits := 0
 	// One scratch space for the default engine, to look at its cache.
@@ -45,7 +39,7 @@ func TestValueCacheSameResults(t *testing.T) {
 				}
 			}
 			ev := event.Event{Fields: fs}
-			want := ids(off, &ev)
+			want := matchIDs(off, &ev)
 			hits += len(want)
 			for name, e := range caches {
 				var got []string
@@ -54,7 +48,7 @@ func TestValueCacheSameResults(t *testing.T) {
 					e.match(st, &ev, func(m Match) { got = append(got, m.Rule.ID) })
 					slices.Sort(got)
 				} else {
-					got = ids(e, &ev)
+					got = matchIDs(e, &ev)
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("%s cache, pass %d, line %d: matches %v, want %v", name, pass, n+1, got, want)
