@@ -314,6 +314,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.wait("acknowledged", `document.querySelector('.inc-detail .kv')?.textContent.includes('In progress') && !document.querySelector('#inc-ack')`)
 	b.do("comment", chromedp.SendKeys(chromedp.CSS("#tri-comment"), "wallet signer contained; keys rotated"), chromedp.Click(chromedp.CSS(`form.triage button[type=submit]`)))
 	b.wait("comment shown", `document.querySelector('.inc-detail .comments')?.textContent.includes('keys rotated')`)
+	b.wait("timeline kept", `document.querySelectorAll('.inc-detail ol.timeline > li').length > 1`)
 	eval[bool](b, `(() => { document.querySelector('.inc-detail ol.timeline').scrollIntoView(); return true; })()`)
 	b.shot("23-incident-timeline")
 	st, body = apiDo(t, be, "GET", "/api/v1/incidents/"+crit.ID, "", nil)

@@ -90,7 +90,10 @@ export function mount(root) {
     h('div', { class: 'split' }, listEl, detailEl)));
   detailEl.classList.add('hidden');
 
-  async function load() {
+  // load redraws the list. The open incident is fetched again in place
+  // (no spinner, so the pane does not flicker) unless opts.detail is false:
+  // after a triage update the pane already shows the server's answer.
+  async function load(opts = {}) {
     const q = new URLSearchParams();
     if (st.status && st.status !== 'open') q.set('status', st.status); // open = not closed, filtered here
     if (st.range) q.set('from', st.range);
@@ -110,7 +113,7 @@ export function mount(root) {
     list.sort((a, b) => (SEV_ORDER[a.severity] ?? 9) - (SEV_ORDER[b.severity] ?? 9) || String(b.last_seen).localeCompare(String(a.last_seen)));
     st.list = list;
     drawList();
-    if (st.sel) { const again = list.find((i) => i.id === st.sel); if (again) show(again.id); }
+    if (st.sel && opts.detail !== false) { const again = list.find((i) => i.id === st.sel); if (again) show(again.id, true); }
   }
 
   function drawList() {
@@ -132,11 +135,11 @@ export function mount(root) {
       h('td', {}, ms(inc.last_seen)))))));
   }
 
-  async function show(id) {
+  async function show(id, quiet = false) {
     st.sel = id;
     drawList();
     detailEl.classList.remove('hidden');
-    replace(detailEl, h('span', { class: 'spinner' }), ' Loading…');
+    if (!quiet) replace(detailEl, h('span', { class: 'spinner' }), ' Loading…');
     let inc;
     try {
       inc = await api.getJSON('/api/v1/incidents/' + encodeURIComponent(id));
@@ -168,7 +171,7 @@ export function mount(root) {
         const upd = await api.sendJSON('PATCH', '/api/v1/incidents/' + encodeURIComponent(inc.id), body);
         toast('Incident updated');
         drawDetail(upd);
-        load();
+        load({ detail: false });
       } catch (err) {
         msg.append(errorBox('Could not update the incident.', err));
       } finally {
