@@ -2,6 +2,7 @@ package parse
 
 import (
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
@@ -68,17 +69,82 @@ func parseCEF(s string, ev *event.Event, opts SyslogOptions) error {
 	if hasPrefix(s, "CEF:") {
 		return parseCEFBody(s, ev)
 	}
-	if i := strings.Index(s, "CEF:"); i > 0 && i < 512 {
+	if i := cefIndex(s[:min(len(s), 512+len("CEF:")-1)]); i > 0 && i < 512 {
 		return parseSyslog(s, ev, opts)
 	}
 	return errAt("cef", 0, "no CEF: header")
 }
 
+// cefIndex is strings.Index(s, "CEF:") for short s, by its 'C' (cheaper
+// than the general search, which sets up for long needles and texts).
+func cefIndex(s string) int {
+	for i := 0; i < len(s); i++ {
+		j := strings.IndexByte(s[i:], 'C')
+		if j < 0 {
+			break
+		}
+		if i += j; hasPrefix(s[i:], "CEF:") {
+			return i
+		}
+	}
+	return -1
+}
+
 // parseCEFBody parses s starting at "CEF:".
 func parseCEFBody(s string, ev *event.Event) error {
+	return parseCEFBodyAfter(s, ev, len(ev.Fields))
+}
+
+// parseCEFBodyAfter is parseCEFBody for a record whose event fields at
+// from.. are a syslog header's (see cefSyslogHave).
+func parseCEFBodyAfter(s string, ev *event.Event, from int) error {
+	_, err := parseCEFRecord(s, ev, from)
+	return err
+}
+
+// cefParser is the "cef" parser: parserFunc, but fillHost's scan of all
+// fields for host.name runs only when the record has such a key (a bare
+// record has no other way to one: no header field or ECS name of cefMap is
+// host.name).
+type cefParser struct{ opts SyslogOptions }
+
+func (cefParser) Name() string { return "cef" }
+
+func (p cefParser) Parse(line []byte, ev *event.Event) error {
+	n0 := len(ev.Fields)
+	s := trimEOL(rawString(line, ev))
+	if !hasPrefix(s, "CEF:") {
+		err := parseCEF(s, ev, p.opts)
+		fillHost(ev, n0)
+		return err
+	}
+	host, err := parseCEFRecord(s, ev, n0)
+	if host {
+		fillHost(ev, n0)
+	}
+	return err
+}
+
+// parseCEFRecord is parseCEFBodyAfter; it also reports whether the record
+// has a key host.name.
+func parseCEFRecord(s string, ev *event.Event, from int) (bool, error) {
 	n0 := len(ev.Fields)
 	x := cefExt{rt: -1}
-	i := len("CEF:")
+	// bs is the first backslash (len(s) when none): the header fields
+	// before it need no unescaping, nor the extension values.
+	bs := strings.IndexByte(s, '\\')
+	if bs < 0 {
+		bs = len(s)
+	}
+	ext := -1 // the first backslash in the extension (see cefScan)
+	i, ok := cefHeaderFast(s, bs, ev, &x)
+	if ok {
+		ext = bs - i
+		goto header
+	}
+	// Slow path: escapes in the header, a short record, a bad header.
+	ev.Fields, x = ev.Fields[:n0], cefExt{rt: -1}
+	i = len("CEF:")
 	for k := range len(cefHeaderNames) { // not range cefHeaderNames: that copies the array
 		v, j, esc, ok := cefHeaderField(s, i)
 		if !ok && k == len(cefHeaderNames)-1 && i < len(s) && len(s)-i <= 10 && !strings.ContainsAny(s[i:], `\| `) {
@@ -87,7 +153,7 @@ func parseCEFBody(s string, ev *event.Event) error {
 		}
 		if !ok {
 			ev.Fields = ev.Fields[:n0]
-			return errAt("cef", i, "header has "+string(rune('0'+k))+" of 7 fields")
+			return false, errAt("cef", i, "header has "+string(rune('0'+k))+" of 7 fields")
 		}
 		if esc {
 			v = unescapeCEF(v, true)
@@ -98,14 +164,52 @@ func parseCEFBody(s string, ev *event.Event) error {
 		}
 		i = j
 	}
-	cefScan(s[i:], ev, &x)
+header:
+	cefScan(s[i:], ext, ev, &x)
 	if x.rt >= 0 {
 		if ns, ok := cefTime(ev.Fields[x.rt].Value); ok {
 			ev.Time = ns
 		}
 	}
-	cefNormalize(ev, n0, &x)
-	return nil
+	cefNormalize(ev, from, n0, &x)
+	return x.host, nil
+}
+
+// cefHeaderFast reads the seven header fields at s[4:] when the first
+// backslash, at bs, comes after the seventh '|', eight bytes at a time and
+// without a call in the loop; it returns the index after the seventh '|'.
+// Otherwise it returns false, perhaps after adding some of the fields.
+func cefHeaderFast(s string, bs int, ev *event.Event, x *cefExt) (int, bool) {
+	ev.Fields = slices.Grow(ev.Fields, len(cefHeaderNames))
+	start, k := len("CEF:"), uint(0)
+	for base := start; base+8 <= len(s); base += 8 {
+		for m := byteMask(load64(s, base), '|'); m != 0; m &= m - 1 {
+			j := base + bits.TrailingZeros64(m)>>3
+			if bs < j {
+				return 0, false // an escape
+			}
+			if j > start {
+				// Room was made above: no append (its call would spill
+				// the loop's registers).
+				n := len(ev.Fields)
+				ev.Fields = ev.Fields[:n+1]
+				ev.Fields[n] = event.Field{Name: cefHeaderNames[min(k, uint(len(cefHeaderNames)-1))], Value: s[start:j]}
+				x.note(n, cefHeaderInfo[min(k, uint(len(cefHeaderNames)-1))])
+			}
+			start = j + 1
+			if k++; k == uint(len(cefHeaderNames)) {
+				return start, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// byteMask flags (with its high bit) exactly the bytes of w that are c.
+func byteMask(w uint64, c byte) uint64 {
+	const lo7 = 0x7F7F7F7F7F7F7F7F
+	x := w ^ 0x0101010101010101*uint64(c)
+	return ^((x&lo7 + lo7) | x | lo7)
 }
 
 // cefHeaderField reads a header field ending with an unescaped '|' at

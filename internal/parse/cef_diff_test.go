@@ -112,6 +112,33 @@ var cefDiffInputs = []string{
 	`<14>1 2019-01-01T00:00:00Z h app - - [x@1 src="1"] CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
 	`<14>Jan 22 00:21:13 fw CEF:0|V|P|1|1|n`,
 	`<38>Jan 22 00:21:13 host sshd[1]: Failed password for CEF:0|V|P|1|1|n|3|src=1.1.1.1 from 10.0.0.1 port 22 ssh2`,
+	`<14>Jan 22 00:21:13 fw1 appd[77]: CEF:0|V|P|1|1|n|3|sproc=x spid=5 src=1.1.1.1`,
+	`<14>Jan 22 00:21:13 fw1 appd: CEF:0|V|P|1|1|n|3|sproc=x spid=5 src=1.1.1.1`,
+	`<14>1 2019-01-01T00:00:00Z h appd 42 - - CEF:0|V|P|1|1|n|3|sproc=x spid=5 process.name=y`,
+	`CEF:0|V\|x|P|1|1|n|3|src=1.1.1.1 msg=a\=b`, `CEF:0|V|P|1|1|n|3\|x|y|src=1.1.1.1`, `CEF:0|V|P|1|1|n|3|a\`,
+	`CEF:0|abcdefghijklmnopqrstuvwxyz|abcdefghijklmnopqrstuvwxyz|1|1|n\\|3|rt=1516548673164 src=10.0.0.1 ab=c\=d`,
+	`CEF:0|V|P|1|1|n|3|rt=1516548673 end=151654867316412345 start=15165486731641`,
+	`CEF:0|V|P|1|1|n|3|src=010.1.1.1 dst=1.2.3.4. dvc=255.255.255.255 sourceTranslatedAddress=256.1.1.1 destinationTranslatedAddress=1.2.3`,
+	`CEF:0|V|P|1|1|n|3|x=1 host.name= host.name=h\=1 host.name=h2`, `CEF:0|host.name|P|1|1|n|3|host.name=h`,
+	`CEF:0|V|P|1|1|n|3|dvchost=d shost=s dhost=t host.namex=n xhost.name=m`,
+}
+
+// TestCEFDifferentialBlocks moves keys, values and escapes across the
+// scanner's 8- and 64-byte boundaries.
+func TestCEFDifferentialBlocks(t *testing.T) {
+	tails := []string{
+		" src=1.2.3.4 dst=x\\=y spt=80 sourceTranslatedAddress=10.0.0.1",
+		" deviceExternalId=007200001234 cs1Label=Rule cs1=a b  rt=1516548673164 x",
+		"=a b=c  d= =e cs1Label=x\\",
+	}
+	for pad := 0; pad < 140; pad++ {
+		for _, tail := range tails {
+			ext := "msg=" + strings.Repeat("a", pad) + tail
+			cefDiff(t, "CEF:0|V|P|1|1|n|3|"+ext, nil)
+			cefDiff(t, "CEF:0|V|P|1|1|n|3|"+ext[4+pad/2:], nil)
+			cefDiff(t, "<14>Jan 22 00:21:13 fw CEF:0|"+strings.Repeat("v", pad%70)+"|P|1|1|n|3|"+tail[1:], nil)
+		}
+	}
 }
 
 func TestCEFDifferentialEdges(t *testing.T) {
@@ -254,7 +281,7 @@ func TestCEFKnown(t *testing.T) {
 		for _, line := range []string{"x=1 " + name + "=v w", "abcdefghijklmnopqrstuvwxyz01234 " + name + "=v"} {
 			var ev event.Event
 			var x cefExt
-			cefScan(line, &ev, &x)
+			cefScan(line, -1, &ev, &x)
 			if f := ev.Fields[len(ev.Fields)-1]; f.Name != name || !strings.HasPrefix(f.Value, "v") {
 				t.Errorf("cefScan(%q) = %v", line, ev.Fields)
 			}

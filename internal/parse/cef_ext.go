@@ -8,9 +8,9 @@ import (
 )
 
 // The CEF extension scanner: one pass over "k=v k2=v with spaces k3=v"
-// that finds each '=' (strings.IndexByte), decides whether the bytes
-// before it are a key, and resolves the key against cefMap in the same
-// step, so that normalization needs no look-up of its own.
+// that finds each '=' (a bitmap of 64 bytes at a time), decides whether
+// the bytes before it are a key, and resolves the key against cefMap in
+// the same step, so that normalization needs no look-up of its own.
 //
 // A value runs to the space before the next key= (or the end), less
 // trailing spaces; "\=", "\\", "\n", "\r" are unescaped, and escapes never
@@ -23,15 +23,13 @@ import (
 // cefKeyInfo is what normalization needs to know of an extension key,
 // packed in one word (a struct of four bytes costs a register each):
 // byte 0 is the index in cefMap.ents of its first mapping, byte 1 the
-// number of its mappings, byte 2 its flags (cefMapped, cefTarget, cefRT;
-// 0 when the key is none of cefMap's and not rt), byte 3 with cefTarget
+// number of its mappings, byte 2 its flags (cefMapped, cefTarget, cefRT,
+// cefHost; 0 when the key is none of cefMap's and not rt or host.name),
+// byte 3 with cefTarget
 // the key's index among cefMap's ECS names; bits 32 and up are its slot in
 // cefKnown plus one (0 for other keys).
 type cefKeyInfo uint64
 
-func (k cefKeyInfo) lo() uint32     { return uint32(k) & 255 }
-func (k cefKeyInfo) n() uint32      { return uint32(k) >> 8 & 255 }
-func (k cefKeyInfo) flags() uint32  { return uint32(k) >> 16 & 255 }
 func (k cefKeyInfo) target() uint32 { return uint32(k) >> 24 }
 
 // name returns the key s[ks:ke]: for a key of cefKnown its name there, a
@@ -48,6 +46,7 @@ const (
 	cefMapped = 1 << iota // the key maps to ECS names (n > 0)
 	cefTarget             // the key is one of cefMap's ECS names
 	cefRT                 // the key is "rt", the event time
+	cefHost               // the key is "host.name" (see cefExt.host)
 )
 
 // cefPendingCap is how many mapped fields a CEF record may have, less one,
@@ -60,20 +59,28 @@ type cefExt struct {
 	have uint64 // cefMap ECS names among the fields, one bit each
 	np   int    // mapped fields seen
 	rt   int    // index in ev.Fields of the first rt field; -1 when none
+	// host: the record has a key host.name (never in cefKnown, so only
+	// cefScan's slow path notes it); see cefParser.
+	host bool
 	// pending lists the mapped fields, in order: field index<<16 | the low
 	// 16 bits of its cefKeyInfo (its mappings). cefNormalize takes the
 	// slow path when an index needs more than 16 bits.
 	pending [cefPendingCap]uint32
 }
 
-// note records that ev.Fields[i] has a key described by k. Its only branch
-// is for the rare keys (rt, ECS names), and it is inlined in the scanner.
+// note records that ev.Fields[i] has a key described by k. It is inlined
+// in the scanner; keys that are neither mapped, nor ECS names, nor rt (a
+// third to half of a record's) cost one test.
 func (x *cefExt) note(i int, k cefKeyInfo) {
-	// Written always and kept only when mapped (np moves on); after
-	// cefPendingCap-1 mapped fields normalization ignores pending.
-	x.pending[uint(x.np)%cefPendingCap] = uint32(i)<<16 | uint32(k&0xFFFF)
-	x.np += int((k.n() + 255) >> 8)
-	if k&((cefTarget|cefRT)<<16) != 0 { // rare: predicted well
+	if k&((cefMapped|cefTarget|cefRT)<<16) == 0 {
+		return
+	}
+	if k&(cefMapped<<16) != 0 {
+		// After cefPendingCap-1 mapped fields normalization ignores pending.
+		x.pending[uint(x.np)%cefPendingCap] = uint32(i)<<16 | uint32(k&0xFFFF)
+		x.np++
+	}
+	if k&((cefTarget|cefRT)<<16) != 0 { // rare
 		if k&(cefTarget<<16) != 0 {
 			x.have |= 1 << (k.target() & 63)
 		}
@@ -86,8 +93,11 @@ func (x *cefExt) note(i int, k cefKeyInfo) {
 // cefInfoOf looks name up in cefMap.
 func cefInfoOf(name string) cefKeyInfo {
 	var flags, lo, n, target uint32
-	if name == "rt" {
+	switch name {
+	case "rt":
 		flags |= cefRT
+	case "host.name":
+		flags |= cefHost
 	}
 	if name != "" && cefMap.lenFirst[min(len(name), 31)]&(1<<(name[0]&63)) != 0 {
 		if ki := cefMap.key(name, fieldHash(name)); ki != 0 {
@@ -109,94 +119,160 @@ func cefInfoOf(name string) cefKeyInfo {
 // space-separated attributes with it too).
 func cefExtension(s string, ev *event.Event) {
 	var x cefExt
-	cefScan(s, ev, &x)
+	cefScan(s, -1, ev, &x)
 }
 
 // cefScan parses the extension s, appends its fields to ev and notes their
-// keys in x.
-func cefScan(s string, ev *event.Event, x *cefExt) {
-	ks, ke := -1, -1 // the current key is s[ks:ke]; its value starts after the '=' at ke
-	var k cefKeyInfo
+// keys in x. bs is the first backslash in s (len(s) when none), or -1 when
+// not known. cefRun does the common work without a call; cefScan does the
+// rest (keys not in cefKnown, values to trim or unescape, a full ev.Fields,
+// the last block of fewer than 64 bytes) and lets it go on.
+func cefScan(s string, bs int, ev *event.Event, x *cefExt) {
+	if bs < 0 {
+		bs = strings.IndexByte(s, '\\')
+		if bs < 0 {
+			bs = len(s)
+		}
+	}
+	c := cefCursor{base: -64, ks: -1, ke: -1, bs: bs}
+	for {
+		switch cefRun(s, ev, x, &c) {
+		case cefRunTail:
+			if c.base >= len(s) {
+				if c.ks >= 0 {
+					cefAppend(s, c.ks, c.ke, len(s), &c.bs, c.k, ev, x)
+				}
+				return
+			}
+			c.eq = eqBitsTail(s, c.base)
+			continue
+		case cefRunKey:
+			// Slow path: the key bytes one at a time.
+			p := c.j
+			for p > 0 && cefKeyByte[s[p-1]] {
+				p--
+			}
+			if p == c.j || (p > 0 && s[p-1] != ' ') {
+				continue // not a key
+			}
+			c.p, c.nk = p, cefInfoOf(s[p:c.j])
+			x.host = x.host || c.nk&(cefHost<<16) != 0
+		}
+		// A key at s[c.p:c.j] (cefRunKey, cefRunAppend): the value before
+		// it ends at the space before it.
+		if c.ks >= 0 {
+			cefAppend(s, c.ks, c.ke, c.p-1, &c.bs, c.k, ev, x)
+		}
+		c.ks, c.ke, c.k = c.p, c.j, c.nk
+	}
+}
+
+// cefCursor is where cefRun stopped and why: cefScan's state.
+type cefCursor struct {
+	base   int    // the start of the block of 64 bytes whose '=' eq flags
+	eq     uint64 // the '=' of that block not visited yet: bit i for s[base+i]
+	ks, ke int    // the current key is s[ks:ke] (ks < 0: none yet); its value starts after the '=' at ke
+	k      cefKeyInfo
 	// bs is the first backslash at or after the value start (len(s) when
 	// none): values before it need no unescaping.
-	bs := strings.IndexByte(s, '\\')
-	if bs < 0 {
-		bs = len(s)
-	}
-	for j := -1; ; {
-		// The next '=' (strings.IndexByte: vector instructions).
-		i := strings.IndexByte(s[j+1:], '=')
-		if i < 0 {
-			break
-		}
-		j += 1 + i
-		// s[j] is '=': is there a key before it?
-		p := j
-		var nk cefKeyInfo
-		if j >= 8 {
-			// Fast path: a common key after a space, found in cefKnown by
-			// its length and words (which proves it is all key bytes).
-			w := load64(s, j-8)
-			if m := spaceMask(w); m != 0 {
-				n := bits.LeadingZeros64(m) >> 3 // the bytes after the last space
-				if n == 0 {
-					continue // a space before the '='
-				}
-				lw := w >> (64 - 8*uint(n))
-				for h := cefKnownHash(lw, n); ; h++ {
-					c := &cefKnown[h%cefKnownSlots]
-					if int(c.n) == n && c.lw == lw {
-						p, nk = j-n, c.info
-						goto found
-					}
-					if c.n == 0 {
-						break
-					}
-				}
-			} else {
-				// A key of 8 bytes or more: the slots of its last 8.
-				for h := cefKnownHash(w, 0); ; h++ {
-					c := &cefKnown[h%cefKnownSlots]
-					if n := int(c.n); c.lw == w && n >= 8 && n < j && s[j-n-1] == ' ' && load64(s, j-n) == c.fw {
-						// Names over 16 bytes: the middle words too.
-						name := cefKnownName[h%cefKnownSlots]
-						o := 8
-						for ; o < n-8 && load64(s, j-n+o) == load64(name, o); o += 8 {
-						}
-						if o >= n-8 {
-							p, nk = j-n, c.info
-							goto found
-						}
-					}
-					if c.n == 0 {
-						break
-					}
-				}
+	bs int
+	j  int        // the '=' cefRun stopped at (cefRunKey, cefRunAppend)
+	p  int        // with cefRunAppend: its key starts here
+	nk cefKeyInfo // and is this one
+}
+
+// Why cefRun stopped.
+const (
+	cefRunTail   = iota // the next block is not whole: cefScan loads it, or ends
+	cefRunKey           // the key before the '=' at j is not in cefKnown
+	cefRunAppend        // the key s[p:j] (nk) follows a value that cefAppend must add
+)
+
+// cefRun scans s from c on: it finds each '=' from a bitmap of 64 bytes
+// at a time (eight SWAR words, no branch), the key before it in cefKnown,
+// and appends the field before that key when its value needs no trimming
+// or unescaping and ev.Fields has room. It makes no call (a call in Go
+// spills every live register), so it stops for anything else and says
+// why.
+func cefRun(s string, ev *event.Event, x *cefExt, c *cefCursor) int {
+	base, eq, ks, ke, k := c.base, c.eq, c.ks, c.ke, c.k
+	for {
+		if eq == 0 {
+			base += 64
+			if base+64 > len(s) {
+				c.base, c.eq, c.ks, c.ke, c.k = base, eq, ks, ke, k
+				return cefRunTail
 			}
-		}
-		// Slow path: the key bytes one at a time.
-		for p > 0 && cefKeyByte[s[p-1]] {
-			p--
-		}
-		if p == j || (p > 0 && s[p-1] != ' ') {
+			// The '=' of the next 64 bytes, one bit each.
+			b := s[base : base+64]
+			eq = eqBits(load64(b, 0)) | eqBits(load64(b, 8))<<8 | eqBits(load64(b, 16))<<16 | eqBits(load64(b, 24))<<24 |
+				eqBits(load64(b, 32))<<32 | eqBits(load64(b, 40))<<40 | eqBits(load64(b, 48))<<48 | eqBits(load64(b, 56))<<56
 			continue
 		}
-		nk = cefInfoOf(s[p:j])
-	found:
-		if ks >= 0 {
-			// The value ends at the space before the key, less trailing spaces.
-			end := p - 1
-			if end == ke+1 || s[end-1] == ' ' || bs < end {
-				cefAppend(s, ks, ke, end, &bs, k, ev, x)
-			} else {
-				ev.Fields = append(ev.Fields, event.Field{Name: k.name(s, ks, ke), Value: s[ke+1 : end]})
-				x.note(len(ev.Fields)-1, k)
+		j := base + bits.TrailingZeros64(eq)
+		eq &= eq - 1
+		// s[j] is '=': is there a key before it? A common key after a
+		// space is found in cefKnown by its length and words (which proves
+		// it is all key bytes); cefScan looks for the others.
+		if j < 8 {
+			c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+			return cefRunKey
+		}
+		var p int
+		var nk cefKeyInfo
+		w := load64(s, j-8)
+		if m := spaceMask(w); m != 0 {
+			n := bits.LeadingZeros64(m) >> 3 // the bytes after the last space
+			if n == 0 {
+				continue // a space before the '='
+			}
+			lw := w >> (64 - 8*uint(n))
+			for h := cefKnownHash(lw, n); ; h++ {
+				e := &cefKnown[h%cefKnownSlots]
+				if int(e.n) == n && e.lw == lw {
+					p, nk = j-n, e.info
+					goto found
+				}
+				if e.n == 0 {
+					c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+					return cefRunKey
+				}
+			}
+		} else {
+			// A key of 8 bytes or more: the slots of its last 8.
+			for h := cefKnownHash(w, 0); ; h++ {
+				e := &cefKnown[h%cefKnownSlots]
+				if n := int(e.n); e.lw == w && n >= 8 && n < j && s[j-n-1] == ' ' && load64(s, j-n) == e.fw {
+					// Names over 16 bytes: the middle words too.
+					name := cefKnownName[h%cefKnownSlots]
+					o := 8
+					for ; o < n-8 && load64(s, j-n+o) == load64(name, o); o += 8 {
+					}
+					if o >= n-8 {
+						p, nk = j-n, e.info
+						goto found
+					}
+				}
+				if e.n == 0 {
+					c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+					return cefRunKey
+				}
 			}
 		}
+	found:
+		if ks >= 0 {
+			// The value ends at the space before the key (p-1 > ke).
+			end := p - 1
+			n := len(ev.Fields)
+			if end == ke+1 || s[end-1] == ' ' || c.bs < end || n == cap(ev.Fields) {
+				c.base, c.eq, c.ks, c.ke, c.k, c.j, c.p, c.nk = base, eq, ks, ke, k, j, p, nk
+				return cefRunAppend
+			}
+			ev.Fields = ev.Fields[:n+1]
+			ev.Fields[n] = event.Field{Name: k.name(s, ks, ke), Value: s[ke+1 : end]}
+			x.note(n, k)
+		}
 		ks, ke, k = p, j, nk
-	}
-	if ks >= 0 {
-		cefAppend(s, ks, ke, len(s), &bs, k, ev, x)
 	}
 }
 
@@ -223,6 +299,36 @@ func cefAppend(s string, ks, ke, end int, bs *int, k cefKeyInfo, ev *event.Event
 	}
 	ev.Fields = append(ev.Fields, event.Field{Name: k.name(s, ks, ke), Value: v})
 	x.note(len(ev.Fields)-1, k)
+}
+
+// eqBits returns a bit for each byte of w, set for '=' (bit i for byte i).
+func eqBits(w uint64) uint64 {
+	return byteMask(w, '=') * 0x0002040810204081 >> 56 // gathers the high bits
+}
+
+// eqBitsTail is the '=' bits of s[i:i+64] when fewer than 64 bytes remain.
+func eqBitsTail(s string, i int) uint64 {
+	var eq uint64
+	for o := 0; o < 64 && i+o < len(s); o += 8 {
+		eq |= eqBits(loadTail(s, i+o)) << o
+	}
+	return eq
+}
+
+// loadTail returns the bytes s[i:i+8], or s[i:] padded with zeros when
+// fewer remain, as a little-endian word.
+func loadTail(s string, i int) uint64 {
+	if i+8 <= len(s) {
+		return load64(s, i)
+	}
+	if len(s) >= 8 {
+		return load64(s, len(s)-8) >> (8 * uint(i+8-len(s)))
+	}
+	var w uint64
+	for k := len(s) - 1; k >= i; k-- {
+		w = w<<8 | uint64(s[k])
+	}
+	return w
 }
 
 // spaceMask flags (with its high bit) exactly the bytes of w that are ' '.
@@ -289,6 +395,11 @@ func init() {
 		panic("BUG: cefMap has more than 256 mappings") // cefKeyInfo holds their indexes in a byte
 	}
 	add := func(name string) {
+		if name == "host.name" {
+			// cefMap's names and the common keys are added: neither may be
+			// host.name, or cefParser would miss it (see cefExt.host).
+			panic("BUG: host.name among the CEF keys")
+		}
 		n := len(name)
 		if n == 0 || n > 31 {
 			panic("BUG: CEF key " + name + " is empty or longer than 31 bytes")
@@ -377,24 +488,4 @@ func cefPrefixHave(fs []event.Field) (have uint64) {
 		}
 	}
 	return have
-}
-
-// cefNormalize is normalize(ev, n0, cefMap) for a CEF record whose fields
-// at n0.. the parser noted in x.
-func cefNormalize(ev *event.Event, n0 int, x *cefExt) {
-	if x.np >= cefPendingCap || len(ev.Fields) >= 1<<16 {
-		normalize(ev, n0, cefMap) // Slow path: hostile records.
-		return
-	}
-	have := x.have
-	if n0 > 0 {
-		have |= cefPrefixHave(ev.Fields[:n0])
-	}
-	fs := ev.Fields
-	out := fs
-	for _, p := range x.pending[:x.np] {
-		lo := p & 255
-		out, have = appendECS(out, cefMap.ents[lo:lo+p>>8&255], fs[p>>16].Value, have)
-	}
-	ev.Fields = out
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"math"
+	"math/bits"
 	"net/netip"
 	"strings"
 
@@ -261,7 +262,7 @@ func normalize(ev *event.Event, from int, fm *fieldMap) string {
 // appendECS appends to out the ECS field each mapping of ents makes of
 // value, unless its ECS name is in have (one bit per name, see fmEntry.target)
 // or value does not suit its kind, and returns out and have with the names
-// added. normalize and cefNormalize share it.
+// added. (cefNormalize has its own copy of this loop for cefMap.)
 func appendECS(out []event.Field, ents []fmEntry, value string, have uint64) ([]event.Field, uint64) {
 	for i := range ents {
 		m := &ents[i]
@@ -490,38 +491,65 @@ func isIP(v string) bool {
 // leading zeros) without netip. sure is false for anything else, which
 // netip then decides (IPv6, zones, and every malformed address).
 func isIPv4Fast(v string) (ok, sure bool) {
-	// Fast path: four parts of one to three digits.
-	i := 0
-	for part := 0; part < 4; part++ {
-		if part > 0 {
-			if i >= len(v) || v[i] != '.' {
-				return false, false
-			}
-			i++
+	n := len(v)
+	if n < 8 || n > 15 {
+		if n == 7 {
+			return isIPv4Short(v)
 		}
-		if i >= len(v) {
-			return false, false
-		}
-		n := int(v[i]) - '0'
-		if uint(n) > 9 {
-			return false, false
-		}
-		i++
-		if n != 0 { // "0" is a whole part: "01" is left to netip (invalid)
-			for k := 0; k < 2 && i < len(v); k++ {
-				d := int(v[i]) - '0'
-				if uint(d) > 9 {
-					break
-				}
-				n = n*10 + d
-				i++
-			}
-		}
-		if n > 255 {
-			return false, false
-		}
+		return false, false
 	}
-	return i == len(v), i == len(v)
+	// Fast path: the bytes as two words (the second holds bytes 8.. in
+	// its low bytes and zeros above), classified eight at a time: only
+	// digits and exactly three dots.
+	const hi = 0x8080808080808080
+	a := load64(v, 0)
+	b := load64(v, n-8) >> (8 * uint(16-n))
+	da, db := byteMask(a, '.'), byteMask(b, '.')
+	if da|digitMask(a) != hi || db|digitMask(b) != hi>>(8*uint(16-n)) || bits.OnesCount64(da|db>>7) != 3 {
+		return false, false
+	}
+	// The dots: the first two are in a (parts have at most three digits;
+	// if not, the lengths below are wrong and fail), the third in a or b.
+	p1 := bits.TrailingZeros64(da) >> 3
+	da &= da - 1
+	p2 := bits.TrailingZeros64(da) >> 3
+	da &= da - 1
+	p3 := 8 + bits.TrailingZeros64(db)>>3
+	if da != 0 {
+		p3 = bits.TrailingZeros64(da) >> 3
+	}
+	ok = ipv4Part(v, 0, p1) && ipv4Part(v, p1+1, p2) && ipv4Part(v, p2+1, p3) && ipv4Part(v, p3+1, n)
+	return ok, ok
+}
+
+// ipv4Part reports whether the digits v[i:j] are an IPv4 part: one to
+// three digits, at most 255, no leading zero.
+func ipv4Part(v string, i, j int) bool {
+	switch j - i {
+	case 1:
+		return true
+	case 2:
+		return v[i] != '0'
+	case 3:
+		c := v[i]
+		return c == '1' || (c == '2' && (v[i+1] < '5' || (v[i+1] == '5' && v[i+2] <= '5')))
+	}
+	return false
+}
+
+// isIPv4Short is isIPv4Fast for the shortest addresses ("1.2.3.4").
+func isIPv4Short(v string) (ok, sure bool) {
+	ok = len(v) == 7 && isDigit(v[0]) && v[1] == '.' && isDigit(v[2]) && v[3] == '.' && isDigit(v[4]) && v[5] == '.' && isDigit(v[6])
+	return ok, ok
+}
+
+// digitMask flags (with its high bit) exactly the bytes of w that are
+// ASCII digits.
+func digitMask(w uint64) uint64 {
+	const hi = 0x8080808080808080
+	ge0 := (w | hi) - 0x3030303030303030 // high bit: the byte, less its own high bit, is >= '0'
+	ge9 := (w | hi) - 0x3A3A3A3A3A3A3A3A // ... > '9'
+	return ge0 &^ ge9 &^ w & hi
 }
 
 // normalizeSyslog is normalize(ev, from, syslogMap) written out: every

@@ -32,7 +32,7 @@ var builtins = []struct {
 	}},
 	{"cef", func(o Options) Parser {
 		so := o.syslog()
-		return parserFunc{"cef", func(s string, ev *event.Event) error { return parseCEF(s, ev, so) }}
+		return cefParser{so}
 	}},
 	{"leef", func(o Options) Parser {
 		so := o.syslog()

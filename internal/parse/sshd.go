@@ -230,16 +230,25 @@ func parseSudo(msg string, ev *event.Event) {
 		add(ev, "sudo.error", strings.TrimSpace(firstPart(rest)))
 	}
 	authFields(ev, "sudo", outcome, user, "", "")
+	// A key repeated before COMMAND= (only forged lines do that) keeps its
+	// first value: an event never holds a field twice.
+	var seen uint8
+	once := func(bit uint8, name, value string) {
+		if seen&bit == 0 {
+			seen |= bit
+			add(ev, name, value)
+		}
+	}
 	for rest != "" {
 		var part string
 		part, rest = cutSemicolon(rest)
 		switch {
 		case strings.HasPrefix(part, "TTY="):
-			add(ev, "sudo.tty", part[4:])
+			once(1, "sudo.tty", part[4:])
 		case strings.HasPrefix(part, "PWD="):
-			add(ev, "process.working_directory", part[4:])
+			once(2, "process.working_directory", part[4:])
 		case strings.HasPrefix(part, "USER="):
-			add(ev, "user.effective.name", part[5:])
+			once(4, "user.effective.name", part[5:])
 		case strings.HasPrefix(part, "COMMAND="):
 			// The command runs to the end: it may itself contain " ; ".
 			add(ev, "process.command_line", msg[strings.Index(msg, "COMMAND=")+8:])

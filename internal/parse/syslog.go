@@ -2,6 +2,7 @@ package parse
 
 import (
 	"math/bits"
+	"strings"
 	"time"
 
 	"github.com/mamori/mamori/internal/event"
@@ -238,12 +239,7 @@ func looksLikeTag(tok string) bool {
 		// "fe80::1:" is not a thing; an IPv6 host never ends with ':'.
 		return true
 	}
-	for i := 0; i < len(tok); i++ {
-		if tok[i] == '[' {
-			return true
-		}
-	}
-	return false
+	return strings.IndexByte(tok, '[') >= 0
 }
 
 // startsHeader reports whether a second syslog header starts at s[i:].
@@ -434,6 +430,11 @@ func unescapeSD(v string) string {
 // parseSyslogMessage parses the message of a syslog line by its program or
 // its shape. Fields it cannot read are simply not added.
 func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
+	// A CEF record is known by its content, before the program is looked up.
+	if hasPrefix(msg, "CEF:") {
+		_ = parseCEFBodyAfter(msg, ev, n0) // a bad CEF body leaves the syslog fields; the message is kept
+		return
+	}
 	app := ""
 	for i := n0; i < len(ev.Fields); i++ {
 		if ev.Fields[i].Name == fSyslogAppname {
@@ -442,8 +443,6 @@ func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
 		}
 	}
 	switch {
-	case hasPrefix(msg, "CEF:"):
-		_ = parseCEFBody(msg, ev) // a bad CEF body leaves the syslog fields; the message is kept
 	case hasPrefix(msg, "LEEF:"):
 		_ = parseLEEFBody(msg, ev) // as above
 	case app == "sshd":

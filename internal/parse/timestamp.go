@@ -92,6 +92,14 @@ func epochDigits(v string) (int64, bool) {
 	if len(v) < 9 || len(v) > 18 {
 		return 0, false
 	}
+	if len(v) <= 16 {
+		// Fast path: the last eight digits and the one to eight before
+		// them (shifted up, '0' below), eight at a time.
+		sh := 8 * uint(16-len(v))
+		hi, ok1 := digits8(load64(v, 0)<<sh | 0x3030303030303030>>(64-sh))
+		lo, ok2 := digits8(load64(v, len(v)-8))
+		return int64(hi*1e8 + lo), ok1 && ok2
+	}
 	var n int64
 	for i := 0; i < len(v); i++ {
 		d := v[i] - '0'
@@ -101,6 +109,16 @@ func epochDigits(v string) (int64, bool) {
 		n = n*10 + int64(d)
 	}
 	return n, true
+}
+
+// digits8 reads the eight bytes of w (the first in its low byte) as a
+// decimal number, when all are ASCII digits.
+func digits8(w uint64) (uint64, bool) {
+	ok := digitMask(w) == 0x8080808080808080
+	w -= 0x3030303030303030
+	w = (w*10 + w>>8) & 0x00FF00FF00FF00FF    // pairs of digits
+	w = (w*100 + w>>16) & 0x0000FFFF0000FFFF  // fours
+	return (w*10000 + w>>32) & 0xFFFFFFFF, ok // eight
 }
 
 // DetectTime finds the timestamp of a plain-text line, looking near its

@@ -390,6 +390,9 @@ func (w *worker) selectRows(m matcher, lo, hi int) []int {
 	if all && w.keep == nil {
 		return w.allRows(hi)[lo:] // fast path: every row
 	}
+	if sel, ok := w.selectBySkeletons(m, lo, hi); ok {
+		return sel // _raw skeletons: decided per skeleton (tmpl_count.go)
+	}
 	w.sel = w.sel[:0]
 	for i := lo; i < hi; i++ {
 		if (w.keep == nil || w.keep[i]) && (all || m.matchRow(&w.bv, i)) {

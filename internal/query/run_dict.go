@@ -32,6 +32,9 @@ type dictPlan struct {
 	// ip[j] decides fields[j] on blocks that store its column as IPv4
 	// numbers (store.IPv4Loader), nil when it cannot (run_ip.go).
 	ip []*ipPred
+	// exact[j] holds the values fields[j] accepts, all of them and only
+	// them (field=value, field in (...)), nil when not known so.
+	exact [][]string
 	// ipAgg names the column of a count by one field or of a lone
 	// count_distinct (ipDistinct) that is counted by number on blocks
 	// storing it as IPv4, when every conjunct is a field comparison.
@@ -201,10 +204,20 @@ func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
 // code passes, without marking candidates. It reports false when the
 // block does not code the column.
 func (w *worker) countOne(sh *aggShardImpl, cl store.ColumnLoader, rows int) (bool, error) {
-	f := w.ex.p.dict.fields[0]
+	d := &w.ex.p.dict
+	f := d.fields[0]
 	w.keep = nil // no candidates are marked
 	ds := getDictScratch()
 	defer putDictScratch(ds)
+	if vc, ok := cl.(store.ValueCounter); ok && d.exact[0] != nil {
+		// The codes are counted as stored; a block whose dictionary
+		// lacks the values is not read further.
+		n, ok, err := vc.CountValues(f.name, d.exact[0], &ds.buf)
+		if err != nil || !ok {
+			return err != nil, err
+		}
+		return true, w.addCount(sh, rows, int64(n))
+	}
 	dc, codes8, err := loadDictBytes(cl, f.name, &ds.buf)
 	if err != nil || dc == nil || (dc.Codes != nil && len(dc.Codes) != rows) || (codes8 != nil && len(codes8) != rows) {
 		return err != nil, err

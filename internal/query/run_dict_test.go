@@ -350,35 +350,53 @@ func TestIPPred(t *testing.T) {
 
 func TestIPCounters(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 3))
-	var lc ipCounter
 	var set ipTable
 	all := map[uint32]bool{}
 	total := map[uint32]int64{}
-	for round := range 3 {
-		lc.reset(500)
-		want := map[uint32]int64{}
+	for round := range 4 {
+		var batch []uint32
 		for range 500 {
 			a := r.Uint32() % 300
-			if round == 2 {
+			if round >= 2 {
 				a = r.Uint32()
 			}
-			lc.add(a)
-			want[a]++
+			if round == 3 {
+				batch = append(batch, a, a, 0)
+				continue
+			}
 			if set.add(a, 1) == all[a] {
 				t.Fatalf("ipTable.add(%d) new = %v, seen before = %v", a, !all[a], all[a])
 			}
 			all[a] = true
 			total[a]++
 		}
-		if len(lc.keys) != len(want) {
-			t.Fatalf("round %d: %d keys, want %d", round, len(lc.keys), len(want))
-		}
-		for k, a := range lc.keys {
-			if lc.counts[k] != want[a] {
-				t.Errorf("round %d: count of %d = %d, want %d", round, a, lc.counts[k], want[a])
+		if round == 3 {
+			seen := map[uint32]bool{}
+			added := 0
+			for _, a := range batch {
+				if !all[a] && !seen[a] {
+					added++
+				}
+				seen[a] = true
+				total[a]++
+			}
+			if got := set.countEach(batch); got != added {
+				t.Fatalf("countEach: %d new, want %d", got, added)
+			}
+			for a := range seen {
+				all[a] = true
 			}
 		}
 	}
+	// Counts beyond 32 bits.
+	big := uint32(7<<24 | 1)
+	for _, n := range []int64{1 << 31, 1 << 31, 5, 1 << 33} {
+		set.add(big, n)
+		total[big] += n
+	}
+	set.countEach([]uint32{big, big})
+	total[big] += 2
+	all[big] = true
 	got := map[uint32]int64{}
 	set.each(func(a uint32, n int64) { got[a] = n })
 	if len(got) != len(all) || set.len() != len(all) {
@@ -478,4 +496,62 @@ func runText(t *testing.T, src store.Snapshot, q *Query, o Options) string {
 		t.Fatalf("Run(%s): %v", q, err)
 	}
 	return b.String()
+}
+
+// TestTopSums checks the top addresses of tables summed without merging
+// them against the merged counts, on skewed and flat counts with ties,
+// for one to three tables.
+func TestTopSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := range 60 {
+		nt := 1 + round%3
+		k := []int{1, 3, 10, 50}[round%4]
+		tables := make([]*ipTable, nt)
+		merged := map[uint32]int64{}
+		distinct := 1 + r.IntN(3000)
+		flat := round%5 == 0
+		for i := range tables {
+			tables[i] = &ipTable{}
+			for range r.IntN(20000) {
+				x := r.IntN(distinct)
+				if !flat {
+					x = int(float64(distinct) * r.Float64() * r.Float64() * r.Float64())
+				}
+				a := uint32(x) * 2654435761 // 0 included
+				tables[i].add(a, 1)
+				merged[a]++
+			}
+		}
+		var counts []int64
+		for _, n := range merged {
+			counts = append(counts, n)
+		}
+		slices.Sort(counts)
+		least := int64(0)
+		if len(counts) > k {
+			least = counts[len(counts)-k]
+		}
+		var want []uint32
+		for a, n := range merged {
+			if n >= least {
+				want = append(want, a)
+			}
+		}
+		slices.Sort(want)
+		keys, sums, ok := topSums(tables, k)
+		if !ok {
+			if len(want) <= maxTopCandidates && !flat {
+				t.Logf("round %d: gave up (%d distinct)", round, len(merged))
+			}
+			continue
+		}
+		if !slices.Equal(keys, want) {
+			t.Fatalf("round %d (%d tables, k %d): %d addresses, want %d", round, nt, k, len(keys), len(want))
+		}
+		for _, a := range keys {
+			if sums[a] != merged[a] {
+				t.Fatalf("round %d: sum of %d = %d, want %d", round, a, sums[a], merged[a])
+			}
+		}
+	}
 }

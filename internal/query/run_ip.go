@@ -97,12 +97,33 @@ func newIPPred(e Expr) *ipPred {
 	return nil
 }
 
-// planIP pairs the search's field conjuncts with number predicates: a
-// fieldMatcher gets one when it is the only conjunct on its field both
-// in the compiled search and in the search expression, so the two are
-// known to be the same.
+// planIP pairs the search's field conjuncts with their expressions
+// (pairExprs), and gives those it can number predicates and exact
+// values.
 func (d *dictPlan) planIP(search Expr) {
 	d.ip = make([]*ipPred, len(d.fields))
+	d.exact = make([][]string, len(d.fields))
+	for j, e := range d.pairExprs(search) {
+		if e == nil {
+			continue
+		}
+		d.ip[j] = newIPPred(e)
+		if vals, _ := exactValues(e); len(vals) > 0 && len(vals) <= maxExact {
+			d.exact[j] = vals
+		}
+	}
+}
+
+// maxExact is the most values of a conjunct counted by value
+// (store.ValueCounter).
+const maxExact = 8
+
+// pairExprs returns, for each field conjunct, its expression in the
+// search: a fieldMatcher gets one when it is the only conjunct on its
+// field both in the compiled search and in the search expression, so the
+// two are known to be the same.
+func (d *dictPlan) pairExprs(search Expr) []Expr {
+	out := make([]Expr, len(d.fields))
 	exprs := map[string][]Expr{}
 	for _, e := range conjuncts(search) {
 		switch e := e.(type) {
@@ -125,9 +146,10 @@ func (d *dictPlan) planIP(search Expr) {
 			}
 		}
 		if n == 1 {
-			d.ip[j] = newIPPred(exprs[f.name][0])
+			out[j] = exprs[f.name][0]
 		}
 	}
+	return out
 }
 
 // ipFilter decides conjunct j on the block's IPv4 column (decoded into
@@ -176,12 +198,9 @@ func (w *worker) ipFilter(il store.IPv4Loader, j, rows int, buf *store.DictBuf) 
 // column (dictPlan.ipAgg): the addresses and their counts over the
 // worker's blocks, added to its shard as text once, at the end.
 type ipAgg struct {
-	counts  ipCounter // a run of blocks (count)
-	pending int       // candidates counted in counts
-	room    int       // candidates counts was sized for
-	table   ipTable
-	text    []byte
-	noDict  bool // a dictionary held a value that is not an address
+	table  ipTable
+	text   []byte
+	noDict bool // a dictionary held a value that is not an address
 	// misses counts blocks in a row that stored the column neither as
 	// IPv4 nor as a dictionary of addresses; after maxIPMisses the worker
 	// stops trying (the usual way gives the same answer).
@@ -281,47 +300,11 @@ func (ia *ipAgg) count(w *worker, sh *aggShardImpl, col *store.IPv4Column, lo, h
 	return ia.countAddrs(sh, addrs)
 }
 
-// countAddrs counts addresses. The addresses of a run of blocks are
-// counted in a smaller table first: the worker's table is touched once per
-// distinct address of the run.
+// countAddrs counts addresses.
 func (ia *ipAgg) countAddrs(sh *aggShardImpl, addrs []uint32) error {
-	if len(addrs) == 0 {
-		return nil
+	if added := ia.table.countEach(addrs); added > 0 {
+		return sh.mem.add(12 * int64(added))
 	}
-	lc := &ia.counts
-	if ia.pending > 0 && ia.pending+len(addrs) > ia.room {
-		if err := ia.drain(sh); err != nil {
-			return err
-		}
-	}
-	if ia.pending == 0 {
-		// Room for a run of blocks like this one, up to ipRun.
-		ia.room = max(len(addrs), min(ipRun, 16*len(addrs)))
-		lc.reset(ia.room)
-	}
-	for _, a := range addrs {
-		lc.add(a)
-	}
-	ia.pending += len(addrs)
-	return nil
-}
-
-// ipRun is the most candidate addresses counted in ipAgg.counts before
-// they reach the worker's table.
-const ipRun = 1 << 15
-
-// drain adds the run's counts to the worker's table.
-func (ia *ipAgg) drain(sh *aggShardImpl) error {
-	lc := &ia.counts
-	for k, a := range lc.keys {
-		if ia.table.add(a, lc.counts[k]) {
-			if err := sh.mem.add(12); err != nil {
-				return err
-			}
-		}
-	}
-	lc.keys, lc.counts = lc.keys[:0], lc.counts[:0]
-	ia.pending = 0
 	return nil
 }
 
@@ -427,20 +410,6 @@ func flushIP(ips []ipAgg, shards []aggShard, d *dictPlan) error {
 	if !ok {
 		return errors.New("BUG: ipv4 aggregation without its shard")
 	}
-	for k := range ips {
-		sh, ok := shards[k].(*aggShardImpl)
-		if !ok {
-			return errors.New("BUG: ipv4 aggregation without its shard")
-		}
-		if err := ips[k].drain(sh); err != nil {
-			return err
-		}
-	}
-	for k := 1; k < len(ips); k++ {
-		ips[k].table.each(func(a uint32, n int64) { ips[0].table.add(a, n) })
-		ips[k].table = ipTable{}
-	}
-	least := int64(0)
 	if d.ipTop > 0 && !d.ipDistinct {
 		for _, sh := range shards {
 			sh, ok := sh.(*aggShardImpl)
@@ -455,11 +424,104 @@ func flushIP(ips []ipAgg, shards []aggShard, d *dictPlan) error {
 			}
 			sh.last, sh.lastKey = nil, ""
 		}
-		if ips[0].table.len() > d.ipTop {
-			least = ips[0].table.topCount(d.ipTop)
+		if done, err := flushTop(ips, s, d.ipTop); done || err != nil {
+			return err
 		}
 	}
+	for k := 1; k < len(ips); k++ {
+		ips[k].table.each(func(a uint32, n int64) { ips[0].table.add(a, n) })
+		ips[k].table = ipTable{}
+	}
+	least := int64(0)
+	if d.ipTop > 0 && !d.ipDistinct && ips[0].table.len() > d.ipTop {
+		least = ips[0].table.topCount(d.ipTop)
+	}
 	return ips[0].flush(s, d.ipDistinct, least)
+}
+
+// maxTopCandidates bounds the addresses flushTop sums; with more (counts
+// too even for a top to stand out) the tables are merged instead.
+const maxTopCandidates = 4096
+
+// flushTop adds to sh the addresses whose summed counts over the
+// workers' tables are among the k largest (topSums), and reports false,
+// having added nothing, when topSums gives up.
+func flushTop(ips []ipAgg, sh *aggShardImpl, k int) (bool, error) {
+	tables := make([]*ipTable, len(ips))
+	for i := range ips {
+		tables[i] = &ips[i].table
+	}
+	keys, sums, ok := topSums(tables, k)
+	if !ok {
+		return false, nil
+	}
+	// One string for all: the shard keeps views of its texts.
+	var text []byte
+	for _, a := range keys {
+		text = store.AppendIPv4(text, a)
+	}
+	all, start := string(text), 0
+	for _, a := range keys {
+		end := start + ipTextLen(a)
+		if err := sh.addCountText(all[start:end], sums[a]); err != nil {
+			return true, err
+		}
+		start = end
+	}
+	return true, nil
+}
+
+// topSums returns, in order, the addresses whose counts summed over
+// tables are among the k largest (all of those equal to the k-th), and
+// the sums, without merging the tables: the k-th largest count of any
+// one table is at most the k-th largest sum, and an address whose sum
+// reaches it has at least its share of it in some table, so only those
+// addresses are summed. It gives up (false) when they are more than
+// maxTopCandidates.
+func topSums(tables []*ipTable, k int) ([]uint32, map[uint32]int64, bool) {
+	var lb int64
+	for _, t := range tables {
+		if t.len() > k {
+			lb = max(lb, t.topCount(k))
+		}
+	}
+	share := (lb + int64(len(tables)) - 1) / int64(len(tables))
+	sums := map[uint32]int64{}
+	for _, t := range tables {
+		t.each(func(a uint32, n int64) {
+			if n < share || len(sums) > maxTopCandidates {
+				return
+			}
+			if _, ok := sums[a]; ok {
+				return
+			}
+			var sum int64
+			for _, u := range tables {
+				sum += u.get(a)
+			}
+			sums[a] = sum
+		})
+	}
+	if len(sums) > maxTopCandidates {
+		return nil, nil, false
+	}
+	least := int64(0)
+	if len(sums) > k {
+		counts := make([]int64, 0, len(sums))
+		for _, n := range sums {
+			counts = append(counts, n)
+		}
+		slices.Sort(counts)
+		least = counts[len(counts)-k]
+	}
+	var keys []uint32
+	for a, n := range sums {
+		if n >= least {
+			keys = append(keys, a)
+		}
+	}
+	slices.Sort(keys)
+	return keys, sums, true
 }
 
 // flush adds the addresses counted by number to the shard, as text: to

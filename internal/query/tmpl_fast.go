@@ -79,7 +79,7 @@ func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tm
 			if len(right) > 0 {
 				starts = tf.startSplits(right, next >= 0)
 			}
-			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts) {
+			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, left, right, start > 0, next >= 0) {
 				return tmplMaybe
 			}
 		}
@@ -210,12 +210,22 @@ func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
 
 // joins reports whether the value of the reference with the given code
 // in row i (all rows of the skeleton when i < 0) may go on with the term
-// after one of the splits ends or lead into it before one of starts.
-func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64) bool {
+// after one of the splits ends or lead into it before one of starts;
+// left and right are the pieces around the reference, openL and openR
+// whether more lies beyond them.
+func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64, left, right string, openL, openR bool) bool {
 	if code >= store.TemplateColumn0 && bv.tv.tmpl.Skeletons() > 0 {
 		k := int(code - store.TemplateColumn0)
 		if !bv.tv.tmpl.MayHoldAny(k, bv.tv.joinBytes(tf, ends, starts)) {
 			return false // no value has a byte to join with
+		}
+	}
+	if code >= store.TemplateColumn0 && (i < 0 || !tf.digit && bv.tv.tmpl.Skeletons() > 0) {
+		// The skeleton's text and the column's stored bytes
+		// (tmpl_junction.go), then the rows' values.
+		k := int(code - store.TemplateColumn0)
+		if !bv.joinsByText(tf, k, ends, starts, left, right, openL, openR) {
+			return false
 		}
 	}
 	if i < 0 && code >= store.TemplateColumn0 {

@@ -20,9 +20,10 @@ import (
 
 // skelAnswers caches the answers of one finder by skeleton.
 type skelAnswers struct {
-	tf  *tmplFinder
-	lit bool
-	ans []uint8 // by skeleton: 0 not decided yet, else tmplAnswer+1
+	tf   *tmplFinder
+	lit  bool
+	ans  []uint8    // by skeleton: 0 not decided yet, else tmplAnswer+1
+	memo []skelMemo // by skeleton: skelByValues's last row
 }
 
 // skelAnswer decides term tf on the skeleton of present row i, once per
@@ -35,17 +36,32 @@ func (bv *blockView) skelAnswer(tf *tmplFinder, i int) tmplAnswer {
 	if id < 0 {
 		return tmplNo
 	}
+	if tf.digit {
+		// Terms with digits: the skeleton's residual program
+		// (tmpl_digit.go) decides most rows.
+		if a := bv.digitAnswer(tf, id, i); a != tmplMaybe {
+			return a
+		}
+		return bv.skelRow(tf, id, i, nil)
+	}
 	if a := bv.skelCached(tf, id, false); a != tmplMaybe {
 		return a
 	}
+	return bv.skelByValues(tf, id, i)
+}
+
+// skelRow decides term tf on row i of skeleton id, which the skeleton
+// alone does not decide; only's columns (nil: all) are those whose
+// values may decide it (valueCols).
+func (bv *blockView) skelRow(tf *tmplFinder, id, i int, only *skelMemo) tmplAnswer {
 	// Decide the row on its skeleton with its values, then with them
 	// written in: both cost less than building its template (the
 	// variables are decoded only for that).
-	sk := tv.tmpl.Skeleton(id)
+	sk := bv.tv.tmpl.Skeleton(id)
 	if ans := bv.quickIn(tf, sk, i, true, false); ans != tmplMaybe {
 		return ans
 	}
-	if m, ok := bv.mergeSkeleton(tf, sk, i); ok {
+	if m, ok := bv.mergeSkeleton(tf, sk, i, only); ok {
 		return bv.quickIn(tf, m, i, true, false)
 	}
 	return tmplMaybe
@@ -66,6 +82,11 @@ func (bv *blockView) skelMayContain(tf *tmplFinder, i int) bool {
 // skelCached decides tf on skeleton id for all its rows, once per
 // skeleton and block.
 func (bv *blockView) skelCached(tf *tmplFinder, id int, lit bool) tmplAnswer {
+	if tf.digit && !lit {
+		// Terms with digits: the skeleton's residual program
+		// (tmpl_digit.go).
+		return bv.digitCached(tf, id)
+	}
 	tv := &bv.tv
 	c := tv.skelCache(tf, lit)
 	a := c.ans[id]
@@ -78,9 +99,10 @@ func (bv *blockView) skelCached(tf *tmplFinder, id int, lit bool) tmplAnswer {
 
 // mergeSkeleton returns skeleton sk with the values of row i's column
 // references written in (escaped), in tv.mbuf, but those of columns
-// whose values hold no byte of tf's term (not decoded for it); false
-// when a value cannot be had (the exact path reports why).
-func (bv *blockView) mergeSkeleton(tf *tmplFinder, sk string, i int) (string, bool) {
+// whose values hold no byte of tf's term (not decoded for it) or, with
+// only, that are not among its columns; false when a value cannot be
+// had (the exact path reports why).
+func (bv *blockView) mergeSkeleton(tf *tmplFinder, sk string, i int, only *skelMemo) (string, bool) {
 	tv := &bv.tv
 	b := tv.mbuf[:0]
 	for {
@@ -90,7 +112,8 @@ func (bv *blockView) mergeSkeleton(tf *tmplFinder, sk string, i int) (string, bo
 			break
 		}
 		b = append(b, sk[:q]...)
-		if code := sk[q+1]; code >= store.TemplateColumn0 && tv.tmpl.MayHoldAny(int(code-store.TemplateColumn0), tf.term) {
+		if code := sk[q+1]; code >= store.TemplateColumn0 && tv.tmpl.MayHoldAny(int(code-store.TemplateColumn0), tf.term) &&
+			(only == nil || only.hasCol(int(code-store.TemplateColumn0))) {
 			v, ok, err := tv.tmpl.Value(int(code-store.TemplateColumn0), i)
 			if err != nil || !ok {
 				tv.mbuf = b
@@ -144,6 +167,7 @@ func (tv *tmplView) skelCache(tf *tmplFinder, lit bool) *skelAnswers {
 func (tv *tmplView) resetSkeletons() {
 	for j := range tv.skels {
 		tv.skels[j].ans = tv.skels[j].ans[:0]
+		tv.skels[j].memo = tv.skels[j].memo[:0]
 	}
 	tv.lastSkel = nil
 	tv.skelOff = tv.skelOff[:0]
@@ -155,6 +179,10 @@ func (tv *tmplView) resetSkeletons() {
 // dictionary's) are asked once.
 func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 	tv := &bv.tv
+	if tv.noRows {
+		tv.deferred = true
+		return true
+	}
 	if len(tv.skelOff) == 0 {
 		tv.groupSkeletons()
 	}
@@ -246,6 +274,11 @@ func (tf *tmplFinder) varAnswer(left, right string, openL, openR, lit bool) tmpl
 // quickIn answered tmplMaybe for two values side by side) is tmplYes, a
 // match that may run across its edges tmplMaybe.
 func (bv *blockView) rowVar(tf *tmplFinder, i, j int, left, right string, openL, openR, lit bool) tmplAnswer {
+	if !lit && (len(left) > 0 && token.IsWordByte(left[len(left)-1]) || len(right) > 0 && token.IsWordByte(right[0])) {
+		// A value written in next to the variable (mergeSkeleton): its
+		// edges are no word boundaries; the template decides.
+		return tmplMaybe
+	}
 	v, err := bv.tv.tmpl.Var(i, j)
 	if err != nil {
 		bv.tv.fail(err)

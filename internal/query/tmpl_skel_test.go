@@ -42,27 +42,20 @@ func skelEvents(n int, seed uint64) []event.Event {
 		shape := shapes[k]
 		user, ip := users[(k+rng.IntN(2))%len(users)], ips[rng.IntN(len(ips))]
 		pid := fmt.Sprint(1000 + rng.IntN(50))
-		var sb strings.Builder
-		for j := 0; j < len(shape); j++ {
-			if shape[j] != '%' || j+1 == len(shape) {
-				sb.WriteByte(shape[j])
-				continue
-			}
-			j++
-			switch shape[j] {
-			case 'T':
-				fmt.Fprintf(&sb, "Jan %2d %02d:%02d:%02d", 1+i/5000, i/3600%24, i/60%60, i%60)
+		raw := expandShape(shape, i, func(c byte) string {
+			switch c {
 			case 'P':
-				sb.WriteString(pid)
+				return pid
 			case 'U':
-				sb.WriteString(user)
+				return user
 			case 'I':
-				sb.WriteString(ip)
+				return ip
 			case 'N':
-				sb.WriteString(fmt.Sprint(rng.IntN(100000)))
+				return fmt.Sprint(rng.IntN(100000))
 			}
-		}
-		e := event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: sb.String(),
+			return ""
+		})
+		e := event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: raw,
 			Fields: []event.Field{fieldOf("app", "sshd"), fieldOf("user", user), fieldOf("src_ip", ip)}}
 		if i%3 == 0 {
 			e.Fields = append(e.Fields, fieldOf("pid", pid))
@@ -72,13 +65,30 @@ func skelEvents(n int, seed uint64) []event.Event {
 	return evs
 }
 
-// TestSkeletonsSame runs the template searches, and some on variables,
-// on blocks with skeletons with the template path and with plain loads.
-func TestSkeletonsSame(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test; -short skips it")
+// expandShape returns shape for event i with each %T replaced by a
+// syslog timestamp and each other %c by fill(c).
+func expandShape(shape string, i int, fill func(c byte) string) string {
+	var sb strings.Builder
+	for j := 0; j < len(shape); j++ {
+		if shape[j] != '%' || j+1 == len(shape) {
+			sb.WriteByte(shape[j])
+			continue
+		}
+		j++
+		if shape[j] == 'T' {
+			fmt.Fprintf(&sb, "Jan %2d %02d:%02d:%02d", 1+i/5000, i/3600%24, i/60%60, i%60)
+		} else {
+			sb.WriteString(fill(shape[j]))
+		}
 	}
-	evs := skelEvents(4000, 1)
+	return sb.String()
+}
+
+// skelSnapshot stores evs in blocks of 500 rows, checks that they store
+// _raw as skeletons, and returns the snapshot and two time ranges to
+// search: all, and one that cuts blocks.
+func skelSnapshot(t *testing.T, evs []event.Event) (store.Snapshot, [][2]int64) {
+	t.Helper()
 	snap := storeSnapshot(t, evs, 500)
 	refs, _, err := snap.Blocks(context.Background(), store.Query{})
 	if err != nil || len(refs) == 0 {
@@ -90,7 +100,16 @@ func TestSkeletonsSame(t *testing.T) {
 	}
 	b.Raw.Release()
 	base := evs[0].Time
-	ranges := [][2]int64{{0, 0}, {base + int64(333*time.Second), base + int64(2222*time.Second)}}
+	return snap, [][2]int64{{0, 0}, {base + int64(333*time.Second), base + int64(2222*time.Second)}}
+}
+
+// TestSkeletonsSame runs the template searches, and some on variables,
+// on blocks with skeletons with the template path and with plain loads.
+func TestSkeletonsSame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test; -short skips it")
+	}
+	snap, ranges := skelSnapshot(t, skelEvents(4000, 1))
 	queries := append([]string{
 		`"00:10" | count`,
 		`1007 | count`,

@@ -3,6 +3,8 @@ package query
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"unsafe"
 
 	"github.com/mamori/mamori/internal/store"
 )
@@ -38,6 +40,11 @@ type tmplView struct {
 	skelRows []int32
 	full     store.Column // _raw expanded by expandAll
 	jb       []byte       // joinBytes's buffer
+	verdict  []uint8      // selectBySkeletons's, by skeleton
+	// With noRows, skelValues answers true without reading the rows and
+	// sets deferred (skelPrepass).
+	noRows, deferred bool
+	digit            digitState // terms with digits on skeletons (tmpl_digit.go)
 }
 
 // setTemplates makes the view read _raw from t; pruned lists the field
@@ -89,6 +96,13 @@ func (tv *tmplView) fail(err error) {
 
 // rawValue returns the expanded raw text of row i (a copy).
 func (bv *blockView) rawValue(i int) (string, bool) {
+	s, ok := bv.rawView(i)
+	return strings.Clone(s), ok
+}
+
+// rawView returns the expanded raw text of row i as a view of tv.raw,
+// valid until the next expansion (for predicates that keep nothing).
+func (bv *blockView) rawView(i int) (string, bool) {
 	tv := &bv.tv
 	if !tv.tmpl.Has(i) {
 		return "", false
@@ -98,7 +112,7 @@ func (bv *blockView) rawValue(i int) (string, bool) {
 		tv.fail(err)
 		return "", false
 	}
-	return string(tv.raw), true
+	return unsafe.String(unsafe.SliceData(tv.raw), len(tv.raw)), true // #nosec G103 -- zero-copy view of tv.raw, valid until the next expansion (documented above)
 }
 
 // termInTemplate reports whether term t matches row i's raw text,

@@ -102,6 +102,14 @@ type reader struct {
 }
 
 func (r *reader) uvarint() uint64 {
+	if off := r.off; r.err == nil && off < len(r.s) && r.s[off] < 0x80 {
+		r.off++
+		return uint64(r.s[off]) // Fast path: one byte (most lengths and counts).
+	}
+	return r.uvarintSlow()
+}
+
+func (r *reader) uvarintSlow() uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -149,6 +157,16 @@ func (r *reader) count(minSize int) int {
 }
 
 func (r *reader) str() string {
+	if off := r.off; r.err == nil && off < len(r.s) {
+		if n := int(r.s[off]); n < 0x80 && n < len(r.s)-off {
+			r.off = off + 1 + n // Fast path: a length of one byte.
+			return r.s[off+1 : r.off]
+		}
+	}
+	return r.strSlow()
+}
+
+func (r *reader) strSlow() string {
 	n := r.uvarint()
 	if r.err != nil {
 		return ""

@@ -18,6 +18,7 @@ type DictBuf struct {
 	// (LoadDictBytes).
 	narrow bool
 	codes8 []byte
+	allow  []bool // by code (ValueCounter)
 }
 
 // clear forgets the last decode.

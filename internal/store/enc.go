@@ -159,13 +159,27 @@ func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
 		}
 	}
 	if allPresent && len(vals) > 0 {
+		// One pass: constant? all integers (encoded on the way)?
 		same, ints := true, true
-		for _, v := range vals {
+		var ib []byte
+		var prev int64
+		for i, v := range vals {
 			if v != vals[0] {
 				same = false
 			}
 			if ints {
-				_, ints = isCanonicalInt(v)
+				if i > 0 && v == vals[i-1] {
+					ib = append(ib, 0) // the same number again (e.g. _received)
+					continue
+				}
+				var x int64
+				if x, ints = isCanonicalInt(v); ints {
+					if ib == nil {
+						ib = make([]byte, 0, len(vals)*3)
+					}
+					ib = binary.AppendVarint(ib, x-prev)
+					prev = x
+				}
 			}
 			if !same && !ints {
 				break
@@ -175,7 +189,7 @@ func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
 			return kindConst, appendStr(nil, vals[0])
 		}
 		if ints {
-			return kindInt, encodeInts(vals)
+			return kindInt, ib
 		}
 	}
 	var db dictBuilder
@@ -189,17 +203,6 @@ func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
 		return kindDict, b
 	}
 	return kindPlain, encodePlain(vals, absent)
-}
-
-func encodeInts(vals []string) []byte {
-	b := make([]byte, 0, len(vals)*3)
-	var prev int64
-	for _, s := range vals {
-		v, _ := isCanonicalInt(s)
-		b = binary.AppendVarint(b, v-prev)
-		prev = v
-	}
-	return b
 }
 
 func encodePlain(vals []string, absent []bool) []byte {
@@ -232,6 +235,11 @@ func chunkBody(chunk []byte) (byte, string, error) {
 // chunkBodyTo is chunkBody with a scratch buffer: when sc is not nil the
 // body is decompressed into sc.body, or aliases chunk when stored
 // uncompressed, so it is valid only while both sc and chunk are.
+// presizeLimit is the most a zstd body of compressed bytes is presized to
+// before decoding: 64 times its size plus 64 KiB, which covers the ratios
+// of stored columns (a body that expands more grows while it decodes).
+func presizeLimit(compressed int) uint64 { return 64*uint64(compressed) + 64<<10 }
+
 func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 	initCodecs()
 	if len(chunk) < 2 {
@@ -253,14 +261,19 @@ func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 		}
 		return kind, string(data), nil
 	case codecZstd:
+		// The header's length is trusted for the buffer only as far as the
+		// compressed bytes can plausibly expand: a corrupt header must not
+		// make a 1 GiB allocation up front (DecodeAll grows the buffer when
+		// a valid body really is that compressible).
+		want := min(n, presizeLimit(len(data)))
 		var dst []byte
 		if sc != nil {
 			dst = sc.body[:0]
-			if uint64(cap(dst)) < n {
-				dst = make([]byte, 0, n)
+			if uint64(cap(dst)) < want {
+				dst = make([]byte, 0, want)
 			}
 		} else {
-			dst = make([]byte, 0, n)
+			dst = make([]byte, 0, want)
 		}
 		out, err := decoder.DecodeAll(data, dst)
 		if err != nil {

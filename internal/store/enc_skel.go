@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"unsafe"
@@ -175,18 +176,24 @@ var wordClass = func() (w [256]uint8) {
 
 var errSkeleton = errors.New("bad skeleton chunk")
 
-// skelBlock is a decoded skeleton chunk: the head at once, the variables
-// on first use. Strings point into the scratches it holds until release.
+// skelBlock is a decoded skeleton chunk: the head at once, the
+// placeholder counts and the variables on first use. Strings point into
+// the scratches it holds until release.
 type skelBlock struct {
-	skels  []string
-	nvar   []int32  // placeholders per skeleton
-	ids    []uint32 // per row: 0 absent, else skeleton index+1
-	vstart []int32  // per row and one more: index of the row's first variable
-	vars   []byte   // the vars sub-chunk, not decoded yet
-	voff   []int32  // per variable and one more: offset in vb
-	vb     string
-	loaded bool
-	sc     []*colScratch
+	skels   []string
+	nvar    []int32  // placeholders per skeleton (counted)
+	ids     []uint32 // per row: 0 absent, else skeleton index+1
+	vstart  []int32  // per row and one more: index of the row's first variable (counted)
+	counted bool     // nvar and vstart are set
+	vars    []byte   // the vars sub-chunk, not decoded yet
+	voff    []int32  // per variable and one more: offset in vb
+	vb      string
+	loaded  bool
+	sc      []*colScratch
+	// The skeletons compiled for expansion (raw_skel.go).
+	plans []skelPlan // by skeleton
+	lits  []string
+	holes []int32
 }
 
 var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
@@ -232,27 +239,58 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 	}
 	r = &reader{s: head}
 	n := r.count(1)
-	sb.skels, sb.nvar = sb.skels[:0], sb.nvar[:0]
+	sb.skels = sb.skels[:0]
 	for range n {
 		sk := r.str()
 		if r.err != nil {
 			break
 		}
-		sb.skels, sb.nvar = append(sb.skels, sk), append(sb.nvar, int32(countVars(sk)))
+		sb.skels = append(sb.skels, sk)
 	}
 	sb.ids = growTo(sb.ids, rows)
-	sb.vstart = growTo(sb.vstart, rows+1)
-	sb.vstart[0] = 0
+	ns := uint64(len(sb.skels))
 	for i := range rows {
-		id := r.uvarint()
-		if r.err == nil && id > uint64(len(sb.skels)) {
+		// The ids are one byte each below 128 skeletons.
+		var id uint64
+		if r.off < len(head) && head[r.off] < 0x80 {
+			id = uint64(head[r.off])
+			r.off++
+		} else {
+			id = r.uvarint()
+		}
+		if r.err == nil && id > ns {
 			r.err = fmt.Errorf("skeleton %d out of %d", id, len(sb.skels))
 		}
 		if r.err != nil {
 			return fmt.Errorf("%w: %w", errSkeleton, r.err)
 		}
 		sb.ids[i] = uint32(id)
-		nv := sb.vstart[i]
+	}
+	if r.err == nil && r.off != len(head) {
+		r.err = fmt.Errorf("%d trailing bytes", len(head)-r.off)
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", errSkeleton, r.err)
+	}
+	sb.loaded, sb.counted = false, false
+	return nil
+}
+
+// count sets the placeholders per skeleton and each row's first
+// variable, once.
+func (sb *skelBlock) count() error {
+	if sb.counted {
+		return nil
+	}
+	sb.nvar = growTo(sb.nvar, len(sb.skels))
+	for i, sk := range sb.skels {
+		sb.nvar[i] = int32(countVars(sk))
+	}
+	rows := len(sb.ids)
+	sb.vstart = growTo(sb.vstart, rows+1)
+	sb.vstart[0] = 0
+	nv := int32(0)
+	for i, id := range sb.ids {
 		if id > 0 {
 			nv += sb.nvar[id-1]
 			if nv < sb.vstart[i] {
@@ -261,13 +299,7 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 		}
 		sb.vstart[i+1] = nv
 	}
-	if r.err == nil && r.off != len(head) {
-		r.err = fmt.Errorf("%d trailing bytes", len(head)-r.off)
-	}
-	if r.err != nil {
-		return fmt.Errorf("%w: %w", errSkeleton, r.err)
-	}
-	sb.loaded = false
+	sb.counted = true
 	return nil
 }
 
@@ -280,24 +312,59 @@ func growTo[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// countVars returns the number of placeholders of skeleton sk.
+// countVars returns the number of placeholders of skeleton sk. Without
+// an escaped 0x01 (0x01 0x01) every 0x01 starts an escape, so the
+// placeholders are the pairs 0x01 0x00, counted eight bytes at a time.
 func countVars(sk string) int {
-	n := 0
-	for i := 0; i < len(sk); i++ {
-		if sk[i] == tmplEsc {
-			if i+1 < len(sk) && sk[i+1] == tmplVar {
+	const ones = 0x0101010101010101
+	b := stringBytes(sk)
+	n, i := 0, 0
+	for ; i+9 <= len(b); i += 8 {
+		e := zeroBytes(binary.LittleEndian.Uint64(b[i:]) ^ ones) // 0x01 bytes
+		if e == 0 {
+			continue
+		}
+		next := binary.LittleEndian.Uint64(b[i+1:])
+		if e&zeroBytes(next^ones) != 0 {
+			return countVarsSlow(sk) // an escaped 0x01
+		}
+		n += bits.OnesCount64(e & zeroBytes(next))
+	}
+	for ; i+1 < len(b); i++ {
+		if b[i] == tmplEsc {
+			switch b[i+1] {
+			case tmplEsc:
+				return countVarsSlow(sk)
+			case tmplVar:
 				n++
 			}
-			i++
 		}
 	}
 	return n
 }
 
-// loadVars decodes the variables.
+// countVarsSlow is countVars one escape at a time.
+func countVarsSlow(sk string) int {
+	n := 0
+	for {
+		i := indexEsc(sk)
+		if i < 0 || i+1 >= len(sk) {
+			return n
+		}
+		if sk[i+1] == tmplVar {
+			n++
+		}
+		sk = sk[i+2:]
+	}
+}
+
+// loadVars decodes the variables (and counts them: count).
 func (sb *skelBlock) loadVars() error {
 	if sb.loaded {
 		return nil
+	}
+	if err := sb.count(); err != nil {
+		return err
 	}
 	kind, body, err := chunkBodyTo(sb.vars, sb.scratch())
 	if err != nil {
@@ -310,25 +377,40 @@ func (sb *skelBlock) loadVars() error {
 	if nv > len(body) {
 		return fmt.Errorf("%w: %d variables in %d bytes", errSkeleton, nv, len(body))
 	}
-	r := &reader{s: body}
 	sb.voff = growTo(sb.voff, nv+1)
-	off := uint64(0)
-	for j := range nv {
-		sb.voff[j] = int32(off)
-		l := r.uvarint()
-		if r.err == nil && (l == 0 || l > uint64(len(body))) {
-			r.err = fmt.Errorf("variable length %d", l)
+	// Fast path: every length takes one byte (variables below 128
+	// bytes), so the lengths are body[:nv].
+	voff, off, j := sb.voff[:nv], 0, 0
+	for lens := body[:nv]; j < len(lens); j++ {
+		l := lens[j]
+		if l-1 >= 0x7f { // 0, or a longer varint
+			break
 		}
-		if r.err != nil {
-			return fmt.Errorf("%w: %w", errSkeleton, r.err)
-		}
-		off += l
+		voff[j] = int32(off)
+		off += int(l)
 	}
-	if off != uint64(len(body)-r.off) {
-		return fmt.Errorf("%w: variables hold %d bytes, %d left", errSkeleton, off, len(body)-r.off)
+	base := j
+	if j < nv {
+		// Slow path from the first longer length on.
+		r := &reader{s: body, off: j}
+		for ; j < nv; j++ {
+			voff[j] = int32(off)
+			l := r.uvarint()
+			if r.err == nil && (l == 0 || l > uint64(len(body))) {
+				r.err = fmt.Errorf("variable length %d", l)
+			}
+			if r.err != nil {
+				return fmt.Errorf("%w: %w", errSkeleton, r.err)
+			}
+			off += int(l)
+		}
+		base = r.off
+	}
+	if off != len(body)-base {
+		return fmt.Errorf("%w: variables hold %d bytes, %d left", errSkeleton, off, len(body)-base)
 	}
 	sb.voff[nv] = int32(off)
-	sb.vb = body[r.off:]
+	sb.vb = body[base:]
 	sb.loaded = true
 	return nil
 }
@@ -418,7 +500,10 @@ func (sb *skelBlock) release() {
 	}
 	clear(sb.sc)
 	clear(sb.skels)
-	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded = sb.sc[:0], sb.skels[:0], nil, "", false
+	clear(sb.lits)
+	clear(sb.plans)
+	sb.plans, sb.lits, sb.holes = sb.plans[:0], sb.lits[:0], sb.holes[:0]
+	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded, sb.counted = sb.sc[:0], sb.skels[:0], nil, "", false, false
 	skelPool.Put(sb)
 }
 

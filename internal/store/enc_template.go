@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
@@ -41,9 +40,17 @@ type tmplRef struct {
 // templater builds templates; it reuses its buffers between rows.
 type templater struct {
 	refs []tmplRef
+	seen []seenValue // the values looked for in the current row
 	data []byte
 	ends []int // per row: end of its template in data
 	sk   skeletoner
+}
+
+// seenValue is a value appendTemplate looked for in the current row and
+// where it found it (-1: nowhere in the raw text).
+type seenValue struct {
+	v   string
+	pos int
 }
 
 // chunk appends the _raw chunk of the rows to dst: kindSkeleton when the
@@ -101,20 +108,40 @@ func (tp *templater) build(rows []*event.Event, cb *colBuilder) {
 // through cb, and a field is referenced only when its column holds its
 // value in row.
 func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row int, cb *colBuilder) []byte {
-	tp.refs = tp.refs[:0]
+	tp.refs, tp.seen = tp.refs[:0], tp.seen[:0]
 	// Any occurrence of a value will do. Fields mostly appear in the raw
 	// text in their order, so each is looked for after the previous
 	// field's first, then (start positions before that) in front of it.
+	// A value the row had already (the host beside its host field, the
+	// normalizer's ECS copies) is not looked for in front again: it is
+	// not in the raw text at all, or its earlier match (which a reference
+	// covers already) does.
 	from := 0
 	add := func(v string, code byte) int {
 		if len(v) < tmplMinValue || len(v) > len(raw) {
 			return -1
 		}
+		prev := -2
+		for _, sv := range tp.seen {
+			if len(sv.v) == len(v) && sv.v == v {
+				prev = sv.pos
+				break
+			}
+		}
+		if prev == -1 {
+			return -1
+		}
 		p := strings.Index(raw[from:], v)
-		if p >= 0 {
+		switch {
+		case p >= 0:
 			p += from
-		} else if from > 0 {
+		case prev >= 0:
+			return prev // its reference is there already
+		case from > 0:
 			p = strings.Index(raw[:min(len(raw), from+len(v)-1)], v)
+		}
+		if prev == -2 {
+			tp.seen = append(tp.seen, seenValue{v, p})
 		}
 		if p >= 0 {
 			tp.refs = append(tp.refs, tmplRef{p, len(v), code})
@@ -145,12 +172,7 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 		return appendEscaped(b, raw)
 	}
 	// Longest first at equal positions, then drop overlaps.
-	slices.SortFunc(tp.refs, func(a, b tmplRef) int {
-		if a.pos != b.pos {
-			return a.pos - b.pos
-		}
-		return b.n - a.n
-	})
+	sortRefs(tp.refs)
 	at := 0
 	for _, r := range tp.refs {
 		if r.pos < at {
@@ -161,6 +183,20 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 		at = r.pos + r.n
 	}
 	return appendEscaped(b, raw[at:])
+}
+
+// sortRefs sorts refs by position, the longest first at equal positions
+// (the first added first at equal lengths). Insertion sort: fields are
+// mostly found in their order, so refs come nearly sorted.
+func sortRefs(refs []tmplRef) {
+	for i := 1; i < len(refs); i++ {
+		r := refs[i]
+		j := i
+		for ; j > 0 && (refs[j-1].pos > r.pos || refs[j-1].pos == r.pos && refs[j-1].n < r.n); j-- {
+			refs[j] = refs[j-1]
+		}
+		refs[j] = r
+	}
 }
 
 // coveredAt reports whether raw[p:p+n] starts and ends at word boundaries

@@ -37,10 +37,11 @@ func (r *partRef) LoadRows(cols []string, rows []int) (*Block, error) {
 // keep per-row lengths or codes before the values), and values are
 // written only for the listed rows.
 type rowLoader struct {
-	p    *part
-	bm   *blockMeta
-	i    int
-	rows []int
+	p     *part
+	bm    *blockMeta
+	i     int
+	rows  []int
+	times []int64 // of the listed rows
 	// cols holds, by block column index, the columns decoded so far in
 	// block-row coordinates: full-length Values (scratch memory), of
 	// which only the listed rows are set. Values nil: not decoded.
@@ -59,6 +60,8 @@ type rowScratch struct {
 	absent []bool
 	text   []byte // values built here (integers, addresses, raw texts)
 	times  []int64
+	keep   []bool // the listed rows, for selectIPv4 (all false between uses)
+	addrs  []uint32
 }
 
 var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -103,7 +106,7 @@ func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (
 	if cols == nil {
 		cols = p.blockColumns(bm)
 	}
-	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, cols: make([]Column, len(bm.cols)), bl: bl}
+	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl}
 	defer l.release()
 	b.Cols = make([]Column, 0, len(cols))
 	for _, name := range cols {
@@ -170,11 +173,7 @@ func (l *rowLoader) column(name string) (Column, error) {
 	n := len(l.rows)
 	switch name {
 	case event.FieldTime:
-		times, err := l.p.timesAt(l.bm, l.rows)
-		if err != nil {
-			return Column{}, fmt.Errorf("part %s block %d: %w", l.p.path, l.i, err)
-		}
-		return timeColumn(times), nil
+		return timeColumn(l.times), nil
 	case event.FieldSource, event.FieldHost, event.FieldPartition:
 		return metaColumn(name, l.p.info.Partition, l.p.streams[l.bm.stream], n), nil
 	}
@@ -305,6 +304,9 @@ func (l *rowLoader) col(k int) (Column, error) {
 // decode decodes a chunk for the listed rows.
 func (l *rowLoader) decode(ch []byte) (Column, error) {
 	kind := ch[0]
+	if kind == kindSkeleton {
+		return l.skeletons(ch) // _raw as skeletons (load_skel.go)
+	}
 	if !rowsKind(kind) {
 		return Column{}, errRowsKind
 	}
@@ -390,7 +392,13 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 		}
 		j := 0
 		for i := 0; i <= last && r.err == nil; i++ {
-			c := r.uvarint()
+			var c uint64
+			if r.off < len(body) && body[r.off] < 0x80 {
+				c = uint64(body[r.off]) // one-byte codes: most
+				r.off++
+			} else {
+				c = r.uvarint()
+			}
 			if i != l.rows[j] || r.err != nil {
 				continue
 			}
@@ -411,7 +419,13 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 		var lens []int // the listed rows' lengths+1
 		starts := make([]int, 0, len(l.rows))
 		for i := 0; i < rows && r.err == nil; i++ {
-			n := r.uvarint()
+			var n uint64
+			if r.off < len(body) && body[r.off] < 0x80 {
+				n = uint64(body[r.off]) // one-byte lengths: most
+				r.off++
+			} else {
+				n = r.uvarint()
+			}
 			if n > uint64(len(body)) && r.err == nil {
 				n = uint64(len(body)) + 1 // past the end: errShort below
 			}
@@ -450,25 +464,45 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 	return r.err
 }
 
-// ipv4 reads a kindIPv4 body (its planes span the whole body).
+// ipv4 reads a kindIPv4 body (its planes span the whole body): only the
+// listed rows' addresses are decoded.
 func (l *rowLoader) ipv4(bs *bodyStream, col Column, sc *rowScratch) error {
 	body, err := bs.prefix(bs.size)
 	if err != nil {
 		return err
 	}
-	addrs, absent, err := decodeIPv4(body, len(col.Values), nil)
+	rows := len(col.Values)
+	keep := slices.Grow(sc.keep[:0], rows)[:rows]
+	for _, i := range l.rows {
+		keep[i] = true
+	}
+	addrs, _, err := selectIPv4(body, rows, keep, sc.addrs)
+	for _, i := range l.rows {
+		keep[i] = false
+	}
+	sc.keep, sc.addrs = keep, addrs
 	if err != nil {
 		return err
 	}
+	// selectIPv4 checked the flags and the bitmap's length.
+	var bitmap string
+	if body[0]&ipv4HasAbsent != 0 {
+		bitmap = body[1:]
+	}
 	text := slices.Grow(sc.text[:0], 15*len(l.rows))
+	j := 0
 	for _, i := range l.rows {
-		if absent != nil && absent[i] {
+		if bitmap != "" && bitmap[i>>3]>>(i&7)&1 != 0 {
 			col.Absent[i] = true
 			continue
 		}
+		if j >= len(addrs) {
+			return fmt.Errorf("%w: %d addresses for the listed rows", errIPv4, len(addrs))
+		}
 		start := len(text)
-		text = AppendIPv4(text, addrs[i])
+		text = AppendIPv4(text, addrs[j])
 		col.Values[i] = bytesToString(text[start:])
+		j++
 	}
 	sc.text = text
 	return nil

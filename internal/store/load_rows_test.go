@@ -71,7 +71,7 @@ func TestLoadRowsEveryKind(t *testing.T) {
 		}
 		testLoadRows(t, p, rows, rng)
 	}
-	for _, k := range []byte{kindConst, kindInt, kindDict, kindPlain, kindIPv4, kindAlias, kindTemplate} {
+	for _, k := range []byte{kindConst, kindInt, kindDict, kindPlain, kindIPv4, kindAlias, kindTemplate, kindSkeleton} {
 		if !kinds[k] {
 			t.Errorf("no column of kind %d in the test parts (kinds %v)", k, kinds)
 		}
@@ -182,33 +182,35 @@ func checkRows(full, b *Block, sel []int) error {
 // an error instead of a panic, whatever the rows asked.
 func TestLoadRowsCorrupt(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	rows := rowsOfKinds(600, rng, true)
-	p := loadTestPart(t, rows, 600)
-	bm := &p.blocks[0]
-	names := p.blockColumns(bm)
-	for k, c := range bm.cols {
-		ch, err := p.chunk(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kind, body, err := chunkBody(ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, cut := range []int{0, 1, len(body) / 2, len(body) - 1} {
-			if cut < 0 || cut >= len(body) {
-				continue
+	for _, wordy := range []bool{true, false} { // _raw as templates, as skeletons
+		rows := rowsOfKinds(600, rng, wordy)
+		p := loadTestPart(t, rows, 600)
+		bm := &p.blocks[0]
+		names := p.blockColumns(bm)
+		for k, c := range bm.cols {
+			ch, err := p.chunk(c)
+			if err != nil {
+				t.Fatal(err)
 			}
-			bad := encodeChunk(nil, kind, []byte(body[:cut]), levelFast)
-			all := make([]int, bm.rows)
-			for r := range all {
-				all[r] = r
+			kind, body, err := chunkBody(ch)
+			if err != nil {
+				t.Fatal(err)
 			}
-			l := &rowLoader{p: p, bm: bm, rows: all, cols: make([]Column, len(bm.cols))}
-			_, err := l.decode(bad)
-			l.release()
-			if err == nil && kind != kindConst && kind != kindSkeleton {
-				t.Errorf("column %s (kind %d) cut at %d of %d: no error", names[k+1], kind, cut, len(body))
+			for _, cut := range []int{0, 1, len(body) / 2, len(body) - 1} {
+				if cut < 0 || cut >= len(body) {
+					continue
+				}
+				bad := encodeChunk(nil, kind, []byte(body[:cut]), levelFast)
+				all := make([]int, bm.rows)
+				for r := range all {
+					all[r] = r
+				}
+				l := &rowLoader{p: p, bm: bm, rows: all, cols: make([]Column, len(bm.cols))}
+				_, err := l.decode(bad)
+				l.release()
+				if err == nil && kind != kindConst {
+					t.Errorf("column %s (kind %d) cut at %d of %d: no error", names[k+1], kind, cut, len(body))
+				}
 			}
 		}
 	}
@@ -238,6 +240,9 @@ func FuzzLoadRowsBody(f *testing.F) {
 	}
 	defer p.release()
 	bm := &p.blocks[0]
+	if blockKinds(p, 0)[event.FieldRaw] != kindSkeleton {
+		f.Fatal("no skeleton chunk among the seeds")
+	}
 	for _, c := range bm.cols {
 		ch, err := p.chunk(c)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 
 // loadTestPart writes rows as blocks of at most blockRows rows of one
 // stream and opens the part.
-func loadTestPart(t *testing.T, rows []*event.Event, blockRows int) *part {
+func loadTestPart(t testing.TB, rows []*event.Event, blockRows int) *part {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "p.part")
 	w, err := createPart(path, "main", 0, levelFast)

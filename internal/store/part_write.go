@@ -490,10 +490,16 @@ func (cb *colBuilder) build(rows []*event.Event) {
 	if hasRecv {
 		c := cb.col(event.FieldReceived, n)
 		var buf []byte
+		var last int64
+		var lastStr string
 		for i, e := range rows {
 			if e.Received != 0 {
-				buf = appendInt(buf[:0], e.Received)
-				c.vals[i], c.absent[i] = string(buf), false
+				if e.Received != last || lastStr == "" {
+					// Rows of one request share their receive time.
+					buf = appendInt(buf[:0], e.Received)
+					last, lastStr = e.Received, string(buf)
+				}
+				c.vals[i], c.absent[i] = lastStr, false
 			}
 		}
 	}

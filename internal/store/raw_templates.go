@@ -23,7 +23,8 @@ import (
 // back; without Release they are left to the garbage collector.
 type RawTemplates struct {
 	host, source string
-	texts        []string // per row; "" where absent (or not built yet)
+	rows         int
+	texts        []string // per row; "" where absent (or not built yet; nil: none built)
 	absent       []bool   // nil: every row present
 	l            *blockLoader
 	mays         []mayEntry // MayContain's answers
@@ -63,9 +64,7 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
 		}
-		t := &RawTemplates{host: sk.host, source: sk.source, l: l, sb: sb}
-		t.texts = make([]string, len(sb.ids))
-		t.built = make([]bool, len(sb.ids))
+		t := &RawTemplates{host: sk.host, source: sk.source, rows: len(sb.ids), l: l, sb: sb}
 		for i, id := range sb.ids {
 			if id == 0 {
 				t.absent = setAbsent(t.absent, len(sb.ids), i)
@@ -78,11 +77,11 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
 	}
-	return &RawTemplates{host: sk.host, source: sk.source, texts: vals, absent: absent, l: l}, nil
+	return &RawTemplates{host: sk.host, source: sk.source, rows: len(vals), texts: vals, absent: absent, l: l}, nil
 }
 
 // Rows returns the number of rows.
-func (t *RawTemplates) Rows() int { return len(t.texts) }
+func (t *RawTemplates) Rows() int { return t.rows }
 
 // Has reports whether row has a raw text.
 func (t *RawTemplates) Has(row int) bool { return t.absent == nil || !t.absent[row] }
@@ -103,13 +102,16 @@ func (t *RawTemplates) Name(k int) string { return t.l.p.names[t.l.bm.cols[k].na
 // call for its row; an error doing so (bad variables) is kept for Err and
 // gives "".
 func (t *RawTemplates) Template(row int) string {
-	if t.sb == nil || t.built[row] {
+	if t.sb == nil || (t.built != nil && t.built[row]) {
 		return t.texts[row]
 	}
 	return t.build(row)
 }
 
 func (t *RawTemplates) build(row int) string {
+	if t.built == nil {
+		t.texts, t.built = make([]string, t.rows), make([]bool, t.rows)
+	}
 	t.built[row] = true
 	if t.sb.ids[row] == 0 {
 		return ""
@@ -154,17 +156,49 @@ func (t *RawTemplates) SkeletonOf(row int) int { return int(t.sb.ids[row]) - 1 }
 
 // Var returns variable j (from 0, in text order) of row, which has a
 // skeleton: the text of its j-th TemplateVar placeholder. The first call
-// decodes the block's variables.
+// decodes the block's variables. RowVars gives all of a row's variables
+// at once, for less.
 func (t *RawTemplates) Var(row, j int) (string, error) {
 	sb := t.sb
-	if err := sb.loadVars(); err != nil {
-		return "", fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+	if !sb.loaded {
+		if err := t.loadVars(); err != nil {
+			return "", err
+		}
 	}
 	v := int(sb.vstart[row]) + j
 	if j < 0 || v >= int(sb.vstart[row+1]) {
 		return "", fmt.Errorf("part %s block %d column %s: %w: variable %d of row %d", t.l.p.path, t.l.i, event.FieldRaw, errSkeleton, j, row)
 	}
 	return sb.vb[sb.voff[v]:sb.voff[v+1]], nil
+}
+
+// RowVars returns the variables of row, which has a skeleton (SkeletonOf
+// >= 0), in O(1): variable j (from 0, in text order: the text of the
+// j-th TemplateVar placeholder of the row's skeleton) is
+// vb[offs[j]:offs[j+1]], for j < len(offs)-1, so len(offs)-1 is the
+// row's number of variables (offs is never empty). vb holds the bytes of
+// all the block's variables; the variables of a row are consecutive in
+// it (vb[offs[0]:offs[len(offs)-1]] is their concatenation). offs is a
+// view of the block's offsets: read it only. Both are valid until
+// Release.
+//
+// The first call of a block decompresses its variables and computes
+// every variable's offset (one pass); Var and RowVars share that work.
+func (t *RawTemplates) RowVars(row int) (vb string, offs []int32, err error) {
+	sb := t.sb
+	if !sb.loaded {
+		if err := t.loadVars(); err != nil {
+			return "", nil, err
+		}
+	}
+	return sb.vb, sb.voff[sb.vstart[row] : sb.vstart[row+1]+1], nil
+}
+
+func (t *RawTemplates) loadVars() error {
+	if err := t.sb.loadVars(); err != nil {
+		return fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+	}
+	return nil
 }
 
 // Skeleton returns skeleton id: a template (see Template) in which
@@ -403,9 +437,25 @@ func (t *RawTemplates) MayHoldAny(k int, set string) bool {
 
 // AppendRaw appends the raw text of row to dst (nothing when the row has
 // none).
+//
+// With skeletons the text is written straight from the row's skeleton,
+// variables and referenced values (no template is built or kept), so a
+// caller that wants the texts of many rows, once each, should call it
+// rather than Template or Split.
 func (t *RawTemplates) AppendRaw(dst []byte, row int) ([]byte, error) {
 	if !t.Has(row) {
 		return dst, nil
+	}
+	if sb := t.sb; sb != nil {
+		vb, offs, err := t.RowVars(row)
+		if err != nil {
+			return dst, err
+		}
+		out, err := sb.appendRaw(dst, row, vb, offs, t.host, t.source, t.l.cols, t.l.col)
+		if err != nil {
+			return out[:len(dst)], fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+		}
+		return out, nil
 	}
 	if t.Template(row); t.err != nil {
 		return dst, t.err
@@ -422,7 +472,7 @@ func (t *RawTemplates) AppendRaw(dst []byte, row int) ([]byte, error) {
 // rows means every row. The texts do not point into the RawTemplates'
 // buffers, so they stay valid after Release.
 func (t *RawTemplates) Column(rows []int) (Column, error) {
-	n := len(t.texts)
+	n := t.rows
 	if len(rows) > 0 && (rows[0] < 0 || rows[len(rows)-1] >= n || !slices.IsSorted(rows)) {
 		return Column{}, fmt.Errorf("rows to expand: %d rows out of order or outside the block of %d", len(rows), n)
 	}
@@ -436,7 +486,7 @@ func (t *RawTemplates) Column(rows []int) (Column, error) {
 		if rows != nil {
 			r = rows[j]
 		}
-		size += len(t.Template(r)) + 16
+		size += t.sizeHint(r) + 16
 	}
 	buf := make([]byte, 0, size+size/2)
 	ends := make([]int, count)
@@ -465,6 +515,22 @@ func (t *RawTemplates) Column(rows []int) (Column, error) {
 		start = e
 	}
 	return col, nil
+}
+
+// sizeHint is about the size of row's raw text without its references'
+// values (0 when it has none or its variables cannot be had).
+func (t *RawTemplates) sizeHint(row int) int {
+	sb := t.sb
+	if sb == nil {
+		return len(t.texts[row])
+	}
+	if !t.Has(row) {
+		return 0
+	}
+	if _, offs, err := t.RowVars(row); err == nil {
+		return len(sb.skels[sb.ids[row]-1]) + int(offs[len(offs)-1]-offs[0])
+	}
+	return 0
 }
 
 // Release gives the buffers back; the templates, pieces and values must

@@ -122,16 +122,24 @@ func TestRawTemplatesBad(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm := b.Raw
+	if tm.sb == nil {
+		t.Fatal("no skeletons in the test block")
+	}
+	tm.Template(0) // builds the texts
 	for _, bad := range []string{"abc\x01", "a\x01\xffb", "\x01\x00"} {
 		tm.texts[0] = bad
-		if tm.built != nil {
-			tm.built[0] = true // a block with skeletons: keep bad as built
-		}
+		tm.built[0] = true // keep bad as built
 		if _, _, _, err := tm.Split(0, nil, nil, nil); err == nil {
 			t.Errorf("Split(%q): no error", bad)
 		}
+	}
+	// AppendRaw writes from the skeleton: damage that.
+	id := tm.sb.ids[0] - 1
+	for _, bad := range []string{"abc\x01", "a\x01\xffb", strings.Repeat("\x01\x00", 99), "\x01\x7f"} {
+		tm.sb.skels[id] = bad
+		tm.sb.plans = tm.sb.plans[:0] // compile it again
 		if _, err := tm.AppendRaw(nil, 0); err == nil {
-			t.Errorf("AppendRaw(%q): no error", bad)
+			t.Errorf("AppendRaw(skeleton %q): no error", bad)
 		}
 	}
 }
@@ -145,6 +153,8 @@ func FuzzRawTemplatesSplit(f *testing.F) {
 	f.Add("abc\x01")
 	f.Add("\x01\xff")
 	rows := loadRows(8)
+	skeletonsOff = true // templates as stored (FuzzRawTemplatesSkeleton has skeletons)
+	defer func() { skeletonsOff = false }()
 	data := func() *part {
 		path := f.TempDir() + "/p.part"
 		w, err := createPart(path, "main", 0, levelFast)
@@ -176,6 +186,9 @@ func FuzzRawTemplatesSplit(f *testing.F) {
 		}
 		tm := b.Raw
 		defer tm.Release()
+		if tm.sb != nil {
+			t.Fatal("the block has skeletons")
+		}
 		tm.texts[0] = tmpl
 		pieces, refs, _, serr := tm.Split(0, nil, nil, nil)
 		out, aerr := tm.AppendRaw(nil, 0)
@@ -241,4 +254,50 @@ func TestRawTemplatesMayContainKinds(t *testing.T) {
 	if kinds["user.name"] != kindAlias || kinds["src_ip"] != kindIPv4 {
 		t.Fatalf("column kinds %v: want user.name an alias and src_ip ipv4", kinds)
 	}
+}
+
+// FuzzRawTemplatesSkeleton puts arbitrary bytes in a row's skeleton (as
+// read from disk: before the placeholders are counted): no panics, and
+// when AppendRaw (written from the skeleton) succeeds, the template path
+// (Template, Split, Value) gives the same text.
+func FuzzRawTemplatesSkeleton(f *testing.F) {
+	f.Add("Failed password for \x01\x06 from \x01\x07 port \x01\x00")
+	f.Add("\x01\x02 sshd[\x01\x00]: \x01\x01 x \x01\x00\x01\x00")
+	f.Add("abc\x01")
+	f.Add("\x01\xff")
+	p := loadTestPart(f, loadRows(40), 40)
+	f.Fuzz(func(t *testing.T, sk string) {
+		b, err := p.loadBlockWith(0, []string{event.FieldRaw}, LoadOptions{RawTemplates: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm := b.Raw
+		defer tm.Release()
+		if tm.Skeletons() == 0 {
+			t.Fatal("no skeletons in the test block")
+		}
+		tm.sb.skels[tm.SkeletonOf(0)] = sk
+		out, aerr := tm.AppendRaw(nil, 0)
+		pieces, refs, _, serr := tm.Split(0, nil, nil, nil)
+		if aerr != nil || serr != nil {
+			if aerr == nil && tm.Err() == nil {
+				t.Fatalf("skeleton %q: Split: %v, but AppendRaw = %q", sk, serr, out)
+			}
+			return
+		}
+		var sb strings.Builder
+		for j, pc := range pieces {
+			sb.WriteString(pc)
+			if j < len(refs) {
+				v, _, err := tm.Value(refs[j], 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sb.WriteString(v)
+			}
+		}
+		if sb.String() != string(out) {
+			t.Fatalf("skeleton %q: Split gives %q, AppendRaw %q", sk, sb.String(), out)
+		}
+	})
 }

@@ -1,0 +1,163 @@
+package query
+
+// Selection from the skeleton ids. On a block whose _raw is stored as
+// skeletons, a text search is decided once per skeleton (tmpl_skel.go),
+// so the rows of a skeleton that answers yes or no need no call of the
+// matcher each: selectBySkeletons decides every skeleton of the block
+// first (before any row is expanded, so the columns' stored bytes are
+// asked while still undecoded) and then walks the rows' skeleton ids in
+// one pass, calling the matcher only on the rows of undecided skeletons.
+// A count then adds the rows of yes-skeletons without looking at them.
+
+// skelDecider is one conjunct of the search decided by skeleton.
+type skelDecider struct {
+	tf   *tmplFinder
+	lit  bool // a regexp's literal: a skeleton says only no or maybe
+	term bool // a term (termMatcher): yes selects the row when alone
+	// fields: the term may also match a field value, so a no-skeleton
+	// does not reject the row.
+	fields bool
+}
+
+// selectBySkeletons returns the rows in [lo, hi) that match m and are
+// candidates (w.keep), deciding by skeleton what it can; false when m or
+// the block does not suit it (the caller then asks m row by row).
+func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
+	bv := &w.bv
+	tv := &bv.tv
+	if tv.tmpl == nil || bv.raw != nil || tv.tmpl.Skeletons() == 0 || hi <= lo {
+		return nil, false
+	}
+	var ds [4]skelDecider
+	n := 0
+	alone := false
+	switch m := m.(type) {
+	case andMatcher:
+		for _, c := range m {
+			if d, ok := bv.skelDeciderOf(c); ok && n < len(ds) {
+				ds[n] = d
+				n++
+			}
+		}
+	default:
+		if d, ok := bv.skelDeciderOf(m); ok {
+			ds[0], n, alone = d, 1, true
+		}
+	}
+	if n == 0 {
+		return nil, false
+	}
+	// Every skeleton's answers, into one table: per skeleton, whether
+	// its rows are rejected (2), selected without the matcher (1), or
+	// asked (0).
+	ns := tv.tmpl.Skeletons()
+	for j := range n {
+		bv.skelPrepass(ds[j].tf, ds[j].lit)
+	}
+	verdict := growTo8(&tv.verdict, ns)
+	for id := range ns {
+		v := uint8(0)
+		for j := range n {
+			d := &ds[j]
+			switch bv.skelCached(d.tf, id, d.lit) {
+			case tmplNo:
+				if d.lit || !d.fields {
+					v = 2
+				}
+			case tmplYes:
+				if alone && d.term && v == 0 {
+					v = 1
+				}
+			}
+			if v == 2 {
+				break
+			}
+		}
+		verdict[id] = v
+	}
+	if err := tv.tmpl.Err(); err != nil {
+		tv.fail(err)
+	}
+	// A regexp alone reads the rows' text from one reused buffer.
+	rx, _ := m.(*fieldMatcher)
+	if !alone || !ds[0].lit {
+		rx = nil
+	}
+	sel := w.sel[:0]
+	for i := lo; i < hi; i++ {
+		if w.keep != nil && !w.keep[i] {
+			continue
+		}
+		id := tv.tmpl.SkeletonOf(i)
+		if id >= 0 {
+			switch verdict[id] {
+			case 1:
+				sel = append(sel, i)
+				continue
+			case 2:
+				continue
+			}
+			if rx != nil {
+				if v, ok := bv.rawView(i); ok && rx.pred(v) || !ok && rx.missing {
+					sel = append(sel, i)
+				}
+				continue
+			}
+		}
+		if m.matchRow(bv, i) {
+			sel = append(sel, i)
+		}
+	}
+	w.sel = sel
+	return sel, true
+}
+
+// skelDeciderOf returns how m is decided by skeleton: a term on _raw
+// templates, or a regexp on _raw with a required literal.
+func (bv *blockView) skelDeciderOf(m matcher) (skelDecider, bool) {
+	switch m := m.(type) {
+	case *termMatcher:
+		if m.tf == nil || m.tf.digit {
+			return skelDecider{}, false // digit terms: per row (tmpl_digit.go)
+		}
+		return skelDecider{tf: m.tf, term: true, fields: len(bv.fields) > 0 || (m.ipKind == 1 && len(bv.ips) > 0)}, true
+	case *fieldMatcher:
+		if m.lit == nil || m.slot != slotRaw {
+			return skelDecider{}, false
+		}
+		return skelDecider{tf: m.lit, lit: true}, true
+	}
+	return skelDecider{}, false
+}
+
+// growTo8 returns (*b)[:n], grown when needed (contents undefined).
+func growTo8(b *[]uint8, n int) []uint8 {
+	if cap(*b) < n {
+		*b = make([]uint8, n)
+	}
+	*b = (*b)[:n]
+	return *b
+}
+
+// skelPrepass decides tf on every skeleton of the block that its text
+// and the columns' stored bytes decide (store.RawTemplates.MayContain),
+// before any skeleton reads its rows' values (skelValues): a column
+// decoded for those is then asked value by value, which costs more than
+// a look at its stored bytes. The skeletons left are decided by
+// skelCached.
+func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
+	tv := &bv.tv
+	c := tv.skelCache(tf, lit)
+	tv.noRows = true
+	for id := range c.ans {
+		if c.ans[id] != 0 {
+			continue
+		}
+		tv.deferred = false
+		a := bv.quickIn(tf, tv.tmpl.Skeleton(id), -1-id, true, lit)
+		if !tv.deferred {
+			c.ans[id] = uint8(a) + 1
+		}
+	}
+	tv.noRows, tv.deferred = false, false
+}
