@@ -264,18 +264,23 @@ func (m *anchorMatcher) any(text string) bool {
 		return m.stride.any(text)
 	}
 	var v uint32
+	b2, b3, b4 := m.bits[2], m.bits[3], m.bits[4]
 	for i := 0; i < len(text); i++ {
 		v = v<<8 | uint32(text[i])
-		for k := 4; k >= 2; k-- {
-			b := m.bits[k]
-			if b == nil || i < k-1 {
-				continue
+		if b4 != nil && i >= 3 {
+			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(4, h), v, text, i-3) {
+				return true
 			}
-			w := v
-			if k < 4 {
-				w &= 1<<(8*k) - 1
+		}
+		if b3 != nil && i >= 2 {
+			w := v & 0xffffff
+			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(3, h), w, text, i-2) {
+				return true
 			}
-			if h := m.hash(w); b[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(k, h), w, text, i-k+1) {
+		}
+		if b2 != nil && i >= 1 {
+			w := v & 0xffff
+			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(2, h), w, text, i-1) {
 				return true
 			}
 		}

@@ -25,10 +25,14 @@
 // cached per (slot, value), with the results of the costlier leaves
 // evaluated on it (valuecache.go): logs repeat most values, so a repeated
 // value is neither scanned nor tested again. The hunter's JSON-lines
-// flattener (jsonflat.go) takes member names from the previous line while
-// the keys and depths agree, so a stream of one shape is not rescanned for
-// names. Engine.QueryPrefilter (querytext.go) turns the rules
-// into a search expression of whole tokens for retro-hunts over the store.
+// flattener (jsonflat.go) remembers, per object of the stream's shape and
+// per member position, the text before each value and the member's name,
+// so a member of a line shaped like the last is read with one compare of
+// that text, and an object whose members change (Sysmon's event_data) only
+// misses inside itself; the hunter matches with the flattener's interned
+// names (matchInterned), which the field-slot guesses compare by address.
+// Engine.QueryPrefilter (querytext.go) turns the rules into a search
+// expression of whole tokens for retro-hunts over the store.
 // A rule's condition stays available as an Expr tree (Rule.Detection).
 //
 // Concurrency: a compiled Engine is safe for concurrent use; Match keeps

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -590,6 +591,9 @@ type state struct {
 	slotEntGen []uint32
 	cache      map[string]cachedName // event field name -> slot (-1: none)
 	lastName   string                // the cache's copy of the name slotOf last resolved
+	// interned says the event's field names are immutable and shared
+	// between events (matchInterned): the guesses keep them.
+	interned bool
 	// guesses are the field-slot guess tables of recent event shapes
 	// (fieldguess.go).
 	guesses     [shapeGuesses]shapeGuess
@@ -659,6 +663,18 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	e.pool.Put(st)
 }
 
+// matchInterned is Match for an event whose field names are immutable
+// strings shared by the events of its source (the hunter's flattener
+// interns them): the field-slot guesses keep the event's own names, so the
+// next event's names compare by address instead of by their bytes.
+func (e *Engine) matchInterned(ev *event.Event, fn func(m Match)) {
+	st := e.pool.Get().(*state)
+	st.interned = true
+	e.match(st, ev, fn)
+	st.interned = false
+	e.pool.Put(st)
+}
+
 // match is Match with the given scratch space.
 func (e *Engine) match(st *state, ev *event.Event, fn func(m Match)) {
 	e.load(st, ev)
@@ -715,11 +731,15 @@ func (e *Engine) load(st *state, ev *event.Event) {
 		var slot int32
 		// Fast path: the name seen at this position in the last event
 		// of this shape.
-		if i < len(g.names) && g.names[i] == f.Name {
+		if i < len(g.names) && sameString(g.names[i], f.Name) {
 			slot = g.slots[i]
 		} else {
 			slot = e.slotOf(st, f.Name)
-			g.remember(i, st.lastName, slot)
+			name := st.lastName
+			if st.interned {
+				name = f.Name
+			}
+			g.remember(i, name, slot)
 			st.guessMisses++
 		}
 		st.fieldSlot = append(st.fieldSlot, slot)
@@ -746,6 +766,12 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	if cap(st.lowbuf) < size {
 		st.lowbuf = make([]byte, 0, size+size/4)
 	}
+}
+
+// sameString is a == b, without a call when both share their memory (the
+// flattener's and the cache's interned names).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b) // #nosec G103 -- address compare only
 }
 
 // slotOf resolves an event field name through the cache; st.lastName is

@@ -17,7 +17,8 @@ const shapeGuesses = 32
 const maxPredFields = 512
 
 // shapeGuess remembers, per field position, the last name seen there in
-// events of one shape and its slot. Names are the name cache's copies.
+// events of one shape and its slot. Names are the name cache's copies, or
+// the events' own when they are interned (matchInterned).
 type shapeGuess struct {
 	n     int    // number of fields of the shape
 	first string // name of the first field ("" when none)
@@ -38,7 +39,7 @@ func (st *state) guessFor(ev *event.Event) *shapeGuess {
 	var victim, like, last *shapeGuess
 	for i := range st.guesses {
 		g := &st.guesses[i]
-		if g.n == n && g.first == first && g.used != 0 {
+		if g.n == n && g.used != 0 && sameString(g.first, first) {
 			g.used = st.gen
 			return g
 		}
@@ -64,7 +65,7 @@ func (st *state) guessFor(ev *event.Event) *shapeGuess {
 	return victim
 }
 
-// remember records the name (the cache's copy) and slot of field i.
+// remember records the name (see shapeGuess.names) and slot of field i.
 func (g *shapeGuess) remember(i int, name string, slot int32) {
 	if i >= maxPredFields {
 		return

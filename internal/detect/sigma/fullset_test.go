@@ -75,6 +75,12 @@ func TestFullSetMatches(t *testing.T) {
 		if !slices.Equal(a, b) {
 			t.Errorf("scenario line %d: matches %v, want %v", i+1, a, b)
 		}
+		// As the hunter matches: names interned by the flattener.
+		var c []string
+		fast.matchInterned(&ev, func(m Match) { c = append(c, m.Rule.ID) })
+		if slices.Sort(c); !slices.Equal(c, b) {
+			t.Errorf("scenario line %d: interned matches %v, want %v", i+1, c, b)
+		}
 		n += len(b)
 	}
 	t.Logf("%d matches over the scenario's Winlogbeat events", n)

@@ -179,6 +179,7 @@ type huntWorker struct {
 	malformed int64
 	matches   int64
 	byRule    map[*Rule]int64
+	heads     map[*Rule][]byte // see ruleHead
 }
 
 const huntFlushBytes = 1 << 20
@@ -278,7 +279,7 @@ func (w *huntWorker) jsonLine(path string, lineNo int, line []byte, ev *event.Ev
 	if !w.inRange(ev.Time) {
 		return
 	}
-	w.h.e.Match(ev, func(m Match) {
+	w.h.e.matchInterned(ev, func(m Match) {
 		w.emit(m, path, "line", int64(lineNo), ev.Time, func(b []byte) []byte { return append(b, s...) })
 	})
 }
@@ -328,23 +329,7 @@ func (w *huntWorker) evtxFile(ctx context.Context, path string) error {
 func (w *huntWorker) emit(m Match, path, posKey string, pos, ns int64, appendEvent func([]byte) []byte) {
 	w.matches++
 	w.byRule[m.Rule]++
-	r := m.Rule
-	b := w.buf
-	b = append(b, `{"rule_id":`...)
-	b = strconv.AppendQuote(b, r.ID)
-	b = append(b, `,"title":`...)
-	b = strconv.AppendQuote(b, r.Title)
-	b = append(b, `,"level":`...)
-	b = strconv.AppendQuote(b, r.Level)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendQuote(b, r.Status)
-	b = append(b, `,"tags":[`...)
-	for i, t := range r.Tags {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, t)
-	}
+	b := append(w.buf, w.ruleHead(m.Rule)...)
 	b = append(b, `],"file":`...)
 	b = appendJSONString(b, path)
 	b = append(b, `,"`...)
@@ -362,20 +347,60 @@ func (w *huntWorker) emit(m Match, path, posKey string, pos, ns int64, appendEve
 	w.buf = b
 }
 
+// ruleHead returns the start of r's match lines, up to the tags' last
+// element, encoded once per rule (quoting is per rune).
+func (w *huntWorker) ruleHead(r *Rule) []byte {
+	if h, ok := w.heads[r]; ok {
+		return h
+	}
+	b := append([]byte(nil), `{"rule_id":`...)
+	b = strconv.AppendQuote(b, r.ID)
+	b = append(b, `,"title":`...)
+	b = strconv.AppendQuote(b, r.Title)
+	b = append(b, `,"level":`...)
+	b = strconv.AppendQuote(b, r.Level)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendQuote(b, r.Status)
+	b = append(b, `,"tags":[`...)
+	for i, t := range r.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t)
+	}
+	if w.heads == nil {
+		w.heads = map[*Rule][]byte{}
+	}
+	w.heads[r] = b
+	return b
+}
+
 // timeFields are where event times are found, in order of preference.
 var timeFields = []string{
 	"Event.System.TimeCreated.#attributes.SystemTime", "Event.System.TimeCreated.SystemTime",
 	"@timestamp", "_time", "timestamp", "time", "winlog.time_created", "TimeCreated", "UtcTime",
 }
 
-// timeRank maps a time field name to its index in timeFields.
-var timeRank = func() map[string]int {
+// timeRank maps a time field name to its index in timeFields;
+// timeLens has bit n set when a name in it is n bytes long (n < 64) and
+// timeEnds holds their first and last bytes, so most names need no lookup.
+var timeRank, timeLens, timeEnds = func() (map[string]int, uint64, [2][256]bool) {
 	m := make(map[string]int, len(timeFields))
+	var lens uint64
+	var ends [2][256]bool
 	for i, n := range timeFields {
 		m[n] = i
+		lens |= 1 << len(n)
+		ends[0][n[0]] = true
+		ends[1][n[len(n)-1]] = true
 	}
-	return m
+	return m, lens, ends
 }()
+
+// maybeTimeField is a quick test whether name can be in timeFields.
+func maybeTimeField(name string) bool {
+	return len(name) < 64 && timeLens&(1<<len(name)) != 0 && timeEnds[0][name[0]] && timeEnds[1][name[len(name)-1]]
+}
 
 func eventTime(fs []event.Field) int64 {
 	// One pass to find the first field of each name, then the names in
@@ -385,6 +410,9 @@ func eventTime(fs []event.Field) int64 {
 		at[i] = -1
 	}
 	for i := range fs {
+		if !maybeTimeField(fs[i].Name) {
+			continue
+		}
 		if r, ok := timeRank[fs[i].Name]; ok && at[r] < 0 {
 			at[r] = int32(i)
 		}

@@ -161,3 +161,18 @@ func TestLoadDirIssues(t *testing.T) {
 		}
 	}
 }
+
+// TestMaybeTimeField checks the quick test before the time field lookup:
+// it never rules out a time field.
+func TestMaybeTimeField(t *testing.T) {
+	for _, n := range timeFields {
+		if !maybeTimeField(n) {
+			t.Errorf("maybeTimeField(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"", "x", "winlog.event_data.Image", "Event.EventData.CommandLine"} {
+		if maybeTimeField(n) {
+			t.Errorf("maybeTimeField(%q) = true", n)
+		}
+	}
+}

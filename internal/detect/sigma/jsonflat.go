@@ -24,25 +24,55 @@ type jsonFlattener struct {
 	out   []event.Field
 	name  []byte
 	names map[string]string
-	// mems are, per member position in document order (nested members
-	// included), the member seen there in the last line; onTrack says
-	// every member of this line so far had the same key and depth as
-	// there, so this member's full name is the one remembered.
-	mems    []memberGuess
-	mem     int // position of the next member in the line
-	onTrack bool
-	leaf    string // the full name of the member whose value is parsed
-	arena   []byte // unescaped values of the current line
+	// root holds the member guesses of the top-level object (see
+	// objGuess); objs counts the objGuess tables made since the last reset.
+	root  *objGuess
+	objs  int
+	leaf  string    // the full name of the member whose value is parsed
+	child *objGuess // the guesses of the member's value, when it is an object
+	arena []byte    // unescaped values of the current line
 }
 
-// memberGuess is a member remembered at one position: its key as written
-// (only when it has no escapes), its depth and its interned full name.
-type memberGuess struct {
-	key   string
-	name  string
-	depth int32
-	plain bool // key is the member name as written (no escapes)
+// objGuess is what the flattener remembers of one object, identified by
+// the path of member guesses that leads to it (so its full name, the
+// prefix of its members' names, is fixed): per member position, the
+// member seen there last, and its members by key. Lines of one source
+// share their shape, so a member is usually found by one compare of the
+// text from the end of the previous value (or the brace) to the start of
+// its own value with the text seen there last; an object whose members
+// differ between lines (Sysmon's event_data per event ID) only misses
+// inside itself, and the members after it are guessed again.
+type objGuess struct {
+	mems  []memberGuess
+	byKey map[string]keyGuess
 }
+
+// memberGuess is a member remembered at one position: the text before its
+// value as written (separator, white space, key and colon, a copy), and
+// what its key gives.
+type memberGuess struct {
+	pre []byte
+	keyGuess
+}
+
+// keyGuess is what a member's key gives in its object: the member's
+// interned full name (the key unescaped is its last keyLen bytes) and the
+// guesses of its value when that was an object (nil: not yet).
+type keyGuess struct {
+	name   string
+	child  *objGuess
+	keyLen int32
+}
+
+// Bounds of the guesses: members remembered per position list and per key
+// map, and objGuess tables before all are dropped (a stream of ever new
+// shapes must not grow them without end).
+const (
+	maxPredNames  = 512
+	maxGuessKeys  = 256
+	maxObjGuesses = 4096
+	maxGuessPre   = 128 // longest text before a value remembered
+)
 
 // maxFlatArena bounds the unescape buffer kept between lines.
 const maxFlatArena = 1 << 20
@@ -63,8 +93,10 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 	if f.names == nil {
 		f.names = map[string]string{}
 	}
+	if f.root == nil || f.objs > maxObjGuesses {
+		f.root, f.objs = &objGuess{}, 0
+	}
 	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
-	f.mem, f.onTrack = 0, true
 	if cap(f.arena) > maxFlatArena {
 		f.arena = nil
 	}
@@ -73,7 +105,7 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 	if f.pos >= len(f.s) || f.s[f.pos] != '{' {
 		return dst[:0], f.errf("want an object")
 	}
-	if err := f.object(0); err != nil {
+	if err := f.object(0, f.root); err != nil {
 		return dst[:0], err
 	}
 	f.space()
@@ -98,114 +130,167 @@ func (f *jsonFlattener) space() {
 	}
 }
 
-func (f *jsonFlattener) object(depth int) error {
+// ws skips white space at f.pos: in the common case (none) one compare.
+func (f *jsonFlattener) ws() {
+	if f.pos < len(f.s) && f.s[f.pos] <= ' ' {
+		f.space()
+	}
+}
+
+// object reads an object at f.pos (on the brace); og holds its guesses.
+func (f *jsonFlattener) object(depth int, og *objGuess) error {
 	if depth > maxFlatDepth {
 		return f.errf("nested too deep")
 	}
 	f.pos++ // {
-	f.space()
-	if f.pos < len(f.s) && f.s[f.pos] == '}' {
-		f.pos++
-		return nil
-	}
 	base := len(f.name)
-	for {
-		f.space()
-		if f.pos >= len(f.s) || f.s[f.pos] != '"' {
-			return f.errf("want a member name")
-		}
-		if err := f.member(depth, base); err != nil {
-			return err
-		}
-		f.space()
-		if f.pos < len(f.s) && f.s[f.pos] == ':' {
-			f.pos++
+	for k := 0; ; k++ {
+		// f.pos is after the brace or the previous value.
+		if k < len(og.mems) && hasPre(f.s, f.pos, og.mems[k].pre) {
+			g := &og.mems[k]
+			f.pos += len(g.pre)
+			f.leaf, f.child = g.name, g.child
 		} else {
-			return f.errf("want ':'")
+			end, err := f.member(og, k, base)
+			if err != nil || end {
+				return err
+			}
 		}
-		f.space()
-		if err := f.value(depth); err != nil {
+		// Most values are strings: read here, without a call to value.
+		f.ws()
+		if f.pos < len(f.s) && f.s[f.pos] == '"' {
+			v, err := f.str()
+			if err != nil {
+				return err
+			}
+			f.emit(v)
+		} else if err := f.value(depth, og, k); err != nil {
 			return err
-		}
-		f.name = f.name[:base]
-		f.space()
-		if f.pos >= len(f.s) {
-			return f.errf("unexpected end in object")
-		}
-		switch f.s[f.pos] {
-		case ',':
-			f.pos++
-		case '}':
-			f.pos++
-			return nil
-		default:
-			return f.errf("want ',' or '}'")
 		}
 	}
 }
 
-// member reads a member name at f.pos (on the quote) and sets f.leaf to
-// the member's full name (interned); base is the length of the enclosing
-// object's name in f.name. Lines of one source share their shape, so
-// while every member so far had the key and depth of the same position in
-// the last line, the name is the one remembered there, found by comparing
-// the key as written (no scan for escapes, no name built, no lookup).
-func (f *jsonFlattener) member(depth, base int) error {
-	k := f.mem
-	f.mem++
-	if k < len(f.mems) {
-		g := &f.mems[k]
-		if f.onTrack && g.plain && int(g.depth) == depth {
-			if end := f.pos + 1 + len(g.key); end < len(f.s) && f.s[end] == '"' && f.s[f.pos+1:end] == g.key {
-				f.pos = end + 1
-				f.leaf = g.name // f.name is set by value when the member is an object
-				return nil
-			}
-		}
+// member reads the text before the k-th member's value of the object og
+// guesses (f.pos is after the brace or the previous value): a separator
+// and the member name, or the object's end (end is set). It sets f.leaf
+// to the member's full name (interned) and f.child to the guesses of its
+// value, and remembers the text at position k; base is the length of the
+// enclosing object's name in f.name (valid when this object's name was
+// built: it is rebuilt for every object value).
+func (f *jsonFlattener) member(og *objGuess, k, base int) (end bool, err error) {
+	start := f.pos
+	f.ws()
+	if f.pos < len(f.s) && f.s[f.pos] == '}' {
+		f.pos++
+		return true, nil
 	}
-	f.onTrack = false
-	start := f.pos + 1
+	if k > 0 {
+		switch {
+		case f.pos >= len(f.s):
+			return false, f.errf("unexpected end in object")
+		case f.s[f.pos] != ',':
+			return false, f.errf("want ',' or '}'")
+		}
+		f.pos++
+	}
+	if !f.at('"') {
+		return false, f.errf("want a member name")
+	}
 	key, err := f.str()
 	if err != nil {
-		return err
+		return false, err
 	}
-	plain := f.pos-1-start == len(key) // no escapes: key is the text as written
+	if !f.at(':') {
+		return false, f.errf("want ':'")
+	}
+	f.pos++
+	f.ws()
+	g, ok := og.byKey[key]
+	if !ok {
+		g = f.keyName(key, base)
+		if og.byKey == nil {
+			og.byKey = map[string]keyGuess{}
+		}
+		if len(og.byKey) < maxGuessKeys {
+			og.byKey[g.name[len(g.name)-len(key):]] = g
+		}
+	}
+	f.leaf, f.child = g.name, g.child
+	pre := f.s[start:f.pos]
+	if len(pre) > maxGuessPre {
+		pre = "" // never matches (a value follows), but keeps the positions
+	}
+	switch {
+	case k < len(og.mems):
+		m := &og.mems[k]
+		m.pre, m.keyGuess = append(m.pre[:0], pre...), g
+	case k == len(og.mems) && k < maxPredNames:
+		og.mems = append(og.mems, memberGuess{pre: []byte(pre), keyGuess: g})
+	}
+	return false, nil
+}
+
+// at reports whether the next byte other than white space is c, and
+// leaves f.pos on it: in the common case (no space) one compare.
+func (f *jsonFlattener) at(c byte) bool {
+	if f.pos < len(f.s) && f.s[f.pos] == c {
+		return true
+	}
+	f.space()
+	return f.pos < len(f.s) && f.s[f.pos] == c
+}
+
+// keyName builds and interns the full name of a member with this key in
+// the object whose name is f.name[:base].
+func (f *jsonFlattener) keyName(key string, base int) keyGuess {
 	f.name = f.name[:base]
 	if base > 0 {
 		f.name = append(f.name, '.')
 	}
 	f.name = append(f.name, key...)
-	var name string
-	if k < len(f.mems) && f.mems[k].name == string(f.name) {
-		name = f.mems[k].name
-	} else if n, ok := f.names[string(f.name)]; ok {
-		name = n
-	} else {
+	name, ok := f.names[string(f.name)]
+	if !ok {
 		name = string(f.name)
 		if len(f.names) < 1<<16 {
 			f.names[name] = name
 		}
 	}
-	f.leaf = name
-	if k < maxPredNames && k <= len(f.mems) {
-		g := memberGuess{name: name, depth: int32(depth), plain: plain}
-		if plain {
-			g.key = name[len(name)-len(key):]
-		}
-		// The guesses after k were another line's: drop them, so the
-		// guesses always are the members of one line, in order (a guess
-		// is only right when all before it were).
-		f.mems = append(f.mems[:k], g)
+	return keyGuess{name: name, keyLen: int32(len(key))}
+}
+
+// hasPre reports whether s holds pre at i (an empty pre never matches),
+// comparing eight bytes at a time.
+func hasPre(s string, i int, pre []byte) bool {
+	n := len(pre)
+	if n == 0 || len(s)-i < n {
+		return false
 	}
-	return nil
+	t, p := s[i:i+n], bytesView(pre)
+	if n < 8 {
+		return t == p
+	}
+	for j := 0; j+8 <= n; j += 8 {
+		if load64(t, j) != load64(p, j) {
+			return false
+		}
+	}
+	return load64(t, n-8) == load64(p, n-8)
+}
+
+func load64(s string, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+func load32(s string, i int) uint32 {
+	w := s[i : i+4]
+	return uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
 }
 
 func (f *jsonFlattener) emit(v string) {
 	f.out = append(f.out, event.Field{Name: f.leaf, Value: v})
 }
-
-// maxPredNames bounds the members remembered per line.
-const maxPredNames = 512
 
 // scanPlain returns the offset of the first byte at or after i that ends
 // the plain part of a JSON string: a quote, a backslash or a control
@@ -233,20 +318,20 @@ func scanPlain(s string, i int) int {
 	return i
 }
 
-func (f *jsonFlattener) value(depth int) error {
+// value reads the value of og's k-th member (f.leaf, f.child) at f.pos,
+// other than a string (object reads those).
+func (f *jsonFlattener) value(depth int, og *objGuess, k int) error {
 	if f.pos >= len(f.s) {
 		return f.errf("want a value")
 	}
 	switch c := f.s[f.pos]; {
 	case c == '{':
 		f.name = append(f.name[:0], f.leaf...)
-		return f.object(depth + 1)
-	case c == '"':
-		v, err := f.str()
-		if err != nil {
-			return err
+		child := f.child
+		if child == nil {
+			child = f.newChild(og, k)
 		}
-		f.emit(v)
+		return f.object(depth+1, child)
 	case c == '[':
 		start := f.pos
 		if err := f.skip(depth + 1); err != nil {
@@ -283,6 +368,23 @@ func (f *jsonFlattener) lit(want string) error {
 	}
 	f.pos += len(want)
 	return nil
+}
+
+// newChild makes the guesses of og's k-th member's value (an object),
+// kept with the member's guesses.
+func (f *jsonFlattener) newChild(og *objGuess, k int) *objGuess {
+	child := &objGuess{}
+	f.objs++
+	if k < len(og.mems) && og.mems[k].name == f.leaf {
+		g := &og.mems[k]
+		g.child = child
+		key := g.name[len(g.name)-int(g.keyLen):]
+		if kg, ok := og.byKey[key]; ok && kg.name == g.name {
+			kg.child = child
+			og.byKey[key] = kg
+		}
+	}
+	return child
 }
 
 // skip passes over one value (used for arrays, kept as text).
@@ -406,8 +508,14 @@ func (f *jsonFlattener) str() (string, error) {
 	case c < 0x20:
 		return "", f.errf("control character in string")
 	}
-	// Slow path: unescape into the arena. A value keeps pointing into the
-	// old array when a later one grows the arena.
+	return f.unescape(start)
+}
+
+// unescape reads the rest of a string with escapes, from f.pos (on the
+// first backslash); start is where the string's text begins. It unescapes
+// into the arena: a value keeps pointing into the old array when a later
+// one grows the arena.
+func (f *jsonFlattener) unescape(start int) (string, error) {
 	a0 := len(f.arena)
 	b := append(f.arena, f.s[start:f.pos]...)
 	defer func() { f.arena = b }()
@@ -450,11 +558,18 @@ func (f *jsonFlattener) str() (string, error) {
 				return "", f.errf("bad \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
+				// A pair, else U+FFFD and the next escape on its own (as
+				// encoding/json does); a broken next escape is an error.
 				r2 := utf8.RuneError
 				if strings.HasPrefix(f.s[f.pos:], "\\u") {
+					next := f.pos
 					f.pos += 2
-					if x, ok := f.hex4(); ok {
-						r2 = utf16.DecodeRune(r, x)
+					x, ok := f.hex4()
+					if !ok {
+						return "", f.errf("bad \\u escape")
+					}
+					if r2 = utf16.DecodeRune(r, x); r2 == utf8.RuneError {
+						f.pos = next
 					}
 				}
 				r = r2

@@ -42,6 +42,32 @@ func TestFlattenEscapedValues(t *testing.T) {
 	}
 }
 
+// TestFlattenSurrogates checks \u escapes of UTF-16 surrogates: a pair is
+// one rune, a lone surrogate U+FFFD with the next escape kept, a broken
+// escape after one an error (as encoding/json decodes them).
+func TestFlattenSurrogates(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"a":"\ud83d\ude00"}`, "\U0001F600"},
+		{`{"a":"\ud800\u0041"}`, "\uFFFDA"},
+		{`{"a":"\ud800x"}`, "\uFFFDx"},
+		{`{"a":"\udc00\ud83d\ude00"}`, "\uFFFD\U0001F600"},
+		{`{"a":"\ud800\u"}`, ""},
+		{`{"0":[0,{"0":"\ud800\u"}]}`, ""},
+	} {
+		var fl jsonFlattener
+		fs, err := fl.flatten(c.in, nil)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("%s: no error", c.in)
+			}
+			continue
+		}
+		if err != nil || len(fs) != 1 || fs[0].Value != c.want {
+			t.Errorf("%s: %v %v, want %q", c.in, fs, err, c.want)
+		}
+	}
+}
+
 // TestScanPlain compares the eight-bytes-at-a-time scan with a byte loop
 // on every position of texts holding quotes, backslashes, control and
 // non-ASCII bytes.
@@ -105,6 +131,16 @@ func TestFlattenGuessesSameFields(t *testing.T) {
 		`{"a":{"bb":1},"c":2}`,
 		`{"a":{"b":1},"c":2,"d":3}`,
 		`{"a":{"b":1}}`,
+		// White space around the separators (the guesses compare the
+		// text before each value as written), keys longer than what is
+		// remembered, the same name reached by a dotted key.
+		`{"a": {"b": 1}, "c": 2}`,
+		`{"a":  {"b":1} , "c" :2}`,
+		"{\t\"a\":{\"b\":1},\n\"c\":2 }",
+		`{"a":{"b":1},"` + strings.Repeat("k", 130) + `":2}`,
+		`{"a":{"b":1},"` + strings.Repeat("k", 130) + `":{"b":2}}`,
+		`{"a.b":1,"a":{"b":2}}`,
+		`{"a":{"b":1},"a.b":2}`,
 	}
 	var fl jsonFlattener
 	for _, prev := range lines {
@@ -141,4 +177,20 @@ func FuzzFlattenGuesses(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prev, line string) {
 		flattenSame(t, &fl, prev, line)
 	})
+}
+
+// TestFlattenGuessesBounded feeds lines of ever new shapes: the guesses
+// stay bounded and the fields right.
+func TestFlattenGuessesBounded(t *testing.T) {
+	var fl jsonFlattener
+	for i := 0; i < 3*maxObjGuesses; i++ {
+		line := fmt.Sprintf(`{"k%d":{"x":{"y":%d}},"same":{"z":1}}`, i, i)
+		flattenSame(t, &fl, line, line)
+		if fl.objs > maxObjGuesses+3 {
+			t.Fatalf("line %d: %d object guess tables", i, fl.objs)
+		}
+	}
+	if n := len(fl.root.mems); n > 2 {
+		t.Fatalf("root remembers %d members", n)
+	}
 }

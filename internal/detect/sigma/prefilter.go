@@ -373,7 +373,7 @@ func (e *Engine) scan(st *state) {
 			continue
 		}
 		v := st.fieldValue(int32(j))
-		in := kw != nil && within(raw, v)
+		in := kw != nil && raw != "" && within(raw, v)
 		if in {
 			// Keyword needles: found by the scan of the raw text.
 		} else if kw != kwc {
@@ -384,8 +384,11 @@ func (e *Engine) scan(st *state) {
 			if shorterThan(v, kw.ac.minLen) {
 				continue
 			}
-			st.found = e.scanValue(st, int32(j), -1, kw, v, st.found[:0])
-			e.hitKeys(st, st.found)
+			if isASCII(v) {
+				e.scanKeywords(st, kw, v, true)
+			} else {
+				e.scanKeywords(st, kw, st.lowerField(int32(j)), false)
+			}
 		}
 		if s < 0 {
 			continue
@@ -478,23 +481,28 @@ func shorterThan(v string, n int) bool {
 	return isASCII(v)
 }
 
-// isASCII reports whether s has only ASCII bytes (eight at a time).
+// isASCII reports whether s has only ASCII bytes (eight at a time; the
+// tail by one more word that overlaps the last one, or by four).
 func isASCII(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8] // one bounds check; the compiler loads the eight bytes at once
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if x&0x8080808080808080 != 0 {
+	const hi = 0x8080808080808080
+	n := len(s)
+	if n < 8 {
+		if n >= 4 {
+			return (load32(s, 0)|load32(s, n-4))&0x80808080 == 0
+		}
+		for i := 0; i < n; i++ {
+			if s[i] >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 <= n; i += 8 {
+		if load64(s, i)&hi != 0 {
 			return false
 		}
 	}
-	for ; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+	return load64(s, n-8)&hi == 0
 }
 
 // scanKeywords scans text for m's needles; fold says text is ASCII and not

@@ -51,7 +51,7 @@ func TestDiagHuntSpeed(t *testing.T) {
 						t.Fatal(err)
 					}
 					ev := event.Event{Fields: fields}
-					e.Match(&ev, func(Match) { n++ })
+					e.matchInterned(&ev, func(Match) { n++ })
 				}
 			}
 			per = append(per, (threadCPU()-t0)/time.Duration(reps*len(lines)))
@@ -82,11 +82,12 @@ func TestDiagHuntOnce(t *testing.T) {
 	var fields []event.Field
 	matches := 0
 	for i := 0; i < n; i++ {
-		if fields, err = fl.flatten(src[i%len(src)], fields); err != nil {
+		line := src[i%len(src)]
+		if fields, err = fl.flatten(line, fields); err != nil {
 			t.Fatal(err)
 		}
 		ev := event.Event{Fields: fields}
-		e.Match(&ev, func(Match) { matches++ })
+		e.matchInterned(&ev, func(Match) { matches++ })
 	}
 	t.Logf("%d events, %d matches", n, matches)
 }

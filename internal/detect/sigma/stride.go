@@ -90,13 +90,12 @@ func (m *strideMatcher) scanText(text string, fold bool, dst []int32, checked []
 	if len(text) < m.minLen {
 		return dst
 	}
-	tbl := &identity
-	if fold {
-		tbl = &asciiLower
-	}
 	for p := 0; p+4 <= len(text); p += m.step {
 		w := text[p : p+4]
-		v := uint32(tbl[w[0]])<<24 | uint32(tbl[w[1]])<<16 | uint32(tbl[w[2]])<<8 | uint32(tbl[w[3]])
+		v := uint32(w[0])<<24 | uint32(w[1])<<16 | uint32(w[2])<<8 | uint32(w[3]) // one load
+		if fold {
+			v = lowerASCII4(v)
+		}
 		h := m.hash(v)
 		if m.bits[h/64]&(1<<(h%64)) == 0 {
 			continue
@@ -119,4 +118,13 @@ func (m *strideMatcher) any(text string) bool {
 		}
 	}
 	return false
+}
+
+// lowerASCII4 lower-cases the four ASCII bytes of v at once: a byte gets
+// 0x20 added when it lies in 'A'..'Z' (no byte is 0x80 or more, so the
+// sums carry into no other byte).
+func lowerASCII4(v uint32) uint32 {
+	const lo = 0x01010101
+	upper := (v + (0x80-'A')*lo) &^ (v + (0x80-'Z'-1)*lo) & (0x80 * lo)
+	return v | upper>>2
 }

@@ -107,3 +107,19 @@ func TestShorterThan(t *testing.T) {
 		}
 	}
 }
+
+// TestLowerASCII4 compares the four-bytes-at-once lower-casing with the
+// table on every ASCII byte in every position.
+func TestLowerASCII4(t *testing.T) {
+	for b := 0; b < 0x80; b++ {
+		for pos := 0; pos < 4; pos++ {
+			w := [4]byte{'A', 'z', '@', '['}
+			w[pos] = byte(b)
+			v := uint32(w[0])<<24 | uint32(w[1])<<16 | uint32(w[2])<<8 | uint32(w[3])
+			want := uint32(asciiLower[w[0]])<<24 | uint32(asciiLower[w[1]])<<16 | uint32(asciiLower[w[2]])<<8 | uint32(asciiLower[w[3]])
+			if got := lowerASCII4(v); got != want {
+				t.Fatalf("lowerASCII4(%08x) = %08x, want %08x", v, got, want)
+			}
+		}
+	}
+}
