@@ -114,9 +114,13 @@ func (p cefParser) Parse(line []byte, ev *event.Event) error {
 	n0 := len(ev.Fields)
 	s := trimEOL(rawString(line, ev))
 	if !hasPrefix(s, "CEF:") {
-		err := parseCEF(s, ev, p.opts)
+		if len(s) == 0 || s[0] != '<' || p.opts.SkipMessage || !cefSyslogFast(s, ev, p.opts) {
+			err := parseCEF(s, ev, p.opts)
+			fillHost(ev, n0)
+			return err
+		}
 		fillHost(ev, n0)
-		return err
+		return nil
 	}
 	host, err := parseCEFRecord(s, ev, n0)
 	if host {
@@ -125,8 +129,68 @@ func (p cefParser) Parse(line []byte, ev *event.Event) error {
 	return err
 }
 
+// cefSyslogFast parses the common wrapping of a CEF record,
+// "<PRI>Mmm dd hh:mm:ss HOST CEF:...", as parseCEF does (parseSyslog, then
+// the record), without the general header's steps that cannot apply to it:
+// the relay and tag checks, the search for "CEF:", normalizeSyslog's scans
+// (its ECS fields are known: log.level, then host.name). It reports false,
+// having changed nothing, for any other form, which the caller then parses
+// the general way.
+func cefSyslogFast(s string, ev *event.Event, opts SyslogOptions) bool {
+	pri, n, ok := parsePRI(s)
+	if !ok || n >= len(s) || isDigit(s[n]) { // RFC 5424 or an ISO time
+		return false
+	}
+	ns, j, ok := syslogStamp(s, n, opts)
+	if !ok {
+		return false
+	}
+	i := skipSpaces(s, j)
+	tok, k := spaceToken(s, i)
+	// The host, then one space and the record (no tag; the record within
+	// parseCEF's 512 bytes). A token that looksLikeTag is no host.
+	if tok == "" || k+1 >= min(len(s), 512) || !hasPrefix(s[k+1:], "CEF:") || looksLikeTag(tok) {
+		return false
+	}
+	n0 := len(ev.Fields)
+	// Fast path: the fields syslogHeader, parseSyslog and normalizeSyslog
+	// add, in their order. normalizeSyslog's ECS names may already be among
+	// earlier fields: then it decides.
+	msg := s[k+1:]
+	sev := severityNames[pri&7]
+	ev.Fields = append(ev.Fields,
+		event.Field{Name: fSyslogPriority, Value: s[1 : n-1]},
+		event.Field{Name: fSyslogFacility, Value: facilityNames[pri>>3]},
+		event.Field{Name: fSyslogSeverity, Value: sev},
+		event.Field{Name: fSyslogHostname, Value: tok},
+		event.Field{Name: fMessage, Value: msg})
+	ev.Time = ns
+	if n0 > 0 {
+		if h := normalizeSyslog(ev, n0); h != "" && ev.Host == "" {
+			ev.Host = h
+		}
+	} else {
+		ev.Fields = append(ev.Fields, event.Field{Name: "log.level", Value: sev})
+		if tok != "-" {
+			ev.Fields = append(ev.Fields, event.Field{Name: "host.name", Value: tok})
+			if ev.Host == "" {
+				ev.Host = tok
+			}
+		}
+	}
+	// A bad record leaves the syslog fields (parseSyslogMessage). None of
+	// the fields above is one of cefMap's ECS names: with no fields before
+	// them, the record need not look (from -1).
+	from := n0
+	if n0 == 0 {
+		from = -1
+	}
+	_, _ = parseCEFRecord(msg, ev, from)
+	return true
+}
+
 // parseCEFRecord is parseCEFBodyAfter; it also reports whether the record
-// has a key host.name.
+// has a key host.name. from may be -1 (see cefNormalize).
 func parseCEFRecord(s string, ev *event.Event, from int) (bool, error) {
 	n0 := len(ev.Fields)
 	x := cefExt{rt: -1}

@@ -121,6 +121,21 @@ var cefDiffInputs = []string{
 	`CEF:0|V|P|1|1|n|3|src=010.1.1.1 dst=1.2.3.4. dvc=255.255.255.255 sourceTranslatedAddress=256.1.1.1 destinationTranslatedAddress=1.2.3`,
 	`CEF:0|V|P|1|1|n|3|x=1 host.name= host.name=h\=1 host.name=h2`, `CEF:0|host.name|P|1|1|n|3|host.name=h`,
 	`CEF:0|V|P|1|1|n|3|dvchost=d shost=s dhost=t host.namex=n xhost.name=m`,
+	// Syslog wrappings next to cefSyslogFast's form.
+	`<14>Jan 22 00:21:13 - CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 fw  CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	"<14>Jan 22 00:21:13	fw CEF:0|V|P|1|1|n|3|src=1.1.1.1", "<14>Jan 22 00:21:13 fw	CEF:0|V|P|1|1|n|3|src=1.1.1.1",
+	`<14>Jan  2 00:21:13 fw[1] CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 fw: CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	`<14>Jan 22 00:21:13.123 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<191>Dec 31 23:59:60 2024 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	`<14>Jan 22 00:21:13 CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 fw CEF:0|V|P|1|1|n|3|`, `<14>Jan 22 00:21:13 fw CEF:0|V|P`,
+	`<14>Jan 22 00:21:13 fw CEF:`, `<14>Jan 22 00:21:13 fw CEF`, `<14>Jan 22 00:21:13 fw `, `<14>Jan 22 00:21:13 fw`,
+	`<14>Jan 22 00:21:13 relay Jan 22 00:21:12 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 relay <13>Jan 22 00:21:12 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	`<14>Jan 22 00:21:13 CEF:x CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 LEEF:x CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	`<999>Jan 22 00:21:13 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jxn 22 00:21:13 fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`,
+	`<14>2019-01-01T00:00:00Z fw CEF:0|V|P|1|1|n|3|src=1.1.1.1`, `<14>Jan 22 00:21:13 fw CEF:0|V|P|1|1|n|3|host.name=x process.name=y log.level=z`,
+	"<14>Jan 22 00:21:13 " + strings.Repeat("h", 600) + " CEF:0|V|P|1|1|n|3|src=1.1.1.1",
+	// "CEF:" at 511 and 512 (parseCEF looks in the first 512 bytes).
+	"<14>Jan 22 00:21:13 " + strings.Repeat("h", 490) + " CEF:0|V|P|1|1|n|3|src=1.1.1.1",
+	"<14>Jan 22 00:21:13 " + strings.Repeat("h", 491) + " CEF:0|V|P|1|1|n|3|src=1.1.1.1",
 }
 
 // TestCEFDifferentialBlocks moves keys, values and escapes across the
@@ -289,5 +304,18 @@ func TestCEFKnown(t *testing.T) {
 	}
 	if n < len(cefStandardKeys) {
 		t.Errorf("cefKnown holds %d keys, want at least %d", n, len(cefStandardKeys))
+	}
+}
+
+// TestCEFSyslogFastNames checks what cefSyslogFast assumes: none of the
+// fields it adds before a record is one of cefMap's ECS names.
+func TestCEFSyslogFastNames(t *testing.T) {
+	var fs []event.Field
+	for _, name := range []string{fSyslogPriority, fSyslogFacility, fSyslogSeverity, fSyslogHostname, fMessage, "log.level", "host.name"} {
+		fs = append(fs, event.Field{Name: name, Value: "x"})
+	}
+	var none [pendingCap]uint64
+	if have, _ := cefMap.scan(fs, 0, len(fs), &none, true); have != 0 {
+		t.Fatalf("syslog fields have cefMap ECS names: %b", have)
 	}
 }

@@ -25,7 +25,8 @@ var cefEnts = func() (t [256]cefEnt) {
 
 // cefNormalize is normalize(ev, n0, cefMap) for a CEF record whose fields
 // at n0.. the parser noted in x; the fields at from..n0 are a syslog
-// header's (see cefSyslogHave).
+// header's (see cefSyslogHave). from < 0 says that no field before n0 has
+// one of cefMap's ECS names (cefSyslogFast's own fields).
 func cefNormalize(ev *event.Event, from, n0 int, x *cefExt) {
 	if x.np >= cefPendingCap || len(ev.Fields) >= 1<<16 {
 		normalize(ev, n0, cefMap) // Slow path: hostile records.
@@ -35,7 +36,7 @@ func cefNormalize(ev *event.Event, from, n0 int, x *cefExt) {
 	if from > 0 {
 		have |= cefPrefixHave(ev.Fields[:from])
 	}
-	if from < n0 {
+	if from >= 0 && from < n0 {
 		have |= cefSyslogHave(ev.Fields[from:n0])
 	}
 	fs := ev.Fields
@@ -52,7 +53,8 @@ func cefNormalize(ev *event.Event, from, n0 int, x *cefExt) {
 			w := v
 			switch m.kind {
 			case ecsIP:
-				if !isIP(v) {
+				// Fast path: a dotted quad, decided without isIP's checks.
+				if ok, sure := isIPv4Fast(v); !ok && (sure || !isIP(v)) {
 					continue
 				}
 			case ecsInt:

@@ -186,13 +186,21 @@ func syslogStamp(s string, i int, opts SyslogOptions) (int64, int, bool) {
 	}
 	q++
 	year := 0
-	if y, ok := num(s, q, 4); ok && q+4 < len(s) && s[q+4] == ' ' {
-		year, q = y, q+5 // "Mmm dd yyyy hh:mm:ss" (Cisco, some appliances)
+	// Fast path: "hh:mm:ss" right after the day, eight bytes at once.
+	hh, mm, ss, ok := clock8(s, q)
+	if !ok {
+		if y, ok := num(s, q, 4); ok && q+4 < len(s) && s[q+4] == ' ' {
+			year, q = y, q+5 // "Mmm dd yyyy hh:mm:ss" (Cisco, some appliances)
+		}
+		var ok1, ok2, ok3 bool
+		hh, ok1 = num(s, q, 2)
+		mm, ok2 = num(s, q+3, 2)
+		ss, ok3 = num(s, q+6, 2)
+		if !(ok1 && ok2 && ok3) || s[q+2] != ':' || s[q+5] != ':' {
+			return 0, i, false
+		}
 	}
-	hh, ok1 := num(s, q, 2)
-	mm, ok2 := num(s, q+3, 2)
-	ss, ok3 := num(s, q+6, 2)
-	if !(ok1 && ok2 && ok3) || s[q+2] != ':' || s[q+5] != ':' || hh > 23 || mm > 59 || ss > 60 {
+	if hh > 23 || mm > 59 || ss > 60 {
 		return 0, i, false
 	}
 	q += 8
@@ -200,8 +208,8 @@ func syslogStamp(s string, i int, opts SyslogOptions) (int64, int, bool) {
 	if q+1 < len(s) && s[q] == '.' && isDigit(s[q+1]) {
 		nsec, q = fraction(s, q+1)
 	}
-	if year == 0 {
-		if y, ok := num(s, q+1, 4); ok && s[q] == ' ' && (q+5 == len(s) || s[q+5] == ' ') {
+	if year == 0 && q+1 < len(s) && s[q] == ' ' && isDigit(s[q+1]) {
+		if y, ok := num(s, q+1, 4); ok && (q+5 == len(s) || s[q+5] == ' ') {
 			year, q = y, q+5 // "Mmm dd hh:mm:ss yyyy"
 		}
 	}
@@ -210,6 +218,22 @@ func syslogStamp(s string, i int, opts SyslogOptions) (int64, int, bool) {
 		return inferYearNanos(month, day, hh, mm, ss, nsec, to), q, true
 	}
 	return time.Date(year, month, day, hh, mm, ss, nsec, to.loc()).UnixNano(), q, true
+}
+
+// clock8 reads "hh:mm:ss" (two digits each) at s[i:] as one word; the
+// ranges are the caller's to check.
+func clock8(s string, i int) (hh, mm, ss int, ok bool) {
+	if i+8 > len(s) {
+		return 0, 0, 0, false
+	}
+	// Each byte less its expected '0' or ':': digits give 0-9, the colons
+	// 0; a byte below its expected one sets its high bit (and may borrow
+	// from the next, which changes nothing: the word is refused).
+	d := load64(s, i) - 0x3030_3a30_303a_3030
+	if (d|(d+0x7676_7676_7676_7676))&0x8080_8080_8080_8080 != 0 || d&0x0000_ff00_00ff_0000 != 0 {
+		return 0, 0, 0, false
+	}
+	return int(d&0xff)*10 + int(d>>8&0xff), int(d>>24&0xff)*10 + int(d>>32&0xff), int(d>>48&0xff)*10 + int(d>>56), true
 }
 
 // fraction reads the digits at s[i:] as a fraction of a second in

@@ -198,3 +198,40 @@ func TestSyslogHost(t *testing.T) {
 		}
 	}
 }
+
+// TestClock8 compares clock8 with num and the colons, byte by byte, on
+// every one- and two-byte change of a valid time.
+func TestClock8(t *testing.T) {
+	ref := func(s string) (int, int, int, bool) {
+		hh, ok1 := num(s, 0, 2)
+		mm, ok2 := num(s, 3, 2)
+		ss, ok3 := num(s, 6, 2)
+		return hh, mm, ss, len(s) >= 8 && ok1 && ok2 && ok3 && s[2] == ':' && s[5] == ':'
+	}
+	check := func(s string) {
+		hh, mm, ss, ok := clock8(s, 0)
+		rh, rm, rs, rok := ref(s)
+		if ok != rok || (ok && (hh != rh || mm != rm || ss != rs)) {
+			t.Fatalf("clock8(%q) = %d %d %d %v, want %d %d %d %v", s, hh, mm, ss, ok, rh, rm, rs, rok)
+		}
+	}
+	bytes := []byte{0, '/', '0', '1', '5', '9', ':', ';', ' ', 'a', 0x80, 0xff}
+	for _, base := range []string{"12:34:56", "00:00:00", "23:59:60", "99:99:99"} {
+		check(base)
+		check(base[:7])
+		for i := 0; i < 8; i++ {
+			for _, c := range bytes {
+				b := []byte(base)
+				b[i] = c
+				check(string(b))
+				for j := i + 1; j < 8; j++ {
+					for _, d := range bytes {
+						b2 := append([]byte(nil), b...)
+						b2[j] = d
+						check(string(b2))
+					}
+				}
+			}
+		}
+	}
+}

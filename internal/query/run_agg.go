@@ -12,6 +12,9 @@ import (
 func (ex *executor) runAgg(ctx context.Context, refs []store.BlockRef) ([]*tableRow, error) {
 	p := ex.p
 	nw := min(ex.workers(), max(len(refs), 1))
+	if _, ok := p.agg.(*aggregateOp); ok {
+		refs = largestFirst(refs, nw) // logreduce and the like see blocks in time order
+	}
 	shards := make([]aggShard, nw)
 	for i := range shards {
 		shards[i] = p.agg.newShard(ex.budget)

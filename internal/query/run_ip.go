@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mamori/mamori/internal/store"
 )
@@ -436,7 +437,7 @@ func flushIP(ips []ipAgg, shards []aggShard, d *dictPlan) error {
 	if d.ipTop > 0 && !d.ipDistinct && ips[0].table.len() > d.ipTop {
 		least = ips[0].table.topCount(d.ipTop)
 	}
-	return ips[0].flush(s, d.ipDistinct, least)
+	return ips[0].flush(s, d.ipDistinct, least, len(ips) > 1)
 }
 
 // maxTopCandidates bounds the addresses flushTop sums; with more (counts
@@ -479,28 +480,41 @@ func flushTop(ips []ipAgg, sh *aggShardImpl, k int) (bool, error) {
 // addresses are summed. It gives up (false) when they are more than
 // maxTopCandidates.
 func topSums(tables []*ipTable, k int) ([]uint32, map[uint32]int64, bool) {
-	var lb int64
-	for _, t := range tables {
+	// The tables are large (one per worker, a cache miss per slot): each
+	// is read on its own goroutine (eachTable), in both passes.
+	tops := make([]int64, len(tables))
+	eachTable(tables, func(j int, t *ipTable) {
 		if t.len() > k {
-			lb = max(lb, t.topCount(k))
+			tops[j] = t.topCount(k)
 		}
-	}
+	})
+	lb := slices.Max(tops)
 	share := (lb + int64(len(tables)) - 1) / int64(len(tables))
-	sums := map[uint32]int64{}
-	for _, t := range tables {
+	cands := make([][]uint32, len(tables))
+	eachTable(tables, func(j int, t *ipTable) {
+		var c []uint32
 		t.each(func(a uint32, n int64) {
-			if n < share || len(sums) > maxTopCandidates {
-				return
+			if n >= share && len(c) <= maxTopCandidates {
+				c = append(c, a)
+			}
+		})
+		cands[j] = c
+	})
+	sums := map[uint32]int64{}
+	for _, c := range cands {
+		for _, a := range c {
+			if len(sums) > maxTopCandidates {
+				return nil, nil, false
 			}
 			if _, ok := sums[a]; ok {
-				return
+				continue
 			}
 			var sum int64
 			for _, u := range tables {
 				sum += u.get(a)
 			}
 			sums[a] = sum
-		})
+		}
 	}
 	if len(sums) > maxTopCandidates {
 		return nil, nil, false
@@ -524,9 +538,65 @@ func topSums(tables []*ipTable, k int) ([]uint32, map[uint32]int64, bool) {
 	return keys, sums, true
 }
 
+// appendTexts appends the dotted-quad text of every address, in the
+// order of each. With par, a table of many addresses is written in two
+// halves, the second on its own goroutine (a cache miss per slot).
+func (t *ipTable) appendTexts(dst []byte, par bool) []byte {
+	if !par || t.len() < 2*minParallelTable {
+		t.each(func(a uint32, _ int64) { dst = store.AppendIPv4(dst, a) })
+		return dst
+	}
+	if t.zero {
+		dst = store.AppendIPv4(dst, 0)
+	}
+	slotTexts := func(dst []byte, slots []uint64) []byte {
+		for _, s := range slots {
+			if s != 0 {
+				dst = store.AppendIPv4(dst, uint32(s>>32))
+			}
+		}
+		return dst
+	}
+	mid := len(t.slots) / 2
+	var second []byte
+	var wg sync.WaitGroup
+	wg.Go(func() { second = slotTexts(make([]byte, 0, 8*t.n), t.slots[mid:]) })
+	dst = slotTexts(dst, t.slots[:mid])
+	wg.Wait()
+	return append(dst, second...)
+}
+
+// minParallelTable is the least number of addresses for which eachTable
+// reads tables on goroutines of their own.
+const minParallelTable = 4096
+
+// eachTable calls fn on every table, on a goroutine per table when there
+// are several large ones (fn must only write its own j's results).
+func eachTable(tables []*ipTable, fn func(j int, t *ipTable)) {
+	big := 0
+	for _, t := range tables {
+		if t.len() >= minParallelTable {
+			big++
+		}
+	}
+	if big < 2 {
+		for j, t := range tables {
+			fn(j, t)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for j, t := range tables[1:] {
+		wg.Go(func() { fn(j+1, t) })
+	}
+	fn(0, tables[0])
+	wg.Wait()
+}
+
 // flush adds the addresses counted by number to the shard, as text: to
 // the distinct set of count_distinct, or to the groups of count by.
-func (ia *ipAgg) flush(sh *aggShardImpl, distinct bool, least int64) error {
+// With par, a large table's texts are written on two goroutines.
+func (ia *ipAgg) flush(sh *aggShardImpl, distinct bool, least int64, par bool) error {
 	if ia.table.len() == 0 {
 		return nil
 	}
@@ -560,8 +630,7 @@ func (ia *ipAgg) flush(sh *aggShardImpl, distinct bool, least int64) error {
 		set[v] = struct{}{}
 	}
 	st.set = set
-	ia.text = ia.text[:0]
-	ia.table.each(func(a uint32, _ int64) { ia.text = store.AppendIPv4(ia.text, a) })
+	ia.text = ia.table.appendTexts(ia.text[:0], par)
 	all, start := string(ia.text), 0
 	ia.table.each(func(a uint32, _ int64) {
 		end := start + ipTextLen(a)

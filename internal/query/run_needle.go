@@ -132,14 +132,21 @@ func (w *worker) compactRows(ref store.BlockRef, rl store.RowLoader, b *store.Bl
 	order := loadList(ref, &p.matchNeed, false, nil)
 	order = append(order, loadList(ref, &p.stageNeed, p.outAll, order)...)
 	wantRaw := tmpl != nil && (p.outAll || p.stageNeed.all || slices.Contains(p.stageNeed.names, event.FieldRaw))
+	// With skeletons, the row-wise load expands _raw itself: from the
+	// variables the search decompressed, or streaming them only up to the
+	// last row's (not the whole block's for a template).
+	loadRaw := wantRaw && tmpl.Skeletons() > 0
 	var names []string // loaded row-wise
 	for _, n := range order {
 		if slices.Contains(need, n) && b.Column(n) == nil && (n != event.FieldRaw || tmpl == nil) {
 			names = append(names, n)
 		}
 	}
+	if loadRaw && !slices.Contains(names, event.FieldRaw) {
+		names = append(names, event.FieldRaw)
+	}
 	var raws []rawRow
-	if wantRaw {
+	if wantRaw && !loadRaw {
 		var err error
 		if raws, err = w.splitRows(tmpl, rows); err != nil {
 			return nil, err
@@ -168,6 +175,10 @@ func (w *worker) compactRows(ref store.BlockRef, rl store.RowLoader, b *store.Bl
 		switch {
 		case b.Column(n) != nil:
 			nb.Cols = append(nb.Cols, pickRows(b.Column(n), rows))
+		case n == event.FieldRaw && loadRaw:
+			if k := slices.IndexFunc(loaded, func(c store.Column) bool { return c.Name == n }); k >= 0 {
+				nb.Cols = append(nb.Cols, loaded[k])
+			}
 		case n == event.FieldRaw && wantRaw:
 			col, err := joinRaws(raws, rows, b, loaded)
 			if err != nil {

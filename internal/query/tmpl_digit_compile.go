@@ -20,7 +20,9 @@ func (bv *blockView) compileDigit(dp *digitProgs, id int) {
 	lo := len(dp.joins)
 	sk := tv.tmpl.Skeleton(id)
 	ans, vars := bv.digitRefs(dp, sk)
-	vars = vars && strings.Contains(sk, dp.inner)
+	// Whether the skeleton has a place for the term matters only when its
+	// references leave its rows open (a scan of the whole skeleton).
+	vars = vars && ans == tmplNo && strings.Contains(sk, dp.inner)
 	switch {
 	case ans != tmplNo:
 		dp.joins = dp.joins[:lo]

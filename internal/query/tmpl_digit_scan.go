@@ -1,9 +1,5 @@
 package query
 
-import (
-	"github.com/mamori/mamori/internal/token"
-)
-
 // A check on variables (digitOp) holds only in a row with a variable
 // equal to the term's longest run (its anchor). Rather than running the
 // checks of each row, the block's variables are compared with the anchor
@@ -29,24 +25,12 @@ func (bv *blockView) digitCandidates(dp *digitProgs) {
 	dp.candDone = true
 	dp.cand = growTo(dp.cand, (rows+63)/64)
 	clear(dp.cand)
-	anchor := dp.anchor()
-	n := int32(len(anchor))
-	for r := range rows {
-		if t.SkeletonOf(r) < 0 {
-			continue
-		}
-		vb, offs, err := t.RowVars(r)
-		if err != nil {
-			for w := range dp.cand {
-				dp.cand[w] = ^uint64(0)
-			}
-			return
-		}
-		for j := 0; j+1 < len(offs); j++ {
-			if offs[j+1]-offs[j] == n && token.EqualFold(vb[offs[j]:offs[j+1]], anchor) {
-				dp.cand[r/64] |= 1 << (r % 64)
-				break
-			}
+	err := t.RowsWithVar(dp.anchor(), func(r int) {
+		dp.cand[r/64] |= 1 << (r % 64)
+	})
+	if err != nil {
+		for w := range dp.cand {
+			dp.cand[w] = ^uint64(0)
 		}
 	}
 }

@@ -51,6 +51,11 @@ type rowLoader struct {
 	// bl, when not nil, is a load of the same block whose decoded
 	// columns and pruned bodies are reused.
 	bl *blockLoader
+	// sb, when not nil, is the decoded head (and maybe the variables) of
+	// block column sbCol, a kindSkeleton _raw, owned by a RawTemplates:
+	// reused, never released here (load_skel.go).
+	sb    *skelBlock
+	sbCol int
 }
 
 // rowScratch holds the per-column buffers of a rowLoader.
@@ -80,7 +85,7 @@ var streamDecoders = sync.Pool{New: func() any {
 // reuses what the load that made them decoded (the columns, and the
 // bodies of the columns it pruned).
 func (t *RawTemplates) LoadRows(cols []string, rows []int) (*Block, error) {
-	return t.l.p.loadRowsWith(t.l.i, cols, rows, t.l)
+	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col)
 }
 
 func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
@@ -90,6 +95,12 @@ func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
 // loadRowsWith is loadRows reusing the decoded columns and pruned bodies
 // of bl (nil: none).
 func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (*Block, error) {
+	return p.loadRowsAt(i, cols, rows, bl, nil, -1)
+}
+
+// loadRowsAt is loadRowsWith reusing also sb, the skeleton block of
+// block column sbCol (nil: none).
+func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int) (*Block, error) {
 	bm := &p.blocks[i]
 	n := int(bm.rows)
 	for j, r := range rows {
@@ -100,13 +111,19 @@ func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (
 	sk := p.streams[bm.stream]
 	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host, N: len(rows)}
 	var err error
-	if b.Times, err = p.timesAt(bm, rows); err != nil {
+	if bl != nil && len(bl.times) == n {
+		// The load that made bl decoded the block's times already.
+		b.Times = make([]int64, len(rows))
+		for j, r := range rows {
+			b.Times[j] = bl.times[r]
+		}
+	} else if b.Times, err = p.timesAt(bm, rows); err != nil {
 		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
 	}
 	if cols == nil {
 		cols = p.blockColumns(bm)
 	}
-	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl}
+	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl, sb: sb, sbCol: sbCol}
 	defer l.release()
 	b.Cols = make([]Column, 0, len(cols))
 	for _, name := range cols {
@@ -289,7 +306,12 @@ func (l *rowLoader) col(k int) (Column, error) {
 		l.cols[k] = col
 		return col, nil
 	}
-	col, err := l.decode(ch)
+	var col Column
+	if l.sb != nil && k == l.sbCol && ch[0] == kindSkeleton {
+		col, err = l.skeletonsOf(l.sb)
+	} else {
+		col, err = l.decode(ch)
+	}
 	if err != nil {
 		if errors.Is(err, errRowsKind) {
 			return Column{}, err

@@ -16,12 +16,22 @@ import (
 // skeletons reads the listed rows of kindSkeleton chunk ch and expands
 // their raw texts, decoding the columns they refer to for the same rows.
 func (l *rowLoader) skeletons(ch []byte) (Column, error) {
-	rows := int(l.bm.rows)
-	sb, err := decodeSkeletonHead(ch, rows)
+	sb, err := decodeSkeletonHead(ch, int(l.bm.rows))
 	if err != nil {
 		return Column{}, err
 	}
 	defer sb.release()
+	return l.skeletonsOf(sb)
+}
+
+// skeletonsOf is skeletons on a decoded head: the variables are read
+// from sb when decoded already (RawTemplates.RowVars and the like), else
+// streamed only up to the last listed row's.
+func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
+	rows := int(l.bm.rows)
+	if len(sb.ids) != rows {
+		return Column{}, fmt.Errorf("%w: %d rows of skeletons for %d", errSkeleton, len(sb.ids), rows)
+	}
 	if err := sb.count(); err != nil {
 		return Column{}, err
 	}
@@ -34,6 +44,9 @@ func (l *rowLoader) skeletons(ch []byte) (Column, error) {
 	col := Column{Values: sc.vals, Absent: sc.absent}
 	if len(l.rows) == 0 {
 		return col, nil
+	}
+	if sb.loaded {
+		return l.skeletonsLoaded(sb, col)
 	}
 	bs, err := newBodyStream(sb.vars, l.scratch())
 	if err != nil {
@@ -61,6 +74,34 @@ func (l *rowLoader) skeletons(ch []byte) (Column, error) {
 				return Column{}, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
 			}
 			if text, err = sb.appendRaw(text, r, body, offs, sk.host, sk.source, l.cols, l.col); err != nil {
+				return Column{}, err
+			}
+		}
+		ends[j] = len(text)
+	}
+	sc.text = text
+	all, start := bytesToString(text), 0
+	for j, r := range l.rows {
+		col.Values[r] = all[start:ends[j]]
+		start = ends[j]
+	}
+	return col, nil
+}
+
+// skeletonsLoaded writes the listed rows' raw texts into col from the
+// decoded variables of sb (loadVars done).
+func (l *rowLoader) skeletonsLoaded(sb *skelBlock, col Column) (Column, error) {
+	sk := l.p.streams[l.bm.stream]
+	sc := l.scratch()
+	text := sc.text[:0]
+	ends := make([]int, len(l.rows))
+	var err error
+	for j, r := range l.rows {
+		if sb.ids[r] == 0 {
+			col.Absent[r] = true
+		} else {
+			offs := sb.voff[sb.vstart[r] : sb.vstart[r+1]+1]
+			if text, err = sb.appendRaw(text, r, sb.vb, offs, sk.host, sk.source, l.cols, l.col); err != nil {
 				return Column{}, err
 			}
 		}

@@ -3,10 +3,12 @@ package store
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/token"
 )
 
 // longVarRows returns events whose raw texts share a few skeletons and
@@ -45,7 +47,35 @@ func TestSkeletonLongVars(t *testing.T) {
 	}
 	testLoadRows(t, p, rows, rng)
 	for bi := range p.blocks {
+		// LoadRows of the templates expands _raw from the skeleton block
+		// they hold, before and after its variables are decoded.
 		b, err := p.loadBlockWith(bi, []string{event.FieldRaw}, LoadOptions{RawTemplates: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := b.Raw.Rows()
+		list := []int{0, rng.IntN(n), n - 1}
+		slices.Sort(list)
+		list = slices.Compact(list)
+		for _, decoded := range []bool{false, true} {
+			if decoded {
+				if _, _, err := b.Raw.RowVars(list[0]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lb, err := b.Raw.LoadRows([]string{event.FieldRaw, "user"}, list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantVals, _ := wantColumn(rows[bi*1500:bi*1500+n], event.FieldRaw)
+			for j, r := range list {
+				if got := lb.Column(event.FieldRaw).Values[j]; got != wantVals[r] {
+					t.Fatalf("block %d row %d (variables decoded %v): LoadRows _raw = %q, want %q", bi, r, decoded, got, wantVals[r])
+				}
+			}
+		}
+		b.Raw.Release()
+		b, err = p.loadBlockWith(bi, []string{event.FieldRaw}, LoadOptions{RawTemplates: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,6 +114,7 @@ func TestSkeletonLongVars(t *testing.T) {
 				t.Fatalf("block %d row %d: a variable past the last", bi, r)
 			}
 		}
+		testRowsWithVar(t, tm)
 		tm.Release()
 	}
 }
@@ -144,6 +175,51 @@ func TestCountVars(t *testing.T) {
 		}
 		if got, want := countVars(string(b)), countVarsSlow(string(b)); got != want {
 			t.Fatalf("countVars(%q) = %d, want %d", b, got, want)
+		}
+	}
+}
+
+// testRowsWithVar checks RowsWithVar against RowVars row by row: for a
+// sample of the block's variables (and their upper-cased forms, as
+// matching folds ASCII case), the rows it reports are exactly those with
+// an equal variable, ascending and once each.
+func testRowsWithVar(t *testing.T, tm *RawTemplates) {
+	t.Helper()
+	var probes []string
+	for r := 0; r < tm.Rows(); r += 97 {
+		if tm.SkeletonOf(r) < 0 {
+			continue
+		}
+		vb, offs, err := tm.RowVars(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j+1 < len(offs); j += 3 {
+			v := vb[offs[j]:offs[j+1]]
+			probes = append(probes, v, strings.ToUpper(v))
+		}
+	}
+	probes = append(probes, "", "no-such-variable-0")
+	for _, v := range probes {
+		var want []int
+		for r := range tm.Rows() {
+			if tm.SkeletonOf(r) < 0 {
+				continue
+			}
+			vb, offs, _ := tm.RowVars(r)
+			for j := 0; j+1 < len(offs); j++ {
+				if v != "" && len(v) == int(offs[j+1]-offs[j]) && token.EqualFold(vb[offs[j]:offs[j+1]], v) {
+					want = append(want, r)
+					break
+				}
+			}
+		}
+		var got []int
+		if err := tm.RowsWithVar(v, func(r int) { got = append(got, r) }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("RowsWithVar(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/token"
 )
 
 // RawTemplates is the _raw column of a part block as stored, for searches
@@ -31,6 +32,7 @@ type RawTemplates struct {
 	err          error      // the first error building a template
 	// With skeletons (kindSkeleton), texts are built on first use.
 	sb    *skelBlock
+	col   int // the block column of sb
 	built []bool
 	tbuf  []byte // built templates; grows in new arrays, never moves a text
 }
@@ -64,7 +66,7 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
 		}
-		t := &RawTemplates{host: sk.host, source: sk.source, rows: len(sb.ids), l: l, sb: sb}
+		t := &RawTemplates{host: sk.host, source: sk.source, rows: len(sb.ids), l: l, sb: sb, col: k}
 		for i, id := range sb.ids {
 			if id == 0 {
 				t.absent = setAbsent(t.absent, len(sb.ids), i)
@@ -192,6 +194,41 @@ func (t *RawTemplates) RowVars(row int) (vb string, offs []int32, err error) {
 		}
 	}
 	return sb.vb, sb.voff[sb.vstart[row] : sb.vstart[row+1]+1], nil
+}
+
+// RowsWithVar calls fn once for each row (ascending) that has a
+// variable equal to v under ASCII case folding (token.EqualFold), for
+// blocks with skeletons (Skeletons > 0). It compares every variable of
+// the block in one pass, by length first, with no call per row (a
+// needle's candidate rows, tmpl_digit_scan.go in package query). Like
+// RowVars, the first call decompresses the variables.
+func (t *RawTemplates) RowsWithVar(v string, fn func(row int)) error {
+	sb := t.sb
+	if !sb.loaded {
+		if err := t.loadVars(); err != nil {
+			return err
+		}
+	}
+	n := int32(len(v))
+	if n == 0 {
+		return nil // variables are never empty
+	}
+	voff, vstart := sb.voff, sb.vstart
+	last := -1
+	for j := 0; j+1 < len(voff); j++ {
+		if voff[j+1]-voff[j] != n || !token.EqualFold(sb.vb[voff[j]:voff[j+1]], v) {
+			continue
+		}
+		// The row of variable j: vstart[r] <= j < vstart[r+1] (the
+		// first index past j, less one).
+		r, _ := slices.BinarySearch(vstart, int32(j)+1)
+		r--
+		if r != last {
+			fn(r)
+			last = r
+		}
+	}
+	return nil
 }
 
 func (t *RawTemplates) loadVars() error {

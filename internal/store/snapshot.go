@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -48,39 +47,15 @@ func (sn *snapshot) Release() {
 	})
 }
 
-// Blocks returns the blocks that may match q.
+// Blocks returns the blocks that may match q, in order of their first
+// time. The parts' blocks are checked on several goroutines when they
+// are many (blocks_list.go).
 func (sn *snapshot) Blocks(ctx context.Context, q Query) ([]BlockRef, Stats, error) {
-	var st Stats
-	var out []BlockRef
-	f := compileFilter(q.Filter)
-	for _, p := range sn.parts {
-		if err := ctx.Err(); err != nil {
-			return nil, st, fmt.Errorf("blocks: %w", err)
-		}
-		st.PartsTotal++
-		st.BlocksTotal += len(p.blocks)
-		if !q.wantPartition(p.info.Partition) || !q.overlaps(p.info.MinTime, p.info.MaxTime) {
-			st.PartsSkipped++
-			st.BlocksSkipped += len(p.blocks)
-			continue
-		}
-		kept := 0
-		for i := range p.blocks {
-			bm := &p.blocks[i]
-			sk := p.streams[bm.stream]
-			if !q.overlaps(bm.minTime, bm.maxTime) || !q.wantStream(sk.source, sk.host) || !f.partBlock(p, i) {
-				st.BlocksSkipped++
-				continue
-			}
-			kept++
-			out = append(out, &partRef{p: p, i: i})
-		}
-		if kept == 0 {
-			st.PartsSkipped++
-		} else {
-			st.PartsScanned++
-		}
+	st, out, err := sn.partBlocks(ctx, &q)
+	if err != nil {
+		return nil, st, err
 	}
+	f := compileFilter(q.Filter)
 	for _, r := range sn.mem {
 		st.BlocksTotal++
 		if !q.wantPartition(r.key.partition) || !q.overlaps(r.minTime, r.maxTime) ||
@@ -91,15 +66,7 @@ func (sn *snapshot) Blocks(ctx context.Context, q Query) ([]BlockRef, Stats, err
 		out = append(out, r)
 	}
 	st.BlocksScanned = len(out)
-	slices.SortStableFunc(out, func(a, b BlockRef) int {
-		switch {
-		case a.MinTime() < b.MinTime():
-			return -1
-		case a.MinTime() > b.MinTime():
-			return 1
-		}
-		return 0
-	})
+	sortByMinTime(out)
 	return out, st, nil
 }
 
@@ -166,6 +133,11 @@ type filter struct {
 	value  string
 	hashes []uint64 // FilterToken: the token; FilterEqual: the value's tokens
 	kids   []*filter
+	// idPart and id cache the index of field in idPart's names (-1: the
+	// part has no such column), so blocks compare numbers, not names.
+	// A filter is used by one goroutine at a time.
+	idPart *part
+	id     int
 }
 
 func compileFilter(f *Filter) *filter {
@@ -226,7 +198,7 @@ func (f *filter) tokenMay(p *part, i int) bool {
 	case event.FieldTime, event.FieldReceived:
 		return true
 	}
-	if !p.hasColumn(bm, f.field) {
+	if f.colIndex(p, bm) < 0 {
 		return false
 	}
 	return bloomHas(p.bloom(i), h)
@@ -248,9 +220,13 @@ func (f *filter) equalMay(p *part, i int) bool {
 	if f.value == "" {
 		return true
 	}
-	c, ok := p.valueColumn(bm, f.field) // an alias has its own exact keys
-	if !ok {
+	k := f.colIndex(p, bm)
+	if k < 0 {
 		return false
+	}
+	c := bm.cols[k]
+	if p.isAlias(c) {
+		c, _ = p.valueColumn(bm, f.field) // an alias has its own exact keys
 	}
 	bl := p.bloom(i)
 	if p.version >= 2 && c.size > 0 {
@@ -264,20 +240,6 @@ func (f *filter) equalMay(p *part, i int) bool {
 		}
 	}
 	return true
-}
-
-func (p *part) hasColumn(bm *blockMeta, name string) bool {
-	_, ok := p.column(bm, name)
-	return ok
-}
-
-func (p *part) column(bm *blockMeta, name string) (colMeta, bool) {
-	for _, c := range bm.cols {
-		if p.names[c.name] == name {
-			return c, true
-		}
-	}
-	return colMeta{}, false
 }
 
 // memBlock prunes in-memory blocks on metadata only.
@@ -308,4 +270,13 @@ func (f *filter) memBlock(r *memRef) bool {
 		}
 	}
 	return true
+}
+
+func (p *part) column(bm *blockMeta, name string) (colMeta, bool) {
+	for _, c := range bm.cols {
+		if p.names[c.name] == name {
+			return c, true
+		}
+	}
+	return colMeta{}, false
 }
