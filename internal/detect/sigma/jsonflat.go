@@ -52,6 +52,8 @@ type objGuess struct {
 // what its key gives.
 type memberGuess struct {
 	pre []byte
+	// pre's first, last and second eight bytes (when it has that many)
+	p0, p1, pm uint64
 	keyGuess
 }
 
@@ -138,27 +140,59 @@ func (f *jsonFlattener) ws() {
 }
 
 // object reads an object at f.pos (on the brace); og holds its guesses.
+// The position stays in a local variable through the guessed members and
+// their plain string values (the common case: one compare of the text
+// before the value, one scan of the string); f.pos is synced only around
+// the calls that read it.
 func (f *jsonFlattener) object(depth int, og *objGuess) error {
 	if depth > maxFlatDepth {
 		return f.errf("nested too deep")
 	}
-	f.pos++ // {
+	s := f.s
+	pos := f.pos + 1 // {
 	base := len(f.name)
 	for k := 0; ; k++ {
-		// f.pos is after the brace or the previous value.
-		if k < len(og.mems) && hasPre(f.s, f.pos, og.mems[k].pre) {
-			g := &og.mems[k]
-			f.pos += len(g.pre)
-			f.leaf, f.child = g.name, g.child
+		// pos is after the brace or the previous value.
+		var leaf string
+		var g *memberGuess
+		if k < len(og.mems) {
+			g = &og.mems[k]
+			// The common pre (8-24 bytes: `,"EventID":`) compared here.
+			if n := len(g.pre); n < 8 || n > 24 || len(s)-pos < n ||
+				load64(s, pos) != g.p0 || load64(s, pos+n-8) != g.p1 ||
+				n > 16 && load64(s, pos+8) != g.pm {
+				if !g.at(s, pos) {
+					g = nil
+				}
+			}
+		}
+		if g != nil {
+			pos += len(g.pre)
+			leaf, f.child = g.name, g.child
 		} else {
+			f.pos = pos
 			end, err := f.member(og, k, base)
 			if err != nil || end {
 				return err
 			}
+			pos, leaf = f.pos, f.leaf
 		}
-		// Most values are strings: read here, without a call to value.
-		f.ws()
-		if f.pos < len(f.s) && f.s[f.pos] == '"' {
+		if pos < len(s) && s[pos] <= ' ' {
+			f.pos = pos
+			f.space()
+			pos = f.pos
+		}
+		// Most values are plain strings: read here, without a call.
+		if pos < len(s) && s[pos] == '"' {
+			end := scanPlain(s, pos+1)
+			if end < len(s) && s[end] == '"' {
+				f.out = append(f.out, event.Field{Name: leaf, Value: s[pos+1 : end]})
+				pos = end + 1
+				continue
+			}
+		}
+		f.pos, f.leaf = pos, leaf
+		if pos < len(s) && s[pos] == '"' {
 			v, err := f.str()
 			if err != nil {
 				return err
@@ -167,6 +201,7 @@ func (f *jsonFlattener) object(depth int, og *objGuess) error {
 		} else if err := f.value(depth, og, k); err != nil {
 			return err
 		}
+		pos = f.pos
 	}
 }
 
@@ -223,9 +258,11 @@ func (f *jsonFlattener) member(og *objGuess, k, base int) (end bool, err error) 
 	switch {
 	case k < len(og.mems):
 		m := &og.mems[k]
-		m.pre, m.keyGuess = append(m.pre[:0], pre...), g
+		m.setPre(pre)
+		m.keyGuess = g
 	case k == len(og.mems) && k < maxPredNames:
-		og.mems = append(og.mems, memberGuess{pre: []byte(pre), keyGuess: g})
+		og.mems = append(og.mems, memberGuess{keyGuess: g})
+		og.mems[k].setPre(pre)
 	}
 	return false, nil
 }
@@ -258,23 +295,31 @@ func (f *jsonFlattener) keyName(key string, base int) keyGuess {
 	return keyGuess{name: name, keyLen: int32(len(key))}
 }
 
-// hasPre reports whether s holds pre at i (an empty pre never matches),
-// comparing eight bytes at a time.
-func hasPre(s string, i int, pre []byte) bool {
-	n := len(pre)
-	if n == 0 || len(s)-i < n {
+// at reports whether s holds the member's pre at i (an empty pre never
+// matches): its first, last and second eight bytes compare as words, and
+// the rest (pre longer than 24 bytes) as a string. object inlines the
+// cases up to 24 bytes.
+func (m *memberGuess) at(s string, i int) bool {
+	n := len(m.pre)
+	if n < 8 {
+		return n > 0 && len(s)-i >= n && s[i:i+n] == bytesView(m.pre)
+	}
+	if len(s)-i < n || load64(s, i) != m.p0 || load64(s, i+n-8) != m.p1 {
 		return false
 	}
-	t, p := s[i:i+n], bytesView(pre)
-	if n < 8 {
-		return t == p
+	return n <= 16 || load64(s, i+8) == m.pm && (n <= 24 || s[i+16:i+n-8] == bytesView(m.pre[16:n-8]))
+}
+
+// setPre remembers pre (a copy) as the text before the member's value.
+func (m *memberGuess) setPre(pre string) {
+	m.pre = append(m.pre[:0], pre...)
+	m.p0, m.p1, m.pm = 0, 0, 0
+	if n := len(pre); n >= 8 {
+		m.p0, m.p1 = load64(pre, 0), load64(pre, n-8)
 	}
-	for j := 0; j+8 <= n; j += 8 {
-		if load64(t, j) != load64(p, j) {
-			return false
-		}
+	if len(pre) >= 16 {
+		m.pm = load64(pre, 8)
 	}
-	return load64(t, n-8) == load64(p, n-8)
 }
 
 func load64(s string, i int) uint64 {

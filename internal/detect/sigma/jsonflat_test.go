@@ -194,3 +194,31 @@ func TestFlattenGuessesBounded(t *testing.T) {
 		t.Fatalf("root remembers %d members", n)
 	}
 }
+
+// TestMemberGuessAt checks the word-wise pre compare (and object's inlined
+// copy of it, through flatten) against a plain prefix compare for every
+// pre length around the 8, 16 and 24-byte boundaries.
+func TestMemberGuessAt(t *testing.T) {
+	const text = `,"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ":`
+	for n := 0; n <= len(text); n++ {
+		var m memberGuess
+		m.setPre(text[:n])
+		for _, c := range []struct {
+			s    string
+			i    int
+			want bool
+		}{
+			{text, 0, n > 0},
+			{"xx" + text, 2, n > 0},
+			{text[:n], 0, n > 0},
+			{text[:max(n-1, 0)], 0, false},
+			{"x" + text[1:], 0, false},
+			{text[:max(n-1, 0)] + "#" + text[n:], 0, false},
+			{text[:n/2] + "#" + text[n/2+1:], 0, false},
+		} {
+			if got := m.at(c.s, c.i); got != c.want {
+				t.Errorf("pre %q: at(%q, %d) = %v, want %v", text[:n], c.s, c.i, got, c.want)
+			}
+		}
+	}
+}
