@@ -420,12 +420,32 @@ func inferYearUTC(month time.Month, day, hh, mm, ss, nsec int, opts TimeOptions)
 		now, nowNsec = t.Unix(), int64(t.Nanosecond())
 	}
 	y := utcYear(now)
-	sec := utcSeconds(y, month, day, hh, mm, ss)
+	d := dayCache.Load()
+	if d == nil || d.year != y || d.month != month || d.day != day {
+		d = &daySpan{year: y, month: month, day: day,
+			cur: utcSeconds(y, month, day, 0, 0, 0), prev: utcSeconds(y-1, month, day, 0, 0, 0)}
+		dayCache.Store(d)
+	}
+	// utcSeconds is its day's midnight plus the time of day.
+	tod := int64(hh)*3600 + int64(mm)*60 + int64(ss)
+	sec := d.cur + tod
 	if sec-now > 24*3600 || (sec-now == 24*3600 && int64(nsec) > nowNsec) {
-		sec = utcSeconds(y-1, month, day, hh, mm, ss)
+		sec = d.prev + tod
 	}
 	return sec
 }
+
+// daySpan caches the midnights (Unix seconds) of a month and day in a year
+// and in the year before, for inferYearUTC: the lines of a log mostly share
+// their day.
+type daySpan struct {
+	year      int
+	month     time.Month
+	day       int
+	cur, prev int64 // utcSeconds(year, month, day, 0, 0, 0) and of year-1
+}
+
+var dayCache atomic.Pointer[daySpan]
 
 // parseRFC3339Fast reads the common strict RFC 3339 form
 // "2006-01-02T15:04:05[.frac](Z|+07:00)" with years 1900-2199 and plain

@@ -137,6 +137,35 @@ func TestInferYearUTCFastPath(t *testing.T) {
 	}
 }
 
+// TestInferYearDayCache checks inferYearUTC's cached midnights: many
+// times of one day in a row (cache hits, including times of day out of
+// range that carry into the next day), then other days and years (misses),
+// against utcSeconds itself.
+func TestInferYearDayCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 3000 {
+		now := time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).UTC()
+		opts := TimeOptions{Now: func() time.Time { return now }}
+		month, day := time.Month(1+rng.IntN(12)), 1+rng.IntN(31)
+		if rng.IntN(3) == 0 { // today or tomorrow: the year-before branch
+			d := now.Add(time.Duration(rng.IntN(2)) * 24 * time.Hour)
+			month, day = d.Month(), d.Day()
+		}
+		for range 8 {
+			hh, mm, ss, nsec := rng.IntN(30), rng.IntN(70), rng.IntN(61), rng.IntN(1e9)
+			got := inferYearUTC(month, day, hh, mm, ss, nsec, opts)
+			y := now.Year()
+			want := utcSeconds(y, month, day, hh, mm, ss)
+			if want-now.Unix() > 24*3600 || (want-now.Unix() == 24*3600 && int64(nsec) > int64(now.Nanosecond())) {
+				want = utcSeconds(y-1, month, day, hh, mm, ss)
+			}
+			if got != want {
+				t.Fatalf("inferYearUTC(%v %d %02d:%02d:%02d.%09d, now %s) = %d, want %d", month, day, hh, mm, ss, nsec, now, got, want)
+			}
+		}
+	}
+}
+
 // TestParseRFC3339Fast compares the fast path with time.Parse on valid
 // times and on mutations of them: when it accepts, it must agree.
 func TestParseRFC3339Fast(t *testing.T) {
