@@ -50,6 +50,9 @@ func (sn *snapshot) partBlocks(ctx context.Context, q *Query) (Stats, []BlockRef
 		size := (total + 4*n - 1) / (4 * n)
 		var cut []span
 		for _, s := range spans {
+			if s.hi == 0 {
+				cut = append(cut, s) // still counted as a part skipped
+			}
 			for lo := 0; lo < s.hi; lo += size {
 				cut = append(cut, span{p: s.p, lo: lo, hi: min(lo+size, s.hi)})
 			}

@@ -232,14 +232,14 @@ func chunkBody(chunk []byte) (byte, string, error) {
 	return chunkBodyTo(chunk, nil)
 }
 
-// chunkBodyTo is chunkBody with a scratch buffer: when sc is not nil the
-// body is decompressed into sc.body, or aliases chunk when stored
-// uncompressed, so it is valid only while both sc and chunk are.
 // presizeLimit is the most a zstd body of compressed bytes is presized to
 // before decoding: 64 times its size plus 64 KiB, which covers the ratios
 // of stored columns (a body that expands more grows while it decodes).
 func presizeLimit(compressed int) uint64 { return 64*uint64(compressed) + 64<<10 }
 
+// chunkBodyTo is chunkBody with a scratch buffer: when sc is not nil the
+// body is decompressed into sc.body, or aliases chunk when stored
+// uncompressed, so it is valid only while both sc and chunk are.
 func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 	initCodecs()
 	if len(chunk) < 2 {

@@ -348,20 +348,25 @@ func rowsKind(kind byte) bool {
 	return false
 }
 
-// decodeBody decodes a body of kind for the listed rows.
-func (l *rowLoader) decodeBody(kind byte, bs *bodyStream) (Column, error) {
-	if !rowsKind(kind) {
-		return Column{}, errRowsKind
-	}
+// listedColumn returns a column of the block's rows in sc's buffers,
+// the listed rows cleared (only they are read and written).
+func (l *rowLoader) listedColumn(sc *rowScratch) Column {
 	rows := int(l.bm.rows)
-	sc := l.scratch()
-	// Only the listed rows are read: only they need clearing.
 	sc.vals = slices.Grow(sc.vals[:0], rows)[:rows]
 	sc.absent = slices.Grow(sc.absent[:0], rows)[:rows]
 	for _, r := range l.rows {
 		sc.vals[r], sc.absent[r] = "", false
 	}
-	col := Column{Values: sc.vals, Absent: sc.absent}
+	return Column{Values: sc.vals, Absent: sc.absent}
+}
+
+// decodeBody decodes a body of kind for the listed rows.
+func (l *rowLoader) decodeBody(kind byte, bs *bodyStream) (Column, error) {
+	if !rowsKind(kind) {
+		return Column{}, errRowsKind
+	}
+	sc := l.scratch()
+	col := l.listedColumn(sc)
 	var err error
 	switch kind {
 	case kindIPv4:

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"fmt"
-	"slices"
-)
+import "fmt"
 
 // Row-wise loads and expansion of _raw stored as skeletons (kindSkeleton,
 // enc_skel.go). A needle's LoadRows wants one or two rows of a block: it
@@ -36,17 +33,14 @@ func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
 		return Column{}, err
 	}
 	sc := l.scratch()
-	sc.vals = slices.Grow(sc.vals[:0], rows)[:rows]
-	sc.absent = slices.Grow(sc.absent[:0], rows)[:rows]
-	for _, r := range l.rows {
-		sc.vals[r], sc.absent[r] = "", false
-	}
-	col := Column{Values: sc.vals, Absent: sc.absent}
+	col := l.listedColumn(sc)
 	if len(l.rows) == 0 {
 		return col, nil
 	}
 	if sb.loaded {
-		return l.skeletonsLoaded(sb, col)
+		return l.skelTexts(sb, sc, col, sb.vb, func(_, r int) ([]int32, error) {
+			return sb.voff[sb.vstart[r] : sb.vstart[r+1]+1], nil
+		})
 	}
 	bs, err := newBodyStream(sb.vars, l.scratch())
 	if err != nil {
@@ -62,46 +56,31 @@ func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
 	if err != nil {
 		return Column{}, fmt.Errorf("%w: variables: %w", errSkeleton, err)
 	}
-	sk := l.p.streams[l.bm.stream]
-	text := sc.text[:0]
-	ends := make([]int, len(l.rows))
 	var offs []int32
-	for j, r := range l.rows {
-		if id := sb.ids[r]; id == 0 {
-			col.Absent[r] = true
-		} else {
-			if offs, err = sp.offsets(offs[:0], body, j, int(sb.vstart[r+1]-sb.vstart[r])); err != nil {
-				return Column{}, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
-			}
-			if text, err = sb.appendRaw(text, r, body, offs, sk.host, sk.source, l.cols, l.col); err != nil {
-				return Column{}, err
-			}
+	return l.skelTexts(sb, sc, col, body, func(j, r int) ([]int32, error) {
+		if offs, err = sp.offsets(offs[:0], body, j, int(sb.vstart[r+1]-sb.vstart[r])); err != nil {
+			return nil, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
 		}
-		ends[j] = len(text)
-	}
-	sc.text = text
-	all, start := bytesToString(text), 0
-	for j, r := range l.rows {
-		col.Values[r] = all[start:ends[j]]
-		start = ends[j]
-	}
-	return col, nil
+		return offs, nil
+	})
 }
 
-// skeletonsLoaded writes the listed rows' raw texts into col from the
-// decoded variables of sb (loadVars done).
-func (l *rowLoader) skeletonsLoaded(sb *skelBlock, col Column) (Column, error) {
+// skelTexts writes the listed rows' raw texts into col (in sc.text),
+// the j-th listed row r (present) from its variables vb[offs[i]:
+// offs[i+1]], offs being rowVars(j, r).
+func (l *rowLoader) skelTexts(sb *skelBlock, sc *rowScratch, col Column, vb string, rowVars func(j, r int) ([]int32, error)) (Column, error) {
 	sk := l.p.streams[l.bm.stream]
-	sc := l.scratch()
 	text := sc.text[:0]
 	ends := make([]int, len(l.rows))
-	var err error
 	for j, r := range l.rows {
 		if sb.ids[r] == 0 {
 			col.Absent[r] = true
 		} else {
-			offs := sb.voff[sb.vstart[r] : sb.vstart[r+1]+1]
-			if text, err = sb.appendRaw(text, r, sb.vb, offs, sk.host, sk.source, l.cols, l.col); err != nil {
+			offs, err := rowVars(j, r)
+			if err != nil {
+				return Column{}, err
+			}
+			if text, err = sb.appendRaw(text, r, vb, offs, sk.host, sk.source, l.cols, l.col); err != nil {
 				return Column{}, err
 			}
 		}

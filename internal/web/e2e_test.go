@@ -361,7 +361,9 @@ func (b *browser) wait(what, cond string) {
 	for !eval[bool](b, "!!("+cond+")") {
 		if time.Now().After(deadline) {
 			b.shot("timeout-" + strings.ReplaceAll(what, " ", "-"))
-			b.t.Fatalf("%s: still false after 30s: %s", what, cond)
+			// What the page says (alerts, toasts) is usually the reason.
+			said := eval[string](b, `[...document.querySelectorAll('.alert, #toasts .toast')].map(e => e.textContent.trim()).join(' | ')`)
+			b.t.Fatalf("%s: still false after 30s: %s (alerts on the page: %q)", what, cond, said)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -689,7 +691,7 @@ func testDetection(t *testing.T, b *browser) {
 	eval[bool](b, `(() => { document.querySelector('#rule-yaml').value = `+string(js)+`;
 		document.querySelector('#rule-events').value = '{"action":"login","outcome":"failure","user":"zoe","event.module":"e2e"}\n{"action":"logout","outcome":"success","event.module":"e2e"}'; return true; })()`)
 	b.do("test rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Test on sample events')`)))
-	b.wait("test result", `document.querySelector('.card .alert')?.textContent.includes('1 of 2 sample events match')`)
+	b.wait("test result", `[...document.querySelectorAll('.card .alert')].some(a => a.textContent.includes('1 of 2 sample events match'))`)
 	b.do("add rule", chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('button')].find(b => b.textContent === 'Add rule')`)))
 	b.wait("rule listed", `[...document.querySelectorAll('table[aria-label=Rules] td')].some(td => td.textContent.startsWith('Login failure (UI test)'))`)
 	b.do("disable rule", chromedp.Click(chromedp.CSS(`input[aria-label="Enable Login failure (UI test)"]`)))
