@@ -407,7 +407,7 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 		if lit := requiredLiteral(e.Pattern); e.Regex && lit != "" {
 			// Fast path: a value without the text every match holds is
 			// ruled out by a substring search, without the regexp engine.
-			sets := requiredSets(e.Pattern) // the other literals (tmpl_expand_lits.go)
+			sets := beyond(requiredSets(e.Pattern), lit) // the other literals (tmpl_expand_lits.go)
 			pred = func(v string) bool { return strings.Contains(v, lit) && holdsSets(v, sets) && re.MatchString(v) }
 			if f.slot == slotRaw {
 				f.lit = newTmplFinder(lit, false)

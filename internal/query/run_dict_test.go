@@ -522,36 +522,46 @@ func TestTopSums(t *testing.T) {
 				merged[a]++
 			}
 		}
-		var counts []int64
-		for _, n := range merged {
-			counts = append(counts, n)
-		}
-		slices.Sort(counts)
-		least := int64(0)
-		if len(counts) > k {
-			least = counts[len(counts)-k]
-		}
-		var want []uint32
-		for a, n := range merged {
-			if n >= least {
-				want = append(want, a)
-			}
-		}
-		slices.Sort(want)
-		keys, sums, ok := topSums(tables, k)
-		if !ok {
-			if len(want) <= maxTopCandidates && !flat {
+		if !checkTopSums(t, round, tables, merged, k) {
+			if len(merged) <= maxTopCandidates && !flat {
 				t.Logf("round %d: gave up (%d distinct)", round, len(merged))
-			}
-			continue
-		}
-		if !slices.Equal(keys, want) {
-			t.Fatalf("round %d (%d tables, k %d): %d addresses, want %d", round, nt, k, len(keys), len(want))
-		}
-		for _, a := range keys {
-			if sums[a] != merged[a] {
-				t.Fatalf("round %d: sum of %d = %d, want %d", round, a, sums[a], merged[a])
 			}
 		}
 	}
+}
+
+// checkTopSums checks topSums(tables, k) against the counts of the
+// merged tables: the addresses at or above the k-th largest count, with
+// their sums. It reports false when topSums gave up.
+func checkTopSums(t *testing.T, round int, tables []*ipTable, merged map[uint32]int64, k int) bool {
+	t.Helper()
+	var counts []int64
+	for _, n := range merged {
+		counts = append(counts, n)
+	}
+	slices.Sort(counts)
+	least := int64(0)
+	if len(counts) > k {
+		least = counts[len(counts)-k]
+	}
+	var want []uint32
+	for a, n := range merged {
+		if n >= least {
+			want = append(want, a)
+		}
+	}
+	slices.Sort(want)
+	keys, sums, ok := topSums(tables, k)
+	if !ok {
+		return false
+	}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("round %d (%d tables, k %d): %d addresses, want %d", round, len(tables), k, len(keys), len(want))
+	}
+	for _, a := range keys {
+		if sums[a] != merged[a] {
+			t.Fatalf("round %d: sum of %d = %d, want %d", round, a, sums[a], merged[a])
+		}
+	}
+	return true
 }

@@ -176,31 +176,24 @@ func digitEvents(n int, seed uint64) []event.Event {
 		shape := shapes[rng.IntN(len(shapes))]
 		user, ip, ip2 := users[rng.IntN(len(users))], ips[rng.IntN(len(ips))], ips[rng.IntN(len(ips))]
 		pid := fmt.Sprint(1000 + rng.IntN(50))
-		var sb strings.Builder
-		for j := 0; j < len(shape); j++ {
-			if shape[j] != '%' || j+1 == len(shape) {
-				sb.WriteByte(shape[j])
-				continue
-			}
-			j++
-			switch shape[j] {
-			case 'T':
-				fmt.Fprintf(&sb, "Jan %2d %02d:%02d:%02d", 1+i/5000, i/3600%24, i/60%60, i%60)
+		raw := expandShape(shape, i, func(c byte) string {
+			switch c {
 			case 'P':
-				sb.WriteString(pid)
+				return pid
 			case 'U':
-				sb.WriteString(user)
+				return user
 			case 'I':
-				sb.WriteString(ip)
+				return ip
 			case 'J':
-				sb.WriteString(ip2)
+				return ip2
 			case 'H':
-				sb.WriteString(hashes[rng.IntN(len(hashes))])
+				return hashes[rng.IntN(len(hashes))]
 			case 'N':
-				sb.WriteString(fmt.Sprint(rng.IntN(300)))
+				return fmt.Sprint(rng.IntN(300))
 			}
-		}
-		e := event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: sb.String(),
+			return ""
+		})
+		e := event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: raw,
 			Fields: []event.Field{fieldOf("app", "sshd"), fieldOf("user", user)}}
 		if i%2 == 0 {
 			e.Fields = append(e.Fields, fieldOf("src_ip", ip))

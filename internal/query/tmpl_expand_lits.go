@@ -150,6 +150,22 @@ func crossLits(a, b []string) ([]string, bool) {
 	return out, true
 }
 
+// beyond drops the sets that holding lit already satisfies (a set with a
+// member inside lit): a value is checked for lit first, so those would
+// be searched for twice.
+func beyond(sets [][]string, lit string) [][]string {
+	out := sets[:0:0]
+	for _, set := range sets {
+		if !slices.ContainsFunc(set, func(x string) bool { return strings.Contains(lit, x) }) {
+			out = append(out, set)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // holdsSets reports whether s contains a string of each set.
 func holdsSets(s string, sets [][]string) bool {
 	for _, set := range sets {

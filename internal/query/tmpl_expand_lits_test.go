@@ -71,3 +71,27 @@ func FuzzRequiredSets(f *testing.F) {
 		}
 	})
 }
+
+// TestBeyond: the sets a value holding the required literal satisfies are
+// dropped, the others kept.
+func TestBeyond(t *testing.T) {
+	p := `Failed password for invalid user (root|admin) from 1[0-9]{2}\.`
+	lit := requiredLiteral(p)
+	got := beyond(requiredSets(p), lit)
+	if len(got) == 0 {
+		t.Fatalf("beyond(%q) dropped every set: the alternation's texts are not in %q", p, lit)
+	}
+	for _, set := range got {
+		for _, x := range set {
+			if strings.Contains(lit, x) {
+				t.Errorf("set %q kept though %q holds its %q", set, lit, x)
+			}
+		}
+	}
+	if got := beyond([][]string{{"ab"}, {"x", "cd"}}, "abcd"); got != nil {
+		t.Errorf("sets implied by the literal kept: %q", got)
+	}
+	if got := beyond([][]string{{"ab"}, {"xy", "zz"}}, "abcd"); len(got) != 1 || got[0][0] != "xy" {
+		t.Errorf("beyond kept %q, want only the xy/zz set", got)
+	}
+}

@@ -116,15 +116,7 @@ var serverEventsOnce struct {
 // rows at the default and better levels) write on the bench data; cpu-ns/row and bytes/row.
 func BenchmarkWriteServerBlocks(b *testing.B) {
 	evs := serverEvents(b, serverBenchN())
-	by := map[string][]*event.Event{}
-	var hosts []string
-	for i := range evs {
-		e := &evs[i]
-		if by[e.Host] == nil {
-			hosts = append(hosts, e.Host)
-		}
-		by[e.Host] = append(by[e.Host], e)
-	}
+	by, hosts := byHost(evs)
 	for _, h := range hosts {
 		slices.SortStableFunc(by[h], cmpTime)
 	}
@@ -160,7 +152,6 @@ func BenchmarkWriteServerBlocks(b *testing.B) {
 				}
 				size = w.off
 				w.abort()
-				_ = w
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/row")
 			b.ReportMetric(float64(size)/float64(n), "bytes/row")
@@ -172,15 +163,7 @@ func BenchmarkWriteServerBlocks(b *testing.B) {
 // rows (by stream, blocks of ~300 rows), per row.
 func BenchmarkTemplates(b *testing.B) {
 	evs := serverEvents(b, serverBenchN())
-	by := map[string][]*event.Event{}
-	var hosts []string
-	for i := range evs {
-		e := &evs[i]
-		if by[e.Host] == nil {
-			hosts = append(hosts, e.Host)
-		}
-		by[e.Host] = append(by[e.Host], e)
-	}
+	by, hosts := byHost(evs)
 	var cbs []colBuilder
 	var blocks [][]*event.Event
 	for _, h := range hosts {
@@ -197,4 +180,18 @@ func BenchmarkTemplates(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*len(evs)), "cpu-ns/row")
+}
+
+// byHost groups evs by host, the hosts in order of first appearance.
+func byHost(evs []event.Event) (map[string][]*event.Event, []string) {
+	by := map[string][]*event.Event{}
+	var hosts []string
+	for i := range evs {
+		e := &evs[i]
+		if by[e.Host] == nil {
+			hosts = append(hosts, e.Host)
+		}
+		by[e.Host] = append(by[e.Host], e)
+	}
+	return by, hosts
 }

@@ -560,11 +560,7 @@ func (l *rowLoader) templates(bs *bodyStream, col Column, sc *rowScratch) error 
 		ends[j] = len(text)
 	}
 	sc.text = text
-	all, start := bytesToString(text), 0
-	for j, i := range l.rows {
-		col.Values[i] = all[start:ends[j]]
-		start = ends[j]
-	}
+	l.cutTexts(col.Values, text, ends)
 	return nil
 }
 
@@ -677,5 +673,16 @@ func (bs *bodyStream) parse(fn func(body string) error) error {
 		if se, ok := err.(*shortError); ok && se.need > len(body) {
 			want = se.need
 		}
+	}
+}
+
+// cutTexts sets the listed rows' values to their pieces of text, which
+// holds them one after another, the j-th listed row's ending at ends[j]
+// (the text stays owned by the loader's scratch).
+func (l *rowLoader) cutTexts(values []string, text []byte, ends []int) {
+	all, start := bytesToString(text), 0
+	for j, i := range l.rows {
+		values[i] = all[start:ends[j]]
+		start = ends[j]
 	}
 }

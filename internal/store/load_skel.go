@@ -87,11 +87,7 @@ func (l *rowLoader) skelTexts(sb *skelBlock, sc *rowScratch, col Column, vb stri
 		ends[j] = len(text)
 	}
 	sc.text = text
-	all, start := bytesToString(text), 0
-	for j, r := range l.rows {
-		col.Values[r] = all[start:ends[j]]
-		start = ends[j]
-	}
+	l.cutTexts(col.Values, text, ends)
 	return col, nil
 }
 
