@@ -31,6 +31,12 @@ const (
 
 	codecNone byte = 0
 	codecZstd byte = 1
+	// codecPacked (part version 5): a kindDict body whose codes are
+	// bit-packed instead of compressed; see dict_pack.go.
+	codecPacked byte = 2
+	// codecFramed (part version 5): a zstd-compressed body cut into
+	// independently decodable frames; see chunk_frames.go.
+	codecFramed byte = 3
 
 	maxChunkBytes = 1 << 30
 )
@@ -124,12 +130,22 @@ func isCanonicalInt(s string) (int64, bool) {
 // encodeColumn appends the chunk for vals (absent may be nil) to dst.
 func encodeColumn(dst []byte, vals []string, absent []bool, lv level) []byte {
 	kind, body := chooseEncoding(vals, absent)
+	if kind == kindDict {
+		if out, ok := packedDictChunk(dst, body, len(vals)); ok {
+			return out
+		}
+	}
 	return encodeChunk(dst, kind, body, lv)
 }
 
 // encodeChunk appends a chunk of the given kind and body to dst.
 func encodeChunk(dst []byte, kind byte, body []byte, lv level) []byte {
 	initCodecs()
+	if kind != kindConst && len(body) >= 64 {
+		if out, ok := framedChunk(dst, kind, body, lv); ok {
+			return out
+		}
+	}
 	dst = append(dst, kind)
 	if kind == kindConst || len(body) < 64 {
 		dst = append(dst, codecNone)
@@ -286,6 +302,10 @@ func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 			return 0, "", fmt.Errorf("decompressed length %d, want %d", len(out), n)
 		}
 		return kind, bytesToString(out), nil
+	case codecPacked:
+		return unpackDictBody(kind, data, n, sc)
+	case codecFramed:
+		return unframeBody(kind, data, n, sc)
 	}
 	return 0, "", fmt.Errorf("unknown codec %d", codec)
 }

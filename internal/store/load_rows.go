@@ -602,6 +602,13 @@ func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
 			sc.body = make([]byte, 0, bs.size)
 		}
 		sc.body = sc.body[:0]
+	case codecPacked, codecFramed:
+		// Decoded whole; a stream of them gains nothing here.
+		_, body, err := chunkBodyTo(chunk, nil)
+		if err != nil {
+			return nil, err
+		}
+		bs.whole, bs.hasWhole = body, true
 	default:
 		return nil, fmt.Errorf("unknown codec %d", codec)
 	}

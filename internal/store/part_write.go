@@ -24,8 +24,9 @@ const (
 	footerSize   = 32
 	// partVersion 2: blooms also hold exact field=value hashes of dict and
 	// const columns; 3: alias columns (kindAlias), dictionaries of up to
-	// maxDict values; 4: _raw as skeletons (kindSkeleton).
-	partVersion = 4
+	// maxDict values; 4: _raw as skeletons (kindSkeleton); 5: chunks may
+	// use codecPacked and codecFramed.
+	partVersion = 5
 	partExt     = ".part"
 )
 
