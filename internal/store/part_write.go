@@ -208,6 +208,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 			}
 		}
 	}
+	addCoverageKeys(&pw.bloom, cb, kinds)
 	pw.buf = pw.bloom.finish(pw.buf[:0])
 	bm.bloomOff, bm.bloomLen = pw.off, uint32(len(pw.buf))
 	if err := pw.write(pw.buf); err != nil {

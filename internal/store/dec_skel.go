@@ -1,0 +1,364 @@
+package store
+
+// Reading kindSkeleton chunks (the format is described in enc_skel.go).
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// skelBlock is a decoded skeleton chunk: the head at once, the
+// placeholder counts and the variables on first use. Strings point into
+// the scratches it holds until release.
+type skelBlock struct {
+	skels   []string
+	nvar    []int32  // placeholders per skeleton (counted)
+	ids     []uint32 // per row: 0 absent, else skeleton index+1
+	vstart  []int32  // per row and one more: index of the row's first variable (counted)
+	counted bool     // nvar and vstart are set
+	vars    []byte   // the vars sub-chunk, not decoded yet
+	voff    []int32  // per variable and one more: offset in vb
+	vb      string
+	loaded  bool
+	sc      []*colScratch
+	// The skeletons compiled for expansion (raw_skel.go).
+	plans []skelPlan // by skeleton
+	lits  []string
+	holes []int32
+}
+
+var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
+
+// decodeSkeletonHead decodes the head of kindSkeleton chunk ch (CRC
+// checked) of rows rows.
+func decodeSkeletonHead(ch []byte, rows int) (*skelBlock, error) {
+	sb := skelPool.Get().(*skelBlock)
+	if err := sb.decodeHead(ch, rows); err != nil {
+		sb.release()
+		return nil, fmt.Errorf("decode column: %w", err)
+	}
+	return sb, nil
+}
+
+func (sb *skelBlock) scratch() *colScratch {
+	sc := getScratch()
+	sb.sc = append(sb.sc, sc)
+	return sc
+}
+
+func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
+	kind, body, err := chunkBodyTo(ch, sb.scratch())
+	if err != nil {
+		return err
+	}
+	if kind != kindSkeleton {
+		return fmt.Errorf("%w: kind %d", errSkeleton, kind)
+	}
+	r := &reader{s: body}
+	hl := r.uvarint()
+	if r.err != nil || hl > uint64(len(body)-r.off) {
+		return fmt.Errorf("%w: head length", errSkeleton)
+	}
+	headCh := stringBytes(body[r.off : r.off+int(hl)])
+	sb.vars = stringBytes(body[r.off+int(hl):])
+	_, head, err := chunkBodyTo(headCh, sb.scratch())
+	if err != nil {
+		return fmt.Errorf("skeleton head: %w", err)
+	}
+	if len(headCh) == 0 || headCh[0] != kindSkeleton || len(sb.vars) == 0 || sb.vars[0] != kindSkeleton {
+		return fmt.Errorf("%w: sub-chunk kinds", errSkeleton)
+	}
+	r = &reader{s: head}
+	n := r.count(1)
+	sb.skels = sb.skels[:0]
+	for range n {
+		sk := r.str()
+		if r.err != nil {
+			break
+		}
+		sb.skels = append(sb.skels, sk)
+	}
+	sb.ids = growTo(sb.ids, rows)
+	ns := uint64(len(sb.skels))
+	for i := range rows {
+		// The ids are one byte each below 128 skeletons.
+		var id uint64
+		if r.off < len(head) && head[r.off] < 0x80 {
+			id = uint64(head[r.off])
+			r.off++
+		} else {
+			id = r.uvarint()
+		}
+		if r.err == nil && id > ns {
+			r.err = fmt.Errorf("skeleton %d out of %d", id, len(sb.skels))
+		}
+		if r.err != nil {
+			return fmt.Errorf("%w: %w", errSkeleton, r.err)
+		}
+		sb.ids[i] = uint32(id)
+	}
+	if r.err == nil && r.off != len(head) {
+		r.err = fmt.Errorf("%d trailing bytes", len(head)-r.off)
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", errSkeleton, r.err)
+	}
+	sb.loaded, sb.counted = false, false
+	return nil
+}
+
+// count sets the placeholders per skeleton and each row's first
+// variable, once.
+func (sb *skelBlock) count() error {
+	if sb.counted {
+		return nil
+	}
+	sb.nvar = growTo(sb.nvar, len(sb.skels))
+	for i, sk := range sb.skels {
+		sb.nvar[i] = int32(countVars(sk))
+	}
+	rows := len(sb.ids)
+	sb.vstart = growTo(sb.vstart, rows+1)
+	sb.vstart[0] = 0
+	nv := int32(0)
+	for i, id := range sb.ids {
+		if id > 0 {
+			nv += sb.nvar[id-1]
+			if nv < sb.vstart[i] {
+				return fmt.Errorf("%w: too many variables", errSkeleton)
+			}
+		}
+		sb.vstart[i+1] = nv
+	}
+	sb.counted = true
+	return nil
+}
+
+// growTo returns s resized to n, reallocated (zeroed) only when too
+// small: the old contents are kept.
+func growTo[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// countVars returns the number of placeholders of skeleton sk. Without
+// an escaped 0x01 (0x01 0x01) every 0x01 starts an escape, so the
+// placeholders are the pairs 0x01 0x00, counted eight bytes at a time.
+func countVars(sk string) int {
+	const ones = 0x0101010101010101
+	b := stringBytes(sk)
+	n, i := 0, 0
+	for ; i+9 <= len(b); i += 8 {
+		e := zeroBytes(binary.LittleEndian.Uint64(b[i:]) ^ ones) // 0x01 bytes
+		if e == 0 {
+			continue
+		}
+		next := binary.LittleEndian.Uint64(b[i+1:])
+		if e&zeroBytes(next^ones) != 0 {
+			return countVarsSlow(sk) // an escaped 0x01
+		}
+		n += bits.OnesCount64(e & zeroBytes(next))
+	}
+	for ; i+1 < len(b); i++ {
+		if b[i] == tmplEsc {
+			switch b[i+1] {
+			case tmplEsc:
+				return countVarsSlow(sk)
+			case tmplVar:
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// countVarsSlow is countVars one escape at a time.
+func countVarsSlow(sk string) int {
+	n := 0
+	for {
+		i := indexEsc(sk)
+		if i < 0 || i+1 >= len(sk) {
+			return n
+		}
+		if sk[i+1] == tmplVar {
+			n++
+		}
+		sk = sk[i+2:]
+	}
+}
+
+// loadVars decodes the variables (and counts them: count).
+func (sb *skelBlock) loadVars() error {
+	if sb.loaded {
+		return nil
+	}
+	if err := sb.count(); err != nil {
+		return err
+	}
+	kind, body, err := chunkBodyTo(sb.vars, sb.scratch())
+	if err != nil {
+		return fmt.Errorf("skeleton variables: %w", err)
+	}
+	if kind != kindSkeleton {
+		return fmt.Errorf("%w: variables of kind %d", errSkeleton, kind)
+	}
+	nv := int(sb.vstart[len(sb.vstart)-1])
+	if nv > len(body) {
+		return fmt.Errorf("%w: %d variables in %d bytes", errSkeleton, nv, len(body))
+	}
+	sb.voff = growTo(sb.voff, nv+1)
+	// Fast path: every length takes one byte (variables below 128
+	// bytes), so the lengths are body[:nv].
+	voff, off, j := sb.voff[:nv], 0, 0
+	for lens := body[:nv]; j < len(lens); j++ {
+		l := lens[j]
+		if l-1 >= 0x7f { // 0, or a longer varint
+			break
+		}
+		voff[j] = int32(off)
+		off += int(l)
+	}
+	base := j
+	if j < nv {
+		// Slow path from the first longer length on.
+		r := &reader{s: body, off: j}
+		for ; j < nv; j++ {
+			voff[j] = int32(off)
+			l := r.uvarint()
+			if r.err == nil && (l == 0 || l > uint64(len(body))) {
+				r.err = fmt.Errorf("variable length %d", l)
+			}
+			if r.err != nil {
+				return fmt.Errorf("%w: %w", errSkeleton, r.err)
+			}
+			off += int(l)
+		}
+		base = r.off
+	}
+	if off != len(body)-base {
+		return fmt.Errorf("%w: variables hold %d bytes, %d left", errSkeleton, off, len(body)-base)
+	}
+	sb.voff[nv] = int32(off)
+	sb.vb = body[base:]
+	sb.loaded = true
+	return nil
+}
+
+// appendTemplate appends the template of row (present; loadVars done).
+func (sb *skelBlock) appendTemplate(dst []byte, row int) []byte {
+	sk := sb.skels[sb.ids[row]-1]
+	v := sb.vstart[row]
+	for {
+		i := indexEsc(sk)
+		if i < 0 {
+			return append(dst, sk...)
+		}
+		if i+1 < len(sk) && sk[i+1] == tmplVar {
+			dst = append(dst, sk[:i]...)
+			dst = append(dst, sb.vb[sb.voff[v]:sb.voff[v+1]]...)
+			v++
+		} else {
+			dst = append(dst, sk[:min(i+2, len(sk))]...)
+		}
+		sk = sk[min(i+2, len(sk)):]
+	}
+}
+
+// stringBytes returns the bytes of s without a copy, for reading only.
+func stringBytes(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s)) // #nosec G103 -- read-only view of a decoded body
+}
+
+func indexEsc(s string) int { return strings.IndexByte(s, tmplEsc) }
+
+// templates decodes every row's template (only those of only, when not
+// nil) into buf: the values, the absent rows (nil: none) and buf.
+func (sb *skelBlock) templates(vals []string, only []int, buf []byte) ([]string, []bool, []byte, error) {
+	if err := sb.loadVars(); err != nil {
+		return nil, nil, buf, err
+	}
+	rows := len(sb.ids)
+	var absent []bool
+	for i, id := range sb.ids {
+		if id == 0 {
+			absent = setAbsent(absent, rows, i)
+		}
+	}
+	size := 0
+	each := func(f func(r int)) {
+		if only == nil {
+			for r := range rows {
+				f(r)
+			}
+			return
+		}
+		for _, r := range only {
+			if r >= 0 && r < rows {
+				f(r)
+			}
+		}
+	}
+	each(func(r int) {
+		if id := sb.ids[r]; id > 0 {
+			size += len(sb.skels[id-1]) + int(sb.voff[sb.vstart[r+1]]-sb.voff[sb.vstart[r]])
+		}
+	})
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
+	clear(vals)
+	each(func(r int) {
+		if sb.ids[r] == 0 {
+			return
+		}
+		a := len(buf)
+		buf = sb.appendTemplate(buf, r)
+		vals[r] = bytesToString(buf[a:]) // buf never moves: sized above
+	})
+	return vals, absent, buf, nil
+}
+
+// release gives the scratches and sb back.
+func (sb *skelBlock) release() {
+	for _, sc := range sb.sc {
+		putScratch(sc)
+	}
+	clear(sb.sc)
+	clear(sb.skels)
+	clear(sb.lits)
+	clear(sb.plans)
+	sb.plans, sb.lits, sb.holes = sb.plans[:0], sb.lits[:0], sb.holes[:0]
+	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded, sb.counted = sb.sc[:0], sb.skels[:0], nil, "", false, false
+	skelPool.Put(sb)
+}
+
+// decodeSkeletons decodes kindSkeleton chunk ch of the loader's block into
+// templates, like decodeColumnRows for kindTemplate: only the rows of
+// l.rows when set (the others empty). The values live until the loader is
+// released.
+func (l *blockLoader) decodeSkeletons(ch []byte) ([]string, []bool, error) {
+	rows := int(l.bm.rows)
+	sb, err := decodeSkeletonHead(ch, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sb.release()
+	sc := l.newScratch()
+	// The values array is the column's (expandRaw works in place).
+	vals, absent, buf, err := sb.templates(make([]string, rows), l.rows, sc.ints[:0])
+	sc.ints = buf // kind 8 has no ints: the scratch's byte buffer holds the templates
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode column: %w", err)
+	}
+	return vals, absent, nil
+}
