@@ -169,11 +169,9 @@ func isBlank(line []byte) bool {
 func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
 	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && (line[0] == '{' || bytes.TrimLeft(line, " \t")[0] == '{'))
 	if opts.Format != "text" && isJSON {
-		n0 := len(ev.Fields)
-		err := parse.DecodeJSONEvent(line, ev, parse.JSONEventOptions{TimeField: opts.TimeField})
-		if err == nil {
-			parse.NormalizeJSON(ev, n0) // ECS names beside the original ones
-		}
+		// Decoded, normalized (ECS names beside the original ones) and
+		// ev.Host set from the host members, in one pass.
+		err := parse.DecodeJSONLine(line, "", ev, parse.JSONEventOptions{TimeField: opts.TimeField})
 		switch {
 		case err == nil:
 		case isJSONError(err):
@@ -185,14 +183,6 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 			ev.Fields = append(ev.Fields, event.Field{Name: event.FieldParseError, Value: err.Error()})
 			res.ParseErrors++
 			res.addError(opts.MaxErrors, lineNo, err.Error())
-		}
-		if ev.Host == "" {
-			for _, k := range [...]string{"host", "hostname", "host.name"} {
-				if v, ok := ev.Get(k); ok && v != "" {
-					ev.Host = v
-					break
-				}
-			}
 		}
 	} else {
 		p := opts.Parser

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -141,9 +142,14 @@ func cefSyslogFast(s string, ev *event.Event, opts SyslogOptions) bool {
 	if !ok || n >= len(s) || isDigit(s[n]) { // RFC 5424 or an ISO time
 		return false
 	}
-	ns, j, ok := syslogStamp(s, n, opts)
+	ns, j, ok := int64(0), n+15, false
+	if opts.Now == nil && (opts.Location == nil || opts.Location == time.UTC) {
+		ns, ok = stampUTC(s, n) // Fast path: syslogStamp's own, without its checks.
+	}
 	if !ok {
-		return false
+		if ns, j, ok = syslogStamp(s, n, opts); !ok {
+			return false
+		}
 	}
 	i := skipSpaces(s, j)
 	tok, k := spaceToken(s, i)
@@ -207,7 +213,6 @@ func parseCEFRecord(s string, ev *event.Event, from int) (bool, error) {
 		goto header
 	}
 	// Slow path: escapes in the header, a short record, a bad header.
-	ev.Fields, x = ev.Fields[:n0], cefExt{rt: -1}
 	i = len("CEF:")
 	for k := range len(cefHeaderNames) { // not range cefHeaderNames: that copies the array
 		v, j, esc, ok := cefHeaderField(s, i)
@@ -240,33 +245,40 @@ header:
 }
 
 // cefHeaderFast reads the seven header fields at s[4:] when the first
-// backslash, at bs, comes after the seventh '|', eight bytes at a time and
-// without a call in the loop; it returns the index after the seventh '|'.
-// Otherwise it returns false, perhaps after adding some of the fields.
+// backslash, at bs, comes after the seventh '|', and returns the index
+// after the seventh '|'. Otherwise it returns false, having added nothing.
+// It finds the seven '|' first, eight bytes at a time, then adds the
+// fields: two loops without a call, each with few live values.
 func cefHeaderFast(s string, bs int, ev *event.Event, x *cefExt) (int, bool) {
-	ev.Fields = slices.Grow(ev.Fields, len(cefHeaderNames))
-	start, k := len("CEF:"), uint(0)
-	for base := start; base+8 <= len(s); base += 8 {
+	var pos [len(cefHeaderNames)]int
+	k := 0
+	for base := len("CEF:"); base+8 <= len(s); base += 8 {
 		for m := byteMask(load64(s, base), '|'); m != 0; m &= m - 1 {
-			j := base + bits.TrailingZeros64(m)>>3
-			if bs < j {
-				return 0, false // an escape
-			}
-			if j > start {
-				// Room was made above: no append (its call would spill
-				// the loop's registers).
-				n := len(ev.Fields)
-				ev.Fields = ev.Fields[:n+1]
-				ev.Fields[n] = event.Field{Name: cefHeaderNames[min(k, uint(len(cefHeaderNames)-1))], Value: s[start:j]}
-				x.note(n, cefHeaderInfo[min(k, uint(len(cefHeaderNames)-1))])
-			}
-			start = j + 1
-			if k++; k == uint(len(cefHeaderNames)) {
-				return start, true
+			pos[k] = base + bits.TrailingZeros64(m)>>3
+			if k++; k == len(pos) {
+				goto found
 			}
 		}
 	}
 	return 0, false
+found:
+	if bs < pos[len(pos)-1] {
+		return 0, false // an escape
+	}
+	ev.Fields = slices.Grow(ev.Fields, len(cefHeaderNames))
+	fs := ev.Fields
+	start := len("CEF:")
+	for k, j := range pos {
+		if j > start {
+			n := len(fs)
+			fs = fs[:n+1]
+			fs[n] = event.Field{Name: cefHeaderNames[k], Value: s[start:j]}
+			x.note(n, cefHeaderInfo[k])
+		}
+		start = j + 1
+	}
+	ev.Fields = fs
+	return start, true
 }
 
 // byteMask flags (with its high bit) exactly the bytes of w that are c.

@@ -90,6 +90,16 @@ func dumpEvent(ev *event.Event) string {
 
 // cefDiffInputs are edge cases of the grammar.
 var cefDiffInputs = []string{
+	// cefNormalize's fast path and its ways out: keys with two mappings,
+	// IP values that are not (so a later field gives the ECS name), integers
+	// that are not, an ECS name as a key after its mapping, many mapped keys.
+	`CEF:0|V|P|1|1|n|3|suser=alice src=10.0.0.1 proto=UDP suser=bob duser=carol`,
+	`CEF:0|V|P|1|1|n|3|src=10.0.0 dst=1.2.3.4 src=10.0.0.2 dvc=fe80::1 dvc=1.1.1.1 sourceTranslatedAddress=host`,
+	`CEF:0|V|P|1|1|n|3|spt=80a dpt=443 spt=81 in=1234567890 out=123456789 cn1=5`,
+	`CEF:0|V|P|1|1|n|3|src=1.2.3.4 proto=TCP source.ip=5.6.7.8 network.transport=x app=DNS`,
+	`CEF:0|V|P|1|1|n|3|src=1.1.1.1 dst=2.2.2.2 spt=1 dpt=2 smac=a dmac=b shost=c dhost=d suser=e duser=f sourceTranslatedAddress=3.3.3.3 sourceTranslatedPort=3 destinationTranslatedAddress=4.4.4.4 destinationTranslatedPort=4 proto=TCP app=HTTP act=a outcome=OK in=5 out=6 request=r requestMethod=GET requestClientApplication=ua dvchost=h dvc=5.5.5.5 deviceExternalId=x`,
+	`CEF:0|V|P|1|1|n|3|src=1.1.1.1 dst=2.2.2.2 spt=1 dpt=2 smac=a dmac=b shost=c dhost=d suser=e duser=f sourceTranslatedAddress=3.3.3.3 sourceTranslatedPort=3 destinationTranslatedAddress=4.4.4.4 destinationTranslatedPort=4 proto=TCP app=HTTP act=a outcome=OK in=5 out=6 request=r requestMethod=GET requestClientApplication=ua dvchost=h dvc=5.5.5.5 deviceExternalId=x sproc=p spid=7 fname=f filePath=/f fileHash=h`,
+	`CEF:0|V|P|1|1|n|3|src=1.1.1.1 dst=2.2.2.2 spt=1 dpt=2 smac=a dmac=b shost=c dhost=d suser=e duser=f sourceTranslatedAddress=3.3.3.3 sourceTranslatedPort=3 destinationTranslatedAddress=4.4.4.4 destinationTranslatedPort=4 proto=TCP app=HTTP act=a outcome=OK in=5 out=6 request=r requestMethod=GET requestClientApplication=ua dvchost=h dvc=5.5.5.5 deviceExternalId=x sproc=p spid=7 fname=f filePath=/f fileHash=h src=9.9.9.9 dst=8.8.8.8 suser=z`,
 	`CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232`,
 	`CEF:0|Ven\|dor|Prod\\uct|1|sig|Name|5|msg=a \= b \\ c\nd fname=My File.doc suser=alice act=blocked x`,
 	`<134>Feb 1 2019 10:00:00 fw1 CEF:0|V|P|1|1|n|3|rt=Feb 01 2019 10:00:05 src=1.1.1.1 proto=UDP`,
@@ -164,6 +174,25 @@ func TestCEFDifferentialEdges(t *testing.T) {
 			// Every prefix of the line, to cover truncation anywhere.
 			for n := 0; n < len(in); n += 1 + n/16 {
 				cefDiff(t, in[:n], pre)
+			}
+		}
+	}
+}
+
+// TestCEFDifferentialCap parses each edge case into fields of every
+// capacity from 0 to 80 (what is left after the record decides whether
+// cefNormalize's fast path has room): the event must not depend on it.
+func TestCEFDifferentialCap(t *testing.T) {
+	p, _ := New("cef", Options{})
+	for _, in := range slices.Concat(cefDiffInputs, benchCEF, benchCEFMixed) {
+		var want event.Event
+		if err := oldParseCEFLine(in, &want, SyslogOptions{}); err != nil {
+			continue
+		}
+		for c := 0; c <= 80; c++ {
+			got := event.Event{Fields: make([]event.Field, 0, c)}
+			if err := p.Parse([]byte(in), &got); err != nil || !sameEvent(&got, &want) {
+				t.Fatalf("Parse(%q) into cap %d = %v:\n%s\nold:\n%s", in, c, err, dumpEvent(&got), dumpEvent(&want))
 			}
 		}
 	}

@@ -62,6 +62,10 @@ type cefExt struct {
 	// host: the record has a key host.name (never in cefKnown, so only
 	// cefScan's slow path notes it); see cefParser.
 	host bool
+	// bs is the first backslash in the extension at or after the value
+	// start (len(s) when none): values before it need no unescaping (see
+	// cefScan).
+	bs int
 	// pending lists the mapped fields, in order: field index<<16 | the low
 	// 16 bits of its cefKeyInfo (its mappings). cefNormalize takes the
 	// slow path when an index needs more than 16 bits.
@@ -134,14 +138,16 @@ func cefScan(s string, bs int, ev *event.Event, x *cefExt) {
 			bs = len(s)
 		}
 	}
-	c := cefCursor{base: -64, ks: -1, ke: -1, bs: bs}
+	x.bs = bs
+	var c cefCursor
+	if !cefFirstKey(s, x, &c) {
+		return
+	}
 	for {
 		switch cefRun(s, ev, x, &c) {
 		case cefRunTail:
 			if c.base >= len(s) {
-				if c.ks >= 0 {
-					cefAppend(s, c.ks, c.ke, len(s), &c.bs, c.k, ev, x)
-				}
+				cefAppend(s, c.ks, c.ke, len(s), &x.bs, c.k, ev, x)
 				return
 			}
 			c.eq = eqBitsTail(s, c.base)
@@ -160,10 +166,65 @@ func cefScan(s string, bs int, ev *event.Event, x *cefExt) {
 		}
 		// A key at s[c.p:c.j] (cefRunKey, cefRunAppend): the value before
 		// it ends at the space before it.
-		if c.ks >= 0 {
-			cefAppend(s, c.ks, c.ke, c.p-1, &c.bs, c.k, ev, x)
-		}
+		cefAppend(s, c.ks, c.ke, c.p-1, &x.bs, c.k, ev, x)
 		c.ks, c.ke, c.k = c.p, c.j, c.nk
+	}
+}
+
+// cefFirstKey finds the first key of the extension s (nothing before it
+// is a field) and sets c to go on after its '='. It reports false when s
+// has no key.
+func cefFirstKey(s string, x *cefExt, c *cefCursor) bool {
+	// Fast path: a common key at the start. No space comes before it, so
+	// cefRun would not find it in cefKnown.
+	if len(s) >= 64 {
+		eq := eqBlock(s, 0)
+		j := bits.TrailingZeros64(eq)
+		if uint(j-1) < 7 {
+			// A short key, all in the first word.
+			lw := load64(s, 0) & (1<<(8*uint(j)) - 1)
+			for h := cefKnownHash(lw, j); ; h++ {
+				e := &cefKnown[h%cefKnownSlots]
+				if int(e.n) == j && e.lw == lw {
+					c.base, c.eq, c.ks, c.ke, c.k = 0, eq&(eq-1), 0, j, e.info
+					return true
+				}
+				if e.n == 0 {
+					break
+				}
+			}
+		} else if k, ok := cefKnownLong(s, j); ok {
+			c.base, c.eq, c.ks, c.ke, c.k = 0, eq&(eq-1), 0, j, k
+			return true
+		}
+	}
+	// Slow path: the key bytes one at a time.
+	for i := 0; ; {
+		e := strings.IndexByte(s[i:], '=')
+		if e < 0 {
+			return false
+		}
+		j := i + e
+		i = j + 1
+		p := j
+		for p > 0 && cefKeyByte[s[p-1]] {
+			p--
+		}
+		if p == j || (p > 0 && s[p-1] != ' ') {
+			continue // not a key
+		}
+		k := cefInfoOf(s[p:j])
+		x.host = x.host || k&(cefHost<<16) != 0
+		c.ks, c.ke, c.k = p, j, k
+		// cefRun goes on with the '=' after j in its block.
+		c.base = j &^ 63
+		if c.base+64 <= len(s) {
+			c.eq = eqBlock(s, c.base)
+		} else {
+			c.eq = eqBitsTail(s, c.base)
+		}
+		c.eq &^= 2<<uint(j&63) - 1
+		return true
 	}
 }
 
@@ -171,14 +232,11 @@ func cefScan(s string, bs int, ev *event.Event, x *cefExt) {
 type cefCursor struct {
 	base   int    // the start of the block of 64 bytes whose '=' eq flags
 	eq     uint64 // the '=' of that block not visited yet: bit i for s[base+i]
-	ks, ke int    // the current key is s[ks:ke] (ks < 0: none yet); its value starts after the '=' at ke
+	ks, ke int    // the current key is s[ks:ke]; its value starts after the '=' at ke
 	k      cefKeyInfo
-	// bs is the first backslash at or after the value start (len(s) when
-	// none): values before it need no unescaping.
-	bs int
-	j  int        // the '=' cefRun stopped at (cefRunKey, cefRunAppend)
-	p  int        // with cefRunAppend: its key starts here
-	nk cefKeyInfo // and is this one
+	j      int        // the '=' cefRun stopped at (cefRunKey, cefRunAppend)
+	p      int        // with cefRunAppend: its key starts here
+	nk     cefKeyInfo // and is this one
 }
 
 // Why cefRun stopped.
@@ -190,20 +248,23 @@ const (
 
 // cefRun scans s from c on: it finds each '=' from a bitmap of 64 bytes
 // at a time (eight SWAR words, no branch), the key before it in cefKnown,
-// and appends the field before that key when its value needs no trimming
-// or unescaping and ev.Fields has room. It makes no call (a call in Go
+// and appends the field before that key when its own key is in cefKnown,
+// its value needs no trimming or unescaping and ev.Fields has room. It makes no call (a call in Go
 // spills every live register), so it stops for anything else and says
 // why.
 func cefRun(s string, ev *event.Event, x *cefExt, c *cefCursor) int {
-	base, eq, ks, ke, k := c.base, c.eq, c.ks, c.ke, c.k
+	// The key's start is not kept: it is ke less the length of a key of
+	// cefKnown, and an unknown key's field is appended by cefScan.
+	base, eq, ke, k := c.base, c.eq, c.ke, c.k
 	for {
 		if eq == 0 {
 			base += 64
 			if base+64 > len(s) {
-				c.base, c.eq, c.ks, c.ke, c.k = base, eq, ks, ke, k
+				c.save(base, eq, ke, k)
 				return cefRunTail
 			}
-			// The '=' of the next 64 bytes, one bit each.
+			// The '=' of the next 64 bytes: eqBlock written out (too big
+			// to inline, and a call would spill the loop's registers).
 			b := s[base : base+64]
 			eq = eqBits(load64(b, 0)) | eqBits(load64(b, 8))<<8 | eqBits(load64(b, 16))<<16 | eqBits(load64(b, 24))<<24 |
 				eqBits(load64(b, 32))<<32 | eqBits(load64(b, 40))<<40 | eqBits(load64(b, 48))<<48 | eqBits(load64(b, 56))<<56
@@ -215,7 +276,8 @@ func cefRun(s string, ev *event.Event, x *cefExt, c *cefCursor) int {
 		// space is found in cefKnown by its length and words (which proves
 		// it is all key bytes); cefScan looks for the others.
 		if j < 8 {
-			c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+			c.save(base, eq, ke, k)
+			c.j = j
 			return cefRunKey
 		}
 		var p int
@@ -234,7 +296,8 @@ func cefRun(s string, ev *event.Event, x *cefExt, c *cefCursor) int {
 					goto found
 				}
 				if e.n == 0 {
-					c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+					c.save(base, eq, ke, k)
+					c.j = j
 					return cefRunKey
 				}
 			}
@@ -254,25 +317,35 @@ func cefRun(s string, ev *event.Event, x *cefExt, c *cefCursor) int {
 					}
 				}
 				if e.n == 0 {
-					c.base, c.eq, c.ks, c.ke, c.k, c.j = base, eq, ks, ke, k, j
+					c.save(base, eq, ke, k)
+					c.j = j
 					return cefRunKey
 				}
 			}
 		}
 	found:
-		if ks >= 0 {
-			// The value ends at the space before the key (p-1 > ke).
-			end := p - 1
-			n := len(ev.Fields)
-			if end == ke+1 || s[end-1] == ' ' || c.bs < end || n == cap(ev.Fields) {
-				c.base, c.eq, c.ks, c.ke, c.k, c.j, c.p, c.nk = base, eq, ks, ke, k, j, p, nk
-				return cefRunAppend
-			}
-			ev.Fields = ev.Fields[:n+1]
-			ev.Fields[n] = event.Field{Name: k.name(s, ks, ke), Value: s[ke+1 : end]}
-			x.note(n, k)
+		// The value ends at the space before the key (p-1 > ke).
+		end := p - 1
+		n := len(ev.Fields)
+		if end == ke+1 || s[end-1] == ' ' || x.bs < end || n == cap(ev.Fields) || k>>32 == 0 {
+			c.save(base, eq, ke, k)
+			c.j, c.p, c.nk = j, p, nk
+			return cefRunAppend
 		}
-		ks, ke, k = p, j, nk
+		ev.Fields = ev.Fields[:n+1]
+		ev.Fields[n] = event.Field{Name: cefKnownName[(k>>32-1)%cefKnownSlots], Value: s[ke+1 : end]}
+		x.note(n, k)
+		ke, k = j, nk
+	}
+}
+
+// save stores cefRun's state in c: the key's start, c.ks, is known from
+// a key of cefKnown's length, and unchanged for other keys (cefRun stops
+// before it passes one).
+func (c *cefCursor) save(base int, eq uint64, ke int, k cefKeyInfo) {
+	c.base, c.eq, c.ke, c.k = base, eq, ke, k
+	if sl := k >> 32; sl != 0 {
+		c.ks = ke - len(cefKnownName[(sl-1)%cefKnownSlots])
 	}
 }
 
@@ -299,6 +372,32 @@ func cefAppend(s string, ks, ke, end int, bs *int, k cefKeyInfo, ev *event.Event
 	}
 	ev.Fields = append(ev.Fields, event.Field{Name: k.name(s, ks, ke), Value: v})
 	x.note(len(ev.Fields)-1, k)
+}
+
+// eqBlock returns the '=' of s[base:base+64], one bit each (bit i for
+// s[base+i]): eight SWAR words, no branch.
+func eqBlock(s string, base int) uint64 {
+	b := s[base : base+64]
+	return eqBits(load64(b, 0)) | eqBits(load64(b, 8))<<8 | eqBits(load64(b, 16))<<16 | eqBits(load64(b, 24))<<24 |
+		eqBits(load64(b, 32))<<32 | eqBits(load64(b, 40))<<40 | eqBits(load64(b, 48))<<48 | eqBits(load64(b, 56))<<56
+}
+
+// cefKnownLong returns the cefKnown entry of the key s[:j] of 8 bytes or
+// more, if it has one (cefFirstKey's long keys).
+func cefKnownLong(s string, j int) (cefKeyInfo, bool) {
+	if j < 8 || j > 31 || j > len(s) {
+		return 0, false
+	}
+	lw, fw := load64(s, j-8), load64(s, 0)
+	for h := cefKnownHash(lw, 0); ; h++ { // by their last 8 bytes alone (see init)
+		e := &cefKnown[h%cefKnownSlots]
+		if e.n == 0 {
+			return 0, false
+		}
+		if int(e.n) == j && e.lw == lw && e.fw == fw && (j <= 16 || cefKnownName[h%cefKnownSlots] == s[:j]) {
+			return e.info, true
+		}
+	}
 }
 
 // eqBits returns a bit for each byte of w, set for '=' (bit i for byte i).

@@ -3,12 +3,7 @@ package parse
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
-	"strconv"
 	"sync"
-	"sync/atomic"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -46,8 +41,25 @@ func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, err
 	// Member names and values are built in pooled buffers (names are
 	// interned or copied before they are kept, values copied at the end).
 	sc := getJSONScratch()
+	fs, err := sc.flatten(line, src, dst)
+	putJSONScratch(sc)
+	return fs, err
+}
+
+// flatten is flattenJSON with the caller's buffers; on success sc.infos
+// describes the names of the fields it appended to dst.
+func (sc *jsonScratch) flatten(line []byte, src string, dst []event.Field) ([]event.Field, error) {
 	d := jsonDecoder{buf: line, src: src, out: dst, jsonScratch: *sc}
-	defer func() { *sc = d.jsonScratch; putJSONScratch(sc) }() // keep grown buffers
+	d.infos = d.infos[:0]
+	d.roles = docRoles{timeIdx: -1, msgIdx: -1, timeRank: int8(len(TimeKeys)), msgRank: int8(len(MessageKeys))}
+	fs, err := d.document()
+	*sc = d.jsonScratch // keep grown buffers
+	return fs, err
+}
+
+// document decodes the whole of d.buf, one object.
+func (d *jsonDecoder) document() ([]event.Field, error) {
+	dst := d.out
 	n0 := len(dst)
 	d.skipSpace()
 	if d.pos >= len(d.buf) {
@@ -72,6 +84,31 @@ type jsonScratch struct {
 	names []byte   // the dotted name of the member being decoded
 	vals  []byte   // values that are not substrings of src, back to back
 	refs  []valRef // the fields whose value is in vals
+	// infos[i] describes the name of the i-th field emitted (out[n0+i]);
+	// decodeJSONEvent reads them after flatten.
+	infos []*nameInfo
+	roles docRoles // what the names of infos say of the document
+}
+
+// docRoles is what emit learns of a document's members from their names:
+// the first best time member (by TimeKeys), the first best message member
+// (by MessageKeys), as indexes into infos (-1: none), and the union of
+// the names' flags.
+type docRoles struct {
+	timeIdx, msgIdx   int
+	timeRank, msgRank int8
+	flags             uint8
+}
+
+// note records the role of the member with name in at index i of infos.
+func (r *docRoles) note(in *nameInfo, i int) {
+	if tr := in.timeRank; tr >= 0 && tr < r.timeRank {
+		r.timeIdx, r.timeRank = i, tr
+	}
+	if mr := in.msgRank; mr >= 0 && mr < r.msgRank {
+		r.msgIdx, r.msgRank = i, mr
+	}
+	r.flags |= in.flags
 }
 
 // valRef says that out[field].Value is vals[start:end].
@@ -82,10 +119,11 @@ var jsonScratchPool = sync.Pool{New: func() any { return &jsonScratch{names: mak
 func getJSONScratch() *jsonScratch { return jsonScratchPool.Get().(*jsonScratch) }
 
 func putJSONScratch(sc *jsonScratch) {
-	if cap(sc.names) > 64<<10 || cap(sc.vals) > 64<<10 || cap(sc.refs) > 4<<10 {
+	if cap(sc.names) > 64<<10 || cap(sc.vals) > 64<<10 || cap(sc.refs) > 4<<10 || cap(sc.infos) > 4<<10 {
 		return // a hostile document: let it go
 	}
-	sc.names, sc.vals, sc.refs = sc.names[:0], sc.vals[:0], sc.refs[:0]
+	clear(sc.infos) // no pointers kept alive by the pool
+	sc.names, sc.vals, sc.refs, sc.infos = sc.names[:0], sc.vals[:0], sc.refs[:0], sc.infos[:0]
 	jsonScratchPool.Put(sc)
 }
 
@@ -95,7 +133,8 @@ type jsonDecoder struct {
 	pos int
 	out []event.Field
 	jsonScratch
-	aliased bool // the last str() result aliases buf (no escapes)
+	aliased bool      // the last str() result aliases buf (no escapes)
+	known   *nameInfo // the name of the member being decoded, when known (emit)
 }
 
 // emitCopy emits a value that is not a substring of src: its bytes go
@@ -169,31 +208,68 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 		d.pos++
 		return nil
 	}
+	// At the top level each member's name is first guessed from the
+	// previous member's (nameInfo.next: documents of one source list their
+	// members in the same order): a guess that matches the bytes costs a
+	// compare of two words instead of str and internName.
+	guess := firstName.Load() // top level: the name expected next; nil: no guess
+	hint := &firstName        // where the name that follows is remembered
 	for {
-		d.skipSpace()
-		if d.pos >= len(d.buf) {
-			return d.errf("unexpected end in object")
+		if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
+			d.skipSpace()
+			if d.pos >= len(d.buf) {
+				return d.errf("unexpected end in object")
+			}
+			if d.buf[d.pos] != '"' {
+				return d.errf("want a member name")
+			}
 		}
-		if d.buf[d.pos] != '"' {
-			return d.errf("want a member name")
+		var key []byte
+		var known *nameInfo // the member's name when the guess matched
+		hit := false
+		if depth == 0 && guess != nil {
+			// isName, its fast path written out (the call cost as much).
+			if i := d.pos + 1; guess.quoted[2] != 0 && i >= 0 && i+16 <= len(d.buf) {
+				b := d.buf[i : i+16]
+				hit = binary.LittleEndian.Uint64(b)&guess.quoted[2] == guess.quoted[0] && binary.LittleEndian.Uint64(b[8:])&guess.quoted[3] == guess.quoted[1]
+			} else {
+				hit = d.isNameSlow(guess)
+			}
 		}
-		key, err := d.str()
-		if err != nil {
-			return err
+		if hit {
+			known = guess
+			d.pos += len(guess.name) + 2
+		} else {
+			var err error
+			if key, err = d.str(); err != nil {
+				return err
+			}
 		}
-		d.skipSpace()
-		if d.pos >= len(d.buf) || d.buf[d.pos] != ':' {
-			return d.errf("want ':' after member name")
+		if p := d.pos; p+1 < len(d.buf) && d.buf[p] == ':' && d.buf[p+1] > ' ' {
+			d.pos = p + 1 // Fast path: compact JSON, no white space around ':'
+		} else {
+			d.skipSpace()
+			if d.pos >= len(d.buf) || d.buf[d.pos] != ':' {
+				return d.errf("want ':' after member name")
+			}
+			d.pos++
+			d.skipSpace()
 		}
-		d.pos++
-		d.skipSpace()
 		// prefix is d.names[:len(prefix)]; the member's name extends it in
 		// place and the buffer is cut back after the value. A top-level
 		// name read straight from buf is used as it is, unless the value
 		// is an object (its members' names extend it in d.names).
 		n := len(prefix)
 		name := key
-		if n > 0 || !d.aliased || (d.pos < len(d.buf) && d.buf[d.pos] == '{') {
+		isObj := d.pos < len(d.buf) && d.buf[d.pos] == '{'
+		if known != nil {
+			if isObj {
+				name = append(d.names[:0], known.name...)
+				d.names = name
+			} else {
+				d.known = known // emit takes it instead of interning name
+			}
+		} else if n > 0 || !d.aliased || isObj {
 			name = d.names[:n]
 			if n > 0 {
 				name = append(name, '.')
@@ -201,6 +277,7 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 			name = append(name, key...)
 			d.names = name
 		}
+		e0 := len(d.infos)
 		if d.pos < len(d.buf) && d.buf[d.pos] == '"' {
 			// A string, the common value, is read here rather than in
 			// value: the call and its switch cost more than the work.
@@ -217,7 +294,26 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 		} else if err := d.value(name, depth); err != nil {
 			return err
 		}
+		d.known = nil // a null value emits nothing
 		d.names = d.names[:n]
+		if depth == 0 {
+			// Remember which name followed the previous one.
+			in := known
+			if in == nil && !isObj && len(d.infos) == e0+1 {
+				in = d.infos[e0]
+			}
+			if hint != nil && in != guess && in != nil && in.plain {
+				hint.Store(in)
+			}
+			guess, hint = nil, nil
+			if in != nil {
+				guess, hint = in.next.Load(), &in.next
+			}
+		}
+		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
+			d.pos++ // Fast path: compact JSON
+			continue
+		}
 		d.skipSpace()
 		if d.pos >= len(d.buf) {
 			return d.errf("unexpected end in object")
@@ -232,6 +328,37 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 			return d.errf("want ',' or '}' in object")
 		}
 	}
+}
+
+// isName reports whether the member name at d.pos (its opening quote) is
+// exactly in's name (which has no bytes JSON escapes: nameInfo.plain),
+// closing quote included. Fast path: a name under 16 bytes, 16 bytes of
+// input at hand: two masked words (object has this fast path written out).
+func (d *jsonDecoder) isName(in *nameInfo) bool {
+	if i := d.pos + 1; in.quoted[2] != 0 && i >= 0 && i+16 <= len(d.buf) {
+		b := d.buf[i : i+16]
+		return binary.LittleEndian.Uint64(b)&in.quoted[2] == in.quoted[0] && binary.LittleEndian.Uint64(b[8:])&in.quoted[3] == in.quoted[1]
+	}
+	return d.isNameSlow(in)
+}
+
+// isNameSlow is isName for long names and the end of the input.
+func (d *jsonDecoder) isNameSlow(in *nameInfo) bool {
+	buf := d.buf
+	i, n := d.pos+1, len(in.name)
+	if i+n >= len(buf) || buf[i+n] != '"' {
+		return false
+	}
+	b := buf[i : i+n]
+	switch {
+	case n >= 8 && n <= 16:
+		return binary.LittleEndian.Uint64(b) == in.w0 && binary.LittleEndian.Uint64(b[n-8:]) == in.w1
+	case n >= 4 && n < 8:
+		return uint64(binary.LittleEndian.Uint32(b)) == in.w0 && uint64(binary.LittleEndian.Uint32(b[n-4:])) == in.w1
+	case n > 0 && n < 4:
+		return uint64(b[0])|uint64(b[n/2])<<8|uint64(b[n-1])<<16 == in.w0
+	}
+	return string(b) == in.name
 }
 
 // value parses one value other than a string (object reads those
@@ -287,39 +414,15 @@ func (d *jsonDecoder) value(name []byte, depth int) error {
 }
 
 func (d *jsonDecoder) emit(name []byte, v string) {
-	d.out = append(d.out, event.Field{Name: internName(name), Value: v})
-}
-
-// nameCache interns member names: documents of one source repeat the same
-// few hundred names, so most lookups return an existing string and the
-// name costs no allocation. Entries are replaced on collision; the cache
-// is safe for concurrent use.
-var nameCache [4096]atomic.Pointer[string]
-
-func internName(b []byte) string {
-	// Names of one source share prefixes and differ at the end: hash the
-	// length, the first byte and the last eight bytes. Shorter names are
-	// read whole, without a loop: two overlapping 4-byte words, or three
-	// bytes.
-	h := uint64(len(b)) * 0x9E3779B97F4A7C15
-	switch {
-	case len(b) >= 8:
-		h ^= binary.LittleEndian.Uint64(b[len(b)-8:]) * 0xC2B2AE3D27D4EB4F
-		h ^= uint64(b[0]) * 0x165667B19E3779F9
-	case len(b) >= 4:
-		h ^= uint64(binary.LittleEndian.Uint32(b[len(b)-4:])) * 0xC2B2AE3D27D4EB4F
-		h ^= uint64(binary.LittleEndian.Uint32(b)) * 0x165667B19E3779F9
-	case len(b) > 0:
-		h ^= (uint64(b[0]) | uint64(b[len(b)/2])<<8 | uint64(b[len(b)-1])<<16) * 0xC2B2AE3D27D4EB4F
+	in := d.known
+	if in == nil {
+		in = internName(name)
 	}
-	h ^= h >> 29
-	slot := &nameCache[h&uint64(len(nameCache)-1)]
-	if p := slot.Load(); p != nil && *p == string(b) {
-		return *p
+	if in.role {
+		d.roles.note(in, len(d.infos))
 	}
-	s := string(b)
-	slot.Store(&s)
-	return s
+	d.out = append(d.out, event.Field{Name: in.name, Value: v})
+	d.infos = append(d.infos, in)
 }
 
 func (d *jsonDecoder) literal(lit string) error {
@@ -366,216 +469,6 @@ func (d *jsonDecoder) number() error {
 		return d.errf("invalid number")
 	}
 	return nil
-}
-
-// str parses a string at d.pos ('"') and returns its unescaped bytes. The
-// result aliases d.buf when it needs no change (no escapes, valid UTF-8:
-// d.aliased), else it lies in the spare capacity of d.vals: use it before
-// the next call (emitStr keeps it). Invalid UTF-8 is replaced by U+FFFD.
-func (d *jsonDecoder) str() ([]byte, error) {
-	buf := d.buf
-	start := d.pos + 1 // after the opening quote
-	// Fast path: plain ASCII up to the closing quote, eight bytes at a
-	// time, then bytewise (plainEnd inlined: most strings end here). The
-	// lowest bit of the SWAR mask marks the first special byte exactly.
-	i := start
-	for i+8 <= len(buf) {
-		if m := strSpecialMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		i += 8
-	}
-	for i < len(buf) {
-		c := buf[i]
-		if c == '"' {
-			d.pos = i + 1
-			d.aliased = true
-			return buf[start:i], nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
-		i++
-	}
-	return d.strRest(start, i)
-}
-
-// strRest goes on with str from i, the first special byte of the string
-// that started at start: valid UTF-8 sequences are kept as they are (the
-// result still aliases buf), anything else takes strSlow.
-func (d *jsonDecoder) strRest(start, i int) ([]byte, error) {
-	buf := d.buf
-	for {
-		if i >= len(buf) {
-			break // unterminated: the slow path reports it
-		}
-		c := buf[i]
-		if c == '"' {
-			d.pos = i + 1
-			d.aliased = true
-			return buf[start:i], nil
-		}
-		if c < utf8.RuneSelf {
-			break // an escape or a control character
-		}
-		r, size := utf8.DecodeRune(buf[i:])
-		if r == utf8.RuneError && size == 1 {
-			break
-		}
-		i += size
-		i = plainEnd(buf, i)
-	}
-	d.pos = i
-	return d.strSlow(start)
-}
-
-// strSlow unescapes the string that started at start, d.pos being at its
-// first byte that needs a change, into the spare capacity of d.vals.
-func (d *jsonDecoder) strSlow(start int) ([]byte, error) {
-	d.aliased = false
-	base := len(d.vals)
-	out := append(d.vals, d.buf[start:d.pos]...)
-	for d.pos < len(d.buf) {
-		c := d.buf[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			d.vals = out[:base] // a grown buffer; the result stays beyond len
-			return out[base:], nil
-		case c < 0x20:
-			return nil, d.errf("control character in string")
-		case c == '\\':
-			if d.pos+1 < len(d.buf) {
-				if e := simpleEscapes[d.buf[d.pos+1]]; e != 0 { // inlined escape
-					out = append(out, e)
-					d.pos += 2
-					continue
-				}
-			}
-			var err error
-			if out, err = d.escape(out); err != nil {
-				return nil, err
-			}
-		case c < utf8.RuneSelf:
-			// Copy the run of plain bytes up to the next special one.
-			end := plainEnd(d.buf, d.pos+1)
-			out = append(out, d.buf[d.pos:end]...)
-			d.pos = end
-		default:
-			r, size := utf8.DecodeRune(d.buf[d.pos:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, d.buf[d.pos:d.pos+size]...)
-			}
-			d.pos += size
-		}
-	}
-	return nil, d.errf("unterminated string")
-}
-
-// simpleEscapes maps the byte after a backslash to the character it
-// stands for, for the one-character escapes (0: not one).
-var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// escape appends the character of the escape sequence at d.pos ('\\')
-// to out.
-func (d *jsonDecoder) escape(out []byte) ([]byte, error) {
-	if d.pos+1 >= len(d.buf) {
-		return nil, d.errf("unexpected end in string escape")
-	}
-	e := d.buf[d.pos+1]
-	d.pos += 2
-	switch e {
-	case '"', '\\', '/':
-		return append(out, e), nil
-	case 'b':
-		return append(out, '\b'), nil
-	case 'f':
-		return append(out, '\f'), nil
-	case 'n':
-		return append(out, '\n'), nil
-	case 'r':
-		return append(out, '\r'), nil
-	case 't':
-		return append(out, '\t'), nil
-	case 'u':
-		r, err := d.hex4()
-		if err != nil {
-			return nil, err
-		}
-		if utf16.IsSurrogate(r) {
-			r2 := rune(-1)
-			if d.pos+1 < len(d.buf) && d.buf[d.pos] == '\\' && d.buf[d.pos+1] == 'u' {
-				save := d.pos
-				d.pos += 2
-				if r2, err = d.hex4(); err != nil {
-					return nil, err
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-				} else {
-					d.pos = save
-					r = utf8.RuneError
-				}
-			} else {
-				r = utf8.RuneError
-			}
-		}
-		return utf8.AppendRune(out, r), nil
-	}
-	return nil, d.errf("invalid escape \\%c", e)
-}
-
-// plainEnd returns the index of the first byte of buf at or after i that
-// is '"', '\\', a control character or non-ASCII, or len(buf): eight
-// bytes at a time, then bytewise. The lowest bit of the SWAR mask marks
-// the first special byte of a word exactly.
-func plainEnd(buf []byte, i int) int {
-	for ; i+8 <= len(buf); i += 8 {
-		if m := strSpecialMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(buf); i++ {
-		if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			return i
-		}
-	}
-	return i
-}
-
-// strSpecial reports whether any byte of w is '"', '\\', a control
-// character or non-ASCII (SWAR: exact for "any", no false negatives).
-func strSpecial(w uint64) bool { return strSpecialMask(w) != 0 }
-
-// strSpecialMask has the high bit of each byte of w that may be special
-// set; the lowest set bit is exact (borrows only run upwards from a true
-// hit), higher ones may be false positives.
-//
-// The usual has-zero test is (x-lo)&^x&hi; the &^x only clears the high
-// bits of bytes that are 0x80 or more, which are special here anyway
-// (the final |w), so it is left out: a byte of q, b or w-0x20 gets its
-// high bit from the subtraction only when it is zero (below 0x20 for
-// w), or when a borrow comes from a lower byte that was.
-func strSpecialMask(w uint64) uint64 {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := w ^ (lo * '"')
-	b := w ^ (lo * '\\')
-	return ((q - lo) | (b - lo) | (w - lo*0x20) | w) & hi
-}
-
-func (d *jsonDecoder) hex4() (rune, error) {
-	if len(d.buf)-d.pos < 4 {
-		return 0, d.errf("short \\u escape")
-	}
-	v, err := strconv.ParseUint(string(d.buf[d.pos:d.pos+4]), 16, 32)
-	if err != nil {
-		return 0, d.errf("invalid \\u escape")
-	}
-	d.pos += 4
-	return rune(v), nil
 }
 
 // skipValue validates and skips one value (used for arrays).

@@ -211,67 +211,225 @@ var ErrNoTime = errors.New("time member not understood")
 // into ev.Fields. The time and message members are not kept as fields.
 // When the line is not valid JSON, ev is untouched and the error is returned.
 func DecodeJSONEvent(line []byte, ev *event.Event, opts JSONEventOptions) error {
+	sc := getJSONScratch()
+	err := decodeJSONEvent(line, "", ev, opts, sc)
+	putJSONScratch(sc)
+	return err
+}
+
+// DecodeJSONLine is what the ingest receivers do with one JSON document, in
+// one pass over its members' names: DecodeJSONEvent, then (when that
+// succeeds) NormalizeJSON of the new fields, then, when ev.Host is still
+// empty, ev.Host from the first of the fields host, hostname and host.name
+// that is not empty (also after an ErrNoTime). src is "" or string(line):
+// a caller that has the line as a string already passes it, and field
+// values without escapes are then substrings of it (no copy of the line).
+// When the line is not valid JSON, ev is untouched and the error
+// (a *JSONError) is returned.
+func DecodeJSONLine(line []byte, src string, ev *event.Event, opts JSONEventOptions) error {
+	sc := getJSONScratch()
+	n0 := len(ev.Fields)
+	err := decodeJSONEvent(line, src, ev, opts, sc)
+	general := false
+	if err == nil {
+		// normalizeJSONInfos is NormalizeJSON(ev, n0) with the names
+		// already classified.
+		general = !normalizeJSONInfos(ev, n0, sc.infos, sc.roles.flags)
+	}
+	if ev.Host == "" && (err == nil || errors.Is(err, ErrNoTime)) {
+		if general {
+			ev.Host = hostField(ev) // Windows or CloudTrail: host.name may come from any member
+		} else {
+			ev.Host = hostOf(ev, n0, sc.infos)
+		}
+	}
+	putJSONScratch(sc)
+	return err
+}
+
+// decodeJSONEvent is DecodeJSONEvent with the caller's scratch; src is as
+// for DecodeJSONLine. On return sc.infos describes the names of the fields
+// kept, ev.Fields[len before:].
+func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOptions, sc *jsonScratch) error {
 	// One copy of the line: values without escapes, and Raw when there is
 	// no message member, are substrings of it (one allocation per line,
 	// not one per member).
-	src := string(line)
+	if src == "" || len(src) != len(line) {
+		src = string(line)
+	}
 	n0 := len(ev.Fields)
-	fields, err := flattenJSON(line, src, ev.Fields)
+	fields, err := sc.flatten(line, src, ev.Fields)
 	if err != nil {
+		sc.infos = sc.infos[:0]
 		return err
 	}
-	timeIdx, msgIdx := -1, -1
-	timeRank, msgRank := len(TimeKeys), len(MessageKeys)
-	for i := n0; i < len(fields); i++ {
-		name := fields[i].Name
-		tr, mr := keyRanks(name)
-		if opts.TimeField != "" {
-			tr = -1
-			if name == opts.TimeField {
-				tr = 0
+	infos := sc.infos
+	timeIdx, msgIdx := sc.roles.timeIdx, sc.roles.msgIdx
+	meta := sc.roles.flags&nameMeta != 0
+	if opts.TimeField != "" {
+		// Slow path: the time member is named by the caller.
+		timeIdx = -1
+		for i, in := range infos {
+			if in.name == opts.TimeField {
+				timeIdx = i
+				break
 			}
-		}
-		if tr >= 0 && tr < timeRank {
-			timeIdx, timeRank = i, tr
-		}
-		if mr >= 0 && mr < msgRank {
-			msgIdx, msgRank = i, mr
 		}
 	}
 	var timeErr error
-	if timeIdx >= 0 && fields[timeIdx].Value == "" {
-		timeIdx = -1 // an empty time is no time; keep the member as a field
-	}
 	if timeIdx >= 0 {
-		if ns, ok := ParseTimeValue(fields[timeIdx].Value); ok {
+		if f := &fields[n0+timeIdx]; f.Value == "" {
+			timeIdx = -1 // an empty time is no time; keep the member as a field
+		} else if ns, ok := ParseTimeValue(f.Value); ok {
 			ev.Time = ns
 		} else {
-			timeErr = fmt.Errorf("%w: %s=%q", ErrNoTime, fields[timeIdx].Name, truncate(fields[timeIdx].Value, 64))
+			timeErr = fmt.Errorf("%w: %s=%q", ErrNoTime, f.Name, truncate(f.Value, 64))
 			timeIdx = -1 // keep it as a field
 		}
 	}
 	if msgIdx >= 0 {
-		ev.Raw = fields[msgIdx].Value
+		ev.Raw = fields[n0+msgIdx].Value
 	} else {
 		ev.Raw = src
 	}
-	out := fields[:n0]
-	for i := n0; i < len(fields); i++ {
+	if timeIdx < 0 && msgIdx < 0 && !meta {
+		ev.Fields = fields
+		return timeErr
+	}
+	if !meta {
+		// Drop the time and message members: two moves of the members
+		// after them.
+		a, b := timeIdx, msgIdx
+		if a == b {
+			b = -1 // the time member named by TimeField is the message
+		} else if a < 0 || (b >= 0 && b < a) {
+			a, b = b, a
+		}
+		// Now a < b, or b < 0 when only a is dropped.
+		n := len(infos)
+		if b >= 0 {
+			copy(fields[n0+b:], fields[n0+b+1:n0+n])
+			copy(infos[b:], infos[b+1:n])
+			n--
+		}
+		copy(fields[n0+a:], fields[n0+a+1:n0+n])
+		copy(infos[a:], infos[a+1:n])
+		n--
+		clear(infos[n:])
+		sc.infos = infos[:n]
+		ev.Fields = fields[:n0+n]
+		return timeErr
+	}
+	// Drop the time and message members and move the metadata members
+	// into the metadata, keeping infos in step.
+	out, k := fields[:n0], 0
+	for i, in := range infos {
 		if i == timeIdx || i == msgIdx {
 			continue
 		}
-		f := fields[i]
-		if len(f.Name) > 0 && f.Name[0] == '_' { // metadata names all start with '_'
-			switch f.Name {
-			case event.FieldSource, event.FieldHost, event.FieldCategory, event.FieldPartition:
-				ev.Set(f.Name, f.Value)
-				continue
-			}
+		f := fields[n0+i]
+		if in.flags&nameMeta != 0 {
+			ev.Set(f.Name, f.Value)
+			continue
 		}
 		out = append(out, f)
+		infos[k] = in
+		k++
 	}
+	clear(infos[k:])
+	sc.infos = infos[:k]
 	ev.Fields = out
 	return timeErr
+}
+
+// normalizeJSONInfos is NormalizeJSON(ev, from) where infos describes the
+// names of ev.Fields[from:]: application JSON (the common case) is
+// normalized from infos without looking names up again and it returns
+// true; Windows and CloudTrail documents take NormalizeJSON's own path
+// (false).
+func normalizeJSONInfos(ev *event.Event, from int, infos []*nameInfo, flags uint8) bool {
+	if len(infos) != len(ev.Fields)-from {
+		normalizeJSON(ev, from) // BUG guard: infos out of step
+		return false
+	}
+	if flags&nameWindows != 0 || flags&(nameCTSource|nameCTName) == nameCTSource|nameCTName {
+		normalizeJSON(ev, from)
+		return false
+	}
+	if ev.Time == 0 {
+		timeIdx, timeRank := -1, int8(len(TimeKeys))
+		for i, in := range infos {
+			if r := in.timeRank; r >= 0 && r < timeRank {
+				timeIdx, timeRank = i, r
+			}
+		}
+		setTimeFrom(ev, from, timeIdx)
+	}
+	normalizeInfos(ev, from, infos)
+	return true
+}
+
+// normalizeInfos is normalize(ev, from, jsonMap) where infos describes the
+// names of ev.Fields[from:] (their keys in jsonMap).
+func normalizeInfos(ev *event.Event, from int, infos []*nameInfo) {
+	fm := jsonMap
+	fs := ev.Fields
+	var have uint64
+	if from > 0 {
+		var pending [pendingCap]uint64
+		have, _ = fm.scan(fs[:from], 0, from, &pending, true)
+	}
+	mapped := false
+	for _, in := range infos {
+		have |= in.ecsBit
+		mapped = mapped || in.ecs != nil
+	}
+	if !mapped {
+		return
+	}
+	// Appending never changes the fields already in fs.
+	out := fs
+	for i, in := range infos {
+		if in.ecs != nil {
+			out, have = appendECS(out, in.ecs, fs[from+i].Value, have)
+		}
+	}
+	ev.Fields = out
+}
+
+// hostOf returns the first non-empty value of the fields host, hostname and
+// host.name of ev (in that order of preference), as ev.Get would find
+// them; infos describes the names of ev.Fields[from:len(infos)+from]. The
+// fields NormalizeJSON appended after those are not looked at: the only
+// host name it adds, host.name, copies host or hostname, which come first.
+func hostOf(ev *event.Event, from int, infos []*nameInfo) string {
+	if from > 0 || len(infos) > len(ev.Fields) {
+		return hostField(ev) // Slow path: fields before the document's (the receiver's)
+	}
+	// The first field of each name, as Get finds it.
+	var first [4]int
+	for i, in := range infos {
+		if r := in.hostRank; r != 0 && first[r] == 0 {
+			first[r] = i + 1
+		}
+	}
+	for r := 1; r <= 3; r++ {
+		if i := first[r]; i != 0 && ev.Fields[i-1].Value != "" {
+			return ev.Fields[i-1].Value
+		}
+	}
+	return ""
+}
+
+// hostField is the first non-empty of the fields host, hostname and
+// host.name of ev, or "".
+func hostField(ev *event.Event) string {
+	for _, k := range [...]string{"host", "hostname", "host.name"} {
+		if v, ok := ev.Get(k); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // keyRanks returns the index of name in TimeKeys and in MessageKeys (-1

@@ -136,6 +136,18 @@ func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (str
 // parsePRI reads "<N>" with 1-3 digits and N <= 191, returning N and the
 // length of the PRI part.
 func parsePRI(s string) (int, int, bool) {
+	if len(s) >= 5 {
+		// Fast path: two or three digits, one test each.
+		d1, d2, d3 := s[1]-'0', s[2]-'0', s[3]-'0'
+		if d1 <= 9 && d2 <= 9 {
+			if s[3] == '>' {
+				return int(d1)*10 + int(d2), 4, true
+			}
+			if pri := int(d1)*100 + int(d2)*10 + int(d3); d3 <= 9 && s[4] == '>' && pri <= 191 {
+				return pri, 5, true
+			}
+		}
+	}
 	pri := 0
 	i := 1
 	for ; i < len(s) && i <= 4 && isDigit(s[i]); i++ {
@@ -167,6 +179,12 @@ func syslogStamp(s string, i int, opts SyslogOptions) (int64, int, bool) {
 	}
 	if c < 'A' || c > 'S' || i+15 > len(s) {
 		return 0, i, false
+	}
+	if opts.Now == nil && (opts.Location == nil || opts.Location == time.UTC) {
+		// Fast path: the common form in UTC.
+		if ns, ok := stampUTC(s, i); ok {
+			return ns, i + 15, true
+		}
 	}
 	month, ok := parseMonth(s, i)
 	if !ok || s[i+3] != ' ' {

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -233,5 +234,40 @@ func TestClock8(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestParsePRI compares parsePRI (and its fast path) with the plain loop
+// on every PRI of one to four digits, leading zeros included, and on
+// truncated and broken ones.
+func TestParsePRI(t *testing.T) {
+	ref := func(s string) (int, int, bool) {
+		pri, i := 0, 1
+		for ; i < len(s) && i <= 4 && s[i] >= '0' && s[i] <= '9'; i++ {
+			pri = pri*10 + int(s[i]-'0')
+		}
+		if i == 1 || i > 4 || i >= len(s) || s[i] != '>' || pri > 191 {
+			return 0, 0, false
+		}
+		return pri, i + 1, true
+	}
+	check := func(s string) {
+		t.Helper()
+		pri, n, ok := parsePRI(s)
+		rp, rn, rok := ref(s)
+		if pri != rp || n != rn || ok != rok {
+			t.Fatalf("parsePRI(%q) = %d %d %v, want %d %d %v", s, pri, n, ok, rp, rn, rok)
+		}
+	}
+	for _, w := range []string{"%d", "%02d", "%03d", "%04d"} {
+		for v := range 1000 {
+			p := fmt.Sprintf("<"+w, v)
+			for _, tail := range []string{">", ">Jan", "> ", "", "x>", "0>", ">>>>"} {
+				check(p + tail)
+			}
+		}
+	}
+	for _, s := range []string{"", "<", "<>", "<>Jan 1", "<1", "<12", "<123", "<1234", "<a>", "<1a>x", "<19a>", "<1>", "<9>x"} {
+		check(s)
 	}
 }

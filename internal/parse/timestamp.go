@@ -447,6 +447,89 @@ type daySpan struct {
 
 var dayCache atomic.Pointer[daySpan]
 
+// stampUTC reads the common RFC 3164 timestamp "Mmm dd hh:mm:ss" (or
+// "Mmm  d hh:mm:ss") at s[i:] followed by a space and no year, as
+// syslogStamp does with the default TimeOptions (UTC, the coarse clock),
+// and returns the time; it reports false for anything else, which the
+// caller then reads the general way. A log's lines mostly share their
+// month and day: the midnights of the last one seen are kept with its
+// bytes (stampCache), so a line of the same day costs no month, day or
+// year arithmetic.
+func stampUTC(s string, i int) (int64, bool) {
+	if i+16 > len(s) || s[i+15] != ' ' {
+		return 0, false
+	}
+	hh, mm, ss, ok := clock8(s, i+7)
+	if !ok || hh > 23 || mm > 59 || ss > 60 {
+		return 0, false
+	}
+	if q := i + 16; q+4 <= len(s) && tsDigit(s[q]) && tsDigit(s[q+1]) && tsDigit(s[q+2]) && tsDigit(s[q+3]) && (q+4 == len(s) || s[q+4] == ' ') {
+		return 0, false // "Mmm dd hh:mm:ss yyyy"
+	}
+	ns := coarseNanos()
+	now := ns / 1e9
+	if ns%1e9 < 0 {
+		now--
+	}
+	key := load64(s, i) & 0x00FF_FFFF_FFFF_FFFF // "Mmm dd "
+	c := stampCache.Load()
+	if c == nil || c.key != key || now < c.from || now >= c.to {
+		if c = newStampSpan(s, i, key, now); c == nil {
+			return 0, false
+		}
+	}
+	// As inferYearUTC: this year, or the year before for a time more than
+	// a day ahead of now (no fraction here, so never just a day ahead).
+	tod := int64(hh)*3600 + int64(mm)*60 + int64(ss)
+	sec := c.cur + tod
+	if sec-now > 24*3600 {
+		sec = c.prev + tod
+	}
+	return sec * 1e9, true
+}
+
+// stampSpan is stampCache's entry: the bytes "Mmm dd " of a timestamp,
+// the Unix seconds [from, to) of the UTC year of now they hold for, and
+// the midnights (Unix seconds) of that month and day in the year and the
+// year before.
+type stampSpan struct {
+	key       uint64
+	from, to  int64
+	cur, prev int64
+}
+
+var stampCache atomic.Pointer[stampSpan]
+
+// newStampSpan checks the month and day at s[i:i+7] as syslogStamp does
+// and returns their stampSpan for now (Unix seconds), also storing it in
+// stampCache; nil when they are not a month and day.
+func newStampSpan(s string, i int, key uint64, now int64) *stampSpan {
+	month, ok := parseMonth(s, i)
+	if !ok || s[i+3] != ' ' {
+		return nil
+	}
+	p := i + 4
+	if s[p] == ' ' {
+		p++
+	}
+	day := 0
+	for q := p; q < i+6; q++ {
+		if !tsDigit(s[q]) {
+			return nil
+		}
+		day = day*10 + int(s[q]-'0')
+	}
+	if s[i+6] != ' ' || day < 1 || day > 31 {
+		return nil
+	}
+	y := utcYear(now)
+	c := &stampSpan{key: key,
+		from: utcSeconds(y, time.January, 1, 0, 0, 0), to: utcSeconds(y+1, time.January, 1, 0, 0, 0),
+		cur: utcSeconds(y, month, day, 0, 0, 0), prev: utcSeconds(y-1, month, day, 0, 0, 0)}
+	stampCache.Store(c)
+	return c
+}
+
 // parseRFC3339Fast reads the common strict RFC 3339 form
 // "2006-01-02T15:04:05[.frac](Z|+07:00)" with years 1900-2199 and plain
 // ranges, and gives the same result as time.Parse(time.RFC3339Nano). It

@@ -349,3 +349,88 @@ func refParseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 	t := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, loc)
 	return t.UnixNano(), p - i, true
 }
+
+// TestStampUTC compares stampUTC (syslogStamp's fast path with the default
+// options) with syslogStamp's general path on the same clock reading, on
+// valid and broken stamps, each read twice (a stampCache miss, then a hit):
+// when it accepts, it must agree; and it must accept the common forms.
+func TestStampUTC(t *testing.T) {
+	accepted := 0
+	check := func(s string) {
+		t.Helper()
+		for range 2 {
+			for {
+				ns := coarseNanos()
+				got, ok := stampUTC(s, 0)
+				if coarseNanos() != ns {
+					continue // the clock moved: read again
+				}
+				now := time.Unix(0, ns)
+				want, n, wok := syslogStamp(s, 0, SyslogOptions{Now: func() time.Time { return now }})
+				if ok && (!wok || n != 15 || got != want) {
+					t.Fatalf("stampUTC(%q) = %d %v, want %d %d %v", s, got, ok, want, n, wok)
+				}
+				if ok {
+					accepted++
+				}
+				break
+			}
+		}
+	}
+	for _, s := range []string{"Jan 22 00:31:13 host", "Dec 31 23:59:60 h", "Feb  9 12:00:00 h"} {
+		if _, ok := stampUTC(s, 0); !ok {
+			t.Errorf("stampUTC(%q) refused a common form", s)
+		}
+	}
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo", "jan", "JAN", "Ja "}
+	days := []string{" 1", " 9", "01", "09", "10", "22", "29", "30", "31", "32", "00", " 0", "1 ", "x1", "  ", "3 "}
+	tails := []string{"", " ", " host", " 2024", " 2024 host", " 20245", " 1.2.3.4", " 1999", ".123 host", "x", "\t"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, m := range months {
+		for _, d := range days {
+			for _, tail := range tails {
+				hh, mm, ss := rng.IntN(26), rng.IntN(62), rng.IntN(62)
+				check(fmt.Sprintf("%s %s %02d:%02d:%02d%s", m, d, hh, mm, ss, tail))
+			}
+		}
+	}
+	// Every one-byte change of common stamps.
+	bytes := []byte{0, ' ', '0', '1', '2', '3', '5', '9', ':', '.', 'J', 'a', 'n', 'x', 0xff}
+	for _, base := range []string{"Jan 22 00:31:13 host", "Feb  9 23:59:59 h", "Dec 31 12:00:00 2025 h"} {
+		for i := range len(base) {
+			for _, c := range bytes {
+				b := []byte(base)
+				b[i] = c
+				check(string(b))
+			}
+		}
+		check(base[:15])
+		check(base[:16])
+	}
+	if accepted == 0 {
+		t.Fatal("stampUTC accepted nothing")
+	}
+}
+
+// FuzzStampUTC compares stampUTC with syslogStamp's general path on the
+// same clock reading.
+func FuzzStampUTC(f *testing.F) {
+	for _, s := range []string{"Jan 22 00:31:13 host", "Feb  9 23:59:60 h", "Dec 31 12:00:00 2025 h", "Mar 01 01:02:03.5 x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for {
+			ns := coarseNanos()
+			got, ok := stampUTC(s, 0)
+			if coarseNanos() != ns {
+				continue
+			}
+			now := time.Unix(0, ns)
+			want, n, wok := syslogStamp(s, 0, SyslogOptions{Now: func() time.Time { return now }})
+			if ok && (!wok || n != 15 || got != want) {
+				t.Fatalf("stampUTC(%q) = %d %v, want %d %d %v", s, got, ok, want, n, wok)
+			}
+			return
+		}
+	})
+}

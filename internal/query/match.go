@@ -26,6 +26,7 @@ type blockView struct {
 	// ips are IPv4 columns read by the terms as numbers (run_needle.go),
 	// not among fields.
 	ips []*store.IPv4Column
+	ref store.BlockRef // the block b came from (nil: none known)
 }
 
 func (bv *blockView) reset(b *store.Block, names []string, slots map[string]int) {
@@ -314,6 +315,9 @@ type fieldMatcher struct {
 	// (case-sensitive): rows of templates that cannot contain it are
 	// ruled out without expanding them.
 	lit *tmplFinder
+	// win, for a regexp on _raw with lit, lets rows of skeletons be
+	// decided on windows around lit (tmpl_regex.go); nil: whole rows.
+	win *regexWindow
 }
 
 func (f *fieldMatcher) matchRow(bv *blockView, i int) bool {
@@ -411,6 +415,7 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 			pred = func(v string) bool { return strings.Contains(v, lit) && holdsSets(v, sets) && re.MatchString(v) }
 			if f.slot == slotRaw {
 				f.lit = newTmplFinder(lit, false)
+				f.win = newRegexWindow(e.Pattern, lit)
 			}
 		}
 		f.pred = pred

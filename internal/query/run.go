@@ -258,6 +258,20 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		}
 	}
 	cols1 := without(loadList(ref, &p.matchNeed, false, nil), skip)
+	if p.matchNeed.all {
+		// Bare terms read _raw and the field columns, never the other
+		// metadata columns: those the search does not name are left to
+		// the stages.
+		n := len(skip)
+		for _, c := range cols1 {
+			if c != event.FieldRaw && isMetaColumn(c) && !slices.Contains(p.matchNeed.names, c) {
+				skip = append(skip, c)
+			}
+		}
+		if len(skip) > n {
+			cols1 = without(cols1, skip[n:])
+		}
+	}
 	// The search reads _raw as templates, decided mostly without
 	// expanding them (tmpl_view.go); the rows the stages read are
 	// expanded after the search.
@@ -299,6 +313,7 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		return nil, err
 	}
 	w.bv.reset(b, p.c.names, p.c.slots)
+	w.bv.ref = ref
 	if len(ipNames) > 0 {
 		w.bv.ips = append(w.bv.ips, w.ips...)
 	}

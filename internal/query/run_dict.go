@@ -306,11 +306,14 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 	defer putDictScratch(ds)
 	for j, m := range d.conj {
 		f := d.fields[j]
-		var dc *store.DictColumn
-		var codes8 []byte
+		var (
+			dc     *store.DictColumn
+			codes8 []byte
+			packed *store.PackedCodes
+		)
 		if f != nil {
 			var err error
-			if dc, codes8, err = loadDictBytes(cl, f.name, &ds.buf); err != nil {
+			if dc, codes8, packed, err = loadDictCodes(cl, f.name, &ds.buf); err != nil {
 				return nil, nil, false, err
 			}
 		}
@@ -339,6 +342,11 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 			skip = append(skip, f.name)
 		}
 		switch {
+		case packed != nil:
+			if packed.Len() != rows {
+				left = append(left, m) // not what the block says: decide per row
+				continue
+			}
 		case codes8 != nil:
 			if len(codes8) != rows {
 				left = append(left, m) // not what the block says: decide per row
@@ -366,7 +374,13 @@ func (w *worker) dictFilter(cl store.ColumnLoader, rows int) (matcher, []string,
 			w.keep = w.keepBuf
 		}
 		var hit bool
-		if codes8 != nil {
+		if packed != nil {
+			if one, ok := oneAllowed(allow); ok && one < 256 {
+				hit = packed.MarkEq(w.keep, byte(one), first)
+			} else {
+				hit = markCodes(w.keep, packed.Bytes(), allow, first)
+			}
+		} else if codes8 != nil {
 			hit = markCodes(w.keep, codes8, allow, first)
 		} else {
 			hit = markCodes(w.keep, dc.Codes, allow, first)

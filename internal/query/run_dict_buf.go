@@ -43,6 +43,17 @@ func loadDictBytes(cl store.ColumnLoader, name string, buf *store.DictBuf) (dc *
 	return dc, nil, err
 }
 
+// loadDictCodes is loadDictBytes that leaves bit-packed codes packed
+// when the block can (store.BufLoader.LoadDictCodes): packed is then set
+// and codes8 and dc.Codes nil.
+func loadDictCodes(cl store.ColumnLoader, name string, buf *store.DictBuf) (dc *store.DictColumn, codes8 []byte, packed *store.PackedCodes, err error) {
+	if bl, ok := cl.(store.BufLoader); ok {
+		return bl.LoadDictCodes(name, buf)
+	}
+	dc, err = cl.LoadDict(name)
+	return dc, nil, nil, err
+}
+
 // loadIPv4To loads column name as addresses, into buf when the block can.
 func loadIPv4To(il store.IPv4Loader, name string, buf *store.DictBuf) (*store.IPv4Column, error) {
 	if bl, ok := il.(store.BufLoader); ok {

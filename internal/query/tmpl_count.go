@@ -98,6 +98,15 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 				continue
 			}
 			if rx != nil {
+				if rx.win != nil && tv.tmpl.Has(i) {
+					// Windows around the literal (tmpl_regex.go).
+					if match, ok := bv.windowMatch(rx, id, i); ok {
+						if match {
+							sel = append(sel, i)
+						}
+						continue
+					}
+				}
 				if v, ok := bv.rawView(i); ok && rx.pred(v) || !ok && rx.missing {
 					sel = append(sel, i)
 				}

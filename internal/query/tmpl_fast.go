@@ -26,6 +26,14 @@ func (bv *blockView) quick(tf *tmplFinder, i int) tmplAnswer {
 // (skelValues). lit is for a regexp's required literal (tf without word
 // boundaries): a value holding it is then a yes too.
 func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tmplAnswer {
+	return bv.quickScan(tf, t, i, skel, lit, nil)
+}
+
+// quickScan is quickIn; with holes, the offsets of the references and
+// variables of t that a match may overlap are appended to *holes instead
+// of answering tmplMaybe (or tmplYes) for them, and the scan goes on: the
+// answer tmplNo then says that every match overlaps one of them.
+func (bv *blockView) quickScan(tf *tmplFinder, t string, i int, skel, lit bool, holes *[]int32) tmplAnswer {
 	m := len(tf.term)
 	if m == 0 {
 		return tmplYes
@@ -47,7 +55,12 @@ func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tm
 		}
 		left, right := t[start:q], t[q+2:end]
 		if (len(left) == 0 && start > 0) || (len(right) == 0 && next >= 0) {
-			return tmplMaybe // two values side by side
+			if holes == nil {
+				return tmplMaybe // two values side by side
+			}
+			*holes = append(*holes, int32(q))
+			start, q = q+2, next
+			continue
 		}
 		code := t[q+1]
 		if code == store.TemplateVar {
@@ -55,6 +68,11 @@ func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tm
 				return tmplMaybe // not in templates: the exact path reports it
 			}
 			if tf.varAnswer(left, right, start > 0, next >= 0, lit) != tmplNo {
+				if i < 0 && holes != nil {
+					*holes = append(*holes, int32(q))
+					start, q = q+2, next
+					continue
+				}
 				if i < 0 {
 					return tmplMaybe
 				}
@@ -67,7 +85,12 @@ func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tm
 			continue
 		}
 		if a := bv.insideValue(tf, code, i, lit); a != tmplNo {
-			return a
+			if holes == nil {
+				return a
+			}
+			*holes = append(*holes, int32(q))
+			start, q = q+2, next
+			continue
 		}
 		if m >= 2 {
 			// A match across an edge of the value: ask the value only
@@ -80,7 +103,10 @@ func (bv *blockView) quickIn(tf *tmplFinder, t string, i int, skel, lit bool) tm
 				starts = tf.startSplits(right, next >= 0)
 			}
 			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, left, right, start > 0, next >= 0) {
-				return tmplMaybe
+				if holes == nil {
+					return tmplMaybe
+				}
+				*holes = append(*holes, int32(q))
 			}
 		}
 		start, q = q+2, next
@@ -193,6 +219,9 @@ func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
 	}
 	if k < 0 || k >= len(tv.litMay) {
 		return true
+	}
+	if tv.litMay[k] == 0 && bv.lacks(k, tf.term) {
+		tv.litMay[k] = -1 // the block's coverage keys tell
 	}
 	if tv.litMay[k] == 0 {
 		may, err := tv.tmpl.MayContain(k, tf.term)

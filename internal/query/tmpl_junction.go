@@ -99,8 +99,12 @@ func (tf *tmplFinder) shortThrough(s int, p string, open, back bool) bool {
 
 // colMayContain reports whether some value of block column k may
 // contain text (case-insensitively); an error reading the column says
-// true (the exact path reports it).
+// true (the exact path reports it). The block's coverage keys answer
+// many texts without decompressing the column.
 func (bv *blockView) colMayContain(k int, text string) bool {
+	if bv.lacks(k, text) {
+		return false
+	}
 	may, err := bv.tv.tmpl.MayContain(k, text)
 	return err != nil || may
 }

@@ -171,6 +171,9 @@ func (tv *tmplView) resetSkeletons() {
 	}
 	tv.lastSkel = nil
 	tv.skelOff = tv.skelOff[:0]
+	tv.winPlan, tv.winOcc = tv.winPlan[:0], tv.winOcc[:0]
+	clear(tv.winIPCols)
+	tv.winIPCols, tv.winIPState = tv.winIPCols[:0], tv.winIPState[:0]
 }
 
 // skelValues reports whether f holds for the value of block column k in

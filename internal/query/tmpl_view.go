@@ -45,6 +45,18 @@ type tmplView struct {
 	// sets deferred (skelPrepass).
 	noRows, deferred bool
 	digit            digitState // terms with digits on skeletons (tmpl_digit.go)
+	cover            coverBytes // the block's coverage keys (cover_lacks.go)
+	// Regexp windows (tmpl_regex.go): plans by skeleton, the literal's
+	// offsets in the skeletons, the pieces before an offset.
+	winPlan  []skelWindow
+	winOcc   []int32
+	winBack  []string
+	winHoles []int32
+	winIP    []byte // addresses formatted for a window
+	// IPv4 columns read as numbers for windows, by block column: state
+	// 0 not asked, 1 in winIPCols, -1 not stored so.
+	winIPCols  []*store.IPv4Column
+	winIPState []int8
 }
 
 // setTemplates makes the view read _raw from t; pruned lists the field
@@ -54,6 +66,7 @@ func (bv *blockView) setTemplates(t *store.RawTemplates, pruned []string) {
 	tv := &bv.tv
 	tv.tmpl, tv.err, tv.hits, tv.litTF = t, nil, tv.hits[:0], nil
 	tv.full = store.Column{}
+	tv.cover.reset()
 	tv.resetSkeletons()
 	if t == nil {
 		return

@@ -76,51 +76,38 @@ func (r *partRef) CountValues(name string, vals []string, buf *DictBuf) (int, bo
 // countDictValues counts the rows of a kindDict chunk of rows values
 // whose value is one of vals.
 func countDictValues(chunk []byte, rows int, vals []string, buf *DictBuf) (int, error) {
-	kind, body, err := chunkBodyTo(chunk, &buf.sc)
+	var (
+		body string
+		pk   packedDict
+		err  error
+	)
+	packed := isPacked(chunk)
+	if packed {
+		// The head (the values) only: the codes are counted packed.
+		pk, err = packedChunk(chunk)
+		if err == nil && pk.rows != rows {
+			err = fmt.Errorf("%d rows, want %d", pk.rows, rows)
+		}
+		body = bytesToString(pk.head)
+	} else {
+		var kind byte
+		kind, body, err = chunkBodyTo(chunk, &buf.sc)
+		if err == nil && kind != kindDict {
+			err = fmt.Errorf("kind %d is not dict", kind)
+		}
+	}
 	buf.clear()
 	if err != nil {
 		return 0, fmt.Errorf("decode dictionary: %w", err)
 	}
-	if kind != kindDict {
-		return 0, fmt.Errorf("decode dictionary: kind %d is not dict", kind)
-	}
 	r := &reader{s: body}
-	nd := r.count(1)
-	if r.err != nil {
-		return 0, fmt.Errorf("decode dictionary: %w", r.err)
+	want, k, err := wantedCodes(r, vals, buf)
+	if err != nil || k == 0 {
+		return 0, err // k == 0: the codes cannot hold a wanted value, not read
 	}
-	if nd > maxDict {
-		return 0, fmt.Errorf("decode dictionary: %d values, at most %d", nd, maxDict)
-	}
-	var want [maxCountCodes]uint16
-	allow := slices.Grow(buf.allow[:0], nd+1)[:nd+1] // by code; 0: rows without the field
-	clear(allow)
-	buf.allow = allow
-	k := 0
-	for c := 1; c <= nd; c++ {
-		var v string
-		// Fast path: a length of one byte, and the value left unread
-		// when no wanted value is that long.
-		if off := r.off; off < len(body) && body[off] < 0x80 && int(body[off]) < len(body)-off {
-			l := int(body[off])
-			r.off += 1 + l
-			if !lengthIn(vals, l) {
-				continue
-			}
-			v = body[off+1 : off+1+l]
-		} else if v = r.str(); r.err != nil {
-			return 0, fmt.Errorf("decode dictionary: %w", r.err)
-		}
-		if slices.Contains(vals, v) {
-			allow[c] = true
-			if k < len(want) {
-				want[k] = uint16(c) // #nosec G602 -- k < len(want) is checked just above
-			}
-			k++
-		}
-	}
-	if k == 0 {
-		return 0, nil // the codes cannot hold a wanted value: not read
+	nd := len(buf.allow) - 1
+	if packed {
+		return countPacked(&pk, want, k, buf), nil
 	}
 	if k <= len(want) {
 		total := 0
@@ -148,11 +135,73 @@ func countDictValues(chunk []byte, rows int, vals []string, buf *DictBuf) (int, 
 	}
 	n := 0
 	for _, c := range buf.codes {
-		if allow[c] { // decodeCodes checked c <= nd
+		if buf.allow[c] { // decodeCodes checked c <= nd
 			n++
 		}
 	}
 	return n, nil
+}
+
+// wantedCodes reads a dictionary's values (r at the start of a kindDict
+// body) and marks in buf.allow, by code, those in vals; it returns the
+// first maxCountCodes of their codes and how many there are. r is left
+// after the values.
+func wantedCodes(r *reader, vals []string, buf *DictBuf) ([maxCountCodes]uint16, int, error) {
+	var want [maxCountCodes]uint16
+	body := r.s
+	nd := r.count(1)
+	if r.err != nil {
+		return want, 0, fmt.Errorf("decode dictionary: %w", r.err)
+	}
+	if nd > maxDict {
+		return want, 0, fmt.Errorf("decode dictionary: %d values, at most %d", nd, maxDict)
+	}
+	allow := slices.Grow(buf.allow[:0], nd+1)[:nd+1] // by code; 0: rows without the field
+	clear(allow)
+	buf.allow = allow
+	k := 0
+	for c := 1; c <= nd; c++ {
+		var v string
+		// Fast path: a length of one byte, and the value left unread
+		// when no wanted value is that long.
+		if off := r.off; off < len(body) && body[off] < 0x80 && int(body[off]) < len(body)-off {
+			l := int(body[off])
+			r.off += 1 + l
+			if !lengthIn(vals, l) {
+				continue
+			}
+			v = body[off+1 : off+1+l]
+		} else if v = r.str(); r.err != nil {
+			return want, 0, fmt.Errorf("decode dictionary: %w", r.err)
+		}
+		if slices.Contains(vals, v) {
+			allow[c] = true
+			if k < len(want) {
+				want[k] = uint16(c) // #nosec G602 -- k < len(want) is checked just above
+			}
+			k++
+		}
+	}
+	return want, k, nil
+}
+
+// countPacked counts the rows of pk whose code is one of the k wanted
+// (want holds the first of them, buf.allow all of them by code).
+func countPacked(pk *packedDict, want [maxCountCodes]uint16, k int, buf *DictBuf) int {
+	n := 0
+	if k <= len(want) {
+		for _, c := range want[:k] {
+			n += pk.count(c)
+		}
+		return n
+	}
+	buf.packed = pk.expand8(buf.packed)
+	for _, c := range buf.packed { // parsePacked checked c <= nd
+		if buf.allow[c] {
+			n++
+		}
+	}
+	return n
 }
 
 // lengthIn reports whether a value of vals is l bytes long.

@@ -53,6 +53,7 @@ type bloomBuilder struct {
 	// instead of a slot in hashes, the distinct count and 7 filter
 	// probes. 0 marks an empty slot (a hash of 0 is always added).
 	recent [bloomRecent]uint64
+	toks   []uint64 // scratch for addText
 }
 
 const bloomRecent = 2048
@@ -71,8 +72,19 @@ func (bb *bloomBuilder) addHash(h uint64) {
 	bb.hashes = append(bb.hashes, h)
 }
 
-// addText adds every token of s.
-func (bb *bloomBuilder) addText(s string) { eachTokenHash(s, bb.addHash) }
+// addText adds every token of s. The hashes are collected first and
+// added in a loop (addHash inlined), not passed to a callback one by one.
+func (bb *bloomBuilder) addText(s string) {
+	bb.toks = appendTokenHashes(bb.toks[:0], s)
+	bb.addHashes(bb.toks)
+}
+
+// addHashes adds every hash of hs.
+func (bb *bloomBuilder) addHashes(hs []uint64) {
+	for _, h := range hs {
+		bb.addHash(h) // inlined
+	}
+}
 
 // distinct estimates the number of distinct hashes (linear counting).
 func (bb *bloomBuilder) distinct() float64 {
@@ -165,6 +177,15 @@ func finalize(h uint64) uint64 {
 // produce for s, without copying tokens. It must agree with token.Each
 // (FuzzTokenHash checks).
 func eachTokenHash(s string, fn func(h uint64)) {
+	var buf [64]uint64
+	for _, h := range appendTokenHashes(buf[:0], s) {
+		fn(h)
+	}
+}
+
+// appendTokenHashes appends to dst hashToken of every token token.Each
+// would produce for s, in its order, without copying tokens.
+func appendTokenHashes(dst []uint64, s string) []uint64 {
 	var ds [4][2]int
 	n := 0
 	i := 0
@@ -192,7 +213,7 @@ func eachTokenHash(s string, fn func(h uint64)) {
 		}
 		end := i
 		if end-start <= token.MaxLen {
-			fn(finalize(h))
+			dst = append(dst, finalize(h))
 		}
 		if allDigits && end-start <= 3 {
 			if n > 0 && start-ds[(n-1)%4][1] == 1 && s[start-1] == '.' {
@@ -203,12 +224,13 @@ func eachTokenHash(s string, fn func(h uint64)) {
 				n = 1
 			}
 			if n >= 4 {
-				fn(hashString(s[ds[(n-4)%4][0]:end]))
+				dst = append(dst, hashString(s[ds[(n-4)%4][0]:end]))
 			}
 		} else {
 			n = 0
 		}
 	}
+	return dst
 }
 
 // exactHash is the bloom key of "column name has exactly value" (for

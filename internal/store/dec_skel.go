@@ -5,6 +5,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 // the scratches it holds until release.
 type skelBlock struct {
 	skels   []string
-	nvar    []int32  // placeholders per skeleton (counted)
+	nvar    []int32  // placeholders per skeleton index+1 (counted; nvar[0] = 0)
 	ids     []uint32 // per row: 0 absent, else skeleton index+1
 	vstart  []int32  // per row and one more: index of the row's first variable (counted)
 	counted bool     // nvar and vstart are set
@@ -117,22 +118,27 @@ func (sb *skelBlock) count() error {
 	if sb.counted {
 		return nil
 	}
-	sb.nvar = growTo(sb.nvar, len(sb.skels))
+	// nvar[0] is for absent rows (id 0): no branch per row.
+	sb.nvar = growTo(sb.nvar, len(sb.skels)+1)
+	nvar := sb.nvar
+	nvar[0] = 0
 	for i, sk := range sb.skels {
-		sb.nvar[i] = int32(countVars(sk))
+		nvar[i+1] = int32(countVars(sk))
 	}
 	rows := len(sb.ids)
 	sb.vstart = growTo(sb.vstart, rows+1)
-	sb.vstart[0] = 0
-	nv := int32(0)
+	vstart := sb.vstart[:rows+1]
+	vstart[0] = 0
+	nv := int64(0) // no row has more than 2^31 variables: no wrap per row
 	for i, id := range sb.ids {
-		if id > 0 {
-			nv += sb.nvar[id-1]
-			if nv < sb.vstart[i] {
-				return fmt.Errorf("%w: too many variables", errSkeleton)
-			}
+		if int(id) >= len(nvar) {
+			return fmt.Errorf("%w: skeleton %d out of %d", errSkeleton, id, len(sb.skels))
 		}
-		sb.vstart[i+1] = nv
+		nv += int64(nvar[id])
+		vstart[i+1] = int32(nv)
+	}
+	if nv > math.MaxInt32 {
+		return fmt.Errorf("%w: too many variables", errSkeleton)
 	}
 	sb.counted = true
 	return nil

@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // DictBuf holds reusable decoding buffers for BufLoader: a scan that keeps
 // one per goroutine decodes coded and IPv4 columns without allocating
@@ -18,12 +21,45 @@ type DictBuf struct {
 	// (LoadDictBytes).
 	narrow bool
 	codes8 []byte
+	packed []byte // codes8 of a codecPacked chunk
 	allow  []bool // by code (ValueCounter)
+	// lazy: packed codes are left packed, in pc (LoadDictCodes).
+	lazy  bool
+	pc    PackedCodes
+	hasPC bool
 }
 
 // clear forgets the last decode.
 func (b *DictBuf) clear() {
-	b.dc, b.codes8 = DictColumn{}, nil
+	b.dc, b.codes8, b.hasPC = DictColumn{}, nil, false
+}
+
+// PackedCodes are the bit-packed codes of a column (LoadDictCodes), read
+// without expanding them first. Valid until the next use of the DictBuf
+// they were loaded into.
+type PackedCodes struct {
+	pk  packedDict
+	buf *DictBuf
+}
+
+// Len returns the number of rows.
+func (pc *PackedCodes) Len() int { return pc.pk.rows }
+
+// MarkEq sets keep[i] (set) or narrows it (!set) to whether row i's code
+// is c (0: rows without the field), and reports whether any row is left.
+// len(keep) must be Len().
+func (pc *PackedCodes) MarkEq(keep []bool, c byte, set bool) bool {
+	if len(keep) != pc.pk.rows {
+		panic("BUG: PackedCodes.MarkEq: keep of another length")
+	}
+	return pc.pk.markEq(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(keep))), len(keep)), c, set) // #nosec G103 -- a bool is one byte, 0 or 1
+}
+
+// Bytes returns the codes one byte a row (as LoadDictBytes gives them),
+// in the DictBuf's memory.
+func (pc *PackedCodes) Bytes() []byte {
+	pc.buf.packed = pc.pk.expand8(pc.buf.packed)
+	return pc.buf.packed
 }
 
 // BufLoader is implemented by the BlockRefs of parts (type-assert a
@@ -39,6 +75,10 @@ type BufLoader interface {
 	// DictColumn without Codes. Otherwise the codes are nil and the
 	// DictColumn is LoadDictTo's.
 	LoadDictBytes(name string, buf *DictBuf) (*DictColumn, []byte, error)
+	// LoadDictCodes is LoadDictBytes that leaves bit-packed codes
+	// (codecPacked) packed: it returns them as PackedCodes and nil
+	// codes8. At most one of codes8 and packed is set.
+	LoadDictCodes(name string, buf *DictBuf) (dc *DictColumn, codes8 []byte, packed *PackedCodes, err error)
 	// LoadIPv4To is IPv4Loader.LoadIPv4 decoding into buf.
 	LoadIPv4To(name string, buf *DictBuf) (*IPv4Column, error)
 	// LoadIPv4Where returns, in row order, the addresses of the rows
@@ -69,6 +109,20 @@ func (r *partRef) LoadDictBytes(name string, buf *DictBuf) (*DictColumn, []byte,
 		return dc, nil, err // a cached constant is not buf's
 	}
 	return dc, buf.codes8, nil
+}
+
+// LoadDictCodes implements BufLoader.
+func (r *partRef) LoadDictCodes(name string, buf *DictBuf) (*DictColumn, []byte, *PackedCodes, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	buf.lazy = true
+	dc, codes8, err := r.LoadDictBytes(name, buf)
+	buf.lazy = false
+	if err != nil || dc == nil || dc != &buf.dc || !buf.hasPC {
+		return dc, codes8, nil, err
+	}
+	return dc, nil, &buf.pc, nil
 }
 
 // LoadIPv4To implements BufLoader.

@@ -19,7 +19,7 @@ import (
 // (host included), and the ECS copies the normalizer adds follow them
 // (see ecsCopies; host.name for host). Values that are not strings are
 // skipped. The store does not import the parser, so this mirrors it.
-func serverEvents(b *testing.B, n int) []event.Event {
+func serverEvents(b testing.TB, n int) []event.Event {
 	b.Helper()
 	serverEventsOnce.Do(func() {
 		f, err := os.Open(benchFile(b))

@@ -1,15 +1,10 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -67,19 +62,12 @@ type rowScratch struct {
 	times  []int64
 	keep   []bool // the listed rows, for selectIPv4 (all false between uses)
 	addrs  []uint32
+	whole  colScratch // a small body decoded at once
+	ft     frameTable // of a framed body being read
+	done   []bool     // its frames decoded so far
 }
 
 var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
-
-// streamDecoders are zstd decoders in synchronous streaming mode: a body
-// is decompressed only as far as read.
-var streamDecoders = sync.Pool{New: func() any {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxChunkBytes), zstd.IgnoreChecksum(true))
-	if err != nil {
-		panic("BUG: zstd stream decoder: " + err.Error())
-	}
-	return d
-}}
 
 // LoadRows is RowLoader.LoadRows for the block of the templates: it
 // reuses what the load that made them decoded (the columns, and the
@@ -373,6 +361,11 @@ func (l *rowLoader) decodeBody(kind byte, bs *bodyStream) (Column, error) {
 		err = l.ipv4(bs, col, sc)
 	case kindTemplate:
 		err = l.templates(bs, col, sc)
+	case kindPlain:
+		if bs.framed() {
+			return col, l.framedValues(bs, col)
+		}
+		err = bs.parse(func(body string) error { return l.values(kind, body, col, sc) })
 	default:
 		err = bs.parse(func(body string) error { return l.values(kind, body, col, sc) })
 	}
@@ -491,6 +484,36 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 	return r.err
 }
 
+// framedValues sets the listed rows' values of a framed plain or
+// template body: each row's length and bytes from its group's frames
+// alone (chunk_frames.go).
+func (l *rowLoader) framedValues(bs *bodyStream, col Column) error {
+	for _, i := range l.rows {
+		pos, at, err := bs.item(i, true)
+		if err != nil {
+			return err
+		}
+		n, err := bs.length(&pos)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			col.Absent[i] = true
+			continue
+		}
+		to := at + int(n) - 1
+		if int(n)-1 > bs.size-at {
+			return fmt.Errorf("value of row %d past the body of %d bytes", i, bs.size)
+		}
+		body, err := bs.span(at, to)
+		if err != nil {
+			return err
+		}
+		col.Values[i] = body[at:to]
+	}
+	return nil
+}
+
 // ipv4 reads a kindIPv4 body (its planes span the whole body): only the
 // listed rows' addresses are decoded.
 func (l *rowLoader) ipv4(bs *bodyStream, col Column, sc *rowScratch) error {
@@ -544,7 +567,13 @@ func (l *rowLoader) templates(bs *bodyStream, col Column, sc *rowScratch) error 
 		tsc.vals[r] = ""
 	}
 	tpl := Column{Values: tsc.vals, Absent: col.Absent}
-	if err := bs.parse(func(body string) error { return l.values(kindTemplate, body, tpl, tsc) }); err != nil {
+	var err error
+	if bs.framed() {
+		err = l.framedValues(bs, tpl)
+	} else {
+		err = bs.parse(func(body string) error { return l.values(kindTemplate, body, tpl, tsc) })
+	}
+	if err != nil {
 		return err
 	}
 	sk := l.p.streams[l.bm.stream]
@@ -562,125 +591,6 @@ func (l *rowLoader) templates(bs *bodyStream, col Column, sc *rowScratch) error 
 	sc.text = text
 	l.cutTexts(col.Values, text, ends)
 	return nil
-}
-
-// bodyStream gives the prefixes of a chunk's body, decompressing a zstd
-// body only as far as asked.
-type bodyStream struct {
-	size     int    // the body's length
-	stored   []byte // the body when stored uncompressed
-	whole    string // the body when decompressed already (hasWhole)
-	hasWhole bool
-	dec      *zstd.Decoder
-	sc       *rowScratch // sc.body holds what is decompressed so far
-}
-
-func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
-	if len(chunk) < 2 {
-		return nil, errShort
-	}
-	codec := chunk[1]
-	n, k := binary.Uvarint(chunk[2:])
-	if k <= 0 || n > maxChunkBytes {
-		return nil, errors.New("bad body length")
-	}
-	data := chunk[2+k:]
-	bs := &bodyStream{size: int(n), sc: sc}
-	switch codec {
-	case codecNone:
-		if uint64(len(data)) != n {
-			return nil, fmt.Errorf("body length %d, want %d", len(data), n)
-		}
-		bs.stored = data
-	case codecZstd:
-		bs.dec = streamDecoders.Get().(*zstd.Decoder)
-		if err := bs.dec.Reset(bytes.NewReader(data)); err != nil {
-			bs.close()
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		if cap(sc.body) < bs.size {
-			sc.body = make([]byte, 0, bs.size)
-		}
-		sc.body = sc.body[:0]
-	case codecPacked, codecFramed:
-		// Decoded whole; a stream of them gains nothing here.
-		_, body, err := chunkBodyTo(chunk, nil)
-		if err != nil {
-			return nil, err
-		}
-		bs.whole, bs.hasWhole = body, true
-	default:
-		return nil, fmt.Errorf("unknown codec %d", codec)
-	}
-	return bs, nil
-}
-
-func (bs *bodyStream) close() {
-	if bs.dec != nil {
-		// The decoder keeps no reference worth dropping: Reset replaces
-		// its input on the next use.
-		streamDecoders.Put(bs.dec)
-		bs.dec = nil
-	}
-}
-
-// prefix returns at least the first n bytes of the body (all of it when
-// shorter). The string is valid until the next call.
-func (bs *bodyStream) prefix(n int) (string, error) {
-	if bs.hasWhole {
-		return bs.whole, nil
-	}
-	if bs.stored != nil || bs.size == 0 {
-		return bytesToString(bs.stored), nil
-	}
-	n = min(n, bs.size)
-	b := bs.sc.body
-	for len(b) < n {
-		m, err := bs.dec.Read(b[len(b):bs.size])
-		b = b[:len(b)+m]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			bs.sc.body = b
-			return "", fmt.Errorf("zstd: %w", err)
-		}
-		if m == 0 {
-			break
-		}
-	}
-	bs.sc.body = b
-	if len(b) < n {
-		return "", fmt.Errorf("decompressed length %d, want %d", len(b), bs.size)
-	}
-	return bytesToString(b), nil
-}
-
-// shortError is errShort with the prefix length that would do.
-type shortError struct{ need int }
-
-func (e *shortError) Error() string { return fmt.Sprintf("%v: %d bytes needed", errShort, e.need) }
-func (e *shortError) Unwrap() error { return errShort }
-
-// parse runs fn on growing prefixes of the body until it no longer
-// reports errShort (or the whole body was given). A *shortError says how
-// long the next prefix must be; else it doubles.
-func (bs *bodyStream) parse(fn func(body string) error) error {
-	want := 32 << 10
-	for {
-		body, err := bs.prefix(want)
-		if err != nil {
-			return err
-		}
-		err = fn(body)
-		if !errors.Is(err, errShort) || len(body) >= bs.size {
-			return err
-		}
-		want = max(2*want, len(body)+1)
-		if se, ok := err.(*shortError); ok && se.need > len(body) {
-			want = se.need
-		}
-	}
 }
 
 // cutTexts sets the listed rows' values to their pieces of text, which

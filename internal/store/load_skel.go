@@ -1,6 +1,13 @@
 package store
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// highBits has the high bit of each byte of a word.
+const highBits = 0x8080808080808080
 
 // Row-wise loads and expansion of _raw stored as skeletons (kindSkeleton,
 // enc_skel.go). A needle's LoadRows wants one or two rows of a block: it
@@ -47,6 +54,9 @@ func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
 		return Column{}, fmt.Errorf("skeleton variables: %w", err)
 	}
 	defer bs.close()
+	if bs.framed() {
+		return l.framedSkelTexts(sb, sc, col, bs)
+	}
 	sp := newSkelSpans(len(l.rows))
 	var body string
 	err = bs.parse(func(b string) error {
@@ -59,6 +69,39 @@ func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
 	var offs []int32
 	return l.skelTexts(sb, sc, col, body, func(j, r int) ([]int32, error) {
 		if offs, err = sp.offsets(offs[:0], body, j, int(sb.vstart[r+1]-sb.vstart[r])); err != nil {
+			return nil, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
+		}
+		return offs, nil
+	})
+}
+
+// framedSkelTexts is skeletonsOf on framed variables: each row's
+// variables are read from their group's two frames alone.
+func (l *rowLoader) framedSkelTexts(sb *skelBlock, sc *rowScratch, col Column, bs *bodyStream) (Column, error) {
+	var offs []int32
+	return l.skelTexts(sb, sc, col, bs.view(), func(_, r int) ([]int32, error) {
+		offs = append(offs[:0], 0)
+		n := int(sb.vstart[r+1] - sb.vstart[r])
+		if n == 0 {
+			return offs, nil
+		}
+		pos, at, err := bs.item(int(sb.vstart[r]), false)
+		if err != nil {
+			return nil, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
+		}
+		offs[0] = int32(at)
+		for range n {
+			v, err := bs.length(&pos)
+			if err == nil && (v == 0 || v > uint64(bs.size-at)) {
+				err = fmt.Errorf("variable length %d", v)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
+			}
+			at += int(v)
+			offs = append(offs, int32(at))
+		}
+		if _, err := bs.span(int(offs[0]), at); err != nil {
 			return nil, fmt.Errorf("%w: variables of row %d: %w", errSkeleton, r, err)
 		}
 		return offs, nil
@@ -128,7 +171,13 @@ func (sp *skelSpans) locate(body string, size int, vstart []int32, rows []int) e
 		sp.end = sp.off
 	}
 	// The bytes start after the last length: skip the rest, counting the
-	// varints' last bytes.
+	// varints' last bytes (bytes without the high bit), eight at a time
+	// while a word holds no more of them than are left.
+	for sp.pos+8 <= len(body) && nv-sp.v >= 8 {
+		w := binary.LittleEndian.Uint64(stringBytes(body[sp.pos:]))
+		sp.v += bits.OnesCount64(^w & highBits)
+		sp.pos += 8
+	}
 	for sp.pos < len(body) && sp.v < nv {
 		if body[sp.pos] < 0x80 {
 			sp.v++
@@ -154,6 +203,18 @@ func (sp *skelSpans) locate(body string, size int, vstart []int32, rows []int) e
 func (sp *skelSpans) skip(body string, size, to int) error {
 	pos, off, v := sp.pos, sp.off, sp.v
 	defer func() { sp.pos, sp.off, sp.v = pos, off, v }()
+	// Eight one-byte lengths (1..127) at a time: their sum in 16-bit
+	// lanes.
+	for to-v >= 8 && pos+8 <= len(body) {
+		w := binary.LittleEndian.Uint64(stringBytes(body[pos:]))
+		if w&highBits != 0 || zeroBytes(w) != 0 {
+			break
+		}
+		p := w&0x00ff00ff00ff00ff + w>>8&0x00ff00ff00ff00ff
+		off += int(p * 0x0001000100010001 >> 48)
+		pos += 8
+		v += 8
+	}
 	for ; v < to; v++ {
 		if pos < len(body) && body[pos]-1 < 0x7f {
 			off += int(body[pos])

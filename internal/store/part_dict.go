@@ -84,6 +84,9 @@ func decodeDict(chunk []byte, rows int) (*DictColumn, error) {
 // decodeDictTo is decodeDict into buf's buffers when buf is not nil: the
 // strings then alias buf or chunk, and the result is buf's.
 func decodeDictTo(chunk []byte, rows int, buf *DictBuf) (*DictColumn, error) {
+	if isPacked(chunk) {
+		return decodePackedDict(chunk, rows, buf)
+	}
 	var (
 		kind byte
 		body string

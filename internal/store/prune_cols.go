@@ -12,13 +12,24 @@ import (
 
 // pruneColumns decides LoadOptions.PruneCols before a load: a wanted
 // field column that cannot contain any of texts is no longer wanted, and
-// its decompressed body is kept in l.pre for the _raw templates that may
-// refer to it. It returns the pruned column names.
+// its decompressed body, if it had to be looked at, is kept in l.pre for
+// the _raw templates that may refer to it. The block's coverage keys
+// (covered_cols.go) decide many columns without decompressing them. It
+// returns the pruned column names.
 func (l *blockLoader) pruneColumns(cols, texts []string) ([]string, error) {
 	var pruned []string
+	bl := l.p.bloom(l.i)
+	cov := l.p.hasCoverage(bl)
 	for k, c := range l.bm.cols {
 		name := l.p.names[c.name]
 		if !l.want[k] || c.size == 0 || event.IsMeta(name) || !slices.Contains(cols, name) {
+			continue
+		}
+		if cov && !slices.ContainsFunc(texts, func(t string) bool { return !lacksText(bl, name, t) }) {
+			// Each text holds a byte no value of the column holds (the
+			// block's coverage keys say so): nothing to decompress.
+			l.want[k] = false
+			pruned = append(pruned, name)
 			continue
 		}
 		switch kind := l.p.data[c.off]; kind {

@@ -22,7 +22,7 @@ import (
 //	go run /work/shared/bench/gen/main.go -n 1000000 -seed 42 -out /tmp/sec-1m.ndjson
 //
 // MAMORI_BENCH_FILE overrides the path; MAMORI_BENCH_N caps the records.
-func benchFile(b *testing.B) string {
+func benchFile(b testing.TB) string {
 	p := os.Getenv("MAMORI_BENCH_FILE")
 	if p == "" {
 		p = "/tmp/sec-1m.ndjson"

@@ -199,10 +199,18 @@ func verifyPart(path string, info partInfo, rep *Report) bool {
 		bm := &p.blocks[i]
 		damaged := false
 		for _, c := range append([]colMeta{bm.timeCol}, bm.cols...) {
-			if _, err := p.chunk(c); err != nil {
+			ch, err := p.chunk(c)
+			if err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: checksum mismatch", i, p.names[c.name])
 				damaged = true
 				continue
+			}
+			if err := checkChunkFrames(ch); err != nil {
+				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
+				damaged = true
+			} else if err := checkPackedChunk(ch); err != nil {
+				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
+				damaged = true
 			}
 		}
 		if err := p.checkAliases(i); err != nil && !damaged {
