@@ -29,8 +29,12 @@
 // per member position, the text before each value and the member's name,
 // so a member of a line shaped like the last is read with one compare of
 // that text, and an object whose members change (Sysmon's event_data) only
-// misses inside itself; the hunter matches with the flattener's interned
-// names (matchInterned), which the field-slot guesses compare by address.
+// misses inside itself. The hunter's flattener is bound to the engine: it
+// resolves each interned name to its slot once and remembers the slot with
+// the member's guess, so it hands Match the list of the fields that have a
+// slot (matchSlots): loading needs no name lookup, field needles are looked
+// for in those fields only, and the rest (most of a Winlogbeat document)
+// are only scanned for keyword needles, in a tight loop.
 // Engine.QueryPrefilter (querytext.go) turns the rules into a search
 // expression of whole tokens for retro-hunts over the store.
 // A rule's condition stays available as an Expr tree (Rule.Detection).

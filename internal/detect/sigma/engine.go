@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -591,9 +590,14 @@ type state struct {
 	slotEntGen []uint32
 	cache      map[string]cachedName // event field name -> slot (-1: none)
 	lastName   string                // the cache's copy of the name slotOf last resolved
-	// interned says the event's field names are immutable and shared
-	// between events (matchInterned): the guesses keep them.
-	interned bool
+	// given, when set, lists the event fields with a slot (matchSlots);
+	// live is then that list (else nil), and noSlots a run of -1.
+	given   *fieldSlots
+	live    []liveField
+	noSlots []int32
+	// kwDone is, per event field, the gen when the prefilter scanned it
+	// for keyword needles along with its field needles.
+	kwDone []uint32
 	// guesses are the field-slot guess tables of recent event shapes
 	// (fieldguess.go).
 	guesses     [shapeGuesses]shapeGuess
@@ -639,6 +643,7 @@ func (st *state) next() {
 		clear(st.lowGen)
 		clear(st.memoGen)
 		clear(st.slotEntGen)
+		clear(st.kwDone)
 		if st.vcache != nil {
 			for i := range st.vcache.tags {
 				st.vcache.tags[i].used = 0
@@ -663,15 +668,22 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 	e.pool.Put(st)
 }
 
-// matchInterned is Match for an event whose field names are immutable
-// strings shared by the events of its source (the hunter's flattener
-// interns them): the field-slot guesses keep the event's own names, so the
-// next event's names compare by address instead of by their bytes.
-func (e *Engine) matchInterned(ev *event.Event, fn func(m Match)) {
+// matchSlots is Match for an event whose fields' slots are known: slots
+// lists the fields of ev that have one, as the engine's resolver gives it
+// for their names (the hunter's flattener, bound to e, resolves each name
+// once and remembers the slot with its member guesses), so loading the
+// event needs no name lookup or guess, and field needles are looked for
+// in those fields only. Slots of another engine (or of none) fall back to
+// Match.
+func (e *Engine) matchSlots(ev *event.Event, slots *fieldSlots, fn func(m Match)) {
+	if slots.eng != e {
+		e.Match(ev, fn)
+		return
+	}
 	st := e.pool.Get().(*state)
-	st.interned = true
+	st.given = slots
 	e.match(st, ev, fn)
-	st.interned = false
+	st.given = nil
 	e.pool.Put(st)
 }
 
@@ -709,89 +721,4 @@ func (e *Engine) match(st *state, ev *event.Event, fn func(m Match)) {
 		}
 	}
 	st.ev = nil
-}
-
-// load starts a match: it maps the event's fields to slots.
-func (e *Engine) load(st *state, ev *event.Event) {
-	st.next()
-	st.ev = ev
-	st.fieldSlot = st.fieldSlot[:0]
-	st.extra = st.extra[:0]
-	n := len(ev.Fields) + len(e.metaSlots)
-	if cap(st.lowGen) < n {
-		st.lowGen = make([]uint32, n, n+n/2)
-		st.fieldLows = make([]string, n, n+n/2)
-	}
-	st.lowGen, st.fieldLows = st.lowGen[:n], st.fieldLows[:n]
-	size := len(ev.Raw) + len(ev.Source) + len(ev.Category)
-	g := st.guessFor(ev)
-	for i := range ev.Fields {
-		f := &ev.Fields[i]
-		size += len(f.Value)
-		var slot int32
-		// Fast path: the name seen at this position in the last event
-		// of this shape.
-		if i < len(g.names) && sameString(g.names[i], f.Name) {
-			slot = g.slots[i]
-		} else {
-			slot = e.slotOf(st, f.Name)
-			name := st.lastName
-			if st.interned {
-				name = f.Name
-			}
-			g.remember(i, name, slot)
-			st.guessMisses++
-		}
-		st.fieldSlot = append(st.fieldSlot, slot)
-		if slot >= 0 && st.setGen[slot] != st.gen {
-			st.setGen[slot] = st.gen
-			st.vals[slot] = f.Value
-			st.slotField[slot] = int32(i)
-		}
-	}
-	if len(ev.Fields) > 0 && g.first == "" {
-		g.first = g.names[0] // equal to ev.Fields[0].Name, kept by the cache
-	}
-	for i, meta := range [...]string{ev.Source, ev.Category} {
-		// Metadata counts as a field after the event's own (which win).
-		if slot := e.metaSlots[i]; slot >= 0 && meta != "" && st.setGen[slot] != st.gen {
-			j := len(ev.Fields) + len(st.extra)
-			st.extra = append(st.extra, meta)
-			st.fieldSlot = append(st.fieldSlot, slot)
-			st.setGen[slot] = st.gen
-			st.vals[slot] = meta
-			st.slotField[slot] = int32(j)
-		}
-	}
-	if cap(st.lowbuf) < size {
-		st.lowbuf = make([]byte, 0, size+size/4)
-	}
-}
-
-// sameString is a == b, without a call when both share their memory (the
-// flattener's and the cache's interned names).
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b) // #nosec G103 -- address compare only
-}
-
-// slotOf resolves an event field name through the cache; st.lastName is
-// then the cache's copy of the name.
-func (e *Engine) slotOf(st *state, name string) int32 {
-	c, ok := st.cache[name]
-	if !ok {
-		// A copy: the caller's name may live in a buffer it reuses.
-		c = cachedName{name: strings.Clone(name), slot: e.resolve.slot(name)}
-		if len(st.cache) >= maxCachedNames {
-			clear(st.cache)
-		}
-		st.cache[c.name] = c
-	}
-	st.lastName = c.name
-	return c.slot
-}
-
-// cachedName is a resolved event field name (the cache's own copy).
-type cachedName struct {
-	name string
-	slot int32
 }

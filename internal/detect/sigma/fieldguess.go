@@ -17,8 +17,7 @@ const shapeGuesses = 32
 const maxPredFields = 512
 
 // shapeGuess remembers, per field position, the last name seen there in
-// events of one shape and its slot. Names are the name cache's copies, or
-// the events' own when they are interned (matchInterned).
+// events of one shape and its slot. Names are the name cache's copies.
 type shapeGuess struct {
 	n     int    // number of fields of the shape
 	first string // name of the first field ("" when none)

@@ -73,6 +73,7 @@ func Hunt(ctx context.Context, e *Engine, paths []string, opts HuntOptions, out 
 		go func() {
 			defer wg.Done()
 			w := &huntWorker{h: h, byRule: map[*Rule]int64{}}
+			w.flat.bind(e)
 			for f := range jobs {
 				if err := w.file(ctx, f); err != nil {
 					errc <- err
@@ -279,7 +280,7 @@ func (w *huntWorker) jsonLine(path string, lineNo int, line []byte, ev *event.Ev
 	if !w.inRange(ev.Time) {
 		return
 	}
-	w.h.e.matchInterned(ev, func(m Match) {
+	w.h.e.matchSlots(ev, &w.flat.slots, func(m Match) {
 		w.emit(m, path, "line", int64(lineNo), ev.Time, func(b []byte) []byte { return append(b, s...) })
 	})
 }

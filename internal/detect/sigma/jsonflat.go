@@ -23,12 +23,19 @@ type jsonFlattener struct {
 	pos   int
 	out   []event.Field
 	name  []byte
-	names map[string]string
+	names map[string]flatName
+	// eng, when set (bind), resolves every interned name to its slot in
+	// the engine once, and slots lists the fields of out that have one
+	// (the others: no rule or pipeline reads them), so Match needs no name
+	// lookup or guess (matchSlots).
+	eng   *Engine
+	slots fieldSlots
 	// root holds the member guesses of the top-level object (see
 	// objGuess); objs counts the objGuess tables made since the last reset.
 	root  *objGuess
 	objs  int
 	leaf  string    // the full name of the member whose value is parsed
+	slot  int32     // leaf's slot (see eng)
 	child *objGuess // the guesses of the member's value, when it is an object
 	arena []byte    // unescaped values of the current line
 }
@@ -64,6 +71,13 @@ type keyGuess struct {
 	name   string
 	child  *objGuess
 	keyLen int32
+	slot   int32 // the name's slot in the bound engine (-1: none, or unbound)
+}
+
+// flatName is an interned full name and its slot in the bound engine.
+type flatName struct {
+	name string
+	slot int32
 }
 
 // Bounds of the guesses: members remembered per position list and per key
@@ -91,14 +105,23 @@ func (e *JSONSyntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
 }
 
+// bind makes the flattener resolve field names to e's slots (see slots);
+// a flattener bound to another engine before forgets its names.
+func (f *jsonFlattener) bind(e *Engine) {
+	if f.eng != e {
+		f.eng, f.names, f.root = e, nil, nil
+	}
+}
+
 func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, error) {
 	if f.names == nil {
-		f.names = map[string]string{}
+		f.names = map[string]flatName{}
 	}
 	if f.root == nil || f.objs > maxObjGuesses {
 		f.root, f.objs = &objGuess{}, 0
 	}
 	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
+	f.slots = fieldSlots{live: f.slots.live[:0], size: len(line), eng: f.eng}
 	if cap(f.arena) > maxFlatArena {
 		f.arena = nil
 	}
@@ -154,6 +177,8 @@ func (f *jsonFlattener) object(depth int, og *objGuess) error {
 	for k := 0; ; k++ {
 		// pos is after the brace or the previous value.
 		var leaf string
+		var slot int32
+		var child *objGuess // written to f.child only for a value that is not a string
 		var g *memberGuess
 		if k < len(og.mems) {
 			g = &og.mems[k]
@@ -168,14 +193,14 @@ func (f *jsonFlattener) object(depth int, og *objGuess) error {
 		}
 		if g != nil {
 			pos += len(g.pre)
-			leaf, f.child = g.name, g.child
+			leaf, slot, child = g.name, g.slot, g.child
 		} else {
 			f.pos = pos
 			end, err := f.member(og, k, base)
 			if err != nil || end {
 				return err
 			}
-			pos, leaf = f.pos, f.leaf
+			pos, leaf, slot, child = f.pos, f.leaf, f.slot, f.child
 		}
 		if pos < len(s) && s[pos] <= ' ' {
 			f.pos = pos
@@ -186,20 +211,26 @@ func (f *jsonFlattener) object(depth int, og *objGuess) error {
 		if pos < len(s) && s[pos] == '"' {
 			end := scanPlain(s, pos+1)
 			if end < len(s) && s[end] == '"' {
+				if slot >= 0 {
+					f.slots.add(len(f.out), slot)
+				}
 				f.out = append(f.out, event.Field{Name: leaf, Value: s[pos+1 : end]})
 				pos = end + 1
 				continue
 			}
 		}
-		f.pos, f.leaf = pos, leaf
+		f.pos, f.leaf, f.slot = pos, leaf, slot
 		if pos < len(s) && s[pos] == '"' {
 			v, err := f.str()
 			if err != nil {
 				return err
 			}
 			f.emit(v)
-		} else if err := f.value(depth, og, k); err != nil {
-			return err
+		} else {
+			f.child = child
+			if err := f.value(depth, og, k); err != nil {
+				return err
+			}
 		}
 		pos = f.pos
 	}
@@ -250,7 +281,7 @@ func (f *jsonFlattener) member(og *objGuess, k, base int) (end bool, err error) 
 			og.byKey[g.name[len(g.name)-len(key):]] = g
 		}
 	}
-	f.leaf, f.child = g.name, g.child
+	f.leaf, f.slot, f.child = g.name, g.slot, g.child
 	pre := f.s[start:f.pos]
 	if len(pre) > maxGuessPre {
 		pre = "" // never matches (a value follows), but keeps the positions
@@ -285,14 +316,17 @@ func (f *jsonFlattener) keyName(key string, base int) keyGuess {
 		f.name = append(f.name, '.')
 	}
 	f.name = append(f.name, key...)
-	name, ok := f.names[string(f.name)]
+	n, ok := f.names[string(f.name)]
 	if !ok {
-		name = string(f.name)
+		n = flatName{name: string(f.name), slot: -1}
+		if f.eng != nil {
+			n.slot = f.eng.resolve.slot(n.name)
+		}
 		if len(f.names) < 1<<16 {
-			f.names[name] = name
+			f.names[n.name] = n
 		}
 	}
-	return keyGuess{name: name, keyLen: int32(len(key))}
+	return keyGuess{name: n.name, keyLen: int32(len(key)), slot: n.slot}
 }
 
 // at reports whether s holds the member's pre at i (an empty pre never
@@ -334,7 +368,30 @@ func load32(s string, i int) uint32 {
 }
 
 func (f *jsonFlattener) emit(v string) {
+	if f.slot >= 0 {
+		f.slots.add(len(f.out), f.slot)
+	}
 	f.out = append(f.out, event.Field{Name: f.leaf, Value: v})
+}
+
+// fieldSlots is what a flattener bound to an engine knows of its fields'
+// slots: the fields that have one, in order (the others have none: no
+// rule or pipeline reads them), and a bound on the values' total length
+// (the line's: unescaping only shortens text).
+type fieldSlots struct {
+	live []liveField
+	size int
+	eng  *Engine // whose slots they are (nil: none)
+}
+
+// liveField is an event field (its index) with a slot.
+type liveField struct {
+	field, slot int32
+}
+
+// add records that field i has slot.
+func (fs *fieldSlots) add(i int, slot int32) {
+	fs.live = append(fs.live, liveField{field: int32(i), slot: slot})
 }
 
 // scanPlain returns the offset of the first byte at or after i that ends

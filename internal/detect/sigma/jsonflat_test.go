@@ -173,9 +173,16 @@ func FuzzFlattenGuesses(f *testing.F) {
 	f.Add(`{"a":{"b":1},"c":2}`, `{"a":{"b":1,"c":2}}`)
 	f.Add(`{"a":{"b":{"c":2}}}`, `{"a":{"b\u0041":{"c":2}}}`)
 	f.Add(`{"x":"1","y":{"z":[1,2]}}`, `{"x":"1","y":{"z":{"w":null}}}`)
-	var fl jsonFlattener
+	var fl, bound jsonFlattener
+	bound.bind(slotTestEngine(f))
 	f.Fuzz(func(t *testing.T, prev, line string) {
 		flattenSame(t, &fl, prev, line)
+		// A flattener bound to an engine: the same fields, and the slots
+		// the resolver gives them.
+		flattenSame(t, &bound, prev, line)
+		if fs, err := bound.flatten(line, nil); err == nil {
+			checkSlots(t, &bound, line, fs)
+		}
 	})
 }
 

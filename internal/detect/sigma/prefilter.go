@@ -40,6 +40,8 @@ type prefilter struct {
 	// exact, per slot, maps a whole lower-cased value to its key id (nil:
 	// the slot has no whole-value keys).
 	exact []map[string]int32
+	// hasNeedles marks the slots with field needles (exact or slotAC).
+	hasNeedles []bool
 }
 
 // ruleNeedles returns a rule's needle groups (all required) as keys. A
@@ -88,6 +90,7 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 	pf.exact = make([]map[string]int32, len(e.slots))
 	pf.slotAC = make([]*anchorMatcher, len(e.slots))
 	pf.slotKeys = make([][]int32, len(e.slots))
+	pf.hasNeedles = make([]bool, len(e.slots))
 	if len(needles) == 0 {
 		return
 	}
@@ -121,6 +124,9 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 			pf.slotAC[s] = newAnchorMatcher(ls)
 			pf.maxPats = max(pf.maxPats, len(ls))
 		}
+	}
+	for s := range pf.hasNeedles {
+		pf.hasNeedles[s] = pf.exact[s] != nil || pf.slotAC[s] != nil
 	}
 	e.buildKeywordMatchers()
 }
@@ -351,7 +357,6 @@ func (e *Engine) scan(st *state) {
 	if st.vcache == nil && e.vcEntries > 0 {
 		st.vcache = newValueCache(e.vcEntries)
 	}
-	vc := st.vcache
 	// kwc is the keyword matcher whose findings the value cache keeps: a
 	// few keyword needles are searched for directly in every value.
 	kwc := kw
@@ -363,56 +368,57 @@ func (e *Engine) scan(st *state) {
 	// its unescaped values are parts of it) need no scan of their own. A
 	// needle spanning two values in the raw text only adds a candidate.
 	raw := st.ev.Raw
-	for j, s := range st.fieldSlot {
-		// Only the field that set the slot is the slot's value, and only a
-		// slot with field needles is scanned for them.
-		if s >= 0 && (st.slotField[s] != int32(j) || pf.exact[s] == nil && pf.slotAC[s] == nil) {
-			s = -1
+	// Field needles: only the field that set a slot is the slot's value,
+	// and only a slot with field needles is scanned for them (keyword
+	// needles along: see scanNeedles). Then keyword needles in the rest.
+	if st.live != nil {
+		for _, l := range st.live {
+			if pf.hasNeedles[l.slot] && st.slotField[l.slot] == l.field {
+				e.scanNeedles(st, l.field, l.slot, kw, kwc)
+			}
 		}
-		if s < 0 && kw == nil {
-			continue
+	} else {
+		for j, s := range st.fieldSlot {
+			if s >= 0 && pf.hasNeedles[s] && st.slotField[s] == int32(j) {
+				e.scanNeedles(st, int32(j), s, kw, kwc)
+			}
 		}
-		v := st.fieldValue(int32(j))
-		in := kw != nil && raw != "" && within(raw, v)
-		if in {
-			// Keyword needles: found by the scan of the raw text.
-		} else if kw != kwc {
-			e.scanFew(st, kw, int32(j), v)
-		} else if s < 0 {
-			// Keyword needles only: their matcher is small and stays in
-			// the CPU cache, so scanning costs less than a cache lookup.
-			if shorterThan(v, kw.ac.minLen) {
+	}
+	if kw != nil {
+		gen, few, minLen := st.gen, kw != kwc, kw.ac.minLen
+		fields := st.ev.Fields
+		done := st.kwDone[:len(st.fieldSlot)]
+		for j := range done {
+			if done[j] == gen {
 				continue
 			}
-			if isASCII(v) {
-				e.scanKeywords(st, kw, v, true)
+			var v string
+			if j < len(fields) {
+				v = fields[j].Value
 			} else {
+				v = st.extra[j-len(fields)]
+			}
+			switch {
+			case shorterThan(v, minLen):
+			case raw != "" && within(raw, v):
+				// Keyword needles: found by the scan of the raw text.
+			case few:
+				e.scanFew(st, kw, int32(j), v)
+			case isASCII(v):
+				// Keyword needles only: their matcher is small and stays
+				// in the CPU cache, so scanning costs less than a cache
+				// lookup. The stride matcher directly, when there is one
+				// (no hit in nearly every value).
+				if sm := kw.ac.stride; sm != nil {
+					if n0, h := len(st.hits), sm.scanText(v, true, st.hits, st.checked, st.nextTok()); len(h) > n0 {
+						e.takeHits(st, kw, h, n0)
+					}
+				} else {
+					e.scanKeywords(st, kw, v, true)
+				}
+			default:
 				e.scanKeywords(st, kw, st.lowerField(int32(j)), false)
 			}
-		}
-		if s < 0 {
-			continue
-		}
-		kwv := kwc
-		if in {
-			kwv = nil
-		}
-		if vc == nil || !cacheable(v) {
-			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
-			e.hitKeys(st, st.found)
-			continue
-		}
-		i, h, ok := vc.lookup(s, kwv, v, st.gen)
-		if ok {
-			e.hitKeys(st, vc.ents[i].keys)
-		} else {
-			st.found = e.scanValue(st, int32(j), s, kwv, v, st.found[:0])
-			e.hitKeys(st, st.found)
-			vc.store(i, h, s, kwv, v, st.found, st.gen)
-		}
-		if i >= 0 {
-			// The slot's value has an entry: leaves on it memoize there.
-			st.slotEnt[s], st.slotEntGen[s] = int32(i), st.gen
 		}
 	}
 	if raw != "" && kw != nil {
@@ -422,6 +428,42 @@ func (e *Engine) scan(st *state) {
 			st.lowerAll()
 			e.scanKeywords(st, kw, st.rawLow, false)
 		}
+	}
+}
+
+// scanNeedles scans event field j, which set slot s, a slot with field
+// needles: for those, and for kw's keyword needles (marking the field in
+// st.kwDone). What the value holds is remembered per (slot, keyword
+// matcher kwc, value) in the value cache.
+func (e *Engine) scanNeedles(st *state, j, s int32, kw, kwc *kwMatcher) {
+	st.kwDone[j] = st.gen
+	v := st.fieldValue(j)
+	kwv := kwc
+	switch {
+	case kw == nil:
+	case st.ev.Raw != "" && within(st.ev.Raw, v):
+		// Keyword needles: found by the scan of the raw text.
+		kwv = nil
+	case kw != kwc:
+		e.scanFew(st, kw, j, v)
+	}
+	vc := st.vcache
+	if vc == nil || !cacheable(v) {
+		st.found = e.scanValue(st, j, s, kwv, v, st.found[:0])
+		e.hitKeys(st, st.found)
+		return
+	}
+	i, h, ok := vc.lookup(s, kwv, v, st.gen)
+	if ok {
+		e.hitKeys(st, vc.ents[i].keys)
+	} else {
+		st.found = e.scanValue(st, j, s, kwv, v, st.found[:0])
+		e.hitKeys(st, st.found)
+		vc.store(i, h, s, kwv, v, st.found, st.gen)
+	}
+	if i >= 0 {
+		// The slot's value has an entry: leaves on it memoize there.
+		st.slotEnt[s], st.slotEntGen[s] = int32(i), st.gen
 	}
 }
 
@@ -514,6 +556,15 @@ func (e *Engine) scanKeywords(st *state, m *kwMatcher, text string, fold bool) {
 		e.hitKey(st, m.keys[p])
 	}
 	st.hits = st.hits[:n0]
+}
+
+// takeHits records the needle keys of kw's patterns in hits[n0:] and
+// leaves st.hits as hits[:n0].
+func (e *Engine) takeHits(st *state, kw *kwMatcher, hits []int32, n0 int) {
+	for _, p := range hits[n0:] {
+		e.hitKey(st, kw.keys[p])
+	}
+	st.hits = hits[:n0]
 }
 
 // hitKeys records every needle key of keys (see hitKey).

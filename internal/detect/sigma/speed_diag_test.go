@@ -37,6 +37,7 @@ func TestDiagHuntSpeed(t *testing.T) {
 			reps = 40
 		}
 		var fl jsonFlattener
+		fl.bind(e)
 		var fields []event.Field
 		var per []time.Duration
 		matches := 0
@@ -51,7 +52,7 @@ func TestDiagHuntSpeed(t *testing.T) {
 						t.Fatal(err)
 					}
 					ev := event.Event{Fields: fields}
-					e.matchInterned(&ev, func(Match) { n++ })
+					e.matchSlots(&ev, &fl.slots, func(Match) { n++ })
 				}
 			}
 			per = append(per, (threadCPU()-t0)/time.Duration(reps*len(lines)))
@@ -79,6 +80,7 @@ func TestDiagHuntOnce(t *testing.T) {
 		src = scenarioWinlogbeat(t, dir)
 	}
 	var fl jsonFlattener
+	fl.bind(e)
 	var fields []event.Field
 	matches := 0
 	for i := 0; i < n; i++ {
@@ -87,7 +89,7 @@ func TestDiagHuntOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := event.Event{Fields: fields}
-		e.matchInterned(&ev, func(Match) { matches++ })
+		e.matchSlots(&ev, &fl.slots, func(Match) { matches++ })
 	}
 	t.Logf("%d events, %d matches", n, matches)
 }

@@ -1,0 +1,127 @@
+package sigma
+
+import (
+	"strings"
+	"unsafe"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// Loading an event: its fields mapped to slots, from the hunter's
+// flattener (matchSlots) or through the guess tables and the name cache.
+
+// load starts a match: it maps the event's fields to slots.
+func (e *Engine) load(st *state, ev *event.Event) {
+	st.next()
+	st.ev = ev
+	st.fieldSlot = st.fieldSlot[:0]
+	st.extra = st.extra[:0]
+	n := len(ev.Fields) + len(e.metaSlots)
+	if cap(st.lowGen) < n {
+		st.lowGen = make([]uint32, n, n+n/2)
+		st.fieldLows = make([]string, n, n+n/2)
+	}
+	st.lowGen, st.fieldLows = st.lowGen[:n], st.fieldLows[:n]
+	if cap(st.kwDone) < n {
+		st.kwDone = make([]uint32, n, n+n/2)
+	}
+	st.kwDone = st.kwDone[:n]
+	size := len(ev.Raw) + len(ev.Source) + len(ev.Category)
+	st.live = nil
+	if g := st.given; g != nil {
+		nf := len(ev.Fields)
+		for len(st.noSlots) < nf {
+			st.noSlots = append(st.noSlots, -1)
+		}
+		st.fieldSlot = append(st.fieldSlot, st.noSlots[:nf]...)
+		st.live = g.live
+		size += g.size
+		for _, l := range g.live {
+			st.fieldSlot[l.field] = l.slot
+			if st.setGen[l.slot] != st.gen {
+				st.setGen[l.slot] = st.gen
+				st.vals[l.slot] = ev.Fields[l.field].Value
+				st.slotField[l.slot] = l.field
+			}
+		}
+	} else {
+		e.loadGuessed(st, ev, &size)
+	}
+	e.loadMeta(st, ev)
+	if cap(st.lowbuf) < size {
+		st.lowbuf = make([]byte, 0, size+size/4)
+	}
+}
+
+// loadGuessed maps the event's fields to slots through the guess tables
+// (fieldguess.go) and the name cache; size grows by the values' lengths.
+func (e *Engine) loadGuessed(st *state, ev *event.Event, size *int) {
+	g := st.guessFor(ev)
+	for i := range ev.Fields {
+		f := &ev.Fields[i]
+		*size += len(f.Value)
+		var slot int32
+		// Fast path: the name seen at this position in the last event
+		// of this shape.
+		if i < len(g.names) && sameString(g.names[i], f.Name) {
+			slot = g.slots[i]
+		} else {
+			slot = e.slotOf(st, f.Name)
+			g.remember(i, st.lastName, slot)
+			st.guessMisses++
+		}
+		st.fieldSlot = append(st.fieldSlot, slot)
+		if slot >= 0 && st.setGen[slot] != st.gen {
+			st.setGen[slot] = st.gen
+			st.vals[slot] = f.Value
+			st.slotField[slot] = int32(i)
+		}
+	}
+	if len(ev.Fields) > 0 && g.first == "" {
+		g.first = g.names[0] // equal to ev.Fields[0].Name, kept by the cache
+	}
+}
+
+// loadMeta loads the event's metadata (source, category) into their
+// pseudo-field slots.
+func (e *Engine) loadMeta(st *state, ev *event.Event) {
+	for i, meta := range [...]string{ev.Source, ev.Category} {
+		// Metadata counts as a field after the event's own (which win).
+		if slot := e.metaSlots[i]; slot >= 0 && meta != "" && st.setGen[slot] != st.gen {
+			j := len(ev.Fields) + len(st.extra)
+			st.extra = append(st.extra, meta)
+			st.fieldSlot = append(st.fieldSlot, slot)
+			st.setGen[slot] = st.gen
+			st.vals[slot] = meta
+			st.slotField[slot] = int32(j)
+		}
+	}
+}
+
+// sameString is a == b, without a call when both share their memory (the
+// flattener's and the cache's interned names).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b) // #nosec G103 -- address compare only
+}
+
+// slotOf resolves an event field name through the cache; st.lastName is
+// then the cache's copy of the name.
+func (e *Engine) slotOf(st *state, name string) int32 {
+	c, ok := st.cache[name]
+	if !ok {
+		// A copy: the caller's name may live in a buffer it reuses.
+		c = cachedName{name: strings.Clone(name), slot: e.resolve.slot(name)}
+		if len(st.cache) >= maxCachedNames {
+			clear(st.cache)
+		}
+		st.cache[c.name] = c
+	}
+	st.lastName = c.name
+	return c.slot
+}
+
+// cachedName is a resolved event field name (the cache's own copy).
+type cachedName struct {
+	name string
+	slot int32
+}
