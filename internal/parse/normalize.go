@@ -558,7 +558,12 @@ func digitMask(w uint64) uint64 {
 // It returns the host.name it added ("" when none): the event had no
 // host.name before, so this is the first one, the value fillHost would find.
 func normalizeSyslog(ev *event.Event, from int) (host string) {
-	fs := ev.Fields
+	return appendSyslogECS(ev, from, syslogECSHave(ev.Fields))
+}
+
+// syslogECSHave is normalizeSyslog's first pass: which of its ECS names
+// (bits 1 host.name, 2 process.name, 4 process.pid, 8 log.level) fs holds.
+func syslogECSHave(fs []event.Field) uint8 {
 	var have uint8
 	for i := range fs {
 		switch fs[i].Name {
@@ -572,6 +577,14 @@ func normalizeSyslog(ev *event.Event, from int) (host string) {
 			have |= 8
 		}
 	}
+	return have
+}
+
+// appendSyslogECS is normalizeSyslog's second pass: it appends the ECS
+// names of the syslog fields from from on that are not in have (as
+// syslogECSHave gives it) and returns the host.name it added.
+func appendSyslogECS(ev *event.Event, from int, have uint8) (host string) {
+	fs := ev.Fields
 	// Appending never changes the fields already in fs.
 	out := fs
 	for i := from; i < len(fs); i++ {

@@ -66,7 +66,8 @@ func ParseSyslog(line []byte, ev *event.Event, opts SyslogOptions) error {
 
 func parseSyslog(s string, ev *event.Event, opts SyslogOptions) error {
 	n0 := len(ev.Fields)
-	msg, err := syslogHeader(s, ev, opts, 0)
+	var ecs header5424
+	msg, err := syslogHeader(s, ev, opts, 0, &ecs)
 	if err != nil {
 		ev.Fields = ev.Fields[:n0]
 		return err
@@ -74,18 +75,62 @@ func parseSyslog(s string, ev *event.Event, opts SyslogOptions) error {
 	add(ev, fMessage, msg)
 	// normalize(ev, n0, syslogMap), and ev.Host as fillHost (which every
 	// caller runs after this) would set it, without its scan of the fields.
-	if h := normalizeSyslog(ev, n0); h != "" && ev.Host == "" {
+	// The fields from n0 on are the header's and the message (syslog.*,
+	// sd.*, message), none an ECS name: only those before n0 may be.
+	have := syslogECSHave(ev.Fields[:n0])
+	var h string
+	if ecs.ok {
+		h = ecs.appendECS(ev, have)
+	} else {
+		h = appendSyslogECS(ev, n0, have)
+	}
+	if h != "" && ev.Host == "" {
 		ev.Host = h
 	}
 	if !opts.SkipMessage && msg != "" {
-		parseSyslogMessage(msg, ev, n0)
+		app, known := "", ecs.ok // the RFC 5424 header's APP-NAME field is the only one
+		if known && ecs.app != "-" {
+			app = ecs.app
+		}
+		parseSyslogMessage(msg, ev, n0, app, known)
 	}
 	return nil
 }
 
+// header5424 holds the values of an RFC 5424 header read at depth 0 that
+// normalizeSyslog maps, so that parseSyslog need not look for their fields.
+type header5424 struct {
+	ok                 bool // the header was RFC 5424, read at depth 0
+	sev, host, app, id string
+}
+
+// appendECS appends the ECS fields appendSyslogECS would for the header's
+// fields (a PRI's syslog.severity, then syslog.hostname, syslog.appname and
+// syslog.procid unless "-"), in that order, skipping the names in have (as
+// syslogECSHave gives it); it returns the host.name it added.
+func (h *header5424) appendECS(ev *event.Event, have uint8) (host string) {
+	if have&8 == 0 {
+		ev.Fields = append(ev.Fields, event.Field{Name: "log.level", Value: h.sev})
+	}
+	if have&1 == 0 && h.host != "-" {
+		ev.Fields = append(ev.Fields, event.Field{Name: "host.name", Value: h.host})
+		host = h.host
+	}
+	if have&2 == 0 && h.app != "-" {
+		ev.Fields = append(ev.Fields, event.Field{Name: "process.name", Value: h.app})
+	}
+	if have&4 == 0 && h.id != "-" {
+		if _, ok := atoi(h.id); ok {
+			ev.Fields = append(ev.Fields, event.Field{Name: "process.pid", Value: h.id})
+		}
+	}
+	return host
+}
+
 // syslogHeader parses the header at s and appends its fields; it returns
-// the message. depth counts relay headers already read.
-func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (string, error) {
+// the message. depth counts relay headers already read. ecs, when not nil,
+// is filled when the header is RFC 5424 (at depth 0).
+func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int, ecs *header5424) (string, error) {
 	i := 0
 	hasPRI := false
 	if len(s) > 0 && s[0] == '<' {
@@ -101,7 +146,12 @@ func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (str
 		i, hasPRI = n, true
 		// RFC 5424: VERSION SP after the PRI.
 		if i+1 < len(s) && s[i] >= '1' && s[i] <= '9' && (s[i+1] == ' ' || (i+2 < len(s) && isDigit(s[i+1]) && s[i+2] == ' ')) {
-			return syslog5424(s, i, ev, opts)
+			if depth != 0 {
+				ecs = nil
+			} else if ecs != nil {
+				ecs.sev = severityNames[pri&7]
+			}
+			return syslog5424(s, i, ev, opts, ecs)
 		}
 	}
 	ns, j, ok := syslogStamp(s, i, opts)
@@ -120,7 +170,7 @@ func syslogHeader(s string, ev *event.Event, opts SyslogOptions, depth int) (str
 		if depth < 2 && k < len(s) && startsHeader(s, k+1, opts) {
 			// A relay prepended its own header: the inner one is the origin.
 			n := len(ev.Fields)
-			msg, err := syslogHeader(s[k+1:], ev, opts, depth+1)
+			msg, err := syslogHeader(s[k+1:], ev, opts, depth+1, nil)
 			if err == nil {
 				add(ev, fSyslogRelay, tok)
 				return msg, nil
@@ -350,8 +400,10 @@ func trimMsg(s string, i int) string {
 }
 
 // syslog5424 parses "VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID
-// SP MSGID SP STRUCTURED-DATA [SP MSG]" with s[i] at VERSION.
-func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions) (string, error) {
+// SP MSGID SP STRUCTURED-DATA [SP MSG]" with s[i] at VERSION. ecs, when
+// not nil (its sev set), gets the header's values (used only when no error
+// is returned).
+func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions, ecs *header5424) (string, error) {
 	var parts [6]string
 	for k := range parts {
 		tok, j := spaceToken(s, i)
@@ -374,10 +426,21 @@ func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions) (string, e
 		}
 		ev.Time = ns
 	}
-	for k, name := range [...]string{fSyslogHostname, fSyslogAppname, fSyslogProcid, fSyslogMsgid} {
-		if v := parts[k+2]; v != "-" {
-			add(ev, name, v)
-		}
+	// Written out: a loop over the four names costs more than the adds.
+	if parts[2] != "-" {
+		add(ev, fSyslogHostname, parts[2])
+	}
+	if parts[3] != "-" {
+		add(ev, fSyslogAppname, parts[3])
+	}
+	if parts[4] != "-" {
+		add(ev, fSyslogProcid, parts[4])
+	}
+	if parts[5] != "-" {
+		add(ev, fSyslogMsgid, parts[5])
+	}
+	if ecs != nil {
+		ecs.ok, ecs.host, ecs.app, ecs.id = true, parts[2], parts[3], parts[4]
 	}
 	if i >= len(s) {
 		return "", nil // header without SD: tolerated
@@ -471,14 +534,15 @@ func unescapeSD(v string) string {
 
 // parseSyslogMessage parses the message of a syslog line by its program or
 // its shape. Fields it cannot read are simply not added.
-func parseSyslogMessage(msg string, ev *event.Event, n0 int) {
+// app is the syslog.appname field from n0 on ("" when none) when known is
+// true; otherwise it is looked up.
+func parseSyslogMessage(msg string, ev *event.Event, n0 int, app string, known bool) {
 	// A CEF record is known by its content, before the program is looked up.
 	if hasPrefix(msg, "CEF:") {
 		_ = parseCEFBodyAfter(msg, ev, n0) // a bad CEF body leaves the syslog fields; the message is kept
 		return
 	}
-	app := ""
-	for i := n0; i < len(ev.Fields); i++ {
+	for i := n0; !known && i < len(ev.Fields); i++ {
 		if ev.Fields[i].Name == fSyslogAppname {
 			app = ev.Fields[i].Value
 			break

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -238,8 +239,17 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 	if f[4] != '-' || f[7] != '-' || (f[10] != 'T' && f[10] != ' ') || f[13] != ':' || f[16] != ':' {
 		return 0, 0, false
 	}
-	year, month, day, hh, mm, ss, ok := isoDigits(f)
-	if !ok || month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
+	// The time of day as one word; the date from isoDayCache when it holds
+	// this line's date bytes (a log's lines mostly share their day).
+	hh, mm, ss, ok := clock8(f, 11)
+	if !ok || hh > 23 || mm > 59 || ss > 60 {
+		return 0, 0, false
+	}
+	lo, hi := load64(f, 0), uint16(f[8])|uint16(f[9])<<8
+	var mid int64 // utcSeconds of the date's midnight
+	if c := isoDayCache.Load(); c != nil && c.lo == lo && c.hi == hi {
+		mid = c.mid
+	} else if mid, ok = newISODay(f, lo, hi); !ok {
 		return 0, 0, false
 	}
 	p := i + 19
@@ -247,17 +257,32 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 	if p < len(s) && (s[p] == '.' || s[p] == ',') && p+1 < len(s) && tsDigit(s[p+1]) {
 		p++
 		start := p
-		for p < len(s) && p-start < 9 {
-			d := s[p] - '0'
-			if d > 9 {
-				break
-			}
-			nsec = nsec*10 + int(d)
-			p++
+		var w, nd uint64 // the next eight bytes, their non-digits flagged
+		if p+8 <= len(s) {
+			w = load64(s, p)
+			nd = ^digitMask(w) & 0x8080808080808080
 		}
-		nsec *= pow10[9-(p-start)]
-		for p < len(s) && tsDigit(s[p]) {
-			p++ // digits past nanoseconds are dropped
+		if nd != 0 {
+			// Fast path: one to seven digits (milli- or microseconds) read
+			// as one word, with '0's put before them.
+			n := bits.TrailingZeros64(nd) >> 3
+			sh := 8 * uint(8-n)
+			v, _ := digits8(w<<sh | 0x3030303030303030>>(64-sh))
+			nsec = int(v) * pow10[9-n]
+			p += n
+		} else {
+			for p < len(s) && p-start < 9 {
+				d := s[p] - '0'
+				if d > 9 {
+					break
+				}
+				nsec = nsec*10 + int(d)
+				p++
+			}
+			nsec *= pow10[9-(p-start)]
+			for p < len(s) && tsDigit(s[p]) {
+				p++ // digits past nanoseconds are dropped
+			}
 		}
 	}
 	loc := opts.loc()
@@ -290,12 +315,39 @@ func parseISO(s string, i int, opts TimeOptions) (int64, int, bool) {
 		}
 	}
 	if fixed {
-		// Fast path: a fixed offset is arithmetic (same carries as time.Date).
-		return (utcSeconds(year, time.Month(month), day, hh, mm, ss)-int64(off))*1e9 + int64(nsec), p - i, true
+		// Fast path: a fixed offset is arithmetic (same carries as time.Date):
+		// utcSeconds is the midnight plus the time of day.
+		sec := mid + int64(hh)*3600 + int64(mm)*60 + int64(ss)
+		return (sec-int64(off))*1e9 + int64(nsec), p - i, true
 	}
 	// Slow path: a zone with rules (daylight saving time).
+	year, month, day, _, _, _, _ := isoDigits(f)
 	t := time.Date(year, time.Month(month), day, hh, mm, ss, nsec, loc)
 	return t.UnixNano(), p - i, true
+}
+
+// isoDay is isoDayCache's entry: the bytes "YYYY-MM-DD" of a timestamp
+// (the first eight in lo, the last two in hi) and the Unix seconds of that
+// date's UTC midnight.
+type isoDay struct {
+	lo  uint64
+	hi  uint16
+	mid int64
+}
+
+var isoDayCache atomic.Pointer[isoDay]
+
+// newISODay checks the date "YYYY-MM-DD" at f[:10] (f as parseISO's, the
+// separators checked) as parseISO does and returns utcSeconds of its
+// midnight, also storing it in isoDayCache with its bytes lo and hi.
+func newISODay(f string, lo uint64, hi uint16) (int64, bool) {
+	year, month, day, _, _, _, ok := isoDigits(f)
+	if !ok || month < 1 || month > 12 || day < 1 || day > 31 {
+		return 0, false
+	}
+	mid := utcSeconds(year, time.Month(month), day, 0, 0, 0)
+	isoDayCache.Store(&isoDay{lo: lo, hi: hi, mid: mid})
+	return mid, true
 }
 
 // parseMonth reads an English month abbreviation ("Jan", exact case) at
