@@ -5,7 +5,8 @@
 // (RFC 5424/3164, with the message parsers of sshd.go, audit.go, cef.go,
 // leef.go and kv.go behind it), cef.go, leef.go, kv.go (kv, logfmt,
 // netfilter), audit.go, access.go (Apache/Nginx), squid.go, bind.go,
-// jsondoc.go (JSON documents over json.go's FlattenJSON), windows.go
+// jsondoc.go (JSON documents over json.go's FlattenJSON; json_str.go reads
+// strings, json_names.go classifies member names once), windows.go
 // (Winlogbeat, evtx_dump), cloudtrail.go (records, SplitBatch) and grok.go
 // (user patterns, NewGrok). registry.go holds the built-ins (Lookup, New,
 // Names), auto.go the per-line detection (Auto), normalize.go the ECS

@@ -173,18 +173,9 @@ func finalize(h uint64) uint64 {
 	return h
 }
 
-// eachTokenHash calls fn with hashToken of every token token.Each would
-// produce for s, without copying tokens. It must agree with token.Each
-// (FuzzTokenHash checks).
-func eachTokenHash(s string, fn func(h uint64)) {
-	var buf [64]uint64
-	for _, h := range appendTokenHashes(buf[:0], s) {
-		fn(h)
-	}
-}
-
 // appendTokenHashes appends to dst hashToken of every token token.Each
-// would produce for s, in its order, without copying tokens.
+// would produce for s, in its order, without copying tokens. It must
+// agree with token.Each (FuzzTokenHash checks).
 func appendTokenHashes(dst []uint64, s string) []uint64 {
 	var ds [4][2]int
 	n := 0

@@ -105,3 +105,11 @@ func FuzzCoveredTokens(f *testing.F) {
 	f.Add("1.2.3.4.5.6", 2, 7)
 	f.Fuzz(func(t *testing.T, raw string, p, n int) { checkCovered(t, raw, p, n) })
 }
+
+// eachTokenHash calls fn with the hashes appendTokenHashes gives for s
+// (the tests' view of the bloom tokens of a text).
+func eachTokenHash(s string, fn func(h uint64)) {
+	for _, h := range appendTokenHashes(nil, s) {
+		fn(h)
+	}
+}

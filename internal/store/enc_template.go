@@ -203,7 +203,7 @@ func sortRefs(refs []tmplRef) {
 // of raw. Then every token of raw[p:p+n] is also a token of raw: its words
 // are whole words of raw, and each dotted IPv4 window of four digit groups
 // inside it is a window of the same groups in raw (TestCoveredTokens and
-// FuzzCoveredTokens check this against eachTokenHash).
+// FuzzCoveredTokens check this against the bloom tokens).
 func coveredAt(raw string, p, n int) bool {
 	return (p == 0 || !token.IsWordByte(raw[p-1])) && (p+n == len(raw) || !token.IsWordByte(raw[p+n]))
 }
