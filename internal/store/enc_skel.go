@@ -108,9 +108,9 @@ func (s *skeletoner) encode(dst, data []byte, ends []int, lv level) ([]byte, boo
 	vars := append(s.vl, s.vb...)
 	s.vl = vars
 	// The sub-chunks go to s.tmp (the ids are copied into head already).
-	sub := encodeChunk(s.tmp[:0], kindSkeleton, head, lv)
+	sub := s.headChunk(s.tmp[:0], head, lv)
 	hl := len(sub)
-	sub = encodeChunk(sub, kindSkeleton, vars, lv)
+	sub = s.varsChunk(sub, vars, lv)
 	s.tmp = sub
 	var pre [binary.MaxVarintLen64]byte
 	np := binary.PutUvarint(pre[:], uint64(hl))
