@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/server"
 )
 
 func init() {
@@ -22,6 +23,11 @@ func openAuthOffline(data string) (*auth.Auth, error) {
 	dir := filepath.Join(data, "auth")
 	if _, err := os.Stat(dir); err != nil { // #nosec G703 -- the data directory is the operator's own --data argument
 		return nil, fmt.Errorf("no auth state in %s (start the server once, or pass --data): %w", data, err)
+	}
+	// Refuse while a server runs on data (it would overwrite the change);
+	// the lock is held until this command exits.
+	if _, err := server.LockDataDir(data); err != nil {
+		return nil, err
 	}
 	// An env admin token disables bootstrapping a second token here.
 	return auth.Open(auth.Options{Dir: dir, AdminToken: "offline-tool"})

@@ -121,6 +121,17 @@ func Run(ctx context.Context, opts Options) error {
 	log := opts.Logger
 	reg := metric.New()
 
+	// One node per data directory: a second one would corrupt the store.
+	unlock, err := LockDataDir(opts.DataDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			log.Error("unlock data directory", "err", err)
+		}
+	}()
+
 	// Legal holds are read before the store opens: its retention must
 	// never run without them.
 	holds, err := api.OpenHolds(api.HoldsOptions{Path: filepath.Join(opts.DataDir, "holds.json"), Config: opts.LegalHolds})
