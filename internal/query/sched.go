@@ -1,7 +1,7 @@
 package query
 
 import (
-	"cmp"
+	"math"
 	"slices"
 
 	"github.com/mamori/mamori/internal/store"
@@ -16,18 +16,18 @@ func largestFirst(refs []store.BlockRef, workers int) []store.BlockRef {
 	if workers <= 1 || len(refs) <= workers {
 		return refs
 	}
-	type sized struct {
-		ref  store.BlockRef
-		rows int
-	}
-	s := make([]sized, len(refs))
+	// One uint64 a block: rows descending in the high half, the index in
+	// the low half (ties keep the given order), sorted without moving
+	// interface values around (no write barriers, no stable merge).
+	keys := make([]uint64, len(refs))
 	for i, r := range refs {
-		s[i] = sized{r, r.Rows()}
+		rows := uint64(min(max(r.Rows(), 0), math.MaxUint32)) // #nosec G115 -- clamped to 32 bits
+		keys[i] = (math.MaxUint32-rows)<<32 | uint64(i)       // #nosec G115 -- i < len(refs)
 	}
-	slices.SortStableFunc(s, func(a, b sized) int { return cmp.Compare(b.rows, a.rows) })
+	slices.Sort(keys)
 	out := make([]store.BlockRef, len(refs))
-	for i := range s {
-		out[i] = s[i].ref
+	for i, k := range keys {
+		out[i] = refs[uint32(k)] // #nosec G115 -- the low half is the index
 	}
 	return out
 }
