@@ -3,7 +3,10 @@ package parse
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -86,18 +89,20 @@ type jsonScratch struct {
 	refs  []valRef // the fields whose value is in vals
 	// infos[i] describes the name of the i-th field emitted (out[n0+i]);
 	// decodeJSONEvent reads them after flatten.
-	infos []*nameInfo
+	infos []nameClass
 	roles docRoles // what the names of infos say of the document
 }
 
 // docRoles is what emit learns of a document's members from their names:
 // the first best time member (by TimeKeys), the first best message member
-// (by MessageKeys), as indexes into infos (-1: none), and the union of
-// the names' flags.
+// (by MessageKeys), as indexes into infos (-1: none), the union of the
+// names' flags and the union of their bits among jsonMap's ECS names
+// (nameInfo.ecsBit; normalizeInfos needs it before its first append).
 type docRoles struct {
 	timeIdx, msgIdx   int
 	timeRank, msgRank int8
 	flags             uint8
+	have              uint64
 }
 
 // note records the role of the member with name in at index i of infos.
@@ -109,6 +114,7 @@ func (r *docRoles) note(in *nameInfo, i int) {
 		r.msgIdx, r.msgRank = i, mr
 	}
 	r.flags |= in.flags
+	r.have |= in.ecsBit
 }
 
 // valRef says that out[field].Value is vals[start:end].
@@ -122,7 +128,6 @@ func putJSONScratch(sc *jsonScratch) {
 	if cap(sc.names) > 64<<10 || cap(sc.vals) > 64<<10 || cap(sc.refs) > 4<<10 || cap(sc.infos) > 4<<10 {
 		return // a hostile document: let it go
 	}
-	clear(sc.infos) // no pointers kept alive by the pool
 	sc.names, sc.vals, sc.refs, sc.infos = sc.names[:0], sc.vals[:0], sc.refs[:0], sc.infos[:0]
 	jsonScratchPool.Put(sc)
 }
@@ -215,101 +220,126 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 	guess := firstName.Load() // top level: the name expected next; nil: no guess
 	hint := &firstName        // where the name that follows is remembered
 	for {
-		if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
-			d.skipSpace()
-			if d.pos >= len(d.buf) {
-				return d.errf("unexpected end in object")
-			}
-			if d.buf[d.pos] != '"' {
-				return d.errf("want a member name")
-			}
-		}
-		var key []byte
-		var known *nameInfo // the member's name when the guess matched
-		hit := false
-		if depth == 0 && guess != nil {
-			// isName, its fast path written out (the call cost as much).
-			if i := d.pos + 1; guess.quoted[2] != 0 && i >= 0 && i+16 <= len(d.buf) {
-				b := d.buf[i : i+16]
-				hit = binary.LittleEndian.Uint64(b)&guess.quoted[2] == guess.quoted[0] && binary.LittleEndian.Uint64(b[8:])&guess.quoted[3] == guess.quoted[1]
-			} else {
-				hit = d.isNameSlow(guess)
-			}
-		}
-		if hit {
-			known = guess
-			d.pos += len(guess.name) + 2
-		} else {
+		if depth == 0 && guess != nil && d.src != "" && d.pos+len(guess.name)+3 < len(d.buf) && d.buf[d.pos+len(guess.name)+3] == '"' {
+			// The members the fast path takes, if any (the test: the
+			// guessed name's value would be a string; not in documents
+			// of nested objects).
+			var st fastStop
 			var err error
-			if key, err = d.str(); err != nil {
-				return err
-			}
-		}
-		if p := d.pos; p+1 < len(d.buf) && d.buf[p] == ':' && d.buf[p+1] > ' ' {
-			d.pos = p + 1 // Fast path: compact JSON, no white space around ':'
-		} else {
-			d.skipSpace()
-			if d.pos >= len(d.buf) || d.buf[d.pos] != ':' {
-				return d.errf("want ':' after member name")
-			}
-			d.pos++
-			d.skipSpace()
-		}
-		// prefix is d.names[:len(prefix)]; the member's name extends it in
-		// place and the buffer is cut back after the value. A top-level
-		// name read straight from buf is used as it is, unless the value
-		// is an object (its members' names extend it in d.names).
-		n := len(prefix)
-		name := key
-		isObj := d.pos < len(d.buf) && d.buf[d.pos] == '{'
-		if known != nil {
-			if isObj {
-				name = append(d.names[:0], known.name...)
-				d.names = name
-			} else {
-				d.known = known // emit takes it instead of interning name
-			}
-		} else if n > 0 || !d.aliased || isObj {
-			name = d.names[:n]
-			if n > 0 {
-				name = append(name, '.')
-			}
-			name = append(name, key...)
-			d.names = name
-		}
-		e0 := len(d.infos)
-		if d.pos < len(d.buf) && d.buf[d.pos] == '"' {
-			// A string, the common value, is read here rather than in
-			// value: the call and its switch cost more than the work.
-			start := d.pos + 1
-			s, err := d.str()
+			guess, hint, st, err = d.fastMembers(guess, hint)
 			if err != nil {
 				return err
 			}
-			if d.aliased && d.src != "" {
-				d.emit(name, d.src[start:start+len(s)])
+			switch st {
+			case fastEnd:
+				return nil
+			case fastSep:
+				goto sep
+			}
+		}
+		{
+			if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
+				d.skipSpace()
+				if d.pos >= len(d.buf) {
+					return d.errf("unexpected end in object")
+				}
+				if d.buf[d.pos] != '"' {
+					return d.errf("want a member name")
+				}
+			}
+			var key []byte
+			var known *nameInfo // the member's name when the guess matched
+			hit := false
+			if depth == 0 && guess != nil {
+				// isName, its fast path written out (the call cost as much).
+				if i := d.pos + 1; guess.quoted[2] != 0 && i >= 0 && i+16 <= len(d.buf) {
+					b := d.buf[i : i+16]
+					hit = binary.LittleEndian.Uint64(b)&guess.quoted[2] == guess.quoted[0] && binary.LittleEndian.Uint64(b[8:])&guess.quoted[3] == guess.quoted[1]
+				} else {
+					hit = d.isNameSlow(guess)
+				}
+			}
+			if hit {
+				known = guess
+				d.pos += len(guess.name) + 2
 			} else {
-				d.emitStr(name, s)
+				var err error
+				if key, err = d.str(); err != nil {
+					return err
+				}
 			}
-		} else if err := d.value(name, depth); err != nil {
-			return err
+			if p := d.pos; p+1 < len(d.buf) && d.buf[p] == ':' && d.buf[p+1] > ' ' {
+				d.pos = p + 1 // Fast path: compact JSON, no white space around ':'
+			} else {
+				d.skipSpace()
+				if d.pos >= len(d.buf) || d.buf[d.pos] != ':' {
+					return d.errf("want ':' after member name")
+				}
+				d.pos++
+				d.skipSpace()
+			}
+			// prefix is d.names[:len(prefix)]; the member's name extends it in
+			// place and the buffer is cut back after the value. A top-level
+			// name read straight from buf is used as it is, unless the value
+			// is an object (its members' names extend it in d.names).
+			n := len(prefix)
+			name := key
+			isObj := d.pos < len(d.buf) && d.buf[d.pos] == '{'
+			if known != nil {
+				if isObj {
+					name = append(d.names[:0], known.name...)
+					d.names = name
+				} else {
+					d.known = known // emit takes it instead of interning name
+				}
+			} else if n > 0 || !d.aliased || isObj {
+				name = d.names[:n]
+				if n > 0 {
+					name = append(name, '.')
+				}
+				name = append(name, key...)
+				d.names = name
+			}
+			if depth == 0 && known == nil && !isObj {
+				// Interned here rather than in emit: the hint below
+				// needs it.
+				d.known = internName(name)
+			}
+			e0 := len(d.infos)
+			if d.pos < len(d.buf) && d.buf[d.pos] == '"' {
+				// A string, the common value, is read here rather than in
+				// value: the call and its switch cost more than the work.
+				start := d.pos + 1
+				s, err := d.str()
+				if err != nil {
+					return err
+				}
+				if d.aliased && d.src != "" {
+					d.emit(name, d.src[start:start+len(s)])
+				} else {
+					d.emitStr(name, s)
+				}
+			} else if err := d.value(name, depth); err != nil {
+				return err
+			}
+			d.names = d.names[:n]
+			if depth == 0 {
+				// Remember which name followed the previous one.
+				in := known
+				if in == nil && !isObj && len(d.infos) == e0+1 {
+					in = d.known
+				}
+				if hint != nil && in != guess && in != nil && in.plain {
+					hint.Store(in)
+				}
+				guess, hint = nil, nil
+				if in != nil {
+					guess, hint = in.next.Load(), &in.next
+				}
+			}
+			d.known = nil // a null value emits nothing
 		}
-		d.known = nil // a null value emits nothing
-		d.names = d.names[:n]
-		if depth == 0 {
-			// Remember which name followed the previous one.
-			in := known
-			if in == nil && !isObj && len(d.infos) == e0+1 {
-				in = d.infos[e0]
-			}
-			if hint != nil && in != guess && in != nil && in.plain {
-				hint.Store(in)
-			}
-			guess, hint = nil, nil
-			if in != nil {
-				guess, hint = in.next.Load(), &in.next
-			}
-		}
+	sep:
 		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
 			d.pos++ // Fast path: compact JSON
 			continue
@@ -328,6 +358,141 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 			return d.errf("want ',' or '}' in object")
 		}
 	}
+}
+
+// fastStop says where fastMembers stopped.
+type fastStop uint8
+
+const (
+	fastMore fastStop = iota // at a member it does not take (d.pos: its '"')
+	fastSep                  // after a value, before a separator that is not ',"'
+	fastEnd                  // after the object's closing brace
+)
+
+// fastMembers decodes, at the top level of a document with a source
+// string, the run of members from d.pos whose names are guessed right
+// (guess, then each name's next) and whose values are plain strings:
+// compact JSON, ASCII without escapes. That is most members of
+// application logs, and object's general path costs a call to str and to
+// emit for each and keeps d.pos in memory. It returns the guess and the
+// hint for the member after the last it took (the ones it was given when
+// it took none) and where it stopped. The fields it appends are the ones
+// object's general path would append.
+func (d *jsonDecoder) fastMembers(guess *nameInfo, hint *atomic.Pointer[nameInfo]) (*nameInfo, *atomic.Pointer[nameInfo], fastStop, error) {
+	buf, src := d.buf, d.src
+	p := d.pos
+	st := fastMore
+	for guess != nil && p >= 0 && p+17 <= len(buf) {
+		// The name and `":"`: as object's guess (isName's fast path).
+		if buf[p] != '"' {
+			break
+		}
+		b := buf[p+1 : p+17]
+		w0, w1 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		var start int // the value's first byte
+		if q := &guess.member; q[2] != 0 {
+			if w0&q[2] != q[0] || w1&q[3] != q[1] {
+				break
+			}
+			start = p + len(guess.name) + 4
+		} else {
+			// A long name: its compare, then ':' and '"'.
+			q := &guess.quoted
+			if q[2] == 0 || w0&q[2] != q[0] || w1&q[3] != q[1] {
+				break
+			}
+			v := p + len(guess.name) + 2 // after the name's closing quote
+			if v+1 >= len(buf) || buf[v] != ':' || buf[v+1] != '"' {
+				break
+			}
+			start = v + 2
+		}
+		// The value: str's plain scan, a word at a time (values are short).
+		i := start
+		for {
+			if i+16 <= len(buf) {
+				b := buf[i : i+16]
+				m0 := strSpecialMask(binary.LittleEndian.Uint64(b))
+				m1 := strSpecialMask(binary.LittleEndian.Uint64(b[8:]))
+				if m0|m1 != 0 {
+					if m0 != 0 {
+						i += bits.TrailingZeros64(m0) >> 3
+					} else {
+						i += 8 + bits.TrailingZeros64(m1)>>3
+					}
+					break
+				}
+				i += 16
+				continue
+			}
+			if i+8 <= len(buf) {
+				if m := strSpecialMask(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				i += 8
+				continue
+			}
+			for i < len(buf) {
+				if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+					break
+				}
+				i++
+			}
+			break
+		}
+		in := guess
+		if i >= len(buf) {
+			break // unterminated: the general path reports it
+		}
+		if buf[i] == '"' {
+			// emit, with the name known.
+			if in.role {
+				d.roles.note(in, len(d.infos))
+			}
+			d.out = append(d.out, event.Field{Name: in.name, Value: src[start:i]})
+			d.infos = append(d.infos, in.class)
+			p = i + 1
+		} else {
+			// An escape, non-ASCII or a control character at i: the rest
+			// of the string as str goes on after its plain start.
+			var err error
+			if p, err = d.fastRest(in, start, i); err != nil {
+				return nil, nil, fastMore, err
+			}
+		}
+		guess, hint = in.next.Load(), &in.next
+		if p+2 <= len(buf) && binary.LittleEndian.Uint16(buf[p:]) == ','|'"'<<8 {
+			p++
+			continue
+		}
+		st = fastSep
+		if p < len(buf) && buf[p] == '}' {
+			p, st = p+1, fastEnd
+		}
+		break
+	}
+	d.pos = p
+	return guess, hint, st, nil
+}
+
+// fastRest is fastMembers' way out for a string value with a special byte
+// at i (start is its first byte): str's own continuation (strRest), then
+// the value emitted as object emits it under the known name in. It
+// returns the position after the string.
+func (d *jsonDecoder) fastRest(in *nameInfo, start, i int) (int, error) {
+	s, err := d.strRest(start, i)
+	if err != nil {
+		return 0, err
+	}
+	d.known = in
+	if d.aliased {
+		d.emit(nil, d.src[start:start+len(s)])
+	} else {
+		d.emitStr(nil, s)
+	}
+	d.known = nil
+	return d.pos, nil
 }
 
 // isName reports whether the member name at d.pos (its opening quote) is
@@ -422,7 +587,7 @@ func (d *jsonDecoder) emit(name []byte, v string) {
 		d.roles.note(in, len(d.infos))
 	}
 	d.out = append(d.out, event.Field{Name: in.name, Value: v})
-	d.infos = append(d.infos, in)
+	d.infos = append(d.infos, in.class)
 }
 
 func (d *jsonDecoder) literal(lit string) error {

@@ -231,6 +231,7 @@ func TestDecodeJSONLineConcurrent(t *testing.T) {
 		`{"host":"h3","user":"CORP\\v","_time":"2026-01-01T00:00:03Z","level":"WARN","_msg":"c"}`,
 		`{"user":{"name":"n"},"host":"h4","_time":"2026-01-01T00:00:04Z","user.name":"dup","hostname":"hn"}`,
 		`{"a":1,"ab":2,"abc":3,"abcd":4,"abcdefgh":5,"abcdefghijklmnop":6,"abcdefghijklmnopq":7,"_msg":"d"}`,
+		`{"_time":"2026-01-01T00:00:05Z","_msg":"C:\\Windows\\x.exe","host":"h5","user":"CORP\\w","image":"café \u00e9","src_ip":"10.0.0.5"}`,
 	}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -257,4 +258,52 @@ func TestDecodeJSONLineConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestParseJSONDiff(t *testing.T) {
+	for _, line := range diffCorpus(t) {
+		checkParseJSONDiff(t, line)
+	}
+}
+
+func FuzzParseJSONDiff(f *testing.F) {
+	for _, s := range diffEdges {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) { checkParseJSONDiff(t, in) })
+}
+
+// checkParseJSONDiff compares the "json" parser, which normalizes from the
+// names its decoder classified, with the path it took before: flatten,
+// then normalizeJSON by name, then fillHost; with and without fields and a
+// host before the document.
+func checkParseJSONDiff(t *testing.T, line []byte) {
+	t.Helper()
+	p := jsonParser{"json", parseJSON}
+	ref := jsonParser{"json", func(line []byte, ev *event.Event) error {
+		n0 := len(ev.Fields)
+		if err := flattenInto(line, ev, "json"); err != nil {
+			return err
+		}
+		if h := normalizeJSON(ev, n0); h != "" && ev.Host == "" {
+			ev.Host = h
+		}
+		return nil
+	}}
+	metas := []event.Event{
+		{},
+		{Host: "preset", Fields: []event.Field{{Name: "user.name", Value: "m"}, {Name: "source.ip", Value: "10.9.9.9"}}},
+		{Fields: []event.Field{{Name: "host.name", Value: "pre"}, {Name: "x", Value: "y"}}},
+	}
+	for _, meta := range metas {
+		want, got := meta.Clone(), meta.Clone()
+		werr := ref.Parse(line, &want)
+		err := p.Parse(line, &got)
+		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Fatalf("%q: error %v, the old path %v", line, err, werr)
+		}
+		if !eventsEqual(want, got) {
+			t.Fatalf("%q meta %+v: the json parser differs from the old path (-old +new):\n%s", line, meta, cmp.Diff(want, got, cmpopts.EquateEmpty()))
+		}
+	}
 }

@@ -18,21 +18,59 @@ type nameInfo struct {
 	msgRank  int8   // index in MessageKeys, -1 when not there
 	flags    uint8  // nameMeta, nameWindows, nameCTSource, nameCTName
 	hostRank uint8  // 1 host, 2 hostname, 3 host.name, 0 other
-	// From jsonMap: the bit of the name among its ECS names (0: not one)
-	// and the mappings from the name (normalizeInfos).
+	// From jsonMap: the bit of the name among its ECS names (0: not one;
+	// docRoles.have). The mappings from the name are in class.
 	ecsBit uint64
-	ecs    []fmEntry
-	role   bool // timeRank, msgRank or flags say something (docRoles.note)
-	plain  bool // no byte JSON escapes, so "name" is its JSON text
+	// class is what the decoder's consumers read of the name, by value:
+	// the decoder keeps one per field (jsonScratch.infos).
+	class nameClass
+	role  bool // timeRank, msgRank, flags or ecsBit say something (docRoles.note)
+	plain bool // no byte JSON escapes, so "name" is its JSON text
 	// quoted is name and its closing quote as two little-endian words
 	// and their masks (quoted[2:]), for a plain name under 16 bytes
 	// (else all zero): object's guess is confirmed with two loads.
 	quoted [4]uint64
+	// member is the same for the name, its closing quote, ':' and the
+	// opening quote of a string value, for a plain name under 14 bytes:
+	// fastMembers takes a compact member with one compare.
+	member [4]uint64
 	// next is the top-level member name that followed this one in the
 	// last document that had it (object's guess); a hint shared by all
 	// decoders, rewritten when it guesses wrong.
 	next atomic.Pointer[nameInfo]
 }
+
+// nameClass is what decodeJSONEvent, normalizeInfos and hostOf need to
+// know of a field's name, copied out of its nameInfo when the field is
+// emitted. It holds no pointers: the decoder appends one per member, and
+// a slice of pointers would cost a GC write barrier per append (the GC is
+// marking much of the time under a steady allocation rate) and a clear
+// before the scratch goes back to its pool.
+type nameClass struct {
+	ecsLo, ecsHi uint16 // jsonMap.ents[ecsLo:ecsHi]: the mappings from the name
+	ecsShift     uint8  // the name's bit among jsonMap's ECS names, when classECS
+	timeRank     int8   // index in TimeKeys, -1 when not there
+	// bits holds the name's flags (nameMeta...), its host rank
+	// (bits>>classHostShift&3) and classECS.
+	bits uint8
+}
+
+const (
+	classHostShift = 4
+	classECS       = 1 << 6 // the name is one of jsonMap's ECS names
+)
+
+// ecsBit is the name's bit among jsonMap's ECS names, 0 when not one.
+func (c nameClass) ecsBit() uint64 { return uint64(c.bits>>6&1) << (c.ecsShift & 63) }
+
+// mapped reports whether jsonMap maps the name to ECS names.
+func (c nameClass) mapped() bool { return c.ecsHi != c.ecsLo }
+
+// hostRank is 1 for host, 2 for hostname, 3 for host.name, else 0.
+func (c nameClass) hostRank() uint8 { return c.bits >> classHostShift & 3 }
+
+// meta reports whether the name is a metadata member (_source...).
+func (c nameClass) meta() bool { return c.bits&nameMeta != 0 }
 
 // firstName is the name of the first top-level member of the last
 // document (object's first guess).
@@ -66,7 +104,7 @@ func newNameInfo(s string) *nameInfo {
 	case "host.name":
 		in.hostRank = 3
 	}
-	in.role = in.timeRank >= 0 || in.msgRank >= 0 || in.flags != 0
+
 	in.plain = true
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
@@ -75,13 +113,10 @@ func newNameInfo(s string) *nameInfo {
 		}
 	}
 	if in.plain && len(s) < 16 {
-		var b [16]byte
-		copy(b[:], s)
-		b[len(s)] = '"'
-		for i := 0; i <= len(s); i++ {
-			in.quoted[2+i/8] |= 0xff << (8 * (i % 8))
-		}
-		in.quoted[0], in.quoted[1] = binary.LittleEndian.Uint64(b[:])&in.quoted[2], binary.LittleEndian.Uint64(b[8:])&in.quoted[3]
+		in.quoted = quotedWords(s + `"`)
+	}
+	if in.plain && len(s) < 14 {
+		in.member = quotedWords(s + `":"`)
 	}
 	if jsonMap != nil && s != "" {
 		if ki := jsonMap.key(s, fieldHash(s)); ki != 0 {
@@ -90,11 +125,30 @@ func newNameInfo(s string) *nameInfo {
 				in.ecsBit = 1 << (uint8(k.target) & 63)
 			}
 			if k.lo < k.hi {
-				in.ecs = jsonMap.ents[k.lo:k.hi]
+				in.class.ecsLo, in.class.ecsHi = k.lo, k.hi
+			}
+			if k.target >= 0 {
+				in.class.ecsShift = uint8(k.target) & 63
+				in.class.bits |= classECS
 			}
 		}
 	}
+	in.role = in.timeRank >= 0 || in.msgRank >= 0 || in.flags != 0 || in.ecsBit != 0
+	in.class.timeRank = in.timeRank
+	in.class.bits |= in.flags | in.hostRank<<classHostShift
 	return in
+}
+
+// quotedWords returns s (at most 16 bytes) as two little-endian words
+// and their masks (the last two), the words masked.
+func quotedWords(s string) (q [4]uint64) {
+	var b [16]byte
+	copy(b[:], s)
+	for i := 0; i < len(s); i++ {
+		q[2+i/8] |= 0xff << (8 * (i % 8))
+	}
+	q[0], q[1] = binary.LittleEndian.Uint64(b[:])&q[2], binary.LittleEndian.Uint64(b[8:])&q[3]
+	return q
 }
 
 // nameCache interns member names: documents of one source repeat the same

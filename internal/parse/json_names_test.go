@@ -44,7 +44,8 @@ func TestNameInfo(t *testing.T) {
 			}
 		}
 		var got []mapping
-		for _, e := range in.ecs {
+		c := in.class
+		for _, e := range jsonMap.ents[c.ecsLo:c.ecsHi] {
 			got = append(got, e.mapping)
 		}
 		if len(got) != len(wantEnts) || in.ecsBit != wantBit {
@@ -54,6 +55,17 @@ func TestNameInfo(t *testing.T) {
 			if got[i] != wantEnts[i] {
 				t.Errorf("%q: ecs %v, want %v", name, got, wantEnts)
 			}
+		}
+		// DecodeJSONLine uses the ECS bits gathered before it drops the
+		// time, message and metadata members: none may be an ECS name or
+		// mapped.
+		if (in.timeRank >= 0 || in.msgRank >= 0 || in.flags&nameMeta != 0) && (in.ecsBit != 0 || c.mapped()) {
+			t.Errorf("%q: a time, message or metadata name that is an ECS name or mapped", name)
+		}
+		// The class the decoder copies per field says the same.
+		if c.ecsBit() != in.ecsBit || c.mapped() != (len(wantEnts) > 0) || c.hostRank() != in.hostRank || c.timeRank != in.timeRank ||
+			c.meta() != (in.flags&nameMeta != 0) || c.bits&(1<<classHostShift-1) != in.flags {
+			t.Errorf("%q: class %+v, info %+v", name, c, in)
 		}
 		// isName: the name quoted matches, with anything after it; a
 		// longer, shorter or changed name does not.

@@ -58,7 +58,16 @@ func (p jsonParser) Parse(line []byte, ev *event.Event) error {
 
 // flattenInto appends the flattened members of line to ev.Fields.
 func flattenInto(line []byte, ev *event.Event, format string) error {
-	fs, err := flattenJSON(line, ev.Raw, ev.Fields)
+	sc := getJSONScratch()
+	err := sc.flattenInto(line, ev, format)
+	putJSONScratch(sc)
+	return err
+}
+
+// flattenInto is flattenInto with the caller's scratch: on success
+// sc.infos describes the names of the fields appended.
+func (sc *jsonScratch) flattenInto(line []byte, ev *event.Event, format string) error {
+	fs, err := sc.flatten(line, ev.Raw, ev.Fields)
 	if err != nil {
 		var je *JSONError
 		if errors.As(err, &je) {
@@ -81,15 +90,20 @@ const emptyKey = "empty_key"
 // parseJSON is the "json" parser.
 func parseJSON(line []byte, ev *event.Event) error {
 	n0 := len(ev.Fields)
-	if err := flattenInto(line, ev, "json"); err != nil {
-		return err
+	sc := getJSONScratch()
+	err := sc.flattenInto(line, ev, "json")
+	if err == nil {
+		// normalizeJSON(ev, n0) with the names the decoder classified
+		// (an empty name became emptyKey, which no table knows either).
+		// ev.Host as fillHost (which every caller runs after this) would
+		// set it from the host.name normalization adds, without its scan.
+		// infos are the fields emitted, so the roles hold for them.
+		if h, _ := normalizeJSONInfos(ev, n0, sc.infos, &sc.roles, sc.roles.timeIdx, true); h != "" && ev.Host == "" {
+			ev.Host = h
+		}
 	}
-	// ev.Host as fillHost (which every caller runs after this) would set
-	// it from the host.name normalization adds, without its scan.
-	if h := normalizeJSON(ev, n0); h != "" && ev.Host == "" {
-		ev.Host = h
-	}
-	return nil
+	putJSONScratch(sc)
+	return err
 }
 
 // NormalizeJSON sets ev.Time (when zero) from the time member and adds ECS
@@ -234,7 +248,12 @@ func DecodeJSONLine(line []byte, src string, ev *event.Event, opts JSONEventOpti
 	if err == nil {
 		// normalizeJSONInfos is NormalizeJSON(ev, n0) with the names
 		// already classified.
-		general = !normalizeJSONInfos(ev, n0, sc.infos, sc.roles.flags)
+		// decodeJSONEvent dropped members, so the time member is looked
+		// for again; the ECS names in roles.have still hold unless the
+		// caller named the time member (the time, message and metadata
+		// names are no ECS names: TestNameInfo).
+		_, app := normalizeJSONInfos(ev, n0, sc.infos, &sc.roles, -2, opts.TimeField == "")
+		general = !app
 	}
 	if ev.Host == "" && (err == nil || errors.Is(err, ErrNoTime)) {
 		if general {
@@ -269,8 +288,8 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 	if opts.TimeField != "" {
 		// Slow path: the time member is named by the caller.
 		timeIdx = -1
-		for i, in := range infos {
-			if in.name == opts.TimeField {
+		for i, f := range fields[n0:] {
+			if f.Name == opts.TimeField {
 				timeIdx = i
 				break
 			}
@@ -315,7 +334,6 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 		copy(fields[n0+a:], fields[n0+a+1:n0+n])
 		copy(infos[a:], infos[a+1:n])
 		n--
-		clear(infos[n:])
 		sc.infos = infos[:n]
 		ev.Fields = fields[:n0+n]
 		return timeErr
@@ -328,7 +346,7 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 			continue
 		}
 		f := fields[n0+i]
-		if in.flags&nameMeta != 0 {
+		if in.meta() {
 			ev.Set(f.Name, f.Value)
 			continue
 		}
@@ -336,65 +354,79 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 		infos[k] = in
 		k++
 	}
-	clear(infos[k:])
 	sc.infos = infos[:k]
 	ev.Fields = out
 	return timeErr
 }
 
-// normalizeJSONInfos is NormalizeJSON(ev, from) where infos describes the
-// names of ev.Fields[from:]: application JSON (the common case) is
-// normalized from infos without looking names up again and it returns
-// true; Windows and CloudTrail documents take NormalizeJSON's own path
-// (false).
-func normalizeJSONInfos(ev *event.Event, from int, infos []*nameInfo, flags uint8) bool {
+// normalizeJSONInfos is normalizeJSON(ev, from) where infos describes the
+// names of ev.Fields[from:] and r what the decoder learned of them:
+// application JSON (the common case) is normalized from infos without
+// looking names up again and app is true; Windows and CloudTrail
+// documents take normalizeJSON's own path (false). host is what
+// normalizeJSON returns. timeIdx is the index in infos of the time member
+// (-1: none; -2: look for it), and haveOK says whether r.have is the
+// union of the ECS bits of infos.
+func normalizeJSONInfos(ev *event.Event, from int, infos []nameClass, r *docRoles, timeIdx int, haveOK bool) (host string, app bool) {
+	flags := r.flags
 	if len(infos) != len(ev.Fields)-from {
-		normalizeJSON(ev, from) // BUG guard: infos out of step
-		return false
+		return normalizeJSON(ev, from), false // BUG guard: infos out of step
 	}
 	if flags&nameWindows != 0 || flags&(nameCTSource|nameCTName) == nameCTSource|nameCTName {
-		normalizeJSON(ev, from)
-		return false
+		return normalizeJSON(ev, from), false
 	}
 	if ev.Time == 0 {
-		timeIdx, timeRank := -1, int8(len(TimeKeys))
-		for i, in := range infos {
-			if r := in.timeRank; r >= 0 && r < timeRank {
-				timeIdx, timeRank = i, r
+		if timeIdx == -2 {
+			timeIdx = -1
+			timeRank := int8(len(TimeKeys))
+			for i, in := range infos {
+				if r := in.timeRank; r >= 0 && r < timeRank {
+					timeIdx, timeRank = i, r
+				}
 			}
 		}
 		setTimeFrom(ev, from, timeIdx)
 	}
-	normalizeInfos(ev, from, infos)
-	return true
+	have := r.have
+	if !haveOK {
+		have = 0
+		for _, in := range infos {
+			have |= in.ecsBit()
+		}
+	}
+	return normalizeInfos(ev, from, infos, have), true
 }
 
 // normalizeInfos is normalize(ev, from, jsonMap) where infos describes the
-// names of ev.Fields[from:] (their keys in jsonMap).
-func normalizeInfos(ev *event.Event, from int, infos []*nameInfo) {
+// names of ev.Fields[from:] (their keys in jsonMap) and have is the union
+// of their ECS bits; it returns what normalize returns.
+func normalizeInfos(ev *event.Event, from int, infos []nameClass, have uint64) string {
 	fm := jsonMap
 	fs := ev.Fields
-	var have uint64
 	if from > 0 {
 		var pending [pendingCap]uint64
-		have, _ = fm.scan(fs[:from], 0, from, &pending, true)
+		h, _ := fm.scan(fs[:from], 0, from, &pending, true)
+		have |= h
 	}
-	mapped := false
-	for _, in := range infos {
-		have |= in.ecsBit
-		mapped = mapped || in.ecs != nil
-	}
-	if !mapped {
-		return
-	}
+	had := have
 	// Appending never changes the fields already in fs.
 	out := fs
+	ents := fm.ents
 	for i, in := range infos {
-		if in.ecs != nil {
-			out, have = appendECS(out, in.ecs, fs[from+i].Value, have)
+		if in.mapped() {
+			out, have = appendECS(out, ents[in.ecsLo:in.ecsHi], fs[from+i].Value, have)
 		}
 	}
 	ev.Fields = out
+	// The host.name added, as normalize finds it.
+	if hb := uint64(1) << (fm.hostTarget & 63); fm.hostTarget != noTarget && had&hb == 0 && have&hb != 0 {
+		for i := len(fs); i < len(out); i++ {
+			if out[i].Name == "host.name" {
+				return out[i].Value
+			}
+		}
+	}
+	return ""
 }
 
 // hostOf returns the first non-empty value of the fields host, hostname and
@@ -402,14 +434,14 @@ func normalizeInfos(ev *event.Event, from int, infos []*nameInfo) {
 // them; infos describes the names of ev.Fields[from:len(infos)+from]. The
 // fields NormalizeJSON appended after those are not looked at: the only
 // host name it adds, host.name, copies host or hostname, which come first.
-func hostOf(ev *event.Event, from int, infos []*nameInfo) string {
+func hostOf(ev *event.Event, from int, infos []nameClass) string {
 	if from > 0 || len(infos) > len(ev.Fields) {
 		return hostField(ev) // Slow path: fields before the document's (the receiver's)
 	}
 	// The first field of each name, as Get finds it.
 	var first [4]int
 	for i, in := range infos {
-		if r := in.hostRank; r != 0 && first[r] == 0 {
+		if r := in.hostRank(); r != 0 && first[r] == 0 {
 			first[r] = i + 1
 		}
 	}

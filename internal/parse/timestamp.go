@@ -591,10 +591,24 @@ func parseRFC3339Fast(s string) (int64, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return 0, false
 	}
-	year, month, day, hh, mm, ss, ok := isoDigits(s)
-	if !ok || year < 1900 || year > 2199 || month < 1 || month > 12 ||
-		day < 1 || day > daysIn(time.Month(month), year) || hh > 23 || mm > 59 || ss > 59 {
+	// The time of day as one word; the date's midnight from
+	// rfc3339DayCache when it holds this value's date bytes (the values of
+	// a log mostly share their day), else checked and computed here.
+	hh, mm, ss, ok := clock8(s, 11)
+	if !ok || hh > 23 || mm > 59 || ss > 59 {
 		return 0, false
+	}
+	lo, hi := load64(s, 0), uint16(s[8])|uint16(s[9])<<8
+	var mid int64 // utcSeconds of the date's midnight
+	if c := rfc3339DayCache.Load(); c != nil && c.lo == lo && c.hi == hi {
+		mid = c.mid
+	} else {
+		year, month, day, _, _, _, ok := isoDigits(s)
+		if !ok || year < 1900 || year > 2199 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
+			return 0, false
+		}
+		mid = utcSeconds(year, time.Month(month), day, 0, 0, 0)
+		rfc3339DayCache.Store(&isoDay{lo: lo, hi: hi, mid: mid})
 	}
 	i, nsec := 19, 0
 	if s[i] == '.' {
@@ -631,9 +645,16 @@ func parseRFC3339Fast(s string) (int64, bool) {
 	default:
 		return 0, false
 	}
-	sec := utcSeconds(year, time.Month(month), day, hh, mm, ss) - int64(off)
+	// utcSeconds is the midnight plus the time of day (int64 arithmetic).
+	sec := mid + int64(hh)*3600 + int64(mm)*60 + int64(ss) - int64(off)
 	return sec*1e9 + int64(nsec), true
 }
+
+// rfc3339DayCache is parseRFC3339Fast's last date: its bytes and midnight,
+// stored only after the date passed parseRFC3339Fast's own checks (year
+// 1900-2199, a day of its month), which are stricter than parseISO's (so
+// the two do not share isoDayCache).
+var rfc3339DayCache atomic.Pointer[isoDay]
 
 func daysIn(m time.Month, year int) int {
 	switch m {

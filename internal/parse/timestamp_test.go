@@ -172,10 +172,21 @@ func TestParseRFC3339Fast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	check := func(s string) {
 		t.Helper()
+		// A cold call (rfc3339DayCache empty), then the same value with
+		// its date cached, and after another date was cached: the cache
+		// changes neither the answer nor whether there is one.
+		rfc3339DayCache.Store(nil)
 		got, ok := parseRFC3339Fast(s)
 		want, err := time.Parse(time.RFC3339Nano, s)
 		if ok && (err != nil || got != want.UnixNano()) {
 			t.Fatalf("parseRFC3339Fast(%q) = %d, want %v %v", s, got, want.UnixNano(), err)
+		}
+		for _, other := range []string{s, "2026-11-25T10:00:00Z"} {
+			rfc3339DayCache.Store(nil)
+			parseRFC3339Fast(other)
+			if got2, ok2 := parseRFC3339Fast(s); got2 != got || ok2 != ok {
+				t.Fatalf("parseRFC3339Fast(%q) after %q = %d %v, cold %d %v", s, other, got2, ok2, got, ok)
+			}
 		}
 	}
 	for _, s := range []string{
@@ -199,6 +210,11 @@ func TestParseRFC3339Fast(t *testing.T) {
 			b = append(b, digits[rng.IntN(10)])
 		}
 		check(string(b))
+		// The same date with its time of day or zone changed (a cache hit).
+		if len(b) > 19 {
+			b[11+rng.IntN(len(b)-11)] = "0123456789-:+.TZz "[rng.IntN(18)]
+			check(string(b))
+		}
 	}
 }
 
