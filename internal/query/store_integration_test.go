@@ -26,7 +26,10 @@ func TestScriptsStore(t *testing.T) {
 
 func storeSnapshot(t *testing.T, events []event.Event, blockRows int) store.Snapshot {
 	t.Helper()
-	s, err := store.Open(store.Options{Dir: t.TempDir(), BlockRows: blockRows, MaintainInterval: -1, Sync: store.SyncInterval})
+	// Full flushes: the snapshot has the encoded parts of a settled store
+	// (the loaders these tests spy on); cheap parts have their own
+	// differential test (internal/store cheap_query_test.go).
+	s, err := store.Open(store.Options{Dir: t.TempDir(), BlockRows: blockRows, MaintainInterval: -1, Sync: store.SyncInterval, FullFlush: true})
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

@@ -60,10 +60,24 @@ func (sn *snapshot) partBlocks(ctx context.Context, q *Query) (Stats, []BlockRef
 		spans = cut
 	}
 	check := func(f *filter, s *span) {
+		cheap := s.p.cheap()
 		for i := s.lo; i < s.hi; i++ {
 			bm := &s.p.blocks[i]
 			sk := s.p.streams[bm.stream]
-			if !q.overlaps(bm.minTime, bm.maxTime) || !q.wantStream(sk.source, sk.host) || !f.partBlock(s.p, i) {
+			if !q.overlaps(bm.minTime, bm.maxTime) || !q.wantStream(sk.source, sk.host) {
+				s.skip++
+				continue
+			}
+			if cheap {
+				// No filters: pruned on metadata, like in-memory blocks.
+				if !f.metaMay(s.p.info.Partition, sk.source, sk.host) {
+					s.skip++
+					continue
+				}
+				s.kept = append(s.kept, &cheapRef{p: s.p, i: i})
+				continue
+			}
+			if !f.partBlock(s.p, i) {
 				s.skip++
 				continue
 			}

@@ -88,6 +88,11 @@ func TestCrashBeforeCommit(t *testing.T) {
 	s2 := openTest(t, testOptions(dir))
 	defer s2.Close()
 	checkIDs(t, readAll(t, s2, Query{}), 100)
+	// Wait for the background flush of the replayed rows, which may be
+	// writing a part of the same name (renamed, not yet committed).
+	if err := s2.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, in := range infos {
 		// s2 may have flushed the replayed rows under the same name.
 		s2.mu.Lock()

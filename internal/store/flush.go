@@ -54,25 +54,50 @@ func (s *Store) writeMemtable(ctx context.Context, mt *memtable) ([]partInfo, er
 			mrows = append(mrows, c.rows...)
 		}
 		slices.SortStableFunc(mrows, cmpMemRow)
-		rows = decodeRows(mt.recs, mrows, &evs, &fields, rows)
-		for len(rows) > 0 {
-			day := dayOf(rows[0].Time)
-			n := sort.Search(len(rows), func(i int) bool { return dayOf(rows[i].Time) > day })
+		writer := func(day int64) (*partWriter, error) {
 			pd := partDay{k.partition, day}
-			w := writers[pd]
-			if w == nil {
-				name := partName(k.partition, day, s.man.nextID())
-				var err error
-				w, err = createPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(name)), k.partition, day, levelFast)
+			if w := writers[pd]; w != nil {
+				return w, nil
+			}
+			name := partName(k.partition, day, s.man.nextID())
+			w, err := createPart(filepath.Join(s.dir, partsDir, filepath.FromSlash(name)), k.partition, day, levelFast)
+			if err != nil {
+				return nil, err
+			}
+			w.relName = name
+			w.fullRows = s.opts.BlockRows
+			if !s.opts.FullFlush {
+				w.version = rowsPartVersion
+			}
+			writers[pd] = w
+			return w, nil
+		}
+		if !s.opts.FullFlush {
+			// Cheap parts: the rows' WAL encodings, no decoding.
+			for len(mrows) > 0 {
+				day := dayOf(mrows[0].time)
+				n := sort.Search(len(mrows), func(i int) bool { return dayOf(mrows[i].time) > day })
+				w, err := writer(day)
+				if err == nil {
+					err = writeCheapStream(w, k.source, k.host, mt.recs, mrows[:n], s.opts.BlockRows)
+				}
 				if err != nil {
 					abort()
 					return nil, err
 				}
-				w.relName = name
-				w.fullRows = s.opts.BlockRows
-				writers[pd] = w
+				mrows = mrows[n:]
 			}
-			if err := writeStream(w, k.source, k.host, rows[:n], s.opts.BlockRows); err != nil {
+			continue
+		}
+		rows = decodeRows(mt.recs, mrows, &evs, &fields, rows)
+		for len(rows) > 0 {
+			day := dayOf(rows[0].Time)
+			n := sort.Search(len(rows), func(i int) bool { return dayOf(rows[i].Time) > day })
+			w, err := writer(day)
+			if err == nil {
+				err = writeStream(w, k.source, k.host, rows[:n], s.opts.BlockRows)
+			}
+			if err != nil {
 				abort()
 				return nil, err
 			}
@@ -82,6 +107,10 @@ func (s *Store) writeMemtable(ctx context.Context, mt *memtable) ([]partInfo, er
 	infos := make([]partInfo, 0, len(writers))
 	for pd, w := range writers {
 		name := w.relName
+		if w.version == rowsPartVersion {
+			s.m.rowsCheap.Add(uint64(w.rows))
+		}
+		s.m.rowsEncoded.Add(uint64(w.encoded))
 		info, err := w.finish()
 		if err != nil {
 			delete(writers, pd)

@@ -14,7 +14,7 @@ import (
 // chunks of at most blockRows rows. A row is only the event's time and
 // where its encoding sits in the WAL record it came in (kept whole, as a
 // string never modified): no pointers, so the garbage collector never
-// scans rows, and a row costs 16 bytes besides its encoded bytes. Rows
+// scans rows, and a row costs 24 bytes besides its encoded bytes. Rows
 // are decoded when flushed or read. Rows are only ever appended, so a
 // snapshot may keep reading a chunk's first n rows while appends go on.
 type memtable struct {
@@ -37,10 +37,11 @@ type memChunk struct {
 	minTime, maxTime int64
 }
 
-// memRow locates one event: its encoding starts at off in record rec.
+// memRow locates one event: its encoding is bytes [off, end) of record
+// rec.
 type memRow struct {
-	time     int64
-	rec, off uint32
+	time          int64
+	rec, off, end uint32
 }
 
 func newMemtable(blockRows int) *memtable {
@@ -85,7 +86,11 @@ func (mt *memtable) insert(rec string, evs []event.Event, parts []string, offs [
 			ms.chunks[len(ms.chunks)-1] = nc
 			c = nc
 		}
-		c.rows = append(c.rows, memRow{time: e.Time, rec: ri, off: offs[i]})
+		end := uint32(len(rec)) // events are encoded one after another
+		if i+1 < len(offs) {
+			end = offs[i+1]
+		}
+		c.rows = append(c.rows, memRow{time: e.Time, rec: ri, off: offs[i], end: end})
 		c.minTime = min(c.minTime, e.Time)
 		c.maxTime = max(c.maxTime, e.Time)
 	}
@@ -169,10 +174,19 @@ func (r *memRef) order() []*event.Event {
 
 // Columns lists the same names, in the same order, as a part block built
 // from these rows would (see colBuilder.build), without building values.
-func (r *memRef) Columns() []string {
+func (r *memRef) Columns() []string { return eventsColumns(r.order()) }
+
+func (r *memRef) MinuteCounts() []MinuteCount { return minuteCounts(r.order()) }
+
+func (r *memRef) Load(cols []string) (*Block, error) {
+	return eventsBlock(r.key.partition, r.key.source, r.key.host, r.order(), cols), nil
+}
+
+// eventsColumns lists the same names, in the same order, as a part block
+// built from rows would (see colBuilder.build), without building values.
+func eventsColumns(rows []*event.Event) []string {
 	out := []string{event.FieldTime, event.FieldRaw, event.FieldCategory}
 	seen := map[string]bool{}
-	rows := r.order()
 	for _, e := range rows {
 		if e.Received != 0 {
 			out = append(out, event.FieldReceived)
@@ -190,11 +204,10 @@ func (r *memRef) Columns() []string {
 	return out
 }
 
-func (r *memRef) MinuteCounts() []MinuteCount { return minuteCounts(r.order()) }
-
-func (r *memRef) Load(cols []string) (*Block, error) {
-	rows := r.order()
-	b := &Block{Partition: r.key.partition, Source: r.key.source, Host: r.key.host, Times: make([]int64, len(rows))}
+// eventsBlock builds the named columns (nil: all) of a block of rows
+// (sorted by time, all of one stream) in memory.
+func eventsBlock(partition, source, host string, rows []*event.Event, cols []string) *Block {
+	b := &Block{Partition: partition, Source: source, Host: host, Times: make([]int64, len(rows))}
 	for i, e := range rows {
 		b.Times[i] = e.Time
 	}
@@ -206,14 +219,14 @@ func (r *memRef) Load(cols []string) (*Block, error) {
 			cols = append(cols, c.name)
 		}
 	}
-	sk := streamKey{r.key.source, r.key.host}
+	sk := streamKey{source, host}
 	for _, name := range cols {
 		switch name {
 		case event.FieldTime:
 			b.Cols = append(b.Cols, timeColumn(b.Times))
 			continue
 		case event.FieldSource, event.FieldHost, event.FieldPartition:
-			b.Cols = append(b.Cols, metaColumn(name, r.key.partition, sk, len(rows)))
+			b.Cols = append(b.Cols, metaColumn(name, partition, sk, len(rows)))
 			continue
 		}
 		if i, ok := cb.idx[name]; ok {
@@ -223,5 +236,5 @@ func (r *memRef) Load(cols []string) (*Block, error) {
 		}
 		b.Cols = append(b.Cols, absentColumn(name, len(rows)))
 	}
-	return b, nil
+	return b
 }

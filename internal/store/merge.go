@@ -53,7 +53,7 @@ func (s *Store) pickMerge(eager bool) []*part {
 	}
 	groups := map[partDay][]*part{}
 	for _, p := range s.parts {
-		if p.info.Rows > s.opts.MergeMaxRows {
+		if p.info.Rows > s.opts.MergeMaxRows && !p.cheap() {
 			continue
 		}
 		k := partDay{p.info.Partition, p.info.Day}
@@ -61,7 +61,7 @@ func (s *Store) pickMerge(eager bool) []*part {
 	}
 	keys := make([]partDay, 0, len(groups))
 	for k, g := range groups {
-		if len(g) >= 2 {
+		if len(g) >= 2 || g[0].cheap() {
 			keys = append(keys, k)
 		}
 	}
@@ -80,6 +80,11 @@ func (s *Store) pickMerge(eager bool) []*part {
 			mode = s.mergeModeLocked(k, now)
 		}
 		if g = s.ripeTier(groups[k], budget, mode); g != nil {
+			break
+		}
+		// Idle or quiet: no cheap part stays; busy: cheap parts stay
+		// under a bound (cheap_part.go).
+		if g = cheapTier(groups[k], s.opts.MergeMaxParts, budget, mode == mergeBusy, s.opts.MergeMaxRows); g != nil {
 			break
 		}
 	}
@@ -238,10 +243,12 @@ func (s *Store) mergeParts(ctx context.Context, in []*part) error {
 			return fmt.Errorf("merge %s: %w", name, err)
 		}
 	}
+	encoded := w.encoded
 	info, err := w.finish()
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
+	s.m.rowsEncoded.Add(uint64(encoded))
 	info.Name = name
 	c := commit{Op: "merge", Add: []partInfo{info}}
 	for _, p := range in {
@@ -384,6 +391,15 @@ func (c *cursor) head() *event.Event {
 // fill decodes the next block when the current one is used up.
 func (c *cursor) fill() error {
 	for c.pos >= len(c.rows) && len(c.blocks) > 0 && !c.verbatim[0] {
+		if c.p.cheap() {
+			evs, err := c.p.cheapEvents(c.blocks[0])
+			if err != nil {
+				return err
+			}
+			c.blocks, c.verbatim = c.blocks[1:], c.verbatim[1:]
+			c.rows, c.pos = evs, 0
+			continue
+		}
 		// Every stored column but the formatted _time (Times carries it).
 		b, err := c.p.loadBlock(c.blocks[0], c.p.blockColumns(&c.p.blocks[c.blocks[0]])[1:])
 		if err != nil {

@@ -25,6 +25,7 @@ func TestMergeCopiesFullBlocks(t *testing.T) {
 			dir := t.TempDir()
 			opts := testOptions(dir)
 			opts.MergeMinParts, opts.MergeMaxParts = 2, 8
+			opts.FullFlush = true // copies are of full parts' blocks
 			s := openTest(t, opts)
 			const flushes, per = 4, 1000 // 5 hosts: 200 rows a stream a flush, 2 full blocks
 			all := testEvents(0, flushes*per)

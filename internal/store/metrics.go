@@ -25,6 +25,11 @@ type Metrics struct {
 	// MergeBlocksCopied counts blocks merges copied verbatim instead of
 	// decoding and encoding them again.
 	MergeBlocksCopied uint64
+	// RowsEncoded counts rows flushes and merges wrote as full blocks
+	// (columns, templates, blooms); RowsCheap counts rows flushes wrote
+	// into cheap parts (Options.FullFlush unset). RowsEncoded over
+	// RowsAppended is how many full encodings a row got.
+	RowsEncoded, RowsCheap uint64
 	// BufferBytes is the memory held by not-yet-flushed events.
 	BufferBytes int64
 	BufferRows  int64
@@ -54,6 +59,7 @@ type PartitionMetrics struct {
 type counters struct {
 	rowsAppended, overloaded, flushes, flushErrors atomic.Uint64
 	merges, mergedParts, blocksCopied              atomic.Uint64
+	rowsEncoded, rowsCheap                         atomic.Uint64
 	retParts, retBytes, budgetParts, budgetBytes   atomic.Uint64
 	fsyncBuckets                                   []atomic.Uint64
 }
@@ -75,6 +81,7 @@ func (s *Store) Metrics() Metrics {
 		RowsAppended: s.m.rowsAppended.Load(), OverloadedAppends: s.m.overloaded.Load(),
 		Flushes: s.m.flushes.Load(), FlushErrors: s.m.flushErrors.Load(),
 		MergesDone: s.m.merges.Load(), MergedParts: s.m.mergedParts.Load(), MergeBlocksCopied: s.m.blocksCopied.Load(),
+		RowsEncoded: s.m.rowsEncoded.Load(), RowsCheap: s.m.rowsCheap.Load(),
 		RetentionDeletedParts: s.m.retParts.Load(), RetentionDeletedBytes: s.m.retBytes.Load(),
 		DiskBudgetDeletedParts: s.m.budgetParts.Load(), DiskBudgetDeletedBytes: s.m.budgetBytes.Load(),
 	}

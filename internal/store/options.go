@@ -53,6 +53,13 @@ type Options struct {
 	Holds Holds
 	// BlockRows is the maximum rows per block; default 8192.
 	BlockRows int
+	// FullFlush makes flushes write full parts (columns, templates,
+	// skeletons, bloom filters), as before session 7. By default a flush
+	// writes a cheap part (the rows' WAL encoding, compressed; see
+	// cheap_part.go) that merges turn into full parts: a row's first
+	// merge is then its only full encoding, and no cheap part is left
+	// once the store has been idle for a few seconds.
+	FullFlush bool
 	// MergeMinParts merges parts of a partition-day once it has this many
 	// of about one size (a big part waits until the smaller ones together
 	// are about its size, so rows are rewritten a logarithmic number of

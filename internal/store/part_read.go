@@ -96,7 +96,7 @@ func (p *part) decodeIndex() error {
 		return fmt.Errorf("index checksum mismatch at offset %d", off)
 	}
 	p.version = binary.LittleEndian.Uint32(foot[20:])
-	if p.version < 1 || p.version > partVersion { // 1 and 2 have no aliases and smaller dictionaries
+	if (p.version < 1 || p.version > partVersion) && p.version != rowsPartVersion { // 1 and 2 have no aliases and smaller dictionaries
 		return fmt.Errorf("unknown part version %d", p.version)
 	}
 	initCodecs()
@@ -109,7 +109,8 @@ func (p *part) decodeIndex() error {
 
 func (p *part) parseIndex(s string, dataEnd uint64) error {
 	r := &reader{s: s}
-	if v := r.uvarint(); r.err == nil && (v < 1 || v > partVersion) {
+	if v := r.uvarint(); r.err == nil && ((v < 1 || v > partVersion) && v != rowsPartVersion ||
+		p.version != 0 && (v == rowsPartVersion) != (p.version == rowsPartVersion)) {
 		return fmt.Errorf("index version %d", v)
 	}
 	p.info.Partition = r.str()
@@ -199,6 +200,9 @@ func (p *part) checkBlock(bm *blockMeta, end uint64) error {
 		if c.off > end || uint64(c.size) > end-c.off {
 			return fmt.Errorf("column %s outside the data", p.names[c.name])
 		}
+	}
+	if p.version == rowsPartVersion {
+		return checkCheapBlock(p, bm)
 	}
 	return nil
 }

@@ -68,6 +68,11 @@ type partWriter struct {
 	// full: full blocks are always compressed at levelBetter, so merges
 	// may copy them verbatim (see copyBlock).
 	fullRows int
+	// version is the part version written (0: partVersion; cheap parts
+	// write rowsPartVersion).
+	version uint32
+	// encoded counts the rows writeBlock encoded (not copied, not cheap).
+	encoded int64
 
 	partition string
 	day       int64
@@ -86,6 +91,8 @@ type partWriter struct {
 	alias []int // by column: the earlier column it is an alias of, or -1
 	buf   []byte
 	cols  colBuilder
+	// raw and cheapOut are the batch and chunk buffers of cheap blocks.
+	raw, cheapOut []byte
 }
 
 // createPart starts writing the part at path (written under a temporary
@@ -143,6 +150,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if pw.fullRows > 0 && len(rows) >= pw.fullRows {
 		lv = levelBetter
 	}
+	pw.encoded += int64(len(rows))
 	bm := blockMeta{stream: pw.stream(streamKey{source, host}), minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
 	bm.minutes = minuteCounts(rows)
 	cb := &pw.cols
@@ -302,9 +310,17 @@ func minuteOf(t int64) int64 {
 	return m
 }
 
+// partVersion is the version pw writes.
+func (pw *partWriter) partVersion() uint32 {
+	if pw.version != 0 {
+		return pw.version
+	}
+	return partVersion
+}
+
 // encodeIndex returns the uncompressed index.
 func (pw *partWriter) encodeIndex() []byte {
-	b := binary.AppendUvarint(nil, partVersion)
+	b := binary.AppendUvarint(nil, uint64(pw.partVersion()))
 	b = appendStr(b, pw.partition)
 	b = binary.AppendVarint(b, pw.day)
 	b = binary.AppendUvarint(b, uint64(len(pw.names)))
@@ -359,6 +375,8 @@ type partInfo struct {
 	Blocks    int    `json:"blocks"`
 	MinTime   int64  `json:"min_time"`
 	MaxTime   int64  `json:"max_time"`
+	// Cheap marks a cheap part (rowsPartVersion, cheap_part.go).
+	Cheap bool `json:"cheap,omitempty"`
 }
 
 // finish writes the index and footer, syncs, and renames the file into
@@ -375,7 +393,7 @@ func (pw *partWriter) finish() (partInfo, error) {
 	foot := binary.LittleEndian.AppendUint64(nil, idxOff)
 	foot = binary.LittleEndian.AppendUint64(foot, uint64(len(z)))
 	foot = binary.LittleEndian.AppendUint32(foot, crc32.Checksum(z, castagnoli))
-	foot = binary.LittleEndian.AppendUint32(foot, partVersion)
+	foot = binary.LittleEndian.AppendUint32(foot, pw.partVersion())
 	foot = append(foot, partEndMagic...)
 	if err := pw.write(foot); err != nil {
 		pw.abort()
@@ -398,7 +416,7 @@ func (pw *partWriter) finish() (partInfo, error) {
 		return partInfo{}, fmt.Errorf("rename part: %w", err)
 	}
 	return partInfo{Partition: pw.partition, Day: pw.day, Size: int64(pw.off), CRC: pw.crc.Sum32(), Rows: pw.rows,
-		Blocks: len(pw.blocks), MinTime: pw.minTime, MaxTime: pw.maxTime}, nil
+		Blocks: len(pw.blocks), MinTime: pw.minTime, MaxTime: pw.maxTime, Cheap: pw.version == rowsPartVersion}, nil
 }
 
 // abort removes the unfinished file.

@@ -244,17 +244,23 @@ func (f *filter) equalMay(p *part, i int) bool {
 
 // memBlock prunes in-memory blocks on metadata only.
 func (f *filter) memBlock(r *memRef) bool {
+	return f.metaMay(r.key.partition, r.key.source, r.key.host)
+}
+
+// metaMay reports whether a block of the given partition and stream may
+// match, looking at nothing else (in-memory blocks, cheap blocks).
+func (f *filter) metaMay(partition, source, host string) bool {
 	switch f.op {
 	case FilterAnd:
 		for _, k := range f.kids {
-			if !k.memBlock(r) {
+			if !k.metaMay(partition, source, host) {
 				return false
 			}
 		}
 		return true
 	case FilterOr:
 		for _, k := range f.kids {
-			if k.memBlock(r) {
+			if k.metaMay(partition, source, host) {
 				return true
 			}
 		}
@@ -262,11 +268,11 @@ func (f *filter) memBlock(r *memRef) bool {
 	case FilterEqual:
 		switch f.field {
 		case event.FieldSource:
-			return r.key.source == f.value
+			return source == f.value
 		case event.FieldHost:
-			return r.key.host == f.value
+			return host == f.value
 		case event.FieldPartition:
-			return r.key.partition == f.value
+			return partition == f.value
 		}
 	}
 	return true

@@ -43,7 +43,9 @@ func rawContains(t *testing.T, refs []BlockRef, needle string) int {
 }
 
 func TestBlocksPruning(t *testing.T) {
-	s := openTest(t, testOptions(t.TempDir()))
+	opts := testOptions(t.TempDir())
+	opts.FullFlush = true // cheap parts prune on metadata only (TestCheapPruning)
+	s := openTest(t, opts)
 	defer s.Close()
 	ctx := context.Background()
 	evs := testEvents(0, 2000)
