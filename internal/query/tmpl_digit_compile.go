@@ -21,8 +21,9 @@ func (bv *blockView) compileDigit(dp *digitProgs, id int) {
 	sk := tv.tmpl.Skeleton(id)
 	ans, vars := bv.digitRefs(dp, sk)
 	// Whether the skeleton has a place for the term matters only when its
-	// references leave its rows open (a scan of the whole skeleton).
-	vars = vars && ans == tmplNo && strings.Contains(sk, dp.inner)
+	// references leave its rows open (a scan of the whole skeleton, but
+	// for a term of one run: any placeholder is a place).
+	vars = vars && ans == tmplNo && (dp.inner == placeholder || strings.Contains(sk, dp.inner))
 	switch {
 	case ans != tmplNo:
 		dp.joins = dp.joins[:lo]
@@ -33,6 +34,10 @@ func (bv *blockView) compileDigit(dp *digitProgs, id int) {
 		s.lo, s.hi, s.ans, s.vars = int32(lo), int32(len(dp.joins)), digitRows, vars
 	}
 }
+
+// placeholder is a skeleton's variable (the inner pattern of a term of
+// one run).
+const placeholder = string(rune(store.TemplateEscape)) + string(rune(store.TemplateVar))
 
 // digitRefs walks the references of skeleton sk (compileDigit),
 // appending its joins to dp.joins; vars: sk has placeholders.

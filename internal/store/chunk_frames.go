@@ -421,6 +421,9 @@ func checkChunkFrames(ch []byte) error {
 	if err := checkFramed(body[k : k+int(hl)]); err != nil {
 		return fmt.Errorf("skeleton head: %w", err)
 	}
+	if err := checkGroupedHead(body[k : k+int(hl)]); err != nil {
+		return fmt.Errorf("skeleton head: %w", err)
+	}
 	if err := checkFramed(body[k+int(hl):]); err != nil {
 		return fmt.Errorf("skeleton variables: %w", err)
 	}

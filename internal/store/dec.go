@@ -19,6 +19,7 @@ func decodeDeltas(body string, dst []int64) (int, error) {
 	off := 0
 	var prev int64
 	i := 0
+fast:
 	// Fastest path: a varint of at most eight bytes read as one word
 	// (no branch per byte), while eight bytes are left.
 	for ; i < len(dst) && off+8 <= len(body); i++ {
@@ -68,6 +69,12 @@ func decodeDeltas(body string, dst []int64) (int, error) {
 		}
 		prev += x
 		dst[i] = prev
+		if off+8 <= len(body) {
+			// A varint of nine bytes or more (a block's first time, the
+			// delta from 0): back to words for the rest.
+			i++
+			goto fast
+		}
 	}
 	return off, nil
 }

@@ -30,6 +30,7 @@ type skelBlock struct {
 	plans []skelPlan // by skeleton
 	lits  []string
 	holes []int32
+	ht    headTable // of a grouped head read by rows (rowload_skel.go)
 }
 
 var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
@@ -288,6 +289,7 @@ func (sb *skelBlock) release() {
 	clear(sb.plans)
 	sb.plans, sb.lits, sb.holes = sb.plans[:0], sb.lits[:0], sb.holes[:0]
 	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded, sb.counted = sb.sc[:0], sb.skels[:0], nil, "", false, false
+	sb.ht.frames = nil
 	skelPool.Put(sb)
 }
 

@@ -53,10 +53,15 @@ func (sb *skelBlock) loadVars() error {
 		base = r.off
 	}
 	if off != len(body)-base {
-		return fmt.Errorf("%w: variables hold %d bytes, %d left", errSkeleton, off, len(body)-base)
+		// A filter item (vars_filter.go) follows the variables.
+		w, err := varsFilterItem(sb.vars, body, base, off, nv)
+		if err != nil {
+			return err
+		}
+		base += w
 	}
 	sb.voff[nv] = int32(off)
-	sb.vb = body[base:]
+	sb.vb = body[base : base+off]
 	sb.loaded = true
 	return nil
 }

@@ -86,7 +86,7 @@ func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		if cap(sc.body) < bs.size {
-			sc.body = make([]byte, 0, bs.size)
+			sc.body = bigBody(bs.size)
 		}
 		sc.body = sc.body[:0]
 	case codecFramed:
@@ -96,8 +96,12 @@ func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
 			return nil, err
 		}
 		bs.ft = &sc.ft
-		// parse bounded n by the frames' sizes.
-		sc.body = slices.Grow(sc.body[:0], bs.size)[:bs.size]
+		// parse bounded n by the frames' sizes. Only the frames read are
+		// written: a recycled buffer needs no clearing.
+		if cap(sc.body) < bs.size {
+			sc.body = bigBody(bs.size)
+		}
+		sc.body = sc.body[:bs.size]
 		bs.done = slices.Grow(sc.done[:0], len(sc.ft.ends))[:len(sc.ft.ends)]
 		clear(bs.done)
 		sc.done = bs.done
@@ -271,6 +275,25 @@ func (bs *bodyStream) frames(first, last int) error {
 		bs.done[i] = true
 	}
 	return nil
+}
+
+// bigBodies keeps the large buffers of framed bodies between row-wise
+// loads (a row scratch is taken for every column, so the one that held
+// a framed body is rarely the next one to need such a buffer).
+var bigBodies sync.Pool
+
+// bigBodyMin: row scratch buffers at least this large go to bigBodies.
+const bigBodyMin = 128 << 10
+
+// bigBody returns a buffer of capacity at least n (zero length).
+func bigBody(n int) []byte {
+	if b, ok := bigBodies.Get().(*[]byte); ok {
+		if cap(*b) >= n {
+			return (*b)[:0]
+		}
+		bigBodies.Put(b)
+	}
+	return make([]byte, 0, max(n, bigBodyMin))
 }
 
 // shortError is errShort with the prefix length that would do.

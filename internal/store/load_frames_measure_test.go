@@ -96,7 +96,10 @@ func TestRowLoadCost(t *testing.T) {
 	if dir == "" {
 		t.Skip("set MAMORI_NEEDLE_STORE to a copy of a store directory to time row-wise loads")
 	}
-	at := atoiOr(os.Getenv("MAMORI_ROW_AT"), 500)
+	at := 500
+	if v := os.Getenv("MAMORI_ROW_AT"); v != "" {
+		at = atoiOr(v, 500)
+	}
 	s, snap, f := needleStore(t, dir)
 	defer s.Close()
 	defer snap.Release()
@@ -107,7 +110,11 @@ func TestRowLoadCost(t *testing.T) {
 	runtime.LockOSThread() // threadCPU
 	defer runtime.UnlockOSThread()
 	best := time.Duration(1 << 62)
-	for range atoiOr(os.Getenv("MAMORI_ROW_PASSES"), 5) {
+	passes := 5 // atoiOr gives 0 for an unset variable
+	if v := os.Getenv("MAMORI_ROW_PASSES"); v != "" {
+		passes = atoiOr(v, 5)
+	}
+	for range passes {
 		start := threadCPU()
 		for _, r := range refs {
 			rl, ok := r.(RowLoader)

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -65,6 +67,7 @@ type rowScratch struct {
 	whole  colScratch // a small body decoded at once
 	ft     frameTable // of a framed body being read
 	done   []bool     // its frames decoded so far
+	dict   []string   // the values of a dictionary
 }
 
 var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -156,7 +159,13 @@ func (p *part) timesAt(bm *blockMeta, rows []int) ([]int64, error) {
 func getRowScratch() *rowScratch { return rowScratchPool.Get().(*rowScratch) }
 
 func putRowScratch(sc *rowScratch) {
-	sc.body, sc.text = sc.body[:0], sc.text[:0]
+	if cap(sc.body) >= bigBodyMin {
+		b := sc.body[:0]
+		bigBodies.Put(&b)
+		sc.body = nil
+	}
+	clear(sc.dict) // views of bodies given back
+	sc.body, sc.text, sc.dict = sc.body[:0], sc.text[:0], sc.dict[:0]
 	rowScratchPool.Put(sc)
 }
 
@@ -385,18 +394,18 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 			col.Values[i] = v
 		}
 	case kindInt:
+		// The values up to the last listed row, eight bytes a step
+		// (decodeDeltas); a prefix too short gives errShort.
+		sc.times = slices.Grow(sc.times[:0], last+1)[:last+1]
+		if _, err := decodeDeltas(body, sc.times); err != nil {
+			return err
+		}
 		// 20 bytes hold any int64: text never moves while it fits.
 		text := slices.Grow(sc.text[:0], 20*len(l.rows))
-		var prev int64
-		j := 0
-		for i := 0; i <= last && r.err == nil; i++ {
-			prev += r.varint()
-			if i == l.rows[j] {
-				start := len(text)
-				text = appendInt(text, prev)
-				col.Values[i] = bytesToString(text[start:])
-				j++
-			}
+		for _, i := range l.rows {
+			start := len(text)
+			text = appendInt(text, sc.times[i])
+			col.Values[i] = bytesToString(text[start:])
 		}
 		sc.text = text
 	case kindDict:
@@ -406,23 +415,27 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 			r.err = errShort
 			n = 0
 		}
-		dict := make([]string, n)
+		dict := slices.Grow(sc.dict[:0], int(n))[:n]
+		sc.dict = dict
 		for i := range dict {
 			dict[i] = r.str()
 		}
-		j := 0
-		for i := 0; i <= last && r.err == nil; i++ {
-			var c uint64
-			if r.off < len(body) && body[r.off] < 0x80 {
-				c = uint64(body[r.off]) // one-byte codes: most
-				r.off++
-			} else {
-				c = r.uvarint()
+		at := 0 // the row of the code at r.off
+		for _, i := range l.rows {
+			if r.err != nil {
+				break
 			}
-			if i != l.rows[j] || r.err != nil {
-				continue
+			// Skip the codes of the rows between, eight bytes a step.
+			var ok bool
+			if r.off, ok = skipVarints(body, r.off, i-at); !ok {
+				r.err = errShort
+				break
 			}
-			j++
+			at = i + 1
+			c := r.uvarint()
+			if r.err != nil {
+				break
+			}
 			switch {
 			case c == 0:
 				col.Absent[i] = true
@@ -482,6 +495,26 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 		}
 	}
 	return r.err
+}
+
+// skipVarints returns the offset in body after the n uvarints that
+// start at pos, counting their last bytes (high bit clear) eight at a
+// time; false when body ends first.
+func skipVarints(body string, pos, n int) (int, bool) {
+	for n >= 8 && pos+8 <= len(body) {
+		c := bits.OnesCount64(^binary.LittleEndian.Uint64(stringBytes(body[pos:])) & highBits)
+		if c > n {
+			break
+		}
+		n -= c
+		pos += 8
+	}
+	for ; n > 0 && pos < len(body); pos++ {
+		if body[pos] < 0x80 {
+			n--
+		}
+	}
+	return pos, n == 0
 }
 
 // framedValues sets the listed rows' values of a framed plain or

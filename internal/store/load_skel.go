@@ -20,6 +20,15 @@ const highBits = 0x8080808080808080
 // skeletons reads the listed rows of kindSkeleton chunk ch and expands
 // their raw texts, decoding the columns they refer to for the same rows.
 func (l *rowLoader) skeletons(ch []byte) (Column, error) {
+	if head, vars, ok := groupedHeadOf(ch); ok {
+		// A grouped head: only the listed rows' frames.
+		sb := skelPool.Get().(*skelBlock)
+		defer sb.release()
+		if err := sb.decodeGroupedRows(head, vars, int(l.bm.rows), l.rows); err != nil {
+			return Column{}, fmt.Errorf("decode column: skeleton head: %w", err)
+		}
+		return l.skeletonsOf(sb)
+	}
 	sb, err := decodeSkeletonHead(ch, int(l.bm.rows))
 	if err != nil {
 		return Column{}, err

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mamori/mamori/internal/event"
-	"github.com/mamori/mamori/internal/token"
 )
 
 // RawTemplates is the _raw column of a part block as stored, for searches
@@ -35,6 +34,9 @@ type RawTemplates struct {
 	col   int // the block column of sb
 	built []bool
 	tbuf  []byte // built templates; grows in new arrays, never moves a text
+	// The variables read by groups (vars_filter_read.go), once a needle
+	// used the filters: then rows read their variables from their groups.
+	vg *varGroups
 }
 
 type mayEntry struct {
@@ -118,9 +120,9 @@ func (t *RawTemplates) build(row int) string {
 	if t.sb.ids[row] == 0 {
 		return ""
 	}
-	if err := t.sb.loadVars(); err != nil {
+	if err := t.rowVars(row); err != nil {
 		if t.err == nil {
-			t.err = fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+			t.err = err
 		}
 		return ""
 	}
@@ -162,16 +164,31 @@ func (t *RawTemplates) SkeletonOf(row int) int { return int(t.sb.ids[row]) - 1 }
 // at once, for less.
 func (t *RawTemplates) Var(row, j int) (string, error) {
 	sb := t.sb
-	if !sb.loaded {
-		if err := t.loadVars(); err != nil {
-			return "", err
-		}
+	if err := t.rowVars(row); err != nil {
+		return "", err
 	}
 	v := int(sb.vstart[row]) + j
 	if j < 0 || v >= int(sb.vstart[row+1]) {
 		return "", fmt.Errorf("part %s block %d column %s: %w: variable %d of row %d", t.l.p.path, t.l.i, event.FieldRaw, errSkeleton, j, row)
 	}
 	return sb.vb[sb.voff[v]:sb.voff[v+1]], nil
+}
+
+// rowVars makes the variables of row readable in sb.voff and sb.vb: all
+// of the block's, or its groups' once a needle read the variables by
+// groups.
+func (t *RawTemplates) rowVars(row int) error {
+	sb := t.sb
+	if sb.loaded {
+		return nil
+	}
+	if t.vg == nil {
+		return t.loadVars()
+	}
+	if err := t.vg.ensure(sb, int(sb.vstart[row]), int(sb.vstart[row+1])); err != nil {
+		return fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+	}
+	return nil
 }
 
 // RowVars returns the variables of row, which has a skeleton (SkeletonOf
@@ -188,10 +205,8 @@ func (t *RawTemplates) Var(row, j int) (string, error) {
 // every variable's offset (one pass); Var and RowVars share that work.
 func (t *RawTemplates) RowVars(row int) (vb string, offs []int32, err error) {
 	sb := t.sb
-	if !sb.loaded {
-		if err := t.loadVars(); err != nil {
-			return "", nil, err
-		}
+	if err := t.rowVars(row); err != nil {
+		return "", nil, err
 	}
 	return sb.vb, sb.voff[sb.vstart[row] : sb.vstart[row+1]+1], nil
 }
@@ -200,34 +215,39 @@ func (t *RawTemplates) RowVars(row int) (vb string, offs []int32, err error) {
 // variable equal to v under ASCII case folding (token.EqualFold), for
 // blocks with skeletons (Skeletons > 0). It compares every variable of
 // the block in one pass, by length first, with no call per row (a
-// needle's candidate rows, tmpl_digit_scan.go in package query). Like
-// RowVars, the first call decompresses the variables.
+// needle's candidate rows, tmpl_digit_scan.go in package query). When
+// the block's variables have filters that decide v (part version 5,
+// vars_filter.go), only the groups of variables that may hold it are
+// decompressed, and later reads of a row's variables (RowVars, Var,
+// AppendRaw, Template) decompress only that row's groups; else, like
+// RowVars, the first call decompresses all of them.
 func (t *RawTemplates) RowsWithVar(v string, fn func(row int)) error {
 	sb := t.sb
+	if v == "" {
+		return nil // variables are never empty
+	}
 	if !sb.loaded {
+		if t.vg == nil {
+			vg, err := openVarGroups(sb)
+			if err != nil {
+				return fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+			}
+			t.vg = vg
+		}
+		if t.vg != nil {
+			done, err := t.vg.rowsWith(sb, v, fn)
+			if err != nil {
+				return fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+			}
+			if done {
+				return nil
+			}
+		}
 		if err := t.loadVars(); err != nil {
 			return err
 		}
 	}
-	n := int32(len(v))
-	if n == 0 {
-		return nil // variables are never empty
-	}
-	voff, vstart := sb.voff, sb.vstart
-	last := -1
-	for j := 0; j+1 < len(voff); j++ {
-		if voff[j+1]-voff[j] != n || !token.EqualFold(sb.vb[voff[j]:voff[j+1]], v) {
-			continue
-		}
-		// The row of variable j: vstart[r] <= j < vstart[r+1] (the
-		// first index past j, less one).
-		r, _ := slices.BinarySearch(vstart, int32(j)+1)
-		r--
-		if r != last {
-			fn(r)
-			last = r
-		}
-	}
+	scanVars(sb, 0, len(sb.voff)-1, v, -1, fn)
 	return nil
 }
 
@@ -579,6 +599,10 @@ func (t *RawTemplates) Release() {
 	if t.sb != nil {
 		t.sb.release()
 		t.sb = nil
+	}
+	if t.vg != nil {
+		t.vg.release()
+		t.vg = nil
 	}
 	t.texts, t.absent, t.mays, t.built, t.tbuf = nil, nil, nil, nil, nil
 }

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Row-wise loads of a kindSkeleton chunk whose head is grouped
+// (codecGrouped, rowload_head.go): only the frames of the listed rows'
+// id groups, the counts frame and the frames of their skeletons are
+// decoded.
+
+// groupedHeadOf splits kindSkeleton chunk ch into its head and vars
+// sub-chunks; ok when the head is grouped.
+func groupedHeadOf(ch []byte) (head, vars []byte, ok bool) {
+	if len(ch) < 2 || ch[0] != kindSkeleton || ch[1] != codecNone {
+		return nil, nil, false
+	}
+	n, k := binary.Uvarint(ch[2:])
+	if k <= 0 || n != uint64(len(ch)-2-k) {
+		return nil, nil, false // decodeHead reports it
+	}
+	body := ch[2+k:]
+	hl, k := binary.Uvarint(body)
+	if k <= 0 || hl > uint64(len(body)-k) || hl < 2 {
+		return nil, nil, false
+	}
+	head, vars = body[k:k+int(hl)], body[k+int(hl):]
+	if head[0] != kindSkeleton || head[1] != codecGrouped {
+		return nil, nil, false
+	}
+	return head, vars, true
+}
+
+// decodeGroupedRows sets sb up for the listed rows (ascending, inside
+// rows) of a block whose skeleton head is the grouped sub-chunk head and
+// whose variables are vars: the listed rows' ids and first variables
+// (vstart[r] and vstart[r+1]), the total of variables (vstart[rows]),
+// the placeholder counts and the skeletons of the groups those rows use
+// (the others ""). Other entries of ids and vstart are not set.
+func (sb *skelBlock) decodeGroupedRows(head, vars []byte, rows int, listed []int) error {
+	n, k := binary.Uvarint(head[2:])
+	if k <= 0 || n > maxChunkBytes {
+		return fmt.Errorf("%w: body length", errHead)
+	}
+	ht := &sb.ht
+	if err := ht.parse(head[2+k:], n); err != nil {
+		return err
+	}
+	if got := ht.rowEnds[len(ht.rowEnds)-1]; got != rows {
+		return fmt.Errorf("%w: %d rows of ids for %d", errHead, got, rows)
+	}
+	if total := ht.varStart[len(ht.rowEnds)]; total > math.MaxInt32 {
+		return fmt.Errorf("%w: %d variables", errHead, total)
+	}
+	if len(vars) == 0 || vars[0] != kindSkeleton {
+		return fmt.Errorf("%w: sub-chunk kinds", errSkeleton)
+	}
+	sb.vars = vars
+	sc := sb.scratch()
+	buf, err := ht.decode(len(ht.ends)-1, sc.body[:0])
+	if err != nil {
+		return err
+	}
+	sc.body = buf
+	nskel := ht.skelEnds[len(ht.skelEnds)-1]
+	if err := sb.counts(bytesToString(buf), nskel); err != nil {
+		return err
+	}
+	sb.skels = growTo(sb.skels, nskel)
+	clear(sb.skels)
+	sb.ids = growTo(sb.ids, rows)
+	sb.vstart = growTo(sb.vstart, rows+1)
+	sb.vstart[rows] = int32(ht.varStart[len(ht.rowEnds)])
+	if err := sb.groupedIDs(listed); err != nil {
+		return err
+	}
+	done := make([]bool, len(ht.skelEnds)) // skeleton groups decoded
+	for _, r := range listed {
+		id := int(sb.ids[r])
+		if id == 0 {
+			continue
+		}
+		g := sort.SearchInts(ht.skelEnds, id)
+		if done[g] {
+			continue
+		}
+		if err := sb.skelGroup(g); err != nil {
+			return err
+		}
+		done[g] = true
+	}
+	sb.counted, sb.loaded = true, false
+	return nil
+}
+
+// counts reads the placeholder counts of the nskel skeletons into
+// sb.nvar (nvar[0] = 0, for absent rows).
+func (sb *skelBlock) counts(b string, nskel int) error {
+	sb.nvar = growTo(sb.nvar, nskel+1)
+	sb.nvar[0] = 0
+	r := reader{s: b}
+	for i := 1; i <= nskel; i++ {
+		c := r.uvarint()
+		if r.err != nil || c > maxChunkBytes {
+			return fmt.Errorf("%w: placeholder count of skeleton %d", errHead, i-1)
+		}
+		sb.nvar[i] = int32(c)
+	}
+	if r.off != len(b) {
+		return fmt.Errorf("%w: %d bytes after the placeholder counts", errHead, len(b)-r.off)
+	}
+	return nil
+}
+
+// groupedIDs reads the listed rows' ids and first variables from their
+// id groups' frames.
+func (sb *skelBlock) groupedIDs(listed []int) error {
+	ht := &sb.ht
+	nskel := uint64(len(sb.nvar) - 1)
+	g, row, v := -1, 0, int64(0)
+	var r reader
+	for _, want := range listed {
+		if ig := sort.SearchInts(ht.rowEnds, want+1); ig != g {
+			if ig >= len(ht.rowEnds) {
+				return fmt.Errorf("%w: row %d past the ids", errHead, want)
+			}
+			sc := sb.scratch()
+			b, err := ht.decode(ht.nskel()+ig, sc.body[:0])
+			if err != nil {
+				return err
+			}
+			sc.body = b
+			g, r = ig, reader{s: bytesToString(b)}
+			row, v = 0, int64(ht.varStart[ig])
+			if ig > 0 {
+				row = ht.rowEnds[ig-1]
+			}
+		}
+		for ; row <= want; row++ {
+			id := r.uvarint()
+			if r.err != nil || id > nskel {
+				return fmt.Errorf("%w: id of row %d (group %d)", errHead, row, g)
+			}
+			if row == want {
+				sb.ids[row] = uint32(id)
+				sb.vstart[row] = int32(v)
+				sb.vstart[row+1] = int32(v + int64(sb.nvar[id]))
+			}
+			v += int64(sb.nvar[id])
+			if v > int64(sb.vstart[len(sb.vstart)-1]) {
+				return fmt.Errorf("%w: variables of row %d past the table's %d", errHead, row, sb.vstart[len(sb.vstart)-1])
+			}
+		}
+	}
+	return nil
+}
+
+// skelGroup decodes skeleton group g into sb.skels.
+func (sb *skelBlock) skelGroup(g int) error {
+	ht := &sb.ht
+	sc := sb.scratch()
+	b, err := ht.decode(g, sc.body[:0])
+	if err != nil {
+		return err
+	}
+	sc.body = b
+	r := reader{s: bytesToString(b)}
+	first := 0
+	if g == 0 {
+		if n := r.uvarint(); r.err != nil || n != uint64(len(sb.skels)) {
+			return fmt.Errorf("%w: %d skeletons, the table says %d", errHead, n, len(sb.skels))
+		}
+	} else {
+		first = ht.skelEnds[g-1]
+	}
+	for i := first; i < ht.skelEnds[g]; i++ {
+		sb.skels[i] = r.str()
+		if r.err != nil {
+			return fmt.Errorf("%w: skeleton %d: %w", errHead, i, r.err)
+		}
+	}
+	if r.off != len(b) {
+		return fmt.Errorf("%w: skeleton group %d: %d bytes after its skeletons", errHead, g, len(b)-r.off)
+	}
+	return nil
+}
