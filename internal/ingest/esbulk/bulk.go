@@ -158,7 +158,9 @@ func firstKey(line []byte) (string, bool) {
 // JSON object is kept raw with a parse error.
 func (d *decoder) document(line []byte, index string) event.Event {
 	ev := event.Event{Received: d.received}
-	if err := parse.DecodeJSONEvent(line, &ev, d.opts); err != nil && !errors.Is(err, parse.ErrNoTime) {
+	// Decoded and normalized as the native API does (ECS names beside
+	// the shipper's); the host is picked below, Beats' names first.
+	if err := ingest.DecodeJSON(line, &ev, d.opts); err != nil && !errors.Is(err, parse.ErrNoTime) {
 		ev = event.Event{Received: d.received, Raw: string(line)}
 		ev.Fields = append(ev.Fields, event.Field{Name: event.FieldParseError, Value: err.Error()})
 	}

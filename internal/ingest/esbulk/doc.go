@@ -4,7 +4,8 @@
 // _xpack, _cluster/health, index template, ILM and pipeline probes), with
 // the X-Elastic-Product header the official clients require. Filebeat,
 // Winlogbeat, Logstash, Fluent Bit, Vector, rsyslog omelasticsearch and
-// syslog-ng speak it.
+// syslog-ng speak it. Documents are decoded and normalized as the native
+// API decodes a JSON line (ingest.DecodeJSON), so they get the same fields.
 //
 // It is served under a path prefix (default /es, so the shipper's URL is
 // http://host:9280/es) and, unless turned off, also answers POST /_bulk at

@@ -7,7 +7,9 @@
 // Responses follow Splunk's {"text","code"} shape; an acknowledgement id is
 // returned when the client names a channel, and every id is reported as
 // indexed by /services/collector/ack, since a 200 is only sent after the
-// events are durable.
+// events are durable. Event members and raw lines are decoded as the
+// native API decodes a line (ingest.DecodeJSON, ingest.ParseText), so
+// they get the same fields; the envelope's or query's metadata wins.
 //
 // Main type: Receiver (New, Register), safe for concurrent use.
 package hec

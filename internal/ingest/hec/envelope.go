@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/parse"
 )
 
@@ -76,9 +77,14 @@ func nextObject(b []byte, i int) (start, end int, err error) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// decodeEnvelope turns one HEC event object into an event. A malformed
-// object is kept raw with a parse error; err reports it.
-func decodeEnvelope(obj []byte, received int64) (event.Event, error) {
+// decodeEnvelope turns one HEC event object into an event, its event
+// member decoded as the native API decodes a line: an object decoded and
+// normalized (ingest.DecodeJSON), a string parsed by text (ingest.ParseText
+// with topts; a string that does not parse is kept with _parse_error). The
+// envelope's metadata (time, host, sourcetype, source, index, fields) wins
+// over what the event member gives. A malformed object is kept raw with a
+// parse error; err reports it.
+func decodeEnvelope(obj []byte, received int64, text parse.Parser, topts parse.TimeOptions) (event.Event, error) {
 	ev := event.Event{Received: received}
 	var env envelope
 	if err := json.Unmarshal(obj, &env); err != nil {
@@ -93,12 +99,9 @@ func decodeEnvelope(obj []byte, received int64) (event.Event, error) {
 		if err := json.Unmarshal(env.Event, &s); err != nil {
 			return badEvent(obj, received, err), err
 		}
-		ev.Raw = s
-		if ns, ok := parse.DetectTime(s); ok {
-			ev.Time = ns
-		}
+		ingest.ParseText(text, []byte(s), &ev, topts)
 	case '{':
-		if err := parse.DecodeJSONEvent(env.Event, &ev, parse.JSONEventOptions{}); err != nil && !errors.Is(err, parse.ErrNoTime) {
+		if err := ingest.DecodeJSON(env.Event, &ev, parse.JSONEventOptions{}); err != nil && !errors.Is(err, parse.ErrNoTime) {
 			return badEvent(obj, received, err), err
 		}
 	default:

@@ -53,6 +53,8 @@ type Receiver struct {
 	auth  ingest.Authenticator
 	log   *slog.Logger
 	ackID atomic.Int64
+	text  parse.Parser      // parse.Auto for text events and /raw lines
+	topts parse.TimeOptions // zone of text timestamps without one
 }
 
 // New returns a receiver that appends to sink and checks tokens with auth.
@@ -72,7 +74,9 @@ func New(sink ingest.Sink, auth ingest.Authenticator, opts Options) (*Receiver, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger}, nil
+	topts := parse.TimeOptions{Location: opts.Location}
+	return &Receiver{opts: opts, sink: sink, auth: auth, log: opts.Logger,
+		text: ingest.TextParser(nil, topts), topts: topts}, nil
 }
 
 // Name implements ingest.HTTPReceiver.
@@ -228,7 +232,7 @@ func (r *Receiver) event(w http.ResponseWriter, req *http.Request) {
 		if start == end {
 			break
 		}
-		ev, err := decodeEnvelope(body[start:end], now)
+		ev, err := decodeEnvelope(body[start:end], now, r.text, r.topts)
 		if err != nil {
 			bad++
 		}
@@ -260,7 +264,7 @@ func (r *Receiver) raw(w http.ResponseWriter, req *http.Request) {
 	defer rc.Close()
 	q := req.URL.Query()
 	now := r.opts.Now().UnixNano()
-	topts := parse.TimeOptions{Location: r.opts.Location}
+	host := q.Get("host")
 	var events []event.Event
 	n := 0
 	var charged int64
@@ -275,11 +279,17 @@ func (r *Receiver) raw(w http.ResponseWriter, req *http.Request) {
 			}
 			charged += int64(len(line))
 		}
-		ev := event.Event{Received: now, Raw: string(line), Host: q.Get("host"), Source: q.Get("sourcetype")}
-		if ns, ok := parse.DetectTimeIn(ev.Raw, topts); ok && ns > 0 {
-			ev.Time = ns
-		} else {
+		// Parsed as the native API parses a text line (parse.Auto:
+		// syslog, CEF, LEEF, access logs...); a line that does not parse
+		// is kept raw with _parse_error. The query's host wins over the
+		// line's.
+		ev := event.Event{Received: now, Source: q.Get("sourcetype")}
+		ingest.ParseText(r.text, line, &ev, r.topts)
+		if ev.Time <= 0 {
 			ev.Time = now
+		}
+		if host != "" {
+			ev.Host = host
 		}
 		for _, kv := range [][2]string{{fieldSplunkSource, "source"}, {fieldSplunkSourcetype, "sourcetype"}, {fieldSplunkIndex, "index"}} {
 			if v := q.Get(kv[1]); v != "" {

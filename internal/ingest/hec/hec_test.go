@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/ingest"
 	"github.com/mamori/mamori/internal/ingest/ingesttest"
+	"github.com/mamori/mamori/internal/parse"
 )
 
 const token = "11111111-2222-3333-4444-555555555555"
@@ -162,7 +163,7 @@ func FuzzEvents(f *testing.F) {
 			if start == end {
 				break
 			}
-			ev, err := decodeEnvelope(body[start:end], 1)
+			ev, err := decodeEnvelope(body[start:end], 1, nil, parse.TimeOptions{})
 			if err != nil && ev.Raw != string(body[start:end]) {
 				t.Fatalf("bad envelope %q not kept raw: %q", body[start:end], ev.Raw)
 			}

@@ -304,7 +304,9 @@ func (c *Consumer) decode(dst []event.Event, r *kgo.Record, received int64) []ev
 		return dst
 	case FormatJSON:
 		ev := event.Event{Received: received}
-		err := parse.DecodeJSONEvent(r.Value, &ev, parse.JSONEventOptions{})
+		// Decoded and normalized as the native API does; the host is
+		// Kafka's choice below.
+		err := ingest.DecodeJSON(r.Value, &ev, parse.JSONEventOptions{})
 		if err != nil && !errors.Is(err, parse.ErrNoTime) {
 			return append(dst, rawEvent(r.Value, ts, received, meta, err))
 		}
@@ -317,10 +319,15 @@ func (c *Consumer) decode(dst []event.Event, r *kgo.Record, received int64) []ev
 		ev.Fields = append(ev.Fields, meta...)
 		return append(dst, ev)
 	}
-	ev := event.Event{Received: received, Time: ts, Raw: string(r.Value), Fields: meta}
-	if ns, ok := parse.DetectTime(ev.Raw); ok && ns > 0 {
-		ev.Time = ns
+	// A text value is parsed as the native API parses a text line
+	// (parse.Auto: syslog, CEF, LEEF, access logs...); one that does not
+	// parse is kept raw with _parse_error.
+	ev := event.Event{Received: received}
+	ingest.ParseText(nil, r.Value, &ev, parse.TimeOptions{})
+	if ev.Time <= 0 {
+		ev.Time = ts
 	}
+	ev.Fields = append(ev.Fields, meta...)
 	return append(dst, ev)
 }
 

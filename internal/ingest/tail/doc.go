@@ -7,7 +7,8 @@
 // of the first bytes against inode reuse) in a state file written after
 // each append, so a restart resumes where the last durable batch ended
 // (at-least-once). Files are polled, so it needs nothing beyond the
-// standard library.
+// standard library. Lines are decoded as the native API decodes them
+// (ingest.DecodeJSON, ingest.ParseText), so they get the same fields.
 //
 // Main type: Tailer (New, Run). Run owns everything; nothing is shared.
 package tail

@@ -50,8 +50,11 @@ type Options struct {
 	// Category is the category of the events.
 	Category string
 	// Format is "syslog" (parse lines as syslog), "text" (keep them as
-	// text) or "" (JSON lines are parsed, the rest kept as text with a
-	// detected timestamp).
+	// text with a detected timestamp) or "" (JSON lines are decoded and
+	// normalized, the rest parsed by parse.Auto, as the native API does).
+	// With "" Host stays the host of every line (a parsed one is in the
+	// fields); with "syslog" the header's host wins and Host is the
+	// fallback.
 	Format string
 	// Location is the zone of timestamps without one; nil means UTC.
 	Location *time.Location
@@ -90,13 +93,14 @@ func (o Options) Validate() error {
 
 // Tailer follows files. It implements ingest.Listener.
 type Tailer struct {
-	opts  Options
-	sink  ingest.Sink
-	auth  ingest.Authenticator
-	log   *slog.Logger
-	files map[fileID]*followed
-	saved map[fileID]savedPos // positions from the state file not yet matched
-	first bool                // the first scan is running
+	opts   Options
+	sink   ingest.Sink
+	auth   ingest.Authenticator
+	log    *slog.Logger
+	files  map[fileID]*followed
+	saved  map[fileID]savedPos // positions from the state file not yet matched
+	first  bool                // the first scan is running
+	parser parse.Parser        // for text lines (Format "" or "syslog")
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -153,6 +157,11 @@ func New(ctx context.Context, sink ingest.Sink, auth ingest.Authenticator, opts 
 	}
 	t := &Tailer{opts: opts, sink: sink, auth: auth, log: opts.Logger,
 		files: make(map[fileID]*followed), saved: make(map[fileID]savedPos), first: true}
+	popts := parse.Options{Location: opts.Location}
+	t.parser = parse.NewAuto(popts)
+	if opts.Format == "syslog" {
+		t.parser, _ = parse.New("syslog", popts) // a built-in: always found
+	}
 	if _, err := auth.AuthenticateIngest(ctx, opts.Token); err != nil {
 		return nil, fmt.Errorf("tail token: %w", err)
 	}
@@ -403,20 +412,31 @@ func (t *Tailer) events(lines [][]byte, path string, p ingest.Principal) []event
 		ev := event.Event{Received: now, Source: source, Host: t.opts.Host, Category: t.opts.Category}
 		var err error
 		switch {
-		case t.opts.Format == "syslog":
-			ev.Host = ""
-			err = parse.ParseSyslog(line, &ev, parse.SyslogOptions{Location: t.opts.Location})
-			if ev.Host == "" {
-				ev.Host = t.opts.Host
-			}
-		case t.opts.Format == "" && len(line) > 0 && line[0] == '{':
-			if err = parse.DecodeJSONEvent(line, &ev, parse.JSONEventOptions{}); errors.Is(err, parse.ErrNoTime) {
-				err = nil
-			}
-		default:
+		case t.opts.Format == "text":
 			ev.Raw = string(line)
 			if ns, ok := parse.DetectTimeIn(ev.Raw, topts); ok {
 				ev.Time = ns
+			}
+		case t.opts.Format == "" && len(line) > 0 && line[0] == '{':
+			// Decoded and normalized as the native API does; the
+			// configured host stays unless the document has _host.
+			if err = ingest.DecodeJSON(line, &ev, parse.JSONEventOptions{}); errors.Is(err, parse.ErrNoTime) {
+				err = nil
+			}
+		default:
+			// Parsed as the native API parses a text line (syslog
+			// parser, or parse.Auto: syslog, CEF, LEEF, access
+			// logs...). A line that does not parse is kept raw with
+			// _parse_error. With Format "syslog" the header's host
+			// wins and the configured one is the fallback; with "" the
+			// configured host stays, as for JSON lines (the parsed
+			// one is in the fields: host.name, syslog.hostname...).
+			if t.opts.Format == "syslog" {
+				ev.Host = ""
+			}
+			ingest.ParseText(t.parser, line, &ev, topts)
+			if ev.Host == "" {
+				ev.Host = t.opts.Host
 			}
 		}
 		if err != nil {
