@@ -102,7 +102,7 @@ func (bv *blockView) quickScan(tf *tmplFinder, t string, i int, skel, lit bool, 
 			if len(right) > 0 {
 				starts = tf.startSplits(right, next >= 0)
 			}
-			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, left, right, start > 0, next >= 0) {
+			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, t, start, q, next, lit) {
 				if holes == nil {
 					return tmplMaybe
 				}
@@ -201,7 +201,7 @@ func (bv *blockView) insideValue(tf *tmplFinder, code byte, i int, lit bool) tmp
 		}
 		return tmplNo
 	}
-	v, ok, err := tv.tmpl.Value(k, i)
+	v, ok, err := bv.colValue(k, i)
 	if err != nil || !ok || strings.Contains(v, tf.term) {
 		return tmplYes // an error: the expansion reports it
 	}
@@ -240,10 +240,22 @@ func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
 // joins reports whether the value of the reference with the given code
 // in row i (all rows of the skeleton when i < 0) may go on with the term
 // after one of the splits ends or lead into it before one of starts;
-// left and right are the pieces around the reference, openL and openR
-// whether more lies beyond them.
-func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64, left, right string, openL, openR bool) bool {
+// the reference is t[q:q+2] in template t, the piece before it starts at
+// start and the next reference (-1: none) is at next.
+func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64, t string, start, q, next int, lit bool) bool {
+	end := len(t)
+	if next >= 0 {
+		end = next
+	}
+	left, right := t[start:q], t[q+2:end]
 	if code >= store.TemplateColumn0 && bv.tv.tmpl.Skeletons() > 0 {
+		// Splits whose match runs through a piece into a hole whose
+		// value is at hand, or a variable (tmpl_junction.go).
+		ends = bv.farEnds(tf, t, start, left, ends, lit, true)
+		starts = bv.farStarts(tf, t, next, right, starts, lit, true)
+		if ends|starts == 0 {
+			return false
+		}
 		k := int(code - store.TemplateColumn0)
 		if !bv.tv.tmpl.MayHoldAny(k, bv.tv.joinBytes(tf, ends, starts)) {
 			return false // no value has a byte to join with
@@ -253,11 +265,18 @@ func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64
 		// The skeleton's text and the column's stored bytes
 		// (tmpl_junction.go), then the rows' values.
 		k := int(code - store.TemplateColumn0)
-		if !bv.joinsByText(tf, k, ends, starts, left, right, openL, openR) {
+		if !bv.joinsByText(tf, k, ends, starts, t, start, q, next, lit) {
 			return false
 		}
 	}
 	if i < 0 && code >= store.TemplateColumn0 {
+		// Before the rows: splits whose match runs through a piece into
+		// the hole beyond it (tmpl_junction.go).
+		ends = bv.farEnds(tf, t, start, left, ends, lit, false)
+		starts = bv.farStarts(tf, t, next, right, starts, lit, false)
+		if ends|starts == 0 {
+			return false
+		}
 		return bv.skelValues(int(code-store.TemplateColumn0), -1-i, func(v string) bool {
 			return tf.goesOn(ends, v) || tf.leadsIn(starts, v)
 		})
@@ -280,7 +299,7 @@ func (bv *blockView) refValue(code byte, i int) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	v, ok, err := tv.tmpl.Value(int(code-store.TemplateColumn0), i)
+	v, ok, err := bv.colValue(int(code-store.TemplateColumn0), i)
 	return v, ok && err == nil
 }
 

@@ -25,33 +25,97 @@ import (
 //
 // joinsByText reports false when no value of column k can take part in
 // such a match in any row; true when some may (the rows are then asked
-// one by one). left and right are the pieces around the reference,
-// openL and openR whether a value or variable lies beyond them.
-func (bv *blockView) joinsByText(tf *tmplFinder, k int, ends, starts uint64, left, right string, openL, openR bool) bool {
+// one by one). The reference is t[q:q+2] of template t, the piece before
+// it starts at start, the next reference (-1: none) is at next; lit is
+// for a regexp's literal.
+func (bv *blockView) joinsByText(tf *tmplFinder, k int, ends, starts uint64, t string, start, q, next int, lit bool) bool {
+	end := len(t)
+	if next >= 0 {
+		end = next
+	}
+	left, right, openL, openR := t[start:q], t[q+2:end], start > 0, next >= 0
+	term := tf.term
 	if (ends|starts)>>63 != 0 {
 		return true // long terms: splits not told apart
 	}
-	t := tf.term
 	// A value containing a longer rest (head) contains the shortest
 	// too: one look at the column's bytes often rules out every split.
 	contains := false
 	if ends != 0 {
-		contains = bv.colMayContain(k, t[63-bits.LeadingZeros64(ends):])
+		contains = bv.colMayContain(k, term[63-bits.LeadingZeros64(ends):])
 	}
 	if !contains && starts != 0 {
-		contains = bv.colMayContain(k, t[:bits.TrailingZeros64(starts)])
+		contains = bv.colMayContain(k, term[:bits.TrailingZeros64(starts)])
 	}
 	for ; ends != 0; ends &= ends - 1 {
 		s := bits.TrailingZeros64(ends)
-		rest := t[s:]
-		if tf.shortThrough(s, right, openR, false) || contains && bv.colMayContain(k, rest) {
+		rest := term[s:]
+		if bv.shortVia(tf, k, s, right, openR, false, t, next, lit) || contains && bv.colMayContain(k, rest) {
 			return true
 		}
 	}
 	for ; starts != 0; starts &= starts - 1 {
 		s := bits.TrailingZeros64(starts)
-		head := t[:s]
-		if tf.shortThrough(s, left, openL, true) || contains && bv.colMayContain(k, head) {
+		head := term[:s]
+		if bv.shortVia(tf, k, s, left, openL, true, t, start, lit) || contains && bv.colMayContain(k, head) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortVia is shortThrough for a value of column k: the value, term[s:x]
+// (term[x:s] with back), must be one column k may hold (colMayContain: a
+// value without a space is no part of a phrase holding one), and a match
+// that would go on past piece p (open: into the hole beyond it, at hole:
+// the end of the hole before p in t with back, else the start of the one
+// after) is kept only when that hole may hold its part of the term
+// (farHole).
+func (bv *blockView) shortVia(tf *tmplFinder, k, s int, p string, open, back bool, t string, hole int, lit bool) bool {
+	term := tf.term
+	if len(p) == 0 {
+		return open
+	}
+	var code byte
+	var fp string
+	var fopen bool
+	far := 0                      // 0 not looked up, 1 known, -1 cannot be read (kept)
+	through := func(x int) bool { // the hole must hold term[:x] (back) or term[x:]
+		if far == 0 {
+			var ok bool
+			if back {
+				code, fp, fopen, ok = holeBefore(t, hole)
+			} else {
+				code, fp, fopen, ok = holeAfter(t, hole)
+			}
+			far = -1
+			if ok {
+				far = 1
+			}
+		}
+		return far < 0 || bv.farHole(tf, code, x, fp, fopen, lit, back)
+	}
+	if back {
+		for _, e := range tf.endAt[foldByte(p[len(p)-1])] {
+			x := int(e) + 1
+			if x > s {
+				break
+			}
+			n := min(len(p), x)
+			if (n == x || open) && token.EqualFold(p[len(p)-n:], term[x-n:x]) && (n == x || through(x-n)) &&
+				(x == s || bv.colMayContain(k, term[x:s])) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, x := range tf.startAt[foldByte(p[0])] {
+		if int(x) < s {
+			continue
+		}
+		n := min(len(p), len(term)-int(x))
+		if (n == len(term)-int(x) || open) && token.EqualFold(p[:n], term[int(x):int(x)+n]) && (n == len(term)-int(x) || through(int(x)+n)) &&
+			(int(x) == s || bv.colMayContain(k, term[s:x])) {
 			return true
 		}
 	}
@@ -143,7 +207,7 @@ func (bv *blockView) skelByValues(tf *tmplFinder, id, i int) tmplAnswer {
 	}
 	var vals [4]string
 	for j := range e.n {
-		v, ok, err := tv.tmpl.Value(int(e.cols[j]), i)
+		v, ok, err := bv.colValue(int(e.cols[j]), i)
 		if err != nil || !ok {
 			return bv.skelRow(tf, id, i, nil) // reports it, or decides without
 		}
@@ -195,8 +259,17 @@ func (bv *blockView) valueCols(tf *tmplFinder, sk string, id int, e *skelMemo) b
 				if len(right) > 0 {
 					starts = tf.startSplits(right, next >= 0)
 				}
+				if ends|starts != 0 {
+					ends = bv.farEnds(tf, sk, start, left, ends, false, true)
+					starts = bv.farStarts(tf, sk, next, right, starts, false, true)
+				}
 				need = ends|starts != 0 && tv.tmpl.MayHoldAny(k, tv.joinBytes(tf, ends, starts)) &&
-					bv.joinsByText(tf, k, ends, starts, left, right, start > 0, next >= 0)
+					bv.joinsByText(tf, k, ends, starts, sk, start, q, next, false)
+				if need {
+					ends = bv.farEnds(tf, sk, start, left, ends, false, false)
+					starts = bv.farStarts(tf, sk, next, right, starts, false, false)
+					need = ends|starts != 0
+				}
 			}
 			if need && !e.hasCol(k) {
 				if int(e.n) == len(e.cols) {
@@ -209,4 +282,137 @@ func (bv *blockView) valueCols(tf *tmplFinder, sk string, id int, e *skelMemo) b
 		start, q = q+2, next
 	}
 	return true
+}
+
+// Junctions through two references. A split of endSplits at which the
+// piece left of a reference is shorter than the part of the term before
+// the split (openL: a hole lies before the piece) starts the match in
+// that hole: `"{method} {path} HTTP/` with `Failed password for invalid
+// user` needs a method ending with `Failed password for invalid` (or a
+// method that is an end of it, after a piece that goes on with the rest)
+// before ` ` and the path. farEnds and farStarts drop the splits that the
+// hole on the far side of the piece cannot take part in, from the
+// skeleton's text and the column's stored bytes (its coverage keys tell
+// a column of words without spaces at once).
+
+// farEnds narrows ends, the splits of a junction at the reference after
+// piece left = t[start:q], to those whose match may get through the hole
+// before left too; with cheap, only when that hole is no column (its
+// value is at hand or it is a variable).
+func (bv *blockView) farEnds(tf *tmplFinder, t string, start int, left string, ends uint64, lit, cheap bool) uint64 {
+	keep := ends
+	for e := ends &^ (1 << 63); e != 0; e &= e - 1 {
+		s := bits.TrailingZeros64(e)
+		if s <= len(left) {
+			continue // the match starts in left
+		}
+		code, p, open, ok := holeBefore(t, start)
+		if !ok {
+			return ends
+		}
+		if cheap && code >= store.TemplateColumn0 {
+			return ends
+		}
+		if !bv.farHole(tf, code, s-len(left), p, open, lit, true) {
+			keep &^= 1 << s
+		}
+	}
+	return keep
+}
+
+// farStarts is farEnds for starts, the splits of a junction at the
+// reference before piece right = t[q+2:next]: a match that runs past
+// right ends in the hole at next or beyond.
+func (bv *blockView) farStarts(tf *tmplFinder, t string, next int, right string, starts uint64, lit, cheap bool) uint64 {
+	keep, m := starts, len(tf.term)
+	for e := starts &^ (1 << 63); e != 0; e &= e - 1 {
+		s := bits.TrailingZeros64(e)
+		if len(right) >= m-s {
+			continue // the match ends in right
+		}
+		code, p, open, ok := holeAfter(t, next)
+		if !ok {
+			return starts
+		}
+		if cheap && code >= store.TemplateColumn0 {
+			return starts
+		}
+		if !bv.farHole(tf, code, s+len(right), p, open, lit, false) {
+			keep &^= 1 << s
+		}
+	}
+	return keep
+}
+
+// farHole reports whether the hole with the given code may hold the end
+// of term[:s] (back) or the start of term[s:] of a match, with piece p
+// beyond it (before it with back) and open when a hole lies beyond p: the
+// value contains that part of the term, or is a proper part of it and p
+// goes on with the rest (shortThrough).
+func (bv *blockView) farHole(tf *tmplFinder, code byte, s int, p string, open, lit, back bool) bool {
+	switch {
+	case code == store.TemplateVar:
+		// A term without digits never overlaps a variable (varAnswer).
+		return lit || tf.digit
+	}
+	if code < store.TemplateColumn0 {
+		// The stream's host or source: its value tells.
+		v, ok := bv.refValue(code, 0)
+		if !ok || s >= 63 {
+			return true
+		}
+		if back {
+			return tf.leadsIn(1<<s, v)
+		}
+		return tf.goesOn(1<<s, v)
+	}
+	k := int(code - store.TemplateColumn0)
+	t := tf.term
+	if back {
+		return tf.shortThrough(s, p, open, true) || bv.colMayContain(k, t[:s])
+	}
+	return tf.shortThrough(s, p, open, false) || bv.colMayContain(k, t[s:])
+}
+
+// holeBefore returns the code of the hole that ends at t[start] (start >=
+// 2 follows a reference), the piece before it and whether another hole
+// lies before that piece; false when t cannot be read so (an escaped
+// escape byte nearby).
+func holeBefore(t string, start int) (code byte, p string, open, ok bool) {
+	if start < 2 || start > len(t) || t[start-2] != store.TemplateEscape {
+		return 0, "", false, false
+	}
+	code = t[start-1]
+	if code == store.TemplateEscape {
+		return 0, "", false, false
+	}
+	j := strings.LastIndexByte(t[:start-2], store.TemplateEscape)
+	if j < 0 {
+		return code, t[:start-2], false, true
+	}
+	if j > 0 && t[j-1] == store.TemplateEscape || j+1 < len(t) && t[j+1] == store.TemplateEscape {
+		return 0, "", false, false
+	}
+	return code, t[j+2 : start-2], true, true
+}
+
+// holeAfter is holeBefore for the hole that starts at t[next]: its code,
+// the piece after it and whether another hole lies after that piece.
+func holeAfter(t string, next int) (code byte, p string, open, ok bool) {
+	if next < 0 || next+1 >= len(t) || t[next] != store.TemplateEscape {
+		return 0, "", false, false
+	}
+	code = t[next+1]
+	if code == store.TemplateEscape {
+		return 0, "", false, false
+	}
+	rest := t[next+2:]
+	j := strings.IndexByte(rest, store.TemplateEscape)
+	if j < 0 {
+		return code, rest, false, true
+	}
+	if j+1 < len(rest) && rest[j+1] == store.TemplateEscape {
+		return 0, "", false, false
+	}
+	return code, rest[:j], true, true
 }

@@ -126,3 +126,86 @@ func TestJunctionsSame(t *testing.T) {
 		return want == "" || want == "{\"_count\":\"0\"}\n"
 	})
 }
+
+// farEvents makes events whose raw text holds two references side by
+// side with a piece between them (`"{method} {path} HTTP/1.1"`), a
+// reference after the stream's host, and values that are pieces of the
+// searched texts, so that a match may run through a value and a piece
+// into the next value (farEnds, farStarts, shortVia) or not.
+func farEvents(n int, seed uint64) []event.Event {
+	rng := rand.New(rand.NewPCG(seed, 13))
+	pieces := []string{"Failed", "password", "for", "invalid", "user", "root", "admin", "GET", "/api/user", "Failed password",
+		"for invalid", "invalid user", "d", "F", "user root", "password for", "x1", "ssword", "pass"}
+	shapes := []string{
+		`%T web - - [%N] "%M %Q HTTP/1.1" 200 %N`,
+		`%T web sshd[%P]: %M %Q for invalid user %U from %I`,
+		`%T web %M %Q %U from %I`,
+		`%T web: %M password %Q invalid %U user from %I port %N`,
+		`%T web: Failed %M for %Q user %U`,
+		`%T %M %Q`,
+		`%T web: %M%Q user %U`,
+		`%T web: for invalid %U user from %I port %N ssh2`,
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	evs := make([]event.Event, n)
+	for i := range evs {
+		shape := shapes[rng.IntN(len(shapes))]
+		m, p, u := pieces[rng.IntN(len(pieces))], pieces[rng.IntN(len(pieces))], pieces[rng.IntN(len(pieces))]
+		ip := fmt.Sprintf("1%d.0.113.%d", rng.IntN(30), rng.IntN(250))
+		raw := expandShape(shape, i, func(c byte) string {
+			switch c {
+			case 'P':
+				return fmt.Sprint(1000 + rng.IntN(50))
+			case 'M':
+				return m
+			case 'Q':
+				return p
+			case 'U':
+				return u
+			case 'I':
+				return ip
+			case 'N':
+				return fmt.Sprint(rng.IntN(100000))
+			}
+			return ""
+		})
+		evs[i] = event.Event{Time: base + int64(i)*int64(time.Second), Host: "web", Source: "auth", Raw: raw,
+			Fields: []event.Field{fieldOf("method", m), fieldOf("path", p), fieldOf("user", u), fieldOf("src_ip", ip)}}
+	}
+	return evs
+}
+
+// TestFarJunctionsSame runs phrase and regexp searches whose matches run
+// through one value and the piece after it into the next value, on
+// blocks with skeletons, against plain loads (full expansion).
+func TestFarJunctionsSame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test; -short skips it")
+	}
+	for _, seed := range []uint64{1, 2} {
+		snap, ranges := skelSnapshot(t, farEvents(3000, seed))
+		queries := []string{
+			`"Failed password for invalid user" | count`,
+			`"Failed password for invalid user root" | count`,
+			`"password for invalid" | count`,
+			`"for invalid user root" | count`,
+			`"invalid user" | count`,
+			`"user root" | count`,
+			`"Failed password" | count by method`,
+			`"d password for" | count`,
+			`"web Failed password" | count`,
+			`"web Failed" | count`,
+			`"web F" | count by path`,
+			`_raw matches /web Failed/ | count`,
+			`"password for invalid user" user=root | count`,
+			`_raw matches /Failed password for invalid user (root|admin)/ | count`,
+			`_raw matches /Failed password for invalid user / | count`,
+			`_raw matches /password for inv/ | count`,
+			`_raw matches /ssword for invalid user root/ | count`,
+			`_raw matches /user [a-z]+ from 1[0-9]\./ | count`,
+			`_raw matches /GET \/api\/user HTTP/ | count`,
+			`_raw matches /d password/ | count`,
+		}
+		samePlain(t, snap, queries, ranges, "skeletons", func(text, want string) bool { return false })
+	}
+}

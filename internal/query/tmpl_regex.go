@@ -2,6 +2,7 @@ package query
 
 import (
 	"math"
+	"math/bits"
 	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
@@ -38,8 +39,11 @@ type regexWindow struct {
 	ahead int // bytes of a match from the literal's start, at most
 	mask  byte
 	// afterHole: the window is around the hole at its offset, and ahead
-	// counts from the hole's end (window).
+	// counts from the hole's end (window); with litAhead, the window ends
+	// litAhead bytes after the last start of lit that may overlap the
+	// hole in the row (none: it ends with the hole).
 	afterHole bool
+	litAhead  int
 }
 
 // newRegexWindow returns the window of pattern around its required
@@ -198,7 +202,7 @@ func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 	tv := &bv.tv
 	if len(tv.winPlan) != tv.tmpl.Skeletons() {
 		tv.winPlan = append(tv.winPlan[:0], make([]skelWindow, tv.tmpl.Skeletons())...)
-		tv.winOcc = tv.winOcc[:0]
+		tv.winOcc, tv.winHB = tv.winOcc[:0], tv.winHB[:0]
 	}
 	p := &tv.winPlan[id]
 	if p.state == 0 {
@@ -217,15 +221,17 @@ func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 	if p.state != 1 {
 		return false, false
 	}
-	for _, o := range tv.winOcc[p.lo:p.hi] {
+	for x, o := range tv.winOcc[p.lo:p.hi] {
 		var w string
 		var ok bool
 		if o >= 0 {
 			w, ok = bv.window(rx.win, sk, int(o), i)
 		} else {
-			// A hole: matches overlapping it start at most len(lit)-1
-			// bytes before it and end at most ahead-1 bytes after it.
-			hw := regexWindow{back: rx.win.back + len(rx.win.lit) - 1, ahead: max(rx.win.ahead-1, 0), afterHole: true}
+			// A hole: the occurrences overlapping it start at most
+			// winHB (< len(lit)) bytes before it, and their matches end
+			// at most ahead-1 bytes after it.
+			hw := regexWindow{lit: rx.win.lit, back: rx.win.back + int(tv.winHB[int(p.lo)+x]), ahead: max(rx.win.ahead-1, 0),
+				afterHole: true, litAhead: rx.win.ahead}
 			w, ok = bv.window(&hw, sk, int(-1-o), i)
 		}
 		if !ok {
@@ -258,7 +264,7 @@ func (bv *blockView) planWindows(rx *fieldMatcher, id int, p *skelWindow) {
 		}
 		o := from + j
 		if strings.IndexByte(sk[max(0, o-1):o+m], store.TemplateEscape) < 0 {
-			tv.winOcc = append(tv.winOcc, int32(o))
+			tv.winOcc, tv.winHB = append(tv.winOcc, int32(o)), append(tv.winHB, 0)
 		}
 		from = o + 1
 	}
@@ -278,18 +284,43 @@ func (bv *blockView) planWindows(rx *fieldMatcher, id int, p *skelWindow) {
 	a := bv.quickScan(rx.lit, string(masked), -1-id, true, true, &holes)
 	tv.winHoles = holes
 	if a != tmplNo || len(holes) > 4 {
-		tv.winOcc = tv.winOcc[:lo]
+		tv.winOcc, tv.winHB = tv.winOcc[:lo], tv.winHB[:lo]
 		return
 	}
 	for _, q := range holes {
 		o := origin[q]
 		if o < 0 {
-			tv.winOcc = tv.winOcc[:lo] // a joined run: whole rows
+			tv.winOcc, tv.winHB = tv.winOcc[:lo], tv.winHB[:lo] // a joined run: whole rows
 			return
 		}
-		tv.winOcc = append(tv.winOcc, -1-o)
+		tv.winOcc, tv.winHB = append(tv.winOcc, -1-o), append(tv.winHB, int32(holeBack(rx.lit, w.lit, sk, int(o))))
 	}
 	p.state, p.lo, p.hi = 1, int32(lo), int32(len(tv.winOcc))
+}
+
+// holeBack returns how far before the hole at offset o of skeleton sk
+// (without escaped literal bytes) an occurrence of literal lit that
+// overlaps the hole may start: at a split s of the piece before the hole
+// (it ends with lit[:s]), at most len(lit)-1. Windows around the hole
+// then reach back only that far (and not into a variable a few bytes
+// further that they would have to decode).
+func holeBack(tf *tmplFinder, lit, sk string, o int) int {
+	if tf == nil || tf.term != lit || len(lit) < 2 || len(lit) > 63 {
+		return max(len(lit)-1, 0)
+	}
+	j := strings.LastIndexByte(sk[:o], store.TemplateEscape)
+	left, openL := sk[j+1:o], j >= 0
+	if j >= 0 {
+		left = sk[j+2 : o]
+	}
+	if len(left) == 0 {
+		return len(lit) - 1 // side by side with another hole
+	}
+	ends := tf.endSplits(left, openL)
+	if ends == 0 {
+		return 0
+	}
+	return min(63-bits.LeadingZeros64(ends), len(lit)-1)
 }
 
 // window returns the text of row i around the occurrence of w's literal
@@ -331,6 +362,7 @@ func (bv *blockView) window(w *regexWindow, sk string, o, i int) (string, bool) 
 		b = append(b, back[k]...)
 	}
 	j := o
+	hs := len(b) // where the hole starts in b
 	if w.afterHole {
 		v, ok := bv.holeValue(sk, o, i)
 		if !ok {
@@ -341,7 +373,14 @@ func (bv *blockView) window(w *regexWindow, sk string, o, i int) (string, bool) 
 		j += 2
 	}
 	end := math.MaxInt
-	if w.ahead < end-len(b) {
+	if w.afterHole && w.litAhead > 0 && w.lit != "" {
+		// Only as far as the matches of the occurrences that overlap
+		// the hole in this row reach (often short of a variable).
+		end = len(b)
+		if p := lastLitStart(b, w.lit, hs); p >= 0 {
+			end = p + w.litAhead
+		}
+	} else if w.ahead < end-len(b) {
 		end = len(b) + w.ahead
 	}
 	for len(b) < end && j < len(sk) {
@@ -365,6 +404,19 @@ func (bv *blockView) window(w *regexWindow, sk string, o, i int) (string, bool) 
 	}
 	tv.raw = b
 	return unsafe.String(unsafe.SliceData(b), len(b)), true // #nosec G103 -- zero-copy view of tv.raw, valid until the next expansion
+}
+
+// lastLitStart returns the last offset p of b at which lit may start and
+// overlap b[hs:] (the hole's value): b[p:] and lit agree as far as both
+// go, and p+len(lit) > hs; -1 when there is none.
+func lastLitStart(b []byte, lit string, hs int) int {
+	for p := len(b) - 1; p >= 0 && p+len(lit) > hs; p-- {
+		n := min(len(lit), len(b)-p)
+		if string(b[p:p+n]) == lit[:n] {
+			return p
+		}
+	}
+	return -1
 }
 
 // holeValue returns the value of the reference or variable at offset q
@@ -391,7 +443,7 @@ func (bv *blockView) holeValue(sk string, q, i int) (string, bool) {
 			b := tv.winIP[n:]
 			return unsafe.String(unsafe.SliceData(b), len(b)), true // #nosec G103 -- view of tv.winIP, only appended to until the next window
 		}
-		v, ok, err := tv.tmpl.Value(k, i)
+		v, ok, err := bv.colValue(k, i)
 		return v, ok && err == nil
 	default:
 		return bv.refValue(code, i)

@@ -114,7 +114,7 @@ func (bv *blockView) mergeSkeleton(tf *tmplFinder, sk string, i int, only *skelM
 		b = append(b, sk[:q]...)
 		if code := sk[q+1]; code >= store.TemplateColumn0 && tv.tmpl.MayHoldAny(int(code-store.TemplateColumn0), tf.term) &&
 			(only == nil || only.hasCol(int(code-store.TemplateColumn0))) {
-			v, ok, err := tv.tmpl.Value(int(code-store.TemplateColumn0), i)
+			v, ok, err := bv.colValue(int(code-store.TemplateColumn0), i)
 			if err != nil || !ok {
 				tv.mbuf = b
 				return "", false
@@ -170,8 +170,8 @@ func (tv *tmplView) resetSkeletons() {
 		tv.skels[j].memo = tv.skels[j].memo[:0]
 	}
 	tv.lastSkel = nil
-	tv.skelOff = tv.skelOff[:0]
-	tv.winPlan, tv.winOcc = tv.winPlan[:0], tv.winOcc[:0]
+	tv.skelOff, tv.oneCalls = tv.skelOff[:0], 0
+	tv.winPlan, tv.winOcc, tv.winHB = tv.winPlan[:0], tv.winOcc[:0], tv.winHB[:0]
 	clear(tv.winIPCols)
 	tv.winIPCols, tv.winIPState = tv.winIPCols[:0], tv.winIPState[:0]
 }
@@ -179,19 +179,53 @@ func (tv *tmplView) resetSkeletons() {
 // skelValues reports whether f holds for the value of block column k in
 // some row of skeleton id, or a row lacks it, or it cannot be had (the
 // exact path then reports why). Runs of rows with the same value (a
-// dictionary's) are asked once.
+// dictionary's) are asked once; a dictionary column read from its codes
+// (colValue) is decided per distinct value: a small dictionary none of
+// whose values satisfies f answers without looking at the rows.
 func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 	tv := &bv.tv
 	if tv.noRows {
 		tv.deferred = true
 		return true
 	}
-	if len(tv.skelOff) == 0 {
-		tv.groupSkeletons()
+	sc := bv.sparseOf(k)
+	if sc != nil && !sc.absent && len(sc.dict) <= 256 {
+		if !slices.ContainsFunc(sc.dict, f) {
+			return false
+		}
+	}
+	rows := bv.skelRowsOf(id)
+	if sc != nil {
+		// Each distinct value once: memo by code, for this call.
+		tv.vgen++
+		if tv.vgen >= 1<<31 {
+			clear(tv.vmemo)
+			tv.vgen = 1
+		}
+		memo := tv.vmemo
+		if len(memo) < len(sc.dict)+1 {
+			memo = make([]uint32, len(sc.dict)+1)
+			tv.vmemo = memo
+		}
+		yes, no := tv.vgen<<1|1, tv.vgen<<1
+		for _, r := range rows {
+			c := sc.codes[r]
+			switch memo[c] {
+			case yes:
+				return true
+			case no:
+				continue
+			}
+			if c == 0 || f(sc.dict[c-1]) {
+				return true
+			}
+			memo[c] = no
+		}
+		return false
 	}
 	var prev string
-	for j, r := range tv.skelRows[tv.skelOff[id]:tv.skelOff[id+1]] {
-		v, ok, err := tv.tmpl.Value(k, int(r))
+	for j, r := range rows {
+		v, ok, err := bv.colValue(k, int(r))
 		if err != nil || !ok {
 			return true
 		}
@@ -204,6 +238,29 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 		}
 	}
 	return false
+}
+
+// skelRowsOf returns the rows of skeleton id: those of the first
+// skeleton a block asks for are found by one pass over the rows' ids (a
+// phrase often needs the rows of one skeleton only), later ones in the
+// lists of groupSkeletons.
+func (bv *blockView) skelRowsOf(id int) []int32 {
+	tv := &bv.tv
+	if len(tv.skelOff) == 0 && tv.oneCalls < 1 {
+		tv.oneCalls++
+		list := tv.oneRows[:0]
+		for r := range tv.tmpl.Rows() {
+			if tv.tmpl.SkeletonOf(r) == id {
+				list = append(list, int32(r))
+			}
+		}
+		tv.oneRows = list
+		return list
+	}
+	if len(tv.skelOff) == 0 {
+		tv.groupSkeletons()
+	}
+	return tv.skelRows[tv.skelOff[id]:tv.skelOff[id+1]]
 }
 
 // groupSkeletons lists the rows of each skeleton (skelRows from

@@ -50,6 +50,7 @@ type tmplView struct {
 	// offsets in the skeletons, the pieces before an offset.
 	winPlan  []skelWindow
 	winOcc   []int32
+	winHB    []int32 // by winOcc: for a hole, how far before it an occurrence may start
 	winBack  []string
 	winHoles []int32
 	winIP    []byte // addresses formatted for a window
@@ -57,6 +58,126 @@ type tmplView struct {
 	// 0 not asked, 1 in winIPCols, -1 not stored so.
 	winIPCols  []*store.IPv4Column
 	winIPState []int8
+	// Dictionary columns read row by row from their codes (colValue),
+	// by block column.
+	sparse []sparseCol
+	vmemo  []uint32 // skelValues's answers by code: vgen<<1 | yes
+	vgen   uint32
+	// skelRowsOf's rows of one skeleton, and how many times the block
+	// has listed them so.
+	oneRows  []int32
+	oneCalls int
+}
+
+// sparseCol reads the values of a dictionary column from its stored
+// codes (store.RawTemplates.DictCodes) without decoding the column into
+// strings: the skeleton decisions of a search often need the values of a
+// handful of rows of one skeleton (`for invalid {user} user from`), and
+// a window the values of one skeleton's rows.
+type sparseCol struct {
+	state  int8 // 0 not asked yet, 1 read from codes, -1 through Value
+	absent bool // some row lacks the field (code 0)
+	dict   []string
+	codes  []uint32 // by row: 0 absent, c dict[c-1]
+}
+
+// sparseOf returns block column k read from its codes, or nil when it is
+// read through Value.
+func (bv *blockView) sparseOf(k int) *sparseCol {
+	if _, _, err := bv.colValue(k, -1); err != nil {
+		return nil
+	}
+	tv := &bv.tv
+	if k < 0 || k >= len(tv.sparse) || tv.sparse[k].state <= 0 {
+		return nil
+	}
+	return &tv.sparse[k]
+}
+
+// colValue is store.RawTemplates.Value for the skeleton decisions and
+// windows: a dictionary column not decoded yet is read from its codes.
+func (bv *blockView) colValue(k, i int) (string, bool, error) {
+	tv := &bv.tv
+	n := tv.tmpl.Columns()
+	if len(tv.sparse) != n {
+		tv.sparse = slices.Grow(tv.sparse[:0], n)[:n]
+		for j := range tv.sparse {
+			tv.sparse[j].state = 0
+		}
+	}
+	if k < 0 || k >= n {
+		return tv.tmpl.Value(k, i)
+	}
+	sc := &tv.sparse[k]
+	if sc.state == 0 {
+		sc.state = -1
+		dict, codes, ok, err := tv.tmpl.DictCodes(k, sc.dict[:0])
+		sc.dict = dict
+		if err != nil {
+			return "", false, err
+		}
+		if ok && sc.decode(codes, tv.tmpl.Rows()) {
+			sc.state = 1
+		}
+	}
+	if i < 0 || i >= tv.tmpl.Rows() {
+		if i == -1 {
+			return "", false, nil // sparseOf: only set up
+		}
+		return tv.tmpl.Value(k, i)
+	}
+	if sc.state > 0 {
+		if c := sc.codes[i]; c > 0 {
+			return sc.dict[c-1], true, nil
+		}
+		return "", false, nil
+	}
+	return tv.tmpl.Value(k, i)
+}
+
+// decode reads the codes of rows rows; false when they are not that
+// (Value then reports why).
+func (sc *sparseCol) decode(b string, rows int) bool {
+	codes := slices.Grow(sc.codes[:0], rows)[:rows]
+	sc.codes = codes
+	nd := uint32(len(sc.dict))
+	off := 0
+	sc.absent = false
+	for r := range codes {
+		if off < len(b) && b[off] < 0x80 {
+			codes[r] = uint32(b[off])
+			off++
+		} else {
+			// As binary.Uvarint reads it.
+			var c uint64
+			for sh := 0; ; sh += 7 {
+				if off >= len(b) || sh > 63 {
+					return false
+				}
+				x := b[off]
+				off++
+				if x < 0x80 {
+					if sh == 63 && x > 1 {
+						return false
+					}
+					c |= uint64(x) << sh
+					break
+				}
+				c |= uint64(x&0x7f) << sh
+			}
+			if c > uint64(nd) {
+				return false
+			}
+			codes[r] = uint32(c)
+		}
+		if codes[r] > nd {
+			return false
+		}
+		if codes[r] == 0 {
+			sc.absent = true
+		}
+	}
+	return off == len(b)
 }
 
 // setTemplates makes the view read _raw from t; pruned lists the field
@@ -67,6 +188,7 @@ func (bv *blockView) setTemplates(t *store.RawTemplates, pruned []string) {
 	tv.tmpl, tv.err, tv.hits, tv.litTF = t, nil, tv.hits[:0], nil
 	tv.full = store.Column{}
 	tv.cover.reset()
+	tv.sparse = tv.sparse[:0]
 	tv.resetSkeletons()
 	if t == nil {
 		return
@@ -196,7 +318,7 @@ func (bv *blockView) merge(i int, need uint64) bool {
 			ends, refs = append(ends, len(buf)), append(refs, k)
 			continue
 		}
-		v, ok, err := tv.tmpl.Value(k, i)
+		v, ok, err := bv.colValue(k, i)
 		if err == nil && !ok {
 			err = fmt.Errorf("_raw template of row %d refers to column %s, which the row lacks", i, tv.tmpl.Name(k))
 		}
