@@ -185,20 +185,11 @@ func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lin
 			res.addError(opts.MaxErrors, lineNo, err.Error())
 		}
 	} else {
-		p := opts.Parser
-		if err := parse.ParseLine(p, line, ev); err != nil {
+		// The receivers' shared text step (decode.go): raw kept byte-exact,
+		// _invalid_utf8 marked, the time detected when the parser found none.
+		if err := ParseText(opts.Parser, line, ev, opts.TimeOptions); err != nil {
 			res.ParseErrors++
-			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("%s: %v: kept raw", p.Name(), err))
-		}
-		ev.Raw = string(line) // byte-exact, whatever the parser did
-		if !utf8.Valid(line) {
-			// Kept byte-exact; searches and JSON output see U+FFFD.
-			ev.Fields = append(ev.Fields, event.Field{Name: "_invalid_utf8", Value: "true"})
-		}
-		if ev.Time == 0 {
-			if ns, ok := parse.DetectTimeIn(ev.Raw, opts.TimeOptions); ok {
-				ev.Time = ns
-			}
+			res.addError(opts.MaxErrors, lineNo, fmt.Sprintf("%s: %v: kept raw", opts.Parser.Name(), err))
 		}
 	}
 	if ev.Time == 0 {
