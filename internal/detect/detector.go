@@ -69,8 +69,11 @@ type Detector struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu       sync.RWMutex // guards eng, rules, disabled, issues, compiled
-	eng      *sigma.Engine
+	mu  sync.RWMutex // guards eng, tactics, rules, disabled, issues, compiled
+	eng *sigma.Engine
+	// tactics holds TacticsOf(r.Tags) of every compiled rule, so a signal
+	// does not lower-case and compare each tag against every tactic.
+	tactics  map[*sigma.Rule][]string
 	rules    []*sigma.Rule
 	uploaded map[string]bool
 	disabled map[string]bool
@@ -219,8 +222,10 @@ func (d *Detector) compileLocked(loadIssues []sigma.LoadIssue) error {
 	}
 	d.eng = eng
 	d.compiled = map[string]bool{}
+	d.tactics = map[*sigma.Rule][]string{}
 	for _, r := range eng.Rules() {
 		d.compiled[r.ID] = true
+		d.tactics[r] = slices.Clip(TacticsOf(r.Tags))
 	}
 	d.issues = append(loadIssues, iss...)
 	d.log.Info("rules compiled", "rules", len(eng.Rules()), "loaded", len(d.rules), "issues", len(d.issues), "took", time.Since(start))
@@ -388,7 +393,7 @@ func (d *Detector) TestRule(data []byte, events []event.Event) (RuleTest, error)
 	for i := range events {
 		eng.Match(&events[i], func(m sigma.Match) {
 			hit[i] = true
-			out.Signals = append(out.Signals, newSignal(m.Rule, &events[i]))
+			out.Signals = append(out.Signals, newSignal(m.Rule, &events[i], nil))
 		})
 	}
 	if !slices.Contains(hit, false) {
@@ -419,13 +424,19 @@ func (d *Detector) TestRule(data []byte, events []event.Event) (RuleTest, error)
 	return out, nil
 }
 
-func newSignal(r *sigma.Rule, e *event.Event) Signal {
+// newSignal is the signal of rule r firing on e; tactics, when not nil,
+// holds the rules' tactics (Detector.tactics), else they are worked out.
+func newSignal(r *sigma.Rule, e *event.Event, tactics map[*sigma.Rule][]string) Signal {
+	tt, ok := tactics[r]
+	if !ok {
+		tt = TacticsOf(r.Tags)
+	}
 	raw := e.Raw
 	if len(raw) > maxEvidence {
 		raw = raw[:maxEvidence]
 	}
 	return Signal{ID: signalID(r.ID, e.Time, e.Raw), Time: e.Time, RuleID: r.ID, Title: r.Title, Level: r.Level, Severity: SeverityOf(r.Level),
-		Tags: r.Tags, Tactics: TacticsOf(r.Tags), Entities: Entities(e), EventTime: e.Time, EventSource: e.Source, EventHost: e.Host,
+		Tags: r.Tags, Tactics: tt, Entities: Entities(e), EventTime: e.Time, EventSource: e.Source, EventHost: e.Host,
 		EventPartition: e.Partition, EventRaw: raw, EventReceived: e.Received, Kind: "sigma"}
 }
 
@@ -475,7 +486,7 @@ func matchAll(eng *sigma.Engine, events []event.Event) [][]*sigma.Rule {
 // raise, after suppression of repeats.
 func (d *Detector) Detect(events []event.Event) []Signal {
 	d.mu.RLock()
-	eng, silenced := d.eng, d.silenced
+	eng, silenced, tactics := d.eng, d.silenced, d.tactics
 	d.mu.RUnlock()
 	matches := matchAll(eng, events)
 	var out []Signal
@@ -495,7 +506,7 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 			if silenced[r.ID] || (r.Name != "" && silenced[r.Name]) {
 				continue // feeds a correlation only (generate: false)
 			}
-			s := newSignal(r, e)
+			s := newSignal(r, e, tactics)
 			if d.keep(&s) {
 				out = append(out, s)
 			}
@@ -760,7 +771,7 @@ func (rh *RuleHunter) Prefilter() string { return rh.eng.QueryPrefilter() }
 // Match returns the signals of the rule on one event (no suppression).
 func (rh *RuleHunter) Match(e *event.Event) []Signal {
 	var out []Signal
-	rh.eng.Match(e, func(m sigma.Match) { out = append(out, newSignal(m.Rule, e)) })
+	rh.eng.Match(e, func(m sigma.Match) { out = append(out, newSignal(m.Rule, e, nil)) })
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func BenchmarkLiveDetectionCost(b *testing.B) {
 
 // openSigmaHQDetector opens a detector with every SigmaHQ rule and the
 // content pack, without suppression; it skips when the rules are absent.
-func openSigmaHQDetector(b *testing.B) *Detector {
+func openSigmaHQDetector(b testing.TB) *Detector {
 	b.Helper()
 	sigmahq := filepath.Join(sharedTestdata, "sigma/sigmahq")
 	if _, err := os.Stat(sigmahq); err != nil {
@@ -138,7 +139,9 @@ func openSigmaHQDetector(b *testing.B) *Detector {
 // BenchmarkLiveDetectionBySource splits the added CPU of Detector.Detect
 // (every SigmaHQ rule and the content pack, as BenchmarkLiveDetectionCost)
 // by scenario file, to show which log sources cost what. Needs
-// SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines.
+// SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines
+// (LIVE_ONLY=name-prefix keeps only the files named so, e.g. for a
+// profile of one source).
 func BenchmarkLiveDetectionBySource(b *testing.B) {
 	dir := os.Getenv("SIGMA_SCENARIO")
 	if dir == "" {
@@ -147,6 +150,9 @@ func BenchmarkLiveDetectionBySource(b *testing.B) {
 	d := openSigmaHQDetector(b)
 	now := func() int64 { return time.Now().UnixNano() }
 	names := slices.Sorted(maps.Keys(liveFiles))
+	if only := os.Getenv("LIVE_ONLY"); only != "" {
+		names = slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, only) })
+	}
 	evs := map[string][]event.Event{}
 	for _, name := range names {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -236,5 +242,81 @@ func BenchmarkDetectContentPack(b *testing.B) {
 			b.ReportMetric(float64(ingestCPU.Nanoseconds())/float64(total), "ingest-cpu-ns/event")
 			b.ReportMetric(100*perEvent*float64(total)/float64(ingestCPU.Nanoseconds()), "detect/ingest-%")
 		})
+	}
+}
+
+// TestDiagLiveOnce is for instruction counts of live detection: with
+// LIVE_DIAG_ONCE=1 it decodes lines 1-2,000 of every scenario file
+// (SIGMA_SCENARIO), detects lines 1-1,000 of each (warming the engine's
+// caches) and then lines 1,001-2,000 of each, interleaved by file in
+// batches of 100; with LIVE_DIAG_ONCE=0 it stops after the warm-up. Run
+// both under valgrind (cachegrind, GOGC=off, GOMAXPROCS=1): the difference
+// over the measured events is the detection cost per event (every SigmaHQ
+// rule and the content pack, signals and stateful rules included).
+// LIVE_ONLY=name-prefix keeps only the files named so.
+func TestDiagLiveOnce(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("LIVE_DIAG_ONCE"))
+	dir := os.Getenv("SIGMA_SCENARIO")
+	if err != nil || dir == "" {
+		t.Skip("set LIVE_DIAG_ONCE (0 or 1) and SIGMA_SCENARIO")
+	}
+	d := openSigmaHQDetector(t)
+	now := func() int64 { return 1 }
+	names := slices.Sorted(maps.Keys(liveFiles))
+	if only := os.Getenv("LIVE_ONLY"); only != "" {
+		names = slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, only) })
+	}
+	var warm, measured [][]event.Event
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := bytes.SplitAfterN(data, []byte("\n"), 2001)
+		var p parse.Parser
+		if liveFiles[name] != "" {
+			p, _ = parse.New(liveFiles[name], parse.Options{})
+		}
+		for part, lo := range []int{0, 1000} {
+			if lo >= len(lines) {
+				continue
+			}
+			hi := min(len(lines), lo+1000)
+			if hi == 2001 {
+				hi = 2000
+			}
+			es, _, err := ingest.DecodeLines(bytes.NewReader(bytes.Join(lines[lo:hi], nil)), ingest.LineOptions{
+				Parser: p, Meta: event.Event{Source: "bench"}, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if part == 0 {
+				warm = append(warm, es)
+			} else {
+				measured = append(measured, es)
+			}
+		}
+	}
+	run := func(sets [][]event.Event) (events, signals int) {
+		for off := 0; ; off += 100 {
+			more := false
+			for _, es := range sets {
+				if off < len(es) {
+					more = true
+					batch := es[off:min(off+100, len(es))]
+					signals += len(d.Detect(batch))
+					events += len(batch)
+				}
+			}
+			if !more {
+				return events, signals
+			}
+		}
+	}
+	we, ws := run(warm)
+	t.Logf("warm-up: %d events, %d signals", we, ws)
+	if n > 0 {
+		me, ms := run(measured)
+		t.Logf("measured: %d events, %d signals", me, ms)
 	}
 }

@@ -69,6 +69,24 @@ func TestAppendLower(t *testing.T) {
 	f("", "C:\\Windows\\System32\\CMD.EXE")
 	f("Ab", "@[`{ZAza")
 	f("", "Straße ÄÖÜ İ")
-	f("pre", "ABC\xffDEF") // invalid UTF-8 goes through strings.ToLower
+	f("pre", "ABC\xffDEF") // invalid UTF-8 becomes U+FFFD, as strings.ToLower writes it
 	f("", "ÉCOLE")
+	f("", "\u212a KELVIN \u212a")                 // Kelvin sign lowers to ASCII k
+	f("", "a\xed\xa0\x80B\xc0\xafC\xe2\x82")      // surrogate, overlong, cut rune
+	f("", "\ufffd valid replacement char \ufffd") // stays as written
+	f("", "{\"Image\":\"C:\\Program Files\\Ünïcödé\\A.EXE\"}")
+}
+
+// FuzzAppendLower checks appendLower (and its rune-wise slow path)
+// against strings.ToLower on any input.
+func FuzzAppendLower(f *testing.F) {
+	for _, s := range []string{"", "ABC", "Straße ÄÖÜ İ", "ABC\xffDEF", "\u212a", "\xed\xa0\x80", "\xe2\x82"} {
+		f.Add("pre", s)
+	}
+	f.Fuzz(func(t *testing.T, prefix, in string) {
+		got := string(appendLower([]byte(prefix), in))
+		if want := prefix + strings.ToLower(in); got != want {
+			t.Fatalf("appendLower(%q, %q) = %q, want %q", prefix, in, got, want)
+		}
+	})
 }

@@ -25,13 +25,15 @@
 // cached per (slot, value), with the results of the costlier leaves
 // evaluated on it (valuecache.go): logs repeat most values, so a repeated
 // value is neither scanned nor tested again. The hunter's JSON-lines
-// flattener (jsonflat.go) remembers, per object of the stream's shape and
-// per member position, the text before each value and the member's name,
-// so a member of a line shaped like the last is read with one compare of
-// that text, and an object whose members change (Sysmon's event_data) only
-// misses inside itself. The hunter's flattener is bound to the engine: it
-// resolves each interned name to its slot once and remembers the slot with
-// the member's guess, so it hands Match the list of the fields that have a
+// flattener (jsonflat.go, flat_steps.go) reads a line as a chain of steps,
+// each the text from one value's end to the next member's value with the
+// member it leads to, remembered per object by text with the step seen
+// after each; a line shaped like earlier ones is read with one in-place
+// compare per member, and an object whose members change (Sysmon's
+// event_data) tries a few remembered alternatives before the general
+// parser. The hunter's flattener is bound to the engine: it resolves each
+// interned name to its slot once and remembers the slot with its step,
+// so it hands Match the list of the fields that have a
 // slot (matchSlots): loading needs no name lookup, field needles are looked
 // for in those fields only, and the rest (most of a Winlogbeat document)
 // are only scanned for keyword needles, in a tight loop.

@@ -561,6 +561,7 @@ type state struct {
 	kwLow     string   // the lower-cased value a keyword search is testing
 	rawLow    string
 	lowsReady bool     // fieldLows and rawLow are all set
+	rawReady  bool     // rawLow is set
 	fieldLows []string // per event field: its lower-cased value (valid when lowGen == gen)
 	lowGen    []uint32
 	done      []uint32     // per rule: gen when it fired
@@ -607,6 +608,7 @@ type state struct {
 	// alternatives route checks while recordVol is set.
 	routes    map[string]routeEntry
 	routeKey  []byte
+	keyPos    []int32 // scratch: the routing key's slots the event has (positions)
 	volList   []int32
 	recordVol bool
 }
@@ -656,6 +658,7 @@ func (st *state) next() {
 	st.candList = st.candList[:0]
 	st.scanned = false
 	st.lowsReady = false
+	st.rawReady = false
 }
 
 const maxCachedNames = 1 << 14

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -16,6 +17,13 @@ import (
 // are unescaped into a buffer the flattener reuses, and field names are
 // interned, so a stream of same-shaped lines allocates nothing. The values
 // returned stay valid until the next call (and as long as the input).
+//
+// It reads a line as a chain of steps (flat_steps.go): each step is the
+// text from the end of a value (or the line's start) to the start of the
+// next member's value, with the braces, separators and keys in between,
+// and the member it leads to; a value's step is guessed as the one that
+// followed the previous value's step last time, so a line of a known shape
+// costs one compare of that text and one scan per value.
 // TODO(sigma): switch to parse.FlattenJSON once it is benchmarked against
 // this one (it copies every value).
 type jsonFlattener struct {
@@ -30,48 +38,13 @@ type jsonFlattener struct {
 	// lookup or guess (matchSlots).
 	eng   *Engine
 	slots fieldSlots
-	// root holds the member guesses of the top-level object (see
-	// objGuess); objs counts the objGuess tables made since the last reset.
-	root  *objGuess
-	objs  int
-	leaf  string    // the full name of the member whose value is parsed
-	slot  int32     // leaf's slot (see eng)
-	child *objGuess // the guesses of the member's value, when it is an object
-	arena []byte    // unescaped values of the current line
-}
-
-// objGuess is what the flattener remembers of one object, identified by
-// the path of member guesses that leads to it (so its full name, the
-// prefix of its members' names, is fixed): per member position, the
-// member seen there last, and its members by key. Lines of one source
-// share their shape, so a member is usually found by one compare of the
-// text from the end of the previous value (or the brace) to the start of
-// its own value with the text seen there last; an object whose members
-// differ between lines (Sysmon's event_data per event ID) only misses
-// inside itself, and the members after it are guessed again.
-type objGuess struct {
-	mems  []memberGuess
-	byKey map[string]keyGuess
-}
-
-// memberGuess is a member remembered at one position: the text before its
-// value as written (separator, white space, key and colon, a copy), and
-// what its key gives.
-type memberGuess struct {
-	pre []byte
-	// pre's first, last and second eight bytes (when it has that many)
-	p0, p1, pm uint64
-	keyGuess
-}
-
-// keyGuess is what a member's key gives in its object: the member's
-// interned full name (the key unescaped is its last keyLen bytes) and the
-// guesses of its value when that was an object (nil: not yet).
-type keyGuess struct {
-	name   string
-	child  *objGuess
-	keyLen int32
-	slot   int32 // the name's slot in the bound engine (-1: none, or unbound)
+	// head is the state before a line (its next: the first step of the
+	// last line), root the line's object's context, nsteps the steps and
+	// contexts remembered since the last reset (flat_steps.go).
+	head   *flatStep
+	root   *flatCtx
+	nsteps int
+	arena  []byte // unescaped values of the current line
 }
 
 // flatName is an interned full name and its slot in the bound engine.
@@ -79,16 +52,6 @@ type flatName struct {
 	name string
 	slot int32
 }
-
-// Bounds of the guesses: members remembered per position list and per key
-// map, and objGuess tables before all are dropped (a stream of ever new
-// shapes must not grow them without end).
-const (
-	maxPredNames  = 512
-	maxGuessKeys  = 256
-	maxObjGuesses = 4096
-	maxGuessPre   = 128 // longest text before a value remembered
-)
 
 // maxFlatArena bounds the unescape buffer kept between lines.
 const maxFlatArena = 1 << 20
@@ -109,7 +72,7 @@ func (e *JSONSyntaxError) Error() string {
 // a flattener bound to another engine before forgets its names.
 func (f *jsonFlattener) bind(e *Engine) {
 	if f.eng != e {
-		f.eng, f.names, f.root = e, nil, nil
+		f.eng, f.names, f.head = e, nil, nil
 	}
 }
 
@@ -117,8 +80,8 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 	if f.names == nil {
 		f.names = map[string]flatName{}
 	}
-	if f.root == nil || f.objs > maxObjGuesses {
-		f.root, f.objs = &objGuess{}, 0
+	if f.head == nil || f.nsteps >= maxFlatSteps {
+		f.reset()
 	}
 	f.s, f.pos, f.out, f.name = line, 0, dst[:0], f.name[:0]
 	f.slots = fieldSlots{live: f.slots.live[:0], size: len(line), eng: f.eng}
@@ -126,18 +89,91 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 		f.arena = nil
 	}
 	f.arena = f.arena[:0]
-	f.space()
-	if f.pos >= len(f.s) || f.s[f.pos] != '{' {
-		return dst[:0], f.errf("want an object")
-	}
-	if err := f.object(0, f.root); err != nil {
+	if err := f.run(); err != nil {
 		return dst[:0], err
 	}
-	f.space()
-	if f.pos < len(f.s) {
-		return dst[:0], f.errf("data after the object")
-	}
 	return f.out, nil
+}
+
+// run reads the line step by step (see flatStep): the guessed step's text
+// compared in place, else read by slowStep; then the member's value, a
+// plain string read here. The common case (a guessed step, a plain
+// string) makes no call, so the position stays in a register; f.out is
+// synced around the calls that use it.
+func (f *jsonFlattener) run() error {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	s := f.s
+	pos := 0
+	cur := f.head
+	out := f.out
+	for {
+		// The guess: cur's next step, its text compared in place (for a
+		// member whose value was a string, with the quote). When its value
+		// is not a string, white space or a brace there means the text read
+		// afresh is longer. The end step and unknown steps never match
+		// here (slowStep reads them).
+		t := cur.next
+		p := -1
+		if n := t.fn; len(s)-pos >= n+8 {
+			// flatStep.at, inlined: up to 32 bytes as words.
+			if (wordAt(s, pos)^t.p0)&t.mask == 0 && (n <= 8 || wordAt(s, pos+n-8) == t.p1 &&
+				(n <= 16 || wordAt(s, pos+8) == t.pm && (n <= 24 || wordAt(s, pos+16) == t.pm2))) {
+				p = pos + t.vn
+			}
+		} else if t.atSlow(s, pos) {
+			p = pos + t.vn
+		}
+		if p >= 0 && !t.str && (p >= len(s) || s[p] <= ' ' || s[p] == '{') {
+			p = -1
+		}
+		if p < 0 && cur.alts[0] != nil {
+			t, p = f.altStep(cur, pos)
+		}
+		if p < 0 {
+			var err error
+			if t, err = f.slowStep(cur, pos); err != nil || t.end {
+				f.out = out
+				return err
+			}
+			p = f.pos
+		}
+		pos = p
+		cur = t
+		// Most values are plain strings: read here (scanPlain inlined
+		// but for the line's last bytes).
+		if pos < len(s) && s[pos] == '"' {
+			end := pos + 1
+			for {
+				if len(s)-end < 8 {
+					end = scanPlain(s, end)
+					break
+				}
+				// As scanPlain: x^0x02 is below 0x21 for a quote or a
+				// control byte.
+				x := wordAt(s, end)
+				y := x ^ (0x02 * lo)
+				b := x ^ ('\\' * lo)
+				if m := ((y-0x21*lo)&^y | (b-lo)&^b) & hi; m != 0 {
+					end += bits.TrailingZeros64(m) / 8
+					break
+				}
+				end += 8
+			}
+			if end < len(s) && s[end] == '"' {
+				if t.slot >= 0 {
+					f.slots.add(len(out), t.slot)
+				}
+				out = append(out, event.Field{Name: t.name, Value: s[pos+1 : end]})
+				pos = end + 1
+				continue
+			}
+		}
+		f.pos, f.out = pos, out
+		if err := f.value(t); err != nil {
+			return err
+		}
+		pos, out = f.pos, f.out
+	}
 }
 
 func (f *jsonFlattener) errf(format string, args ...any) error {
@@ -162,142 +198,6 @@ func (f *jsonFlattener) ws() {
 	}
 }
 
-// object reads an object at f.pos (on the brace); og holds its guesses.
-// The position stays in a local variable through the guessed members and
-// their plain string values (the common case: one compare of the text
-// before the value, one scan of the string); f.pos is synced only around
-// the calls that read it.
-func (f *jsonFlattener) object(depth int, og *objGuess) error {
-	if depth > maxFlatDepth {
-		return f.errf("nested too deep")
-	}
-	s := f.s
-	pos := f.pos + 1 // {
-	base := len(f.name)
-	for k := 0; ; k++ {
-		// pos is after the brace or the previous value.
-		var leaf string
-		var slot int32
-		var child *objGuess // written to f.child only for a value that is not a string
-		var g *memberGuess
-		if k < len(og.mems) {
-			g = &og.mems[k]
-			// The common pre (8-24 bytes: `,"EventID":`) compared here.
-			if n := len(g.pre); n < 8 || n > 24 || len(s)-pos < n ||
-				load64(s, pos) != g.p0 || load64(s, pos+n-8) != g.p1 ||
-				n > 16 && load64(s, pos+8) != g.pm {
-				if !g.at(s, pos) {
-					g = nil
-				}
-			}
-		}
-		if g != nil {
-			pos += len(g.pre)
-			leaf, slot, child = g.name, g.slot, g.child
-		} else {
-			f.pos = pos
-			end, err := f.member(og, k, base)
-			if err != nil || end {
-				return err
-			}
-			pos, leaf, slot, child = f.pos, f.leaf, f.slot, f.child
-		}
-		if pos < len(s) && s[pos] <= ' ' {
-			f.pos = pos
-			f.space()
-			pos = f.pos
-		}
-		// Most values are plain strings: read here, without a call.
-		if pos < len(s) && s[pos] == '"' {
-			end := scanPlain(s, pos+1)
-			if end < len(s) && s[end] == '"' {
-				if slot >= 0 {
-					f.slots.add(len(f.out), slot)
-				}
-				f.out = append(f.out, event.Field{Name: leaf, Value: s[pos+1 : end]})
-				pos = end + 1
-				continue
-			}
-		}
-		f.pos, f.leaf, f.slot = pos, leaf, slot
-		if pos < len(s) && s[pos] == '"' {
-			v, err := f.str()
-			if err != nil {
-				return err
-			}
-			f.emit(v)
-		} else {
-			f.child = child
-			if err := f.value(depth, og, k); err != nil {
-				return err
-			}
-		}
-		pos = f.pos
-	}
-}
-
-// member reads the text before the k-th member's value of the object og
-// guesses (f.pos is after the brace or the previous value): a separator
-// and the member name, or the object's end (end is set). It sets f.leaf
-// to the member's full name (interned) and f.child to the guesses of its
-// value, and remembers the text at position k; base is the length of the
-// enclosing object's name in f.name (valid when this object's name was
-// built: it is rebuilt for every object value).
-func (f *jsonFlattener) member(og *objGuess, k, base int) (end bool, err error) {
-	start := f.pos
-	f.ws()
-	if f.pos < len(f.s) && f.s[f.pos] == '}' {
-		f.pos++
-		return true, nil
-	}
-	if k > 0 {
-		switch {
-		case f.pos >= len(f.s):
-			return false, f.errf("unexpected end in object")
-		case f.s[f.pos] != ',':
-			return false, f.errf("want ',' or '}'")
-		}
-		f.pos++
-	}
-	if !f.at('"') {
-		return false, f.errf("want a member name")
-	}
-	key, err := f.str()
-	if err != nil {
-		return false, err
-	}
-	if !f.at(':') {
-		return false, f.errf("want ':'")
-	}
-	f.pos++
-	f.ws()
-	g, ok := og.byKey[key]
-	if !ok {
-		g = f.keyName(key, base)
-		if og.byKey == nil {
-			og.byKey = map[string]keyGuess{}
-		}
-		if len(og.byKey) < maxGuessKeys {
-			og.byKey[g.name[len(g.name)-len(key):]] = g
-		}
-	}
-	f.leaf, f.slot, f.child = g.name, g.slot, g.child
-	pre := f.s[start:f.pos]
-	if len(pre) > maxGuessPre {
-		pre = "" // never matches (a value follows), but keeps the positions
-	}
-	switch {
-	case k < len(og.mems):
-		m := &og.mems[k]
-		m.setPre(pre)
-		m.keyGuess = g
-	case k == len(og.mems) && k < maxPredNames:
-		og.mems = append(og.mems, memberGuess{keyGuess: g})
-		og.mems[k].setPre(pre)
-	}
-	return false, nil
-}
-
 // at reports whether the next byte other than white space is c, and
 // leaves f.pos on it: in the common case (no space) one compare.
 func (f *jsonFlattener) at(c byte) bool {
@@ -306,54 +206,6 @@ func (f *jsonFlattener) at(c byte) bool {
 	}
 	f.space()
 	return f.pos < len(f.s) && f.s[f.pos] == c
-}
-
-// keyName builds and interns the full name of a member with this key in
-// the object whose name is f.name[:base].
-func (f *jsonFlattener) keyName(key string, base int) keyGuess {
-	f.name = f.name[:base]
-	if base > 0 {
-		f.name = append(f.name, '.')
-	}
-	f.name = append(f.name, key...)
-	n, ok := f.names[string(f.name)]
-	if !ok {
-		n = flatName{name: string(f.name), slot: -1}
-		if f.eng != nil {
-			n.slot = f.eng.resolve.slot(n.name)
-		}
-		if len(f.names) < 1<<16 {
-			f.names[n.name] = n
-		}
-	}
-	return keyGuess{name: n.name, keyLen: int32(len(key)), slot: n.slot}
-}
-
-// at reports whether s holds the member's pre at i (an empty pre never
-// matches): its first, last and second eight bytes compare as words, and
-// the rest (pre longer than 24 bytes) as a string. object inlines the
-// cases up to 24 bytes.
-func (m *memberGuess) at(s string, i int) bool {
-	n := len(m.pre)
-	if n < 8 {
-		return n > 0 && len(s)-i >= n && s[i:i+n] == bytesView(m.pre)
-	}
-	if len(s)-i < n || load64(s, i) != m.p0 || load64(s, i+n-8) != m.p1 {
-		return false
-	}
-	return n <= 16 || load64(s, i+8) == m.pm && (n <= 24 || s[i+16:i+n-8] == bytesView(m.pre[16:n-8]))
-}
-
-// setPre remembers pre (a copy) as the text before the member's value.
-func (m *memberGuess) setPre(pre string) {
-	m.pre = append(m.pre[:0], pre...)
-	m.p0, m.p1, m.pm = 0, 0, 0
-	if n := len(pre); n >= 8 {
-		m.p0, m.p1 = load64(pre, 0), load64(pre, n-8)
-	}
-	if len(pre) >= 16 {
-		m.pm = load64(pre, 8)
-	}
 }
 
 func load64(s string, i int) uint64 {
@@ -367,11 +219,12 @@ func load32(s string, i int) uint32 {
 	return uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
 }
 
-func (f *jsonFlattener) emit(v string) {
-	if f.slot >= 0 {
-		f.slots.add(len(f.out), f.slot)
+// emit appends a field of t's member with value v.
+func (f *jsonFlattener) emit(t *flatStep, v string) {
+	if t.slot >= 0 {
+		f.slots.add(len(f.out), t.slot)
 	}
-	f.out = append(f.out, event.Field{Name: f.leaf, Value: v})
+	f.out = append(f.out, event.Field{Name: t.name, Value: v})
 }
 
 // fieldSlots is what a flattener bound to an engine knows of its fields'
@@ -403,12 +256,13 @@ func scanPlain(s string, i int) int {
 		w := s[i : i+8] // one bounds check; the compiler loads the eight bytes at once
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		q := x ^ ('"' * lo)
+		// y's byte is below 0x21 for a quote (0x22^0x02) or a control
+		// byte (below 0x20 either way), b's is zero for a backslash;
+		// borrows only flag bytes above a true one, so the lowest flag is
+		// exact.
+		y := x ^ (0x02 * lo)
 		b := x ^ ('\\' * lo)
-		// A byte is flagged when it is zero in q or b, or below 0x20 in x;
-		// borrows only flag bytes above a true one, so the lowest flag is exact.
-		m := ((q - lo) &^ q) | ((b - lo) &^ b) | ((x - 0x20*lo) &^ x)
-		if m &= hi; m != 0 {
+		if m := ((y-0x21*lo)&^y | (b-lo)&^b) & hi; m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -420,44 +274,45 @@ func scanPlain(s string, i int) int {
 	return i
 }
 
-// value reads the value of og's k-th member (f.leaf, f.child) at f.pos,
-// other than a string (object reads those).
-func (f *jsonFlattener) value(depth int, og *objGuess, k int) error {
+// value reads the value of t's member at f.pos: anything but an object
+// (a step's text ends before a value, and includes an object's brace).
+func (f *jsonFlattener) value(t *flatStep) error {
 	if f.pos >= len(f.s) {
 		return f.errf("want a value")
 	}
 	switch c := f.s[f.pos]; {
-	case c == '{':
-		f.name = append(f.name[:0], f.leaf...)
-		child := f.child
-		if child == nil {
-			child = f.newChild(og, k)
-		}
-		return f.object(depth+1, child)
-	case c == '[':
-		start := f.pos
-		if err := f.skip(depth + 1); err != nil {
+	case c == '"':
+		v, err := f.str()
+		if err != nil {
 			return err
 		}
-		f.emit(f.s[start:f.pos])
+		f.emit(t, v)
+	case c == '[':
+		start := f.pos
+		if end, ok := plainArray(f.s, start); ok && t.ctx.depth < maxFlatDepth {
+			f.pos = end
+		} else if err := f.skip(int(t.ctx.depth) + 1); err != nil {
+			return err
+		}
+		f.emit(t, f.s[start:f.pos])
 	case c == 'n':
 		return f.lit("null")
 	case c == 't':
 		if err := f.lit("true"); err != nil {
 			return err
 		}
-		f.emit("true")
+		f.emit(t, "true")
 	case c == 'f':
 		if err := f.lit("false"); err != nil {
 			return err
 		}
-		f.emit("false")
+		f.emit(t, "false")
 	case c == '-' || (c >= '0' && c <= '9'):
 		start := f.pos
 		if err := f.number(); err != nil {
 			return err
 		}
-		f.emit(f.s[start:f.pos])
+		f.emit(t, f.s[start:f.pos])
 	default:
 		return f.errf("unexpected %q", c)
 	}
@@ -470,23 +325,6 @@ func (f *jsonFlattener) lit(want string) error {
 	}
 	f.pos += len(want)
 	return nil
-}
-
-// newChild makes the guesses of og's k-th member's value (an object),
-// kept with the member's guesses.
-func (f *jsonFlattener) newChild(og *objGuess, k int) *objGuess {
-	child := &objGuess{}
-	f.objs++
-	if k < len(og.mems) && og.mems[k].name == f.leaf {
-		g := &og.mems[k]
-		g.child = child
-		key := g.name[len(g.name)-int(g.keyLen):]
-		if kg, ok := og.byKey[key]; ok && kg.name == g.name {
-			kg.child = child
-			og.byKey[key] = kg
-		}
-	}
-	return child
 }
 
 // skip passes over one value (used for arrays, kept as text).
@@ -560,37 +398,73 @@ func (f *jsonFlattener) skip(depth int) error {
 
 // number passes over a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (f *jsonFlattener) number() error {
-	digits := func() int {
-		n := 0
-		for f.pos < len(f.s) && f.s[f.pos] >= '0' && f.s[f.pos] <= '9' {
-			f.pos++
-			n++
-		}
-		return n
+	s, pos := f.s, f.pos
+	if s[pos] == '-' {
+		pos++
 	}
-	if f.s[f.pos] == '-' {
-		f.pos++
-	}
-	start := f.pos
-	if n := digits(); n == 0 || (n > 1 && f.s[start] == '0') {
+	start := pos
+	pos = digits(s, pos)
+	if n := pos - start; n == 0 || (n > 1 && s[start] == '0') {
+		f.pos = pos
 		return f.errf("bad number")
 	}
-	if f.pos < len(f.s) && f.s[f.pos] == '.' {
-		f.pos++
-		if digits() == 0 {
+	if pos < len(s) && s[pos] == '.' {
+		pos++
+		if end := digits(s, pos); end > pos {
+			pos = end
+		} else {
+			f.pos = pos
 			return f.errf("bad number")
 		}
 	}
-	if f.pos < len(f.s) && (f.s[f.pos] == 'e' || f.s[f.pos] == 'E') {
-		f.pos++
-		if f.pos < len(f.s) && (f.s[f.pos] == '+' || f.s[f.pos] == '-') {
-			f.pos++
+	if pos < len(s) && (s[pos] == 'e' || s[pos] == 'E') {
+		pos++
+		if pos < len(s) && (s[pos] == '+' || s[pos] == '-') {
+			pos++
 		}
-		if digits() == 0 {
+		if end := digits(s, pos); end > pos {
+			pos = end
+		} else {
+			f.pos = pos
 			return f.errf("bad number")
 		}
 	}
+	f.pos = pos
 	return nil
+}
+
+// digits returns the offset of the first byte at or after i that is not
+// a decimal digit.
+func digits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// plainArray returns the end of an array of plain strings at i (on the
+// bracket) written without white space, such as `["10.0.0.1"]`: the
+// common array in logs, read without skip's calls (ok false: anything
+// else, left to skip).
+func plainArray(s string, i int) (end int, ok bool) {
+	i++ // [
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return 0, false
+		}
+		i = scanPlain(s, i+1)
+		if i+1 >= len(s) || s[i] != '"' {
+			return 0, false
+		}
+		switch s[i+1] {
+		case ']':
+			return i + 2, true
+		case ',':
+			i += 2
+		default:
+			return 0, false
+		}
+	}
 }
 
 // str reads a JSON string at f.pos (on the quote).
@@ -615,46 +489,80 @@ func (f *jsonFlattener) str() (string, error) {
 
 // unescape reads the rest of a string with escapes, from f.pos (on the
 // first backslash); start is where the string's text begins. It unescapes
-// into the arena: a value keeps pointing into the old array when a later
-// one grows the arena.
+// into the arena, in place: a line's unescaped text is never longer than
+// the line (an escape is never shorter than what it stands for), so once
+// the arena has room for the line and eight bytes, it does not grow
+// during the line, and plain runs are copied eight bytes at a time. A new
+// arena leaves the values before it in the old one.
 func (f *jsonFlattener) unescape(start int) (string, error) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	s := f.s
+	if cap(f.arena)-len(f.arena) < len(s)-start+8 {
+		f.arena = make([]byte, 0, max(len(s)+8, min(2*cap(f.arena), maxFlatArena)))
+	}
 	a0 := len(f.arena)
-	b := append(f.arena, f.s[start:f.pos]...)
-	defer func() { f.arena = b }()
-	for f.pos < len(f.s) {
-		c := f.s[f.pos]
-		switch {
-		case c == '"':
-			f.pos++
-			return bytesView(b[a0:]), nil
-		case c < 0x20:
+	b := f.arena[:cap(f.arena)]
+	j := a0 + copy(b[a0:], s[start:f.pos])
+	pos := f.pos
+	for pos < len(s) {
+		c := s[pos]
+		if c == '"' {
+			f.pos, f.arena = pos+1, b[:j]
+			return bytesView(b[a0:j]), nil
+		}
+		if c < 0x20 {
+			f.pos = pos
 			return "", f.errf("control character in string")
-		case c != '\\':
-			// A plain run up to the next quote, backslash or control byte.
-			end := scanPlain(f.s, f.pos+1)
-			b = append(b, f.s[f.pos:end]...)
-			f.pos = end
+		}
+		if c != '\\' {
+			// A plain run up to the next quote, backslash or control
+			// byte, copied as words (see scanPlain).
+			for len(s)-pos >= 8 {
+				x := wordAt(s, pos)
+				binary.LittleEndian.PutUint64(b[j:j+8], x)
+				y := x ^ (0x02 * lo)
+				e := x ^ ('\\' * lo)
+				if m := ((y-0x21*lo)&^y | (e-lo)&^e) & hi; m != 0 {
+					k := bits.TrailingZeros64(m) / 8
+					pos, j = pos+k, j+k
+					break
+				}
+				pos, j = pos+8, j+8
+			}
+			if len(s)-pos < 8 {
+				end := scanPlain(s, pos)
+				j += copy(b[j:], s[pos:end])
+				pos = end
+			}
 			continue
 		}
-		if f.pos+1 >= len(f.s) {
-			break
+		if pos+1 >= len(s) {
+			f.pos = pos
+			return "", f.errf("unterminated string")
 		}
-		e := f.s[f.pos+1]
-		f.pos += 2
+		e := s[pos+1]
+		pos += 2
 		switch e {
 		case '"', '\\', '/':
-			b = append(b, e)
+			b[j] = e
+			j++
 		case 'b':
-			b = append(b, '\b')
+			b[j] = '\b'
+			j++
 		case 'f':
-			b = append(b, '\f')
+			b[j] = '\f'
+			j++
 		case 'n':
-			b = append(b, '\n')
+			b[j] = '\n'
+			j++
 		case 'r':
-			b = append(b, '\r')
+			b[j] = '\r'
+			j++
 		case 't':
-			b = append(b, '\t')
+			b[j] = '\t'
+			j++
 		case 'u':
+			f.pos = pos
 			r, ok := f.hex4()
 			if !ok {
 				return "", f.errf("bad \\u escape")
@@ -663,7 +571,7 @@ func (f *jsonFlattener) unescape(start int) (string, error) {
 				// A pair, else U+FFFD and the next escape on its own (as
 				// encoding/json does); a broken next escape is an error.
 				r2 := utf8.RuneError
-				if strings.HasPrefix(f.s[f.pos:], "\\u") {
+				if strings.HasPrefix(s[f.pos:], "\\u") {
 					next := f.pos
 					f.pos += 2
 					x, ok := f.hex4()
@@ -676,11 +584,14 @@ func (f *jsonFlattener) unescape(start int) (string, error) {
 				}
 				r = r2
 			}
-			b = utf8.AppendRune(b, r)
+			j += utf8.EncodeRune(b[j:], r)
+			pos = f.pos
 		default:
+			f.pos = pos
 			return "", f.errf("bad escape \\%c", e)
 		}
 	}
+	f.pos = pos
 	return "", f.errf("unterminated string")
 }
 

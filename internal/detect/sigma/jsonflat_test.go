@@ -186,46 +186,109 @@ func FuzzFlattenGuesses(f *testing.F) {
 	})
 }
 
-// TestFlattenGuessesBounded feeds lines of ever new shapes: the guesses
-// stay bounded and the fields right.
+// TestFlattenGuessesBounded feeds lines of ever new shapes: the
+// remembered steps stay bounded and the fields right.
 func TestFlattenGuessesBounded(t *testing.T) {
 	var fl jsonFlattener
-	for i := 0; i < 3*maxObjGuesses; i++ {
+	for i := 0; i < maxFlatSteps; i++ {
 		line := fmt.Sprintf(`{"k%d":{"x":{"y":%d}},"same":{"z":1}}`, i, i)
 		flattenSame(t, &fl, line, line)
-		if fl.objs > maxObjGuesses+3 {
-			t.Fatalf("line %d: %d object guess tables", i, fl.objs)
+		if fl.nsteps > maxFlatSteps+8 {
+			t.Fatalf("line %d: %d steps and contexts", i, fl.nsteps)
 		}
 	}
-	if n := len(fl.root.mems); n > 2 {
-		t.Fatalf("root remembers %d members", n)
+	// One line of more members than the bound: read right, kept bounded.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < maxFlatSteps+100; i++ {
+		fmt.Fprintf(&b, `"m%d":{"v":%d},`, i, i)
+	}
+	b.WriteString(`"last":"x"}`)
+	flattenSame(t, &fl, b.String(), b.String())
+	if fl.nsteps > maxFlatSteps+8 {
+		t.Fatalf("long line: %d steps and contexts", fl.nsteps)
+	}
+	// Full: the next line starts afresh, and its steps are learnt.
+	flattenSame(t, &fl, `{"a":"b"}`, `{"a":"b"}`)
+	if fl.nsteps == 0 || fl.nsteps > 4 {
+		t.Fatalf("after a reset: %d steps and contexts", fl.nsteps)
 	}
 }
 
-// TestMemberGuessAt checks the word-wise pre compare (and object's inlined
-// copy of it, through flatten) against a plain prefix compare for every
-// pre length around the 8, 16 and 24-byte boundaries.
-func TestMemberGuessAt(t *testing.T) {
+// TestFlatStepAt checks the word-wise compare of a step's text (and run's
+// use of it, through flatten) against a plain prefix compare for every
+// length around the 8, 16 and 24-byte boundaries.
+func TestFlatStepAt(t *testing.T) {
 	const text = `,"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ":`
-	for n := 0; n <= len(text); n++ {
-		var m memberGuess
-		m.setPre(text[:n])
+	for n := 1; n <= len(text); n++ {
+		var m flatStep
+		m.setPre(text[:n], n)
 		for _, c := range []struct {
 			s    string
 			i    int
 			want bool
 		}{
-			{text, 0, n > 0},
-			{"xx" + text, 2, n > 0},
-			{text[:n], 0, n > 0},
-			{text[:max(n-1, 0)], 0, false},
+			{text, 0, true},
+			{"xx" + text, 2, true},
+			{text[:n], 0, true},
+			{text[:n-1], 0, false},
 			{"x" + text[1:], 0, false},
-			{text[:max(n-1, 0)] + "#" + text[n:], 0, false},
+			{text[:n-1] + "#" + text[n:], 0, false},
 			{text[:n/2] + "#" + text[n/2+1:], 0, false},
 		} {
 			if got := m.at(c.s, c.i); got != c.want {
 				t.Errorf("pre %q: at(%q, %d) = %v, want %v", text[:n], c.s, c.i, got, c.want)
 			}
+		}
+	}
+}
+
+// TestWordAt checks the unchecked word load against load64 at every
+// offset of a text with every byte value.
+func TestWordAt(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		b.WriteByte(byte(i * 37))
+	}
+	s := b.String()
+	for i := 0; i+8 <= len(s); i++ {
+		if got, want := wordAt(s, i), load64(s, i); got != want {
+			t.Fatalf("wordAt(s, %d) = %#x, want %#x", i, got, want)
+		}
+	}
+}
+
+// TestPlainArray checks the fast read of arrays of plain strings against
+// skip: the same end where it reads one, and no read of anything else.
+func TestPlainArray(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{`["a"]`, true},
+		{`["10.0.0.1","fe80::1"],"x":1`, true},
+		{`[""]`, true},
+		{`[]`, false},
+		{`[ "a"]`, false},
+		{`["a" ]`, false},
+		{`["a\"b"]`, false},
+		{`["a",1]`, false},
+		{`["a"`, false},
+		{`["a",`, false},
+		{`["a`, false},
+		{`["a"}`, false},
+	} {
+		end, ok := plainArray(c.in, 0)
+		if ok != c.ok {
+			t.Errorf("plainArray(%q) ok = %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		f := jsonFlattener{s: c.in}
+		if err := f.skip(1); err != nil || f.pos != end {
+			t.Errorf("plainArray(%q) = %d, skip ends at %d (%v)", c.in, end, f.pos, err)
 		}
 	}
 }

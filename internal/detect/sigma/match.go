@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
@@ -47,12 +48,35 @@ func appendLower(dst []byte, s string) []byte {
 		c := s[i]
 		if c >= 0x80 {
 			// Slow path: Unicode case mapping of the rest.
-			return append(dst[:n+i], strings.ToLower(s[i:])...)
+			return appendLowerRunes(dst[:n+i], s[i:])
 		}
 		if c-'A' < 26 {
 			c += 'a' - 'A'
 		}
 		d[i] = c
+	}
+	return dst
+}
+
+// appendLowerRunes appends strings.ToLower(s) to dst rune by rune, without
+// strings.Map's builder: ASCII bytes as in appendLower, other runes
+// through unicode.ToLower, and each invalid byte as U+FFFD (as
+// strings.Map writes it). Mostly-ASCII text (a JSON line with a few
+// accented letters) costs about what appendLower costs.
+func appendLowerRunes(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c-'A' < 26 {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
 	}
 	return dst
 }
@@ -126,9 +150,20 @@ func (st *state) lowerAll() {
 	for j := range st.fieldSlot {
 		st.lowerField(int32(j))
 	}
-	start := len(st.lowbuf)
-	st.lowbuf = appendLower(st.lowbuf, st.ev.Raw)
-	st.rawLow = bytesView(st.lowbuf[start:])
+	st.lowerRaw()
+}
+
+// lowerRaw returns the lower-cased raw text of the event, computing it
+// once per event (the prefilter's keyword scan of a non-ASCII raw text
+// needs only this, not every field's).
+func (st *state) lowerRaw() string {
+	if !st.rawReady {
+		st.rawReady = true
+		start := len(st.lowbuf)
+		st.lowbuf = appendLower(st.lowbuf, st.ev.Raw)
+		st.rawLow = bytesView(st.lowbuf[start:])
+	}
+	return st.rawLow
 }
 
 // match tests one value. low is called only when a case-insensitive
@@ -295,24 +330,51 @@ func globParts(segs []string, s string) bool {
 	}
 	pos := end
 	for _, seg := range segs[1 : len(segs)-1] {
-		found := false
-		for i := pos; i <= len(s); i++ {
-			if e, ok := segAt(seg, s, i); ok {
-				pos, found = e, true
-				break
-			}
-		}
-		if !found {
+		if pos, ok = findSeg(seg, s, pos); !ok {
 			return false
 		}
 	}
 	last := segs[len(segs)-1]
+	if strings.IndexByte(last, 0) < 0 {
+		// No '?': the last segment is the text's suffix of its length.
+		return len(s)-len(last) >= pos && strings.HasSuffix(s, last)
+	}
 	for i := len(s); i >= pos; i-- {
 		if e, ok := segAt(last, s, i); ok && e == len(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// findSeg returns the end of the first match of seg in s that starts at
+// pos or later. A match starts with seg's literal bytes before its first
+// '?', so only where strings.Index finds them (vectorised) is seg tried;
+// a seg that starts with '?' is tried at every position.
+func findSeg(seg, s string, pos int) (int, bool) {
+	lit := seg
+	if k := strings.IndexByte(seg, 0); k >= 0 {
+		lit = seg[:k]
+	}
+	if lit == "" {
+		for i := pos; i <= len(s); i++ {
+			if e, ok := segAt(seg, s, i); ok {
+				return e, true
+			}
+		}
+		return 0, false
+	}
+	for i := pos; i < len(s); i++ {
+		k := strings.Index(s[i:], lit)
+		if k < 0 {
+			return 0, false
+		}
+		i += k
+		if e, ok := segAt(seg, s, i); ok {
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // segAt matches seg at s[i:], returning the end offset.

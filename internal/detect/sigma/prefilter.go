@@ -425,8 +425,7 @@ func (e *Engine) scan(st *state) {
 		if isASCII(raw) {
 			e.scanKeywords(st, kw, raw, true)
 		} else {
-			st.lowerAll()
-			e.scanKeywords(st, kw, st.rawLow, false)
+			e.scanKeywords(st, kw, st.lowerRaw(), false)
 		}
 	}
 }

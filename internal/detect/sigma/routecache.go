@@ -28,10 +28,12 @@ const maxRouteCache = 4096
 const maxRouteKey = 512
 
 // routeKeySpec lists the slots a routing key holds, sorted, and per slot
-// whether its value is in the key (else only whether the event has it).
+// whether its value is in the key (else only whether the event has it);
+// pos maps every engine slot to its index in slots (-1: not in the key).
 type routeKeySpec struct {
 	slots []int32
 	value []bool
+	pos   []int32
 }
 
 // routeEntry is a cached routing result: ids[:accepted] are the
@@ -109,8 +111,13 @@ func (e *Engine) buildRouteCache() {
 			spec.slots = append(spec.slots, s)
 		}
 		slices.Sort(spec.slots)
-		for _, s := range spec.slots {
+		spec.pos = make([]int32, len(e.slots))
+		for i := range spec.pos {
+			spec.pos[i] = -1
+		}
+		for i, s := range spec.slots {
 			spec.value = append(spec.value, need[s])
+			spec.pos[s] = int32(i)
 		}
 	}
 }
@@ -194,9 +201,13 @@ func existsOnly(n node, add func(int32)) {
 	}
 }
 
-// routeKey appends the event's routing key to dst: which key, then per
-// slot of that key 0 when absent, else 1 and, when its value matters, the
-// value's length and the value.
+// routeKey appends the event's routing key to dst: which key, then for
+// each slot of that key the event has, in the key's slot order, the slot's
+// index in the key and, when its value matters, the value's length and
+// the value. The slots the event has are found through its fields (every
+// set slot is the slot of the field that set it, st.fieldSlot), not by
+// testing each of the key's slots: an event has a few dozen fields, a key
+// of all SigmaHQ rules ~80 slots.
 func (e *Engine) routeKey(st *state, dst []byte) []byte {
 	k := 0
 	if v, ok := st.value(e.chanSlot); ok && v != "" {
@@ -204,18 +215,29 @@ func (e *Engine) routeKey(st *state, dst []byte) []byte {
 	}
 	dst = append(dst, byte(k))
 	spec := &e.routeKeys[k]
-	for i, s := range spec.slots {
-		v, ok := st.value(s)
-		if !ok {
-			dst = append(dst, 0)
-			continue
+	pos, gen := spec.pos, st.gen
+	have := st.keyPos[:0]
+	for j, s := range st.fieldSlot {
+		if s >= 0 {
+			if p := pos[s]; p >= 0 && st.slotField[s] == int32(j) && st.setGen[s] == gen {
+				have = append(have, p)
+			}
 		}
-		dst = append(dst, 1)
-		if !spec.value[i] {
-			continue
+	}
+	// Insertion sort: a handful of positions, often in order already.
+	for i := 1; i < len(have); i++ {
+		for j := i; j > 0 && have[j] < have[j-1]; j-- {
+			have[j], have[j-1] = have[j-1], have[j]
 		}
-		dst = binary.AppendUvarint(dst, uint64(len(v)))
-		dst = append(dst, v...)
+	}
+	st.keyPos = have
+	for _, p := range have {
+		dst = binary.AppendUvarint(dst, uint64(p))
+		if spec.value[p] {
+			v := st.vals[spec.slots[p]]
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		}
 	}
 	return dst
 }
