@@ -72,6 +72,13 @@ type AuditLog struct {
 	seq       uint64
 	head      string
 	sinceCkpt int
+
+	// Group commit: appenders write under mu, then wait for an fsync that
+	// covers their record; one fsync serves every record written before
+	// it, so concurrent appenders do not queue one fsync each. Lock
+	// order: syncMu before mu.
+	syncMu sync.Mutex // serializes fsyncs; guards synced
+	synced uint64     // records up to this seq are on disk
 }
 
 // OpenAudit opens (or creates) the audit log, checking the chain of what
@@ -98,28 +105,56 @@ func OpenAudit(opts AuditOptions) (*AuditLog, error) {
 	return l, nil
 }
 
-// Append adds a record, filling Seq, Time, Prev and Hash, and syncs it.
+// Append adds a record, filling Seq, Time, Prev and Hash, and returns
+// once it is on disk (fsynced, shared with concurrent appends).
 func (l *AuditLog) Append(r Record) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.f == nil {
+		l.mu.Unlock()
 		return errors.New("audit log closed")
 	}
 	if err := l.appendLocked(&r); err != nil {
+		l.mu.Unlock()
 		return err
 	}
 	l.sinceCkpt++
 	if l.opts.SigningKey != nil && l.sinceCkpt >= l.opts.CheckpointEvery {
 		if err := l.checkpointLocked(); err != nil {
+			l.mu.Unlock()
 			return err
 		}
 	}
 	if l.opts.OnRecord != nil {
 		l.opts.OnRecord(r)
 	}
+	seq := l.seq
+	l.mu.Unlock()
+	return l.syncTo(seq)
+}
+
+// syncTo returns once the records up to seq are fsynced: by an fsync it
+// runs itself (covering every record written so far), or one that
+// another appender or Close ran meanwhile.
+func (l *AuditLog) syncTo(seq uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced >= seq {
+		return nil
+	}
+	l.mu.Lock()
+	upTo, f := l.seq, l.f
+	l.mu.Unlock()
+	if f == nil { // closed without syncing seq: Close reported why
+		return errors.New("audit append: log closed before the record was synced")
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	l.synced = upTo
 	return nil
 }
 
+// appendLocked writes r to the file (not synced: see syncTo).
 func (l *AuditLog) appendLocked(r *Record) error {
 	r.Seq = l.seq + 1
 	if r.Time.IsZero() {
@@ -132,9 +167,6 @@ func (l *AuditLog) appendLocked(r *Record) error {
 		return fmt.Errorf("audit append: %w", err)
 	}
 	if _, err := l.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("audit append: %w", err)
-	}
-	if err := l.f.Sync(); err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
 	l.seq, l.head = r.Seq, r.Hash
@@ -156,8 +188,11 @@ func (l *AuditLog) Head() (uint64, string) {
 	return l.seq, l.head
 }
 
-// Close writes a final checkpoint (when signing) and closes the file.
+// Close writes a final checkpoint (when signing), syncs and closes the
+// file.
 func (l *AuditLog) Close() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
@@ -166,6 +201,11 @@ func (l *AuditLog) Close() error {
 	var err error
 	if l.opts.SigningKey != nil && l.sinceCkpt > 0 {
 		err = l.checkpointLocked()
+	}
+	if serr := l.f.Sync(); serr != nil {
+		err = errors.Join(err, fmt.Errorf("audit close: %w", serr))
+	} else {
+		l.synced = l.seq
 	}
 	err = errors.Join(err, l.f.Close())
 	l.f = nil
