@@ -18,13 +18,22 @@ const (
 
 // authFields adds the common authentication fields.
 func authFields(ev *event.Event, action, outcome, user, ip, port string) {
+	if !isIP(ip) {
+		ip = ""
+	}
+	authFieldsIP(ev, action, outcome, user, ip, port)
+}
+
+// authFieldsIP is authFields for an ip that is "" or already passed isIP
+// (ipPort's), so the address is not checked twice.
+func authFieldsIP(ev *event.Event, action, outcome, user, ip, port string) {
 	add(ev, "event.category", "authentication")
 	add(ev, "event.action", action)
 	add(ev, "event.outcome", outcome)
 	if user != "" {
 		add(ev, "user.name", user)
 	}
-	if isIP(ip) {
+	if ip != "" {
 		add(ev, "source.ip", ip)
 		if _, ok := atoi(port); ok {
 			add(ev, "source.port", port)
@@ -34,41 +43,47 @@ func authFields(ev *event.Event, action, outcome, user, ip, port string) {
 
 // parseSSHD reads the sshd messages that matter for security.
 func parseSSHD(msg string, ev *event.Event) {
+	// The prefixes do not overlap, so their order is only cost: the first
+	// byte is tested before each (a prefix compare is a memequal call) and
+	// the long "error: ..." one is compared last.
+	c := byte(0)
+	if msg != "" {
+		c = msg[0]
+	}
 	switch {
-	case strings.HasPrefix(msg, "Accepted "):
+	case c == 'A' && strings.HasPrefix(msg, "Accepted "):
 		method, rest := cutWord(msg[len("Accepted "):])
 		user, ip, port := forFromPort(rest)
 		add(ev, "ssh.method", method)
-		authFields(ev, "ssh_login", outcomeSuccess, user, ip, port)
+		authFieldsIP(ev, "ssh_login", outcomeSuccess, user, ip, port)
 		if k := strings.Index(msg, ": "); k > 0 && k > len(msg)-120 {
 			if _, fp := cutWord(msg[k+2:]); fp != "" {
 				add(ev, "ssh.key_fingerprint", fp)
 			}
 		}
-	case strings.HasPrefix(msg, "Failed "):
+	case c == 'F' && strings.HasPrefix(msg, "Failed "):
 		method, rest := cutWord(msg[len("Failed "):])
 		user, ip, port := forFromPort(rest)
 		add(ev, "ssh.method", method)
-		authFields(ev, "ssh_login", outcomeFailure, user, ip, port)
-	case strings.HasPrefix(msg, "Invalid user "):
+		authFieldsIP(ev, "ssh_login", outcomeFailure, user, ip, port)
+	case c == 'I' && strings.HasPrefix(msg, "Invalid user "):
 		user, ip, port := userIPPort(msg[len("Invalid user "):], " from ")
-		authFields(ev, "ssh_invalid_user", outcomeFailure, user, ip, port)
-	case strings.HasPrefix(msg, "error: maximum authentication attempts exceeded "):
-		user, ip, port := forFromPort(msg[len("error: maximum authentication attempts exceeded "):])
-		authFields(ev, "ssh_login", outcomeFailure, user, ip, port)
-	case strings.HasPrefix(msg, "Connection closed by "), strings.HasPrefix(msg, "Disconnected from "),
-		strings.HasPrefix(msg, "Received disconnect from "), strings.HasPrefix(msg, "Connection reset by "):
-		rest := trimUserPrefix(disconnectRest(msg))
+		authFieldsIP(ev, "ssh_invalid_user", outcomeFailure, user, ip, port)
+	case disconnectLen(msg) > 0:
+		rest := trimUserPrefix(msg[disconnectLen(msg):])
 		user, ip, port := "", "", ""
-		if strings.HasPrefix(rest, "user ") {
+		if len(rest) >= 5 && rest[:5] == "user " { // a constant compare: no memequal call
 			user, ip, port = userIPPort(rest[len("user "):], " ")
 		} else {
 			ip, port = ipPort(rest)
 		}
-		authFields(ev, "ssh_disconnect", "", user, ip, port)
-	case strings.HasPrefix(msg, "Connection from "):
+		authFieldsIP(ev, "ssh_disconnect", "", user, ip, port)
+	case c == 'C' && strings.HasPrefix(msg, "Connection from "):
 		ip, port := ipPort(msg[len("Connection from "):])
-		authFields(ev, "ssh_connect", "", "", ip, port)
+		authFieldsIP(ev, "ssh_connect", "", "", ip, port)
+	case c == 'e' && strings.HasPrefix(msg, "error: maximum authentication attempts exceeded "):
+		user, ip, port := forFromPort(msg[len("error: maximum authentication attempts exceeded "):])
+		authFieldsIP(ev, "ssh_login", outcomeFailure, user, ip, port)
 	default:
 		parsePAM(msg, ev)
 	}
@@ -81,19 +96,43 @@ var disconnectPrefixes = [...]string{"Connection closed by ", "Disconnected from
 
 // disconnectRest returns msg after its disconnect prefix.
 func disconnectRest(msg string) string {
-	for _, p := range disconnectPrefixes {
-		if strings.HasPrefix(msg, p) {
-			return msg[len(p):]
-		}
+	if n := disconnectLen(msg); n > 0 {
+		return msg[n:]
 	}
 	_, rest := cutAt(msg, " by ", " from ")
 	return rest
 }
 
+// disconnectLen returns the length of msg's disconnect prefix, 0 when it
+// has none: its first byte picks the one or two prefixes to compare.
+func disconnectLen(msg string) int {
+	if msg == "" {
+		return 0
+	}
+	var p string
+	switch msg[0] {
+	case 'C':
+		p = disconnectPrefixes[0]
+		if len(msg) > 11 && msg[11] == 'r' {
+			p = disconnectPrefixes[3]
+		}
+	case 'D':
+		p = disconnectPrefixes[1]
+	case 'R':
+		p = disconnectPrefixes[2]
+	default:
+		return 0
+	}
+	if strings.HasPrefix(msg, p) {
+		return len(p)
+	}
+	return 0
+}
+
 // trimUserPrefix drops "authenticating " / "invalid " before "user X".
 func trimUserPrefix(s string) string {
 	for _, p := range [...]string{"authenticating ", "invalid "} {
-		if strings.HasPrefix(s, p) {
+		if s != "" && s[0] == p[0] && strings.HasPrefix(s, p) {
 			return s[len(p):]
 		}
 	}
@@ -150,7 +189,7 @@ func ipPort(s string) (string, string) {
 	if !isIP(ip) {
 		return "", ""
 	}
-	if strings.HasPrefix(rest, "port ") {
+	if len(rest) >= 5 && rest[:5] == "port " { // a constant compare: no memequal call
 		p := rest[len("port "):]
 		j := 0
 		for j < len(p) && isDigit(p[j]) {

@@ -405,7 +405,9 @@ func trimMsg(s string, i int) string {
 // is returned).
 func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions, ecs *header5424) (string, error) {
 	var parts [6]string
-	for k := range parts {
+	var ns int64 // the TIMESTAMP's, when read at once (isoDone)
+	isoDone := false
+	for k := 0; k < len(parts); k++ {
 		tok, j := spaceToken(s, i)
 		if tok == "" {
 			return "", errAt("syslog", i, "truncated RFC 5424 header")
@@ -417,12 +419,28 @@ func syslog5424(s string, i int, ev *event.Event, opts SyslogOptions, ecs *heade
 		} else if k < len(parts)-1 {
 			return "", errAt("syslog", i, "truncated RFC 5424 header")
 		}
+		if k == 0 && i < len(s) && s[i] != '-' {
+			// Fast path: the TIMESTAMP read in place, without first
+			// finding its end. It is the token only when it ends at a
+			// space and has no space inside (a date and time separated
+			// by ' '): then parseISO of the token alone gives the same.
+			// Else the loop cuts the token and it is read below, for the
+			// same error as before.
+			if t, n, ok := parseISO(s, i, opts.timeOptions()); ok && s[i+10] != ' ' && i+n < len(s) && s[i+n] == ' ' {
+				parts[1], ns, isoDone = s[i:i+n], t, true
+				i += n + 1
+				k++
+			}
+		}
 	}
 	add(ev, fSyslogVersion, parts[0])
 	if ts := parts[1]; ts != "-" {
-		ns, n, ok := parseISO(ts, 0, opts.timeOptions())
-		if !ok || n != len(ts) {
-			return "", errAt("syslog", i, "bad RFC 5424 timestamp")
+		if !isoDone {
+			t, n, ok := parseISO(ts, 0, opts.timeOptions())
+			if !ok || n != len(ts) {
+				return "", errAt("syslog", i, "bad RFC 5424 timestamp")
+			}
+			ns = t
 		}
 		ev.Time = ns
 	}
