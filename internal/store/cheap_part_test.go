@@ -239,10 +239,12 @@ func TestCheapRestart(t *testing.T) {
 	abandon(s) // kill -9: one cheap part, 200 rows in the WAL only
 	s = openTest(t, testOptions(dir))
 	checkIDs(t, readAll(t, s, Query{}), 500)
-	if c, _ := cheapParts(s); c != 1 {
-		t.Fatalf("%d cheap parts after the crash, want 1", c)
+	// The replayed rows may already be flushed in the background (a second
+	// cheap part) by the time this looks.
+	if c, _ := cheapParts(s); c != 1 && c != 2 {
+		t.Fatalf("%d cheap parts after the crash, want 1 (2 once the replayed rows are flushed)", c)
 	}
-	if err := s.Close(); err != nil { // flushes the replayed rows: a second cheap part
+	if err := s.Close(); err != nil { // flushes the replayed rows if not yet: a second cheap part
 		t.Fatal(err)
 	}
 	verifyOK(t, dir)
