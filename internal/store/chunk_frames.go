@@ -75,10 +75,11 @@ var errFrames = errors.New("bad framed body")
 
 // frameWriter holds a writer's buffers (pooled).
 type frameWriter struct {
-	z     []byte // the compressed frames
-	items []int  // per group
-	cuts  []int  // per frame: its uncompressed end
-	zlens []int  // per frame
+	z     []byte   // the compressed frames
+	items []int    // per group
+	cuts  []int    // per frame: its uncompressed end
+	zlens []int    // per frame
+	raws  [][]byte // per frame: its uncompressed bytes (views, cleared after use)
 	// per group while grouping: the end of its lengths, its bytes
 	lensEnds, sizes []int
 }
@@ -110,39 +111,53 @@ func appendFramed(dst []byte, kind byte, body []byte, lv level, size int) ([]byt
 	if !fw.group(body, plus, size) {
 		return dst, false
 	}
-	fw.z, fw.zlens = fw.z[:0], fw.zlens[:0]
+	raws := fw.raws[:0]
 	start := 0
 	for _, end := range fw.cuts {
-		raw := body[start:end]
+		raws = append(raws, body[start:end])
 		start = end
+	}
+	fw.raws = raws
+	out, ok := fw.appendChunk(dst, kind, raws, len(body), lv)
+	clear(raws) // keep no view of body in the pool
+	return out, ok
+}
+
+// appendChunk appends kind's codecFramed chunk of the body of n bytes
+// made of raws, the frames' uncompressed bytes (fw.items items per
+// group: the lengths frames, then the bytes frames), to dst
+// (appendFramed and the skeleton vars writer); false (dst unchanged) when the
+// frames do not compress the body or pass presizeLimit.
+func (fw *frameWriter) appendChunk(dst []byte, kind byte, raws [][]byte, n int, lv level) ([]byte, bool) {
+	initCodecs()
+	fw.z, fw.zlens = fw.z[:0], fw.zlens[:0]
+	for _, raw := range raws {
 		if len(raw) == 0 {
 			fw.zlens = append(fw.zlens, 0)
 			continue
 		}
 		at := len(fw.z)
 		fw.z = encoders[lv].EncodeAll(raw, fw.z)
-		n := len(fw.z) - at
-		if uint64(len(raw)) > presizeLimit(n) {
+		zn := len(fw.z) - at
+		if uint64(len(raw)) > presizeLimit(zn) {
 			return dst, false
 		}
-		fw.zlens = append(fw.zlens, n)
+		fw.zlens = append(fw.zlens, zn)
 	}
-	if len(fw.z)+len(fw.cuts)*8 >= len(body) || uint64(len(body)) > presizeLimit(len(fw.z)) {
-		return dst, false // incompressible (encodeChunk stores it as is), or beyond the limit
+	if len(fw.z)+len(raws)*8 >= n || uint64(n) > presizeLimit(len(fw.z)) {
+		return dst, false
 	}
 	dst = append(dst, kind, codecFramed)
-	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = binary.AppendUvarint(dst, uint64(len(fw.items)))
-	for _, n := range fw.items {
-		dst = binary.AppendUvarint(dst, uint64(n))
+	for _, k := range fw.items {
+		dst = binary.AppendUvarint(dst, uint64(k))
 	}
-	start = 0
-	for _, end := range fw.cuts {
-		dst = binary.AppendUvarint(dst, uint64(end-start))
-		start = end
+	for _, raw := range raws {
+		dst = binary.AppendUvarint(dst, uint64(len(raw)))
 	}
-	for _, n := range fw.zlens {
-		dst = binary.AppendUvarint(dst, uint64(n))
+	for _, zn := range fw.zlens {
+		dst = binary.AppendUvarint(dst, uint64(zn))
 	}
 	return append(dst, fw.z...), true
 }
@@ -352,23 +367,40 @@ func unframeBody(kind byte, data []byte, n uint64, sc *colScratch) (byte, string
 	if err := ft.parse(data, n); err != nil {
 		return 0, "", err
 	}
+	body, err := decodeFramesTo(sc, n, len(ft.ends), func(i int, dst []byte) ([]byte, error) {
+		out, err := decodeFrame(ft.frame(i), dst, ft.ends[i]-ft.start(i))
+		if err != nil {
+			return dst, fmt.Errorf("frame %d: %w", i, err)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return 0, "", err
+	}
+	return kind, body, nil
+}
+
+// decodeFramesTo decodes a body of n bytes made of count frames, each
+// appended in order by decode, into sc's buffer (when sc is not nil),
+// like chunkBodyTo; n is bounded by the frames' sizes (the tables' parse).
+func decodeFramesTo(sc *colScratch, n uint64, count int, decode func(i int, dst []byte) ([]byte, error)) (string, error) {
 	var dst []byte
 	if sc != nil {
 		dst = sc.body[:0]
 	}
 	if uint64(cap(dst)) < n {
-		dst = make([]byte, 0, n) // bounded by the frames' sizes (parse)
+		dst = make([]byte, 0, n)
 	}
-	for i := range ft.ends {
+	for i := range count {
 		var err error
-		if dst, err = decodeFrame(ft.frame(i), dst, ft.ends[i]-ft.start(i)); err != nil {
-			return 0, "", fmt.Errorf("frame %d: %w", i, err)
+		if dst, err = decode(i, dst); err != nil {
+			return "", err
 		}
 	}
 	if sc != nil {
 		sc.body = dst
 	}
-	return kind, bytesToString(dst), nil
+	return bytesToString(dst), nil
 }
 
 // checkFramed checks the frame table of a chunk (verify): nil unless the

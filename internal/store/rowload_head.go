@@ -298,23 +298,11 @@ func ungroupHead(kind byte, data []byte, n uint64, sc *colScratch) (byte, string
 	if err := ht.parse(data, n); err != nil {
 		return 0, "", err
 	}
-	var dst []byte
-	if sc != nil {
-		dst = sc.body[:0]
+	body, err := decodeFramesTo(sc, n, len(ht.ends)-1, ht.decode)
+	if err != nil {
+		return 0, "", err
 	}
-	if uint64(cap(dst)) < n {
-		dst = make([]byte, 0, n) // bounded by the frames' sizes (parse)
-	}
-	for i := range len(ht.ends) - 1 {
-		var err error
-		if dst, err = ht.decode(i, dst); err != nil {
-			return 0, "", err
-		}
-	}
-	if sc != nil {
-		sc.body = dst
-	}
-	return kind, bytesToString(dst), nil
+	return kind, body, nil
 }
 
 // checkGroupedHead checks a codecGrouped head sub-chunk whole (verify):
