@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
@@ -21,12 +22,17 @@ import (
 // caller picks the host from the fields when it wants one. The error is
 // DecodeJSONEvent's: a *parse.JSONError leaves ev untouched (the caller
 // keeps the line raw), an error wrapping parse.ErrNoTime leaves the event
-// filled in but not normalized, as DecodeLines does.
+// filled in but not normalized, with a _parse_error field that names the
+// time member it did not understand, as DecodeLines does: the event is
+// still to be stored (with the caller's fallback time).
 func DecodeJSON(line []byte, ev *event.Event, opts parse.JSONEventOptions) error {
 	n0 := len(ev.Fields)
 	err := parse.DecodeJSONEvent(line, ev, opts)
-	if err == nil {
+	switch {
+	case err == nil:
 		parse.NormalizeJSON(ev, n0)
+	case errors.Is(err, parse.ErrNoTime):
+		ev.Fields = append(ev.Fields, event.Field{Name: event.FieldParseError, Value: err.Error()})
 	}
 	return err
 }

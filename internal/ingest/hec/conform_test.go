@@ -18,6 +18,7 @@ var conformLines = []struct{ line, format string }{
 	{`CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 suser=bob`, "text"},
 	{`<38>Nov 25 10:00:00 host1 sshd[123]: Failed password for invalid user admin from 192.0.2.1 port 22 ssh2`, "text"},
 	{`<999>broken syslog`, "text"},
+	{`{"@timestamp":"not a time","message":"kept","user":"dave"}`, "json"},
 }
 
 func nativeEvent(t *testing.T, line, format string, received int64) event.Event {
