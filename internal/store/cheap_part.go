@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/klauspost/compress/s2"
 
@@ -231,6 +232,22 @@ func (r *cheapRef) Load(cols []string) (*Block, error) {
 		return nil, err
 	}
 	return eventsBlock(r.Partition(), r.Source(), r.Host(), rows, cols), nil
+}
+
+// cheapAged reports whether one of g's cheap parts was committed
+// CheapMaxAge ago or earlier (or found at Open): its rows have waited
+// long enough unindexed, so cheapTier merges as if the store were idle.
+func (s *Store) cheapAged(g []*part, now time.Time) bool {
+	if s.opts.CheapMaxAge < 0 {
+		return false
+	}
+	limit := now.UnixNano() - int64(s.opts.CheapMaxAge)
+	for _, p := range g {
+		if p.cheap() && p.born <= limit {
+			return true
+		}
+	}
+	return false
 }
 
 // cheapTier returns g's cheap parts to merge into a full part (the

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,4 +424,51 @@ func rowEnd(rec []byte, offs []uint32, i int) uint32 {
 		return offs[i+1]
 	}
 	return uint32(len(rec))
+}
+
+// TestCheapBusyAge: under a slow steady stream (never idle, far from the
+// part and row bounds) a cheap part is merged once it is CheapMaxAge old,
+// and not before; a negative CheapMaxAge keeps the bounds only.
+func TestCheapBusyAge(t *testing.T) {
+	for _, tc := range []struct {
+		age       time.Duration
+		wantCheap int
+	}{{time.Minute, 0}, {-1, 3}} {
+		ctx := context.Background()
+		opts := testOptions(t.TempDir())
+		opts.MergeQuietAfter = -1 // only the age decides
+		opts.CheapMaxAge = tc.age
+		var clock atomic.Int64
+		clock.Store(time.Now().UnixNano())
+		opts.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+		s := openTest(t, opts)
+		for i := 0; i < 3; i++ {
+			s.lastAppend.Store(time.Now().UnixNano()) // busy
+			if err := s.Append(ctx, testEvents(i*100, 100)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(int64(19 * time.Second))
+			if err := s.merge(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := cheapParts(s); c != i+1 {
+				t.Fatalf("age %v: %d cheap parts after flush %d (%v after the first), want %d waiting", tc.age, c, i+1, time.Duration(i+1)*19*time.Second, i+1)
+			}
+		}
+		clock.Add(int64(4 * time.Second)) // the first part is 61 s old
+		s.lastAppend.Store(time.Now().UnixNano())
+		if err := s.merge(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := cheapParts(s); c != tc.wantCheap {
+			t.Errorf("age %v: %d cheap parts after a minute, want %d", tc.age, c, tc.wantCheap)
+		}
+		checkIDs(t, readAll(t, s, Query{}), 300)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

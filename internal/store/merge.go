@@ -84,7 +84,7 @@ func (s *Store) pickMerge(eager bool) []*part {
 		}
 		// Idle or quiet: no cheap part stays; busy: cheap parts stay
 		// under a bound (cheap_part.go).
-		if g = cheapTier(groups[k], s.opts.MergeMaxParts, budget, mode == mergeBusy, s.opts.MergeMaxRows); g != nil {
+		if g = cheapTier(groups[k], s.opts.MergeMaxParts, budget, mode == mergeBusy && !s.cheapAged(groups[k], now), s.opts.MergeMaxRows); g != nil {
 			break
 		}
 	}

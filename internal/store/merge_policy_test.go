@@ -58,6 +58,7 @@ func TestMergeQuiet(t *testing.T) {
 			dir := t.TempDir()
 			opts := testOptions(dir)
 			opts.MergeMinParts, opts.MergeQuietAfter = 4, tc.quietAfter
+			opts.CheapMaxAge = -1 // the quiet rule alone (TestCheapBusyAge has the age)
 			opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
 			s := openTest(t, opts)
 			// Appends "just now" for the whole test: the store is not idle.

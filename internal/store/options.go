@@ -78,6 +78,15 @@ type Options struct {
 	// MergeMaxRows) in twos of about one size, when fewer than
 	// MergeMinParts are left. Default 1m; negative disables.
 	MergeQuietAfter time.Duration
+	// CheapMaxAge: while rows arrive, cheap parts (a flush's first
+	// write, see FullFlush) wait for MergeMaxParts parts or MergeMaxRows
+	// rows before their merge; a cheap part written this long ago is
+	// merged then anyway, so under a slow steady stream (a flush every
+	// FlushInterval, never 2s idle) recent rows get indexed within about
+	// CheapMaxAge plus MaintainInterval instead of after MergeMaxParts
+	// flushes. Queries scan cheap rows without pruning. Default 1m;
+	// negative disables.
+	CheapMaxAge time.Duration
 	// MergeMaxRows: parts with more rows are not merged again (their
 	// blocks are full already; merging them would only rewrite data).
 	// Default 2,000,000.
@@ -212,6 +221,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeQuietAfter == 0 {
 		o.MergeQuietAfter = time.Minute
+	}
+	if o.CheapMaxAge == 0 {
+		o.CheapMaxAge = time.Minute
 	}
 	if o.MergeMaxParts < o.MergeMinParts {
 		o.MergeMaxParts = o.MergeMinParts

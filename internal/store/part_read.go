@@ -30,6 +30,9 @@ type part struct {
 	// consts caches the decoded constant columns (part_dict.go), keyed by
 	// constKey; a part is immutable, so entries never go stale.
 	consts sync.Map
+	// born is when this process committed the part (Unix ns; 0 for parts
+	// found at Open): cheap parts merge by age too (cheapTier).
+	born int64
 
 	refs    atomic.Int64 // 1 while live in the store, +1 per snapshot
 	mu      sync.Mutex   // guards removed and closed

@@ -574,6 +574,7 @@ func (s *Store) commitParts(c commit, removed []*part, also func()) error {
 			return err
 		}
 		p.info.Name, p.info.CRC, p.info.Size = info.Name, info.CRC, info.Size
+		p.born = s.opts.Now().UnixNano()
 		opened = append(opened, p)
 	}
 	if err := syncDir(filepath.Join(s.dir, partsDir)); err != nil {
