@@ -22,7 +22,7 @@ type flatStep struct {
 	// last eight bytes, and bytes 8-16 and 16-24, as words
 	p0, p1, pm, pm2, mask uint64
 	name                  string   // the member's interned full name
-	slot                  int32    // its slot in the bound engine (-1: none, or unbound)
+	slot                  int32    // its slot in the bound engine (-1: none, or unbound; deadSlot: packed)
 	ctx                   *flatCtx // the object holding the member (after its value)
 	next                  *flatStep
 	// alts are other steps seen after this one (most recent first),
@@ -273,6 +273,11 @@ func (f *jsonFlattener) intern(o *flatCtx, key string) flatName {
 		n = flatName{name: string(f.name), slot: -1}
 		if f.eng != nil {
 			n.slot = f.eng.resolve.slot(n.name)
+		}
+		if n.slot < 0 && f.pack {
+			if _, ok := timeRank[n.name]; !ok {
+				n.slot = deadSlot
+			}
 		}
 		if len(f.names) < 1<<16 {
 			f.names[n.name] = n

@@ -58,6 +58,30 @@ func checkSlots(t testing.TB, fl *jsonFlattener, line string, fs []event.Field) 
 	if fl.slots.size < len(line) {
 		t.Fatalf("%q: size %d, shorter than the line", line, fl.slots.size)
 	}
+	// The fields are a fresh unbound flattener's, less the packed ones
+	// (no slot, not a time field, packMin bytes or more), then one of
+	// their values (each followed by a zero byte) when there are any.
+	var plain jsonFlattener
+	all, err := plain.flatten(line, nil)
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	var kept []event.Field
+	var dead []byte
+	for _, f := range all {
+		_, timed := timeRank[f.Name]
+		if fl.pack && fl.eng.resolve.slot(f.Name) < 0 && !timed && len(f.Value) >= packMin {
+			dead = append(append(dead, f.Value...), 0)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if len(dead) > 0 {
+		kept = append(kept, event.Field{Name: packedName, Value: string(dead)})
+	}
+	if !slices.Equal(fs, kept) {
+		t.Fatalf("%q: fields %q, want %q", line, fs, kept)
+	}
 }
 
 // TestFlattenSlots flattens lines of changing shapes with a flattener
@@ -144,26 +168,35 @@ func TestMatchSlotsSame(t *testing.T) {
 		`{"winlog":{"channel":"Security","event_data":{"Note":"run MimiKatz now"}}}`,
 		`{"winlog":{"channel":"Security","event_data":{"Note":"run mimi\u006batz now"}}}`,
 		`{"winlog":{"channel":"Security","event_data":{"Note":"nothing"}}}`,
+		// Packed values: a keyword across two of them is in neither.
+		`{"winlog":{"channel":"Security","event_data":{"A":"aaaaaaaamimi","B":"katzbbbbbbbb"}}}`,
+		`{"winlog":{"channel":"Security","event_data":{"A":"aaaaaaaamimikatz","B":"short"}}}`,
 	} {
-		fs, err := fl.flatten(l, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := event.Event{Fields: fs}
-		var a, b []string
-		e.matchSlots(&ev, &fl.slots, func(m Match) { a = append(a, m.Rule.Title) })
-		e.Match(&ev, func(m Match) { b = append(b, m.Rule.Title) })
-		if !slices.Equal(a, b) {
-			t.Errorf("%q: matchSlots %v, Match %v", l, a, b)
-		}
-		fired += len(a)
-		// An unbound flattener's (empty) slots are not taken for e's.
+		// Match reads every field: an unbound flattener's (a bound one
+		// packs the values no rule reads, see flat_pack.go).
 		var plain jsonFlattener
 		pfs, err := plain.flatten(l, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pev := event.Event{Fields: pfs}
+		var b []string
+		e.Match(&pev, func(m Match) { b = append(b, m.Rule.Title) })
+		fs, err := fl.flatten(l, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := event.Event{Fields: fs}
+		var a []string
+		e.matchSlots(&ev, &fl.slots, func(m Match) { a = append(a, m.Rule.Title) })
+		if !slices.Equal(a, b) {
+			t.Errorf("%q: matchSlots %v, Match %v", l, a, b)
+		}
+		if fl.pack != packSafe(e) || fl.pack && len(fs) > len(pfs) {
+			t.Errorf("%q: pack %v, %d fields of %d", l, fl.pack, len(fs), len(pfs))
+		}
+		fired += len(a)
+		// An unbound flattener's (empty) slots are not taken for e's.
 		var c []string
 		e.matchSlots(&pev, &plain.slots, func(m Match) { c = append(c, m.Rule.Title) })
 		if !slices.Equal(c, b) {
@@ -172,5 +205,40 @@ func TestMatchSlotsSame(t *testing.T) {
 	}
 	if fired < 3 {
 		t.Errorf("%d matches: the events should fire the rule (selection, keyword, escaped keyword)", fired)
+	}
+}
+
+// TestPackSafe checks which engines pack (flat_pack.go): SigmaHQ's
+// Windows rules do (their keyword searches are all "contains"); a keyword
+// search of another kind, or a literal with a zero byte, does not.
+func TestPackSafe(t *testing.T) {
+	compile := func(kw string) *Engine {
+		rules, err := ParseRule([]byte("title: kw\nid: 00000000-0000-0000-0000-000000000003\nlogsource: {product: windows}\ndetection:\n  kw:\n    " + kw + "\n  condition: kw\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := Compile(rules, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		kw   string
+		want bool
+	}{
+		{`- mimikatz`, true},
+		{`- '*mimi*katz*'`, false},
+		{`- "a\0b"`, false},
+		{`'|re': 'mimi.atz'`, false},
+	} {
+		if got := packSafe(compile(c.kw)); got != c.want {
+			t.Errorf("%s: packSafe %v, want %v", c.kw, got, c.want)
+		}
+	}
+	if !testing.Short() {
+		if e := loadWindowsEngine(t); !packSafe(e) {
+			t.Error("SigmaHQ's Windows rules: not packed")
+		}
 	}
 }

@@ -38,6 +38,12 @@ type jsonFlattener struct {
 	// lookup or guess (matchSlots).
 	eng   *Engine
 	slots fieldSlots
+	// pack is set when bound to an engine whose keyword searches allow
+	// packing (flat_pack.go): members no rule reads get deadSlot, and
+	// their values of packMin bytes or more go to dead, each followed by
+	// a zero byte, which becomes the line's last field (packedName).
+	pack bool
+	dead []byte
 	// head is the state before a line (its next: the first step of the
 	// last line), root the line's object's context, nsteps the steps and
 	// contexts remembered since the last reset (flat_steps.go).
@@ -73,6 +79,7 @@ func (e *JSONSyntaxError) Error() string {
 func (f *jsonFlattener) bind(e *Engine) {
 	if f.eng != e {
 		f.eng, f.names, f.head = e, nil, nil
+		f.pack = e != nil && packSafe(e)
 	}
 }
 
@@ -89,8 +96,15 @@ func (f *jsonFlattener) flatten(line string, dst []event.Field) ([]event.Field, 
 		f.arena = nil
 	}
 	f.arena = f.arena[:0]
+	if cap(f.dead) < len(line) || cap(f.dead) > maxFlatArena {
+		f.dead = make([]byte, 0, len(line)+len(line)/4+8) // see run
+	}
+	f.dead = f.dead[:0]
 	if err := f.run(); err != nil {
 		return dst[:0], err
+	}
+	if len(f.dead) > 0 {
+		f.out = append(f.out, event.Field{Name: packedName, Value: bytesView(f.dead)})
 	}
 	return f.out, nil
 }
@@ -140,32 +154,82 @@ func (f *jsonFlattener) run() error {
 		pos = p
 		cur = t
 		// Most values are plain strings: read here (scanPlain inlined
-		// but for the line's last bytes).
+		// but for the line's last bytes); a packed member's value is
+		// copied to f.dead as it is read.
 		if pos < len(s) && s[pos] == '"' {
-			end := pos + 1
-			for {
-				if len(s)-end < 8 {
-					end = scanPlain(s, end)
-					break
+			if t.slot == deadSlot {
+				// A packed member's value: its words are stored to f.dead
+				// as they are read; k is where the byte at end goes. The
+				// stores stay within f.dead's capacity: it has room for
+				// the line (see flatten), and the values packed before
+				// pos, each with its zero byte, take at most pos bytes
+				// (each is at least as long in the line, and follows a
+				// colon), so k < end, and a word is stored only where
+				// one is read. A short value, or an escape or a control
+				// byte, leaves f.dead as it was (the stores were past
+				// its end).
+				d := f.dead[:cap(f.dead)]
+				k := len(f.dead)
+				end := pos + 1
+				for {
+					if len(s)-end < 8 {
+						end = scanPlain(s, end)
+						k = -1
+						break
+					}
+					x := wordAt(s, end)
+					binary.LittleEndian.PutUint64(d[k:k+8], x)
+					y := x ^ (0x02 * lo)
+					b := x ^ ('\\' * lo)
+					if m := ((y-0x21*lo)&^y | (b-lo)&^b) & hi; m != 0 {
+						n := bits.TrailingZeros64(m) / 8
+						end, k = end+n, k+n
+						break
+					}
+					end, k = end+8, k+8
 				}
-				// As scanPlain: x^0x02 is below 0x21 for a quote or a
-				// control byte.
-				x := wordAt(s, end)
-				y := x ^ (0x02 * lo)
-				b := x ^ ('\\' * lo)
-				if m := ((y-0x21*lo)&^y | (b-lo)&^b) & hi; m != 0 {
-					end += bits.TrailingZeros64(m) / 8
-					break
+				if end < len(s) && s[end] == '"' {
+					switch {
+					case end-pos <= packMin:
+						// Short: a field (the prefilter passes over it
+						// on a length test).
+						out = append(out, event.Field{Name: t.name, Value: s[pos+1 : end]})
+					case k < 0:
+						// The line's last bytes: copied.
+						f.dead = append(append(f.dead, s[pos+1:end]...), 0)
+					default:
+						d[k] = 0
+						f.dead = d[:k+1]
+					}
+					pos = end + 1
+					continue
 				}
-				end += 8
-			}
-			if end < len(s) && s[end] == '"' {
-				if t.slot >= 0 {
-					f.slots.add(len(out), t.slot)
+			} else {
+				end := pos + 1
+				for {
+					if len(s)-end < 8 {
+						end = scanPlain(s, end)
+						break
+					}
+					// As scanPlain: x^0x02 is below 0x21 for a quote or
+					// a control byte.
+					x := wordAt(s, end)
+					y := x ^ (0x02 * lo)
+					b := x ^ ('\\' * lo)
+					if m := ((y-0x21*lo)&^y | (b-lo)&^b) & hi; m != 0 {
+						end += bits.TrailingZeros64(m) / 8
+						break
+					}
+					end += 8
 				}
-				out = append(out, event.Field{Name: t.name, Value: s[pos+1 : end]})
-				pos = end + 1
-				continue
+				if end < len(s) && s[end] == '"' {
+					if t.slot >= 0 {
+						f.slots.add(len(out), t.slot)
+					}
+					out = append(out, event.Field{Name: t.name, Value: s[pos+1 : end]})
+					pos = end + 1
+					continue
+				}
 			}
 		}
 		f.pos, f.out = pos, out
@@ -219,8 +283,13 @@ func load32(s string, i int) uint32 {
 	return uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
 }
 
-// emit appends a field of t's member with value v.
+// emit appends a field of t's member with value v (a packed member's
+// value: to the packed text).
 func (f *jsonFlattener) emit(t *flatStep, v string) {
+	if t.slot < -1 && len(v) >= packMin {
+		f.dead = append(append(f.dead, v...), 0)
+		return
+	}
 	if t.slot >= 0 {
 		f.slots.add(len(f.out), t.slot)
 	}
