@@ -312,7 +312,7 @@ func (ft *frameTable) decodeInto(i int, body []byte) error {
 	if s == e {
 		return nil
 	}
-	out, err := decodeFrame(ft.frame(i), body[s:s:e], e-s)
+	out, err := decodeFrameSlack(ft.frame(i), body[s:s:e], e-s)
 	if err != nil {
 		return fmt.Errorf("frame %d: %w", i, err)
 	}
@@ -322,10 +322,52 @@ func (ft *frameTable) decodeInto(i int, body []byte) error {
 	return nil
 }
 
+// decodeIntoSlack decodes frame i into body[start(i):ends[i]] (body holds
+// the whole body's length) like decodeInto, but may overwrite the
+// frameSlack bytes after it, which must be in body's capacity and hold
+// nothing yet: the decoder's faster copies then apply.
+func (ft *frameTable) decodeIntoSlack(i int, body []byte) error {
+	s, e := ft.start(i), ft.ends[i]
+	if s == e {
+		return nil
+	}
+	out, err := decodeFrameSlack(ft.frame(i), body[s:s:e+frameSlack], e-s)
+	if err != nil {
+		return fmt.Errorf("frame %d: %w", i, err)
+	}
+	if &out[0] != &body[s] {
+		copy(body[s:e], out)
+	}
+	return nil
+}
+
+// frameSlack is the room past a frame's bytes that lets the zstd
+// decoder use its block copies (16 bytes at a time, overrunning the
+// end of a literal run or match) instead of its exact ones: without it
+// (a destination whose capacity ends at the frame's end) every
+// sequence is copied byte-exact, about half as fast. It is
+// compressedBlockOverAlloc of klauspost/compress/zstd.
+const frameSlack = 32
+
 // decodeFrame appends the decoded frame to dst, which must then hold
 // exactly want more bytes. A frame that says it holds another size is
 // refused before it is decoded, and one that holds more stops at want+1.
+// It may overwrite up to frameSlack bytes of dst's capacity past the
+// frame (growing dst to have them).
 func decodeFrame(frame, dst []byte, want int) ([]byte, error) {
+	if want == 0 {
+		return dst, nil
+	}
+	if cap(dst)-len(dst) < want+frameSlack {
+		dst = slices.Grow(dst, want+frameSlack)
+	}
+	return decodeFrameSlack(frame, dst[:len(dst):len(dst)+want+frameSlack], want)
+}
+
+// decodeFrameSlack is decodeFrame into dst's capacity as it is: the
+// bytes past want up to it may be overwritten (frameSlack of them let
+// the decoder use its faster copies; fewer, its exact ones).
+func decodeFrameSlack(frame, dst []byte, want int) ([]byte, error) {
 	if want == 0 {
 		return dst, nil
 	}
@@ -345,9 +387,9 @@ func decodeFrame(frame, dst []byte, want int) ([]byte, error) {
 		// A window larger than the frame would only cost memory.
 		return dst, fmt.Errorf("%w: frame window of %d bytes for %d", errFrames, h.WindowSize, want)
 	}
-	// With the capacity limited to the frame, the decoder stops at its
-	// length (WithDecodeAllCapLimit) and never moves the bytes.
-	out, err := frameDecoder().DecodeAll(frame, dst[:n:n+want])
+	// With the capacity limited to the frame and its slack, the decoder
+	// stops there (WithDecodeAllCapLimit) and never moves the bytes.
+	out, err := frameDecoder().DecodeAll(frame, dst[:n:min(cap(dst), n+want+frameSlack)])
 	if err != nil {
 		return dst, fmt.Errorf("zstd: %w", err)
 	}
@@ -388,8 +430,8 @@ func decodeFramesTo(sc *colScratch, n uint64, count int, decode func(i int, dst 
 	if sc != nil {
 		dst = sc.body[:0]
 	}
-	if uint64(cap(dst)) < n {
-		dst = make([]byte, 0, n)
+	if uint64(cap(dst)) < n+frameSlack {
+		dst = make([]byte, 0, n+frameSlack)
 	}
 	for i := range count {
 		var err error

@@ -28,16 +28,14 @@ fast:
 		if stop == 0 {
 			break // nine bytes or more: byte by byte
 		}
-		n := bits.TrailingZeros64(stop)>>3 + 1
-		x &= ^uint64(0) >> (64 - 8*n)
-		u := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14) | x>>3&(0x7f<<21) |
-			x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42) | x>>7&(0x7f<<49)
-		off += n
-		z := int64(u >> 1)
-		if u&1 != 0 {
-			z = ^z
-		}
-		prev += z
+		off += (bits.TrailingZeros64(stop) + 1) >> 3
+		// The varint's bytes (through its last), then their 7-bit groups
+		// packed pairwise: 14 bits in each 16, 28 in each 32, 56.
+		x &= stop ^ (stop - 1)
+		x = x&0x007f007f007f007f | x>>1&0x3f803f803f803f80
+		x = x&0x00003fff00003fff | x>>2&0x0fffc0000fffc000
+		x = x&0x000000000fffffff | x>>4&0x00fffffff0000000
+		prev += int64(x>>1) ^ -int64(x&1)
 		dst[i] = prev
 	}
 	for ; i < len(dst); i++ {

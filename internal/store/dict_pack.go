@@ -130,6 +130,16 @@ var errPackedKind = errors.New("packed codes of a kind other than dict")
 // parsePacked parses the data of a codecPacked chunk (after its body
 // length n) and checks its codes (see packedDict.check).
 func parsePacked(kind byte, data []byte, n uint64) (packedDict, error) {
+	pk, err := parsePackedHead(kind, data, n)
+	if err != nil {
+		return pk, err
+	}
+	return pk, pk.check()
+}
+
+// parsePackedHead is parsePacked without the check of the codes: a
+// reader of a few rows checks theirs (packedDict.code).
+func parsePackedHead(kind byte, data []byte, n uint64) (packedDict, error) {
 	var pk packedDict
 	if kind != kindDict {
 		return pk, fmt.Errorf("%w (%d)", errPackedKind, kind)
@@ -162,7 +172,17 @@ func parsePacked(kind byte, data []byte, n uint64) (packedDict, error) {
 	if want := (pk.rows + pk.k - 1) / pk.k * 8; len(pk.words) != want {
 		return pk, fmt.Errorf("packed codes: %d bytes for %d rows, want %d", len(pk.words), pk.rows, want)
 	}
-	return pk, pk.check()
+	return pk, nil
+}
+
+// code returns the code of row i (< rows), an error when it is above nd.
+func (pk *packedDict) code(i int) (int, error) {
+	x := binary.LittleEndian.Uint64(pk.words[i/pk.k*8:])
+	c := int(x >> (i % pk.k * pk.w) & (1<<pk.w - 1))
+	if c > pk.nd {
+		return 0, fmt.Errorf("dictionary index %d out of %d", c, pk.nd)
+	}
+	return c, nil
 }
 
 // fieldOnes returns a word with bit j·w set for each of the k fields

@@ -290,7 +290,8 @@ func chunkBodyTo(chunk []byte, sc *colScratch) (byte, string, error) {
 		// compressed bytes can plausibly expand: a corrupt header must not
 		// make a 1 GiB allocation up front (DecodeAll grows the buffer when
 		// a valid body really is that compressible).
-		want := min(n, presizeLimit(len(data)))
+		// frameSlack more lets the decoder use its faster copies.
+		want := min(n, presizeLimit(len(data))) + frameSlack
 		var dst []byte
 		if sc != nil {
 			dst = sc.body[:0]

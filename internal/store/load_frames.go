@@ -97,9 +97,10 @@ func newBodyStream(chunk []byte, sc *rowScratch) (*bodyStream, error) {
 		}
 		bs.ft = &sc.ft
 		// parse bounded n by the frames' sizes. Only the frames read are
-		// written: a recycled buffer needs no clearing.
-		if cap(sc.body) < bs.size {
-			sc.body = bigBody(bs.size)
+		// written: a recycled buffer needs no clearing. The slack past
+		// the body lets the last frame decode with it too.
+		if cap(sc.body) < bs.size+frameSlack {
+			sc.body = bigBody(bs.size + frameSlack)
 		}
 		sc.body = sc.body[:bs.size]
 		bs.done = slices.Grow(sc.done[:0], len(sc.ft.ends))[:len(sc.ft.ends)]
@@ -219,6 +220,18 @@ func (bs *bodyStream) item(k int, plus bool) (pos, at int, err error) {
 	}()
 	body := bs.sc.body
 	for i := from; i < k; i++ {
+		if k-i >= 8 && pos+8 <= end {
+			// Eight one-byte lengths at a time (lengths8).
+			if w := binary.LittleEndian.Uint64(body[pos:]); w&highBits == 0 {
+				at += lengths8(w, plus)
+				pos += 8
+				i += 7
+				if pos >= end {
+					return 0, 0, fmt.Errorf("%w: group %d: lengths of %d items in %d bytes", errFrames, g, ft.itemEnds[g]-first, end-ft.start(g))
+				}
+				continue
+			}
+		}
 		n := uint64(body[pos]) // pos < end: the frame holds its items' lengths
 		w := 1
 		if n >= 0x80 {
@@ -269,12 +282,34 @@ func (bs *bodyStream) frames(first, last int) error {
 		if bs.done[i] {
 			continue
 		}
-		if err := bs.ft.decodeInto(i, bs.sc.body); err != nil {
+		var err error
+		if bs.slackFree(i) {
+			err = bs.ft.decodeIntoSlack(i, bs.sc.body)
+		} else {
+			err = bs.ft.decodeInto(i, bs.sc.body)
+		}
+		if err != nil {
 			return err
 		}
 		bs.done[i] = true
 	}
 	return nil
+}
+
+// slackFree reports whether the frameSlack bytes after frame i's may
+// be overwritten: no decoded frame starts there (frames are decoded in
+// any order, each into its place of the body).
+func (bs *bodyStream) slackFree(i int) bool {
+	end := bs.ft.ends[i]
+	if cap(bs.sc.body) < end+frameSlack {
+		return false
+	}
+	for j := i + 1; j < len(bs.ft.ends) && bs.ft.start(j) < end+frameSlack; j++ {
+		if bs.done[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // bigBodies keeps the large buffers of framed bodies between row-wise

@@ -24,9 +24,25 @@ type RowLoader interface {
 	LoadRows(cols []string, rows []int) (*Block, error)
 }
 
+// TimesRowLoader is implemented by the BlockRefs of parts and by
+// RawTemplates: RowLoader.LoadRows for a caller that holds the block's
+// times already (a search that loaded them), which are then not decoded
+// again.
+type TimesRowLoader interface {
+	// LoadRowsTimes is LoadRows given times, the block's times (one per
+	// block row, as the Times of a load of the whole block). Other
+	// times (nil, another length) are ignored: the load decodes its own.
+	LoadRowsTimes(cols []string, rows []int, times []int64) (*Block, error)
+}
+
 // LoadRows implements RowLoader.
 func (r *partRef) LoadRows(cols []string, rows []int) (*Block, error) {
 	return r.p.loadRows(r.i, cols, rows)
+}
+
+// LoadRowsTimes implements TimesRowLoader.
+func (r *partRef) LoadRowsTimes(cols []string, rows []int, times []int64) (*Block, error) {
+	return r.p.loadRowsAt(r.i, cols, rows, nil, nil, -1, times)
 }
 
 // rowLoader decodes columns of one block for a few rows: each column's
@@ -76,7 +92,13 @@ var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
 // reuses what the load that made them decoded (the columns, and the
 // bodies of the columns it pruned).
 func (t *RawTemplates) LoadRows(cols []string, rows []int) (*Block, error) {
-	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col)
+	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, nil)
+}
+
+// LoadRowsTimes is TimesRowLoader.LoadRowsTimes for the block of the
+// templates (LoadRows, given the block's times).
+func (t *RawTemplates) LoadRowsTimes(cols []string, rows []int, times []int64) (*Block, error) {
+	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, times)
 }
 
 func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
@@ -86,12 +108,13 @@ func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
 // loadRowsWith is loadRows reusing the decoded columns and pruned bodies
 // of bl (nil: none).
 func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (*Block, error) {
-	return p.loadRowsAt(i, cols, rows, bl, nil, -1)
+	return p.loadRowsAt(i, cols, rows, bl, nil, -1, nil)
 }
 
 // loadRowsAt is loadRowsWith reusing also sb, the skeleton block of
-// block column sbCol (nil: none).
-func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int) (*Block, error) {
+// block column sbCol (nil: none), and times, the block's times when
+// the caller has them (nil: decoded here).
+func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int, times []int64) (*Block, error) {
 	bm := &p.blocks[i]
 	n := int(bm.rows)
 	for j, r := range rows {
@@ -102,11 +125,13 @@ func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb 
 	sk := p.streams[bm.stream]
 	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host, N: len(rows)}
 	var err error
-	if bl != nil && len(bl.times) == n {
-		// The load that made bl decoded the block's times already.
+	if len(times) != n && bl != nil {
+		times = bl.times // the load that made bl may have decoded them
+	}
+	if len(times) == n {
 		b.Times = make([]int64, len(rows))
 		for j, r := range rows {
-			b.Times[j] = bl.times[r]
+			b.Times[j] = times[r]
 		}
 	} else if b.Times, err = p.timesAt(bm, rows); err != nil {
 		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
@@ -329,6 +354,11 @@ func (l *rowLoader) decode(ch []byte) (Column, error) {
 	if !rowsKind(kind) {
 		return Column{}, errRowsKind
 	}
+	if kind == kindDict && isPacked(ch) {
+		sc := l.scratch()
+		col := l.listedColumn(sc)
+		return col, l.packedValues(ch, col, sc)
+	}
 	bs, err := newBodyStream(ch, l.scratch())
 	if err != nil {
 		return Column{}, err
@@ -446,55 +476,110 @@ func (l *rowLoader) values(kind byte, body string, col Column, sc *rowScratch) e
 			}
 		}
 	case kindPlain, kindTemplate:
-		rows := len(col.Values)
-		off := 0 // the offset of row i's bytes after the lengths
-		j := 0
-		var lens []int // the listed rows' lengths+1
-		starts := make([]int, 0, len(l.rows))
-		for i := 0; i < rows && r.err == nil; i++ {
-			var n uint64
-			if r.off < len(body) && body[r.off] < 0x80 {
-				n = uint64(body[r.off]) // one-byte lengths: most
-				r.off++
-			} else {
-				n = r.uvarint()
-			}
-			if n > uint64(len(body)) && r.err == nil {
-				n = uint64(len(body)) + 1 // past the end: errShort below
-			}
-			if j < len(l.rows) && i == l.rows[j] {
-				lens = append(lens, int(n))
-				starts = append(starts, off)
-				j++
-			}
-			if n > 0 {
-				off += int(n - 1)
-			}
-		}
-		base := r.off
-		if r.err == nil && len(lens) > 0 {
-			// Ask for exactly the bytes up to the last listed row.
-			if end := base + starts[len(starts)-1] + max(lens[len(lens)-1]-1, 0); end > len(body) {
-				return &shortError{need: end}
-			}
-		}
-		for j, i := range l.rows {
-			if r.err != nil {
-				break
-			}
-			if lens[j] == 0 {
-				col.Absent[i] = true
-				continue
-			}
-			from, to := base+starts[j], base+starts[j]+lens[j]-1
-			if to > len(body) {
-				r.err = errShort
-				break
-			}
-			col.Values[i] = body[from:to]
-		}
+		return l.plainValues(body, col)
 	}
 	return r.err
+}
+
+// plainValues reads the listed rows' values of a plain or template body
+// prefix into col (views into body): the lengths up to the last listed
+// row are summed eight a step (sumLengths), the others skipped
+// (skipVarints). errShort, or a *shortError saying how many bytes are
+// needed, when the prefix ends too early.
+func (l *rowLoader) plainValues(body string, col Column) error {
+	rows := len(col.Values)
+	var (
+		pos, off, at int // the offset of row at's length, of its bytes after the lengths
+		lens         = make([]uint64, len(l.rows))
+		starts       = make([]int, len(l.rows))
+	)
+	for j, i := range l.rows {
+		var sum int
+		var ok bool
+		if pos, sum, ok = sumLengths(body, pos, i-at); !ok {
+			return errShort
+		}
+		off += sum
+		r := reader{s: body, off: pos}
+		n := r.uvarint()
+		if r.err != nil {
+			return r.err
+		}
+		if n > uint64(len(body)) {
+			return errShort // past any prefix: the whole body reports it
+		}
+		pos, lens[j], starts[j] = r.off, n, off
+		if n > 0 {
+			off += int(n - 1)
+		}
+		at = i + 1
+	}
+	base, ok := skipVarints(body, pos, rows-at)
+	if !ok {
+		return errShort
+	}
+	if j := len(lens) - 1; j >= 0 {
+		// Ask for exactly the bytes up to the last listed row.
+		if end := base + starts[j] + max(int(lens[j])-1, 0); end > len(body) {
+			return &shortError{need: end}
+		}
+	}
+	for j, i := range l.rows {
+		if lens[j] == 0 {
+			col.Absent[i] = true
+			continue
+		}
+		from := base + starts[j]
+		col.Values[i] = body[from : from+int(lens[j])-1]
+	}
+	return nil
+}
+
+// sumLengths returns the offset in body after the n uvarints that start
+// at pos, which are lengths+1 (0: absent), and the sum of their lengths;
+// eight one-byte lengths a step. False when body ends first. A length
+// past any body counts as maxChunkBytes+1 (the caller's bounds catch it).
+func sumLengths(body string, pos, n int) (int, int, bool) {
+	sum := 0
+	for n > 0 {
+		if n >= 8 && pos+8 <= len(body) {
+			w := binary.LittleEndian.Uint64(stringBytes(body[pos:]))
+			if w&highBits == 0 {
+				sum += lengths8(w, true)
+				n -= 8
+				pos += 8
+				continue
+			}
+		}
+		r := reader{s: body, off: pos}
+		v := r.uvarint()
+		if r.err != nil {
+			return r.off, sum, false
+		}
+		if v > maxChunkBytes {
+			v = maxChunkBytes + 1 // past any body: a bound fails later
+		}
+		if v > 0 {
+			sum += int(v - 1)
+		}
+		pos = r.off
+		n--
+	}
+	return pos, sum, true
+}
+
+// lengths8 returns the sum of the eight one-byte lengths of w (each
+// byte < 0x80); when plus, they are lengths+1 with 0 for absent: the
+// sum of the non-zero ones less one each.
+func lengths8(w uint64, plus bool) int {
+	// The bytes summed in 16-bit lanes, then the lanes.
+	t := w&0x00ff00ff00ff00ff + w>>8&0x00ff00ff00ff00ff
+	sum := int((t * 0x0001000100010001) >> 48)
+	if plus {
+		// A byte + 0x7f has its high bit set exactly when it is not 0.
+		sum -= bits.OnesCount64((w + 0x7f7f7f7f7f7f7f7f) & highBits)
+	}
+	return sum
 }
 
 // skipVarints returns the offset in body after the n uvarints that
@@ -555,6 +640,9 @@ func (l *rowLoader) ipv4(bs *bodyStream, col Column, sc *rowScratch) error {
 		return err
 	}
 	rows := len(col.Values)
+	if len(l.rows) <= fewIPv4Rows {
+		return l.fewIPv4(body, col, sc)
+	}
 	keep := slices.Grow(sc.keep[:0], rows)[:rows]
 	for _, i := range l.rows {
 		keep[i] = true

@@ -112,7 +112,18 @@ func testLoadRows(t *testing.T, p *part, events []*event.Event, rng *rand.Rand) 
 					rl = tmpl
 				}
 			}
-			b, err := rl.LoadRows(names, sel)
+			var b *Block
+			var err error
+			switch si % 4 {
+			case 2:
+				// Given the block's times (a search's), or
+				b, err = rl.(TimesRowLoader).LoadRowsTimes(names, sel, full.Times)
+			case 3:
+				// times of another length: ignored.
+				b, err = rl.(TimesRowLoader).LoadRowsTimes(names, sel, full.Times[:n/2])
+			default:
+				b, err = rl.LoadRows(names, sel)
+			}
 			if tmpl != nil {
 				tmpl.Release()
 			}
@@ -125,6 +136,14 @@ func testLoadRows(t *testing.T, p *part, events []*event.Event, rng *rand.Rand) 
 			if err := checkRows(full, b, sel); err != nil {
 				t.Fatalf("block %d rows %v: %v", bi, sel, err)
 			}
+		}
+		// The times given are the ones used.
+		shifted := make([]int64, n)
+		for i, ts := range full.Times {
+			shifted[i] = ts + 7
+		}
+		if b, err := ref(bi).(TimesRowLoader).LoadRowsTimes(names, []int{0, n - 1}, shifted); err != nil || b.Times[0] != shifted[0] || b.Times[1] != shifted[n-1] {
+			t.Errorf("block %d: times given %d, %d: loaded %v, %v", bi, shifted[0], shifted[n-1], b.Times, err)
 		}
 		for _, bad := range [][]int{{-1}, {n}, {5, 2}, {3, 3}} {
 			if _, err := ref(bi).LoadRows(names, bad); err == nil {
