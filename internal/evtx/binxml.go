@@ -4,10 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -16,10 +12,15 @@ type elem struct {
 	name     string
 	attrs    []attr
 	children []*elem
-	text     strings.Builder
+	text     []byte
 }
 
-type attr struct{ name, value string }
+// attr is an attribute; its value is p.attrBuf[vs:ve] of the record's
+// parser.
+type attr struct {
+	name   string
+	vs, ve int
+}
 
 // subst is one substitution value of a template instance.
 type subst struct {
@@ -29,11 +30,60 @@ type subst struct {
 }
 
 // parser renders BinXML from one chunk. Name strings are cached per chunk.
+// A parser and its scratch are reused (pooled) across records and readers:
+// nothing a Record holds points into it.
 type parser struct {
 	c      []byte
 	names  map[uint32]string
 	depth  int
 	budget int // tokens left for this record: bounds hostile nesting
+
+	// Per-record scratch, reset by document.
+	blocks  [][]elem // element arena: blocks never move, so *elem stay valid
+	nelem   int      // elements handed out from blocks
+	attrBuf []byte   // attribute values of the record
+	subBuf  []subst  // substitution arrays, used as a stack
+
+	// Flattening scratch (flatten.go) and interned strings.
+	intern  map[string]string // element, attribute and field names
+	tmp     []byte
+	vals    []byte
+	spans   []fieldSpan
+	unnamed [][]byte
+	nfields int // fields of the previous record: the next one's capacity
+}
+
+const elemBlock = 128
+
+// newElem returns a cleared element from the record's arena.
+func (p *parser) newElem() *elem {
+	b, i := p.nelem/elemBlock, p.nelem%elemBlock
+	if b == len(p.blocks) {
+		p.blocks = append(p.blocks, make([]elem, elemBlock))
+	}
+	p.nelem++
+	el := &p.blocks[b][i]
+	el.name = ""
+	el.attrs = el.attrs[:0]
+	el.children = el.children[:0]
+	el.text = el.text[:0]
+	if cap(el.text) > 1<<16 { // do not keep a hostile record's buffers
+		el.text = nil
+	}
+	return el
+}
+
+// internBytes returns b as a string, shared with earlier equal strings.
+func (p *parser) internBytes(b []byte) string {
+	if s, ok := p.intern[string(b)]; ok {
+		return s
+	}
+	if p.intern == nil || len(p.intern) >= 1<<14 {
+		p.intern = make(map[string]string, 1024)
+	}
+	s := string(b)
+	p.intern[s] = s
+	return s
 }
 
 // maxTokens bounds the work for one record (a real record has a few hundred
@@ -52,11 +102,23 @@ func (p *parser) reset(chunk []byte) {
 		clear(p.names)
 	}
 	p.depth = 0
+	if len(p.blocks) > 64 { // a hostile record: do not keep its arena
+		p.blocks = nil
+	}
+	if cap(p.attrBuf) > 1<<20 {
+		p.attrBuf = nil
+	}
+	if cap(p.vals) > 1<<20 {
+		p.vals = nil
+	}
 }
 
 // document renders the BinXML in [pos, end) and returns the root element.
 func (p *parser) document(pos, end int) (*elem, error) {
-	holder := &elem{}
+	p.nelem = 0
+	p.attrBuf = p.attrBuf[:0]
+	p.subBuf = p.subBuf[:0]
+	holder := p.newElem()
 	p.depth = 0
 	p.budget = maxTokens
 	if _, err := p.content(pos, end, nil, holder, false); err != nil {
@@ -96,7 +158,8 @@ func (p *parser) name(off int) (string, int, error) {
 	if s, ok := p.names[uint32(off)]; ok {
 		return s, size, nil
 	}
-	s := utf16String(p.c[off+8 : off+8+2*n])
+	p.tmp = appendUTF16(p.tmp[:0], p.c[off+8:off+8+2*n])
+	s := p.internBytes(p.tmp)
 	p.names[uint32(off)] = s
 	return s, size, nil
 }
@@ -196,14 +259,15 @@ func (p *parser) element(pos, end int, subs []subst, parent *elem) (int, error) 
 	if hasAttrs {
 		pos += 4
 	}
-	el := &elem{name: name}
+	el := p.newElem()
+	el.name = name
 	for pos < end && p.c[pos]&^0x40 == 0x06 {
 		aname, next, err := p.inlineName(pos+1, pos)
 		if err != nil {
 			return 0, err
 		}
 		pos = next
-		holder := &elem{}
+		holder := p.newElem()
 		pos, err = p.text(pos, end, subs, holder)
 		if err != nil {
 			return 0, err
@@ -215,8 +279,10 @@ func (p *parser) element(pos, end int, subs []subst, parent *elem) (int, error) 
 				return 0, err
 			}
 		}
-		if holder.text.Len() > 0 || !holder.nullSubst() {
-			el.attrs = append(el.attrs, attr{aname, holder.text.String()})
+		if len(holder.text) > 0 || !holder.nullSubst() {
+			vs := len(p.attrBuf)
+			p.attrBuf = append(p.attrBuf, holder.text...)
+			el.attrs = append(el.attrs, attr{aname, vs, len(p.attrBuf)})
 		}
 	}
 	if pos >= end {
@@ -270,7 +336,7 @@ func (p *parser) text(pos, end int, subs []subst, parent *elem) (int, error) {
 		if pos+4+2*n > end {
 			return 0, errTruncated
 		}
-		parent.text.WriteString(utf16String(p.c[pos+4 : pos+4+2*n]))
+		parent.text = appendUTF16(parent.text, p.c[pos+4:pos+4+2*n])
 		return pos + 4 + 2*n, nil
 	case 0x0d, 0x0e: // normal or optional substitution
 		id, err := p.u16(pos + 1)
@@ -289,25 +355,26 @@ func (p *parser) text(pos, end int, subs []subst, parent *elem) (int, error) {
 			_, err := p.content(s.off, s.off+len(s.data), nil, parent, false)
 			return pos, err
 		}
-		v, null := formatValue(s.typ, s.data)
-		if null && parent.name == "" && parent.text.Len() == 0 {
+		empty := len(parent.text) == 0
+		var null bool
+		parent.text, null = appendValue(parent.text, s.typ, s.data)
+		if null && parent.name == "" && empty {
 			parent.name = "\x00null"
 		}
-		parent.text.WriteString(v)
 		return pos, nil
 	case 0x08: // character reference
 		n, err := p.u16(pos + 1)
 		if err != nil {
 			return 0, err
 		}
-		parent.text.WriteRune(rune(n))
+		parent.text = utf8.AppendRune(parent.text, rune(n))
 		return pos + 3, nil
 	case 0x09: // entity reference
 		name, next, err := p.inlineName(pos+1, pos)
 		if err != nil {
 			return 0, err
 		}
-		parent.text.WriteString(entity(name))
+		parent.text = append(parent.text, entity(name)...)
 		return next, nil
 	case 0x07: // CDATA
 		n, err := p.u16(pos + 1)
@@ -317,7 +384,7 @@ func (p *parser) text(pos, end int, subs []subst, parent *elem) (int, error) {
 		if pos+3+n > end {
 			return 0, errTruncated
 		}
-		parent.text.WriteString(utf16String(p.c[pos+3 : pos+3+n]))
+		parent.text = appendUTF16(parent.text, p.c[pos+3:pos+3+n])
 		return pos + 3 + n, nil
 	}
 	return 0, fmt.Errorf("unexpected token 0x%02x at %d", p.c[pos], pos)
@@ -365,7 +432,10 @@ func (p *parser) templateInstance(pos, end int, parent *elem) (int, error) {
 	if count > 4096 || pos+4*count > end {
 		return 0, fmt.Errorf("bad substitution count %d", count)
 	}
-	subs := make([]subst, count)
+	base := len(p.subBuf)
+	p.subBuf = append(p.subBuf, make([]subst, count)...)
+	subs := p.subBuf[base : base+count : base+count]
+	defer func() { p.subBuf = p.subBuf[:base] }()
 	dpos := pos + 4*count
 	for i := range subs {
 		size, _ := p.u16(pos + 4*i)
@@ -383,41 +453,6 @@ func (p *parser) templateInstance(pos, end int, parent *elem) (int, error) {
 	return dpos, nil
 }
 
-func utf16String(b []byte) string {
-	// Fast path: ASCII only.
-	ascii := true
-	n := len(b) / 2
-	for i := 0; i < n; i++ {
-		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		out := make([]byte, 0, n)
-		for i := 0; i < n; i++ {
-			out = append(out, b[2*i])
-		}
-		for len(out) > 0 && out[len(out)-1] == 0 {
-			out = out[:len(out)-1]
-		}
-		return string(out)
-	}
-	// Slow path: UTF-16 with surrogates.
-	u := make([]uint16, n)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	for len(u) > 0 && u[len(u)-1] == 0 {
-		u = u[:len(u)-1]
-	}
-	out := make([]byte, 0, len(u))
-	for _, r := range utf16.Decode(u) {
-		out = utf8.AppendRune(out, r)
-	}
-	return string(out)
-}
-
 const filetimeEpochDelta = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
 
 func filetimeNanos(ft uint64) int64 {
@@ -425,164 +460,4 @@ func filetimeNanos(ft uint64) int64 {
 		return 0
 	}
 	return int64(ft-filetimeEpochDelta) * 100
-}
-
-// formatValue renders a substitution value as evtx_dump does. null is true
-// for the null type and empty values.
-func formatValue(typ byte, d []byte) (string, bool) {
-	if typ&0x80 != 0 {
-		return formatArray(typ&0x7f, d), len(d) == 0
-	}
-	if len(d) == 0 || typ == 0 {
-		return "", true
-	}
-	le := binary.LittleEndian
-	switch typ {
-	case 0x01:
-		return utf16String(d), false
-	case 0x02:
-		return strings.TrimRight(string(d), "\x00"), false
-	case 0x03:
-		return strconv.Itoa(int(int8(d[0]))), false
-	case 0x04:
-		return strconv.Itoa(int(d[0])), false
-	}
-	if int(typ) < len(typeSize) && len(d) < typeSize[typ] {
-		return hexUpper(d), false
-	}
-	switch typ {
-	case 0x05:
-		return strconv.Itoa(int(int16(le.Uint16(d)))), false
-	case 0x06:
-		return strconv.Itoa(int(le.Uint16(d))), false
-	case 0x07:
-		return strconv.Itoa(int(int32(le.Uint32(d)))), false
-	case 0x08:
-		return strconv.FormatUint(uint64(le.Uint32(d)), 10), false
-	case 0x09:
-		return strconv.FormatInt(int64(le.Uint64(d)), 10), false
-	case 0x0a:
-		return strconv.FormatUint(le.Uint64(d), 10), false
-	case 0x0b:
-		return strconv.FormatFloat(float64(float32frombits(le.Uint32(d))), 'g', -1, 32), false
-	case 0x0c:
-		return strconv.FormatFloat(float64frombits(le.Uint64(d)), 'g', -1, 64), false
-	case 0x0d:
-		return strconv.FormatBool(le.Uint32(d) != 0), false
-	case 0x0f:
-		return formatGUID(d), false
-	case 0x10:
-		if len(d) == 4 {
-			return "0x" + strconv.FormatUint(uint64(le.Uint32(d)), 16), false
-		}
-		if len(d) >= 8 {
-			return "0x" + strconv.FormatUint(le.Uint64(d), 16), false
-		}
-	case 0x11:
-		return formatTime(filetimeNanos(le.Uint64(d))), false
-	case 0x12:
-		t := time.Date(int(le.Uint16(d)), time.Month(le.Uint16(d[2:])), int(le.Uint16(d[6:])),
-			int(le.Uint16(d[8:])), int(le.Uint16(d[10:])), int(le.Uint16(d[12:])), int(le.Uint16(d[14:]))*1e6, time.UTC)
-		return formatTime(t.UnixNano()), false
-	case 0x13:
-		return formatSID(d), false
-	case 0x14:
-		return "0x" + strconv.FormatUint(uint64(le.Uint32(d)), 16), false
-	case 0x15:
-		return "0x" + strconv.FormatUint(le.Uint64(d), 16), false
-	}
-	return hexUpper(d), false
-}
-
-// typeSize is the byte size of the fixed-size value types (0: variable).
-var typeSize = [...]int{0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4, 0x0c: 8,
-	0x0d: 4, 0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8}
-
-func formatTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z")
-}
-
-func hexUpper(d []byte) string {
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 2*len(d))
-	for i, c := range d {
-		b[2*i], b[2*i+1] = hex[c>>4], hex[c&0xf]
-	}
-	return string(b)
-}
-
-func formatGUID(d []byte) string {
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, 36)
-	for i, idx := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, hex[d[idx]>>4], hex[d[idx]&0xf])
-	}
-	return string(b)
-}
-
-func formatSID(d []byte) string {
-	if len(d) < 8 {
-		return hexUpper(d)
-	}
-	n := int(d[1])
-	var auth uint64
-	for _, c := range d[2:8] {
-		auth = auth<<8 | uint64(c)
-	}
-	var b strings.Builder
-	b.WriteString("S-")
-	b.WriteString(strconv.Itoa(int(d[0])))
-	b.WriteByte('-')
-	b.WriteString(strconv.FormatUint(auth, 10))
-	for i := 0; i < n && 8+4*i+4 <= len(d); i++ {
-		b.WriteByte('-')
-		b.WriteString(strconv.FormatUint(uint64(binary.LittleEndian.Uint32(d[8+4*i:])), 10))
-	}
-	return b.String()
-}
-
-// formatArray renders an array value as JSON array text.
-func formatArray(typ byte, d []byte) string {
-	var items []string
-	if typ == 0x01 {
-		// NUL-terminated UTF-16 strings.
-		start := 0
-		for i := 0; i+1 < len(d); i += 2 {
-			if d[i] == 0 && d[i+1] == 0 {
-				items = append(items, utf16String(d[start:i]))
-				start = i + 2
-			}
-		}
-		if start < len(d)-1 {
-			items = append(items, utf16String(d[start:]))
-		}
-	} else {
-		size := 0
-		if int(typ) < len(typeSize) {
-			size = typeSize[typ]
-		}
-		if typ == 0x10 {
-			size = 8
-		}
-		if size == 0 {
-			return hexUpper(d)
-		}
-		for i := 0; i+size <= len(d); i += size {
-			v, _ := formatValue(typ, d[i:i+size])
-			items = append(items, v)
-		}
-	}
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(it))
-	}
-	b.WriteByte(']')
-	return b.String()
 }

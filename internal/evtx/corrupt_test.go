@@ -144,7 +144,7 @@ func FuzzBinXML(f *testing.F) {
 		p.reset(c)
 		root, err := p.document(chunkHeader+24, min(len(chunk), chunkSize))
 		if err == nil && root != nil {
-			flatten(root, nil)
+			p.flatten(root)
 		}
 	})
 }

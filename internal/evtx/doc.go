@@ -11,6 +11,11 @@
 // *CorruptError from Next and reading continues with the next chunk or
 // record; only I/O errors stop the reader (Fatal reports which).
 //
+// Memory: a Reader takes a pooled chunk buffer and parser scratch (element
+// arena, value buffers, interned names) at its first chunk and returns them
+// at io.EOF, on a fatal error or on Close; the values of one Record share
+// one string, and nothing a Record holds points into the pooled buffers.
+//
 // It does not own event routing or Sigma field mapping (detect/sigma).
 // A Reader is not safe for concurrent use.
 package evtx

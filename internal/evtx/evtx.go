@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -55,13 +56,13 @@ type Reader struct {
 	r       io.ReaderAt
 	closer  io.Closer
 	size    int64
-	chunk   []byte
-	nchunk  int // chunk currently loaded (-1 none)
-	next    int // next chunk to load
-	pos     int // next record offset inside the chunk
-	end     int // end of record data inside the chunk
+	chunk   []byte   // the scratch's chunk buffer while a chunk is loaded
+	s       *scratch // pooled buffers, held between the first chunk and EOF
+	nchunk  int      // chunk currently loaded (-1 none)
+	next    int      // next chunk to load
+	pos     int      // next record offset inside the chunk
+	end     int      // end of record data inside the chunk
 	fatal   bool
-	p       parser
 	warned  bool
 	dataBad bool
 }
@@ -98,7 +99,28 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if !bytes.Equal(hdr[:8], fileMagic) {
 		return nil, ErrNotEVTX
 	}
-	return &Reader{r: r, size: size, chunk: make([]byte, chunkSize), nchunk: -1}, nil
+	return &Reader{r: r, size: size, nchunk: -1}, nil
+}
+
+// scratch is a Reader's chunk buffer and parser state. Scratches are pooled:
+// a new 64 KiB buffer per file (zeroed by the allocator) and the per-record
+// scratch would otherwise dominate the cost of small files. Records never
+// point into a scratch.
+type scratch struct {
+	chunk [chunkSize]byte
+	p     parser
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// release returns the scratch to the pool (at the end of the input).
+func (r *Reader) release() {
+	if r.s == nil {
+		return
+	}
+	r.s.p.c = nil
+	scratchPool.Put(r.s)
+	r.s, r.chunk = nil, nil
 }
 
 // Size is the size of the input in bytes.
@@ -106,6 +128,8 @@ func (r *Reader) Size() int64 { return r.size }
 
 // Close closes the file opened by Open.
 func (r *Reader) Close() error {
+	r.release()
+	r.nchunk, r.pos, r.end = -1, 0, 0
 	if r.closer != nil {
 		return r.closer.Close()
 	}
@@ -129,16 +153,17 @@ func (r *Reader) Next() (Record, error) {
 				return Record{}, err
 			}
 			if !ok {
+				r.release()
 				return Record{}, io.EOF
 			}
 			continue
 		}
-		rec, err := r.record()
+		rec, ok, err := r.record()
 		if err != nil {
 			return Record{}, err
 		}
-		if rec != nil {
-			return *rec, nil
+		if ok {
+			return rec, nil
 		}
 	}
 }
@@ -151,18 +176,23 @@ func (r *Reader) loadChunk() (bool, error) {
 		if off+chunkHeader > r.size {
 			return false, nil
 		}
+		if r.s == nil {
+			r.s = scratchPool.Get().(*scratch)
+			r.chunk = r.s.chunk[:]
+		}
 		n := r.next
 		r.next++
 		r.nchunk = n
 		r.pos, r.end = 0, 0
 		c := r.chunk[:min(int64(chunkSize), r.size-off)]
-		if _, err := r.r.ReadAt(c, off); err != nil && !errors.Is(err, io.EOF) {
+		got, err := r.r.ReadAt(c, off)
+		if err != nil && !errors.Is(err, io.EOF) {
 			r.fatal = true
+			r.release()
 			return false, fmt.Errorf("read evtx chunk %d: %w", n, err)
 		}
-		if len(c) < chunkSize {
-			clear(r.chunk[len(c):])
-		}
+		// The buffer is reused: clear what this chunk did not fill.
+		clear(r.chunk[max(0, min(got, chunkSize)):])
 		if isZero(r.chunk[:8]) {
 			continue // preallocated, never used
 		}
@@ -179,7 +209,7 @@ func (r *Reader) loadChunk() (bool, error) {
 		if free < chunkHeader || free > chunkSize {
 			return false, &CorruptError{Chunk: n, Offset: off, Msg: fmt.Sprintf("free space offset %d out of range", free)}
 		}
-		r.p.reset(r.chunk)
+		r.s.p.reset(r.chunk)
 		r.pos, r.end = chunkHeader, free
 		if crc32.ChecksumIEEE(r.chunk[chunkHeader:free]) != binary.LittleEndian.Uint32(r.chunk[52:]) {
 			// The records may still be fine (a file copied while being
@@ -199,34 +229,35 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// record parses the record at r.pos. It returns nil, nil when the chunk has
-// no more records.
-func (r *Reader) record() (*Record, error) {
+// record parses the record at r.pos. It returns false and no error when the
+// chunk has no more records.
+func (r *Reader) record() (Record, bool, error) {
 	c := r.chunk
 	start := r.pos
 	off := int64(fileHeaderSize) + int64(r.nchunk)*chunkSize + int64(start)
 	if start+28 > r.end || !bytes.Equal(c[start:start+4], []byte{0x2a, 0x2a, 0, 0}) {
 		r.pos = r.end
 		if start+4 <= r.end && !isZero(c[start:start+4]) {
-			return nil, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: "bad record signature; rest of chunk skipped"}
+			return Record{}, false, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: "bad record signature; rest of chunk skipped"}
 		}
-		return nil, nil
+		return Record{}, false, nil
 	}
 	size := int(binary.LittleEndian.Uint32(c[start+4:]))
 	if size < 28 || start+size > r.end || binary.LittleEndian.Uint32(c[start+size-4:]) != uint32(size) {
 		r.pos = r.end
-		return nil, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: fmt.Sprintf("bad record size %d; rest of chunk skipped", size)}
+		return Record{}, false, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: fmt.Sprintf("bad record size %d; rest of chunk skipped", size)}
 	}
 	r.pos = start + size
-	rec := &Record{
+	rec := Record{
 		Number:  binary.LittleEndian.Uint64(c[start+8:]),
 		Written: filetimeNanos(binary.LittleEndian.Uint64(c[start+16:])),
 	}
-	root, err := r.p.document(start+24, start+size-4)
+	p := &r.s.p
+	root, err := p.document(start+24, start+size-4)
 	if err != nil {
-		return nil, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: fmt.Sprintf("record %d: %v", rec.RecordID, err)}
+		return Record{}, false, &CorruptError{Chunk: r.nchunk, Offset: off, Msg: fmt.Sprintf("record %d: %v", rec.RecordID, err)}
 	}
-	rec.Event.Fields = flatten(root, nil)
+	rec.Event.Fields = p.flatten(root)
 	rec.Event.Time = rec.Written
 	rec.RecordID = rec.Number
 	for _, f := range rec.Event.Fields {
@@ -241,5 +272,5 @@ func (r *Reader) record() (*Record, error) {
 			}
 		}
 	}
-	return rec, nil
+	return rec, true, nil
 }

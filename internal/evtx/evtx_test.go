@@ -1,10 +1,13 @@
 package evtx
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -58,5 +61,53 @@ func TestDump(t *testing.T) {
 	}
 	for _, e := range errs {
 		t.Logf("error: %v", e)
+	}
+}
+
+// TestPooledScratch reads the samples from several goroutines at once, and
+// abandons readers half way, and checks every record against a sequential
+// reading: records never share the pooled buffers of a Reader.
+func TestPooledScratch(t *testing.T) {
+	files := devFiles(t)
+	want := make([][]Record, len(files))
+	for i, f := range files {
+		want[i], _ = readAll(t, f)
+	}
+	var wg sync.WaitGroup
+	got := make([][][]Record, 3)
+	for g := range got {
+		got[g] = make([][]Record, len(files))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, f := range files {
+				if data, err := os.ReadFile(f); err == nil { // a reader abandoned after one record
+					if half, err := NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
+						half.Next()
+					}
+				}
+				r, err := Open(f)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for {
+					rec, err := r.Next()
+					if err != nil {
+						break
+					}
+					got[g][i] = append(got[g][i], rec)
+				}
+				r.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	for g := range got {
+		for i := range files {
+			if !reflect.DeepEqual(got[g][i], want[i]) {
+				t.Fatalf("goroutine %d, %s: records differ from the sequential reading", g, files[i])
+			}
+		}
 	}
 }
