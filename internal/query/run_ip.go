@@ -159,6 +159,25 @@ func (d *dictPlan) pairExprs(search Expr) []Expr {
 func (w *worker) ipFilter(il store.IPv4Loader, j, rows int, buf *store.DictBuf) (decided, hit bool, err error) {
 	d := &w.ex.p.dict
 	f, pr := d.fields[j], d.ip[j]
+	if m, ok := il.(store.IPv4EqualMarker); ok && !pr.not && len(pr.ranges) == 1 && pr.ranges[0].lo == pr.ranges[0].hi {
+		// field=address (a needle): decided on the stored planes
+		// without decoding the block's addresses.
+		filled := w.keep == nil
+		if filled {
+			w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
+			for i := range w.keepBuf {
+				w.keepBuf[i] = true
+			}
+			w.keep = w.keepBuf
+		}
+		hit, ok, err := m.MarkIPv4Equal(f.name, pr.ranges[0].lo, f.missing, w.keep, buf)
+		if err != nil || ok {
+			return ok, hit, err
+		}
+		if filled {
+			w.keep = nil
+		}
+	}
 	col, err := loadIPv4To(il, f.name, buf)
 	if err != nil || col == nil {
 		return false, false, err
