@@ -137,10 +137,17 @@ type kwMatcher struct {
 	ac   *anchorMatcher // with a stride matcher when all needles are long
 	few  *fewNeedles    // the same needles when there are only a few (else nil)
 	keys []int32        // pattern -> key id
+	// ascii says every needle is ASCII (see rawFoldOK).
+	ascii bool
 }
 
 func newKWMatcher(id int32, lits []string, keys []int32) *kwMatcher {
-	return &kwMatcher{id: id, ac: newAnchorMatcher(lits).withStride(), few: newFewNeedles(lits), keys: keys}
+	m := &kwMatcher{id: id, ac: newAnchorMatcher(lits).withStride(), few: newFewNeedles(lits), keys: keys}
+	m.ascii = true
+	for _, l := range lits {
+		m.ascii = m.ascii && isASCII(l)
+	}
+	return m
 }
 
 // maxKWCombos bounds the merged keyword matchers kept (see kwFor).
@@ -384,6 +391,9 @@ func (e *Engine) scan(st *state) {
 			}
 		}
 	}
+	// A raw text scanned folded (ASCII, or rawFoldOK) covers every value
+	// whose memory lies in it, rune boundaries or not (see inText).
+	folded := raw != "" && kw != nil && (isASCII(raw) || rawFoldOK(kw, raw))
 	if kw != nil {
 		gen, few, minLen := st.gen, kw != kwc, kw.ac.minLen
 		fields := st.ev.Fields
@@ -400,7 +410,7 @@ func (e *Engine) scan(st *state) {
 			}
 			switch {
 			case shorterThan(v, minLen):
-			case raw != "" && within(raw, v):
+			case raw != "" && (folded && inText(raw, v) || !folded && within(raw, v)):
 				// Keyword needles: found by the scan of the raw text.
 			case few:
 				e.scanFew(st, kw, int32(j), v)
@@ -422,12 +432,23 @@ func (e *Engine) scan(st *state) {
 		}
 	}
 	if raw != "" && kw != nil {
-		if isASCII(raw) {
+		if folded {
 			e.scanKeywords(st, kw, raw, true)
 		} else {
 			e.scanKeywords(st, kw, st.lowerRaw(), false)
 		}
 	}
+}
+
+// rawFoldOK reports whether scanning raw folded (ASCII letters only, as
+// an ASCII text is scanned) finds what scanning its lower-cased form
+// finds, for kw's needles: they are ASCII, and raw holds none of the
+// non-ASCII runes that lower-case to ASCII (U+0130 and U+212A only, see
+// TestLowerToASCII). Other non-ASCII bytes are never part of an
+// occurrence of an ASCII needle, folded or lower-cased, so the raw text
+// of a line with a few accented letters need not be lower-cased whole.
+func rawFoldOK(kw *kwMatcher, raw string) bool {
+	return kw.ascii && !strings.Contains(raw, "\u0130") && !strings.Contains(raw, "\u212a")
 }
 
 // scanNeedles scans event field j, which set slot s, a slot with field
@@ -492,6 +513,17 @@ func within(text, v string) bool {
 		}
 	}
 	return true
+}
+
+// inText reports whether v's memory lies in text's. For a text scanned
+// folded (ASCII, or see rawFoldOK) that is enough for its scan to find
+// every keyword needle v's own scan would: v is ASCII, or its ASCII runs
+// are those of the text at the same place (bytes of a rune v starts or
+// ends inside lower-case to U+FFFD, as any non-ASCII byte breaks an ASCII
+// needle).
+func inText(text, v string) bool {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(v))) - uintptr(unsafe.Pointer(unsafe.StringData(text))) // #nosec G103 -- address compare only
+	return len(v) <= len(text) && p <= uintptr(len(text)-len(v))
 }
 
 // scanFew searches event field j's value v for the needles of a keyword
