@@ -85,24 +85,32 @@ func ipTerms(m matcher) bool {
 	return quad && all
 }
 
-// ipColumns loads the columns of names (read only by terms) that the
-// block stores as IPv4 numbers, into w.ips, and returns their names.
+// ipColumns returns the columns of names (read only by terms) that the
+// search decides without loading them as text: those the block stores
+// as IPv4 numbers, loaded into w.ips, and _raw when the block's refs
+// summary shows that the terms match it only inside values of names'
+// columns (rawLeftOut, needle_raw.go).
 func (w *worker) ipColumns(ref store.BlockRef, names []string) ([]string, error) {
 	w.ips = w.ips[:0]
-	il, ok := ref.(store.IPv4Loader)
-	if !ok || !w.ex.p.ipTerms {
-		return nil, nil
-	}
 	var out []string
-	for _, n := range names {
-		col, err := il.LoadIPv4(n)
-		if err != nil {
-			return nil, err
+	if il, ok := ref.(store.IPv4Loader); ok && w.ex.p.ipTerms {
+		for _, n := range names {
+			col, err := il.LoadIPv4(n)
+			if err != nil {
+				return nil, err
+			}
+			if col != nil {
+				w.ips = append(w.ips, col)
+				out = append(out, n)
+			}
 		}
-		if col != nil {
-			w.ips = append(w.ips, col)
-			out = append(out, n)
-		}
+	}
+	left, err := w.rawLeftOut(ref, names)
+	if err != nil {
+		return nil, err
+	}
+	if left {
+		out = append(out, event.FieldRaw)
 	}
 	return out, nil
 }
@@ -162,7 +170,13 @@ func (w *worker) compactRows(ref store.BlockRef, rl store.RowLoader, b *store.Bl
 	if tmpl != nil {
 		rl = tmpl // reuses the search's load: its columns and pruned bodies
 	}
-	nb, err := rl.LoadRows(names, rows)
+	var nb *store.Block
+	var err error
+	if trl, ok := rl.(store.TimesRowLoader); ok {
+		nb, err = trl.LoadRowsTimes(names, rows, b.Times) // the search's times: not decoded again
+	} else {
+		nb, err = rl.LoadRows(names, rows)
+	}
 	if err != nil {
 		return nil, err
 	}

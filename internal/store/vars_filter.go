@@ -83,14 +83,22 @@ type varsFilter struct {
 	maxLens   []int  // per group
 	ends      []int  // ends[g]: the end of group g's words in words (bytes)
 	words     string // every group's words
+	// The refs summary of the block's skeletons (needle_refs.go), when
+	// the item has one (hasRefs).
+	refs    rawRefs
+	hasRefs bool
 }
+
+// filterRefsFlag, set in the item's k byte, says a refs summary follows
+// the words.
+const filterRefsFlag = 0x80
 
 // parse reads filter item b of a body of groups groups of variables.
 func (f *varsFilter) parse(b string, groups int) error {
 	if len(b) < 2 {
 		return fmt.Errorf("%w: %d bytes", errVarsFilter, len(b))
 	}
-	f.minLen, f.k = int(b[0]), int(b[1])
+	f.minLen, f.k, f.hasRefs = int(b[0]), int(b[1]&^filterRefsFlag), b[1]&filterRefsFlag != 0
 	if f.minLen == 0 || f.k == 0 || f.k > varsFilterMaxK {
 		return fmt.Errorf("%w: minimum length %d, %d hashes", errVarsFilter, f.minLen, f.k)
 	}
@@ -106,10 +114,13 @@ func (f *varsFilter) parse(b string, groups int) error {
 		end += int(w) * 8
 		f.ends[g], f.maxLens[g] = end, int(ml)
 	}
-	if len(b)-r.off != end {
+	if len(b)-r.off < end || !f.hasRefs && len(b)-r.off != end {
 		return fmt.Errorf("%w: words of %d bytes, %d left", errVarsFilter, end, len(b)-r.off)
 	}
-	f.words = b[r.off:]
+	f.words = b[r.off : r.off+end]
+	if f.hasRefs {
+		return f.refs.parse(b[r.off+end:])
+	}
 	return nil
 }
 
@@ -157,19 +168,29 @@ var varsFilterWriters = sync.Pool{New: func() any { return new(varsFilterWriter)
 
 // appendFilteredVars appends the vars sub-chunk of vars (nvars ×
 // uvarint length, then the variables' bytes) to dst framed with a filter
-// item; false (dst unchanged) when the body is not framed (too small, or
-// frames do not pay): it is then written without a filter.
-func appendFilteredVars(dst, vars []byte, lv level) ([]byte, bool) {
+// item, which ends with the refs summary of skels (the block's
+// skeletons; needle_refs.go); false (dst unchanged) when the body is not
+// framed (too small, or frames do not pay): it is then written without a
+// filter.
+func appendFilteredVars(dst, vars []byte, skels []string, lv level) ([]byte, bool) {
 	if len(vars) < frameMinBody {
 		return dst, false
 	}
-	return appendVarsFiltered(dst, vars, lv, frameBytes, nil)
+	var refs *rawRefs
+	if !varsRefsOff {
+		refs = refsPool.Get().(*rawRefs)
+		defer refsPool.Put(refs)
+		refs.summarize(skels)
+	}
+	return appendVarsFiltered(dst, vars, refs, lv, frameBytes, nil)
 }
+
+var refsPool = sync.Pool{New: func() any { return new(rawRefs) }}
 
 // appendVarsFiltered is appendFilteredVars with groups of about size
 // bytes, for any body length; edit, when not nil, returns the filter
 // item to write in place of the one built (tests of damaged filters).
-func appendVarsFiltered(dst, vars []byte, lv level, size int, edit func([]byte) []byte) ([]byte, bool) {
+func appendVarsFiltered(dst, vars []byte, refs *rawRefs, lv level, size int, edit func([]byte) []byte) ([]byte, bool) {
 	vw := varsFilterWriters.Get().(*varsFilterWriter)
 	defer varsFilterWriters.Put(vw)
 	fw := &vw.fw
@@ -179,6 +200,10 @@ func appendVarsFiltered(dst, vars []byte, lv level, size int, edit func([]byte) 
 	groups := len(fw.items)
 	lensEnd := fw.cuts[groups-1]
 	vw.filter = vw.buildFilter(vw.filter[:0], vars, lensEnd, fw.items)
+	if refs != nil {
+		vw.filter[1] |= filterRefsFlag
+		vw.filter = refs.appendTo(vw.filter)
+	}
 	filter := vw.filter
 	if edit != nil {
 		filter = edit(filter)

@@ -339,5 +339,23 @@ func checkVarsFilter(ch []byte, rows int) error {
 			return fmt.Errorf("%w: group %d: longest variable %d bytes, filter says %d", errVarsFilter, g, longest, f.maxLens[g])
 		}
 	}
+	return checkRefs(f, sb.skels)
+}
+
+// checkRefs checks the refs summary of filter f, if any, against the
+// block's skeletons (verify): it may say more than they do, never less,
+// and lists only skeletons of the block.
+func checkRefs(f *varsFilter, skels []string) error {
+	if !f.hasRefs {
+		return nil
+	}
+	if d := f.refs.dirty; len(d) > 0 && int(d[len(d)-1]) >= len(skels) {
+		return fmt.Errorf("%w: refs summary: dirty skeleton %d of %d", errVarsFilter, d[len(d)-1], len(skels))
+	}
+	var rr rawRefs
+	rr.summarize(skels)
+	if !f.refs.covers(&rr) {
+		return fmt.Errorf("%w: refs summary lacks what the skeletons hold", errVarsFilter)
+	}
 	return nil
 }

@@ -261,7 +261,7 @@ func skeletonsOf(t testing.TB, rows []*event.Event, lv level) ([]byte, string) {
 func smallFilteredChunk(t testing.TB, rows []*event.Event, size int, edit func([]byte) []byte) []byte {
 	t.Helper()
 	ch, vars := skeletonsOf(t, rows, levelFast)
-	fv, ok := appendVarsFiltered(nil, []byte(vars), levelFast, size, edit)
+	fv, ok := appendVarsFiltered(nil, []byte(vars), nil, levelFast, size, edit)
 	if !ok {
 		t.Fatal("variables not framed")
 	}
