@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +89,9 @@ type Detector struct {
 	supp map[string]*suppression
 
 	processed, raised, suppressed atomic.Uint64
+	// caughtUp, catchUps and missing count the catch-ups of gaps in the
+	// live feed (CatchUp).
+	caughtUp, catchUps, missing atomic.Uint64
 	// replayedTo is the newest receive time a Replay evaluated; Run skips
 	// live events received at or before it (#6).
 	replayedTo atomic.Int64
@@ -427,6 +429,14 @@ func (d *Detector) TestRule(data []byte, events []event.Event) (RuleTest, error)
 // newSignal is the signal of rule r firing on e; tactics, when not nil,
 // holds the rules' tactics (Detector.tactics), else they are worked out.
 func newSignal(r *sigma.Rule, e *event.Event, tactics map[*sigma.Rule][]string) Signal {
+	s := signalOf(r, e, tactics)
+	s.ID = signalID(r.ID, e.Time, e.Raw)
+	return s
+}
+
+// signalOf is newSignal without the ID (a hash of the whole raw event),
+// which Detect computes only for the signals suppression keeps.
+func signalOf(r *sigma.Rule, e *event.Event, tactics map[*sigma.Rule][]string) Signal {
 	tt, ok := tactics[r]
 	if !ok {
 		tt = TacticsOf(r.Tags)
@@ -435,7 +445,7 @@ func newSignal(r *sigma.Rule, e *event.Event, tactics map[*sigma.Rule][]string) 
 	if len(raw) > maxEvidence {
 		raw = raw[:maxEvidence]
 	}
-	return Signal{ID: signalID(r.ID, e.Time, e.Raw), Time: e.Time, RuleID: r.ID, Title: r.Title, Level: r.Level, Severity: SeverityOf(r.Level),
+	return Signal{Time: e.Time, RuleID: r.ID, Title: r.Title, Level: r.Level, Severity: SeverityOf(r.Level),
 		Tags: r.Tags, Tactics: tt, Entities: Entities(e), EventTime: e.Time, EventSource: e.Source, EventHost: e.Host,
 		EventPartition: e.Partition, EventRaw: raw, EventReceived: e.Received, Kind: "sigma"}
 }
@@ -506,19 +516,21 @@ func (d *Detector) Detect(events []event.Event) []Signal {
 			if silenced[r.ID] || (r.Name != "" && silenced[r.Name]) {
 				continue // feeds a correlation only (generate: false)
 			}
-			s := newSignal(r, e, tactics)
+			s := signalOf(r, e, tactics)
 			if d.keep(&s) {
+				s.ID = signalID(r.ID, e.Time, e.Raw)
 				out = append(out, s)
 			}
 		}
 		// Stateful rules see every event with the Sigma rules it matched (#6).
 		observed = true
-		for _, s := range d.st.observeBatch(e, matched) {
+		sigs, v, intel := d.st.observeBatch(e, matched)
+		for _, s := range sigs {
 			if d.keep(&s) {
 				out = append(out, s)
 			}
 		}
-		if v, ok := e.Get("threat.indicator.value"); ok {
+		if intel {
 			s := IntelSignal(e, v)
 			if d.keep(&s) {
 				out = append(out, s)
@@ -569,11 +581,16 @@ func (d *Detector) keep(s *Signal) bool {
 // Counts are the detector's counters.
 type Counts struct {
 	Processed, Raised, Suppressed uint64
+	// CaughtUp counts the events detected by catch-ups (read back from the
+	// store after the live queue overflowed), CatchUps the catch-ups, and
+	// Missing the events a gap recorded that its catch-up did not find.
+	CaughtUp, CatchUps, Missing uint64
 }
 
 // Counts returns the counters since Open.
 func (d *Detector) Counts() Counts {
-	return Counts{Processed: d.processed.Load(), Raised: d.raised.Load(), Suppressed: d.suppressed.Load()}
+	return Counts{Processed: d.processed.Load(), Raised: d.raised.Load(), Suppressed: d.suppressed.Load(),
+		CaughtUp: d.caughtUp.Load(), CatchUps: d.catchUps.Load(), Missing: d.missing.Load()}
 }
 
 // Lag is how long ago the oldest event that live detection has taken but
@@ -599,136 +616,6 @@ func arrival(e *event.Event, now time.Time) int64 {
 
 // Stateful returns the stateful rule engine (#6).
 func (d *Detector) Stateful() *Stateful { return d.st }
-
-// detectChunk is the most events Run detects before handing their signals
-// on: two parallel Sigma workers' worth.
-const detectChunk = 2 * parallelMatchMin
-
-// Run consumes batches of durable events until in is closed or ctx ends,
-// and hands the signals it raises to emit. It also resolves stateful
-// absence rules on a timer and snapshots stateful state every 30 s and
-// when it returns (#6).
-//
-// emit runs on a goroutine of its own, so detection goes on with the next
-// batch while signals are stored (an fsync each); signals queued meanwhile
-// are handed on together. A snapshot is taken only once every signal of the
-// events it covers was emitted, and signals still queued when Run stops
-// are emitted (with ctx's values, without its cancellation) before it
-// returns.
-func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []Signal) error) error {
-	out := d.startEmitter(context.WithoutCancel(ctx), emit)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	lastSave := time.Now()
-	defer func() {
-		out.close()
-		if d.keepSnapshot.Load() {
-			return
-		}
-		if err := d.st.Save(); err != nil {
-			d.log.Error("save stateful state", "err", err)
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			var sigs []Signal
-			for _, s := range d.st.Flush(d.now()) {
-				if d.keep(&s) {
-					sigs = append(sigs, s)
-				}
-			}
-			out.send(sigs)
-			if time.Since(lastSave) >= 30*time.Second {
-				lastSave = time.Now()
-				out.flush()
-				if err := d.st.Save(); err != nil {
-					d.log.Error("save stateful state", "err", err)
-				}
-			}
-		case batch, ok := <-in:
-			if !ok {
-				return nil
-			}
-			// A large batch is detected in chunks, each chunk's signals
-			// handed on at once: the first events of a batch do not wait
-			// for the last ones (detection lag).
-			for batch = d.skipReplayed(batch); len(batch) > 0; {
-				n := min(len(batch), detectChunk)
-				d.busySince.Store(arrival(&batch[0], d.now()))
-				out.send(d.Detect(batch[:n]))
-				batch = batch[n:]
-			}
-			if len(in) == 0 {
-				d.busySince.Store(0) // caught up
-			}
-		}
-	}
-}
-
-// signalQueue hands signals from Run to emit on a goroutine of its own.
-type signalQueue struct {
-	c    chan queued
-	done chan struct{}
-}
-
-// queued is signals to emit, or (ack set) a barrier that is closed once
-// everything queued before it was emitted.
-type queued struct {
-	sigs []Signal
-	ack  chan struct{}
-}
-
-func (d *Detector) startEmitter(ctx context.Context, emit func(context.Context, []Signal) error) *signalQueue {
-	q := &signalQueue{c: make(chan queued, 256), done: make(chan struct{})}
-	go func() {
-		defer close(q.done)
-		for item := range q.c {
-			sigs, acks := item.sigs, []chan struct{}{item.ack}
-			for more := true; more; { // take what else waits: one store append
-				select {
-				case next, ok := <-q.c:
-					sigs, acks, more = append(sigs, next.sigs...), append(acks, next.ack), ok
-				default:
-					more = false
-				}
-			}
-			if len(sigs) > 0 {
-				if err := emit(ctx, sigs); err != nil {
-					d.log.Error("store signals", "err", err, "signals", len(sigs))
-				}
-			}
-			for _, a := range acks {
-				if a != nil {
-					close(a)
-				}
-			}
-		}
-	}()
-	return q
-}
-
-// send queues signals (blocking when 256 batches wait already).
-func (q *signalQueue) send(sigs []Signal) {
-	if len(sigs) > 0 {
-		q.c <- queued{sigs: sigs}
-	}
-}
-
-// flush waits until everything queued so far was emitted.
-func (q *signalQueue) flush() {
-	ack := make(chan struct{})
-	q.c <- queued{ack: ack}
-	<-ack
-}
-
-// close emits what is queued and stops the goroutine.
-func (q *signalQueue) close() {
-	close(q.c)
-	<-q.done
-}
 
 // RuleHunter runs one rule retroactively.
 type RuleHunter struct {

@@ -63,6 +63,9 @@ func Entities(e *event.Event) []Entity {
 				return
 			}
 		}
+		if out == nil {
+			out = make([]Entity, 0, 8)
+		}
 		out = append(out, Entity{Type: typ, Value: v})
 	}
 	if e.Host != "" {
@@ -72,11 +75,7 @@ func Entities(e *event.Event) []Entity {
 	// field (what e.Get returns), instead of one scan per entity field.
 	var first [maxEntityFields]int32 // per canonical entity field: index+1 of its first event field
 	for j := range e.Fields {
-		name := e.Fields[j].Name
-		if n := len(name); n == 0 || n >= len(entityNameKey) || entityNameKey[n][name[n-1]>>6]&(1<<(name[n-1]&63)) == 0 {
-			continue // no entity field has this length and last byte
-		}
-		if k, ok := entityIndex[name]; ok && first[k] == 0 {
+		if k, ok := entityNames.find(e.Fields[j].Name); ok && first[k] == 0 {
 			first[k] = int32(j + 1)
 		}
 	}
@@ -107,30 +106,30 @@ func Entities(e *event.Event) []Entity {
 // lives on the stack).
 const maxEntityFields = 64
 
-// entityIndex maps an entity field name to its canonical index (its first
-// position in entityFields), entitySlot maps each position to it, and
-// entityNameKey marks, per name length, the last bytes of the names, so
-// most event fields are ruled out without a map lookup.
-var entityIndex, entitySlot, entityNameKey = func() (map[string]int, []int, [64][4]uint64) {
+// entityNames indexes the entity field names (canonical index: a name's
+// first position in entityFields), and entitySlot maps each position of
+// entityFields to its canonical index.
+var entityNames, entitySlot = func() (*fieldNames, []int) {
 	if len(entityFields) > maxEntityFields {
 		panic("BUG: more entity fields than maxEntityFields")
 	}
-	idx := map[string]int{}
-	slot := make([]int, len(entityFields))
-	var keys [64][4]uint64
+	names := make([]string, len(entityFields))
 	for i, ef := range entityFields {
-		if ef.field == "" || ef.field[0] == '_' || len(ef.field) >= len(keys) {
+		if !indexable(ef.field) {
 			panic("BUG: entity field " + ef.field + " must be a plain name shorter than 64 bytes (Get semantics)")
 		}
-		if _, ok := idx[ef.field]; !ok {
-			idx[ef.field] = i
-		}
-		slot[i] = idx[ef.field]
-		n := len(ef.field)
-		keys[n][ef.field[n-1]>>6] |= 1 << (ef.field[n-1] & 63)
+		names[i] = ef.field
 	}
-	return idx, slot, keys
+	fn := newFieldNames(names)
+	slot := make([]int, len(entityFields))
+	for i, ef := range entityFields {
+		slot[i] = fn.idx[ef.field]
+	}
+	return fn, slot
 }()
+
+// localUsers are user values that name no one (upper case).
+var localUsers = []string{"SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "N/A", "NULL", "ANONYMOUS LOGON"}
 
 func useful(typ, v string) bool {
 	if v == "" || v == "-" || len(v) > 512 {
@@ -141,9 +140,12 @@ func useful(typ, v string) bool {
 		a, err := netip.ParseAddr(v)
 		return err == nil && !a.IsLoopback() && !a.IsUnspecified()
 	case EntityUser:
-		switch strings.ToUpper(v) {
-		case "SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "N/A", "NULL", "ANONYMOUS LOGON":
-			return false
+		if len(v) <= len("NETWORK SERVICE") {
+			for _, local := range localUsers {
+				if strings.EqualFold(v, local) {
+					return false
+				}
+			}
 		}
 		return !strings.HasSuffix(v, "$") // machine accounts
 	}

@@ -140,14 +140,34 @@ func openSigmaHQDetector(b testing.TB) *Detector {
 // (every SigmaHQ rule and the content pack, as BenchmarkLiveDetectionCost)
 // by scenario file, to show which log sources cost what. Needs
 // SIGMA_SCENARIO. One op is one pass over every file's first 2,000 lines
-// (LIVE_ONLY=name-prefix keeps only the files named so, e.g. for a
-// profile of one source).
+// (liveSourceEvents; LIVE_ONLY=name-prefix keeps only the files named so,
+// e.g. for a profile of one source).
 func BenchmarkLiveDetectionBySource(b *testing.B) {
+	d := openSigmaHQDetector(b)
+	names, evs := liveSourceEvents(b)
+	cpu := map[string]time.Duration{}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, name := range names {
+			c0 := processCPU()
+			d.Detect(evs[name])
+			cpu[name] += processCPU() - c0
+		}
+	}
+	for _, name := range names {
+		b.ReportMetric(float64(cpu[name].Nanoseconds())/float64(b.N*len(evs[name])), liveSourceName(name)+"-ns/event")
+	}
+}
+
+// liveSourceEvents decodes the first 2,000 lines of every scenario file
+// (SIGMA_SCENARIO; LIVE_ONLY=name-prefix keeps only the files named so)
+// and returns the file names, sorted, and their events.
+func liveSourceEvents(b *testing.B) ([]string, map[string][]event.Event) {
+	b.Helper()
 	dir := os.Getenv("SIGMA_SCENARIO")
 	if dir == "" {
 		b.Skip("set SIGMA_SCENARIO to a scenariogen -out directory")
 	}
-	d := openSigmaHQDetector(b)
 	now := func() int64 { return time.Now().UnixNano() }
 	names := slices.Sorted(maps.Keys(liveFiles))
 	if only := os.Getenv("LIVE_ONLY"); only != "" {
@@ -171,17 +191,39 @@ func BenchmarkLiveDetectionBySource(b *testing.B) {
 		}
 		evs[name] = es
 	}
-	cpu := map[string]time.Duration{}
+	return names, evs
+}
+
+func liveSourceName(file string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(file, ".log"), ".ndjson")
+}
+
+// BenchmarkLiveDetectionSplit splits the CPU of Detector.Detect per
+// scenario file (as BenchmarkLiveDetectionBySource) into the Sigma
+// engine's matching (matchAll: Engine.Match on every event) and the rest
+// (skipping, stateful rules, signal building, suppression, intel): each
+// op runs the matching alone, then the whole Detect, per file, and the
+// rest is their difference. GOMAXPROCS=1 keeps the matching on one
+// goroutine, as in the process CPU measured.
+func BenchmarkLiveDetectionSplit(b *testing.B) {
+	d := openSigmaHQDetector(b)
+	names, evs := liveSourceEvents(b)
+	match, all := map[string]time.Duration{}, map[string]time.Duration{}
 	b.ResetTimer()
 	for b.Loop() {
 		for _, name := range names {
 			c0 := processCPU()
+			matchAll(d.eng, evs[name])
+			c1 := processCPU()
 			d.Detect(evs[name])
-			cpu[name] += processCPU() - c0
+			match[name] += c1 - c0
+			all[name] += processCPU() - c1
 		}
 	}
 	for _, name := range names {
-		b.ReportMetric(float64(cpu[name].Nanoseconds())/float64(b.N*len(evs[name])), strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".ndjson")+"-ns/event")
+		per := float64(b.N * len(evs[name]))
+		b.ReportMetric(float64(match[name].Nanoseconds())/per, liveSourceName(name)+"-match-ns/event")
+		b.ReportMetric(float64((all[name]-match[name]).Nanoseconds())/per, liveSourceName(name)+"-rest-ns/event")
 	}
 }
 

@@ -180,36 +180,52 @@ func (d *Detector) storedSince(ctx context.Context, snap store.Snapshot, mark, m
 // eventsSince decodes the rows of a block received after mark. Only the
 // _received column is decoded for a block that has none.
 func eventsSince(ref store.BlockRef, mark int64) ([]event.Event, error) {
+	b, recv, err := loadReceived(ref, func(r int64) bool { return r > mark })
+	if b == nil || err != nil {
+		return nil, err
+	}
+	after := make([]bool, len(recv))
+	for i, r := range recv {
+		after[i] = r != 0
+	}
+	return b.Events(after), nil
+}
+
+// loadReceived decodes the _received column of a block and, when some
+// row's receive time passes want, the whole block: it returns the block
+// and per row the receive time that passed (0 for the others); a nil
+// block when no row passed.
+func loadReceived(ref store.BlockRef, want func(received int64) bool) (*store.Block, []int64, error) {
 	b, err := ref.Load([]string{event.FieldReceived})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := b.Column(event.FieldReceived)
 	if c == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	after := make([]bool, b.Rows())
+	recv := make([]int64, b.Rows())
 	n := 0
-	for i := range after {
+	for i := range recv {
 		if !c.Has(i) {
 			continue
 		}
-		if store.ParseReceived(c.Values[i]) > mark {
-			after[i] = true
+		if r := store.ParseReceived(c.Values[i]); r != 0 && want(r) {
+			recv[i] = r
 			n++
 		}
 	}
 	if n == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	b, err = ref.Load(nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if b.Rows() != len(after) {
-		return nil, fmt.Errorf("block of %s/%s changed between loads (%d rows, then %d)", ref.Source(), ref.Host(), len(after), b.Rows())
+	if b.Rows() != len(recv) {
+		return nil, nil, fmt.Errorf("block of %s/%s changed between loads (%d rows, then %d)", ref.Source(), ref.Host(), len(recv), b.Rows())
 	}
-	return b.Events(after), nil
+	return b, recv, nil
 }
 
 // skipReplayed drops the live events a replay already evaluated (received

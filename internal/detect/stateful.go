@@ -62,6 +62,9 @@ type Stateful struct {
 	cur        struct { // the event being observed and its entities
 		e    *event.Event
 		ents []Entity
+		// rule is the index of the rule being evaluated when the rule
+		// index has started the event (stepMatches), else -1.
+		rule int
 	}
 	watermark int64     // newest event time seen
 	lastWall  time.Time // wall time of the last event, for Flush
@@ -153,6 +156,7 @@ func OpenStateful(rules []*StatefulRule, opts StatefulOptions) (*Stateful, error
 		opts.MaxPerKey = 1000
 	}
 	s := &Stateful{opts: opts, log: opts.Logger, state: map[string]*ruleState{}}
+	s.cur.rule = -1
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -233,10 +237,19 @@ func (s *Stateful) Observe(e *event.Event, matched []string) []Signal {
 // observeBatch is Observe for the events of a batch: the wall time of the
 // last event (for Flush, which runs between batches) is read once, by
 // touch after the batch, instead of once per event.
-func (s *Stateful) observeBatch(e *event.Event, matched []string) []Signal {
+// It also returns the event's threat-intel indicator value, if any (the
+// value of intelValueField), which the index finds in the same pass over
+// the event's fields as the rules' own.
+func (s *Stateful) observeBatch(e *event.Event, matched []string) (sigs []Signal, intel string, hasIntel bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.observeLocked(e, matched)
+	sigs = s.observeLocked(e, matched)
+	if s.noIndex {
+		intel, hasIntel = e.Get(intelValueField)
+	} else {
+		intel, hasIntel = s.ix.intelValue()
+	}
+	return sigs, intel, hasIntel
 }
 
 // touch records the wall time of the last event observed (see
@@ -267,7 +280,9 @@ func (s *Stateful) observeLocked(e *event.Event, matched []string) []Signal {
 		} else if act, direct := s.ix.mayAct(i, matched); direct {
 			sigs = s.evalKeyed(r, st, e, r.GroupBy) // the filter matched
 		} else if act {
+			s.cur.rule = i
 			sigs = s.evalLocked(r, st, e, matched)
+			s.cur.rule = -1
 		}
 		for i := range sigs {
 			matched = append(matched, r.ID)
@@ -520,12 +535,21 @@ const snapshotName = "stateful.json"
 // Save writes the snapshot (windows, baselines, first-seen sets) with the
 // receive time it covers; Detector.Replay re-evaluates the stored events
 // received after it at the next start (#6).
-func (s *Stateful) Save() error {
+func (s *Stateful) Save() error { return s.saveBelow(0) }
+
+// saveBelow is Save with a mark below receive time below when it is not 0:
+// events received from below on (a gap of live detection not caught up
+// yet) are replayed after a restart, even if later ones were observed.
+func (s *Stateful) saveBelow(below int64) error {
 	if s.opts.Dir == "" {
 		return nil
 	}
 	s.mu.Lock()
-	b, err := json.Marshal(statefulSnapshot{Version: 2, Watermark: s.watermark, Received: s.received, Rules: s.state})
+	received := s.received
+	if below > 0 && below-1 < received {
+		received = below - 1
+	}
+	b, err := json.Marshal(statefulSnapshot{Version: 2, Watermark: s.watermark, Received: received, Rules: s.state})
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("save stateful: %w", err)

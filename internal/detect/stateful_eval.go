@@ -25,7 +25,7 @@ func (s *Stateful) evalLocked(r *StatefulRule, st *ruleState, e *event.Event, ma
 	if len(r.Steps) > 0 {
 		step := -1
 		for i := range r.Steps {
-			if r.Steps[i].matches(e, matched) {
+			if s.stepMatches(r, i, e, matched) {
 				step = i
 				break
 			}
@@ -39,6 +39,17 @@ func (s *Stateful) evalLocked(r *StatefulRule, st *ruleState, e *event.Event, ma
 		return nil
 	}
 	return s.evalKeyed(r, st, e, r.GroupBy)
+}
+
+// stepMatches is r.Steps[i].matches, without running the step's filter
+// when the rule index shows it cannot match (the rule being observed is
+// s.cur.rule).
+func (s *Stateful) stepMatches(r *StatefulRule, i int, e *event.Event, matched []string) bool {
+	st := &r.Steps[i]
+	if st.m != nil && s.cur.rule >= 0 && !s.ix.stepMay(s.cur.rule, i) {
+		return slices.ContainsFunc(st.Rules, func(ref string) bool { return slices.Contains(matched, ref) })
+	}
+	return st.matches(e, matched)
 }
 
 func (st *Step) matches(e *event.Event, matched []string) bool {
@@ -80,11 +91,13 @@ func (s *Stateful) evalKeyed(r *StatefulRule, st *ruleState, e *event.Event, fie
 	case TypeFirstSeen, TypeOutlier:
 		ks.Ents = nil
 	default:
-		ev = s.evidenceOf(r, e)
 		if len(ks.Times) == 0 && len(ks.Vals) == 0 {
 			ks.Ents = nil
 		}
-		ks.Ents = addEntities(ks.Ents, ev.Ents, 16)
+		if len(ks.Ents) < 16 { // else no entity would be added: the evidence waits for a firing
+			ev = s.evidenceOf(r, e)
+			ks.Ents = addEntities(ks.Ents, ev.Ents, 16)
+		}
 	}
 	var detail string
 	var fire bool
@@ -481,7 +494,7 @@ func (s *Stateful) evalChain(r *StatefulRule, st *ruleState, e *event.Event, mat
 	var out []Signal
 	for i := range r.Steps {
 		step := &r.Steps[i]
-		if !step.matches(e, matched) {
+		if !s.stepMatches(r, i, e, matched) {
 			continue
 		}
 		k, ok := keyOf(e, step.keyFields(r))
@@ -510,9 +523,16 @@ func (s *Stateful) evalChain(r *StatefulRule, st *ruleState, e *event.Event, mat
 				ks.Steps[j] = ks.Steps[j][len(ks.Steps[j])-64:]
 			}
 		}
-		ev := s.evidenceOf(r, e)
-		ks.Ents = addEntities(ks.Ents, ev.Ents, 24)
+		var ev evidence
+		haveEv := len(ks.Ents) < 24 // else no entity would be added: the evidence waits for completion
+		if haveEv {
+			ev = s.evidenceOf(r, e)
+			ks.Ents = addEntities(ks.Ents, ev.Ents, 24)
+		}
 		if chainComplete(r, ks.Steps, w) && r.inHours(e.Time) {
+			if !haveEv {
+				ev = s.evidenceOf(r, e)
+			}
 			out = append(out, r.signal(ev, ks.Ents, fmt.Sprintf("%d steps within %s", len(r.Steps), fmtSpan(w))))
 			ks.Steps, ks.Ents = nil, nil
 		}

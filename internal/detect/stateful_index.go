@@ -41,6 +41,11 @@ type ruleIndex struct {
 	gen   uint32
 	seen  []uint32      // per field: gen when res holds the event's results
 	res   []*gateResult // per field: its groups' results on the event
+	// names finds the fields' values in one pass over the event (start):
+	// vals holds a field's first value when has is gen.
+	names *fieldNames
+	has   []uint32
+	vals  []string
 }
 
 // rulePlan says when a rule may act on an event.
@@ -51,6 +56,10 @@ type rulePlan struct {
 	// direct: the rule is a plain filter rule whose filter is exact, so
 	// Observe goes straight to evalKeyed when the groups pass.
 	direct bool
+	// steps holds, per step of a rule with steps, the index in filters of
+	// the step's filter, or -1 (no filter, or one without a group): a step
+	// whose filter cannot match is not evaluated (stepMay).
+	steps []int
 }
 
 // filterPlan is the groups of one filter, most selective first.
@@ -130,11 +139,15 @@ func newRuleIndex(rules []*StatefulRule) *ruleIndex {
 			p.always = !okT || !okE
 		case len(r.Steps) > 0 || r.Type == TypeChain || r.Type == TypeTemporal || r.Type == TypeTemporalOrdered:
 			for _, st := range r.Steps {
+				k := -1
 				if st.m != nil {
-					if _, ok := plan(p, st.Filter); !ok {
+					if _, ok := plan(p, st.Filter); ok {
+						k = len(p.filters) - 1
+					} else {
 						p.always = true
 					}
 				}
+				p.steps = append(p.steps, k)
 				p.refs = append(p.refs, st.Rules...)
 			}
 		case r.filter == nil:
@@ -153,6 +166,16 @@ func newRuleIndex(rules []*StatefulRule) *ruleIndex {
 	}
 	ix.seen = make([]uint32, len(ix.fields))
 	ix.res = make([]*gateResult, len(ix.fields))
+	// The one pass also finds the threat-intel field Detect asks for
+	// (intelValue), at index len(fields).
+	ix.has = make([]uint32, len(ix.fields)+1)
+	ix.vals = make([]string, len(ix.fields)+1)
+	names := make([]string, len(ix.fields)+1)
+	for fi, gf := range ix.fields {
+		names[fi] = gf.name
+	}
+	names[len(ix.fields)] = intelValueField
+	ix.names = newFieldNames(names)
 	for fi, gf := range ix.fields {
 		gf.nRules = len(rules)
 		gf.none = gf.eval(event.Event{})
@@ -292,9 +315,22 @@ func (gf *gateField) eval(e event.Event) *gateResult {
 	return r
 }
 
-// results returns the groups' results on e.
-func (gf *gateField) results(e *event.Event) *gateResult {
-	v, ok := e.Get(gf.name)
+// intelValueField is the field of the indicator an event contains
+// (IntelSet.Enrich).
+const intelValueField = "threat.indicator.value"
+
+// intelValue returns the value of intelValueField of the event started
+// last (e.Get's answer), found by start's one pass.
+func (ix *ruleIndex) intelValue() (string, bool) {
+	if n := len(ix.fields); ix.has[n] == ix.gen {
+		return ix.vals[n], true
+	}
+	return "", false
+}
+
+// results returns the groups' results on the field's value v (ok: the
+// event has the field).
+func (gf *gateField) results(v string, ok bool) *gateResult {
 	if !ok {
 		return gf.none
 	}
@@ -321,7 +357,15 @@ func (ix *ruleIndex) start(e *event.Event) []uint64 {
 	ix.gen++
 	if ix.gen == 0 { // wrapped
 		clear(ix.seen)
+		clear(ix.has)
 		ix.gen = 1
+	}
+	// The first value of every field the groups read, in one pass (what
+	// e.Get returns for each).
+	for j := range e.Fields {
+		if fi, ok := ix.names.find(e.Fields[j].Name); ok && ix.has[fi] != ix.gen {
+			ix.has[fi], ix.vals[fi] = ix.gen, e.Fields[j].Value
+		}
 	}
 	copy(ix.cand, ix.base)
 	for _, fi := range ix.keyed {
@@ -336,7 +380,15 @@ func (ix *ruleIndex) start(e *event.Event) []uint64 {
 func (ix *ruleIndex) result(fi int) *gateResult {
 	if ix.seen[fi] != ix.gen {
 		ix.seen[fi] = ix.gen
-		ix.res[fi] = ix.fields[fi].results(ix.ev)
+		gf := ix.fields[fi]
+		var v string
+		ok := ix.has[fi] == ix.gen
+		if ok {
+			v = ix.vals[fi]
+		} else if !indexable(gf.name) {
+			v, ok = ix.ev.Get(gf.name) // a name the one pass does not look for
+		}
+		ix.res[fi] = gf.results(v, ok)
 	}
 	return ix.res[fi]
 }
@@ -352,6 +404,16 @@ func (ix *ruleIndex) mayMatch(fp *filterPlan) bool {
 		}
 	}
 	return true
+}
+
+// stepMay reports whether the filter of step j of rule i may match the
+// started event (false only when one of its groups fails).
+func (ix *ruleIndex) stepMay(i, j int) bool {
+	p := &ix.plans[i]
+	if j >= len(p.steps) || p.steps[j] < 0 {
+		return true
+	}
+	return ix.mayMatch(&p.filters[p.steps[j]])
 }
 
 // mayAct reports whether rule i can act on the started event, given the

@@ -192,9 +192,15 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d.stop = stop
-	sub := pipe.Subscribe(4096)
-	d.unsub = func() { pipe.Unsubscribe(sub) }
-	registerDetectMetrics(reg, d.det, sub)
+	// Live detection's queue is bounded by bytes; what does not fit is
+	// read back from the store and detected once the queue drains (#5).
+	feed := newDetectFeed(detectQueueBytes, detectGapMax)
+	pipe.subscribe(feed)
+	d.unsub = func() {
+		pipe.unsubscribe(feed)
+		feed.Close()
+	}
+	registerDetectMetrics(reg, d.det, feed)
 	registerStatefulMetrics(reg, d.det.Stateful())
 	sink := signalSink{pipe: pipe, corr: d.corr, log: log}
 	lag := reg.Histogram("mamori_detect_signal_lag_seconds", "Time from an event's arrival to the storing of the live signal it raised (absence rules, which wait for a deadline, excluded).", lagBuckets)
@@ -223,7 +229,8 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 			// (a crash loses it otherwise), then go live: the subscription
 			// above buffers live batches meanwhile (#6).
 			d.replay(ctx, st, sink.emit, log)
-			if err := d.det.Run(ctx, sub.C, liveEmit(sink.emit, lag)); err != nil {
+			snapshot := func() store.Snapshot { return st.Snapshot() }
+			if err := d.det.RunFeed(ctx, feed.LiveQueue, snapshot, liveEmit(sink.emit, lag)); err != nil {
 				log.Error("detection stopped", "err", err)
 			}
 		}),

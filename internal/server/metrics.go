@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/mamori/mamori/internal/detect"
 	"github.com/mamori/mamori/internal/metric"
@@ -43,15 +44,26 @@ func registerStoreMetrics(reg *metric.Registry, st *store.Store) {
 	})
 }
 
-// registerDetectMetrics renders the detector's counters and queue lag.
-func registerDetectMetrics(reg *metric.Registry, d *detect.Detector, sub *Subscription) {
+// registerDetectMetrics renders the detector's counters, its queue and
+// the catch-ups of what the queue could not hold (#5).
+func registerDetectMetrics(reg *metric.Registry, d *detect.Detector, feed detectFeed) {
 	reg.Func("mamori_detect", func(w io.Writer) {
 		c := d.Counts()
-		metric.WriteSimple(w, "mamori_detect_events_total", "counter", "Events evaluated by live detection.", float64(c.Processed))
+		fs := feed.Stats()
+		lag := d.Lag().Seconds()
+		if fs.GapSince != 0 {
+			lag = max(lag, float64(time.Now().UnixNano()-fs.GapSince)/1e9)
+		}
+		metric.WriteSimple(w, "mamori_detect_events_total", "counter", "Events evaluated by live detection (caught-up events included).", float64(c.Processed))
 		metric.WriteSimple(w, "mamori_detect_signals_total", "counter", "Signals raised by live detection.", float64(c.Raised))
 		metric.WriteSimple(w, "mamori_detect_suppressed_total", "counter", "Repeated signals folded by suppression.", float64(c.Suppressed))
-		metric.WriteSimple(w, "mamori_detect_queue_batches", "gauge", "Batches waiting for live detection (lag).", float64(len(sub.C)))
-		metric.WriteSimple(w, "mamori_detect_lag_seconds", "gauge", "Age of the oldest event live detection has not finished (0 when caught up).", d.Lag().Seconds())
-		metric.WriteSimple(w, "mamori_detect_dropped_events_total", "counter", "Events live detection missed because its queue was full.", float64(sub.Dropped()))
+		metric.WriteSimple(w, "mamori_detect_queue_batches", "gauge", "Batches waiting for live detection.", float64(fs.Batches))
+		metric.WriteSimple(w, "mamori_detect_queue_bytes", "gauge", "Approximate memory of the events waiting for live detection.", float64(fs.QueuedBytes))
+		metric.WriteSimple(w, "mamori_detect_lag_seconds", "gauge", "Age of the oldest stored event live detection has not finished (queued or in a gap; 0 when caught up).", max(lag, 0))
+		metric.WriteSimple(w, "mamori_detect_gap_events", "gauge", "Events the full detection queue did not hold, waiting to be read back from the store.", float64(fs.GapEvents))
+		metric.WriteSimple(w, "mamori_detect_gaps_total", "counter", "Times the detection queue was full and a gap opened.", float64(fs.Gaps))
+		metric.WriteSimple(w, "mamori_detect_caught_up_events_total", "counter", "Events read back from the store and detected after the detection queue was full.", float64(c.CaughtUp))
+		metric.WriteSimple(w, "mamori_detect_catchup_missing_events_total", "counter", "Events a gap recorded that its catch-up did not find in the store (deleted meanwhile).", float64(c.Missing))
+		metric.WriteSimple(w, "mamori_detect_dropped_events_total", "counter", "Events live detection will never examine (a gap beyond its bound).", float64(fs.Dropped))
 	})
 }

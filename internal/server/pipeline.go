@@ -27,7 +27,13 @@ type Pipeline struct {
 	enrich atomic.Pointer[func([]event.Event)]
 
 	mu   sync.RWMutex // guards subs
-	subs map[*Subscription]struct{}
+	subs map[subscriber]struct{}
+}
+
+// subscriber is a live consumer: offer hands it a batch of durable events
+// (shared with the other subscribers: never modified), and must not block.
+type subscriber interface {
+	offer(events []event.Event)
 }
 
 // NewPipeline returns a pipeline writing to st.
@@ -35,7 +41,7 @@ func NewPipeline(st store.Engine, now func() time.Time) *Pipeline {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{store: st, now: now, subs: map[*Subscription]struct{}{}}
+	p := &Pipeline{store: st, now: now, subs: map[subscriber]struct{}{}}
 	if r, ok := st.(interface{ PartitionOf(*event.Event) string }); ok {
 		p.route = r.PartitionOf
 	}
@@ -75,7 +81,8 @@ func (p *Pipeline) Append(ctx context.Context, events []event.Event) error {
 
 // Subscription receives batches of durable events. When its buffer is
 // full, batches are dropped and counted in Dropped instead of slowing
-// ingest.
+// ingest. (Live detection uses a detectFeed instead, which catches up with
+// what it could not queue.)
 type Subscription struct {
 	C       <-chan []event.Event
 	c       chan []event.Event
@@ -96,17 +103,13 @@ func (s *Subscription) Dropped() int64 {
 func (p *Pipeline) Subscribe(n int) *Subscription {
 	c := make(chan []event.Event, n)
 	s := &Subscription{C: c, c: c}
-	p.mu.Lock()
-	p.subs[s] = struct{}{}
-	p.mu.Unlock()
+	p.subscribe(s)
 	return s
 }
 
 // Unsubscribe removes s and closes its channel.
 func (p *Pipeline) Unsubscribe(s *Subscription) {
-	p.mu.Lock()
-	delete(p.subs, s)
-	p.mu.Unlock()
+	p.unsubscribe(s)
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
@@ -119,16 +122,35 @@ func (p *Pipeline) publish(events []event.Event) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for s := range p.subs {
-		s.mu.Lock()
-		if !s.closed {
-			select {
-			case s.c <- events:
-			default:
-				s.dropped += int64(len(events))
-			}
-		}
-		s.mu.Unlock()
+		s.offer(events)
 	}
+}
+
+// offer queues a batch, or drops and counts it when the buffer is full.
+func (s *Subscription) offer(events []event.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		select {
+		case s.c <- events:
+		default:
+			s.dropped += int64(len(events))
+		}
+	}
+}
+
+// subscribe registers a live consumer.
+func (p *Pipeline) subscribe(s subscriber) {
+	p.mu.Lock()
+	p.subs[s] = struct{}{}
+	p.mu.Unlock()
+}
+
+// unsubscribe removes a live consumer; no offer reaches it afterwards.
+func (p *Pipeline) unsubscribe(s subscriber) {
+	p.mu.Lock()
+	delete(p.subs, s)
+	p.mu.Unlock()
 }
 
 // Live adapts the pipeline to api.LiveSource.

@@ -1,0 +1,286 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/query"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// catchUpRig is a detector fed through a tiny LiveQueue from a publisher
+// that "stores" every batch before offering it, as the server's pipeline
+// does.
+type catchUpRig struct {
+	t      *testing.T
+	d      *Detector
+	q      *LiveQueue
+	mu     sync.Mutex // guards stored and sigs
+	stored []event.Event
+	sigs   []Signal
+	recv   int64
+}
+
+func newCatchUpRig(t *testing.T, queueBytes int64, rules map[string]string) *catchUpRig {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range rules {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := Open(Options{RuleDirs: []string{dir}, SuppressFor: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &catchUpRig{t: t, d: d, q: NewLiveQueue(queueBytes, 0), recv: time.Now().UnixNano()}
+}
+
+func (r *catchUpRig) snapshot() store.Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return query.NewMemSource(append([]event.Event(nil), r.stored...), query.MemOptions{BlockRows: 7})
+}
+
+// publish stores a batch (one receive time for all its events, as most
+// receivers stamp a request) and offers it.
+func (r *catchUpRig) publish(evs []event.Event) {
+	r.mu.Lock()
+	r.recv++
+	for i := range evs {
+		evs[i].Received = r.recv
+	}
+	r.stored = append(r.stored, evs...)
+	r.mu.Unlock()
+	r.q.Offer(evs)
+}
+
+// run starts RunFeed and returns a function that waits until the queue
+// is empty and the signals number want (or a timeout), lets detection go
+// on a little longer (a signal raised twice would show), stops it and
+// returns the signals.
+func (r *catchUpRig) run() func(want int) []Signal {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- r.d.RunFeed(ctx, r.q, r.snapshot, func(_ context.Context, s []Signal) error {
+			time.Sleep(200 * time.Microsecond) // a store append
+			r.mu.Lock()
+			r.sigs = append(r.sigs, s...)
+			r.mu.Unlock()
+			return nil
+		})
+	}()
+	return func(want int) []Signal {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r.mu.Lock()
+			n := len(r.sigs)
+			r.mu.Unlock()
+			if s := r.q.Stats(); n >= want && s.Batches == 0 && s.QueuedBytes == 0 && s.GapEvents == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Errorf("%d signals of %d after 30 s; queue %+v", n, want, r.q.Stats())
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			r.t.Fatal(err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.sigs
+	}
+}
+
+// TestCatchUpExactlyOnce: with a queue that holds one batch, most batches
+// go through gaps and catch-ups, yet every event is detected exactly once:
+// each matching event raises its match signal once, and a threshold rule
+// fires exactly total/10 times (an event seen twice or missed would change
+// the count). Run with -race.
+func TestCatchUpExactlyOnce(t *testing.T) {
+	r := newCatchUpRig(t, 1, map[string]string{
+		"m.yml": "mamori: v1\nid: m\ntype: match\nfilter: event.action=x\n",
+		"t.yml": "mamori: v1\nid: t\ntype: threshold\nfilter: event.action=y\ngroup_by: [host.name]\nwindow: 1h\nthreshold: 9\n",
+	})
+	wait := r.run()
+	const batches, per = 300, 10
+	want := map[string]int{} // match signal id -> 1
+	ys := 0
+	for b := range batches {
+		evs := make([]event.Event, per)
+		for i := range evs {
+			n := b*per + i
+			switch n % 3 {
+			case 0:
+				evs[i] = ev(time.Duration(n)*time.Millisecond, "event.action=x", fmt.Sprintf("n=%d", n))
+			case 1:
+				evs[i] = ev(time.Duration(n)*time.Millisecond, "event.action=y", "host.name=h1", fmt.Sprintf("n=%d", n))
+			default:
+				evs[i] = ev(time.Duration(n)*time.Millisecond, "event.action=z", fmt.Sprintf("n=%d", n))
+			}
+		}
+		if b%50 == 7 {
+			// Our own output in a batch: never examined, never recorded.
+			evs[0].Partition = SignalsPartition
+		}
+		for i := range evs {
+			switch a, _ := evs[i].Get("event.action"); {
+			case skipDetection(&evs[i]):
+			case a == "x":
+				want[signalID("m", evs[i].Time, evs[i].Raw)]++
+			case a == "y":
+				ys++
+			}
+		}
+		r.publish(evs)
+		if b%40 == 0 {
+			time.Sleep(2 * time.Millisecond) // let the queue drain now and then
+		}
+	}
+	sigs := wait(len(want) + ys/10)
+	got := map[string]int{}
+	thresholds := 0
+	for _, s := range sigs {
+		switch s.RuleID {
+		case "m":
+			got[s.ID]++
+		case "t":
+			thresholds++
+		default:
+			t.Errorf("unexpected signal %s", s.RuleID)
+		}
+	}
+	for id, n := range got {
+		if n != 1 || want[id] != 1 {
+			t.Errorf("signal %s raised %d times (expected: %v)", id, n, want[id] == 1)
+		}
+	}
+	for id := range want {
+		if got[id] == 0 {
+			t.Errorf("signal %s never raised", id)
+		}
+	}
+	if thresholds != ys/10 {
+		t.Errorf("threshold fired %d times, want %d", thresholds, ys/10)
+	}
+	c := r.d.Counts()
+	qs := r.q.Stats()
+	if c.CatchUps == 0 || c.CaughtUp == 0 || qs.Gaps == 0 {
+		t.Errorf("no catch-up happened (counts %+v, queue %+v): the test did not test it", c, qs)
+	}
+	if c.Missing != 0 || qs.Dropped != 0 {
+		t.Errorf("missing %d, dropped %d", c.Missing, qs.Dropped)
+	}
+	t.Logf("%d events, %d gaps, %d caught up, counts %+v", batches*per, qs.Gaps, c.CaughtUp, c)
+}
+
+// TestCatchUpTwins: events identical in time, receive time and raw text
+// are interchangeable; a gap that recorded one of two twins detects one.
+func TestCatchUpTwins(t *testing.T) {
+	r := newCatchUpRig(t, 1, map[string]string{"m.yml": "mamori: v1\nid: m\ntype: match\nfilter: event.action=x\n"})
+	twin := ev(time.Second, "event.action=x")
+	twin.Received = 42
+	other := ev(2*time.Second, "event.action=x")
+	other.Received = 43
+	r.stored = []event.Event{twin, twin, other}
+	g := NewGap()
+	g.Add([]event.Event{twin, other})
+	var sigs []Signal
+	cs, err := r.d.CatchUp(context.Background(), r.snapshot(), g, func(s []Signal) { sigs = append(sigs, s...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Events != 2 || cs.Missing != 0 || len(sigs) != 2 {
+		t.Errorf("caught up %+v, %d signals; want 2 events, 2 signals", cs, len(sigs))
+	}
+	// A gap whose events are gone from the store counts them missing.
+	g = NewGap()
+	gone := ev(3*time.Second, "event.action=x")
+	gone.Received = 44
+	g.Add([]event.Event{gone})
+	if cs, err = r.d.CatchUp(context.Background(), r.snapshot(), g, func([]Signal) {}); err != nil || cs.Missing != 1 {
+		t.Errorf("catch-up of a deleted event: %+v, %v; want 1 missing", cs, err)
+	}
+}
+
+// TestLiveQueueBound: the queue takes batches up to its byte bound (any
+// batch when empty), then records the rest in a gap that TakeGap hands
+// out only once the queued batches are done.
+func TestLiveQueueBound(t *testing.T) {
+	batch := func(n int) []event.Event {
+		evs := make([]event.Event, n)
+		for i := range evs {
+			evs[i] = ev(time.Duration(i), "a=b")
+			evs[i].Received = int64(100 + i)
+		}
+		return evs
+	}
+	one := batchBytes(batch(1))
+	q := NewLiveQueue(3*one, 0)
+	q.Offer(batch(10)) // larger than the bound, but the queue is empty
+	q.Offer(batch(1))  // no room: gap
+	q.Offer(batch(1))  // the gap stays open: recorded too
+	if s := q.Stats(); s.Batches != 1 || s.GapEvents != 2 || s.Gaps != 1 || s.GapSince != 100 {
+		t.Fatalf("stats %+v", s)
+	}
+	select {
+	case <-q.Wake():
+	default:
+		t.Error("no wake-up when the gap opened")
+	}
+	if q.TakeGap() != nil {
+		t.Error("gap handed out before the queued batch was done")
+	}
+	b := <-q.Batches()
+	if q.TakeGap() != nil {
+		t.Error("gap handed out before the batch taken was done")
+	}
+	q.Done(b)
+	g := q.TakeGap()
+	if g.Len() != 2 {
+		t.Fatalf("gap of %d events, want 2", g.Len())
+	}
+	q.Offer(batch(1)) // queued again once the gap is taken
+	if s := q.Stats(); s.Batches != 1 || s.GapEvents != 0 {
+		t.Errorf("stats after the gap %+v", s)
+	}
+	q.Close()
+	q.Offer(batch(1)) // ignored
+}
+
+// TestSaveBelowGap: a stateful snapshot taken while a gap is open marks
+// the gap's oldest receive time minus one, so a restart replays the gap.
+func TestSaveBelowGap(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStateful(nil, StatefulOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ev(time.Second, "a=b")
+	r := time.Now().Add(time.Hour).UnixNano() // newer than the fresh node's own mark
+	e.Received = r
+	s.Observe(&e, nil)
+	for _, c := range []struct{ below, mark int64 }{{r - 50, r - 51}, {0, r}, {r + 200, r}} {
+		if err := s.saveBelow(c.below); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := OpenStateful(nil, StatefulOptions{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mark, _, ok := s2.replayMark(); !ok || mark != c.mark {
+			t.Errorf("saveBelow(%d): mark %d (ok %v), want %d", c.below, mark, ok, c.mark)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+package server
+
+import (
+	"github.com/mamori/mamori/internal/detect"
+	"github.com/mamori/mamori/internal/event"
+)
+
+// detectQueueBytes bounds the events waiting for live detection (their
+// approximate memory); what does not fit is caught up from the store
+// (#5). A variable so tests can make the queue tiny.
+var detectQueueBytes int64 = 64 << 20
+
+// detectGapMax bounds the events one gap records (8 bytes each); beyond
+// it events are dropped and counted (mamori_detect_dropped_events_total).
+var detectGapMax = 16 << 20
+
+// detectFeed is live detection's subscription to the pipeline: a
+// detect.LiveQueue (bounded by bytes, with catch-up from the store).
+type detectFeed struct{ *detect.LiveQueue }
+
+func newDetectFeed(maxBytes int64, maxGap int) detectFeed {
+	return detectFeed{detect.NewLiveQueue(maxBytes, maxGap)}
+}
+
+func (f detectFeed) offer(events []event.Event) { f.Offer(events) }
