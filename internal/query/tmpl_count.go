@@ -154,19 +154,49 @@ func growTo8(b *[]uint8, n int) []uint8 {
 // decoded for those is then asked value by value, which costs more than
 // a look at its stored bytes. The skeletons left are decided by
 // skelCached.
+//
+// Skeletons that start as an earlier one does (`{host} {app}[{pid}]: `)
+// take its answers for the holes of the shared start (skelScan).
 func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 	tv := &bv.tv
 	c := tv.skelCache(tf, lit)
 	tv.noRows = true
+	refs := tv.prefixRefs[:0]
 	for id := range c.ans {
 		if c.ans[id] != 0 {
 			continue
 		}
+		sk := tv.tmpl.Skeleton(id)
+		r := prefixRefOf(refs, sk)
+		tv.skipNoTo, tv.skipHoles = 0, nil
+		if r >= 0 {
+			tv.skipNoTo = min(commonPrefix(refs[r].sk, sk), refs[r].noUntil)
+			tv.skipHoles = refs[r].holes
+		}
 		tv.deferred = false
-		a := bv.quickIn(tf, tv.tmpl.Skeleton(id), -1-id, true, lit)
+		tv.scanHoles = tv.scanHoles[:0]
+		a := bv.quickIn(tf, sk, -1-id, true, lit)
 		if !tv.deferred {
 			c.ans[id] = uint8(a) + 1
+		} else {
+			tv.wantRowsOf(id)
+		}
+		if r < 0 && len(refs) < maxPrefixRefs {
+			if len(refs) < cap(refs) {
+				refs = refs[:len(refs)+1] // keeps its holes' buffer
+			} else {
+				refs = append(refs, prefixRef{})
+			}
+			r = len(refs) - 1
+		}
+		if r >= 0 {
+			refs[r].sk, refs[r].noUntil = sk, tv.noUntil
+			refs[r].holes = append(refs[r].holes[:0], tv.scanHoles...)
 		}
 	}
-	tv.noRows, tv.deferred = false, false
+	for r := range refs {
+		refs[r].sk = ""
+	}
+	tv.prefixRefs = refs[:0]
+	tv.noRows, tv.deferred, tv.skipNoTo, tv.skipHoles = false, false, 0, nil
 }

@@ -41,6 +41,10 @@ func (bv *blockView) quickScan(tf *tmplFinder, t string, i int, skel, lit bool, 
 	if a := tf.literal(t); a != tmplNo {
 		return a
 	}
+	if skel && i < 0 {
+		// Every row of a skeleton (phrase_holes.go).
+		return bv.skelScan(tf, t, i, lit, holes)
+	}
 	start := 0 // where the piece before the reference at q starts
 	nv := 0    // variables passed (skeletons)
 	q := strings.IndexByte(t, store.TemplateEscape)
@@ -68,14 +72,6 @@ func (bv *blockView) quickScan(tf *tmplFinder, t string, i int, skel, lit bool, 
 				return tmplMaybe // not in templates: the exact path reports it
 			}
 			if tf.varAnswer(left, right, start > 0, next >= 0, lit) != tmplNo {
-				if i < 0 && holes != nil {
-					*holes = append(*holes, int32(q))
-					start, q = q+2, next
-					continue
-				}
-				if i < 0 {
-					return tmplMaybe
-				}
 				if a := bv.rowVar(tf, i, nv, left, right, start > 0, next >= 0, lit); a != tmplNo {
 					return a
 				}

@@ -47,6 +47,13 @@ type tmplFinder struct {
 	// and last (a hash set, may say yes wrongly): a piece edge of 3 bytes
 	// or more that is not one cannot run on into the term there.
 	gramsEnd, gramsStart [gramBits / 64]uint64
+	// For pieces of one or two bytes (most pieces between a skeleton's
+	// holes: " ", ":", "]: "): end1[c] is endSplits of piece c with a
+	// hole before it, start1[c] startSplits with a hole after it; bigrams
+	// holds the folded 2-byte windows of the term (a hash set, may say
+	// yes wrongly).
+	end1, start1 [256]uint64
+	bigrams      [gramBits / 64]uint64
 	// For skeletons (varAnswer): the term holds a digit, is all word
 	// bytes; intoWord has bit k when term[k] is a word byte (k >= 1),
 	// fromWord bit k when term[k-1] is (k < len); from 63 on bit 63.
@@ -63,6 +70,10 @@ func gramHash(a, b, c byte) uint32 {
 	return (uint32(foldByte(a))*0x9E3779B1 ^ uint32(foldByte(b))*0x85EBCA77 ^ uint32(foldByte(c))*0xC2B2AE3D) >> 20
 }
 
+func bigramHash(a, b byte) uint32 {
+	return (uint32(foldByte(a))*0x9E3779B1 ^ uint32(foldByte(b))*0x85EBCA77) >> 20
+}
+
 func hasGram(set *[gramBits / 64]uint64, h uint32) bool { return set[h/64]&(1<<(h%64)) != 0 }
 func addGram(set *[gramBits / 64]uint64, h uint32)      { set[h/64] |= 1 << (h % 64) }
 
@@ -76,9 +87,12 @@ func newTmplFinder(term string, boundaries bool) *tmplFinder {
 		c := foldByte(term[k])
 		if k >= 1 {
 			tf.startAt[c] = append(tf.startAt[c], int32(k))
+			tf.start1[c] |= 1 << min(k, 63)
 		}
 		if k <= len(term)-2 {
 			tf.endAt[c] = append(tf.endAt[c], int32(k))
+			tf.end1[c] |= 1 << min(k+1, 63)
+			addGram(&tf.bigrams, bigramHash(term[k], term[k+1]))
 		}
 		if k+3 <= len(term) {
 			h := gramHash(term[k], term[k+1], term[k+2])
@@ -218,11 +232,17 @@ func (tf *tmplFinder) straddles(p string, openL, openR bool) bool {
 func (tf *tmplFinder) endSplits(p string, openL bool) uint64 {
 	t := tf.term
 	n := len(p)
-	// Fast path: the last three bytes are no window of the term, and
-	// the piece does not end with its first one or two bytes.
+	// Fast path: the last three bytes are no window of the term and the
+	// piece does not end with its first two bytes, so it can end with
+	// its first byte only.
 	if n >= 3 && !hasGram(&tf.gramsEnd, gramHash(p[n-3], p[n-2], p[n-1])) &&
-		foldByte(p[n-1]) != foldByte(t[0]) && (len(t) < 3 || !token.EqualFold(p[n-2:], t[:2])) {
-		return 0
+		(len(t) < 3 || !token.EqualFold(p[n-2:], t[:2])) {
+		return tf.end1[foldByte(p[n-1])] & (1 << 1) // bit 1: p ends with term[:1]
+	}
+	if n < 3 && len(tf.endAt[foldByte(p[n-1])]) > 1 {
+		if a, ok := tf.shortEndSplits(p, openL); ok {
+			return a
+		}
 	}
 	var ks uint64
 	for _, e := range tf.endAt[foldByte(p[len(p)-1])] {
@@ -245,11 +265,23 @@ func (tf *tmplFinder) endSplits(p string, openL bool) uint64 {
 func (tf *tmplFinder) startSplits(p string, openR bool) uint64 {
 	t := tf.term
 	m := len(t)
-	// Fast path: the first three bytes are no window of the term, and
-	// the piece does not start with its last one or two bytes.
+	// Fast path: the first three bytes are no window of the term and
+	// the piece does not start with its last two bytes, so it can start
+	// with its last byte only.
 	if len(p) >= 3 && !hasGram(&tf.gramsStart, gramHash(p[0], p[1], p[2])) &&
-		foldByte(p[0]) != foldByte(t[m-1]) && (m < 3 || !token.EqualFold(p[:2], t[m-2:])) {
+		(m < 3 || !token.EqualFold(p[:2], t[m-2:])) {
+		if m <= 64 {
+			return tf.start1[foldByte(p[0])] & (1 << (m - 1)) // p starts with term[m-1:]
+		}
+		if foldByte(p[0]) == foldByte(t[m-1]) {
+			return 1 << 63
+		}
 		return 0
+	}
+	if len(p) < 3 && len(tf.startAt[foldByte(p[0])]) > 1 {
+		if a, ok := tf.shortStartSplits(p, openR); ok {
+			return a
+		}
 	}
 	var ks uint64
 	for _, s := range tf.startAt[foldByte(p[0])] {
@@ -263,6 +295,60 @@ func (tf *tmplFinder) startSplits(p string, openR bool) uint64 {
 		}
 	}
 	return ks
+}
+
+// shortEndSplits is endSplits of a piece of one or two bytes from the
+// finder's tables (for pieces whose last byte is at several places in
+// the term: the loop would compare at each); false when they do not tell
+// (a bigram of the term).
+func (tf *tmplFinder) shortEndSplits(p string, openL bool) (uint64, bool) {
+	t := tf.term
+	if len(t) < 2 {
+		return 0, true
+	}
+	last := foldByte(p[len(p)-1])
+	if len(p) == 1 {
+		if !openL {
+			return tf.end1[last] & (1 << 1), true // term[:1] only
+		}
+		return tf.end1[last], true
+	}
+	if hasGram(&tf.bigrams, bigramHash(p[0], p[1])) {
+		return 0, false
+	}
+	// Only term[:1] can end the piece.
+	if last == foldByte(t[0]) {
+		return 1 << 1, true
+	}
+	return 0, true
+}
+
+// shortStartSplits is startSplits of a piece of one or two bytes from
+// the finder's tables; false when they do not tell.
+func (tf *tmplFinder) shortStartSplits(p string, openR bool) (uint64, bool) {
+	t := tf.term
+	m := len(t)
+	if m < 2 {
+		return 0, true
+	}
+	first := foldByte(p[0])
+	if len(p) == 1 {
+		if !openR {
+			if first == foldByte(t[m-1]) {
+				return 1 << min(m-1, 63), true // term[m-1:] only
+			}
+			return 0, true
+		}
+		return tf.start1[first], true
+	}
+	if hasGram(&tf.bigrams, bigramHash(p[0], p[1])) {
+		return 0, false
+	}
+	// Only term[m-1:] can start the piece.
+	if first == foldByte(t[m-1]) {
+		return 1 << min(m-1, 63), true
+	}
+	return 0, true
 }
 
 // goesOn reports whether value v may go on with the term after one of the

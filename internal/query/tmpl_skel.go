@@ -170,6 +170,7 @@ func (tv *tmplView) resetSkeletons() {
 		tv.skels[j].memo = tv.skels[j].memo[:0]
 	}
 	tv.lastSkel = nil
+	tv.want, tv.wantN, tv.wantListed = tv.want[:0], 0, false
 	tv.skelOff, tv.oneCalls = tv.skelOff[:0], 0
 	tv.winPlan, tv.winOcc, tv.winHB = tv.winPlan[:0], tv.winOcc[:0], tv.winHB[:0]
 	clear(tv.winIPCols)
@@ -246,6 +247,9 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 // lists of groupSkeletons.
 func (bv *blockView) skelRowsOf(id int) []int32 {
 	tv := &bv.tv
+	if id < len(tv.want) && tv.want[id] && tv.wantN <= maxWanted {
+		return tv.wantedRows(id)
+	}
 	if len(tv.skelOff) == 0 && tv.oneCalls < 1 {
 		tv.oneCalls++
 		list := tv.oneRows[:0]
@@ -261,6 +265,62 @@ func (bv *blockView) skelRowsOf(id int) []int32 {
 		tv.groupSkeletons()
 	}
 	return tv.skelRows[tv.skelOff[id]:tv.skelOff[id+1]]
+}
+
+// maxWanted bounds the skeletons whose rows skelRowsOf finds in the
+// list of wanted rows (each call filters the list).
+const maxWanted = 8
+
+// wantRowsOf notes that the rows of skeleton id will be asked for (the
+// prepass deferred it to its rows' values).
+func (tv *tmplView) wantRowsOf(id int) {
+	if n := tv.tmpl.Skeletons(); len(tv.want) != n {
+		tv.want = slices.Grow(tv.want[:0], n)[:n]
+		clear(tv.want)
+	}
+	if !tv.want[id] {
+		tv.want[id] = true
+		tv.wantN++
+		tv.wantListed = false // list it again with this one
+	}
+}
+
+// wantedRows returns the rows of wanted skeleton id (wantRowsOf): one
+// pass over the rows' ids lists the rows of every wanted skeleton, and
+// each call picks its own from that list.
+func (tv *tmplView) wantedRows(id int) []int32 {
+	if !tv.wantListed {
+		tv.wantListed, tv.wantLast = true, -1
+		list := tv.wantList[:0]
+		if tv.wantN == 1 {
+			for r := range tv.tmpl.Rows() {
+				if tv.tmpl.SkeletonOf(r) == id {
+					list = append(list, int32(r))
+				}
+			}
+		} else {
+			for r := range tv.tmpl.Rows() {
+				if s := tv.tmpl.SkeletonOf(r); s >= 0 && tv.want[s] {
+					list = append(list, int32(r))
+				}
+			}
+		}
+		tv.wantList = list
+	}
+	if tv.wantN == 1 {
+		return tv.wantList // all of them are id's
+	}
+	if id == tv.wantLast {
+		return tv.wantRows
+	}
+	rows := tv.wantRows[:0]
+	for _, r := range tv.wantList {
+		if tv.tmpl.SkeletonOf(int(r)) == id {
+			rows = append(rows, r)
+		}
+	}
+	tv.wantRows, tv.wantLast = rows, id
+	return rows
 }
 
 // groupSkeletons lists the rows of each skeleton (skelRows from

@@ -67,6 +67,20 @@ type tmplView struct {
 	// has listed them so.
 	oneRows  []int32
 	oneCalls int
+	// The prepass's skeletons to compare starts with, and skelScan's
+	// leading holes known to answer no (phrase_holes.go).
+	prefixRefs        []prefixRef
+	skipNoTo, noUntil int
+	skipHoles         []int32 // the earlier skeleton's holes (skelScan)
+	scanHoles         []int32 // the holes skelScan looked at
+	// Skeletons whose rows the prepass deferred to (by skeleton), how
+	// many, and their rows once listed (skelRowsOf).
+	want       []bool
+	wantN      int
+	wantListed bool
+	wantList   []int32
+	wantRows   []int32 // the rows of skeleton wantLast, from wantList
+	wantLast   int
 }
 
 // sparseCol reads the values of a dictionary column from its stored
