@@ -677,7 +677,10 @@ func (e *Engine) Match(ev *event.Event, fn func(m Match)) {
 // once and remembers the slot with its member guesses), so loading the
 // event needs no name lookup or guess, and field needles are looked for
 // in those fields only. Slots of another engine (or of none) fall back to
-// Match.
+// Match. A flattener bound to e may have packed the values no rule of e
+// reads into one field (flat_pack.go): its events are only for e (Match
+// by another engine would miss those fields), which is how Hunt uses it
+// (each worker's flattener is bound to the hunter's engine).
 func (e *Engine) matchSlots(ev *event.Event, slots *fieldSlots, fn func(m Match)) {
 	if slots.eng != e {
 		e.Match(ev, fn)
