@@ -44,6 +44,9 @@ type fileConfig struct {
 	AuditKey       string   `yaml:"audit_key"`
 	CheckpointCopy string   `yaml:"checkpoint_copy"`
 	Rules          []string `yaml:"rules"` // Sigma rule folders
+	// DetectionQueue bounds the memory of events waiting for live
+	// detection, e.g. 64MB (what does not fit is read back from the store).
+	DetectionQueue string `yaml:"detection_queue"`
 	Notify         struct {
 		Channels []alert.Channel `yaml:"channels"`
 	} `yaml:"notify"`
@@ -201,6 +204,7 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 		{"ingest.buffer", fc.Ingest.Buffer, &o.IngestBufferBytes},
 		{"ingest.max_memory", fc.Ingest.MaxMemory, &o.Store.MaxBufferBytes},
 		{"search.max_memory", fc.Search.MaxMemory, &o.SearchMaxMemory},
+		{"detection_queue", fc.DetectionQueue, &o.DetectQueueBytes},
 	}
 	for _, s := range sizes {
 		if s.v == "" {

@@ -27,8 +27,6 @@ func TestDetectionCatchUpExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
-	defer func(b int64) { detectQueueBytes = b }(detectQueueBytes)
-	detectQueueBytes = 1
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules")
 	if err := os.MkdirAll(rules, 0o700); err != nil {
@@ -43,7 +41,7 @@ func TestDetectionCatchUpExactlyOnce(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", AdminToken: token, RuleDirs: []string{rules},
-			NoContent: true, Listening: func(a string) { addrc <- a }})
+			NoContent: true, DetectQueueBytes: 1, Listening: func(a string) { addrc <- a }})
 	}()
 	defer func() {
 		cancel()

@@ -53,7 +53,7 @@ func TestDetectionEndToEnd(t *testing.T) {
 	}))
 	defer hook.Close()
 	cfg := filepath.Join(dir, "mamori.yaml")
-	os.WriteFile(cfg, []byte("notify:\n  channels:\n    - {name: soc, type: webhook, url: \""+hook.URL+"\", secret: hooksecret, min_severity: high}\n"), 0o600)
+	os.WriteFile(cfg, []byte("detection_queue: 8MB\nnotify:\n  channels:\n    - {name: soc, type: webhook, url: \""+hook.URL+"\", secret: hooksecret, min_severity: high}\n"), 0o600)
 	n := startNode(t, filepath.Join(dir, "data"), "--rules", rules, "--config", cfg, "--no-content")
 	defer n.stop()
 

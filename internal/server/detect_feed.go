@@ -6,9 +6,9 @@ import (
 )
 
 // detectQueueBytes bounds the events waiting for live detection (their
-// approximate memory); what does not fit is caught up from the store
-// (#5). A variable so tests can make the queue tiny.
-var detectQueueBytes int64 = 64 << 20
+// approximate memory) unless Options.DetectQueueBytes is set; what does
+// not fit is caught up from the store (#5).
+const detectQueueBytes = 64 << 20
 
 // detectGapMax bounds the events one gap records (8 bytes each); beyond
 // it events are dropped and counted (mamori_detect_dropped_events_total).

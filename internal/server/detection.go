@@ -194,7 +194,11 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 	d.stop = stop
 	// Live detection's queue is bounded by bytes; what does not fit is
 	// read back from the store and detected once the queue drains (#5).
-	feed := newDetectFeed(detectQueueBytes, detectGapMax)
+	queueBytes := opts.DetectQueueBytes
+	if queueBytes <= 0 {
+		queueBytes = detectQueueBytes
+	}
+	feed := newDetectFeed(queueBytes, detectGapMax)
 	pipe.subscribe(feed)
 	d.unsub = func() {
 		pipe.unsubscribe(feed)

@@ -79,6 +79,11 @@ type Options struct {
 	Monitors []detect.Monitor
 	// NoDetection turns live detection off.
 	NoDetection bool
+	// DetectQueueBytes bounds the memory of events waiting for live
+	// detection (default 64 MiB). Ingest never waits for detection: what
+	// does not fit is recorded (8 bytes an event) and read back from the
+	// store once detection has caught up (docs/detection.md).
+	DetectQueueBytes int64
 	// NoContent leaves out Mamori's content pack (content/), which is
 	// otherwise loaded before RuleDirs (#6).
 	NoContent bool
