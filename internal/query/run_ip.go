@@ -153,6 +153,15 @@ func (d *dictPlan) pairExprs(search Expr) []Expr {
 	return out
 }
 
+// keepAll makes w.keep (in w.keepBuf) keep all rows rows.
+func (w *worker) keepAll(rows int) {
+	w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
+	for i := range w.keepBuf {
+		w.keepBuf[i] = true
+	}
+	w.keep = w.keepBuf
+}
+
 // ipFilter decides conjunct j on the block's IPv4 column (decoded into
 // buf), narrowing w.keep; it reports false when the column is not stored
 // as IPv4, and hit false when no row is left.
@@ -164,11 +173,7 @@ func (w *worker) ipFilter(il store.IPv4Loader, j, rows int, buf *store.DictBuf) 
 		// without decoding the block's addresses.
 		filled := w.keep == nil
 		if filled {
-			w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
-			for i := range w.keepBuf {
-				w.keepBuf[i] = true
-			}
-			w.keep = w.keepBuf
+			w.keepAll(rows)
 		}
 		hit, ok, err := m.MarkIPv4Equal(f.name, pr.ranges[0].lo, f.missing, w.keep, buf)
 		if err != nil || ok {
@@ -186,11 +191,7 @@ func (w *worker) ipFilter(il store.IPv4Loader, j, rows int, buf *store.DictBuf) 
 		return false, false, nil // not what the block says: decide per row
 	}
 	if w.keep == nil {
-		w.keepBuf = slices.Grow(w.keepBuf[:0], rows)[:rows]
-		for i := range w.keepBuf {
-			w.keepBuf[i] = true
-		}
-		w.keep = w.keepBuf
+		w.keepAll(rows)
 	}
 	keep := w.keep
 	if col.Absent == nil {

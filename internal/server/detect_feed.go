@@ -12,7 +12,7 @@ const detectQueueBytes = 64 << 20
 
 // detectGapMax bounds the events one gap records (8 bytes each); beyond
 // it events are dropped and counted (mamori_detect_dropped_events_total).
-var detectGapMax = 16 << 20
+const detectGapMax = 16 << 20
 
 // detectFeed is live detection's subscription to the pipeline: a
 // detect.LiveQueue (bounded by bytes, with catch-up from the store).
