@@ -25,6 +25,22 @@
 //     optionally as JSON (-json) and as a markdown snippet (-md);
 //  7. stop: SIGTERM, then SIGKILL after 60 s.
 //
+// Live detection's cost (#5): -rules DIR (repeatable) starts the server
+// with Sigma rule folders; after the ingest the harness waits until live
+// detection has drained (mamori_detect_* of /metrics: queue and gap empty,
+// lag 0) and reports the CPU per record at that point too.
+// -detect-pairs K runs K interleaved pairs of fresh servers without and
+// with the -rules folders (no queries) and reports the CPU per record
+// acknowledged, detection drained and with merges, and the share the
+// rules add. -scenario DIR sends a generated scenario folder instead of
+// the dataset (each file with its source and format, as a shipper);
+// -limit N sends only the first records; -detect-queue sets the server's
+// detection_queue.
+//
+//	go run ./bench -scenario /tmp/scen/dev -detect-pairs 3 \
+//	    -rules ../shared/testdata/sigma/sigmahq/rules -rules ../shared/testdata/sigma/sigmahq/rules-emerging-threats \
+//	    -rules ../shared/testdata/sigma/sigmahq/rules-threat-hunting
+//
 // The harness owns nothing the server uses; it talks to it only through the
 // contracts of ARCHITECTURE.md (the command line, /healthz, /metrics,
 // /api/v1/ingest and /api/v1/search). It exits 1 when a step fails or an

@@ -29,6 +29,17 @@ type ingestOptions struct {
 	zstd       bool  // send bodies with Content-Encoding: zstd
 	limit      int64 // stop after this many records (0 = all)
 	pid        int   // server pid to measure (0 = none)
+	// bodies, when set, are sent instead of the file (file is then
+	// ignored): each to base+Path, as a shipper sends each source with
+	// its own source and format parameters (-scenario).
+	bodies []pathBody
+	base   string // http://host:port for the bodies' paths
+}
+
+// pathBody is one request of a body list: lines for base+Path.
+type pathBody struct {
+	Path string // e.g. /api/v1/ingest?source=...&format=...
+	Data []byte // whole lines, each ending in a newline
 }
 
 // ingestResult is what one ingest run measured.
@@ -56,6 +67,8 @@ func (r ingestResult) cpuPerRecord() time.Duration {
 type batch struct {
 	body    []byte
 	records int64
+	url     string // "" = ingestOptions.url
+	shared  bool   // body is not from the pool (a pathBody's data)
 }
 
 // ingestAnswer is the body of a 200 answer of POST /api/v1/ingest.
@@ -75,11 +88,15 @@ func runIngest(ctx context.Context, file string, o ingestOptions, log *slog.Logg
 	if o.batchBytes <= 0 {
 		o.batchBytes = 2 << 20
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return ingestResult{}, fmt.Errorf("ingest: %w", err)
+	var src io.Reader
+	if o.bodies == nil {
+		f, err := os.Open(file)
+		if err != nil {
+			return ingestResult{}, fmt.Errorf("ingest: %w", err)
+		}
+		defer f.Close()
+		src = f
 	}
-	defer f.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -90,6 +107,7 @@ func runIngest(ctx context.Context, file string, o ingestOptions, log *slog.Logg
 
 	var cpu0 procCPU
 	if o.pid > 0 {
+		var err error
 		if cpu0, err = readProcCPU(o.pid); err != nil {
 			return ingestResult{}, fmt.Errorf("ingest: %w", err)
 		}
@@ -109,7 +127,12 @@ func runIngest(ctx context.Context, file string, o ingestOptions, log *slog.Logg
 	}
 	progress := time.NewTicker(5 * time.Second)
 	defer progress.Stop()
-	readErr := s.read(ctx, f, batches, progress.C, start)
+	var readErr error
+	if o.bodies != nil {
+		s.sendBodies(ctx, batches)
+	} else {
+		readErr = s.read(ctx, src, batches, progress.C, start)
+	}
 	close(batches)
 	wg.Wait()
 	res := s.result()
@@ -202,6 +225,26 @@ func (s *sender) read(ctx context.Context, r io.Reader, out chan<- batch, tick <
 	}
 }
 
+// sendBodies queues o.bodies in order (o.limit counts whole bodies: the
+// body that reaches it is the last sent).
+func (s *sender) sendBodies(ctx context.Context, out chan<- batch) {
+	var total int64
+	for _, b := range s.o.bodies {
+		n := int64(bytes.Count(b.Data, []byte{'\n'}))
+		if n == 0 {
+			continue
+		}
+		select {
+		case out <- batch{body: b.Data, records: n, url: s.o.base + b.Path, shared: true}:
+		case <-ctx.Done():
+			return
+		}
+		if total += n; s.o.limit > 0 && total >= s.o.limit {
+			return
+		}
+	}
+}
+
 // work sends batches until the channel closes or ctx ends.
 func (s *sender) work(ctx context.Context, in <-chan batch) error {
 	var enc *zstd.Encoder
@@ -222,21 +265,27 @@ func (s *sender) work(ctx context.Context, in <-chan batch) error {
 			zbuf = enc.EncodeAll(b.body, zbuf[:0])
 			body = zbuf
 		}
-		if err := s.post(ctx, body, b.records); err != nil {
+		url := b.url
+		if url == "" {
+			url = s.o.url
+		}
+		if err := s.post(ctx, url, body, b.records); err != nil {
 			return err
 		}
 		s.records.Add(b.records)
 		s.bytes.Add(int64(len(b.body)))
 		s.wire.Add(int64(len(body)))
-		s.pool.Put(b.body[:0])
+		if !b.shared {
+			s.pool.Put(b.body[:0])
+		}
 	}
 	return nil
 }
 
 // post sends one body, retrying while the server is overloaded.
-func (s *sender) post(ctx context.Context, body []byte, records int64) error {
+func (s *sender) post(ctx context.Context, url string, body []byte, records int64) error {
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.o.url, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return fmt.Errorf("post batch: %w", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,48 @@ type config struct {
 	settleQuiet    time.Duration
 	settleTimeout  time.Duration
 	jsonOut, mdOut string
+	// Live detection cost (#5).
+	rules        ruleDirs      // -rules: Sigma rule folders for the server
+	scenario     string        // -scenario: ingest this scenario folder instead
+	detectPairs  int           // -detect-pairs: runs without and with -rules
+	limit        int64         // -limit: ingest only the first records
+	drainTimeout time.Duration // longest wait for live detection to drain
+	detectQueue  string        // -detect-queue: the server's detection_queue setting
+}
+
+// ruleDirs is a repeatable flag.
+type ruleDirs []string
+
+func (r *ruleDirs) String() string { return strings.Join(*r, ",") }
+func (r *ruleDirs) Set(v string) error {
+	*r = append(*r, v)
+	return nil
+}
+
+// detectArgs are the server flags for the rules (when with) and for
+// -detect-queue (a configuration file written into the work directory).
+func (c config) detectArgs(with bool) ([]string, error) {
+	var args []string
+	if with {
+		args = c.rules.serverArgs()
+	}
+	if c.detectQueue == "" {
+		return args, nil
+	}
+	file := filepath.Join(c.work, "detect-config.yaml")
+	if err := os.WriteFile(file, []byte("detection_queue: "+strconv.Quote(c.detectQueue)+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	return append(args, "--config", file), nil
+}
+
+// serverArgs are the server flags for the rule folders.
+func (r ruleDirs) serverArgs() []string {
+	var args []string
+	for _, d := range r {
+		args = append(args, "--rules", d)
+	}
+	return args
 }
 
 func parseFlags(args []string) (config, error) {
@@ -72,6 +115,12 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.settleTimeout, "settle-timeout", 5*time.Minute, "longest wait for flushes and merges after ingest")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&c.mdOut, "md", "", "also write the report as a markdown section for docs/benchmarks.md")
+	fs.Var(&c.rules, "rules", "Sigma rule folder the server loads (repeatable: mamori server --rules)")
+	fs.StringVar(&c.scenario, "scenario", "", "ingest this generated scenario folder (winlogbeat, CloudTrail, CEF, syslog, ... with source and format) instead of the dataset; no queries")
+	fs.IntVar(&c.detectPairs, "detect-pairs", 0, "measure live detection's cost: this many interleaved pairs of fresh servers without and with -rules (ingest, drain, merges); no queries")
+	fs.Int64Var(&c.limit, "limit", 0, "ingest only the first N records (needs -skip-queries, -scenario or -detect-pairs: the answers are for the whole set)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Minute, "longest wait for live detection to drain after ingest")
+	fs.StringVar(&c.detectQueue, "detect-queue", "", "the server's live detection queue bound (detection_queue in a configuration file the harness writes, e.g. 1GiB; default the server's, 64 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -90,6 +139,15 @@ func parseFlags(args []string) (config, error) {
 	}
 	if _, err := url.ParseQuery(c.ingestParams); err != nil {
 		errs = append(errs, fmt.Errorf("-ingest-params: %w", err))
+	}
+	if c.detectPairs < 0 || c.detectPairs > 0 && len(c.rules) == 0 {
+		errs = append(errs, errors.New("-detect-pairs needs -rules and a positive count"))
+	}
+	if c.limit < 0 || c.limit > 0 && !c.skipQueries && c.scenario == "" && c.detectPairs == 0 {
+		errs = append(errs, errors.New("-limit needs -skip-queries (or -scenario, -detect-pairs)"))
+	}
+	if c.scenario != "" || c.detectPairs > 0 {
+		c.skipQueries = true
 	}
 	return c, errors.Join(errs...)
 }
@@ -149,17 +207,20 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	if err := os.MkdirAll(c.work, 0o755); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
+	if c.scenario != "" {
+		return runScenario(ctx, c, log)
+	}
 	// Step 1: dataset and its exact answers.
 	file, m, err := dataset(ctx, c, log)
 	if err != nil {
 		return nil, err
 	}
-	rep := &report{
-		Date: time.Now().UTC().Format(time.RFC3339), Machine: describeMachine(),
-		Dataset: filepath.Base(file), Records: m.Records, DatasetBytes: m.Bytes, Fsync: c.fsync,
-	}
-	if rep.Fsync == "" {
-		rep.Fsync = "server default (always)"
+	rep := newReport(c, filepath.Base(file), m.Records, m.Bytes)
+	if c.detectPairs > 0 {
+		if c.limit > 0 {
+			rep.Records = min(rep.Records, c.limit)
+		}
+		return rep, detectStep(ctx, c, ingestSource{file: file}, rep, log)
 	}
 	start := time.Now()
 	exp, cached, err := loadExpected(file)
@@ -177,7 +238,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 		return rep, fmt.Errorf("reference answers disagree with ../shared/bench/README.md (harness bug): %s", strings.Join(probs, "; "))
 	}
 	// Step 2: the server.
-	srv, dataDir, err := server(ctx, c, log)
+	srv, dataDir, err := server(ctx, c, humanCount(c.n), log)
 	if err != nil {
 		return rep, err
 	}
@@ -189,7 +250,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 	// Steps 3 and 4: ingest, settle, disk.
 	if !c.skipIngest {
 		rep.noteLoad("ingest_start")
-		if err := ingestStep(ctx, c, srv, file, dataDir, rep, log); err != nil {
+		if err := ingestStep(ctx, c, srv, ingestSource{file: file}, dataDir, rep, log); err != nil {
 			return rep, err
 		}
 	}
@@ -220,8 +281,8 @@ func dataset(ctx context.Context, c config, log *slog.Logger) (string, meta, err
 	return file, m, err
 }
 
-// server builds the binary, prepares the data dir and starts the server.
-func server(ctx context.Context, c config, log *slog.Logger) (*serverProc, string, error) {
+// binary builds the server binary unless -skip-build and returns its path.
+func binary(ctx context.Context, c config, log *slog.Logger) (string, error) {
 	bin := c.bin
 	if bin == "" {
 		bin = filepath.Join(c.work, "mamori")
@@ -229,13 +290,23 @@ func server(ctx context.Context, c config, log *slog.Logger) (*serverProc, strin
 	if !c.skipBuild {
 		start := time.Now()
 		if err := buildServer(ctx, bin); err != nil {
-			return nil, "", err
+			return "", err
 		}
 		log.Info("server built", "bin", bin, "took", time.Since(start).Round(time.Millisecond))
 	}
+	return bin, nil
+}
+
+// server builds the binary, prepares the data dir and starts the server;
+// name names the default data dir (WORK/data-NAME) and the log.
+func server(ctx context.Context, c config, name string, log *slog.Logger) (*serverProc, string, error) {
+	bin, err := binary(ctx, c, log)
+	if err != nil {
+		return nil, "", err
+	}
 	dataDir := c.dataDir
 	if dataDir == "" {
-		dataDir = filepath.Join(c.work, "data-"+humanCount(c.n))
+		dataDir = filepath.Join(c.work, "data-"+name)
 	}
 	if !c.skipIngest {
 		if err := freshDataDir(dataDir, c.dataDir != ""); err != nil {
@@ -244,21 +315,33 @@ func server(ctx context.Context, c config, log *slog.Logger) (*serverProc, strin
 	} else if _, err := os.Stat(dataDir); err != nil {
 		return nil, "", fmt.Errorf("-skip-ingest needs an existing data dir: %w", err)
 	}
+	args, err := c.detectArgs(true)
+	if err != nil {
+		return nil, "", err
+	}
 	srv, err := startServer(ctx, serverOptions{
-		bin: bin, dataDir: dataDir, addr: c.addr, token: c.token, fsync: c.fsync,
-		logFile: filepath.Join(c.work, "server-"+humanCount(c.n)+".log"), healthTimeout: 2 * time.Minute,
+		bin: bin, dataDir: dataDir, addr: c.addr, token: c.token, fsync: c.fsync, extraArgs: args,
+		logFile: filepath.Join(c.work, "server-"+name+".log"), healthTimeout: 2 * time.Minute,
 	}, log)
 	return srv, dataDir, err
 }
 
-func ingestStep(ctx context.Context, c config, srv *serverProc, file, dataDir string, rep *report, log *slog.Logger) error {
+// ingestSource is what an ingest sends: the NDJSON file, or bodies (a
+// scenario) when set.
+type ingestSource struct {
+	file   string
+	bodies []pathBody
+}
+
+func ingestStep(ctx context.Context, c config, srv *serverProc, src ingestSource, dataDir string, rep *report, log *slog.Logger) error {
 	u := srv.base + "/api/v1/ingest"
 	if c.ingestParams != "" {
 		u += "?" + c.ingestParams
 	}
 	log.Info("ingest started", "conns", c.conns, "batch_bytes", c.batchBytes, "zstd", c.zstd)
-	res, err := runIngest(ctx, file, ingestOptions{
+	res, err := runIngest(ctx, src.file, ingestOptions{
 		url: u, token: c.token, conns: c.conns, batchBytes: c.batchBytes, zstd: c.zstd, pid: srv.pid(),
+		limit: c.limit, bodies: src.bodies, base: srv.base,
 	}, log)
 	in := &ingestReport{ingestResult: res, Conns: c.conns, BatchBytes: c.batchBytes, Zstd: c.zstd}
 	if res.Wall > 0 {
@@ -279,13 +362,29 @@ func ingestStep(ctx context.Context, c config, srv *serverProc, file, dataDir st
 	if err != nil {
 		return err
 	}
+	// Live detection may still be working on what was acknowledged: wait
+	// for it, so the CPU per record counts all of its work (#5).
+	dm, drainWait, err := waitDrained(ctx, srv.base, c.token, c.drainTimeout, log)
+	if err != nil {
+		return err
+	}
+	if dm.Present && res.Records > 0 {
+		cpuD, err := readProcCPU(srv.pid())
+		if err != nil {
+			return err
+		}
+		in.Detect, in.DrainSeconds = &dm, drainWait.Seconds()
+		in.CPUDrained = float64(res.ServerCPU+cpuD.total()-cpu0.total()) / float64(res.Records) / 1e3
+		log.Info("live detection drained", "waited", drainWait.Round(time.Millisecond), "events", dm.Events, "signals", dm.Signals,
+			"caught_up", dm.CaughtUp, "dropped", dm.Dropped, "cpu_us_per_record", fmt.Sprintf("%.2f", in.CPUDrained))
+	}
 	storeDir := filepath.Join(dataDir, "store")
 	if _, err := os.Stat(storeDir); err != nil {
 		log.Warn("no store directory, measuring the whole data dir", "dir", dataDir)
 		storeDir = dataDir
 	}
 	log.Info("waiting for flushes and merges", "quiet", c.settleQuiet, "timeout", c.settleTimeout)
-	waited, err := settle(ctx, storeDir, srv.pid(), c.settleQuiet, c.settleTimeout, log)
+	waited, busyCPU, err := settleBusy(ctx, storeDir, srv.pid(), c.settleQuiet, c.settleTimeout, log)
 	if err != nil {
 		return err
 	}
@@ -295,6 +394,7 @@ func ingestStep(ctx context.Context, c config, srv *serverProc, file, dataDir st
 	}
 	if res.Records > 0 {
 		in.CPUWithSettle = float64(res.ServerCPU+cpu1.total()-cpu0.total()) / float64(res.Records) / 1e3
+		in.CPUMergesBusy = float64(res.ServerCPU+busyCPU-cpu0.total()) / float64(res.Records) / 1e3
 	}
 	size, err := dirSize(storeDir)
 	if err != nil {

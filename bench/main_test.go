@@ -47,4 +47,13 @@ func TestParseFlags(t *testing.T) {
 	f([]string{"-c", "0", "-q", "("}, "-c, -batch and -runs")
 	f([]string{"extra"}, "unexpected arguments")
 	f([]string{"-ingest-params", "a=%zz"}, "-ingest-params")
+	f([]string{"-detect-pairs", "2"}, "-detect-pairs needs -rules")
+	f([]string{"-limit", "5"}, "-limit needs -skip-queries")
+	c, err = parseFlags([]string{"-rules", "a", "-rules", "b", "-detect-pairs", "3", "-limit", "10", "-detect-queue", "1GiB"})
+	if err != nil || len(c.rules) != 2 || c.rules.String() != "a,b" || !c.skipQueries || c.detectPairs != 3 || c.limit != 10 {
+		t.Fatalf("parseFlags(detection) = %+v, %v", c, err)
+	}
+	if c, err = parseFlags([]string{"-scenario", "/x", "-limit", "5"}); err != nil || !c.skipQueries {
+		t.Fatalf("parseFlags(-scenario) = %+v, %v; want queries skipped", c, err)
+	}
 }

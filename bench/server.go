@@ -201,35 +201,45 @@ func dirSize(dir string) (int64, error) {
 // settle waits until the size of dir and the server's CPU time stop
 // changing for quiet, or until timeout. It returns how long it waited.
 func settle(ctx context.Context, dir string, pid int, quiet, timeout time.Duration, log *slog.Logger) (time.Duration, error) {
+	waited, _, err := settleBusy(ctx, dir, pid, quiet, timeout, log)
+	return waited, err
+}
+
+// settleBusy is settle that also returns the server's CPU time when the
+// quiet period began (the end of the flushes and merges, without the idle
+// wait that confirms it; the CPU at the return on timeout).
+func settleBusy(ctx context.Context, dir string, pid int, quiet, timeout time.Duration, log *slog.Logger) (time.Duration, time.Duration, error) {
 	start := time.Now()
 	const every = time.Second
 	lastSize, lastCPU := int64(-1), time.Duration(-1)
 	stable := time.Duration(0)
+	quietCPU := time.Duration(0)
 	for time.Since(start) < timeout {
 		size, err := dirSize(dir)
 		if err != nil {
-			return time.Since(start), err
+			return time.Since(start), 0, err
 		}
 		c, err := readProcCPU(pid)
 		if err != nil {
-			return time.Since(start), err
+			return time.Since(start), 0, err
 		}
 		// Idle means: no bytes written and under 5% of a core busy.
 		if size == lastSize && c.total()-lastCPU < every/20 {
 			stable += every
 			if stable >= quiet {
-				return time.Since(start), nil
+				return time.Since(start), quietCPU, nil
 			}
 		} else {
-			stable = 0
+			stable, quietCPU = 0, c.total()
 		}
 		lastSize, lastCPU = size, c.total()
 		select {
 		case <-ctx.Done():
-			return time.Since(start), ctx.Err()
+			return time.Since(start), 0, ctx.Err()
 		case <-time.After(every):
 		}
 	}
 	log.Warn("store still changing, measuring anyway", "waited", timeout)
-	return time.Since(start), nil
+	c, err := readProcCPU(pid)
+	return time.Since(start), c.total(), err
 }

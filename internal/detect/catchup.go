@@ -51,7 +51,20 @@ type Gap struct {
 	minRecv, maxRecv   int64
 	spans              []timeSpan // event-time span of each recorded batch
 	skipped, unstamped int
+	// streams is the event-time span of the events of each stream (source,
+	// host) recorded, so CatchUp reads only those streams' blocks in those
+	// spans; nil once more than gapStreamsMax streams were seen (then every
+	// stream's blocks in spans are read).
+	streams map[gapStream]timeSpan
+	many    bool // more than gapStreamsMax streams: streams is nil
 }
+
+// gapStream is a stream of the store: its blocks hold one source and host.
+type gapStream struct{ source, host string }
+
+// gapStreamsMax bounds the streams a gap remembers (#5): a catch-up after
+// a burst of many hosts reads the blocks of all streams instead.
+const gapStreamsMax = 1 << 14
 
 // timeSpan is an inclusive range of event times.
 type timeSpan struct{ lo, hi int64 }
@@ -79,6 +92,7 @@ func (g *Gap) Add(events []event.Event) int {
 		if len(g.fps) == 1 || e.Received < g.minRecv {
 			g.minRecv = e.Received
 		}
+		g.addStream(e)
 		g.maxRecv = max(g.maxRecv, e.Received)
 		span.lo, span.hi = min(span.lo, e.Time), max(span.hi, e.Time)
 		n++
@@ -91,6 +105,37 @@ func (g *Gap) Add(events []event.Event) int {
 		}
 	}
 	return n
+}
+
+// addStream widens the event-time span of e's stream.
+func (g *Gap) addStream(e *event.Event) {
+	if g.many {
+		return
+	}
+	if g.streams == nil {
+		g.streams = map[gapStream]timeSpan{}
+	}
+	k := gapStream{e.Source, e.Host}
+	sp, ok := g.streams[k]
+	switch {
+	case !ok && len(g.streams) >= gapStreamsMax:
+		g.streams, g.many = nil, true
+	case !ok:
+		g.streams[k] = timeSpan{lo: e.Time, hi: e.Time}
+	case e.Time < sp.lo || e.Time > sp.hi:
+		g.streams[k] = timeSpan{lo: min(sp.lo, e.Time), hi: max(sp.hi, e.Time)}
+	}
+}
+
+// mayHold reports whether a block may hold events of the gap: its stream
+// was recorded and its time range meets the stream's span (always true
+// when the gap holds too many streams to tell).
+func (g *Gap) mayHold(r store.BlockRef) bool {
+	if g.many {
+		return true
+	}
+	sp, ok := g.streams[gapStream{r.Source(), r.Host()}]
+	return ok && sp.lo <= r.MaxTime() && r.MinTime() <= sp.hi
 }
 
 // Len is the number of events recorded.
@@ -164,7 +209,7 @@ func (d *Detector) CatchUp(ctx context.Context, snap store.Snapshot, g *Gap, emi
 		return cs, fmt.Errorf("catch up: %w", err)
 	}
 	refs = slices.DeleteFunc(refs, func(r store.BlockRef) bool {
-		if r.Partition() == SignalsPartition {
+		if r.Partition() == SignalsPartition || !g.mayHold(r) {
 			return true
 		}
 		i, _ := slices.BinarySearchFunc(spans, r.MinTime(), func(s timeSpan, t int64) int { return cmp.Compare(s.hi, t) })

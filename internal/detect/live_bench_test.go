@@ -55,6 +55,9 @@ func (lb *liveBody) events(tb testing.TB, now func() int64) []event.Event {
 // dev events) into request bodies of up to 1,000 lines.
 func liveBodies(tb testing.TB) []liveBody {
 	tb.Helper()
+	if path := os.Getenv("LIVE_NDJSON"); path != "" {
+		return ndjsonBodies(tb, path)
+	}
 	files := map[string]string{}
 	dir := os.Getenv("SIGMA_SCENARIO")
 	if dir != "" {
@@ -85,12 +88,42 @@ func liveBodies(tb testing.TB) []liveBody {
 	return out
 }
 
+// ndjsonBodies cuts the first LIVE_LINES lines (default 100,000) of an
+// NDJSON file (LIVE_NDJSON, e.g. the bench harness's dataset) into bodies
+// of 1,000 lines decoded with the automatic format, as the harness's
+// server decodes them.
+func ndjsonBodies(tb testing.TB, path string) []liveBody {
+	tb.Helper()
+	limit := 100_000
+	if v := os.Getenv("LIVE_LINES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		limit = n
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Skipf("LIVE_NDJSON: %v", err)
+	}
+	lines := bytes.SplitAfterN(data, []byte("\n"), limit+1)
+	lines = lines[:min(len(lines), limit)]
+	var out []liveBody
+	for len(lines) > 0 {
+		n := min(1000, len(lines))
+		out = append(out, liveBody{data: bytes.Join(lines[:n], nil), lines: n})
+		lines = lines[n:]
+	}
+	return out
+}
+
 // BenchmarkLiveDetectionCost measures, on the same events, the CPU time
 // per event of the ingest path (ingest.DecodeLines with the source's
 // parser) and the added CPU time of live detection (Detector.Detect with
 // every SigmaHQ rule and the content pack), and reports their ratio (the
 // issue's target: detection adds at most 20%). The two phases alternate
 // per body so load on the machine affects both alike. One op is one body.
+// LIVE_NDJSON=FILE measures on an NDJSON file instead (ndjsonBodies).
 func BenchmarkLiveDetectionCost(b *testing.B) {
 	bodies := liveBodies(b)
 	d := openSigmaHQDetector(b)

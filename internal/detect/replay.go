@@ -191,12 +191,29 @@ func eventsSince(ref store.BlockRef, mark int64) ([]event.Event, error) {
 	return b.Events(after), nil
 }
 
+// rowLoads lets loadReceived load only the rows that passed (a switch
+// for the catch-up cost diagnostic, TestDiagCatchUpCost).
+var rowLoads = true
+
 // loadReceived decodes the _received column of a block and, when some
 // row's receive time passes want, the whole block: it returns the block
 // and per row the receive time that passed (0 for the others); a nil
-// block when no row passed.
+// block when no row passed. Only the rows that passed are sure to hold
+// their values.
+//
+// A block of a full part (a store.ColumnLoader) decodes _received alone
+// first, then, for a few passing rows (a catch-up's gap, the tail of a
+// replay), only those rows' values. Other blocks (cheap parts, memory)
+// decode every row whatever the columns asked: they are loaded once.
 func loadReceived(ref store.BlockRef, want func(received int64) bool) (*store.Block, []int64, error) {
-	b, err := ref.Load([]string{event.FieldReceived})
+	cl, columnar := ref.(store.ColumnLoader)
+	var b *store.Block
+	var err error
+	if columnar {
+		b, err = ref.Load([]string{event.FieldReceived})
+	} else {
+		b, err = ref.Load(nil)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,20 +222,26 @@ func loadReceived(ref store.BlockRef, want func(received int64) bool) (*store.Bl
 		return nil, nil, nil
 	}
 	recv := make([]int64, b.Rows())
-	n := 0
+	var rows []int
 	for i := range recv {
 		if !c.Has(i) {
 			continue
 		}
 		if r := store.ParseReceived(c.Values[i]); r != 0 && want(r) {
 			recv[i] = r
-			n++
+			rows = append(rows, i)
 		}
 	}
-	if n == 0 {
+	switch {
+	case len(rows) == 0:
 		return nil, nil, nil
+	case !columnar:
+		return b, recv, nil
+	case rowLoads && len(rows) < len(recv)/2:
+		b, err = cl.LoadWith(nil, store.LoadOptions{Rows: rows})
+	default:
+		b, err = ref.Load(nil)
 	}
-	b, err = ref.Load(nil)
 	if err != nil {
 		return nil, nil, err
 	}
