@@ -174,7 +174,11 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 			tv.skipHoles = refs[r].holes
 		}
 		tv.deferred = false
-		tv.scanHoles = tv.scanHoles[:0]
+		// A skeleton that its literal text decides (tf.literal) is not
+		// scanned: none of its holes is known to answer no, and a later
+		// skeleton that starts the same way must not take the last
+		// scanned one's noUntil for it.
+		tv.scanHoles, tv.noUntil = tv.scanHoles[:0], 0
 		a := bv.quickIn(tf, sk, -1-id, true, lit)
 		if !tv.deferred {
 			c.ans[id] = uint8(a) + 1

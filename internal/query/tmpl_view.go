@@ -150,48 +150,60 @@ func (bv *blockView) colValue(k, i int) (string, bool, error) {
 }
 
 // decode reads the codes of rows rows; false when they are not that
-// (Value then reports why).
+// (Value then reports why). Codes of one and two bytes (dictionaries of
+// up to 16,383 values) are read inline, longer ones by uvarintAt.
 func (sc *sparseCol) decode(b string, rows int) bool {
 	codes := slices.Grow(sc.codes[:0], rows)[:rows]
 	sc.codes = codes
-	nd := uint32(len(sc.dict))
+	nd := uint64(len(sc.dict))
 	off := 0
-	sc.absent = false
+	absent := false
 	for r := range codes {
-		if off < len(b) && b[off] < 0x80 {
-			codes[r] = uint32(b[off])
+		var c uint64
+		switch {
+		case off < len(b) && b[off] < 0x80:
+			c = uint64(b[off])
 			off++
-		} else {
-			// As binary.Uvarint reads it.
-			var c uint64
-			for sh := 0; ; sh += 7 {
-				if off >= len(b) || sh > 63 {
-					return false
-				}
-				x := b[off]
-				off++
-				if x < 0x80 {
-					if sh == 63 && x > 1 {
-						return false
-					}
-					c |= uint64(x) << sh
-					break
-				}
-				c |= uint64(x&0x7f) << sh
-			}
-			if c > uint64(nd) {
+		case off+1 < len(b) && b[off+1] < 0x80:
+			c = uint64(b[off]&0x7f) | uint64(b[off+1])<<7
+			off += 2
+		default:
+			var ok bool
+			if c, off, ok = uvarintAt(b, off); !ok {
 				return false
 			}
-			codes[r] = uint32(c)
 		}
-		if codes[r] > nd {
+		if c > nd {
 			return false
 		}
-		if codes[r] == 0 {
-			sc.absent = true
+		if c == 0 {
+			absent = true
 		}
+		codes[r] = uint32(c)
 	}
+	sc.absent = absent
 	return off == len(b)
+}
+
+// uvarintAt reads the uvarint at b[off:] as binary.Uvarint does: the
+// value and the offset after it; false when it runs past b or overflows
+// 64 bits.
+func uvarintAt(b string, off int) (uint64, int, bool) {
+	var c uint64
+	for sh := 0; ; sh += 7 {
+		if off >= len(b) || sh > 63 {
+			return 0, off, false
+		}
+		x := b[off]
+		off++
+		if x < 0x80 {
+			if sh == 63 && x > 1 {
+				return 0, off, false
+			}
+			return c | uint64(x)<<sh, off, true
+		}
+		c |= uint64(x&0x7f) << sh
+	}
 }
 
 // setTemplates makes the view read _raw from t; pruned lists the field
