@@ -31,6 +31,10 @@ type skelBlock struct {
 	lits  []string
 	holes []int32
 	ht    headTable // of a grouped head read by rows (rowload_skel.go)
+	// A pooled head's (skel_pool_head.go): the pool entry of each
+	// skeleton, and the part's pool.
+	pidx []uint32
+	pool *partPool
 }
 
 var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
@@ -67,12 +71,23 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 	}
 	headCh := stringBytes(body[r.off : r.off+int(hl)])
 	sb.vars = stringBytes(body[r.off+int(hl):])
+	if len(headCh) == 0 || headCh[0] != kindSkeleton || len(sb.vars) == 0 || sb.vars[0] != kindSkeleton {
+		return fmt.Errorf("%w: sub-chunk kinds", errSkeleton)
+	}
+	sb.loaded, sb.counted = false, false
+	if len(headCh) > 1 && headCh[1] == codecPooled {
+		n, k := binary.Uvarint(headCh[2:])
+		if k <= 0 || n > maxChunkBytes {
+			return fmt.Errorf("skeleton head: %w: body length", errHead)
+		}
+		if err := sb.decodePooled(headCh[2+k:], n, rows, poolOf(ch)); err != nil {
+			return fmt.Errorf("skeleton head: %w", err)
+		}
+		return nil
+	}
 	_, head, err := chunkBodyTo(headCh, sb.scratch())
 	if err != nil {
 		return fmt.Errorf("skeleton head: %w", err)
-	}
-	if len(headCh) == 0 || headCh[0] != kindSkeleton || len(sb.vars) == 0 || sb.vars[0] != kindSkeleton {
-		return fmt.Errorf("%w: sub-chunk kinds", errSkeleton)
 	}
 	r = &reader{s: head}
 	n := r.count(1)
@@ -84,33 +99,10 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 		}
 		sb.skels = append(sb.skels, sk)
 	}
-	sb.ids = growTo(sb.ids, rows)
-	ns := uint64(len(sb.skels))
-	for i := range rows {
-		// The ids are one byte each below 128 skeletons.
-		var id uint64
-		if r.off < len(head) && head[r.off] < 0x80 {
-			id = uint64(head[r.off])
-			r.off++
-		} else {
-			id = r.uvarint()
-		}
-		if r.err == nil && id > ns {
-			r.err = fmt.Errorf("skeleton %d out of %d", id, len(sb.skels))
-		}
-		if r.err != nil {
-			return fmt.Errorf("%w: %w", errSkeleton, r.err)
-		}
-		sb.ids[i] = uint32(id)
-	}
-	if r.err == nil && r.off != len(head) {
-		r.err = fmt.Errorf("%d trailing bytes", len(head)-r.off)
-	}
 	if r.err != nil {
 		return fmt.Errorf("%w: %w", errSkeleton, r.err)
 	}
-	sb.loaded, sb.counted = false, false
-	return nil
+	return sb.readIDs(head[r.off:], rows)
 }
 
 // count sets the placeholders per skeleton and each row's first
@@ -289,7 +281,7 @@ func (sb *skelBlock) release() {
 	clear(sb.plans)
 	sb.plans, sb.lits, sb.holes = sb.plans[:0], sb.lits[:0], sb.holes[:0]
 	sb.sc, sb.skels, sb.vars, sb.vb, sb.loaded, sb.counted = sb.sc[:0], sb.skels[:0], nil, "", false, false
-	sb.ht.frames = nil
+	sb.ht.frames, sb.pool, sb.pidx = nil, nil, sb.pidx[:0]
 	skelPool.Put(sb)
 }
 

@@ -54,6 +54,10 @@ type skeletoner struct {
 	vb    []byte // variable bytes
 	tmp   []byte
 	bad   bool // a template held 0x01 0x00
+	// pool, when set, is the pool of the part written (skel_pool.go):
+	// heads name its entries (codecPooled) while it has room.
+	pool *poolBuilder
+	pidx []uint32
 }
 
 // skeletonsOff makes writers keep kindTemplate (tests of older parts).
@@ -98,6 +102,24 @@ func (s *skeletoner) encode(dst, data []byte, ends []int, lv level) ([]byte, boo
 		ids = binary.AppendUvarint(ids, uint64(id)+1)
 	}
 	s.tmp = ids
+	if s.pool != nil && !s.pool.off && s.headLen(len(ids)) >= headGroupMin && s.pool.fits(s.skels) {
+		// The texts go to the part's pool, the head names them (heads
+		// too small to group stay one frame: the frames of a pooled
+		// head cost more than a small head's texts).
+		s.pidx = s.pidx[:0]
+		for _, sk := range s.skels {
+			i, _ := s.pool.add(sk)
+			s.pidx = append(s.pidx, i)
+		}
+		if sub, ok := pooledHead(s.head[:0], s.skels, s.pidx, ids, lv); ok {
+			hl := len(sub)
+			vars := append(s.vl, s.vb...)
+			s.vl = vars
+			sub = s.varsChunk(sub, vars, lv)
+			s.head = sub
+			return appendSkeletonBody(dst, sub, hl), true
+		}
+	}
 	head := binary.AppendUvarint(s.head[:0], uint64(len(s.skels)))
 	for _, sk := range s.skels {
 		head = binary.AppendUvarint(head, uint64(len(sk)))
@@ -112,12 +134,23 @@ func (s *skeletoner) encode(dst, data []byte, ends []int, lv level) ([]byte, boo
 	hl := len(sub)
 	sub = s.varsChunk(sub, vars, lv)
 	s.tmp = sub
-	var pre [binary.MaxVarintLen64]byte
-	np := binary.PutUvarint(pre[:], uint64(hl))
-	dst = append(dst, kindSkeleton, codecNone)
-	dst = binary.AppendUvarint(dst, uint64(np+len(sub)))
-	dst = append(dst, pre[:np]...)
-	return append(dst, sub...), true
+	return appendSkeletonBody(dst, sub, hl), true
+}
+
+// headLen returns the length of the head body of s.skels and ids bytes
+// of ids.
+func (s *skeletoner) headLen(ids int) int {
+	n := uvarintLen(uint64(len(s.skels))) + ids
+	for _, sk := range s.skels {
+		n += uvarintLen(uint64(len(sk))) + len(sk)
+	}
+	return n
+}
+
+// appendSkeletonBody appends the kindSkeleton chunk of sub (its head
+// sub-chunk, hl bytes, then its vars sub-chunk) to dst.
+func appendSkeletonBody(dst, sub []byte, hl int) []byte {
+	return appendSkeletonChunk(dst, sub[:hl], sub[hl:])
 }
 
 // appendSkeleton appends the skeleton of template t to sk and its

@@ -30,6 +30,8 @@ type part struct {
 	// consts caches the decoded constant columns (part_dict.go), keyed by
 	// constKey; a part is immutable, so entries never go stale.
 	consts sync.Map
+	// pool is the part's skeleton pool (nil: none; skel_pool.go).
+	pool *partPool
 	// born is when this process committed the part (Unix ns; 0 for parts
 	// found at Open): cheap parts merge by age too (cheapTier).
 	born int64
@@ -73,6 +75,7 @@ func openPart(path string, info partInfo) (*part, error) {
 	// the part is open, tens of MiB over a burst's many small parts. The
 	// mapping is shared and read-only: the pages stay in the page cache.
 	_ = syscall.Madvise(data, syscall.MADV_DONTNEED) // advice only: on failure the pages just stay
+	registerPool(p.pool)
 	p.refs.Store(1)
 	return p, nil
 }
@@ -83,6 +86,7 @@ func parsePart(data []byte) (*part, error) {
 	if err := p.decodeIndex(); err != nil {
 		return nil, err
 	}
+	registerPool(p.pool) // never unregistered: in-memory parts are for tests
 	return p, nil
 }
 
@@ -171,6 +175,12 @@ func (p *part) parseIndex(s string, dataEnd uint64) error {
 	}
 	if r.err != nil {
 		return fmt.Errorf("index: %w", r.err)
+	}
+	if p.version >= skelPoolVersion && p.version != rowsPartVersion {
+		var err error
+		if p.pool, err = readPool(p.data, dataEnd); err != nil {
+			return err
+		}
 	}
 	if r.off != len(s) {
 		return fmt.Errorf("index: %d trailing bytes", len(s)-r.off)
@@ -557,6 +567,7 @@ func (p *part) release() error {
 	p.closed = true
 	var errs []error
 	if p.data != nil && p.path != "" {
+		unregisterPool(p.pool)
 		errs = append(errs, syscall.Munmap(p.data))
 	}
 	p.data = nil

@@ -25,8 +25,9 @@ const (
 	// partVersion 2: blooms also hold exact field=value hashes of dict and
 	// const columns; 3: alias columns (kindAlias), dictionaries of up to
 	// maxDict values; 4: _raw as skeletons (kindSkeleton); 5: chunks may
-	// use codecPacked and codecFramed.
-	partVersion = 5
+	// use codecPacked and codecFramed; 6: a skeleton pool (skel_pool.go)
+	// and pooled skeleton heads (codecPooled).
+	partVersion = 6
 	partExt     = ".part"
 )
 
@@ -93,6 +94,9 @@ type partWriter struct {
 	cols  colBuilder
 	// raw and cheapOut are the batch and chunk buffers of cheap blocks.
 	raw, cheapOut []byte
+	// pool collects the part's skeleton pool (part version 6); finish
+	// writes it before the index.
+	pool poolBuilder
 }
 
 // createPart starts writing the part at path (written under a temporary
@@ -109,6 +113,7 @@ func createPart(path, partition string, day int64, lv level) (*partWriter, error
 	pw := &partWriter{tmp: tmp, final: path, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli), lv: lv,
 		partition: partition, day: day, nameIdx: map[string]uint32{}, streamIdx: map[streamKey]uint32{},
 		cols: colBuilder{reuse: true}}
+	pw.tmpl.sk.pool = &pw.pool
 	if err := pw.write([]byte(partMagic)); err != nil {
 		pw.abort()
 		return nil, err
@@ -151,6 +156,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 		lv = levelBetter
 	}
 	pw.encoded += int64(len(rows))
+	pw.pool.off = poolsOff || !pw.hasPool() // parts of older versions (tests) keep the texts
 	bm := blockMeta{stream: pw.stream(streamKey{source, host}), minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
 	bm.minutes = minuteCounts(rows)
 	cb := &pw.cols
@@ -239,8 +245,9 @@ func (pw *partWriter) stream(sk streamKey) uint32 {
 // copyBlock copies block bi of src as it is (its chunks byte for byte
 // after checking their CRCs, and its bloom filter), for merges: a block's
 // chunks refer to each other by position in the block, never by offset,
-// so only the index entry changes. src must have the current part
-// version.
+// so only the index entry changes, and a pooled skeleton head's pool
+// entries (renumbered into this part's pool, skel_pool_head.go). src
+// must have the current part version.
 func (pw *partWriter) copyBlock(src *part, bi int) error {
 	if src.version != partVersion {
 		return fmt.Errorf("BUG: copy block of part version %d", src.version)
@@ -252,6 +259,16 @@ func (pw *partWriter) copyBlock(src *part, bi int) error {
 		ch, err := src.chunk(c)
 		if err != nil {
 			return colMeta{}, err
+		}
+		// A pooled head names entries of src's pool: renumbered into
+		// this part's.
+		out, changed, err := repool(pw.buf[:0], ch, src.pool, &pw.pool, pw.lv)
+		if err != nil {
+			return colMeta{}, fmt.Errorf("part %s block %d column %s: %w", src.path, bi, src.names[c.name], err)
+		}
+		if changed {
+			pw.buf = out
+			ch = out
 		}
 		return pw.writeChunk(pw.name(src.names[c.name]), ch)
 	}
@@ -318,6 +335,12 @@ func (pw *partWriter) partVersion() uint32 {
 	return partVersion
 }
 
+// hasPool reports whether pw's part version has a pool table.
+func (pw *partWriter) hasPool() bool {
+	v := pw.partVersion()
+	return v >= skelPoolVersion && v != rowsPartVersion
+}
+
 // encodeIndex returns the uncompressed index.
 func (pw *partWriter) encodeIndex() []byte {
 	b := binary.AppendUvarint(nil, uint64(pw.partVersion()))
@@ -382,6 +405,12 @@ type partInfo struct {
 // finish writes the index and footer, syncs, and renames the file into
 // place. It does not sync the directory (the caller does, once).
 func (pw *partWriter) finish() (partInfo, error) {
+	if pw.hasPool() {
+		if err := pw.pool.write(pw.write, pw.off, pw.lv); err != nil {
+			pw.abort()
+			return partInfo{}, err
+		}
+	}
 	idx := pw.encodeIndex()
 	initCodecs()
 	z := encoders[levelFast].EncodeAll(idx, nil)

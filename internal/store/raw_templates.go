@@ -265,6 +265,21 @@ func (t *RawTemplates) loadVars() error {
 // literal text without a digit are the skeleton's.
 func (t *RawTemplates) Skeleton(id int) string { return t.sb.skels[id] }
 
+// SkeletonKey returns a key of skeleton id (as Skeleton) that is the
+// same for every block of the part holding the same skeleton and
+// different for different skeletons of the process's open parts, so
+// decisions per skeleton can be kept across the blocks of a part; 0 when
+// the block's skeletons are not in a pool (part versions before 6, heads
+// past a pool's cap): key by text then. Pooled skeletons of one part are
+// also the same strings (same data pointer) in each block, while the
+// pool's frames stay cached (budget permitting).
+func (t *RawTemplates) SkeletonKey(id int) uint64 {
+	if t.sb == nil || t.sb.pool == nil || id < 0 || id >= len(t.sb.pidx) {
+		return 0
+	}
+	return t.sb.pool.id<<32 | (uint64(t.sb.pidx[id]) + 1)
+}
+
 // Host returns the stream's host (the value of TemplateHost references).
 func (t *RawTemplates) Host() string { return t.host }
 

@@ -79,28 +79,51 @@ func groupedHead(dst, head []byte, lv level) ([]byte, bool) {
 	if !hw.group(head) {
 		return dst, false
 	}
-	hw.z, hw.zlens = hw.z[:0], hw.zlens[:0]
+	raws := hw.frameRaws(head, hw.counts)
+	if !hw.compress(raws, lv) {
+		return dst, false
+	}
+	if len(hw.z)+8*len(raws) >= len(head) || uint64(len(head)) > presizeLimit(len(hw.z)) {
+		return dst, false
+	}
+	return hw.appendChunk(dst, codecGrouped, len(head), raws), true
+}
+
+// frameRaws returns the frames of a grouped head: head cut at hw.cuts,
+// then counts.
+func (hw *headWriter) frameRaws(head, counts []byte) [][]byte {
 	raws := make([][]byte, 0, len(hw.cuts)+1)
 	start := 0
 	for _, end := range hw.cuts {
 		raws = append(raws, head[start:end])
 		start = end
 	}
-	raws = append(raws, hw.counts)
+	return append(raws, counts)
+}
+
+// compress compresses raws (the frames of a grouped head) into hw.z and
+// hw.zlens; false when a frame is too large or compresses beyond what
+// readers accept.
+func (hw *headWriter) compress(raws [][]byte, lv level) bool {
+	hw.z, hw.zlens = hw.z[:0], hw.zlens[:0]
 	for _, raw := range raws {
 		at := len(hw.z)
 		hw.z = encoders[lv].EncodeAll(raw, hw.z)
 		n := len(hw.z) - at
 		if uint64(len(raw)) > presizeLimit(n) || len(raw) > maxFrameBytes {
-			return dst, false
+			return false
 		}
 		hw.zlens = append(hw.zlens, n)
 	}
-	if len(hw.z)+8*len(raws) >= len(head) || uint64(len(head)) > presizeLimit(len(hw.z)) {
-		return dst, false
-	}
-	dst = append(dst, kindSkeleton, codecGrouped)
-	dst = binary.AppendUvarint(dst, uint64(len(head)))
+	return true
+}
+
+// appendChunk appends the grouped head chunk (codec codecGrouped or
+// codecPooled) of a body of size bytes whose frames are raws, compressed
+// in hw.z, to dst.
+func (hw *headWriter) appendChunk(dst []byte, codec byte, size int, raws [][]byte) []byte {
+	dst = append(dst, kindSkeleton, codec)
+	dst = binary.AppendUvarint(dst, uint64(size))
 	dst = appendUvarints(binary.AppendUvarint(dst, uint64(len(hw.skelItems))), hw.skelItems)
 	dst = appendUvarints(binary.AppendUvarint(dst, uint64(len(hw.idRows))), hw.idRows)
 	dst = appendUvarints(dst, hw.idVars)
@@ -108,7 +131,7 @@ func groupedHead(dst, head []byte, lv level) ([]byte, bool) {
 		dst = binary.AppendUvarint(dst, uint64(len(raw)))
 	}
 	dst = appendUvarints(dst, hw.zlens)
-	return append(dst, hw.z...), true
+	return append(dst, hw.z...)
 }
 
 func appendUvarints(dst []byte, vs []int) []byte {
@@ -147,10 +170,19 @@ func (hw *headWriter) group(head []byte) bool {
 			items, start = 0, r.off
 		}
 	}
+	return hw.cutIDs(head, r.off, start)
+}
+
+// cutIDs cuts the ids of head (from off, after the skeletons that hw.nvar
+// counts; the previous cut at start) into id groups; false when an id
+// does not parse or is out of range, or there is no row.
+func (hw *headWriter) cutIDs(head []byte, off, start int) bool {
+	r := reader{s: bytesToString(head), off: off}
+	n := uint64(len(hw.nvar) - 1)
 	rows, vars := 0, 0
 	for r.off < len(head) {
 		id := r.uvarint()
-		if r.err != nil || id > uint64(n) {
+		if r.err != nil || id > n {
 			return false
 		}
 		rows++

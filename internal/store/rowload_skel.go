@@ -13,23 +13,12 @@ import (
 // decoded.
 
 // groupedHeadOf splits kindSkeleton chunk ch into its head and vars
-// sub-chunks; ok when the head is grouped.
+// sub-chunks; ok when the head is grouped (codecGrouped or codecPooled:
+// the same table).
 func groupedHeadOf(ch []byte) (head, vars []byte, ok bool) {
-	if len(ch) < 2 || ch[0] != kindSkeleton || ch[1] != codecNone {
-		return nil, nil, false
-	}
-	n, k := binary.Uvarint(ch[2:])
-	if k <= 0 || n != uint64(len(ch)-2-k) {
+	head, vars, ok = splitSkeletonChunk(ch)
+	if !ok || head[0] != kindSkeleton || head[1] != codecGrouped && head[1] != codecPooled {
 		return nil, nil, false // decodeHead reports it
-	}
-	body := ch[2+k:]
-	hl, k := binary.Uvarint(body)
-	if k <= 0 || hl > uint64(len(body)-k) || hl < 2 {
-		return nil, nil, false
-	}
-	head, vars = body[k:k+int(hl)], body[k+int(hl):]
-	if head[0] != kindSkeleton || head[1] != codecGrouped {
-		return nil, nil, false
 	}
 	return head, vars, true
 }
@@ -76,6 +65,13 @@ func (sb *skelBlock) decodeGroupedRows(head, vars []byte, rows int, listed []int
 	sb.vstart[rows] = int32(ht.varStart[len(ht.rowEnds)])
 	if err := sb.groupedIDs(listed); err != nil {
 		return err
+	}
+	if head[1] == codecPooled {
+		if err := sb.pooledRows(head, listed); err != nil {
+			return err
+		}
+		sb.counted, sb.loaded = true, false
+		return nil
 	}
 	done := make([]bool, len(ht.skelEnds)) // skeleton groups decoded
 	for _, r := range listed {
@@ -185,5 +181,29 @@ func (sb *skelBlock) skelGroup(g int) error {
 	if r.off != len(b) {
 		return fmt.Errorf("%w: skeleton group %d: %d bytes after its skeletons", errHead, g, len(b)-r.off)
 	}
+	return nil
+}
+
+// pooledRows sets the skeletons of the listed rows (ids read) of a
+// pooled head from the part's pool: only the pool frames of those.
+func (sb *skelBlock) pooledRows(head []byte, listed []int) error {
+	sc := sb.scratch()
+	var err error
+	if sb.pidx, sc.body, err = pooledIndexes(&sb.ht, sb.pidx, sc.body); err != nil {
+		return err
+	}
+	pool := poolOf(head)
+	var one [1]string
+	for _, r := range listed {
+		id := int(sb.ids[r])
+		if id == 0 || sb.skels[id-1] != "" {
+			continue
+		}
+		if err := pool.resolve(sb.pidx[id-1:id], one[:]); err != nil {
+			return err
+		}
+		sb.skels[id-1] = one[0]
+	}
+	sb.pool = pool
 	return nil
 }

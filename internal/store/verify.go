@@ -195,6 +195,11 @@ func verifyPart(path string, info partInfo, rep *Report) bool {
 	if crc := crc32.Checksum(p.data, castagnoli); crc != info.CRC {
 		rep.add(path, -1, "file checksum %08x, manifest says %08x", crc, info.CRC)
 	}
+	if p.pool != nil {
+		if f, err := p.pool.check(); err != nil {
+			rep.add(path, int64(p.pool.frames[f].off), "skeleton pool: %v", err)
+		}
+	}
 	for i := range p.blocks {
 		bm := &p.blocks[i]
 		damaged := false
@@ -218,6 +223,9 @@ func verifyPart(path string, info partInfo, rep *Report) bool {
 				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
 				damaged = true
 			} else if err := checkPackedChunk(ch); err != nil {
+				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
+				damaged = true
+			} else if err := checkPooledHead(ch, int(bm.rows)); err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
 				damaged = true
 			} else if err := checkVarsFilter(ch, int(bm.rows)); err != nil {
