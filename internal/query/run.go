@@ -201,6 +201,8 @@ type worker struct {
 	iota    []int               // 0, 1, 2, ...: the selection of every row
 	pre     preFilter           // dictFilter of the current block (filter)
 	ips     []*store.IPv4Column // term columns read as numbers (ipColumns)
+	nip     needleIPs           // term columns searched by address (ipColumns)
+	td      termDictCols        // term columns decided on their dictionaries (termDicts)
 	// compact: scan may return the selected rows as a compact block
 	// (run_needle.go), for callers that read only those rows; of them,
 	// at most takeLimit (0: all), the first ones or the last ones
@@ -225,8 +227,10 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 	p := w.ex.p
 	m := p.m
 	w.byDict = nil
+	w.nip.marked, w.td.n = false, 0
 	var skip, ipNames []string
 	var lopts store.LoadOptions
+	needleTimes := false // the search loads no times: the row load decodes them
 	cl, _ := ref.(store.ColumnLoader)
 	if cl == nil {
 		w.keep = nil
@@ -248,9 +252,23 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 				return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 			}
 			lopts.PruneCols = without(lopts.PruneCols, ipNames)
+			if slices.Contains(ipNames, event.FieldRaw) {
+				// Without _raw (whose templates would read the pruned
+				// columns' bodies), dictionary columns are decided on
+				// their distinct values.
+				dictNames, err := w.termDicts(ref, lopts.PruneCols)
+				if err != nil {
+					return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+				}
+				lopts.PruneCols = without(lopts.PruneCols, dictNames)
+				ipNames = append(ipNames, dictNames...)
+			}
 			skip = append(skip, ipNames...)
 		}
 		lopts.NoTimes = p.dict.noTimes && inRange(ref, w.ex.opts.From, w.ex.opts.To)
+		if !lopts.NoTimes && w.needleNoTimes(ref) {
+			lopts.NoTimes, needleTimes = true, true
+		}
 		if p.dict.byName != "" {
 			if w.byDict, err = cl.LoadDict(p.dict.byName); err != nil {
 				return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
@@ -318,7 +336,12 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 		w.bv.ips = append(w.bv.ips, w.ips...)
 	}
 	w.bv.setTemplates(tmpl, pruned)
-	sel := w.selectRows(m, lo, hi)
+	nf := w.addTermDicts()
+	sel, ok := w.needleRows(m, nf, lo, hi)
+	if !ok {
+		sel = w.selectRows(m, lo, hi)
+	}
+	w.dropTermDicts(nf)
 	if err := w.bv.tv.err; err != nil {
 		return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 	}
@@ -336,6 +359,17 @@ func (w *worker) scan(ref store.BlockRef) ([]int, error) {
 			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
 		}
 		return sel, nil
+	}
+	if needleTimes {
+		// Too many rows for a row-wise load: the stages read their times.
+		tb, err := loadRef(ref, cl, []string{}, store.LoadOptions{})
+		if err == nil && len(tb.Times) != b.Rows() {
+			err = fmt.Errorf("%d times for %d rows", len(tb.Times), b.Rows())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load block %s/%s/%s: %w", ref.Partition(), ref.Source(), ref.Host(), err)
+		}
+		b.Times, lopts.NoTimes = tb.Times, false // the view reads b's
 	}
 	if tmpl != nil && (p.outAll || p.stageNeed.all || slices.Contains(p.stageNeed.names, event.FieldRaw)) {
 		// The stages read _raw: expand the selected rows.

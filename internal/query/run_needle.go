@@ -63,25 +63,10 @@ func ipTermKind(text string) (int8, uint32) {
 // which drops them without decoding.)
 func ipTerms(m matcher) bool {
 	quad, all := false, true
-	var walk func(m matcher)
-	walk = func(m matcher) {
-		switch m := m.(type) {
-		case *termMatcher:
-			all = all && m.wild == nil && m.ipKind != 0
-			quad = quad || m.ipKind == 1
-		case andMatcher:
-			for _, k := range m {
-				walk(k)
-			}
-		case orMatcher:
-			for _, k := range m {
-				walk(k)
-			}
-		case notMatcher:
-			walk(m.m)
-		}
+	for _, t := range termsOf(m, nil) {
+		all = all && t.wild == nil && t.ipKind != 0
+		quad = quad || t.ipKind == 1
 	}
-	walk(m)
 	return quad && all
 }
 
@@ -89,12 +74,30 @@ func ipTerms(m matcher) bool {
 // search decides without loading them as text: those the block stores
 // as IPv4 numbers, loaded into w.ips, and _raw when the block's refs
 // summary shows that the terms match it only inside values of names'
-// columns (rawLeftOut, needle_raw.go).
+// columns (rawLeftOut, needle_raw.go). When the terms compare one address
+// only (ipNeedle), the rows holding it are found on the stored planes
+// (store.IPv4EqualRower) and w.ips gets one column that holds the address
+// in those rows only, which the terms cannot tell from the real ones.
 func (w *worker) ipColumns(ref store.BlockRef, names []string) ([]string, error) {
 	w.ips = w.ips[:0]
+	nip := &w.nip
+	nip.hits, nip.marked = nip.hits[:0], false
 	var out []string
 	if il, ok := ref.(store.IPv4Loader); ok && w.ex.p.ipTerms {
+		er, _ := ref.(store.IPv4EqualRower)
+		addr, one := ipNeedle(w.terms())
 		for _, n := range names {
+			if one && er != nil {
+				hits, ok, err := er.IPv4EqualRows(n, addr, nip.hits, &nip.buf)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					nip.hits, nip.marked, nip.addr = hits, true, addr
+					out = append(out, n)
+				}
+				continue // not stored as IPv4 here: LoadIPv4 has nothing either
+			}
 			col, err := il.LoadIPv4(n)
 			if err != nil {
 				return nil, err
@@ -103,6 +106,9 @@ func (w *worker) ipColumns(ref store.BlockRef, names []string) ([]string, error)
 				w.ips = append(w.ips, col)
 				out = append(out, n)
 			}
+		}
+		if nip.marked {
+			w.ips = append(w.ips, nip.column(ref.Rows()))
 		}
 	}
 	left, err := w.rawLeftOut(ref, names)
@@ -113,6 +119,200 @@ func (w *worker) ipColumns(ref store.BlockRef, names []string) ([]string, error)
 		out = append(out, event.FieldRaw)
 	}
 	return out, nil
+}
+
+// needleIPs holds a worker's IPv4 columns of a block found by address
+// (ipColumns).
+type needleIPs struct {
+	addr   uint32
+	hits   []int // rows of the block holding addr in a marked column (unsorted across columns)
+	marked bool  // hits is set: a column was searched on its planes
+	addrs  []uint32
+	col    store.IPv4Column
+	buf    store.DictBuf
+}
+
+// column returns the IPv4 column of a block of rows rows holding addr in
+// the rows of hits and 0 (no address a term of ipNeedle compares) in the
+// others.
+func (n *needleIPs) column(rows int) *store.IPv4Column {
+	n.addrs = slices.Grow(n.addrs[:0], rows)[:rows]
+	clear(n.addrs)
+	for _, r := range n.hits {
+		if r < rows {
+			n.addrs[r] = n.addr
+		}
+	}
+	n.col = store.IPv4Column{Addrs: n.addrs}
+	return &n.col
+}
+
+// ipNeedle returns the address when every one of terms that is a dotted
+// quad (ipKind 1) is the same one, other than 0.0.0.0: the IPv4 columns
+// are then read by the terms only through "holds addr".
+func ipNeedle(terms []*termMatcher) (uint32, bool) {
+	var addr uint32
+	n := 0
+	for _, t := range terms {
+		if t.ipKind != 1 {
+			continue
+		}
+		if n > 0 && t.ip != addr {
+			return 0, false
+		}
+		addr = t.ip
+		n++
+	}
+	return addr, n > 0 && addr != 0
+}
+
+// needleRows returns the rows in [lo, hi) that are candidates (w.keep)
+// and match m, when m is one term whose only columns in the block are
+// those of termDicts (nf fields before them: none) and of ipColumns found
+// by address: a row can match only where such a column holds a value
+// (the rows found by address; the rows of a non-empty value), so only
+// those rows are matched. The result is valid until the next call; false:
+// select the usual way.
+func (w *worker) needleRows(m matcher, nf, lo, hi int) ([]int, bool) {
+	nip := &w.nip
+	t, ok := m.(*termMatcher)
+	if !ok || nf > 0 || w.bv.raw != nil || w.bv.tv.tmpl != nil || len(w.bv.ips) > 0 && !nip.marked || len(w.bv.ips) > 1 {
+		return nil, false
+	}
+	cand := w.sel[:0]
+	if nip.marked && t.ipKind == 1 {
+		for _, r := range nip.hits {
+			if r >= lo && r < hi {
+				cand = append(cand, r)
+			}
+		}
+	}
+	for i := range w.td.n {
+		vals := w.td.cols[i].Values
+		for r := lo; r < hi && r < len(vals); r++ {
+			if vals[r] != "" {
+				cand = append(cand, r)
+			}
+		}
+	}
+	slices.Sort(cand)
+	cand = slices.Compact(cand)
+	w.sel = cand[:0]
+	for _, r := range cand {
+		if (w.keep == nil || w.keep[r]) && t.matchRow(&w.bv, r) {
+			w.sel = append(w.sel, r)
+		}
+	}
+	return w.sel, true
+}
+
+// termDicts decides the columns of names (read only by the search's
+// terms) that the block stores as dictionaries on their distinct values
+// (store.TermDictLoader): it returns those it decided, to be left out of
+// the load. Those holding a value that a term matches are kept in w.td
+// as columns of only such values, for the terms to read (addTermDicts).
+func (w *worker) termDicts(ref store.BlockRef, names []string) ([]string, error) {
+	td := &w.td
+	td.n = 0
+	tl, ok := ref.(store.TermDictLoader)
+	if !ok || len(names) == 0 {
+		return nil, nil
+	}
+	if td.match == nil {
+		terms := w.terms()
+		td.match = func(v string) bool {
+			for _, t := range terms {
+				if t.matchString(v) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	cols, out, err := tl.LoadTermDicts(names, w.ex.p.dict.terms, td.match, td.cols[:0], nil, &td.buf)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cols {
+		if len(c.Values) != ref.Rows() {
+			return nil, fmt.Errorf("malformed block: column %q has %d values for %d rows", c.Name, len(c.Values), ref.Rows())
+		}
+	}
+	td.cols, td.n = cols, len(cols)
+	return out, nil
+}
+
+// termDictCols is a worker's columns of termDicts for the current block.
+type termDictCols struct {
+	cols  []store.Column // the block's; their Values are reused
+	n     int            // len(cols), 0 between blocks
+	buf   store.DictBuf
+	match func(string) bool // a term of the search matches
+	terms []*termMatcher    // of the search (w.terms)
+	set   bool              // terms is set
+}
+
+// terms returns the term matchers of the search.
+func (w *worker) terms() []*termMatcher {
+	td := &w.td
+	if !td.set {
+		td.terms, td.set = termsOf(w.ex.p.m, nil), true
+	}
+	return td.terms
+}
+
+// termsOf appends the term matchers of m to out.
+func termsOf(m matcher, out []*termMatcher) []*termMatcher {
+	switch m := m.(type) {
+	case *termMatcher:
+		out = append(out, m)
+	case andMatcher:
+		for _, k := range m {
+			out = termsOf(k, out)
+		}
+	case orMatcher:
+		for _, k := range m {
+			out = termsOf(k, out)
+		}
+	case notMatcher:
+		out = termsOf(m.m, out)
+	}
+	return out
+}
+
+// addTermDicts adds the columns of termDicts to the view's fields (read by
+// the terms only: no slot) and returns the number of fields before them,
+// for dropTermDicts.
+func (w *worker) addTermDicts() int {
+	bv := &w.bv
+	n := len(bv.fields)
+	for i := range w.td.n {
+		bv.fields = append(bv.fields, &w.td.cols[i])
+		bv.colSlot = append(bv.colSlot, -1)
+	}
+	return n
+}
+
+// dropTermDicts takes the columns of addTermDicts out of the view again:
+// they are not the columns' values.
+func (w *worker) dropTermDicts(n int) {
+	bv := &w.bv
+	bv.fields, bv.colSlot = bv.fields[:n], bv.colSlot[:n]
+}
+
+// needleNoTimes reports whether the search of block ref may load no
+// times (store.LoadOptions.NoTimes): the block lies inside the time range
+// (so no row is cut by time), the search reads no time, and the rows it
+// keeps are loaded row-wise (store.RowLoader), which decodes the times only
+// up to the last kept row. A block that keeps too many rows for that
+// loads its times after the search (scan).
+func (w *worker) needleNoTimes(ref store.BlockRef) bool {
+	p := w.ex.p
+	if !w.compact || !inRange(ref, w.ex.opts.From, w.ex.opts.To) || slices.Contains(p.matchNeed.names, event.FieldTime) {
+		return false
+	}
+	_, ok := ref.(store.RowLoader)
+	return ok
 }
 
 // compactShare: a block is materialized row-wise when at most one row in

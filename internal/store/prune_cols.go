@@ -6,6 +6,7 @@ package store
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -57,10 +58,34 @@ func (l *blockLoader) pruneColumns(cols, texts []string) ([]string, error) {
 				l.want[k] = false
 				l.keepPre(k, pb)
 				pruned = append(pruned, name)
+				continue
 			}
+			// A text is in the body: the load wants the column. Decode it
+			// now from a copy of the body rather than decompress it a
+			// second time (the copy outlives the loader, as a load's own
+			// body does).
+			col, err := l.decodeWanted(k, pb)
+			if err != nil {
+				return nil, err
+			}
+			l.cols[k] = col
 		}
 	}
 	return pruned, nil
+}
+
+// decodeWanted decodes block column k (not a template) from pb, its
+// decompressed body, as blockLoader.col would from the chunk: values that
+// point into a copy of the body, not into pb's scratch, which goes back
+// to the pool with the loader's.
+func (l *blockLoader) decodeWanted(k int, pb preBody) (Column, error) {
+	name := l.p.names[l.bm.cols[k].name]
+	body := strings.Clone(pb.body)
+	vals, absent, err := decodeBody(pb.kind, body, int(l.bm.rows), nil, false)
+	if err != nil {
+		return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+	}
+	return Column{Name: name, Values: vals, Absent: absent}, nil
 }
 
 // preBody decompresses the body of block column k into a scratch buffer

@@ -46,25 +46,9 @@ func markIPv4Equal(body string, rows int, addr uint32, missing bool, keep []bool
 	if len(keep) != rows {
 		return false, fmt.Errorf("%w: %d rows marked of %d", errIPv4, len(keep), rows)
 	}
-	if len(body) < 1 {
-		return false, fmt.Errorf("%w: %w", errIPv4, errShort)
-	}
-	flags, rest := body[0], body[1:]
-	if flags&^ipv4HasAbsent != 0 {
-		return false, fmt.Errorf("%w: unknown flags %#x", errIPv4, flags)
-	}
-	var bitmap string
-	n := rows
-	if flags&ipv4HasAbsent != 0 {
-		m := (rows + 7) / 8
-		if len(rest) < m {
-			return false, fmt.Errorf("%w: absence bitmap of %d bytes, want %d: %w", errIPv4, len(rest), m, errShort)
-		}
-		bitmap, rest = rest[:m], rest[m:]
-		n -= absentRows(bitmap, rows)
-	}
-	if len(rest) != 4*n {
-		return false, fmt.Errorf("%w: %d bytes of addresses for %d present rows of %d", errIPv4, len(rest), n, rows)
+	bitmap, rest, n, err := ipv4Planes(body, rows)
+	if err != nil {
+		return false, err
 	}
 	match := planesEqual(rest, n, addr, (*scratch)[:0]) // present ranks
 	*scratch = match
@@ -97,6 +81,32 @@ func markIPv4Equal(body string, rows int, addr uint32, missing bool, keep []bool
 		hit = hit || keep[i]
 	}
 	return hit, nil
+}
+
+// ipv4Planes splits a kindIPv4 body of rows values: the absence bitmap
+// ("" when every row is present), the four byte planes of the n present
+// rows' addresses.
+func ipv4Planes(body string, rows int) (bitmap, planes string, n int, err error) {
+	if len(body) < 1 {
+		return "", "", 0, fmt.Errorf("%w: %w", errIPv4, errShort)
+	}
+	flags, rest := body[0], body[1:]
+	if flags&^ipv4HasAbsent != 0 {
+		return "", "", 0, fmt.Errorf("%w: unknown flags %#x", errIPv4, flags)
+	}
+	n = rows
+	if flags&ipv4HasAbsent != 0 {
+		m := (rows + 7) / 8
+		if len(rest) < m {
+			return "", "", 0, fmt.Errorf("%w: absence bitmap of %d bytes, want %d: %w", errIPv4, len(rest), m, errShort)
+		}
+		bitmap, rest = rest[:m], rest[m:]
+		n -= absentRows(bitmap, rows)
+	}
+	if len(rest) != 4*n {
+		return "", "", 0, fmt.Errorf("%w: %d bytes of addresses for %d present rows of %d", errIPv4, len(rest), n, rows)
+	}
+	return bitmap, rest, n, nil
 }
 
 func b2u(b bool) uint32 {
@@ -190,26 +200,9 @@ const fewIPv4Rows = 16
 // row's address is at its rank among the present rows (its row less the
 // absent rows before it) in each of the four planes.
 func (l *rowLoader) fewIPv4(body string, col Column, sc *rowScratch) error {
-	rows := len(col.Values)
-	if len(body) < 1 {
-		return fmt.Errorf("%w: %w", errIPv4, errShort)
-	}
-	flags, rest := body[0], body[1:]
-	if flags&^ipv4HasAbsent != 0 {
-		return fmt.Errorf("%w: unknown flags %#x", errIPv4, flags)
-	}
-	var bitmap string
-	n := rows
-	if flags&ipv4HasAbsent != 0 {
-		m := (rows + 7) / 8
-		if len(rest) < m {
-			return fmt.Errorf("%w: absence bitmap of %d bytes, want %d: %w", errIPv4, len(rest), m, errShort)
-		}
-		bitmap, rest = rest[:m], rest[m:]
-		n -= absentRows(bitmap, rows)
-	}
-	if len(rest) != 4*n {
-		return fmt.Errorf("%w: %d bytes of addresses for %d present rows of %d", errIPv4, len(rest), n, rows)
+	bitmap, rest, n, err := ipv4Planes(body, len(col.Values))
+	if err != nil {
+		return err
 	}
 	text := slices.Grow(sc.text[:0], 15*len(l.rows))
 	for _, i := range l.rows {

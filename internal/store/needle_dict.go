@@ -1,0 +1,184 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// TermDictLoader is implemented by the BlockRefs of parts: a field
+// column that a search reads only through its terms, decided on its
+// dictionary. Load with LoadOptions.PruneCols decompresses such a
+// column's body to look for the terms' texts and, when one is there,
+// decodes all of its rows; the search then matches every row's value.
+// A dictionary column holds a few hundred distinct values in 8,192 rows:
+// matching each distinct value once and keeping only the rows of the
+// values that match costs a small part of that.
+type TermDictLoader interface {
+	// LoadTermDicts decides the columns names for a search of texts (the
+	// search's terms, as LoadOptions.PruneTexts) that reads them only
+	// through its terms; match reports whether a value matches one of
+	// the terms. It appends to decided the names it decided: those the
+	// block stores as a constant or a dictionary (or lacks); the others
+	// are to be loaded. Of the decided columns, those holding a value
+	// that a term matches are appended to cols: in every row, the row's
+	// value when the value matches, "" when it does not or the row lacks
+	// the field (a term never matches ""). Such a column the terms cannot
+	// tell from the stored one, but it does not hold the column's values.
+	// An appended column reuses the Values of the Column found past
+	// len(cols) in cols' capacity, if any; its strings are copies.
+	LoadTermDicts(names, texts []string, match func(string) bool, cols []Column, decided []string, buf *DictBuf) ([]Column, []string, error)
+}
+
+// LoadTermDicts implements TermDictLoader.
+func (r *partRef) LoadTermDicts(names, texts []string, match func(string) bool, cols []Column, decided []string, buf *DictBuf) ([]Column, []string, error) {
+	if buf == nil {
+		buf = new(DictBuf)
+	}
+	p, i := r.p, r.i
+	bm := &p.blocks[i]
+	bl := p.bloom(i)
+	cov := p.hasCoverage(bl)
+	// seen: the bodies read, by offset, and the column each gave (-1:
+	// none): an alias shares its target's body.
+	type read struct {
+		off uint64
+		col int
+	}
+	var seen []read
+	for _, name := range names {
+		if event.IsMeta(name) {
+			continue
+		}
+		c, ok := p.valueColumn(bm, name) // an alias of a dictionary column is one
+		if !ok {
+			decided = append(decided, name) // no row has the field
+			continue
+		}
+		if c.size == 0 {
+			continue
+		}
+		if kind := p.data[c.off]; kind != kindDict && kind != kindConst {
+			continue
+		}
+		decided = append(decided, name)
+		if cov && !slices.ContainsFunc(texts, func(t string) bool { return !lacksText(bl, name, t) }) {
+			continue // as pruneColumns: nothing to decompress
+		}
+		if k := slices.IndexFunc(seen, func(r read) bool { return r.off == c.off }); k >= 0 {
+			if j := seen[k].col; j >= 0 {
+				// A copy: every column of cols has Values of its own
+				// (reused for another column of a later block).
+				var vals []string
+				if len(cols) < cap(cols) {
+					vals = cols[: len(cols)+1 : len(cols)+1][len(cols)].Values
+				}
+				cols = append(cols, Column{Name: name, Values: append(vals[:0], cols[j].Values...)})
+			}
+			continue
+		}
+		ch, err := p.chunk(c)
+		if err != nil {
+			return cols, decided, err
+		}
+		kind, body, err := chunkBodyTo(ch, &buf.sc)
+		if err != nil {
+			return cols, decided, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+		}
+		var vals []string
+		if len(cols) < cap(cols) {
+			vals = cols[: len(cols)+1 : len(cols)+1][len(cols)].Values
+		}
+		col, lacks, err := termDictColumn(kind, body, int(bm.rows), texts, match, vals, &buf.dict)
+		if err != nil {
+			return cols, decided, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
+		}
+		seen = append(seen, read{c.off, -1})
+		if !lacks {
+			col.Name = name
+			seen[len(seen)-1].col = len(cols)
+			cols = append(cols, col)
+		}
+	}
+	return cols, decided, nil
+}
+
+// termDictColumn decides one column of LoadTermDicts: a kindConst or
+// kindDict body of rows rows; kept is scratch for the matching values, by
+// code. lacks is true when no value matches.
+func termDictColumn(kind byte, body string, rows int, texts []string, match func(string) bool, vals []string, kept *[]string) (col Column, lacks bool, err error) {
+	r := &reader{s: body}
+	switch kind {
+	case kindConst:
+		v := r.str()
+		if r.err == nil && r.off != len(body) {
+			r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
+		}
+		if r.err != nil {
+			return Column{}, false, fmt.Errorf("decode column: %w", r.err)
+		}
+		if !match(v) {
+			return Column{}, true, nil
+		}
+		v = strings.Clone(v)
+		vals = slices.Grow(vals[:0], rows)[:rows]
+		for i := range vals {
+			vals[i] = v
+		}
+		return Column{Values: vals}, false, nil
+	case kindDict:
+	default:
+		return Column{}, false, fmt.Errorf("decode column: kind %d is not a dictionary", kind)
+	}
+	n := r.count(1)
+	start := r.off
+	for range n {
+		r.str()
+	}
+	if r.err != nil {
+		return Column{}, false, fmt.Errorf("decode column: %w", r.err)
+	}
+	// A value that a term matches contains its text: most columns hold
+	// none of the texts anywhere in their values, as pruneColumns finds.
+	if !slices.ContainsFunc(texts, func(t string) bool { return containsFold(body[start:r.off], t) }) {
+		return Column{}, true, nil
+	}
+	keep := slices.Grow((*kept)[:0], n)[:n]
+	*kept = keep
+	hit := false
+	r.off = start
+	for j := range keep {
+		v := r.str()
+		keep[j] = ""
+		if match(v) {
+			keep[j], hit = strings.Clone(v), true
+		}
+	}
+	if !hit {
+		// The codes are left unread: the load that would decode them
+		// checks them (and the chunk's CRC held).
+		return Column{}, true, nil
+	}
+	vals = slices.Grow(vals[:0], rows)[:rows]
+	for i := range vals {
+		c := r.uvarint()
+		switch {
+		case r.err != nil:
+		case c > uint64(n):
+			r.err = fmt.Errorf("dictionary index %d out of %d", c, n)
+		case c == 0:
+			vals[i] = ""
+		default:
+			vals[i] = keep[c-1]
+		}
+	}
+	if r.err == nil && r.off != len(body) {
+		r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
+	}
+	if r.err != nil {
+		return Column{}, false, fmt.Errorf("decode column: %w", r.err)
+	}
+	return Column{Values: vals}, false, nil
+}

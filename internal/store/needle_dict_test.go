@@ -1,0 +1,216 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mamori/mamori/internal/event"
+)
+
+// refTermDict is termDictColumn by decoding every row (decodeBody).
+func refTermDict(kind byte, body string, rows int, match func(string) bool) ([]string, bool, error) {
+	vals, absent, err := decodeBody(kind, body, rows, nil, false)
+	if err != nil {
+		return nil, false, err
+	}
+	lacks := true
+	out := make([]string, rows)
+	for i, v := range vals {
+		if (absent == nil || !absent[i]) && match(v) {
+			out[i], lacks = v, false
+		}
+	}
+	return out, lacks, nil
+}
+
+// substrMatch matches values that contain one of texts, ASCII case
+// folded (what a term needs at least).
+func substrMatch(texts []string) func(string) bool {
+	return func(v string) bool {
+		return slices.ContainsFunc(texts, func(t string) bool { return containsFold(v, t) })
+	}
+}
+
+// TestTermDictColumn checks termDictColumn against decoding every row on
+// constant and dictionary bodies (packed and not) of random values, some
+// rows absent, with texts that match none, some or all values, and Values
+// reused from an earlier column.
+func TestTermDictColumn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	var reuse []string
+	var kept []string
+	for round := range 300 {
+		rows := 1 + rng.IntN(400)
+		pool := make([]string, 1+rng.IntN(40))
+		for i := range pool {
+			pool[i] = fmt.Sprintf("v%x-%s", rng.IntN(1<<20), []string{"Alpha", "beta", "GAMMA"}[rng.IntN(3)])
+		}
+		vals := make([]string, rows)
+		absent := make([]bool, rows)
+		for i := range vals {
+			if round%3 == 0 && rng.IntN(5) == 0 {
+				absent[i] = true
+				continue
+			}
+			vals[i] = pool[rng.IntN(len(pool))]
+		}
+		kind, body, err := chunkBodyTo(encodeColumn(nil, vals, absent, levelFast), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind != kindDict && kind != kindConst {
+			continue
+		}
+		texts := [][]string{{"alpha"}, {"zzz"}, {pool[0][1:4], "Gamma"}, {"-"}}[round%4]
+		match := substrMatch(texts)
+		want, wantLacks, err := refTermDict(kind, body, rows, match)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, lacks, err := termDictColumn(kind, body, rows, texts, match, reuse, &kept)
+		if err != nil || lacks != wantLacks {
+			t.Fatalf("round %d (kind %d, texts %q): lacks %v %v, want %v", round, kind, texts, lacks, err, wantLacks)
+		}
+		if !lacks {
+			if !slices.Equal(col.Values, want) || col.Absent != nil {
+				t.Fatalf("round %d (kind %d, texts %q): values\n%q\nwant\n%q", round, kind, texts, col.Values, want)
+			}
+			reuse = col.Values
+		}
+	}
+}
+
+// TestTermDictColumnBad checks damaged dictionary bodies: errors, never
+// panics, whenever the codes are read; a cut in the codes of a column no
+// text can match is not seen (the load that would decode them checks
+// them).
+func TestTermDictColumnBad(t *testing.T) {
+	vals := strings.Split("a1,b2,a1,,a1,b2,b2,a1,a1,b2,a1,b2,a1,b2,a1,b2", ",")
+	kind, body, err := chunkBodyTo(encodeColumn(nil, vals, nil, levelFast), nil)
+	if err != nil || kind != kindDict {
+		t.Fatalf("kind %d, %v", kind, err)
+	}
+	match := substrMatch([]string{"a1"})
+	var kept []string
+	for name, b := range map[string]string{
+		"empty":       "",
+		"cut values":  body[:3],
+		"cut codes":   body[:len(body)-1],
+		"trailing":    body + "\x01",
+		"code past":   body[:len(body)-1] + "\x07",
+		"many values": "\xff\xff\x03" + body[1:],
+	} {
+		if _, _, err := termDictColumn(kindDict, b, len(vals), []string{"a1"}, match, nil, &kept); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, _, err := termDictColumn(kindPlain, body, len(vals), []string{"a1"}, match, nil, &kept); err == nil {
+		t.Error("a plain body: no error")
+	}
+	if _, _, err := termDictColumn(kindConst, "\x05ab", 3, []string{"a"}, match, nil, &kept); err == nil {
+		t.Error("a cut constant: no error")
+	}
+	if _, lacks, err := termDictColumn(kindDict, body[:len(body)-1], len(vals), []string{"zz"}, substrMatch([]string{"zz"}), nil, &kept); err != nil || !lacks {
+		t.Errorf("cut codes, no text: lacks %v, %v", lacks, err)
+	}
+}
+
+// FuzzTermDictColumn compares termDictColumn with decoding every row on
+// arbitrary bodies: no panic; when both succeed, the same rows; an error
+// of the decode is one of termDictColumn too unless no value matches.
+// (A column kept for a matching value that no row has holds only "".)
+func FuzzTermDictColumn(f *testing.F) {
+	_, body, _ := chunkBodyTo(encodeColumn(nil, strings.Split("a1,b2,a1,,a1,b2,b2,a1", ","), nil, levelFast), nil)
+	f.Add([]byte(body), true, uint8(8), "a1")
+	f.Add([]byte("\x02ab"), false, uint8(3), "b")
+	f.Add([]byte("\x020B"), false, uint8(0), "0") // no rows
+	f.Fuzz(func(t *testing.T, body []byte, dict bool, rows uint8, text string) {
+		kind := kindConst
+		if dict {
+			kind = kindDict
+		}
+		match := substrMatch([]string{text})
+		want, wantLacks, werr := refTermDict(kind, string(body), int(rows), match)
+		var kept []string
+		col, lacks, err := termDictColumn(kind, string(body), int(rows), []string{text}, match, nil, &kept)
+		switch {
+		case err == nil && werr == nil:
+			// A value that no row has may leave a column of "" only:
+			// the same to the terms as lacks.
+			if lacks && !wantLacks || !lacks && !slices.Equal(col.Values, want) {
+				t.Fatalf("lacks %v %q, want %v %q", lacks, col.Values, wantLacks, want)
+			}
+		case err != nil && werr == nil:
+			t.Fatalf("error %v; the decode has none", err)
+		case err == nil && werr != nil && !lacks:
+			t.Fatalf("no error, the decode's %v", werr)
+		}
+	})
+}
+
+// TestLoadTermDicts checks the columns a part decides on their
+// dictionaries against a full load: constant, dictionary and absent
+// columns decided, others left to the load; the kept columns hold the
+// matching rows' values and "" elsewhere.
+func TestLoadTermDicts(t *testing.T) {
+	rows := dictRows(2048)
+	for i, e := range rows {
+		e.Fields = append(e.Fields, event.Field{Name: "msg", Value: fmt.Sprintf("note %d of user%d", i, i%300)},
+			event.Field{Name: "user.name", Value: fmt.Sprintf("user%d", i%300)}) // an alias of user
+	}
+	p := loadTestPart(t, rows, 1024)
+	if !slices.ContainsFunc(p.blocks[0].cols, func(c colMeta) bool { return p.names[c.name] == "user.name" && p.isAlias(c) }) {
+		t.Fatal("user.name is not stored as an alias: the test misses a case")
+	}
+	names := []string{"app", "outcome", "user", "user.name", "port", "rare", "msg", "missing"}
+	var cols []Column
+	var buf DictBuf
+	for _, texts := range [][]string{{"sshd"}, {"user29"}, {"ailu", "only-here"}, {"zzz"}} {
+		match := substrMatch(texts)
+		for blk := range p.blocks {
+			full, err := p.loadBlock(blk, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var decided []string
+			cols, decided, err = (&partRef{p: p, i: blk}).LoadTermDicts(names, texts, match, cols[:0], nil, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range names {
+				fc := full.Column(n)
+				c, ok := p.valueColumn(&p.blocks[blk], n)
+				isDict := !ok // absent from the block: decided
+				if ok {
+					kind := p.data[c.off]
+					isDict = kind == kindDict || kind == kindConst
+				}
+				if slices.Contains(decided, n) != isDict {
+					t.Fatalf("block %d, texts %q: %s decided %v", blk, texts, n, slices.Contains(decided, n))
+				}
+				k := slices.IndexFunc(cols, func(c Column) bool { return c.Name == n })
+				var want []string
+				if fc != nil {
+					want = make([]string, len(fc.Values))
+					for i, v := range fc.Values {
+						if fc.Has(i) && match(v) {
+							want[i] = v
+						}
+					}
+				}
+				hits := slices.ContainsFunc(want, func(v string) bool { return v != "" })
+				switch {
+				case !isDict && k >= 0:
+					t.Fatalf("block %d: %s kept, not decided", blk, n)
+				case isDict && hits != (k >= 0):
+					t.Fatalf("block %d, texts %q: %s kept %v, want %v", blk, texts, n, k >= 0, hits)
+				case k >= 0 && !slices.Equal(cols[k].Values, want):
+					t.Fatalf("block %d, texts %q: %s\n%q\nwant\n%q", blk, texts, n, cols[k].Values, want)
+				}
+			}
+		}
+	}
+}
