@@ -297,8 +297,8 @@ func (bv *blockView) valueCols(tf *tmplFinder, sk string, id int, e *skelMemo) b
 
 // farEnds narrows ends, the splits of a junction at the reference after
 // piece left = t[start:q], to those whose match may get through the hole
-// before left too; with cheap, only when that hole is no column (its
-// value is at hand or it is a variable).
+// before left too; with cheap, a column's hole is asked only what its
+// coverage keys tell (farColumnCheap), not its stored bytes.
 func (bv *blockView) farEnds(tf *tmplFinder, t string, start int, left string, ends uint64, lit, cheap bool) uint64 {
 	keep := ends
 	for e := ends &^ (1 << 63); e != 0; e &= e - 1 {
@@ -311,7 +311,10 @@ func (bv *blockView) farEnds(tf *tmplFinder, t string, start int, left string, e
 			return ends
 		}
 		if cheap && code >= store.TemplateColumn0 {
-			return ends
+			if !bv.farColumnCheap(tf, code, s-len(left), p, open, true) {
+				keep &^= 1 << s
+			}
+			continue
 		}
 		if !bv.farHole(tf, code, s-len(left), p, open, lit, true) {
 			keep &^= 1 << s
@@ -335,13 +338,32 @@ func (bv *blockView) farStarts(tf *tmplFinder, t string, next int, right string,
 			return starts
 		}
 		if cheap && code >= store.TemplateColumn0 {
-			return starts
+			if !bv.farColumnCheap(tf, code, s+len(right), p, open, false) {
+				keep &^= 1 << s
+			}
+			continue
 		}
 		if !bv.farHole(tf, code, s+len(right), p, open, lit, false) {
 			keep &^= 1 << s
 		}
 	}
 	return keep
+}
+
+// farColumnCheap is farHole for the hole of a column without reading
+// the column's stored bytes: false only when no value of the column can
+// contain its part of the term (the coverage keys say it lacks one of
+// the part's non-word bytes, see lacks) and no proper part of it leads
+// through p (shortThrough). So a split whose far side needs a space in a
+// column of user names or paths is dropped before any body is
+// decompressed for the near side (joinsByText).
+func (bv *blockView) farColumnCheap(tf *tmplFinder, code byte, s int, p string, open, back bool) bool {
+	k := int(code - store.TemplateColumn0)
+	t := tf.term
+	if back {
+		return tf.shortThrough(s, p, open, true) || !bv.lacks(k, t[:s])
+	}
+	return tf.shortThrough(s, p, open, false) || !bv.lacks(k, t[s:])
 }
 
 // farHole reports whether the hole with the given code may hold the end
