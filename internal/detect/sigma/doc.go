@@ -15,11 +15,13 @@
 // the event's shape, see pipelines/default.yml; the result is cached per
 // combination of routing field values, routecache.go), a literal prefilter
 // selects the candidate rules (prefilter.go: needles keyed by field slot,
-// found by one anchor matcher per slot over the case-folded value,
+// found by one matcher per slot over the case-folded value,
 // whole-value needles by a map lookup, keyword needles by one matcher per
-// combination of the event's routes, which probes only every few bytes
-// when all its needles are long (stride.go), or searched for directly when
-// there are only a few), and only those are evaluated exactly (node.go,
+// combination of the event's routes; a matcher probes only every few
+// bytes when its needles allow it (stride.go: 4-byte windows of the long
+// needles, 2-byte ones of a few short ones), else slides byte by byte
+// (anchor.go), and a few keyword needles are searched for directly), and
+// only those are evaluated exactly (node.go,
 // match.go; a regular expression first needs the longest run of one byte
 // class every match holds, regexrun.go). What the scan finds in a value is
 // cached per (slot, value), with the results of the costlier leaves

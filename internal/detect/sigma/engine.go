@@ -58,7 +58,11 @@ type Engine struct {
 	// routeKeys are the routing cache's keys for events without and with
 	// a channel; volatileAlt marks the alternatives checked on every event
 	// (routecache.go).
-	routeKeys   [2]routeKeySpec
+	routeKeys [2]routeKeySpec
+	// slotFlags marks, per slot, what load lists the slot for when an
+	// event sets it: flagKey (in either routing key: state.keySlots),
+	// flagNeedles (it has field needles: state.needleSlots).
+	slotFlags   []uint8
 	volatileAlt []bool
 	memos       int // memoNodes (routing conditions) in the alternatives
 	chanSlot    int32
@@ -201,6 +205,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	e.buildSlotRoutes()
 	e.buildRouteCache()
 	e.buildPrefilter(needles)
+	e.buildSlotFlags()
 	e.linkNeedles()
 	switch e.vcEntries = opts.ValueCache; {
 	case e.vcEntries == 0:
@@ -574,6 +579,8 @@ type state struct {
 	checked   []uint32     // per matcher pattern: scan token when last verified
 	kws       []*kwMatcher // keyword matchers of the event's alternatives
 	kwKey     []byte       // scratch: the key of a merged keyword matcher
+	lastKWs   []*kwMatcher // the matchers kwFor merged last (in the event's order)
+	lastKW    *kwMatcher   // what it gave for them
 	memoGen   []uint32     // per memoNode: gen when evaluated
 	memoVal   []bool       // per memoNode: its value (valid when memoGen == gen)
 	// keyGen is, per needle key, the gen when the key was seen in this
@@ -592,9 +599,8 @@ type state struct {
 	cache      map[string]cachedName // event field name -> slot (-1: none)
 	lastName   string                // the cache's copy of the name slotOf last resolved
 	// given, when set, lists the event fields with a slot (matchSlots);
-	// live is then that list (else nil), and noSlots a run of -1.
+	// noSlots is a run of -1.
 	given   *fieldSlots
-	live    []liveField
 	noSlots []int32
 	// kwDone is, per event field, the gen when the prefilter scanned it
 	// for keyword needles along with its field needles.
@@ -602,15 +608,20 @@ type state struct {
 	// guesses are the field-slot guess tables of recent event shapes
 	// (fieldguess.go).
 	guesses     [shapeGuesses]shapeGuess
-	guessMisses int // fields whose slot was not guessed (for tests)
+	lastGuess   *shapeGuess // the table the last event used (nil: none yet)
+	guessMisses int         // fields whose slot was not guessed (for tests)
 	// routes caches routing results by routing key (routecache.go);
 	// routeKey is the current event's key; volList collects the volatile
 	// alternatives route checks while recordVol is set.
-	routes    map[string]routeEntry
-	routeKey  []byte
-	keyPos    []int32 // scratch: the routing key's slots the event has (positions)
-	volList   []int32
-	recordVol bool
+	routes   map[string]routeEntry
+	routeKey []byte
+	keyPos   []int32 // scratch: the routing key's slots the event has (positions)
+	keySlots []int32 // the slots of either routing key the event sets (load)
+	// needleSlots are the slots with field needles the event sets, in the
+	// order of the fields that set them (load).
+	needleSlots []int32
+	volList     []int32
+	recordVol   bool
 }
 
 func (e *Engine) newState() *state {

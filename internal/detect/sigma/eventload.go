@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -16,6 +17,7 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	st.ev = ev
 	st.fieldSlot = st.fieldSlot[:0]
 	st.extra = st.extra[:0]
+	st.keySlots, st.needleSlots = st.keySlots[:0], st.needleSlots[:0]
 	n := len(ev.Fields) + len(e.metaSlots)
 	if cap(st.lowGen) < n {
 		st.lowGen = make([]uint32, n, n+n/2)
@@ -27,14 +29,12 @@ func (e *Engine) load(st *state, ev *event.Event) {
 	}
 	st.kwDone = st.kwDone[:n]
 	size := len(ev.Raw) + len(ev.Source) + len(ev.Category)
-	st.live = nil
 	if g := st.given; g != nil {
 		nf := len(ev.Fields)
 		for len(st.noSlots) < nf {
 			st.noSlots = append(st.noSlots, -1)
 		}
 		st.fieldSlot = append(st.fieldSlot, st.noSlots[:nf]...)
-		st.live = g.live
 		size += g.size
 		for _, l := range g.live {
 			st.fieldSlot[l.field] = l.slot
@@ -42,6 +42,9 @@ func (e *Engine) load(st *state, ev *event.Event) {
 				st.setGen[l.slot] = st.gen
 				st.vals[l.slot] = ev.Fields[l.field].Value
 				st.slotField[l.slot] = l.field
+				if f := e.slotFlags[l.slot]; f != 0 {
+					st.listSlot(l.slot, f)
+				}
 			}
 		}
 	} else {
@@ -57,27 +60,43 @@ func (e *Engine) load(st *state, ev *event.Event) {
 // (fieldguess.go) and the name cache; size grows by the values' lengths.
 func (e *Engine) loadGuessed(st *state, ev *event.Event, size *int) {
 	g := st.guessFor(ev)
-	for i := range ev.Fields {
-		f := &ev.Fields[i]
-		*size += len(f.Value)
+	fields := ev.Fields
+	// The hot loop works on locals: fieldSlot written by index, the
+	// guess table's names and slots of equal length, the size summed in a
+	// register (about half the instructions of appending per field).
+	base := len(st.fieldSlot)
+	st.fieldSlot = slices.Grow(st.fieldSlot, len(fields))[:base+len(fields)]
+	fs := st.fieldSlot[base:]
+	names := g.names
+	slots := g.slots[:len(names)]
+	setGen, gen, flags := st.setGen, st.gen, e.slotFlags
+	total := 0
+	for i := range fields {
+		f := &fields[i]
+		total += len(f.Value)
 		var slot int32
 		// Fast path: the name seen at this position in the last event
 		// of this shape.
-		if i < len(g.names) && sameString(g.names[i], f.Name) {
-			slot = g.slots[i]
+		if i < len(names) && sameString(names[i], f.Name) {
+			slot = slots[i]
 		} else {
 			slot = e.slotOf(st, f.Name)
 			g.remember(i, st.lastName, slot)
+			names, slots = g.names, g.slots[:len(g.names)]
 			st.guessMisses++
 		}
-		st.fieldSlot = append(st.fieldSlot, slot)
-		if slot >= 0 && st.setGen[slot] != st.gen {
-			st.setGen[slot] = st.gen
+		fs[i] = slot
+		if slot >= 0 && setGen[slot] != gen {
+			setGen[slot] = gen
 			st.vals[slot] = f.Value
 			st.slotField[slot] = int32(i)
+			if f := flags[slot]; f != 0 {
+				st.listSlot(slot, f)
+			}
 		}
 	}
-	if len(ev.Fields) > 0 && g.first == "" {
+	*size += total
+	if len(fields) > 0 && g.first == "" {
 		g.first = g.names[0] // equal to ev.Fields[0].Name, kept by the cache
 	}
 }
@@ -94,7 +113,20 @@ func (e *Engine) loadMeta(st *state, ev *event.Event) {
 			st.setGen[slot] = st.gen
 			st.vals[slot] = meta
 			st.slotField[slot] = int32(j)
+			if f := e.slotFlags[slot]; f != 0 {
+				st.listSlot(slot, f)
+			}
 		}
+	}
+}
+
+// listSlot lists a slot the event just set by its flags (slotFlags).
+func (st *state) listSlot(s int32, f uint8) {
+	if f&flagKey != 0 {
+		st.keySlots = append(st.keySlots, s)
+	}
+	if f&flagNeedles != 0 {
+		st.needleSlots = append(st.needleSlots, s)
 	}
 }
 

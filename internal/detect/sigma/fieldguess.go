@@ -35,11 +35,17 @@ func (st *state) guessFor(ev *event.Event) *shapeGuess {
 	if n > 0 {
 		first = ev.Fields[0].Name
 	}
+	// Events of one source come in batches: the last table is tried first.
+	if g := st.lastGuess; g != nil && g.n == n && g.used != 0 && sameString(g.first, first) {
+		g.used = st.gen
+		return g
+	}
 	var victim, like, last *shapeGuess
 	for i := range st.guesses {
 		g := &st.guesses[i]
 		if g.n == n && g.used != 0 && sameString(g.first, first) {
 			g.used = st.gen
+			st.lastGuess = g
 			return g
 		}
 		if victim == nil || g.used < victim.used {
@@ -61,6 +67,7 @@ func (st *state) guessFor(ev *event.Event) *shapeGuess {
 	}
 	// first is set by load once field 0 is resolved (the cache's copy).
 	victim.n, victim.first, victim.used = n, "", st.gen
+	st.lastGuess = victim
 	return victim
 }
 

@@ -121,7 +121,7 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 	}
 	for s, ls := range lits {
 		if len(ls) > 0 {
-			pf.slotAC[s] = newAnchorMatcher(ls)
+			pf.slotAC[s] = newAnchorMatcher(ls).withStride()
 			pf.maxPats = max(pf.maxPats, len(ls))
 		}
 	}
@@ -129,6 +129,26 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 		pf.hasNeedles[s] = pf.exact[s] != nil || pf.slotAC[s] != nil
 	}
 	e.buildKeywordMatchers()
+}
+
+// Slot flags (Engine.slotFlags).
+const (
+	flagKey     = 1 << iota // the slot is in a routing key
+	flagNeedles             // the slot has field needles
+)
+
+// buildSlotFlags sets Engine.slotFlags (after the routing keys and the
+// prefilter are built).
+func (e *Engine) buildSlotFlags() {
+	e.slotFlags = make([]uint8, len(e.slots))
+	for s := range e.slotFlags {
+		if e.routeKeys[0].pos[s] >= 0 || e.routeKeys[1].pos[s] >= 0 {
+			e.slotFlags[s] |= flagKey
+		}
+		if e.pf.hasNeedles[s] {
+			e.slotFlags[s] |= flagNeedles
+		}
+	}
 }
 
 // kwMatcher finds keyword needles (in every value and the raw text).
@@ -161,6 +181,19 @@ func (e *Engine) kwFor(st *state, ms []*kwMatcher) *kwMatcher {
 	if len(ms) == 1 {
 		return ms[0]
 	}
+	// Events come in runs of one source: the last event's list (in its
+	// alternatives' order) gives the same matcher without the sort, the
+	// key and the shared map's lookup.
+	if st.lastKW != nil && slices.Equal(ms, st.lastKWs) {
+		return st.lastKW
+	}
+	st.lastKWs = append(st.lastKWs[:0], ms...)
+	st.lastKW = e.mergedKW(st, ms)
+	return st.lastKW
+}
+
+// mergedKW is kwFor without the scratch space's memo of the last list.
+func (e *Engine) mergedKW(st *state, ms []*kwMatcher) *kwMatcher {
 	slices.SortFunc(ms, func(a, b *kwMatcher) int { return cmp.Compare(a.id, b.id) })
 	st.kwKey = st.kwKey[:0]
 	for _, m := range ms {
@@ -360,6 +393,10 @@ func (e *Engine) scan(st *state) {
 	var kw *kwMatcher
 	if len(st.kws) > 0 {
 		kw = e.kwFor(st, st.kws)
+		if len(st.checked) < len(kw.keys) {
+			// A merged matcher another scratch space built.
+			st.checked = make([]uint32, len(kw.keys))
+		}
 	}
 	if st.vcache == nil && e.vcEntries > 0 {
 		st.vcache = newValueCache(e.vcEntries)
@@ -378,18 +415,9 @@ func (e *Engine) scan(st *state) {
 	// Field needles: only the field that set a slot is the slot's value,
 	// and only a slot with field needles is scanned for them (keyword
 	// needles along: see scanNeedles). Then keyword needles in the rest.
-	if st.live != nil {
-		for _, l := range st.live {
-			if pf.hasNeedles[l.slot] && st.slotField[l.slot] == l.field {
-				e.scanNeedles(st, l.field, l.slot, kw, kwc)
-			}
-		}
-	} else {
-		for j, s := range st.fieldSlot {
-			if s >= 0 && pf.hasNeedles[s] && st.slotField[s] == int32(j) {
-				e.scanNeedles(st, int32(j), s, kw, kwc)
-			}
-		}
+	// load listed them (needleSlots), in field order.
+	for _, s := range st.needleSlots {
+		e.scanNeedles(st, st.slotField[s], s, kw, kwc)
 	}
 	// A raw text scanned folded (ASCII, or rawFoldOK) covers every value
 	// whose memory lies in it, rune boundaries or not (see inText).
@@ -409,8 +437,11 @@ func (e *Engine) scan(st *state) {
 				v = st.extra[j-len(fields)]
 			}
 			switch {
+			case folded && inText(raw, v):
+				// Keyword needles: found by the scan of the raw text (a
+				// Winlogbeat line's values mostly lie in it: tested first).
 			case shorterThan(v, minLen):
-			case raw != "" && (folded && inText(raw, v) || !folded && within(raw, v)):
+			case raw != "" && !folded && within(raw, v):
 				// Keyword needles: found by the scan of the raw text.
 			case few:
 				e.scanFew(st, kw, int32(j), v)
@@ -554,8 +585,8 @@ func shorterThan(v string, n int) bool {
 	return isASCII(v)
 }
 
-// isASCII reports whether s has only ASCII bytes (eight at a time; the
-// tail by one more word that overlaps the last one, or by four).
+// isASCII reports whether s has only ASCII bytes (sixteen at a time; the
+// tail by one more word that overlaps the last ones, or by four).
 func isASCII(s string) bool {
 	const hi = 0x8080808080808080
 	n := len(s)
@@ -570,12 +601,16 @@ func isASCII(s string) bool {
 		}
 		return true
 	}
-	for i := 0; i+8 <= n; i += 8 {
-		if load64(s, i)&hi != 0 {
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		if (wordAt(s, i)|wordAt(s, i+8))&hi != 0 {
 			return false
 		}
 	}
-	return load64(s, n-8)&hi == 0
+	if i+8 <= n && wordAt(s, i)&hi != 0 {
+		return false
+	}
+	return wordAt(s, n-8)&hi == 0
 }
 
 // scanKeywords scans text for m's needles; fold says text is ASCII and not

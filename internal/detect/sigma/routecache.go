@@ -215,13 +215,13 @@ func (e *Engine) routeKey(st *state, dst []byte) []byte {
 	}
 	dst = append(dst, byte(k))
 	spec := &e.routeKeys[k]
-	pos, gen := spec.pos, st.gen
+	// The set slots of either key, as load found them (the field that
+	// set each: the one routing reads).
+	pos := spec.pos
 	have := st.keyPos[:0]
-	for j, s := range st.fieldSlot {
-		if s >= 0 {
-			if p := pos[s]; p >= 0 && st.slotField[s] == int32(j) && st.setGen[s] == gen {
-				have = append(have, p)
-			}
+	for _, s := range st.keySlots {
+		if p := pos[s]; p >= 0 {
+			have = append(have, p)
 		}
 	}
 	// Insertion sort: a handful of positions, often in order already.

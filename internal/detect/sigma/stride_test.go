@@ -42,8 +42,11 @@ func TestStrideMatcher(t *testing.T) {
 	} {
 		strideSame(t, kw, text)
 	}
-	if newStrideMatcher([]string{"abcd", "sekurlsa::"}) != nil || newStrideMatcher([]string{"abcde"}) == nil {
-		t.Error("a 4-byte needle allows no stride, a 5-byte one a stride of 2")
+	if m := newStrideMatcher([]string{"abcd", "sekurlsa::"}); m == nil || m.step != 3 || m.short.bits == nil {
+		t.Errorf("a 4-byte needle beside long ones: %+v, want a stride of 3 with a short tier", m)
+	}
+	if newStrideMatcher([]string{"ab", "sekurlsa::"}) != nil || newStrideMatcher([]string{"abcde"}) == nil {
+		t.Error("a 2-byte needle allows no stride, a 5-byte one a stride of 2")
 	}
 	if m := newStrideMatcher([]string{"0123456789abcdef0123"}); m == nil || m.step != maxStride {
 		t.Errorf("step of a long needle: %+v, want %d", m, maxStride)
@@ -54,14 +57,14 @@ func TestStrideMatcher(t *testing.T) {
 	word := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = "abAB:\\"[r.IntN(6)]
+			b[i] = "abAB:\\|@`"[r.IntN(9)] // bytes the case merge maps together too
 		}
 		return string(b)
 	}
 	for range 2000 {
 		needles := make([]string, 1+r.IntN(6))
 		for i := range needles {
-			needles[i] = strings.ToLower(word(6 + r.IntN(8)))
+			needles[i] = strings.ToLower(word(3 + r.IntN(11))) // short tiers too
 		}
 		text := word(r.IntN(40))
 		if r.IntN(2) == 0 {
@@ -108,18 +111,34 @@ func TestShorterThan(t *testing.T) {
 	}
 }
 
-// TestLowerASCII4 compares the four-bytes-at-once lower-casing with the
-// table on every ASCII byte in every position.
-func TestLowerASCII4(t *testing.T) {
-	for b := 0; b < 0x80; b++ {
-		for pos := 0; pos < 4; pos++ {
-			w := [4]byte{'A', 'z', '@', '['}
-			w[pos] = byte(b)
-			v := uint32(w[0])<<24 | uint32(w[1])<<16 | uint32(w[2])<<8 | uint32(w[3])
-			want := uint32(asciiLower[w[0]])<<24 | uint32(asciiLower[w[1]])<<16 | uint32(asciiLower[w[2]])<<8 | uint32(asciiLower[w[3]])
-			if got := lowerASCII4(v); got != want {
-				t.Fatalf("lowerASCII4(%08x) = %08x, want %08x", v, got, want)
+// TestCaseMerge checks what the stride matcher's window lookup relies
+// on: every byte merges (or 0x20) to what its ASCII lower case merges to,
+// so a window of text not lower-cased yet finds its needle's window.
+func TestCaseMerge(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		if c := byte(b); c|0x20 != asciiLower[c]|0x20 {
+			t.Fatalf("byte %#x merges to %#x, its lower case %#x to %#x", c, c|0x20, asciiLower[c], asciiLower[c]|0x20)
+		}
+	}
+	if got, want := word32At(`AbC\`, 0)|caseMerge, leWindow(`abc\`); got != want {
+		t.Errorf("merged window %#x, needle window %#x", got, want)
+	}
+}
+
+// TestIsASCII checks the word-wise test against a byte loop for every
+// length up to 48 with one high byte at every position (and none).
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 48; n++ {
+		b := []byte(strings.Repeat("a", n))
+		if !isASCII(string(b)) {
+			t.Fatalf("length %d, all ASCII: false", n)
+		}
+		for i := range b {
+			b[i] = 0x80
+			if isASCII(string(b)) {
+				t.Fatalf("length %d, high byte at %d: true", n, i)
 			}
+			b[i] = 'a'
 		}
 	}
 }
