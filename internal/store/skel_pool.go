@@ -249,7 +249,7 @@ func (sp *partPool) resolve(idx []uint32, dst []string) error {
 			lo = i - uint32(k)
 			hi = lo + uint32(len(texts))
 		}
-		dst[j] = texts[i-lo]
+		dst[j] = texts[i-lo] // #nosec G602 -- i is in [lo, hi) and hi-lo == len(texts)
 	}
 	return nil
 }
