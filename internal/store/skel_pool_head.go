@@ -119,29 +119,37 @@ func (sb *skelBlock) decodePooled(data []byte, n uint64, rows int, pool *partPoo
 	return sb.readIDs(ids, rows)
 }
 
-// readIDs reads rows ids (uvarint each) that fill ids.
+// readIDs reads rows ids (uvarint each) that fill ids. Ids of one or
+// two bytes (blocks of up to 16,383 skeletons) are read inline.
 func (sb *skelBlock) readIDs(ids string, rows int) error {
 	sb.ids = growTo(sb.ids, rows)
+	out := sb.ids[:rows]
 	ns := uint64(len(sb.skels))
-	r := reader{s: ids}
-	for i := range rows {
+	off := 0
+	for i := range out {
 		var id uint64
-		if r.off < len(ids) && ids[r.off] < 0x80 {
-			id = uint64(ids[r.off])
-			r.off++
-		} else {
+		switch {
+		case off < len(ids) && ids[off] < 0x80:
+			id = uint64(ids[off])
+			off++
+		case off+1 < len(ids) && ids[off+1] < 0x80:
+			id = uint64(ids[off]&0x7f) | uint64(ids[off+1])<<7
+			off += 2
+		default:
+			r := reader{s: ids, off: off}
 			id = r.uvarint()
+			if r.err != nil {
+				return fmt.Errorf("%w: %w", errSkeleton, r.err)
+			}
+			off = r.off
 		}
-		if r.err == nil && id > ns {
-			r.err = fmt.Errorf("skeleton %d out of %d", id, ns)
+		if id > ns {
+			return fmt.Errorf("%w: skeleton %d out of %d", errSkeleton, id, ns)
 		}
-		if r.err != nil {
-			return fmt.Errorf("%w: %w", errSkeleton, r.err)
-		}
-		sb.ids[i] = uint32(id)
+		out[i] = uint32(id)
 	}
-	if r.off != len(ids) {
-		return fmt.Errorf("%w: %d trailing bytes", errSkeleton, len(ids)-r.off)
+	if off != len(ids) {
+		return fmt.Errorf("%w: %d trailing bytes", errSkeleton, len(ids)-off)
 	}
 	return nil
 }
