@@ -187,13 +187,7 @@ func (bv *blockView) skelHole(tf *tmplFinder, t string, i, start, q, next int, l
 	}
 	// A match across an edge of the value: ask the value only when the
 	// text next to it could go on with the term.
-	var ends, starts uint64
-	if len(left) > 0 {
-		ends = tf.endSplits(left, start > 0)
-	}
-	if len(right) > 0 {
-		starts = tf.startSplits(right, next >= 0)
-	}
+	ends, starts := tf.edgeSplits(left, right, start > 0, next >= 0)
 	if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, t, start, q, next, lit) {
 		return tmplMaybe
 	}

@@ -91,13 +91,7 @@ func (bv *blockView) quickScan(tf *tmplFinder, t string, i int, skel, lit bool, 
 		if m >= 2 {
 			// A match across an edge of the value: ask the value only
 			// when the text next to it could go on with the term.
-			var ends, starts uint64
-			if len(left) > 0 {
-				ends = tf.endSplits(left, start > 0)
-			}
-			if len(right) > 0 {
-				starts = tf.startSplits(right, next >= 0)
-			}
+			ends, starts := tf.edgeSplits(left, right, start > 0, next >= 0)
 			if ends|starts != 0 && bv.joins(tf, code, i, ends, starts, t, start, q, next, lit) {
 				if holes == nil {
 					return tmplMaybe

@@ -225,6 +225,20 @@ func (tf *tmplFinder) straddles(p string, openL, openR bool) bool {
 	return (openR && tf.endSplits(p, openL) != 0) || (openL && tf.startSplits(p, openR) != 0)
 }
 
+// edgeSplits returns the splits of a match across the edges of a hole
+// between pieces left and right: endSplits of left (openL: a hole lies
+// before it) and startSplits of right (openR: one lies after it), 0 for
+// an empty piece.
+func (tf *tmplFinder) edgeSplits(left, right string, openL, openR bool) (ends, starts uint64) {
+	if len(left) > 0 {
+		ends = tf.endSplits(left, openL)
+	}
+	if len(right) > 0 {
+		starts = tf.startSplits(right, openR)
+	}
+	return ends, starts
+}
+
 // endSplits returns the splits k (1 <= k < len(term)) at which a match
 // may start in non-empty piece p (or before it, when openL) and run into
 // the value after p: p[len-l:] is term[k-l:k]. Bit k is set for split k;
