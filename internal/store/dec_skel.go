@@ -40,10 +40,11 @@ type skelBlock struct {
 var skelPool = sync.Pool{New: func() any { return new(skelBlock) }}
 
 // decodeSkeletonHead decodes the head of kindSkeleton chunk ch (CRC
-// checked) of rows rows.
-func decodeSkeletonHead(ch []byte, rows int) (*skelBlock, error) {
+// checked) of rows rows; pool is the pool of the chunk's part (nil: none),
+// which a pooled head names.
+func decodeSkeletonHead(ch []byte, rows int, pool *partPool) (*skelBlock, error) {
 	sb := skelPool.Get().(*skelBlock)
-	if err := sb.decodeHead(ch, rows); err != nil {
+	if err := sb.decodeHead(ch, rows, pool); err != nil {
 		sb.release()
 		return nil, fmt.Errorf("decode column: %w", err)
 	}
@@ -56,7 +57,7 @@ func (sb *skelBlock) scratch() *colScratch {
 	return sc
 }
 
-func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
+func (sb *skelBlock) decodeHead(ch []byte, rows int, pool *partPool) error {
 	kind, body, err := chunkBodyTo(ch, sb.scratch())
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func (sb *skelBlock) decodeHead(ch []byte, rows int) error {
 		if k <= 0 || n > maxChunkBytes {
 			return fmt.Errorf("skeleton head: %w: body length", errHead)
 		}
-		if err := sb.decodePooled(headCh[2+k:], n, rows, poolOf(ch)); err != nil {
+		if err := sb.decodePooled(headCh[2+k:], n, rows, pool); err != nil {
 			return fmt.Errorf("skeleton head: %w", err)
 		}
 		return nil
@@ -291,7 +292,7 @@ func (sb *skelBlock) release() {
 // released.
 func (l *blockLoader) decodeSkeletons(ch []byte) ([]string, []bool, error) {
 	rows := int(l.bm.rows)
-	sb, err := decodeSkeletonHead(ch, rows)
+	sb, err := decodeSkeletonHead(ch, rows, l.p.pool)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -139,7 +139,7 @@ func skelChunk(templates []string) ([]byte, bool) {
 
 // decodeSkelChunk decodes a skeleton chunk of rows rows into templates.
 func decodeSkelChunk(ch []byte, rows int) ([]string, []bool, error) {
-	sb, err := decodeSkeletonHead(ch, rows)
+	sb, err := decodeSkeletonHead(ch, rows, nil)
 	if err != nil {
 		return nil, nil, err
 	}

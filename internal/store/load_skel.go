@@ -24,12 +24,12 @@ func (l *rowLoader) skeletons(ch []byte) (Column, error) {
 		// A grouped head: only the listed rows' frames.
 		sb := skelPool.Get().(*skelBlock)
 		defer sb.release()
-		if err := sb.decodeGroupedRows(head, vars, int(l.bm.rows), l.rows); err != nil {
+		if err := sb.decodeGroupedRows(head, vars, int(l.bm.rows), l.rows, l.p.pool); err != nil {
 			return Column{}, fmt.Errorf("decode column: skeleton head: %w", err)
 		}
 		return l.skeletonsOf(sb)
 	}
-	sb, err := decodeSkeletonHead(ch, int(l.bm.rows))
+	sb, err := decodeSkeletonHead(ch, int(l.bm.rows), l.p.pool)
 	if err != nil {
 		return Column{}, err
 	}

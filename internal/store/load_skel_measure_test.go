@@ -67,7 +67,7 @@ func TestSkelFramesReport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sb, err := decodeSkeletonHead(ch, rows)
+		sb, err := decodeSkeletonHead(ch, rows, pr.p.pool)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -68,7 +68,7 @@ func TestRawRefsReport(t *testing.T) {
 			if ch[0] != kindSkeleton {
 				continue
 			}
-			sb, err := decodeSkeletonHead(ch, int(bm.rows))
+			sb, err := decodeSkeletonHead(ch, int(bm.rows), pr.p.pool)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestRawRefsReport(t *testing.T) {
 			}
 			sb.release()
 			var ns needleScratch
-			ok, err = ns.open(ch, int(bm.rows))
+			ok, err = ns.open(ch, int(bm.rows), pr.p.pool)
 			if err != nil {
 				t.Fatal(err)
 			}

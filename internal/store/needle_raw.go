@@ -49,6 +49,7 @@ var needleScratchPool = sync.Pool{New: func() any { return new(needleScratch) }}
 // refsBlock is what TermsOnlyInValues needs of a block besides its _raw
 // chunk.
 type refsBlock struct {
+	pool         *partPool // the part's skeleton pool (nil: none)
 	rows         int
 	cols         []string // the block's columns (colmeta order)
 	host, source string
@@ -77,7 +78,7 @@ func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 	// CRC is checked: the load that follows checks it anyway. Errors of
 	// the unchecked bytes are left to that load too.
 	c := bm.cols[k]
-	has, err := ns.open(p.data[c.off:c.off+uint64(c.size)], int(bm.rows))
+	has, err := ns.open(p.data[c.off:c.off+uint64(c.size)], int(bm.rows), p.pool)
 	ns.release()
 	if err != nil || !has {
 		return false, nil
@@ -86,7 +87,7 @@ func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b := refsBlock{rows: int(bm.rows), cols: p.blockColumns(bm)[1:], host: r.Host(), source: r.Source(), loadRows: r.LoadRows}
+	b := refsBlock{pool: p.pool, rows: int(bm.rows), cols: p.blockColumns(bm)[1:], host: r.Host(), source: r.Source(), loadRows: r.LoadRows}
 	ok, err := ns.termsOnlyInValues(ch, &b, terms, cols)
 	if err != nil {
 		err = fmt.Errorf("part %s block %d column %s: %w", p.path, r.i, event.FieldRaw, err)
@@ -98,7 +99,7 @@ func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 // ch (CRC checked) of block b.
 func (ns *needleScratch) termsOnlyInValues(ch []byte, b *refsBlock, terms, cols []string) (bool, error) {
 	defer ns.release()
-	ok, err := ns.open(ch, b.rows)
+	ok, err := ns.open(ch, b.rows, b.pool)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -143,7 +144,7 @@ func (ns *needleScratch) release() {
 // open reads the filter item of kindSkeleton chunk ch of rows rows into
 // ns.f, and the table of its head into ns.ht when grouped (else the
 // head, decoded whole, into ns.sb); ok when the item has a refs summary.
-func (ns *needleScratch) open(ch []byte, rows int) (ok bool, err error) {
+func (ns *needleScratch) open(ch []byte, rows int, pool *partPool) (ok bool, err error) {
 	var nv int
 	head, vars, grouped := groupedHeadOf(ch)
 	if grouped {
@@ -159,7 +160,7 @@ func (ns *needleScratch) open(ch []byte, rows int) (ok bool, err error) {
 		}
 		nv = ns.ht.varStart[len(ns.ht.rowEnds)]
 	} else {
-		if ns.sb, err = decodeSkeletonHead(ch, rows); err != nil {
+		if ns.sb, err = decodeSkeletonHead(ch, rows, pool); err != nil {
 			return false, err
 		}
 		if err := ns.sb.count(); err != nil {

@@ -230,7 +230,7 @@ func (c *refsCase) chunk(t testing.TB, edit func(item []byte, at int) []byte) []
 		rows[i] = &event.Event{Raw: tm}
 	}
 	ch, vars := skeletonsOf(t, rows, levelFast)
-	sb, err := decodeSkeletonHead(ch, len(rows))
+	sb, err := decodeSkeletonHead(ch, len(rows), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestRawRefsVerify(t *testing.T) {
 	c := randomRefsCase(rng, 600, []int{0, 1, 5, 6}, 9, len(refsValues))
 	rows := len(c.tmpls)
 	good := c.chunk(t, nil)
-	if err := checkVarsFilter(good, rows); err != nil {
+	if err := checkVarsFilter(good, rows, nil); err != nil {
 		t.Fatalf("good block: %v", err)
 	}
 	// resummed returns item with its summary (at at) changed by f.
@@ -521,7 +521,7 @@ func TestRawRefsVerify(t *testing.T) {
 	}
 	for _, e := range edits {
 		ch := c.chunk(t, e.edit)
-		err := checkVarsFilter(ch, rows)
+		err := checkVarsFilter(ch, rows, nil)
 		if !errors.Is(err, errVarsFilter) {
 			t.Errorf("%s: verify says %v", e.name, err)
 		}
@@ -530,7 +530,7 @@ func TestRawRefsVerify(t *testing.T) {
 		if e.parse && err != nil || !e.parse && !errors.Is(err, errVarsFilter) {
 			t.Errorf("%s: TermsOnlyInValues says %v", e.name, err)
 		}
-		sb, err := decodeSkeletonHead(ch, rows)
+		sb, err := decodeSkeletonHead(ch, rows, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -555,7 +555,7 @@ func FuzzRefsSummary(f *testing.F) {
 	var rr rawRefs
 	f.Add(rr.appendTo(nil))
 	base := c.chunk(f, nil)
-	sb, err := decodeSkeletonHead(base, len(c.tmpls))
+	sb, err := decodeSkeletonHead(base, len(c.tmpls), nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -571,7 +571,7 @@ func FuzzRefsSummary(f *testing.F) {
 			}
 		}
 		ch := c.chunk(t, func(item []byte, at int) []byte { return append(item[:at], b...) })
-		if checkVarsFilter(ch, len(c.tmpls)) != nil {
+		if checkVarsFilter(ch, len(c.tmpls), nil) != nil {
 			var ns needleScratch
 			_, _ = ns.termsOnlyInValues(ch, c.block(), terms, []string{"c0", "c1", "c2", "c3"})
 			return

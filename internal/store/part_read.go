@@ -75,7 +75,6 @@ func openPart(path string, info partInfo) (*part, error) {
 	// the part is open, tens of MiB over a burst's many small parts. The
 	// mapping is shared and read-only: the pages stay in the page cache.
 	_ = syscall.Madvise(data, syscall.MADV_DONTNEED) // advice only: on failure the pages just stay
-	registerPool(p.pool)
 	p.refs.Store(1)
 	return p, nil
 }
@@ -86,7 +85,6 @@ func parsePart(data []byte) (*part, error) {
 	if err := p.decodeIndex(); err != nil {
 		return nil, err
 	}
-	registerPool(p.pool) // never unregistered: in-memory parts are for tests
 	return p, nil
 }
 
@@ -567,7 +565,7 @@ func (p *part) release() error {
 	p.closed = true
 	var errs []error
 	if p.data != nil && p.path != "" {
-		unregisterPool(p.pool)
+		p.pool.drop()
 		errs = append(errs, syscall.Munmap(p.data))
 	}
 	p.data = nil

@@ -64,7 +64,7 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 	}
 	sk := l.p.streams[l.bm.stream]
 	if ch[0] == kindSkeleton {
-		sb, err := decodeSkeletonHead(ch, int(l.bm.rows))
+		sb, err := decodeSkeletonHead(ch, int(l.bm.rows), l.p.pool)
 		if err != nil {
 			return nil, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, event.FieldRaw, err)
 		}

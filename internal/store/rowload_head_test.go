@@ -56,7 +56,7 @@ func groupedSkelChunk(t testing.TB, templates []string, lv level) []byte {
 // checkGroupedRows compares a row-wise read of a grouped head with the
 // whole head, for rows sel.
 func checkGroupedRows(ch []byte, rows int, sel []int) error {
-	full, err := decodeSkeletonHead(ch, rows)
+	full, err := decodeSkeletonHead(ch, rows, nil)
 	if err != nil {
 		return fmt.Errorf("whole head: %w", err)
 	}
@@ -70,7 +70,7 @@ func checkGroupedRows(ch []byte, rows int, sel []int) error {
 	}
 	sb := skelPool.Get().(*skelBlock)
 	defer sb.release()
-	if err := sb.decodeGroupedRows(head, vars, rows, sel); err != nil {
+	if err := sb.decodeGroupedRows(head, vars, rows, sel, nil); err != nil {
 		return fmt.Errorf("rows %v: %w", sel, err)
 	}
 	if len(sb.skels) != len(full.skels) || sb.vstart[rows] != full.vstart[rows] {
@@ -202,7 +202,7 @@ func readGrouped(ch []byte, rows int) (whole, byRows, check error) {
 	_, _, whole = decodeSkelChunk(ch, rows)
 	if head, vars, ok := groupedHeadOf(ch); ok {
 		sb := skelPool.Get().(*skelBlock)
-		byRows = sb.decodeGroupedRows(head, vars, rows, []int{0, rows / 3, rows / 2, rows - 1})
+		byRows = sb.decodeGroupedRows(head, vars, rows, []int{0, rows / 3, rows / 2, rows - 1}, nil)
 		sb.release()
 	}
 	check = checkChunkFrames(ch)

@@ -29,7 +29,7 @@ func groupedHeadOf(ch []byte) (head, vars []byte, ok bool) {
 // (vstart[r] and vstart[r+1]), the total of variables (vstart[rows]),
 // the placeholder counts and the skeletons of the groups those rows use
 // (the others ""). Other entries of ids and vstart are not set.
-func (sb *skelBlock) decodeGroupedRows(head, vars []byte, rows int, listed []int) error {
+func (sb *skelBlock) decodeGroupedRows(head, vars []byte, rows int, listed []int, pool *partPool) error {
 	n, k := binary.Uvarint(head[2:])
 	if k <= 0 || n > maxChunkBytes {
 		return fmt.Errorf("%w: body length", errHead)
@@ -67,7 +67,7 @@ func (sb *skelBlock) decodeGroupedRows(head, vars []byte, rows int, listed []int
 		return err
 	}
 	if head[1] == codecPooled {
-		if err := sb.pooledRows(head, listed); err != nil {
+		if err := sb.pooledRows(head, listed, pool); err != nil {
 			return err
 		}
 		sb.counted, sb.loaded = true, false
@@ -186,13 +186,12 @@ func (sb *skelBlock) skelGroup(g int) error {
 
 // pooledRows sets the skeletons of the listed rows (ids read) of a
 // pooled head from the part's pool: only the pool frames of those.
-func (sb *skelBlock) pooledRows(head []byte, listed []int) error {
+func (sb *skelBlock) pooledRows(head []byte, listed []int, pool *partPool) error {
 	sc := sb.scratch()
 	var err error
 	if sb.pidx, sc.body, err = pooledIndexes(&sb.ht, sb.pidx, sc.body); err != nil {
 		return err
 	}
-	pool := poolOf(head)
 	var one [1]string
 	for _, r := range listed {
 		id := int(sb.ids[r])

@@ -27,9 +27,7 @@ import (
 	"hash/crc32"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"unsafe"
 )
 
 const (
@@ -264,82 +262,6 @@ func (sp *partPool) drop() {
 		sp.slots[f].Store(nil)
 	}
 	poolCacheUsed.Add(-sp.cached.Swap(0))
-}
-
-// The pools of open parts, by the address of their data: readers of a
-// chunk (a slice of its part's mapping) find the part's pool without the
-// part (needle and verify paths that only hold the chunk).
-var poolRegistry struct {
-	mu    sync.RWMutex
-	pools []*partPool // sorted by data address
-}
-
-func dataRange(b []byte) (uintptr, uintptr) {
-	if len(b) == 0 {
-		return 0, 0
-	}
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b))) // #nosec G103 -- an address compared, never dereferenced
-	return start, start + uintptr(len(b))
-}
-
-// registerPool makes sp findable by poolOf.
-func registerPool(sp *partPool) {
-	if sp == nil {
-		return
-	}
-	start, _ := dataRange(sp.data)
-	poolRegistry.mu.Lock()
-	defer poolRegistry.mu.Unlock()
-	ps := poolRegistry.pools
-	i := sort.Search(len(ps), func(i int) bool { s, _ := dataRange(ps[i].data); return s >= start })
-	if i < len(ps) {
-		if s, _ := dataRange(ps[i].data); s == start {
-			ps[i] = sp // the same memory parsed again (in-memory parts): the newest wins
-			return
-		}
-	}
-	ps = append(ps, nil)
-	copy(ps[i+1:], ps[i:])
-	ps[i] = sp
-	poolRegistry.pools = ps
-}
-
-// unregisterPool removes sp (its part is unmapped).
-func unregisterPool(sp *partPool) {
-	if sp == nil {
-		return
-	}
-	poolRegistry.mu.Lock()
-	defer poolRegistry.mu.Unlock()
-	ps := poolRegistry.pools
-	for i, q := range ps {
-		if q == sp {
-			copy(ps[i:], ps[i+1:])
-			ps[len(ps)-1] = nil
-			poolRegistry.pools = ps[:len(ps)-1]
-			break
-		}
-	}
-	sp.drop()
-}
-
-// poolOf returns the pool of the part whose data holds ch (nil: none).
-func poolOf(ch []byte) *partPool {
-	at, _ := dataRange(ch)
-	if at == 0 {
-		return nil
-	}
-	poolRegistry.mu.RLock()
-	defer poolRegistry.mu.RUnlock()
-	ps := poolRegistry.pools
-	i := sort.Search(len(ps), func(i int) bool { s, _ := dataRange(ps[i].data); return s > at }) - 1
-	if i < 0 {
-		return nil
-	}
-	if s, e := dataRange(ps[i].data); at >= s && at < e {
-		return ps[i]
-	}
-	return nil
 }
 
 // poolBuilder collects a part's pool while its blocks are written.

@@ -274,7 +274,7 @@ func appendRepooled(dst []byte, ht *headTable, list, z []byte) []byte {
 // (verify): its table, every entry in the pool, and that the counts and
 // the id groups' variables agree with the skeletons the entries resolve
 // to. nil for other chunks.
-func checkPooledHead(ch []byte, rows int) error {
+func checkPooledHead(ch []byte, rows int, pool *partPool) error {
 	head, _, ok := splitSkeletonChunk(ch)
 	if !ok || head[0] != kindSkeleton || head[1] != codecPooled {
 		return nil
@@ -285,7 +285,7 @@ func checkPooledHead(ch []byte, rows int) error {
 	}
 	sb := skelPool.Get().(*skelBlock)
 	defer sb.release()
-	if err := sb.decodePooled(head[2+k:], n, rows, poolOf(ch)); err != nil {
+	if err := sb.decodePooled(head[2+k:], n, rows, pool); err != nil {
 		return err
 	}
 	ht := &sb.ht

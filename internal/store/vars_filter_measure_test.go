@@ -54,10 +54,10 @@ func TestVarsFilterReport(t *testing.T) {
 			if ch[0] != kindSkeleton {
 				continue
 			}
-			if err := checkVarsFilter(ch, int(bm.rows)); err != nil {
+			if err := checkVarsFilter(ch, int(bm.rows), pr.p.pool); err != nil {
 				t.Errorf("part %s block %d: %v", pr.p.path, pr.i, err)
 			}
-			sb, err := decodeSkeletonHead(ch, int(bm.rows))
+			sb, err := decodeSkeletonHead(ch, int(bm.rows), pr.p.pool)
 			if err != nil {
 				t.Fatal(err)
 			}

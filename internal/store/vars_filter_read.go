@@ -297,11 +297,11 @@ func varsFilterItem(vars []byte, body string, base, off, nv int) (int, error) {
 // of a block of rows rows (verify): nil unless ch is a kindSkeleton chunk
 // whose variables carry a filter that is malformed or misses a variable
 // (a search would then skip its row), else an error naming the group.
-func checkVarsFilter(ch []byte, rows int) error {
+func checkVarsFilter(ch []byte, rows int, pool *partPool) error {
 	if len(ch) < 2 || ch[0] != kindSkeleton || ch[1] != codecNone {
 		return nil
 	}
-	sb, err := decodeSkeletonHead(ch, rows)
+	sb, err := decodeSkeletonHead(ch, rows, pool)
 	if err != nil {
 		return err
 	}

@@ -70,9 +70,9 @@ func withVars(ch, vars []byte) []byte {
 
 // hasVarsFilter reports whether kindSkeleton chunk ch of rows rows has
 // filtered variables.
-func hasVarsFilter(t *testing.T, ch []byte, rows int) bool {
+func hasVarsFilter(t *testing.T, ch []byte, rows int, pool *partPool) bool {
 	t.Helper()
-	sb, err := decodeSkeletonHead(ch, rows)
+	sb, err := decodeSkeletonHead(ch, rows, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +118,10 @@ func TestVarsFilterSame(t *testing.T) {
 		plain := loadTestPart(t, rows, 8192)
 		varsFilterOff = false
 		p := loadTestPart(t, rows, 8192)
-		if err := checkVarsFilter(rawChunk(t, p, 0), int(p.blocks[0].rows)); err != nil {
+		if err := checkVarsFilter(rawChunk(t, p, 0), int(p.blocks[0].rows), p.pool); err != nil {
 			t.Fatal(err)
 		}
-		if !hasVarsFilter(t, rawChunk(t, p, 0), int(p.blocks[0].rows)) || hasVarsFilter(t, rawChunk(t, plain, 0), int(plain.blocks[0].rows)) {
+		if !hasVarsFilter(t, rawChunk(t, p, 0), int(p.blocks[0].rows), p.pool) || hasVarsFilter(t, rawChunk(t, plain, 0), int(plain.blocks[0].rows), plain.pool) {
 			t.Fatalf("dense %v: filters where not expected (or none where expected)", dense)
 		}
 		for bi := range p.blocks {
@@ -294,13 +294,13 @@ func smallRows(n int, rng *rand.Rand) []*event.Event {
 // the test.
 func filterReads(ch []byte, rows int, probes []string) error {
 	var errs []error
-	if sb, err := decodeSkeletonHead(ch, rows); err != nil {
+	if sb, err := decodeSkeletonHead(ch, rows, nil); err != nil {
 		errs = append(errs, err)
 	} else {
 		errs = append(errs, sb.loadVars())
 		sb.release()
 	}
-	if sb, err := decodeSkeletonHead(ch, rows); err == nil {
+	if sb, err := decodeSkeletonHead(ch, rows, nil); err == nil {
 		vg, err := openVarGroups(sb)
 		errs = append(errs, err)
 		if vg != nil {
@@ -313,7 +313,7 @@ func filterReads(ch []byte, rows int, probes []string) error {
 		}
 		sb.release()
 	}
-	errs = append(errs, checkVarsFilter(ch, rows))
+	errs = append(errs, checkVarsFilter(ch, rows, nil))
 	return errors.Join(errs...)
 }
 
@@ -423,7 +423,7 @@ func FuzzVarsFilter(f *testing.F) {
 		if err := filterReads(ch, len(rows), probes); err != nil {
 			return
 		}
-		sb, err := decodeSkeletonHead(ch, len(rows))
+		sb, err := decodeSkeletonHead(ch, len(rows), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

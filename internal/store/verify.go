@@ -225,10 +225,10 @@ func verifyPart(path string, info partInfo, rep *Report) bool {
 			} else if err := checkPackedChunk(ch); err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
 				damaged = true
-			} else if err := checkPooledHead(ch, int(bm.rows)); err != nil {
+			} else if err := checkPooledHead(ch, int(bm.rows), p.pool); err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
 				damaged = true
-			} else if err := checkVarsFilter(ch, int(bm.rows)); err != nil {
+			} else if err := checkVarsFilter(ch, int(bm.rows), p.pool); err != nil {
 				rep.add(path, int64(c.off), "block %d column %s: %v", i, p.names[c.name], err)
 				damaged = true
 			}
