@@ -44,6 +44,9 @@ type regexWindow struct {
 	// hole in the row (none: it ends with the hole).
 	afterHole bool
 	litAhead  int
+	// auto, when the regexp has one, decides windows by walking the row
+	// (tmpl_regex_walk.go).
+	auto *rxAuto
 }
 
 // newRegexWindow returns the window of pattern around its required
@@ -123,6 +126,7 @@ func newRegexWindow(pattern, lit string) *regexWindow {
 	if w.mask == 0xff {
 		return nil
 	}
+	w.auto = newRxAuto(pattern)
 	return w
 }
 
@@ -191,8 +195,17 @@ func maxMatchLen(r *syntax.Regexp) (int, bool) {
 
 // skelWindow is a skeleton's plan for regexp windows.
 type skelWindow struct {
-	state  uint8 // 0 not planned, 1 windows, 2 whole rows (AppendRaw), 3 whole rows (window)
-	lo, hi int32 // its occurrences in tmplView.winOcc
+	state  uint8     // 0 not planned, 1 windows, 2 whole rows (AppendRaw), 3 whole rows (window)
+	lo, hi int32     // its occurrences in tmplView.winOcc
+	walks  []occWalk // by occurrence, with regexWindow.auto
+	// Rows decided by the code of one dictionary column (rowByCode):
+	// rowState 0 not set up, 1 by rowKey's codes, 2 not.
+	rowState uint8
+	rowKey   *sparseCol
+	rowMemo  []uint8 // by code: 0 not decided yet, walkMatch, walkNone, or walkOn: walk the row
+	// ws, in tmplView.winPlan[0] only (the plans of the skeletons
+	// follow it): the walks' buffers, kept from block to block.
+	ws *walkScratch
 }
 
 // windowMatch decides the regexp of rx on present row i of skeleton id
@@ -200,13 +213,24 @@ type skelWindow struct {
 // whole row.
 func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 	tv := &bv.tv
-	if len(tv.winPlan) != tv.tmpl.Skeletons() {
-		tv.winPlan = append(tv.winPlan[:0], make([]skelWindow, tv.tmpl.Skeletons())...)
+	if n := tv.tmpl.Skeletons() + 1; len(tv.winPlan) != n {
+		// A new block (resetSkeletons): the plans' buffers are kept.
+		if cap(tv.winPlan) < n {
+			tv.winPlan = append(tv.winPlan[:cap(tv.winPlan)], make([]skelWindow, n-cap(tv.winPlan))...)
+		}
+		tv.winPlan = tv.winPlan[:n]
+		for j := range tv.winPlan {
+			tv.winPlan[j].state = 0
+		}
 		tv.winOcc, tv.winHB = tv.winOcc[:0], tv.winHB[:0]
+		bv.resetWalkScratch()
 	}
-	p := &tv.winPlan[id]
+	p := &tv.winPlan[id+1]
 	if p.state == 0 {
 		bv.planWindows(rx, id, p)
+		if p.state == 1 && rx.win.auto != nil {
+			p.resetWalks()
+		}
 	}
 	sk := tv.tmpl.Skeleton(id)
 	if p.state == 3 {
@@ -221,7 +245,23 @@ func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 	if p.state != 1 {
 		return false, false
 	}
+	if rx.win.auto != nil {
+		switch bv.rowByCode(rx, p, sk, i) {
+		case walkMatch:
+			return true, true
+		case walkNone:
+			return false, true
+		}
+	}
 	for x, o := range tv.winOcc[p.lo:p.hi] {
+		if rx.win.auto != nil {
+			switch bv.walkOcc(rx, p, sk, x, i) {
+			case walkMatch:
+				return true, true
+			case walkNone:
+				continue
+			}
+		}
 		var w string
 		var ok bool
 		if o >= 0 {
@@ -493,20 +533,12 @@ func (bv *blockView) joinWordHoles(sk []byte) ([]byte, []int32) {
 			continue
 		}
 		e := j
-		ok, hasVar := true, false
+		hasVar := false
 		for e+1 < len(sk) && sk[e] == store.TemplateEscape {
-			switch code := sk[e+1]; {
-			case code == store.TemplateVar:
-				hasVar = true
-			case code >= store.TemplateColumn0:
-				ok = ok && bv.wordOnly(int(code-store.TemplateColumn0))
-			default:
-				v, _ := bv.refValue(code, 0)
-				ok = ok && allWord(v)
-			}
+			hasVar = hasVar || sk[e+1] == store.TemplateVar
 			e += 2
 		}
-		if e-j > 2 && ok && hasVar {
+		if e-j > 2 && hasVar && bv.wordRun(sk[j:e]) {
 			out = append(out, store.TemplateEscape, store.TemplateVar)
 			origin = append(origin, -1, -1)
 		} else {
@@ -518,6 +550,25 @@ func (bv *blockView) joinWordHoles(sk []byte) ([]byte, []int32) {
 		j = e
 	}
 	return out, origin
+}
+
+// wordRun reports whether the text of run, side-by-side holes of a
+// skeleton, is always word bytes: its columns' and streams' values are.
+func (bv *blockView) wordRun(run []byte) bool {
+	for e := 0; e+1 < len(run); e += 2 {
+		switch code := run[e+1]; {
+		case code == store.TemplateVar:
+		case code >= store.TemplateColumn0:
+			if !bv.wordOnly(int(code - store.TemplateColumn0)) {
+				return false
+			}
+		default:
+			if v, _ := bv.refValue(code, 0); !allWord(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func allWord(s string) bool {

@@ -192,39 +192,51 @@ func TestWindowMatchRows(t *testing.T) {
 		if f.win == nil {
 			t.Fatalf("%q: no window", pattern)
 		}
-		used, rows := 0, 0
-		for _, ref := range refs {
-			b, err := ref.(store.ColumnLoader).LoadWith([]string{event.FieldRaw}, store.LoadOptions{RawTemplates: true})
-			if err != nil || b.Raw == nil {
-				t.Fatalf("load: %v", err)
-			}
-			var bv blockView
-			bv.reset(b, nil, map[string]int{})
-			bv.ref = ref
-			bv.setTemplates(b.Raw, nil)
-			for i := range b.Rows() {
-				id := b.Raw.SkeletonOf(i)
-				if id < 0 || !b.Raw.Has(i) {
-					continue
-				}
-				rows++
-				got, ok := bv.windowMatch(f, id, i)
-				if !ok {
-					continue
-				}
-				used++
-				raw, _ := bv.rawValue(i)
-				if want := re.MatchString(raw); got != want {
-					t.Errorf("%q on row %q: windows say %v, the text %v", pattern, raw, got, want)
-				}
-			}
-			if err := bv.tv.err; err != nil {
-				t.Fatal(err)
-			}
-			b.Raw.Release()
-		}
+		used, rows := windowRows(t, refs, f, re, nil)
 		if used < rows/2 {
 			t.Errorf("%q: windows decided %d of %d rows", pattern, used, rows)
 		}
 	}
+}
+
+// windowRows decides f's regexp re with windowMatch on every present row
+// of a skeleton in the blocks of refs, checks each row decided against re
+// on the row's text, and calls block (when not nil) with each block's
+// view after its rows; it returns the rows decided and the rows asked.
+func windowRows(t *testing.T, refs []store.BlockRef, f *fieldMatcher, re *regexp.Regexp, block func(bv *blockView)) (used, rows int) {
+	t.Helper()
+	for _, ref := range refs {
+		b, err := ref.(store.ColumnLoader).LoadWith([]string{event.FieldRaw}, store.LoadOptions{RawTemplates: true})
+		if err != nil || b.Raw == nil {
+			t.Fatalf("load: %v", err)
+		}
+		var bv blockView
+		bv.reset(b, nil, map[string]int{})
+		bv.ref = ref
+		bv.setTemplates(b.Raw, nil)
+		for i := range b.Rows() {
+			id := b.Raw.SkeletonOf(i)
+			if id < 0 || !b.Raw.Has(i) {
+				continue
+			}
+			rows++
+			got, ok := bv.windowMatch(f, id, i)
+			if !ok {
+				continue
+			}
+			used++
+			raw, _ := bv.rawValue(i)
+			if want := re.MatchString(raw); got != want {
+				t.Errorf("%q on row %q: windows say %v, the text %v", re, raw, got, want)
+			}
+		}
+		if block != nil {
+			block(&bv)
+		}
+		if err := bv.tv.err; err != nil {
+			t.Fatal(err)
+		}
+		b.Raw.Release()
+	}
+	return used, rows
 }
