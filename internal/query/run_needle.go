@@ -250,6 +250,9 @@ type termDictCols struct {
 	match func(string) bool // a term of the search matches
 	terms []*termMatcher    // of the search (w.terms)
 	set   bool              // terms is set
+	// bodies: what the loads of the current block checked and
+	// decompressed (store.BodyKeeper, blockRows).
+	bodies store.BlockBodies
 }
 
 // terms returns the term matchers of the search.

@@ -17,7 +17,13 @@ import (
 // in the query's time order, at most limit (0: all).
 func (w *worker) blockRows(ref store.BlockRef, asc bool, limit int) ([]*tableRow, error) {
 	w.compact, w.takeAsc, w.takeLimit = true, asc, limit // the rows are read once, here
+	if bk, ok := ref.(store.BodyKeeper); ok {
+		// The search and the row-wise load of its rows read the same
+		// chunks: each checked and decompressed once.
+		ref = bk.WithBodies(&w.td.bodies)
+	}
 	sel, err := w.scan(ref)
+	w.td.bodies.Release() // the rows are copies
 	w.compact, w.takeLimit = false, 0
 	if err != nil || len(sel) == 0 {
 		return nil, err

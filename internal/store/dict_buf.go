@@ -139,7 +139,7 @@ func (r *partRef) LoadIPv4Where(name string, keep []bool, buf *DictBuf) ([]uint3
 		buf = new(DictBuf)
 	}
 	p, i := r.p, r.i
-	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	body, ok, err := p.ipv4Body(r.bb, i, name, &buf.sc)
 	if !ok || err != nil {
 		return nil, 0, false, err
 	}
@@ -153,7 +153,7 @@ func (r *partRef) LoadIPv4Where(name string, keep []bool, buf *DictBuf) ([]uint3
 
 // loadIPv4To is loadIPv4 decoding into buf.
 func (p *part) loadIPv4To(i int, name string, buf *DictBuf) (*IPv4Column, error) {
-	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	body, ok, err := p.ipv4Body(nil, i, name, &buf.sc)
 	if !ok || err != nil {
 		return nil, err
 	}

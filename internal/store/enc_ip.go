@@ -396,7 +396,7 @@ func decodeColumnRows(chunk []byte, rows int, sc *colScratch, scratchVals bool, 
 func (p *part) loadIPv4(i int, name string) (*IPv4Column, error) {
 	sc := getScratch()
 	defer putScratch(sc)
-	body, ok, err := p.ipv4Body(i, name, sc)
+	body, ok, err := p.ipv4Body(nil, i, name, sc)
 	if !ok || err != nil {
 		return nil, err
 	}
@@ -411,16 +411,16 @@ func (p *part) loadIPv4(i int, name string) (*IPv4Column, error) {
 
 // ipv4Body returns the body of column name of block i, decompressed
 // into sc, when it is stored with kindIPv4; ok is false otherwise.
-func (p *part) ipv4Body(i int, name string, sc *colScratch) (body string, ok bool, err error) {
+func (p *part) ipv4Body(bb *BlockBodies, i int, name string, sc *colScratch) (body string, ok bool, err error) {
 	c, ok := p.ipv4Column(i, name)
 	if !ok {
 		return "", false, nil
 	}
-	ch, err := p.chunk(c)
+	ch, err := bb.chunk(p, i, c)
 	if err != nil {
 		return "", false, err
 	}
-	if _, body, err = chunkBodyTo(ch, sc); err != nil {
+	if _, body, err = bb.decodeBody(p, i, c, ch, sc); err != nil {
 		return "", false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
 	return body, true, nil

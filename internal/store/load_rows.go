@@ -37,12 +37,12 @@ type TimesRowLoader interface {
 
 // LoadRows implements RowLoader.
 func (r *partRef) LoadRows(cols []string, rows []int) (*Block, error) {
-	return r.p.loadRows(r.i, cols, rows)
+	return r.p.loadRowsAt(r.i, cols, rows, nil, nil, -1, nil, r.bb)
 }
 
 // LoadRowsTimes implements TimesRowLoader.
 func (r *partRef) LoadRowsTimes(cols []string, rows []int, times []int64) (*Block, error) {
-	return r.p.loadRowsAt(r.i, cols, rows, nil, nil, -1, times)
+	return r.p.loadRowsAt(r.i, cols, rows, nil, nil, -1, times, r.bb)
 }
 
 // rowLoader decodes columns of one block for a few rows: each column's
@@ -69,6 +69,9 @@ type rowLoader struct {
 	// reused, never released here (load_skel.go).
 	sb    *skelBlock
 	sbCol int
+	// bb, when not nil, holds the chunks checked and the bodies
+	// decompressed by earlier loads of the block (BlockBodies).
+	bb *BlockBodies
 }
 
 // rowScratch holds the per-column buffers of a rowLoader.
@@ -92,13 +95,13 @@ var rowScratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
 // reuses what the load that made them decoded (the columns, and the
 // bodies of the columns it pruned).
 func (t *RawTemplates) LoadRows(cols []string, rows []int) (*Block, error) {
-	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, nil)
+	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, nil, t.l.bb)
 }
 
 // LoadRowsTimes is TimesRowLoader.LoadRowsTimes for the block of the
 // templates (LoadRows, given the block's times).
 func (t *RawTemplates) LoadRowsTimes(cols []string, rows []int, times []int64) (*Block, error) {
-	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, times)
+	return t.l.p.loadRowsAt(t.l.i, cols, rows, t.l, t.sb, t.col, times, t.l.bb)
 }
 
 func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
@@ -108,13 +111,14 @@ func (p *part) loadRows(i int, cols []string, rows []int) (*Block, error) {
 // loadRowsWith is loadRows reusing the decoded columns and pruned bodies
 // of bl (nil: none).
 func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (*Block, error) {
-	return p.loadRowsAt(i, cols, rows, bl, nil, -1, nil)
+	return p.loadRowsAt(i, cols, rows, bl, nil, -1, nil, nil)
 }
 
 // loadRowsAt is loadRowsWith reusing also sb, the skeleton block of
-// block column sbCol (nil: none), and times, the block's times when
-// the caller has them (nil: decoded here).
-func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int, times []int64) (*Block, error) {
+// block column sbCol (nil: none), times, the block's times when the
+// caller has them (nil: decoded here), and what bb holds of the block
+// (nil: nothing).
+func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int, times []int64, bb *BlockBodies) (*Block, error) {
 	bm := &p.blocks[i]
 	n := int(bm.rows)
 	for j, r := range rows {
@@ -139,7 +143,7 @@ func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb 
 	if cols == nil {
 		cols = p.blockColumns(bm)
 	}
-	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl, sb: sb, sbCol: sbCol}
+	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl, sb: sb, sbCol: sbCol, bb: bb}
 	defer l.release()
 	b.Cols = make([]Column, 0, len(cols))
 	for _, name := range cols {
@@ -305,7 +309,7 @@ func (l *rowLoader) col(k int) (Column, error) {
 			return l.cols[k], nil
 		}
 		if bl.pre != nil && bl.pre[k].sc != nil {
-			col, err := l.decodeBody(bl.pre[k].kind, &bodyStream{size: len(bl.pre[k].body), whole: bl.pre[k].body, hasWhole: true})
+			col, err := l.decodeBody(bl.pre[k].kind, wholeStream(bl.pre[k].body))
 			if err != nil && !errors.Is(err, errRowsKind) {
 				return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 			}
@@ -316,7 +320,17 @@ func (l *rowLoader) col(k int) (Column, error) {
 			}
 		}
 	}
-	ch, err := l.p.chunk(c)
+	if kind, body, ok := l.bb.body(l.p, l.i, c.off); ok {
+		// Decompressed by an earlier load of the block.
+		col, err := l.decodeBody(kind, wholeStream(body))
+		if err != nil {
+			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
+		}
+		col.Name = name
+		l.cols[k] = col
+		return col, nil
+	}
+	ch, err := l.bb.chunk(l.p, l.i, c)
 	if err != nil {
 		return Column{}, err
 	}
@@ -329,9 +343,17 @@ func (l *rowLoader) col(k int) (Column, error) {
 		return col, nil
 	}
 	var col Column
-	if l.sb != nil && k == l.sbCol && ch[0] == kindSkeleton {
+	switch {
+	case l.sb != nil && k == l.sbCol && ch[0] == kindSkeleton:
 		col, err = l.skeletonsOf(l.sb)
-	} else {
+	case l.bb.keeps(ch) && rowsKind(ch[0]):
+		// Decompressed whole for the later loads of the block too.
+		var kind byte
+		var body string
+		if kind, body, err = l.bb.decodeBody(l.p, l.i, c, ch, nil); err == nil {
+			col, err = l.decodeBody(kind, wholeStream(body))
+		}
+	default:
 		col, err = l.decode(ch)
 	}
 	if err != nil {
@@ -365,6 +387,11 @@ func (l *rowLoader) decode(ch []byte) (Column, error) {
 	}
 	defer bs.close()
 	return l.decodeBody(kind, bs)
+}
+
+// wholeStream is a bodyStream of a body decompressed already.
+func wholeStream(body string) *bodyStream {
+	return &bodyStream{size: len(body), whole: body, hasWhole: true}
 }
 
 func rowsKind(kind byte) bool {

@@ -79,11 +79,11 @@ func (r *partRef) LoadTermDicts(names, texts []string, match func(string) bool, 
 			}
 			continue
 		}
-		ch, err := p.chunk(c)
+		ch, err := r.bb.chunk(p, i, c)
 		if err != nil {
 			return cols, decided, err
 		}
-		kind, body, err := chunkBodyTo(ch, &buf.sc)
+		kind, body, err := r.bb.decodeBody(p, i, c, ch, &buf.sc)
 		if err != nil {
 			return cols, decided, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 		}
@@ -163,7 +163,14 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 	}
 	vals = slices.Grow(vals[:0], rows)[:rows]
 	for i := range vals {
-		c := r.uvarint()
+		// Codes of one or two bytes inline (up to 16383 values), the
+		// others through the reader.
+		var c uint64
+		if off := r.off; off+1 < len(body) && body[off] >= 0x80 && body[off+1] < 0x80 && r.err == nil {
+			c, r.off = uint64(body[off]&0x7f)|uint64(body[off+1])<<7, off+2
+		} else {
+			c = r.uvarint()
+		}
 		switch {
 		case r.err != nil:
 		case c > uint64(n):

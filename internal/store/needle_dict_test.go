@@ -42,9 +42,14 @@ func TestTermDictColumn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	var reuse []string
 	var kept []string
+	wide := 0 // rounds with two-byte codes
 	for round := range 300 {
 		rows := 1 + rng.IntN(400)
 		pool := make([]string, 1+rng.IntN(40))
+		if round%5 == 4 {
+			// More than 127 values: codes of two bytes.
+			rows, pool = 4000+rng.IntN(2000), make([]string, 150+rng.IntN(600))
+		}
 		for i := range pool {
 			pool[i] = fmt.Sprintf("v%x-%s", rng.IntN(1<<20), []string{"Alpha", "beta", "GAMMA"}[rng.IntN(3)])
 		}
@@ -64,6 +69,9 @@ func TestTermDictColumn(t *testing.T) {
 		if kind != kindDict && kind != kindConst {
 			continue
 		}
+		if r := (&reader{s: body}); kind == kindDict && r.uvarint() > 127 {
+			wide++
+		}
 		texts := [][]string{{"alpha"}, {"zzz"}, {pool[0][1:4], "Gamma"}, {"-"}}[round%4]
 		match := substrMatch(texts)
 		want, wantLacks, err := refTermDict(kind, body, rows, match)
@@ -80,6 +88,9 @@ func TestTermDictColumn(t *testing.T) {
 			}
 			reuse = col.Values
 		}
+	}
+	if wide < 10 {
+		t.Errorf("%d dictionaries of more than 127 values, want 10 or more", wide)
 	}
 }
 

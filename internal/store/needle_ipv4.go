@@ -25,7 +25,7 @@ func (r *partRef) IPv4EqualRows(name string, addr uint32, dst []int, buf *DictBu
 		buf = new(DictBuf)
 	}
 	p, i := r.p, r.i
-	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	body, ok, err := p.ipv4Body(r.bb, i, name, &buf.sc)
 	if !ok || err != nil {
 		return dst, false, err
 	}

@@ -83,7 +83,7 @@ func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 	if err != nil || !has {
 		return false, nil
 	}
-	ch, err := p.chunk(c)
+	ch, err := r.bb.chunk(p, r.i, c)
 	if err != nil {
 		return false, err
 	}
@@ -388,9 +388,12 @@ func (ns *needleScratch) dirtyRows(rows int) ([]int, bool, error) {
 		r := reader{s: bytesToString(ns.ids)}
 		for ; row < ht.rowEnds[g]; row++ {
 			var id uint64
-			if r.off < len(ns.ids) && ns.ids[r.off] < 0x80 {
-				id = uint64(ns.ids[r.off])
+			if off := r.off; off < len(ns.ids) && ns.ids[off] < 0x80 {
+				id = uint64(ns.ids[off])
 				r.off++
+			} else if off+1 < len(ns.ids) && ns.ids[off+1] < 0x80 {
+				// Two bytes: blocks hold a few hundred skeletons.
+				id, r.off = uint64(ns.ids[off]&0x7f)|uint64(ns.ids[off+1])<<7, off+2
 			} else if id = r.uvarint(); r.err != nil {
 				return nil, false, fmt.Errorf("%w: id of row %d", errHead, row)
 			}

@@ -254,11 +254,17 @@ func (p *part) loadBlock(i int, cols []string, o ...LoadOptions) (*Block, error)
 
 // loadBlockWith is loadBlock with options (ColumnLoader.LoadWith).
 func (p *part) loadBlockWith(i int, cols []string, o LoadOptions) (*Block, error) {
+	return p.loadBlockBodies(i, cols, o, nil)
+}
+
+// loadBlockBodies is loadBlockWith through bb (nil: none), which holds
+// the chunks checked and the bodies decompressed by the block's loads.
+func (p *part) loadBlockBodies(i int, cols []string, o LoadOptions, bb *BlockBodies) (*Block, error) {
 	bm := &p.blocks[i]
 	sk := p.streams[bm.stream]
 	b := &Block{Partition: p.info.Partition, Source: sk.source, Host: sk.host, N: int(bm.rows)}
 	if !o.NoTimes || cols == nil || slices.Contains(cols, event.FieldTime) {
-		tc, err := p.chunk(bm.timeCol)
+		tc, err := bb.chunk(p, i, bm.timeCol)
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +276,7 @@ func (p *part) loadBlockWith(i int, cols []string, o LoadOptions) (*Block, error
 		cols = p.blockColumns(bm)
 	}
 	b.Cols = make([]Column, 0, len(cols))
-	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols)), rows: o.Rows}
+	l := &blockLoader{p: p, bm: bm, i: i, times: b.Times, cols: make([]Column, len(bm.cols)), want: make([]bool, len(bm.cols)), rows: o.Rows, bb: bb}
 	defer func() {
 		if b.Raw == nil {
 			l.release() // else the RawTemplates owns the loader
@@ -320,11 +326,12 @@ type blockLoader struct {
 	bm    *blockMeta
 	i     int
 	times []int64
-	cols  []Column  // by block column index; Values nil until decoded
-	want  []bool    // by block column index: asked for by the caller
-	busy  []bool    // column being decoded (guards against reference cycles)
-	rows  []int     // LoadOptions.Rows: the rows whose _raw is expanded (nil: all)
-	pre   []preBody // by block column index: bodies decompressed by pruneColumns
+	cols  []Column     // by block column index; Values nil until decoded
+	want  []bool       // by block column index: asked for by the caller
+	busy  []bool       // column being decoded (guards against reference cycles)
+	rows  []int        // LoadOptions.Rows: the rows whose _raw is expanded (nil: all)
+	pre   []preBody    // by block column index: bodies decompressed by pruneColumns
+	bb    *BlockBodies // nil, or what the block's loads checked and decompressed
 	// scratch holds the buffers of what is decoded only for this load
 	// (template texts, referenced columns not asked for); release gives
 	// them back.
@@ -359,7 +366,7 @@ func (l *blockLoader) col(k int) (Column, error) {
 	defer func() { l.busy[k] = false }()
 	c := l.bm.cols[k]
 	name := l.p.names[c.name]
-	ch, err := l.p.chunk(c)
+	ch, err := l.bb.chunk(l.p, l.i, c)
 	if err != nil {
 		return Column{}, err
 	}

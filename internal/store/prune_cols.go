@@ -92,12 +92,12 @@ func (l *blockLoader) decodeWanted(k int, pb preBody) (Column, error) {
 // the loader owns until release.
 func (l *blockLoader) preBody(k int) (preBody, error) {
 	c := l.bm.cols[k]
-	ch, err := l.p.chunk(c)
+	ch, err := l.bb.chunk(l.p, l.i, c)
 	if err != nil {
 		return preBody{}, err
 	}
 	sc := l.newScratch()
-	kind, body, err := chunkBodyTo(ch, sc)
+	kind, body, err := l.bb.decodeBody(l.p, l.i, c, ch, sc) // maybe kept in bb, not sc
 	if err != nil {
 		return preBody{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, l.p.names[c.name], err)
 	}

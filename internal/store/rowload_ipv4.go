@@ -30,7 +30,7 @@ func (r *partRef) MarkIPv4Equal(name string, addr uint32, missing bool, keep []b
 		buf = new(DictBuf)
 	}
 	p, i := r.p, r.i
-	body, ok, err := p.ipv4Body(i, name, &buf.sc)
+	body, ok, err := p.ipv4Body(r.bb, i, name, &buf.sc)
 	if !ok || err != nil {
 		return false, false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/token"
 )
 
 // snapshot pins the parts and freezes the in-memory chunks that existed
@@ -99,8 +100,9 @@ func (q *Query) wantStream(source, host string) bool {
 
 // partRef is a block of a part.
 type partRef struct {
-	p *part
-	i int
+	p  *part
+	i  int
+	bb *BlockBodies // nil, or the caller's (BodyKeeper)
 }
 
 func (r *partRef) bm() *blockMeta              { return &r.p.blocks[r.i] }
@@ -118,7 +120,7 @@ func (r *partRef) Load(cols []string) (*Block, error) {
 
 // LoadWith implements ColumnLoader.
 func (r *partRef) LoadWith(cols []string, o LoadOptions) (*Block, error) {
-	return r.p.loadBlockWith(r.i, cols, o)
+	return r.p.loadBlockBodies(r.i, cols, o, r.bb)
 }
 
 // LoadDict implements ColumnLoader.
@@ -131,8 +133,11 @@ type filter struct {
 	op     FilterOp
 	field  string
 	value  string
-	hashes []uint64 // FilterToken: the token; FilterEqual: the value's tokens
-	kids   []*filter
+	hashes []uint64  // FilterToken: the token; FilterEqual: the value's tokens, longest first
+	kids   []*filter // FilterAnd: kids of longer tokens first
+	// longest is the length of the longest token of a FilterToken or
+	// FilterEqual (0 for the others), the order of FilterAnd's kids.
+	longest int
 	// idPart and id cache the index of field in idPart's names (-1: the
 	// part has no such column), so blocks compare numbers, not names.
 	// A filter is used by one goroutine at a time.
@@ -148,11 +153,28 @@ func compileFilter(f *Filter) *filter {
 	switch f.Op {
 	case FilterToken:
 		c.hashes = []uint64{hashString(f.Token)}
+		c.longest = len(f.Token)
 	case FilterEqual:
-		tokenHashes(f.Value, nil, func(h uint64) { c.hashes = append(c.hashes, h) })
+		// The longest tokens first: they are the rarest, so a block
+		// without the value fails on its first probes.
+		type tok struct {
+			n int
+			h uint64
+		}
+		var toks []tok
+		token.Each(f.Value, nil, func(t []byte) { toks = append(toks, tok{len(t), hashToken(t)}) })
+		slices.SortStableFunc(toks, func(a, b tok) int { return b.n - a.n })
+		for _, t := range toks {
+			c.hashes = append(c.hashes, t.h)
+			c.longest = max(c.longest, t.n)
+		}
 	case FilterAnd, FilterOr:
 		for _, k := range f.Kids {
 			c.kids = append(c.kids, compileFilter(k))
+		}
+		if f.Op == FilterAnd {
+			// The kids of the longest tokens first (as for FilterEqual).
+			slices.SortStableFunc(c.kids, func(a, b *filter) int { return b.longest - a.longest })
 		}
 	}
 	return c

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// BlockBodies keeps what the loads of one block decoded and checked, so
+// that later loads of the same block do neither again. A needle's search
+// checks a block's _raw chunk (RawTermsChecker), decompresses the bodies
+// of the columns it decides on their values (TermDictLoader, IPv4 planes),
+// and then loads the rows it keeps row-wise (RowLoader), which read the
+// same chunks: through a BlockBodies, each chunk's CRC is checked once and
+// each small body decompressed once per block.
+//
+// A BlockBodies holds one block at a time: a load of another block
+// forgets the last one, and Release forgets it when the caller is done
+// (the buffers go back to the loads' pool). The zero value is ready to
+// use; it is not safe for concurrent use (one per worker, like a DictBuf).
+type BlockBodies struct {
+	p       *part
+	i       int
+	checked []uint64   // offsets of the chunks whose CRC held
+	bodies  []keptBody // bodies[:n] are the block's
+	n       int
+}
+
+// keptBody is one decompressed body of the block.
+type keptBody struct {
+	off  uint64 // the chunk's offset in the part
+	kind byte
+	body string      // a view of sc.body
+	sc   *colScratch // from the scratch pool, while kept
+}
+
+// BodyKeeper is implemented by the BlockRefs of parts.
+type BodyKeeper interface {
+	// WithBodies returns the same block's ref whose loads check each
+	// chunk and decompress each small body once while bb holds the
+	// block (BlockBodies). The ref must be used by bb's owner only.
+	WithBodies(bb *BlockBodies) BlockRef
+}
+
+// WithBodies implements BodyKeeper.
+func (r *partRef) WithBodies(bb *BlockBodies) BlockRef {
+	return &partRef{p: r.p, i: r.i, bb: bb}
+}
+
+// Limits of what a BlockBodies keeps: bodies are small ones (a row-wise
+// load decodes those whole), and a block has a few dozen columns.
+const (
+	keptBodyMax   = smallStream
+	keptBodiesMax = 64
+)
+
+// at makes bb hold block i of p, forgetting another block.
+func (bb *BlockBodies) at(p *part, i int) {
+	if bb.p == p && bb.i == i {
+		return
+	}
+	bb.Release()
+	bb.p, bb.i = p, i
+}
+
+// Release forgets the block bb holds and gives its buffers back: a
+// caller done with a block's loads calls it so that the buffers serve
+// other loads (they come from the loads' scratch pool).
+func (bb *BlockBodies) Release() {
+	bb.p, bb.i = nil, 0
+	bb.checked = bb.checked[:0]
+	for k := range bb.bodies[:bb.n] {
+		e := &bb.bodies[k]
+		putScratch(e.sc)
+		e.sc, e.body = nil, ""
+	}
+	bb.n = 0
+}
+
+// chunk is p.chunk(c) for block i, checking the CRC once while bb holds
+// the block. bb may be nil.
+func (bb *BlockBodies) chunk(p *part, i int, c colMeta) ([]byte, error) {
+	if bb == nil {
+		return p.chunk(c)
+	}
+	bb.at(p, i)
+	if slices.Contains(bb.checked, c.off) {
+		return p.data[c.off : c.off+uint64(c.size)], nil
+	}
+	ch, err := p.chunk(c)
+	if err != nil {
+		return nil, err
+	}
+	bb.checked = append(bb.checked, c.off)
+	return ch, nil
+}
+
+// body returns the kept body of the chunk at off of block i of p.
+func (bb *BlockBodies) body(p *part, i int, off uint64) (kind byte, body string, ok bool) {
+	if bb == nil {
+		return 0, "", false
+	}
+	bb.at(p, i)
+	for k := range bb.bodies[:bb.n] {
+		if e := &bb.bodies[k]; e.off == off {
+			return e.kind, e.body, true
+		}
+	}
+	return 0, "", false
+}
+
+// keeps reports whether bb would keep the body of chunk ch (zstd,
+// decoded up to keptBodyMax bytes) when decodeBody gets it.
+func (bb *BlockBodies) keeps(ch []byte) bool {
+	if bb == nil || len(ch) < 3 || bb.n >= keptBodiesMax {
+		return false
+	}
+	if ch[1] != codecZstd {
+		return false
+	}
+	n, k := binary.Uvarint(ch[2:])
+	return k > 0 && n <= keptBodyMax
+}
+
+// decodeBody is chunkBodyTo(ch, sc) for chunk c of block i of p (CRC
+// checked), keeping the body in bb when it is one to keep (keeps). bb
+// may be nil. The body is valid until the next call with sc, or while bb
+// holds the block.
+func (bb *BlockBodies) decodeBody(p *part, i int, c colMeta, ch []byte, sc *colScratch) (byte, string, error) {
+	if kind, body, ok := bb.body(p, i, c.off); ok {
+		return kind, body, nil
+	}
+	if !bb.keeps(ch) {
+		return chunkBodyTo(ch, sc)
+	}
+	// zstd bodies are decoded into e.sc.body.
+	if bb.n == len(bb.bodies) {
+		bb.bodies = append(bb.bodies, keptBody{})
+	}
+	e := &bb.bodies[bb.n]
+	esc := getScratch()
+	kind, body, err := chunkBodyTo(ch, esc)
+	if err != nil {
+		putScratch(esc)
+		return 0, "", err
+	}
+	e.sc = esc
+	e.off, e.kind, e.body = c.off, kind, body
+	bb.n++
+	return kind, body, nil
+}
+
+// String describes bb for tests and errors.
+func (bb *BlockBodies) String() string {
+	if bb == nil || bb.p == nil {
+		return "no block"
+	}
+	return fmt.Sprintf("part %s block %d: %d chunks checked, %d bodies", bb.p.path, bb.i, len(bb.checked), bb.n)
+}
