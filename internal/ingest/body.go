@@ -74,7 +74,11 @@ func OpenBody(w http.ResponseWriter, r *http.Request, lim BodyLimits) (io.ReadCl
 	default:
 		return nil, fmt.Errorf("%w: unsupported Content-Encoding %q (use gzip, zstd or deflate)", ErrBadEncoding, enc)
 	}
-	return &body{r: dec, wire: wire, closer: closer, left: lim.MaxDecodedBytes, lim: lim, compressed: dec != io.Reader(wire)}, nil
+	b := &body{r: dec, wire: wire, closer: closer, left: lim.MaxDecodedBytes, lim: lim, compressed: dec != io.Reader(wire), size: -1}
+	if !b.compressed && r.ContentLength >= 0 {
+		b.size = r.ContentLength
+	}
+	return b, nil
 }
 
 type body struct {
@@ -84,6 +88,9 @@ type body struct {
 	left       int64
 	lim        BodyLimits
 	compressed bool
+	// size is the decoded length when known in advance (an uncompressed
+	// body with a Content-Length), else -1: a hint for DecodeLines.
+	size int64
 }
 
 func (b *body) Read(p []byte) (int, error) {

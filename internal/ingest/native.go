@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
@@ -80,18 +81,25 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 		opts.Parser = parse.NewAuto(parse.Options{Location: opts.TimeOptions.Location, Now: opts.TimeOptions.Now})
 	}
 	var res Result
-	var evs eventList
-	br := bufio.NewReaderSize(rd, 64<<10)
+	evs := eventList{size: bodySize(rd)}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(rd)
+	defer func() {
+		br.Reset(nil) // the pool must not keep the body alive
+		readerPool.Put(br)
+	}()
 	var slab fieldSlab
 	var acc []byte    // a line longer than the read buffer, so far
 	overflow := false // the current line passed MaxLineBytes
 	lineNo := 0
 	received := opts.Now()
-	// ev is reused for every line (decodeLine takes its address, so a
-	// variable declared in the loop would be allocated once per line).
-	var ev event.Event
+	// reserve is what was taken from the Budget (in res.Charged) and not
+	// yet used by a line: the budget is charged in grants, not once per
+	// line (an atomic shared by every request).
+	var reserve int64
 	for {
 		chunk, err := br.ReadSlice('\n')
+		evs.read += int64(len(chunk))
 		if errors.Is(err, bufio.ErrBufferFull) {
 			if !overflow && len(acc)+len(chunk) <= opts.MaxLineBytes {
 				acc = append(acc, chunk...)
@@ -122,20 +130,21 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 		default:
 			if opts.Budget != nil {
 				n := int64(len(line)) + 256
-				if !opts.Budget.TryAcquire(n) {
+				if n > reserve && !charge(opts.Budget, n, &reserve, &res) {
 					opts.Budget.Release(res.Charged)
 					res.Charged = 0
 					return nil, res, fmt.Errorf("decode line %d: %w", lineNo, ErrOverloaded)
 				}
-				res.Charged += n
+				reserve -= n
 			}
-			ev = opts.Meta
+			// Decoded in place, in the slot the event keeps.
+			ev := evs.next()
+			*ev = opts.Meta
 			ev.Fields = slab.take(len(opts.Meta.Fields))
 			ev.Fields = append(ev.Fields, opts.Meta.Fields...)
 			ev.Received = received
-			decodeLine(line, &ev, opts, &res, lineNo)
+			decodeLine(line, ev, opts, &res, lineNo)
 			ev.Fields = slab.keep(ev.Fields)
-			evs.add(ev)
 			res.Accepted++
 		}
 		if err != nil {
@@ -146,6 +155,30 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 			return events, res, err
 		}
 	}
+}
+
+// budgetGrant is the most DecodeLines takes from a Budget at a time for
+// the lines to come; the rest of a grant is released with the charge when
+// the request ends.
+const budgetGrant = 64 << 10
+
+// charge tops *reserve (counted in res.Charged) up to at least n bytes
+// from b: a grant of up to budgetGrant when it fits (at most 1/64 of the
+// budget, so small budgets are charged line by line as before), else just
+// what is missing.
+func charge(b *Budget, n int64, reserve *int64, res *Result) bool {
+	if g := min(int64(budgetGrant), b.limit/64) - *reserve; g > n && b.TryAcquire(g) {
+		*reserve += g
+		res.Charged += g
+		return true
+	}
+	need := n - *reserve
+	if !b.TryAcquire(need) {
+		return false
+	}
+	*reserve += need
+	res.Charged += need
+	return true
 }
 
 // trimEOL drops the trailing CRs and LFs of line (bytes.TrimRight(line,
@@ -247,24 +280,77 @@ func (s *fieldSlab) keep(fs []event.Field) []event.Field {
 	return fs[:len(fs):len(fs)]
 }
 
-// eventList collects decoded events in chunks, so a body of many events
-// is not copied at every doubling of one slice; all copies them once into
-// a slice of the exact length.
+// readerPool holds the 64 KiB line readers of DecodeLines (one per body
+// otherwise: a large allocation the runtime must clear).
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+// bodySize is the number of bytes rd will yield, or -1 when unknown: the
+// Content-Length of an uncompressed request body (OpenBody), or Len of an
+// in-memory reader (bytes.Reader, strings.Reader, bytes.Buffer).
+func bodySize(rd io.Reader) int64 {
+	switch r := rd.(type) {
+	case *body:
+		return r.size
+	case interface{ Len() int }:
+		return int64(r.Len())
+	}
+	return -1
+}
+
+// eventList collects decoded events. When the body's size is known, the
+// events of its first chunk give the average line length, and one slice
+// sized for the whole body (with some slack) holds the rest: no copy at
+// the end. Otherwise (or when the estimate falls short) events go into
+// chunks, so a body of many events is not copied at every doubling of one
+// slice, and all copies them once into a slice of the exact length.
 type eventList struct {
 	chunks [][]event.Event
 	cur    []event.Event
 	n      int
+	size   int64 // bytes the body holds, -1 when unknown
+	read   int64 // bytes of the body read so far
+	sized  bool  // cur was sized from the estimate
 }
 
-func (l *eventList) add(ev event.Event) {
+// firstChunk is the capacity of the first chunk, whose lines estimate the
+// body's average line length.
+const firstChunk = 64
+
+// maxSized bounds the estimated events allocated at once (~2 MiB): the
+// size is announced by the client (Content-Length) before the body has
+// arrived, so a body of short lines, or a client that stalls, gets chunks
+// that grow with what it really sent.
+const maxSized = 1 << 14
+
+// next appends a slot for one more event and returns it; the caller fills
+// every field of it.
+func (l *eventList) next() *event.Event {
 	if len(l.cur) == cap(l.cur) {
-		if len(l.cur) > 0 {
-			l.chunks = append(l.chunks, l.cur)
-		}
-		l.cur = make([]event.Event, 0, min(4096, max(64, 2*l.n)))
+		l.grow()
 	}
-	l.cur = append(l.cur, ev)
+	l.cur = l.cur[:len(l.cur)+1]
 	l.n++
+	return &l.cur[len(l.cur)-1]
+}
+
+func (l *eventList) grow() {
+	if l.n == firstChunk && len(l.chunks) == 0 && !l.sized && l.size > l.read && l.read > 0 {
+		// The estimate: the rest of the body at the average line
+		// length so far, plus an eighth and a few lines of slack.
+		rest := (l.size - l.read) * int64(l.n) / l.read
+		if rest <= maxSized {
+			l.sized = true
+			n := l.n + int(rest+rest/8) + 16
+			cur := make([]event.Event, len(l.cur), n)
+			copy(cur, l.cur)
+			l.cur = cur
+			return
+		}
+	}
+	if len(l.cur) > 0 {
+		l.chunks = append(l.chunks, l.cur)
+	}
+	l.cur = make([]event.Event, 0, min(4096, max(firstChunk, 2*l.n)))
 }
 
 func (l *eventList) all() []event.Event {
