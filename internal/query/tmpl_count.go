@@ -47,14 +47,20 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 	if n == 0 {
 		return nil, false
 	}
-	// Every skeleton's answers, into one table: per skeleton, whether
-	// its rows are rejected (2), selected without the matcher (1), or
-	// asked (0).
+	// Every skeleton's answers, into one table by skeleton id + 1 (the
+	// rows' ids, store.RawTemplates.SkeletonIDs; 0: a row without one):
+	// whether its rows are rejected (2), selected without the matcher
+	// (1), or asked (0).
 	ns := tv.tmpl.Skeletons()
+	ids := tv.tmpl.SkeletonIDs()
+	if len(ids) < hi {
+		return nil, false
+	}
 	for j := range n {
 		bv.skelPrepass(ds[j].tf, ds[j].lit)
 	}
-	verdict := growTo8(&tv.verdict, ns)
+	verdict := growTo8(&tv.verdict, ns+1)
+	verdict[0] = 0
 	for id := range ns {
 		v := uint8(0)
 		for j := range n {
@@ -73,7 +79,7 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 				break
 			}
 		}
-		verdict[id] = v
+		verdict[id+1] = v
 	}
 	if err := tv.tmpl.Err(); err != nil {
 		tv.fail(err)
@@ -84,41 +90,43 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 		rx = nil
 	}
 	sel := w.sel[:0]
-	for i := lo; i < hi; i++ {
-		if w.keep != nil && !w.keep[i] {
+	keep := w.keep
+	ids = ids[:hi]
+	for i := lo; i < len(ids); i++ {
+		x := ids[i]
+		switch verdict[x] {
+		case 1:
+			if keep == nil || keep[i] {
+				sel = append(sel, i)
+			}
+			continue
+		case 2:
 			continue
 		}
-		id := tv.tmpl.SkeletonOf(i)
-		if id >= 0 {
-			switch verdict[id] {
-			case 1:
-				sel = append(sel, i)
-				continue
-			case 2:
-				continue
-			}
-			if rx != nil {
-				if rx.win != nil && tv.tmpl.Has(i) {
-					// Windows around the literal (tmpl_regex.go).
-					if match, ok := bv.windowMatch(rx, id, i); ok {
-						if match {
-							sel = append(sel, i)
-						}
-						continue
-					}
-				}
-				if v, ok := bv.rawView(i); ok && rx.pred(v) || !ok && rx.missing {
-					sel = append(sel, i)
-				}
-				continue
-			}
-		}
-		if m.matchRow(bv, i) {
+		if (keep == nil || keep[i]) && bv.undecidedRow(m, rx, x, i) {
 			sel = append(sel, i)
 		}
 	}
 	w.sel = sel
 	return sel, true
+}
+
+// undecidedRow reports whether row i, of skeleton x-1 (x = 0: none),
+// which its skeleton does not decide, matches m; rx is m when it is a
+// regexp alone (kept out of selectBySkeletons's loop, whose rows are
+// mostly decided by their skeleton).
+func (bv *blockView) undecidedRow(m matcher, rx *fieldMatcher, x uint32, i int) bool {
+	if x == 0 || rx == nil {
+		return m.matchRow(bv, i)
+	}
+	if rx.win != nil && bv.tv.tmpl.Has(i) {
+		// Windows around the literal (tmpl_regex.go).
+		if match, ok := bv.windowMatch(rx, int(x)-1, i); ok {
+			return match
+		}
+	}
+	v, ok := bv.rawView(i)
+	return ok && rx.pred(v) || !ok && rx.missing
 }
 
 // skelDeciderOf returns how m is decided by skeleton: a term on _raw
@@ -160,6 +168,9 @@ func growTo8(b *[]uint8, n int) []uint8 {
 func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 	tv := &bv.tv
 	c := tv.skelCache(tf, lit)
+	if bv.planPrepass(tf, c, lit) {
+		return
+	}
 	tv.noRows = true
 	refs := tv.prefixRefs[:0]
 	for id := range c.ans {

@@ -62,6 +62,9 @@ type tmplFinder struct {
 	// wordHead is the length of the term's first run of word bytes
 	// (len when all are), wordTail the start of its last.
 	wordHead, wordTail int
+	// The prepass's plans of pooled skeletons, as a term and as a
+	// literal (phrase_plan.go).
+	plans [2]planStore
 }
 
 const gramBits = 4096

@@ -24,6 +24,10 @@ type skelAnswers struct {
 	lit  bool
 	ans  []uint8    // by skeleton: 0 not decided yet, else tmplAnswer+1
 	memo []skelMemo // by skeleton: skelByValues's last row
+	// The prepass's answers of plan windows (phrase_plan.go), by window:
+	// gen<<3 | deferred<<2 | answer, valid for the block of gen.
+	win []uint32
+	gen uint32
 }
 
 // skelAnswer decides term tf on the skeleton of present row i, once per
@@ -189,13 +193,24 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 		tv.deferred = true
 		return true
 	}
-	sc := bv.sparseOf(k)
+	sc := bv.sparseCodes(k)
 	if sc != nil && !sc.absent && len(sc.dict) <= 256 {
 		if !slices.ContainsFunc(sc.dict, f) {
 			return false
 		}
 	}
 	rows := bv.skelRowsOf(id)
+	var codes []uint32 // the rows' codes: by row (state 1) or as rows (2)
+	if sc != nil {
+		codes = sc.codes
+		if sc.state == 2 {
+			var ok bool
+			if tv.rowCodes, ok = sc.codesAt(rows, tv.rowCodes[:0]); !ok {
+				sc = nil // by Value, which decodes them all (or says why not)
+			}
+			codes = tv.rowCodes
+		}
+	}
 	if sc != nil {
 		// Each distinct value once: memo by code, for this call.
 		tv.vgen++
@@ -209,8 +224,13 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 			tv.vmemo = memo
 		}
 		yes, no := tv.vgen<<1|1, tv.vgen<<1
-		for _, r := range rows {
-			c := sc.codes[r]
+		for j, r := range rows {
+			var c uint32
+			if sc.state == 2 {
+				c = codes[j]
+			} else {
+				c = codes[r]
+			}
 			switch memo[c] {
 			case yes:
 				return true
@@ -253,8 +273,9 @@ func (bv *blockView) skelRowsOf(id int) []int32 {
 	if len(tv.skelOff) == 0 && tv.oneCalls < 1 {
 		tv.oneCalls++
 		list := tv.oneRows[:0]
-		for r := range tv.tmpl.Rows() {
-			if tv.tmpl.SkeletonOf(r) == id {
+		x := uint32(id + 1)
+		for r, y := range tv.tmpl.SkeletonIDs() {
+			if y == x {
 				list = append(list, int32(r))
 			}
 		}
@@ -293,14 +314,16 @@ func (tv *tmplView) wantedRows(id int) []int32 {
 		tv.wantListed, tv.wantLast = true, -1
 		list := tv.wantList[:0]
 		if tv.wantN == 1 {
-			for r := range tv.tmpl.Rows() {
-				if tv.tmpl.SkeletonOf(r) == id {
+			x := uint32(id + 1)
+			for r, y := range tv.tmpl.SkeletonIDs() {
+				if y == x {
 					list = append(list, int32(r))
 				}
 			}
 		} else {
-			for r := range tv.tmpl.Rows() {
-				if s := tv.tmpl.SkeletonOf(r); s >= 0 && tv.want[s] {
+			want := tv.want
+			for r, y := range tv.tmpl.SkeletonIDs() {
+				if y > 0 && want[y-1] {
 					list = append(list, int32(r))
 				}
 			}
@@ -314,8 +337,9 @@ func (tv *tmplView) wantedRows(id int) []int32 {
 		return tv.wantRows
 	}
 	rows := tv.wantRows[:0]
+	ids, x := tv.tmpl.SkeletonIDs(), uint32(id+1)
 	for _, r := range tv.wantList {
-		if tv.tmpl.SkeletonOf(int(r)) == id {
+		if ids[r] == x {
 			rows = append(rows, r)
 		}
 	}

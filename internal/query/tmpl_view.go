@@ -1,7 +1,9 @@
 package query
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -63,6 +65,8 @@ type tmplView struct {
 	sparse []sparseCol
 	vmemo  []uint32 // skelValues's answers by code: vgen<<1 | yes
 	vgen   uint32
+	// skelValues's codes of one skeleton's rows (sparseCol.codesAt).
+	rowCodes []uint32
 	// skelRowsOf's rows of one skeleton, and how many times the block
 	// has listed them so.
 	oneRows  []int32
@@ -88,16 +92,38 @@ type tmplView struct {
 // strings: the skeleton decisions of a search often need the values of a
 // handful of rows of one skeleton (`for invalid {user} user from`), and
 // a window the values of one skeleton's rows.
+//
+// The codes are first kept as stored (state 2, raw): the skeleton
+// decisions read those of one skeleton's rows (codesAt) without decoding
+// the rest; anything that reads them by row decodes them all (state 1).
 type sparseCol struct {
-	state  int8 // 0 not asked yet, 1 read from codes, -1 through Value
-	absent bool // some row lacks the field (code 0)
+	state int8 // 0 not asked yet, 1 read from codes, 2 codes kept in raw, -1 through Value
+	// absent: some row lacks the field (code 0); in state 2, some row
+	// may (a zero byte).
+	absent bool
 	dict   []string
-	codes  []uint32 // by row: 0 absent, c dict[c-1]
+	codes  []uint32 // by row (state 1): 0 absent, c dict[c-1]
+	raw    string   // state 2: the stored codes, one uvarint a row
+	// seek's place in raw: the codes that end before off.
+	off, ended int
 }
 
-// sparseOf returns block column k read from its codes, or nil when it is
-// read through Value.
+// sparseOf returns block column k read from its codes, decoded by row,
+// or nil when it is read through Value.
 func (bv *blockView) sparseOf(k int) *sparseCol {
+	sc := bv.sparseCodes(k)
+	if sc != nil && sc.state == 2 {
+		sc.full(bv.tv.tmpl.Rows())
+	}
+	if sc == nil || sc.state != 1 {
+		return nil
+	}
+	return sc
+}
+
+// sparseCodes returns block column k read from its codes, decoded (state
+// 1) or kept as stored (state 2), or nil when it is read through Value.
+func (bv *blockView) sparseCodes(k int) *sparseCol {
 	if _, _, err := bv.colValue(k, -1); err != nil {
 		return nil
 	}
@@ -106,6 +132,111 @@ func (bv *blockView) sparseOf(k int) *sparseCol {
 		return nil
 	}
 	return &tv.sparse[k]
+}
+
+// full decodes the raw codes of rows rows (state 2 to 1, or -1 when
+// they are not that).
+func (sc *sparseCol) full(rows int) {
+	sc.state = -1
+	if sc.decode(sc.raw, rows) {
+		sc.state = 1
+	}
+	sc.raw = ""
+}
+
+const (
+	lowBytes  = 0x0101010101010101
+	highBytes = 0x8080808080808080
+)
+
+// check reports whether b holds rows uvarints (as many bytes below 0x80
+// as rows, the last one such), eight bytes at a time, and notes whether
+// a code may be 0 (a zero byte): b is then kept as the codes (state 2),
+// each read when asked (codesAt, which checks its value).
+func (sc *sparseCol) check(b string, rows int) bool {
+	n, zero, off := 0, false, 0
+	for ; off+8 <= len(b); off += 8 {
+		x := binary.LittleEndian.Uint64([]byte(b[off : off+8]))
+		n += bits.OnesCount64(^x & highBytes)
+		zero = zero || (x-lowBytes)&^x&highBytes != 0
+	}
+	for ; off < len(b); off++ {
+		if b[off] < 0x80 {
+			n++
+		}
+		zero = zero || b[off] == 0
+	}
+	if n != rows || len(b) > 0 && b[len(b)-1] >= 0x80 {
+		return false
+	}
+	sc.absent = zero
+	return true
+}
+
+// codesAt appends to dst the codes of rows (ascending) from the raw
+// codes (seek); false when a code read is no code of the dictionary, or
+// the rows do not ascend (decode then tells, or Value).
+func (sc *sparseCol) codesAt(rows []int32, dst []uint32) ([]uint32, bool) {
+	sc.off, sc.ended = 0, 0
+	for _, r := range rows {
+		if int(r) < sc.ended {
+			return dst, false
+		}
+		c, ok := sc.seek(int(r))
+		if !ok {
+			return dst, false
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// seek returns the code of row r from the raw codes, read on from the
+// last one read when r lies after it (else from the start): whole words
+// of codes before r are skipped by counting their last bytes. False when
+// the code is no code of the dictionary (decode then tells, or Value).
+func (sc *sparseCol) seek(r int) (uint32, bool) {
+	b := sc.raw
+	off, ended := sc.off, sc.ended // ended: codes that end before off
+	if r < ended {
+		off, ended = 0, 0
+	}
+	for off+8 <= len(b) {
+		n := bits.OnesCount64(^binary.LittleEndian.Uint64([]byte(b[off:off+8])) & highBytes)
+		if ended+n >= r {
+			break
+		}
+		ended += n
+		off += 8
+	}
+	for ended < r {
+		if off >= len(b) {
+			return 0, false
+		}
+		if b[off] < 0x80 {
+			ended++
+		}
+		off++
+	}
+	var c uint64
+	switch {
+	case off < len(b) && b[off] < 0x80:
+		c = uint64(b[off])
+		off++
+	case off+1 < len(b) && b[off+1] < 0x80:
+		c = uint64(b[off]&0x7f) | uint64(b[off+1])<<7
+		off += 2
+	default:
+		var ok bool
+		if c, off, ok = uvarintAt(b, off); !ok {
+			return 0, false
+		}
+	}
+	if c > uint64(len(sc.dict)) {
+		return 0, false
+	}
+	sc.off, sc.ended = off, r+1
+	return uint32(c), true
 }
 
 // colValue is store.RawTemplates.Value for the skeleton decisions and
@@ -130,7 +261,11 @@ func (bv *blockView) colValue(k, i int) (string, bool, error) {
 		if err != nil {
 			return "", false, err
 		}
-		if ok && sc.decode(codes, tv.tmpl.Rows()) {
+		switch {
+		case !ok:
+		case sc.check(codes, tv.tmpl.Rows()):
+			sc.state, sc.raw, sc.off, sc.ended = 2, codes, 0, 0
+		case sc.decode(codes, tv.tmpl.Rows()):
 			sc.state = 1
 		}
 	}
@@ -139,6 +274,17 @@ func (bv *blockView) colValue(k, i int) (string, bool, error) {
 			return "", false, nil // sparseOf: only set up
 		}
 		return tv.tmpl.Value(k, i)
+	}
+	if sc.state == 2 {
+		// Rows asked one by one (a skeleton's rows in order): read on.
+		c, ok := sc.seek(i)
+		if ok {
+			if c > 0 {
+				return sc.dict[c-1], true, nil
+			}
+			return "", false, nil
+		}
+		sc.full(tv.tmpl.Rows())
 	}
 	if sc.state > 0 {
 		if c := sc.codes[i]; c > 0 {
