@@ -3,6 +3,7 @@ package sigma
 import (
 	"cmp"
 	"slices"
+	"unsafe"
 )
 
 // anchorMatcher finds which needles (lower-case literals) occur in a text.
@@ -21,6 +22,7 @@ type anchorMatcher struct {
 	// and where each hash's run starts (a flat index instead of a map).
 	start [5][]uint32
 	pairs [5][]anchorPair
+	text  string // the needles end to end: what the pairs' toff and tlen index
 	shift uint32 // 32 - log2(bits per window length)
 	// stride, when set, answers scanText and any with fewer probes (long
 	// needles only; see withStride).
@@ -28,12 +30,38 @@ type anchorMatcher struct {
 }
 
 // anchorPair is one needle under its anchor, with what verifying it needs,
-// so a probe reads one contiguous run of memory.
+// so a probe reads one contiguous run of memory. The needle's text is
+// buf[toff:toff+tlen] of the matcher's packed needles (see packNeedles):
+// a pair holds no pointer, so the garbage collector does not scan the
+// tables (they are most of a compiled rule set's memory).
 type anchorPair struct {
 	anchor uint32
 	needle int32
 	off    int32 // offset of the anchor inside the needle
-	text   string
+	toff   uint32
+	tlen   uint32
+}
+
+// packedAt returns buf[off:off+n] without bounds checks: the offsets
+// of pairs and matchers are made with the packed string they index
+// (packNeedles, Engine.packStrings), so they always lie inside it.
+func packedAt(buf string, off, n uint32) string {
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(buf)), off)), n) // #nosec G103 -- off+n <= len(buf) by construction (see above)
+}
+
+// packNeedles returns the needles end to end and each one's offset in it.
+func packNeedles(needles []string) (string, []uint32) {
+	n := 0
+	for _, s := range needles {
+		n += len(s)
+	}
+	b := make([]byte, 0, n)
+	offs := make([]uint32, len(needles))
+	for i, s := range needles {
+		offs[i] = uint32(len(b))
+		b = append(b, s...)
+	}
+	return string(b), offs
 }
 
 // maxAnchorBits bounds the bitmap (and index) of a matcher: 1<<20 bits
@@ -63,6 +91,8 @@ func packWindow(s string) uint32 {
 func newAnchorMatcher(needles []string) *anchorMatcher {
 	bits := anchorBitsFor(len(needles))
 	m := &anchorMatcher{needles: needles, off: make([]int, len(needles)), shift: uint32(32 - bits)}
+	var toffs []uint32
+	m.text, toffs = packNeedles(needles)
 	if len(needles) > 0 {
 		m.minLen = len(slices.MinFunc(needles, func(a, b string) int { return cmp.Compare(len(a), len(b)) }))
 	}
@@ -118,7 +148,7 @@ func newAnchorMatcher(needles []string) *anchorMatcher {
 		for v, ids := range m.tab[k] {
 			h := m.hash(v)
 			for _, id := range ids {
-				m.pairs[k][fill[h]] = anchorPair{anchor: v, needle: id, off: int32(m.off[id]), text: m.needles[id]}
+				m.pairs[k][fill[h]] = anchorPair{anchor: v, needle: id, off: int32(m.off[id]), toff: toffs[id], tlen: uint32(len(m.needles[id]))}
 				fill[h]++
 			}
 		}
@@ -180,7 +210,7 @@ func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []
 		for i := 0; i < len(text); i++ {
 			v = v<<8 | uint32(tbl[text[i]])
 			if h := m.hash(v); i >= 3 && b4[h/64]&(1<<(h%64)) != 0 {
-				dst = verifyRun(m.run(4, h), v, text, i-3, fold, dst, checked, tok)
+				dst = verifyRun(m.text, m.run(4, h), v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		return dst
@@ -189,19 +219,19 @@ func (m *anchorMatcher) scanText(text string, fold bool, dst []int32, checked []
 		v = v<<8 | uint32(tbl[text[i]])
 		if i >= 3 && b4 != nil {
 			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 {
-				dst = verifyRun(m.run(4, h), v, text, i-3, fold, dst, checked, tok)
+				dst = verifyRun(m.text, m.run(4, h), v, text, i-3, fold, dst, checked, tok)
 			}
 		}
 		if i >= 2 && b3 != nil {
 			w := v & 0xffffff
 			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 {
-				dst = verifyRun(m.run(3, h), w, text, i-2, fold, dst, checked, tok)
+				dst = verifyRun(m.text, m.run(3, h), w, text, i-2, fold, dst, checked, tok)
 			}
 		}
 		if i >= 1 && b2 != nil {
 			w := v & 0xffff
 			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 {
-				dst = verifyRun(m.run(2, h), w, text, i-1, fold, dst, checked, tok)
+				dst = verifyRun(m.text, m.run(2, h), w, text, i-1, fold, dst, checked, tok)
 			}
 		}
 	}
@@ -215,19 +245,21 @@ func (m *anchorMatcher) run(k int, h uint32) []anchorPair {
 
 // verifyRun appends to dst, at most once per tok (checked is per-needle
 // scratch), the needles of run (the pairs under one hash, shared by the
-// anchor and stride matchers) whose window is v and that occur in text
-// with that window at text[at:]; with fold, text is compared lower-cased.
-func verifyRun(run []anchorPair, v uint32, text string, at int, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
+// anchor and stride matchers; buf holds their text) whose window is v and
+// that occur in text with that window at text[at:]; with fold, text is
+// compared lower-cased.
+func verifyRun(buf string, run []anchorPair, v uint32, text string, at int, fold bool, dst []int32, checked []uint32, tok uint32) []int32 {
 	for i := range run {
 		p := &run[i]
 		if p.anchor != v || checked[p.needle] == tok {
 			continue
 		}
-		begin := at - int(p.off)
-		if begin < 0 || begin+len(p.text) > len(text) {
+		begin, n := at-int(p.off), int(p.tlen)
+		if begin < 0 || begin+n > len(text) {
 			continue
 		}
-		if w := text[begin : begin+len(p.text)]; fold && !equalLowerASCII(w, p.text) || !fold && w != p.text {
+		needle := packedAt(buf, p.toff, p.tlen)
+		if w := text[begin : begin+n]; fold && !equalLowerASCII(w, needle) || !fold && w != needle {
 			continue
 		}
 		checked[p.needle] = tok
@@ -236,12 +268,12 @@ func verifyRun(run []anchorPair, v uint32, text string, at int, fold bool, dst [
 	return dst
 }
 
-// foundInRun reports whether a needle of run whose window is v occurs in
-// text (lower-cased) with that window at text[at:].
-func foundInRun(run []anchorPair, v uint32, text string, at int) bool {
+// foundInRun reports whether a needle of run (its text in buf) whose
+// window is v occurs in text (lower-cased) with that window at text[at:].
+func foundInRun(buf string, run []anchorPair, v uint32, text string, at int) bool {
 	for i := range run {
 		p := &run[i]
-		if begin := at - int(p.off); p.anchor == v && begin >= 0 && begin+len(p.text) <= len(text) && text[begin:begin+len(p.text)] == p.text {
+		if begin := at - int(p.off); p.anchor == v && begin >= 0 && begin+int(p.tlen) <= len(text) && text[begin:begin+int(p.tlen)] == packedAt(buf, p.toff, p.tlen) {
 			return true
 		}
 	}
@@ -268,19 +300,19 @@ func (m *anchorMatcher) any(text string) bool {
 	for i := 0; i < len(text); i++ {
 		v = v<<8 | uint32(text[i])
 		if b4 != nil && i >= 3 {
-			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(4, h), v, text, i-3) {
+			if h := m.hash(v); b4[h/64]&(1<<(h%64)) != 0 && foundInRun(m.text, m.run(4, h), v, text, i-3) {
 				return true
 			}
 		}
 		if b3 != nil && i >= 2 {
 			w := v & 0xffffff
-			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(3, h), w, text, i-2) {
+			if h := m.hash(w); b3[h/64]&(1<<(h%64)) != 0 && foundInRun(m.text, m.run(3, h), w, text, i-2) {
 				return true
 			}
 		}
 		if b2 != nil && i >= 1 {
 			w := v & 0xffff
-			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 && foundInRun(m.run(2, h), w, text, i-1) {
+			if h := m.hash(w); b2[h/64]&(1<<(h%64)) != 0 && foundInRun(m.text, m.run(2, h), w, text, i-1) {
 				return true
 			}
 		}

@@ -39,6 +39,13 @@
 // slot (matchSlots): loading needs no name lookup, field needles are looked
 // for in those fields only, and the rest (most of a Winlogbeat document)
 // are only scanned for keyword needles, in a tight loop.
+// Once compiled, the engine is compacted (arena.go): its condition nodes,
+// leaves, matcher lists and literals move into a few large arrays and one
+// string, the needle tables hold no pointer (a needle's text is an offset
+// into its matcher's packed needles) and a leaf's matchers none but for
+// globs, regular expressions and CIDR prefixes (a literal is an offset
+// into Engine.lits), so the garbage collector marks ~13,000
+// objects per cycle for a whole SigmaHQ rule set instead of ~160,000.
 // Engine.QueryPrefilter (querytext.go) turns the rules into a search
 // expression of whole tokens for retro-hunts over the store.
 // A rule's condition stays available as an Expr tree (Rule.Detection).

@@ -30,6 +30,9 @@ type Options struct {
 	ValueCache int
 	// Logger receives compile messages; nil discards them.
 	Logger *slog.Logger
+	// noCompact leaves the compiled conditions as compiled, one object
+	// each (see Engine.compact): the reference of the tests.
+	noCompact bool
 }
 
 // Match is one rule firing on one event.
@@ -71,7 +74,8 @@ type Engine struct {
 	// Source and Category so routing can use them.
 	metaSlots [2]int32
 	pf        prefilter
-	vcEntries int // value cache entries per state (0: none)
+	lits      string // every literal, end to end (see matcher.lit)
+	vcEntries int    // value cache entries per state (0: none)
 	pool      sync.Pool
 }
 
@@ -207,6 +211,11 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 	e.buildPrefilter(needles)
 	e.buildSlotFlags()
 	e.linkNeedles()
+	if opts.noCompact {
+		e.packStrings(false)
+	} else {
+		e.compact()
+	}
 	switch e.vcEntries = opts.ValueCache; {
 	case e.vcEntries == 0:
 		// Small rule sets (a rule test, a retro-hunt) scan cheaply: they
@@ -556,6 +565,7 @@ func (c *compiler) item(it *Item) (node, error) {
 // state is the per-call scratch space of Match, pooled.
 type state struct {
 	gen       uint32
+	lits      string // Engine.lits
 	ev        *event.Event
 	setGen    []uint32 // per slot: gen when set
 	vals      []string
@@ -627,6 +637,7 @@ type state struct {
 func (e *Engine) newState() *state {
 	n := len(e.slots)
 	return &state{
+		lits:       e.lits,
 		setGen:     make([]uint32, n),
 		vals:       make([]string, n),
 		slotField:  make([]int32, n),

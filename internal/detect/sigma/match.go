@@ -182,24 +182,24 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 	case opAny:
 		return true
 	case opRegex:
-		if len(m.glob) > 0 {
+		if len(m.x.glob) > 0 {
 			text := v
 			if !m.cased {
 				text = st.lowerOf(slot, v)
 			}
-			for _, l := range m.glob {
+			for _, l := range m.x.glob {
 				if !strings.Contains(text, l) {
 					return false
 				}
 			}
 		}
-		if m.run != nil && !m.run.in(v) {
+		if m.x.run != nil && !m.x.run.in(v) {
 			return false
 		}
-		return m.re.MatchString(v)
+		return m.x.re.MatchString(v)
 	case opCIDR:
 		addr, err := netip.ParseAddr(strings.TrimSpace(v))
-		return err == nil && m.pfx.Contains(addr.Unmap())
+		return err == nil && m.x.pfx.Contains(addr.Unmap())
 	case opGT, opGTE, opLT, opLTE:
 		return compareNum(m.op, v, m.num)
 	case opTime:
@@ -228,15 +228,15 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 	}
 	switch m.op {
 	case opEq:
-		return s == m.s
+		return s == m.lit(st.lits)
 	case opPrefix:
-		return strings.HasPrefix(s, m.s)
+		return strings.HasPrefix(s, m.lit(st.lits))
 	case opSuffix:
-		return strings.HasSuffix(s, m.s)
+		return strings.HasSuffix(s, m.lit(st.lits))
 	case opContains:
-		return strings.Contains(s, m.s)
+		return strings.Contains(s, m.lit(st.lits))
 	case opGlob:
-		return globParts(m.glob, s)
+		return globParts(m.x.glob, s)
 	}
 	return false
 }

@@ -85,7 +85,8 @@ type leafNode struct {
 	neg    bool
 	// first, when set for a group, holds every byte a literal of the group
 	// can start with: a value without any of them cannot match (a cheap
-	// test before many substring searches).
+	// test before many substring searches). nil when no group has one
+	// (once compacted, see Engine.compact).
 	first []*byteSet
 	// quads, when set for a group, is a hashed set of the first four bytes
 	// of every literal (all at least four long): a value with no such
@@ -254,6 +255,15 @@ func (n *leafNode) eval(st *state) bool {
 	return n.test(st)
 }
 
+// firstOf returns group gi's first-byte set (nil: none; first is nil
+// when no group has one, and then none has quads or multi either).
+func (n *leafNode) firstOf(gi int) *byteSet {
+	if n.first == nil {
+		return nil
+	}
+	return n.first[gi]
+}
+
 // test evaluates the leaf on the event.
 func (n *leafNode) test(st *state) bool {
 	v, ok := st.value(n.slot)
@@ -263,7 +273,7 @@ func (n *leafNode) test(st *state) bool {
 			res = false // contains literals never match a missing field
 			break
 		}
-		if f := n.first[gi]; f != nil && ok {
+		if f := n.firstOf(gi); f != nil && ok {
 			// Literals are lower-cased unless cased: test the same form.
 			text := v
 			if !g[0].cased {

@@ -23,8 +23,12 @@ type needleKey struct {
 // only the values of slots that some needle names are scanned; keyword
 // needles are looked for in every value and the raw text.
 type prefilter struct {
-	keys     []needleKey
-	keyRules [][]int32 // key id -> rule<<3|group refs whose prefilter holds it
+	keys []needleKey
+	// keyRefs[start:end] are the rule<<3|group refs whose prefilter holds
+	// key k, where keySpan[k] is start | end<<32 (one array: no pointer
+	// per key).
+	keySpan []uint64
+	keyRefs []int32
 	// Per slot: a matcher over the slot's substring keys (nil: none), and
 	// its pattern id -> key id. Small per-slot tables stay in cache and
 	// only probe for needles that can count in that field.
@@ -102,10 +106,17 @@ func (e *Engine) buildPrefilter(needles map[needleKey][]int32) {
 		return cmp.Or(cmp.Compare(a.lit, b.lit), cmp.Compare(a.slot, b.slot))
 	})
 	pf.keys = keys
-	pf.keyRules = make([][]int32, len(keys))
+	pf.keySpan = make([]uint64, len(keys))
+	n := 0
+	for _, k := range keys {
+		n += len(needles[k])
+	}
+	pf.keyRefs = make([]int32, 0, n)
 	lits := make([][]string, len(e.slots))
 	for i, k := range keys {
-		pf.keyRules[i] = needles[k]
+		start := uint64(len(pf.keyRefs))
+		pf.keyRefs = append(pf.keyRefs, needles[k]...)
+		pf.keySpan[i] = start | uint64(len(pf.keyRefs))<<32
 		if k.slot < 0 { // keyword needles are never whole values
 			continue
 		}
@@ -234,7 +245,7 @@ func (e *Engine) buildKeywordMatchers() {
 		if key.slot >= 0 {
 			continue
 		}
-		for _, ref := range pf.keyRules[k] {
+		for _, ref := range pf.rulesOf(int32(k)) {
 			for _, ar := range e.rules[ref>>3].alts {
 				if l := perAlt[ar.alt]; len(l) == 0 || l[len(l)-1] != int32(k) {
 					perAlt[ar.alt] = append(l, int32(k))
@@ -640,6 +651,12 @@ func (e *Engine) hitKeys(st *state, keys []int32) {
 	}
 }
 
+// rulesOf returns the rule<<3|group refs whose prefilter holds key k.
+func (pf *prefilter) rulesOf(k int32) []int32 {
+	sp := pf.keySpan[k]
+	return pf.keyRefs[uint32(sp):uint32(sp>>32)]
+}
+
 // hitKey records that needle key k occurs in the event and updates the
 // candidate state of the rules whose prefilter holds it.
 func (e *Engine) hitKey(st *state, k int32) {
@@ -647,7 +664,7 @@ func (e *Engine) hitKey(st *state, k int32) {
 		return
 	}
 	st.keyGen[k] = st.gen
-	for _, ref := range e.pf.keyRules[k] {
+	for _, ref := range e.pf.rulesOf(k) {
 		r := ref >> 3
 		if st.cand[r] != st.gen {
 			st.cand[r] = st.gen

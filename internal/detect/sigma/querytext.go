@@ -144,23 +144,23 @@ func (e *Engine) qnodeOf(n node) qnode {
 		if n.neg || n.slot == e.metaSlots[0] || n.slot == e.metaSlots[1] {
 			return qall // metadata is not searched by bare terms
 		}
-		return leafQuery(n.groups)
+		return leafQuery(n.groups, e.lits)
 	case *keywordNode:
 		if n.neg {
 			return qall
 		}
-		return leafQuery(n.groups)
+		return leafQuery(n.groups, e.lits)
 	}
 	return qall // not, constants
 }
 
 // leafQuery is the AND of a leaf's groups, each the OR of its matchers.
-func leafQuery(groups [][]matcher) qnode {
+func leafQuery(groups [][]matcher, lits string) qnode {
 	ands := make([]qnode, 0, len(groups))
 	for _, g := range groups {
 		ors := make([]qnode, 0, len(g))
 		for i := range g {
-			ors = append(ors, matcherQuery(&g[i]))
+			ors = append(ors, matcherQuery(&g[i], lits))
 		}
 		ands = append(ands, qor(ors))
 	}
@@ -168,22 +168,23 @@ func leafQuery(groups [][]matcher) qnode {
 }
 
 // matcherQuery is the AND of the tokens every value the matcher accepts
-// contains as whole tokens.
-func matcherQuery(m *matcher) qnode {
+// contains as whole tokens (lits is Engine.lits).
+func matcherQuery(m *matcher, lits string) qnode {
 	var pats []string
+	s := m.lit(lits)
 	switch m.op {
 	case opEq:
-		pats = []string{m.s}
+		pats = []string{s}
 	case opPrefix:
-		pats = []string{m.s + "*"}
+		pats = []string{s + "*"}
 	case opSuffix:
-		pats = []string{"*" + m.s}
+		pats = []string{"*" + s}
 	case opContains:
-		pats = []string{"*" + m.s + "*"}
+		pats = []string{"*" + s + "*"}
 	case opGlob:
-		pats = []string{strings.ReplaceAll(strings.Join(m.glob, "*"), "\x00", "?")}
+		pats = []string{strings.ReplaceAll(strings.Join(m.x.glob, "*"), "\x00", "?")}
 	case opRegex:
-		for _, l := range m.glob { // every literal the expression requires
+		for _, l := range m.x.glob { // every literal the expression requires
 			pats = append(pats, "*"+l+"*")
 		}
 	}

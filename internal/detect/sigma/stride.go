@@ -30,6 +30,7 @@ type strideMatcher struct {
 	minLen int
 	long   strideTier // 4-byte windows
 	short  strideTier // 2-byte windows (bits nil: no short needles)
+	text   string     // the needles end to end (see anchorPair)
 }
 
 // strideTier indexes needle windows of one length by hash: a bitmap of
@@ -113,6 +114,7 @@ func newStrideMatcher(needles []string) *strideMatcher {
 	if step == 0 {
 		return nil
 	}
+	text, toffs := packNeedles(needles)
 	var long, short []anchorPair
 	for id, n := range needles {
 		w := 4
@@ -120,7 +122,7 @@ func newStrideMatcher(needles []string) *strideMatcher {
 			w = 2
 		}
 		for o := 0; o < step; o++ {
-			p := anchorPair{anchor: leWindow(n[o : o+w]), needle: int32(id), off: int32(o), text: n}
+			p := anchorPair{anchor: leWindow(n[o : o+w]), needle: int32(id), off: int32(o), toff: toffs[id], tlen: uint32(len(n))}
 			if w == 4 {
 				long = append(long, p)
 			} else {
@@ -131,7 +133,7 @@ func newStrideMatcher(needles []string) *strideMatcher {
 	if len(long)+len(short) > maxStridePairs {
 		return nil
 	}
-	m := &strideMatcher{step: step, minLen: minLen}
+	m := &strideMatcher{step: step, minLen: minLen, text: text}
 	m.long = newStrideTier(long)
 	if len(short) > 0 {
 		m.short = newStrideTier(short)
@@ -208,7 +210,7 @@ func (m *strideMatcher) scanText(text string, fold bool, dst []int32, checked []
 	long, step := &m.long, m.step
 	for p := long.next(text, 0, step); p >= 0; p = long.next(text, p+step, step) {
 		v := word32At(text, p) | caseMerge
-		dst = verifyRun(long.run(long.hash(v)), v, text, p, fold, dst, checked, tok)
+		dst = verifyRun(m.text, long.run(long.hash(v)), v, text, p, fold, dst, checked, tok)
 	}
 	return dst
 }
@@ -258,10 +260,10 @@ func (m *strideMatcher) scanShort(text string, fold bool, dst []int32, checked [
 	for p := long.next2(short, text, 0, step); p >= 0; p = long.next2(short, text, p+step, step) {
 		v := word32At(text, p) | caseMerge
 		if h := long.hash(v); long.has(h) {
-			dst = verifyRun(long.run(h), v, text, p, fold, dst, checked, tok)
+			dst = verifyRun(m.text, long.run(h), v, text, p, fold, dst, checked, tok)
 		}
 		if h := short.hash(v & 0xffff); short.has(h) {
-			dst = verifyRun(short.run(h), v&0xffff, text, p, fold, dst, checked, tok)
+			dst = verifyRun(m.text, short.run(h), v&0xffff, text, p, fold, dst, checked, tok)
 		}
 		last = p
 	}
@@ -277,7 +279,7 @@ func (m *strideMatcher) scanShort(text string, fold bool, dst []int32, checked [
 	for ; p+2 <= len(text); p += step {
 		v := uint32(text[p]|0x20) | uint32(text[p+1]|0x20)<<8
 		if h := short.hash(v); short.has(h) {
-			dst = verifyRun(short.run(h), v, text, p, fold, dst, checked, tok)
+			dst = verifyRun(m.text, short.run(h), v, text, p, fold, dst, checked, tok)
 		}
 	}
 	return dst
@@ -289,11 +291,11 @@ func (m *strideMatcher) any(text string) bool {
 	p := 0
 	for end := len(text) - 4; p <= end; p += step {
 		v := word32At(text, p) | caseMerge
-		if h := long.hash(v); long.has(h) && foundInRun(long.run(h), v, text, p) {
+		if h := long.hash(v); long.has(h) && foundInRun(m.text, long.run(h), v, text, p) {
 			return true
 		}
 		if short.bits != nil {
-			if h := short.hash(v & 0xffff); short.has(h) && foundInRun(short.run(h), v&0xffff, text, p) {
+			if h := short.hash(v & 0xffff); short.has(h) && foundInRun(m.text, short.run(h), v&0xffff, text, p) {
 				return true
 			}
 		}
@@ -301,7 +303,7 @@ func (m *strideMatcher) any(text string) bool {
 	if short.bits != nil {
 		for ; p+2 <= len(text); p += step {
 			v := uint32(text[p]|0x20) | uint32(text[p+1]|0x20)<<8
-			if h := short.hash(v); short.has(h) && foundInRun(short.run(h), v, text, p) {
+			if h := short.hash(v); short.has(h) && foundInRun(m.text, short.run(h), v, text, p) {
 				return true
 			}
 		}

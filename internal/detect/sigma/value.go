@@ -277,7 +277,10 @@ const (
 )
 
 // matcher tests one field value. The fields the common literal tests read
-// (op, cased, nid, s) come first, in one cache line.
+// (op, cased, nid, s) come first, in one cache line. What the rarer tests
+// need (globs, regular expressions, prefixes) is behind x, so a matcher
+// holds at most two pointers: the compiled rule set has tens of thousands
+// of matchers, and the garbage collector scans each at every cycle.
 type matcher struct {
 	op    uint8
 	sub   uint8 // opFieldRef: the string op; opTime: the time part
@@ -286,15 +289,27 @@ type matcher struct {
 	// nid is 1 + the prefilter needle key (this leaf's slot, s) when one
 	// exists (opContains, opEq), else 0: once the event was scanned, a
 	// literal the scan did not see in this field is not there.
-	nid   int32
-	s     string   // the literal (lower-cased unless cased)
-	glob  []string // opGlob: segments split at *, each may hold ? (as '\x00'-free text)
-	qmark []bool   // opGlob: whether each segment contains a ? wildcard
-	re    *regexp.Regexp
-	run   *classRun // opRegex: a class run every match holds (nil: none)
-	pfx   netip.Prefix
-	num   float64
-	ref   int32 // opFieldRef: the slot of the other field
+	nid int32
+	// soff and slen place the literal in Engine.lits (see lit): once
+	// compiled, a leaf's matchers read it there and s is "".
+	soff, slen uint32
+	s          string      // the literal (lower-cased unless cased) while compiling
+	x          *matcherExt // opGlob, opRegex, opCIDR; nil for the others
+	num        float64
+	ref        int32 // opFieldRef: the slot of the other field
+}
+
+// lit returns the literal of a compiled matcher; lits is Engine.lits.
+func (m *matcher) lit(lits string) string { return packedAt(lits, m.soff, m.slen) }
+
+// matcherExt is what a glob, regular expression or CIDR matcher needs.
+type matcherExt struct {
+	// glob: opGlob: segments split at *, each may hold ? (as '\x00');
+	// opRegex: every literal a match contains.
+	glob []string
+	re   *regexp.Regexp
+	run  *classRun // opRegex: a class run every match holds (nil: none)
+	pfx  netip.Prefix
 }
 
 func lowerIf(s string, cased bool) string {
@@ -322,26 +337,21 @@ func patternMatcher(p pattern, cased bool) matcher {
 		return matcher{op: opContains, cased: cased, s: lowerIf(p[1].lit, cased)}
 	}
 	// General glob: segments between stars; '?' kept as a marker byte.
-	m := matcher{op: opGlob, cased: cased}
+	var glob []string
 	var seg strings.Builder
-	q := false
 	for _, sp := range p {
 		switch sp.wild {
 		case '*':
-			m.glob = append(m.glob, seg.String())
-			m.qmark = append(m.qmark, q)
+			glob = append(glob, seg.String())
 			seg.Reset()
-			q = false
 		case '?':
 			seg.WriteByte(0)
-			q = true
 		default:
 			seg.WriteString(lowerIf(sp.lit, cased))
 		}
 	}
-	m.glob = append(m.glob, seg.String())
-	m.qmark = append(m.qmark, q)
-	return m
+	glob = append(glob, seg.String())
+	return matcher{op: opGlob, cased: cased, x: &matcherExt{glob: glob}}
 }
 
 // needle returns a literal every matching value contains (lower-cased), or
@@ -352,7 +362,7 @@ func (m *matcher) needle() string {
 	case opEq, opPrefix, opSuffix, opContains:
 		s = m.s
 	case opGlob:
-		for _, g := range m.glob {
+		for _, g := range m.x.glob {
 			for _, part := range strings.Split(g, "\x00") {
 				if len(part) > len(s) {
 					s = part
@@ -497,7 +507,7 @@ func (c *compiler) valueMatchers(v Value, kind, reFlags string, strMods []string
 			}
 			pfx = netip.PrefixFrom(addr, addr.BitLen())
 		}
-		return []matcher{{op: opCIDR, pfx: pfx.Masked()}}, nil
+		return []matcher{{op: opCIDR, x: &matcherExt{pfx: pfx.Masked()}}}, nil
 	case "gt", "gte", "lt", "lte":
 		f, err := strconv.ParseFloat(v.S, 64)
 		if err != nil {
@@ -609,7 +619,7 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 		return nil, &SkipError{Reason: ReasonRegex, Detail: err.Error()}
 	}
 	lits, fold := regexLiterals(syn)
-	m := matcher{op: opRegex, re: re, cased: !fold, run: regexRun(syn)}
+	m := matcher{op: opRegex, cased: !fold, x: &matcherExt{re: re, run: regexRun(syn)}}
 	for _, l := range lits {
 		if fold {
 			l = toLower(l)
@@ -617,7 +627,7 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 		if len(l) > len(m.s) {
 			m.s = l
 		}
-		m.glob = append(m.glob, l) // every required literal, checked before the expression runs
+		m.x.glob = append(m.x.glob, l) // every required literal, checked before the expression runs
 	}
 	return []matcher{m}, nil
 }
