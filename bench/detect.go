@@ -189,7 +189,9 @@ type detectRun struct {
 	WallSec   float64 `json:"ingest_wall_s"`
 	DrainSec  float64 `json:"drain_wait_s"`
 	Load1     float64 `json:"load1"`
-	Detect    detectMetrics
+	// PeakRSSMiB is the server's peak RSS (VmHWM) once merges are done.
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	Detect     detectMetrics
 }
 
 // detectReport compares the server's CPU per record without and with the
@@ -262,12 +264,13 @@ func medianRun(rs []detectRun) detectRun {
 		return medianF(vs)
 	}
 	return detectRun{
-		Ingest:   pick(func(r detectRun) float64 { return r.Ingest }),
-		Drained:  pick(func(r detectRun) float64 { return r.Drained }),
-		Settled:  pick(func(r detectRun) float64 { return r.Settled }),
-		WallSec:  pick(func(r detectRun) float64 { return r.WallSec }),
-		DrainSec: pick(func(r detectRun) float64 { return r.DrainSec }),
-		Load1:    pick(func(r detectRun) float64 { return r.Load1 }),
+		Ingest:     pick(func(r detectRun) float64 { return r.Ingest }),
+		Drained:    pick(func(r detectRun) float64 { return r.Drained }),
+		Settled:    pick(func(r detectRun) float64 { return r.Settled }),
+		WallSec:    pick(func(r detectRun) float64 { return r.WallSec }),
+		DrainSec:   pick(func(r detectRun) float64 { return r.DrainSec }),
+		Load1:      pick(func(r detectRun) float64 { return r.Load1 }),
+		PeakRSSMiB: pick(func(r detectRun) float64 { return r.PeakRSSMiB }),
 		Detect: detectMetrics{
 			Events:   pick(func(r detectRun) float64 { return r.Detect.Events }),
 			Signals:  pick(func(r detectRun) float64 { return r.Detect.Signals }),
@@ -293,6 +296,8 @@ func (d *detectReport) figures() []figure {
 		line("acknowledged", d.Base.Ingest, d.With.Ingest, d.AddedIngest, false),
 		line("detection drained", d.Base.Drained, d.With.Drained, d.AddedDrained, true),
 		line("drained + merges", d.Base.Settled, d.With.Settled, d.AddedSettled, true),
+		{name: "server peak RSS MiB: without / with rules (medians)",
+			measured: fmt.Sprintf("%.0f / %.0f", d.Base.PeakRSSMiB, d.With.PeakRSSMiB), target: "-", ref: "-", verdict: "-"},
 		{name: "live detection events / signals / caught up (median run with rules)",
 			measured: fmt.Sprintf("%.0f / %.0f / %.0f", d.With.Detect.Events, d.With.Detect.Signals, d.With.Detect.CaughtUp),
 			target:   "-", ref: "-", verdict: "-"},
@@ -307,7 +312,7 @@ func (d *detectReport) runList() string {
 		if r.WithRules {
 			side = "with"
 		}
-		parts[i] = fmt.Sprintf("%s %.2f / %.2f / %.2f", side, r.Ingest, r.Drained, r.Settled)
+		parts[i] = fmt.Sprintf("%s %.2f / %.2f / %.2f (%.0f MiB)", side, r.Ingest, r.Drained, r.Settled, r.PeakRSSMiB)
 	}
 	return strings.Join(parts, "; ")
 }

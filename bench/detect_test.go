@@ -196,8 +196,8 @@ func TestRunIngestBodies(t *testing.T) {
 
 func TestDetectReport(t *testing.T) {
 	d := &detectReport{Rules: []string{"r"}, Runs: []detectRun{
-		{WithRules: false, Ingest: 8, Drained: 8.5, Settled: 16},
-		{WithRules: true, Ingest: 9, Drained: 10.2, Settled: 17.6},
+		{WithRules: false, Ingest: 8, Drained: 8.5, Settled: 16, PeakRSSMiB: 300},
+		{WithRules: true, Ingest: 9, Drained: 10.2, Settled: 17.6, PeakRSSMiB: 420},
 		{WithRules: true, Ingest: 10, Drained: 12.75, Settled: 20},
 		{WithRules: false, Ingest: 9, Drained: 8.5, Settled: 16},
 		{WithRules: false, Ingest: 7, Drained: 10, Settled: 20},
@@ -221,7 +221,7 @@ func TestDetectReport(t *testing.T) {
 	if v := verdicts["server CPU µs/record, drained + merges: without / with rules"]; v != "over target" {
 		t.Errorf("with merges verdict %q, want over target", v)
 	}
-	if s := d.runList(); !strings.HasPrefix(s, "without 8.00 / 8.50 / 16.00; with 9.00") {
+	if s := d.runList(); !strings.HasPrefix(s, "without 8.00 / 8.50 / 16.00 (300 MiB); with 9.00 / 10.20 / 17.60 (420 MiB)") {
 		t.Errorf("runList = %q", s)
 	}
 	if medianF(nil) != 0 || medianF([]float64{3, 1}) != 2 || addedPct(0, 5) != 0 {
@@ -233,7 +233,7 @@ func TestDetectReport(t *testing.T) {
 	rep.Ingest.Detect, rep.Ingest.CPUDrained = &detectMetrics{Present: true, Events: 5}, 7.9
 	md := rep.markdown()
 	for _, want := range []string{"Rules: the content pack and rules-a, rules-b.", "Live detection queue: 1GiB.", "Live detection cost: 6 runs",
-		"| server CPU µs/record, drained + merges: without / with rules | 16.00 / 20.00 (+25%) | ≤ +20% |", "| server CPU µs/record (live detection drained) | 7.90 |"} {
+		"| server CPU µs/record, drained + merges: without / with rules | 16.00 / 20.00 (+25%) | ≤ +20% |", "| server peak RSS MiB: without / with rules (medians) | 0 / 0 |", "| server CPU µs/record (live detection drained) | 7.90 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -83,7 +83,7 @@ func detectStep(ctx context.Context, c config, src ingestSource, rep *report, lo
 			d.Runs = append(d.Runs, r)
 			d.summarize()
 			log.Info("detection cost run", "pair", i+1, "with_rules", with, "ack_us", fmt.Sprintf("%.2f", r.Ingest),
-				"drained_us", fmt.Sprintf("%.2f", r.Drained), "merges_us", fmt.Sprintf("%.2f", r.Settled), "load1", r.Load1)
+				"drained_us", fmt.Sprintf("%.2f", r.Drained), "merges_us", fmt.Sprintf("%.2f", r.Settled), "peak_rss_mib", int(r.PeakRSSMiB), "load1", r.Load1)
 		}
 	}
 	rep.noteLoad("detect_end")
@@ -130,6 +130,9 @@ func detectRunOnce(ctx context.Context, c config, bin string, src ingestSource, 
 	}
 	in := run.Ingest
 	r.Ingest, r.Drained, r.Settled, r.WallSec, r.DrainSec = in.CPUPerRecord, in.CPUDrained, in.CPUMergesBusy, in.Wall.Seconds(), in.DrainSeconds
+	if m, err := readProcMem(srv.pid()); err == nil {
+		r.PeakRSSMiB = float64(m.hwm) / (1 << 20)
+	}
 	if in.Detect == nil { // detection off: nothing to drain
 		r.Drained = r.Ingest
 	} else {

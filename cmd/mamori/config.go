@@ -47,7 +47,11 @@ type fileConfig struct {
 	// DetectionQueue bounds the memory of events waiting for live
 	// detection, e.g. 64MB (what does not fit is read back from the store).
 	DetectionQueue string `yaml:"detection_queue"`
-	Notify         struct {
+	// DetectionQueueWait is how long ingest waits for room in a full
+	// detection queue before sending events to a catch-up, e.g. 1s (the
+	// default); 0s or a negative duration: never wait.
+	DetectionQueueWait string `yaml:"detection_queue_wait"`
+	Notify             struct {
 		Channels []alert.Channel `yaml:"channels"`
 	} `yaml:"notify"`
 	Criticality []detect.CriticalityRule `yaml:"criticality"`
@@ -236,6 +240,16 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 	o.Monitors = fc.Monitors
 	o.IntelPaths = fc.Intel.Feeds
 	o.IntelRetroDays = fc.Intel.RetroDays
+	if fc.DetectionQueueWait != "" {
+		d, err := parseDuration(fc.DetectionQueueWait)
+		if err != nil {
+			bad("detection_queue_wait", err)
+		}
+		if d <= 0 {
+			d = -1 // never wait (0 in server.Options means the default)
+		}
+		o.DetectQueueWait = d
+	}
 	if fc.Intel.Reload != "" {
 		d, err := parseDuration(fc.Intel.Reload)
 		if err != nil {

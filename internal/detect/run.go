@@ -16,7 +16,28 @@ const detectChunk = 2 * parallelMatchMin
 // Run consumes batches of durable events until in is closed or ctx ends,
 // and hands the signals it raises to emit: RunFeed on a feed without gaps.
 func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(context.Context, []Signal) error) error {
-	return d.RunFeed(ctx, chanFeed(in), nil, emit)
+	c := make(chan LiveBatch)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(c)
+		for {
+			select {
+			case evs, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case c <- LiveBatch{events: evs}:
+				case <-done:
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return d.RunFeed(ctx, chanFeed(c), nil, emit)
 }
 
 // LiveFeed is the input of RunFeed: batches of durable events in the order
@@ -24,10 +45,10 @@ func (d *Detector) Run(ctx context.Context, in <-chan []event.Event, emit func(c
 // overflowed (see CatchUp).
 type LiveFeed interface {
 	// Batches delivers the queued batches; it is closed when the feed ends.
-	Batches() <-chan []event.Event
+	Batches() <-chan LiveBatch
 	// Done is called once a batch from Batches has been detected (its
 	// room in the queue is free again).
-	Done(batch []event.Event)
+	Done(batch LiveBatch)
 	// Wake receives when a gap opens (nil: never).
 	Wake() <-chan struct{}
 	// TakeGap returns the open gap and closes it (later batches are queued
@@ -39,13 +60,13 @@ type LiveFeed interface {
 }
 
 // chanFeed is a LiveFeed without gaps.
-type chanFeed <-chan []event.Event
+type chanFeed <-chan LiveBatch
 
-func (c chanFeed) Batches() <-chan []event.Event { return c }
-func (chanFeed) Done([]event.Event)              {}
-func (chanFeed) Wake() <-chan struct{}           { return nil }
-func (chanFeed) TakeGap() *Gap                   { return nil }
-func (chanFeed) GapSince() int64                 { return 0 }
+func (c chanFeed) Batches() <-chan LiveBatch { return c }
+func (chanFeed) Done(LiveBatch)              {}
+func (chanFeed) Wake() <-chan struct{}       { return nil }
+func (chanFeed) TakeGap() *Gap               { return nil }
+func (chanFeed) GapSince() int64             { return 0 }
 
 // RunFeed consumes a live feed until its batches end or ctx ends, and
 // hands the signals it raises to emit. When the feed has a gap, the
@@ -139,7 +160,7 @@ func (d *Detector) RunFeed(ctx context.Context, feed LiveFeed, snapshot func() s
 			// A large batch is detected in chunks, each chunk's signals
 			// handed on at once: the first events of a batch do not wait
 			// for the last ones (detection lag).
-			for rest := d.skipReplayed(batch); len(rest) > 0; {
+			for rest := d.skipReplayed(batch.Events()); len(rest) > 0; {
 				n := min(len(rest), detectChunk)
 				d.busySince.Store(arrival(&rest[0], d.now()))
 				out.send(d.Detect(rest[:n]))

@@ -198,13 +198,14 @@ func (d *detection) startRules(opts Options, st *store.Store, pipe *Pipeline, re
 	if queueBytes <= 0 {
 		queueBytes = detectQueueBytes
 	}
-	feed := newDetectFeed(queueBytes, detectGapMax)
+	feed := newDetectFeed(queueBytes, detectGapMax, opts.DetectQueueWait)
 	pipe.subscribe(feed)
 	d.unsub = func() {
 		pipe.unsubscribe(feed)
 		feed.Close()
 	}
 	registerDetectMetrics(reg, d.det, feed)
+	registerDetectQueueMetrics(reg, feed)
 	registerStatefulMetrics(reg, d.det.Stateful())
 	sink := signalSink{pipe: pipe, corr: d.corr, log: log}
 	lag := reg.Histogram("mamori_detect_signal_lag_seconds", "Time from an event's arrival to the storing of the live signal it raised (absence rules, which wait for a deadline, excluded).", lagBuckets)

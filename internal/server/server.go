@@ -80,10 +80,15 @@ type Options struct {
 	// NoDetection turns live detection off.
 	NoDetection bool
 	// DetectQueueBytes bounds the memory of events waiting for live
-	// detection (default 64 MiB). Ingest never waits for detection: what
-	// does not fit is recorded (8 bytes an event) and read back from the
-	// store once detection has caught up (docs/detection.md).
+	// detection (default 64 MiB). What does not fit (after DetectQueueWait)
+	// is recorded (8 bytes an event) and read back from the store once
+	// detection has caught up (docs/detection.md).
 	DetectQueueBytes int64
+	// DetectQueueWait is how long an ingest batch waits for room in a full
+	// detection queue while detection frees none (8 times as long in all)
+	// before its events go to a gap: 0 means 1 s, a negative value never
+	// waits. Queues under 1 MiB never wait.
+	DetectQueueWait time.Duration
 	// NoContent leaves out Mamori's content pack (content/), which is
 	// otherwise loaded before RuleDirs (#6).
 	NoContent bool
