@@ -84,11 +84,15 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 	if err := tv.tmpl.Err(); err != nil {
 		tv.fail(err)
 	}
-	// A regexp alone reads the rows' text from one reused buffer.
+	// A regexp alone reads the rows' text from one reused buffer, and
+	// the rows of a skeleton whose windows are settled by the code of
+	// one dictionary column (rowByCode) are taken from its memo here
+	// (verdict 3; 4: asked row by row, already looked at).
 	rx, _ := m.(*fieldMatcher)
 	if !alone || !ds[0].lit {
 		rx = nil
 	}
+	byCode := rx != nil && rx.win != nil && rx.win.auto != nil
 	sel := w.sel[:0]
 	keep := w.keep
 	ids = ids[:hi]
@@ -102,9 +106,23 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 			continue
 		case 2:
 			continue
+		case 3:
+			if keep != nil && !keep[i] {
+				continue
+			}
+			switch bv.settledByCode(int(x)-1, i) {
+			case walkMatch:
+				sel = append(sel, i)
+				continue
+			case walkNone:
+				continue
+			}
 		}
 		if (keep == nil || keep[i]) && bv.undecidedRow(m, rx, x, i) {
 			sel = append(sel, i)
+		}
+		if byCode && verdict[x] == 0 && x != 0 {
+			verdict[x] = bv.codeVerdict(int(x) - 1)
 		}
 	}
 	w.sel = sel

@@ -203,9 +203,6 @@ type skelWindow struct {
 	rowState uint8
 	rowKey   *sparseCol
 	rowMemo  []uint8 // by code: 0 not decided yet, walkMatch, walkNone, or walkOn: walk the row
-	// ws, in tmplView.winPlan[0] only (the plans of the skeletons
-	// follow it): the walks' buffers, kept from block to block.
-	ws *walkScratch
 }
 
 // windowMatch decides the regexp of rx on present row i of skeleton id
@@ -213,7 +210,7 @@ type skelWindow struct {
 // whole row.
 func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 	tv := &bv.tv
-	if n := tv.tmpl.Skeletons() + 1; len(tv.winPlan) != n {
+	if n := tv.tmpl.Skeletons(); len(tv.winPlan) != n {
 		// A new block (resetSkeletons): the plans' buffers are kept.
 		if cap(tv.winPlan) < n {
 			tv.winPlan = append(tv.winPlan[:cap(tv.winPlan)], make([]skelWindow, n-cap(tv.winPlan))...)
@@ -225,7 +222,7 @@ func (bv *blockView) windowMatch(rx *fieldMatcher, id, i int) (match, ok bool) {
 		tv.winOcc, tv.winHB = tv.winOcc[:0], tv.winHB[:0]
 		bv.resetWalkScratch()
 	}
-	p := &tv.winPlan[id+1]
+	p := &tv.winPlan[id]
 	if p.state == 0 {
 		bv.planWindows(rx, id, p)
 		if p.state == 1 && rx.win.auto != nil {

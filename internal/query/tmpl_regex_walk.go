@@ -132,6 +132,38 @@ func (bv *blockView) rowByCode(rx *fieldMatcher, p *skelWindow, sk string, i int
 	return v
 }
 
+// codeVerdict reports, after a row of skeleton id went through
+// windowMatch, how selectBySkeletons asks its other rows: 3 when
+// rowByCode settles them by code (settledByCode), 4 when they go row by
+// row, 0 when not known yet (no plan made).
+func (bv *blockView) codeVerdict(id int) uint8 {
+	tv := &bv.tv
+	if len(tv.winPlan) != tv.tmpl.Skeletons() || id < 0 || id >= len(tv.winPlan) {
+		return 0
+	}
+	p := &tv.winPlan[id]
+	switch {
+	case p.state == 0 || p.state == 1 && p.rowState == 0:
+		return 0
+	case p.state == 1 && p.rowState == 1:
+		return 3
+	}
+	return 4
+}
+
+// settledByCode returns row i's answer from rowByCode's memo of
+// skeleton id's plan (codeVerdict 3): walkMatch, walkNone, or 0 or
+// walkOn when windowMatch must decide it.
+func (bv *blockView) settledByCode(id, i int) uint8 {
+	tv := &bv.tv
+	p := &tv.winPlan[id]
+	c := p.rowKey.codes[i]
+	if c == 0 || int(c) >= len(p.rowMemo) || !tv.tmpl.Has(i) {
+		return 0
+	}
+	return p.rowMemo[c]
+}
+
 // occWalkOf returns the walk plan of occurrence x of plan p of skeleton
 // sk, planning it on first use in the block.
 func (bv *blockView) occWalkOf(rx *fieldMatcher, p *skelWindow, sk string, x int) *occWalk {
@@ -343,7 +375,8 @@ func (bv *blockView) walkFrom(a *rxAuto, w *rxWalk, sk string, q, i int, at walk
 	return walkNone, q // the row's end
 }
 
-// walkScratch holds the walks' buffers of a worker (tmplView.winPlan[0]).
+// walkScratch holds the walks' buffers of a worker (tmplView.winWalk),
+// kept from block to block.
 type walkScratch struct {
 	ip []walkIPv4 // by block column
 }
@@ -358,11 +391,10 @@ type walkIPv4 struct {
 // resetWalkScratch forgets the previous block's columns.
 func (bv *blockView) resetWalkScratch() {
 	tv := &bv.tv
-	h := &tv.winPlan[0]
-	if h.ws == nil {
-		h.ws = new(walkScratch)
+	if tv.winWalk == nil {
+		tv.winWalk = new(walkScratch)
 	}
-	ip := h.ws.ip
+	ip := tv.winWalk.ip
 	if n := tv.tmpl.Columns(); cap(ip) < n {
 		ip = append(ip[:cap(ip)], make([]walkIPv4, n-cap(ip))...)
 	}
@@ -370,14 +402,14 @@ func (bv *blockView) resetWalkScratch() {
 	for k := range ip {
 		ip[k].state, ip[k].rows = 0, nil
 	}
-	h.ws.ip = ip
+	tv.winWalk.ip = ip
 }
 
 // walkIPv4 returns block column k for reading addresses row by row when
 // the block stores it so (store.IPv4RowLoader), remembered for the
 // block; nil otherwise.
 func (bv *blockView) walkIPv4(k int) *store.IPv4Rows {
-	ws := bv.tv.winPlan[0].ws
+	ws := bv.tv.winWalk
 	if k < 0 || k >= len(ws.ip) {
 		return nil
 	}

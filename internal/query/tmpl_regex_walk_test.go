@@ -288,6 +288,7 @@ func TestWalkRows(t *testing.T) {
 		`(root|admin) from 1`,
 		`Invalid user [^ ]{1,2} from 1.?0`,
 	}
+	settled := 0 // skeletons that selectBySkeletons settles by code (codeVerdict)
 	for _, pattern := range patterns {
 		re := regexp.MustCompile(pattern)
 		lit := requiredLiteral(pattern)
@@ -298,16 +299,22 @@ func TestWalkRows(t *testing.T) {
 		}
 		keyed := 0
 		used, rows := windowRows(t, refs, f, re, func(bv *blockView) {
-			for _, p := range bv.tv.winPlan[1:] {
+			for id, p := range bv.tv.winPlan {
 				for _, ow := range p.walks {
 					if p.state == 1 && ow.state == walkOn && ow.key != nil {
 						keyed += len(ow.ents)
 					}
+				}
+				if bv.codeVerdict(id) == 3 {
+					settled++
 				}
 			}
 		})
 		if used < rows/2 || keyed == 0 {
 			t.Errorf("%q: windows decided %d of %d rows, %d walks by code", pattern, used, rows, keyed)
 		}
+	}
+	if settled == 0 {
+		t.Error("no skeleton settled by code")
 	}
 }

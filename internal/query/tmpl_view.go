@@ -51,6 +51,7 @@ type tmplView struct {
 	// Regexp windows (tmpl_regex.go): plans by skeleton, the literal's
 	// offsets in the skeletons, the pieces before an offset.
 	winPlan  []skelWindow
+	winWalk  *walkScratch // the walks' buffers (tmpl_regex_walk.go)
 	winOcc   []int32
 	winHB    []int32 // by winOcc: for a hole, how far before it an occurrence may start
 	winBack  []string
