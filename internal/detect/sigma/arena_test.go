@@ -3,6 +3,7 @@ package sigma
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -156,4 +157,47 @@ func FuzzCompactEngine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSlimRules checks Options.SlimRules: the engine's rules lose their
+// Detection and nothing else, Rules and Match.Rule give the same copies,
+// and the matches are those of the full rules.
+func TestSlimRules(t *testing.T) {
+	rules, err := ParseRule([]byte(`title: Whoami
+id: 6c3b2d6a-0000-4000-8000-000000000001
+status: test
+level: high
+tags: [attack.discovery, attack.t1033]
+references: [https://example.com/a]
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := Compile(rules, Options{SlimRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Rules()
+	if len(got) != 1 || got[0] == rules[0] {
+		t.Fatalf("Rules() = %v, want one copy of the parsed rule", got)
+	}
+	want := *rules[0]
+	want.Detection = Detection{}
+	if !reflect.DeepEqual(*got[0], want) {
+		t.Errorf("slim rule %+v, want %+v", *got[0], want)
+	}
+	if len(rules[0].Detection.Searches) == 0 {
+		t.Error("the caller's rule lost its detection")
+	}
+	ev := &event.Event{Source: "WinEventLog", Fields: []event.Field{{Name: "Channel", Value: "Microsoft-Windows-Sysmon/Operational"},
+		{Name: "EventID", Value: "1"}, {Name: "Image", Value: `C:\Windows\System32\whoami.exe`}}}
+	var hits []*Rule
+	e.Match(ev, func(m Match) { hits = append(hits, m.Rule) })
+	if len(hits) != 1 || hits[0] != got[0] {
+		t.Errorf("Match.Rule = %v, want the pointer Rules() gives (%p)", hits, got[0])
+	}
 }

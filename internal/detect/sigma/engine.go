@@ -30,6 +30,13 @@ type Options struct {
 	ValueCache int
 	// Logger receives compile messages; nil discards them.
 	Logger *slog.Logger
+	// SlimRules makes the engine keep copies of the compiled rules without
+	// their Detection (every other field kept): Rules and Match.Rule then
+	// return those copies (the same pointer for a rule in both), and the
+	// parsed detection trees can be collected once the caller drops its
+	// rules. A caller that needs a rule's detection (to show it, or to
+	// compile the rule again) keeps its own rules, keyed by ID or Path.
+	SlimRules bool
 	// noCompact leaves the compiled conditions as compiled, one object
 	// each (see Engine.compact): the reference of the tests.
 	noCompact bool
@@ -104,6 +111,17 @@ func (e *Engine) Rules() []*Rule {
 		out[i] = r.rule
 	}
 	return out
+}
+
+// slimRules replaces the engine's rules by copies without their
+// Detection, allocated as one slab (Options.SlimRules).
+func (e *Engine) slimRules() {
+	slab := make([]Rule, len(e.rules))
+	for i, cr := range e.rules {
+		slab[i] = *cr.rule
+		slab[i].Detection = Detection{}
+		cr.rule = &slab[i]
+	}
 }
 
 // Stats describes the compiled engine.
@@ -223,6 +241,9 @@ func Compile(rules []*Rule, opts Options) (*Engine, []LoadIssue, error) {
 		e.vcEntries = min(defaultValueCache, max(64, 2*len(e.pf.keys)))
 	case e.vcEntries < 0:
 		e.vcEntries = 0
+	}
+	if opts.SlimRules {
+		e.slimRules()
 	}
 	e.pool.New = func() any { return e.newState() }
 	log.Info("sigma rules compiled", "rules", len(e.rules), "skipped", len(issues),

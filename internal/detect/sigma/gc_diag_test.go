@@ -51,7 +51,8 @@ func TestDiagEngineGC(t *testing.T) {
 	if os.Getenv("SIGMA_GC_PROF") != "" {
 		runtime.MemProfileRate = 4096
 	}
-	e, _, err := Compile(rs.Rules, Options{})
+	slim := os.Getenv("SIGMA_GC_SLIM") == "1"
+	e, _, err := Compile(rs.Rules, Options{SlimRules: slim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +70,15 @@ func TestDiagEngineGC(t *testing.T) {
 	t.Logf("rules parsed: live %d, objects %d, scan %d", l0, o0, s0)
 	t.Logf("engine: live +%d, objects +%d, scan +%d", l1-l0, o1-o0, s1-s0)
 	alive := gcMedian(21)
+	runtime.KeepAlive(rs)
+	rs = nil // the caller drops its parsed rules, keeps the engine
+	l2, o2, s2 := heapFigures()
+	t.Logf("slim %v: parsed rules dropped, engine alive: live %d, objects %d, scan %d", slim, l2, o2, s2)
+	engOnly := gcMedian(21)
 	runtime.KeepAlive(e)
 	e = nil
-	dropped := gcMedian(21)
-	t.Logf("forced GC median CPU: engine alive %v, dropped %v (rules kept), engine's share %v", alive, dropped, alive-dropped)
-	runtime.KeepAlive(rs)
-	rs = nil
-	t.Logf("forced GC median CPU: nothing loaded %v, rules and engine dropped %v", base, gcMedian(21))
+	t.Logf("forced GC median CPU: nothing loaded %v, rules and engine alive %v, parsed rules dropped %v, all dropped %v",
+		base, alive, engOnly, gcMedian(21))
 }
 
 // TestDiagEngineGCOnce compiles every SigmaHQ rule and forces
