@@ -12,7 +12,7 @@ import (
 )
 
 // TestBlockBodiesSame runs a needle's loads (term dictionaries, addresses,
-// the refs summary, a pruned load, row-wise loads) through one
+// address rows, the refs summary, a pruned load, row-wise loads) through one
 // BlockBodies over the blocks of two parts in random order, so that it
 // keeps and forgets blocks (same block index in another part too), and
 // compares every answer with the same load without it.
@@ -38,7 +38,7 @@ func TestBlockBodiesSame(t *testing.T) {
 		}
 	}
 	var bb BlockBodies
-	kept, checked := 0, 0
+	kept, checked, ipRows := 0, 0, 0
 	for round := range 120 {
 		b := blocks[rng.IntN(len(blocks))]
 		plain := &partRef{p: b.p, i: b.i}
@@ -61,6 +61,27 @@ func TestBlockBodiesSame(t *testing.T) {
 				var buf DictBuf
 				rows, ok, err := r.IPv4EqualRows("src_ip", addr, nil, &buf)
 				return fmt.Sprint(rows, ok), err
+			},
+			func(r *partRef) (string, error) {
+				var buf IPv4RowsBuf
+				rs, ok, err := r.LoadIPv4Rows("src_ip", &buf)
+				if !ok || err != nil {
+					return fmt.Sprint(ok), err
+				}
+				if r.bb != nil {
+					ipRows++
+				}
+				// Other loads of the block leave the rows valid.
+				if _, err := r.LoadRows([]string{"src_ip", "user"}, []int{rng.IntN(n)}); err != nil {
+					return "", err
+				}
+				var out []string
+				for range 4 {
+					k := rng.IntN(n + 1) // n: past the rows
+					a, ok := rs.At(k)
+					out = append(out, fmt.Sprint(k, a, ok))
+				}
+				return fmt.Sprint(out), nil
 			},
 			func(r *partRef) (string, error) {
 				ok, err := r.TermsOnlyInValues([]string{noise}, names)
@@ -122,8 +143,8 @@ func TestBlockBodiesSame(t *testing.T) {
 		}
 		kept, checked = max(kept, bb.n), max(checked, len(bb.checked))
 	}
-	if kept == 0 || checked == 0 {
-		t.Errorf("at most %d bodies kept and %d chunks checked: the test reads nothing through the BlockBodies", kept, checked)
+	if kept == 0 || checked == 0 || ipRows == 0 {
+		t.Errorf("at most %d bodies kept and %d chunks checked, %d address rows loaded: the test reads nothing through the BlockBodies", kept, checked, ipRows)
 	}
 }
 
@@ -187,6 +208,7 @@ func TestBlockBodiesDamaged(t *testing.T) {
 				}
 			case kindIPv4:
 				loads["addresses"] = func() error { _, _, err := ref.IPv4EqualRows(name, 1, nil, nil); return err }
+				loads["address rows"] = func() error { _, _, err := ref.LoadIPv4Rows(name, new(IPv4RowsBuf)); return err }
 			}
 			for what, load := range loads {
 				for range 2 {

@@ -13,7 +13,9 @@ import (
 // pays the body's decompression and a rank index of the absence bitmap
 // (one word per 64 rows), not a pass over every row.
 //
-// An IPv4Rows is valid until the next load into its IPv4RowsBuf.
+// An IPv4Rows is valid until the next load into its IPv4RowsBuf; one
+// loaded through a BlockBodies (BodyKeeper) reads the body the
+// BlockBodies keeps, and is valid only while it holds the block.
 type IPv4Rows struct {
 	planes string   // n first octets, n second, n third, n fourth
 	n      int      // present rows
@@ -41,19 +43,11 @@ type IPv4RowLoader interface {
 // LoadIPv4Rows implements IPv4RowLoader.
 func (r *partRef) LoadIPv4Rows(name string, buf *IPv4RowsBuf) (*IPv4Rows, bool, error) {
 	p, i := r.p, r.i
-	c, ok := p.ipv4Column(i, name)
-	if !ok {
-		return nil, false, nil
-	}
-	ch, err := p.chunk(c)
-	if err != nil {
+	body, ok, err := p.ipv4Body(r.bb, i, name, &buf.sc) // the block's body once per BlockBodies
+	if !ok || err != nil {
 		return nil, false, err
 	}
-	_, body, err := chunkBodyTo(ch, &buf.sc)
-	if err == nil {
-		err = buf.r.reset(body, int(p.blocks[i].rows))
-	}
-	if err != nil {
+	if err := buf.r.reset(body, int(p.blocks[i].rows)); err != nil {
 		return nil, false, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 	}
 	return &buf.r, true, nil

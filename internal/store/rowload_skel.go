@@ -115,9 +115,12 @@ func (sb *skelBlock) counts(b string, nskel int) error {
 // id groups' frames.
 func (sb *skelBlock) groupedIDs(listed []int) error {
 	ht := &sb.ht
-	nskel := uint64(len(sb.nvar) - 1)
+	nvar := sb.nvar
+	nskel := uint64(len(nvar) - 1)
+	total := int64(sb.vstart[len(sb.vstart)-1])
 	g, row, v := -1, 0, int64(0)
-	var r reader
+	var s string // the id group's frame
+	off := 0
 	for _, want := range listed {
 		if ig := sort.SearchInts(ht.rowEnds, want+1); ig != g {
 			if ig >= len(ht.rowEnds) {
@@ -129,25 +132,33 @@ func (sb *skelBlock) groupedIDs(listed []int) error {
 				return err
 			}
 			sc.body = b
-			g, r = ig, reader{s: bytesToString(b)}
+			g, s, off = ig, bytesToString(b), 0
 			row, v = 0, int64(ht.varStart[ig])
 			if ig > 0 {
 				row = ht.rowEnds[ig-1]
 			}
 		}
 		for ; row <= want; row++ {
-			id := r.uvarint()
-			if r.err != nil || id > nskel {
+			id, next, ok := shortUvarint(s, off) // ids of one or two bytes inline
+			if !ok {
+				r := reader{s: s, off: off}
+				id, next = r.uvarint(), r.off
+				if r.err != nil {
+					id = nskel + 1
+				}
+			}
+			if id > nskel {
 				return fmt.Errorf("%w: id of row %d (group %d)", errHead, row, g)
 			}
+			off = next
 			if row == want {
 				sb.ids[row] = uint32(id)
 				sb.vstart[row] = int32(v)
-				sb.vstart[row+1] = int32(v + int64(sb.nvar[id]))
+				sb.vstart[row+1] = int32(v + int64(nvar[id]))
 			}
-			v += int64(sb.nvar[id])
-			if v > int64(sb.vstart[len(sb.vstart)-1]) {
-				return fmt.Errorf("%w: variables of row %d past the table's %d", errHead, row, sb.vstart[len(sb.vstart)-1])
+			v += int64(nvar[id])
+			if v > total {
+				return fmt.Errorf("%w: variables of row %d past the table's %d", errHead, row, total)
 			}
 		}
 	}

@@ -75,17 +75,39 @@ func pooledIndexes(ht *headTable, dst []uint32, buf []byte) ([]uint32, []byte, e
 		return dst, b, fmt.Errorf("%w: %d skeletons, the table says %d", errHead, c, n)
 	}
 	dst = growTo(dst, n)
+	s, off := r.s, r.off
 	for i := range dst {
-		e := r.uvarint()
+		e, next, ok := shortUvarint(s, off)
+		if !ok && off+2 < len(s) && s[off+2] < 0x80 { // entries of pools past 16,384
+			e, next, ok = uint64(s[off]&0x7f)|uint64(s[off+1]&0x7f)<<7|uint64(s[off+2])<<14, off+3, true
+		}
+		if !ok {
+			r.off = off
+			e, next = r.uvarint(), r.off
+		}
 		if r.err != nil || e >= poolMaxEntries {
 			return dst, b, fmt.Errorf("%w: pool entry of skeleton %d", errHead, i)
 		}
-		dst[i] = uint32(e)
+		dst[i], off = uint32(e), next
 	}
-	if r.off != len(b) {
-		return dst, b, fmt.Errorf("%w: %d bytes after the pool entries", errHead, len(b)-r.off)
+	if off != len(b) {
+		return dst, b, fmt.Errorf("%w: %d bytes after the pool entries", errHead, len(b)-off)
 	}
 	return dst, b, nil
+}
+
+// shortUvarint reads the uvarint at s[off:] when it has one or two bytes
+// (skeleton ids of blocks of up to 16,383 skeletons): its value and the
+// offset after it. ok is false for a longer, cut or missing one: a
+// reader then reads it and reports the error.
+func shortUvarint(s string, off int) (v uint64, next int, ok bool) {
+	if off < len(s) && s[off] < 0x80 {
+		return uint64(s[off]), off + 1, true
+	}
+	if off+1 < len(s) && s[off+1] < 0x80 {
+		return uint64(s[off]&0x7f) | uint64(s[off+1])<<7, off + 2, true
+	}
+	return 0, off, false
 }
 
 // decodePooled decodes a whole codecPooled head sub-chunk (its bytes
@@ -127,22 +149,16 @@ func (sb *skelBlock) readIDs(ids string, rows int) error {
 	ns := uint64(len(sb.skels))
 	off := 0
 	for i := range out {
-		var id uint64
-		switch {
-		case off < len(ids) && ids[off] < 0x80:
-			id = uint64(ids[off])
-			off++
-		case off+1 < len(ids) && ids[off+1] < 0x80:
-			id = uint64(ids[off]&0x7f) | uint64(ids[off+1])<<7
-			off += 2
-		default:
+		id, next, ok := shortUvarint(ids, off)
+		if !ok {
 			r := reader{s: ids, off: off}
 			id = r.uvarint()
 			if r.err != nil {
 				return fmt.Errorf("%w: %w", errSkeleton, r.err)
 			}
-			off = r.off
+			next = r.off
 		}
+		off = next
 		if id > ns {
 			return fmt.Errorf("%w: skeleton %d out of %d", errSkeleton, id, ns)
 		}
