@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/event"
@@ -49,15 +48,15 @@ func flattenJSON(line []byte, src string, dst []event.Field) ([]event.Field, err
 	return fs, err
 }
 
-// flatten is flattenJSON with the caller's buffers; on success sc.infos
-// describes the names of the fields it appended to dst.
-func (sc *jsonScratch) flatten(line []byte, src string, dst []event.Field) ([]event.Field, error) {
-	d := jsonDecoder{buf: line, src: src, out: dst, jsonScratch: *sc}
-	d.infos = d.infos[:0]
+// flatten is flattenJSON with the caller's decoder (its buffers kept, its
+// state reset here, not copied); on success d.infos describes the names of
+// the fields it appended to dst.
+func (d *jsonDecoder) flatten(line []byte, src string, dst []event.Field) ([]event.Field, error) {
+	d.buf, d.src, d.pos, d.out = line, src, 0, dst
+	d.aliased, d.known = false, nil
+	d.names, d.vals, d.refs, d.infos = d.names[:0], d.vals[:0], d.refs[:0], d.infos[:0]
 	d.roles = docRoles{timeIdx: -1, msgIdx: -1, timeRank: int8(len(TimeKeys)), msgRank: int8(len(MessageKeys))}
-	fs, err := d.document()
-	*sc = d.jsonScratch // keep grown buffers
-	return fs, err
+	return d.document()
 }
 
 // document decodes the whole of d.buf, one object.
@@ -120,16 +119,25 @@ func (r *docRoles) note(in *nameInfo, i int) {
 // valRef says that out[field].Value is vals[start:end].
 type valRef struct{ field, start, end int }
 
-var jsonScratchPool = sync.Pool{New: func() any { return &jsonScratch{names: make([]byte, 0, 256)} }}
+// jsonScratchPool holds decoders with their buffers (a decoder is reset
+// in place by flatten rather than copied out of a scratch and back).
+var jsonScratchPool = sync.Pool{New: func() any { return &jsonDecoder{jsonScratch: jsonScratch{names: make([]byte, 0, 256)}} }}
 
-func getJSONScratch() *jsonScratch { return jsonScratchPool.Get().(*jsonScratch) }
+func getJSONScratch() *jsonDecoder { return jsonScratchPool.Get().(*jsonDecoder) }
 
-func putJSONScratch(sc *jsonScratch) {
-	if cap(sc.names) > 64<<10 || cap(sc.vals) > 64<<10 || cap(sc.refs) > 4<<10 || cap(sc.infos) > 4<<10 {
+func putJSONScratch(d *jsonDecoder) {
+	if !d.release() {
 		return // a hostile document: let it go
 	}
-	sc.names, sc.vals, sc.refs, sc.infos = sc.names[:0], sc.vals[:0], sc.refs[:0], sc.infos[:0]
-	jsonScratchPool.Put(sc)
+	jsonScratchPool.Put(d)
+}
+
+// release drops d's references to the caller's line and fields (a pooled
+// or kept decoder must not hold them alive) and reports whether its
+// buffers are small enough to keep.
+func (d *jsonDecoder) release() bool {
+	d.buf, d.src, d.out, d.known = nil, "", nil, nil
+	return cap(d.names) <= 64<<10 && cap(d.vals) <= 64<<10 && cap(d.refs) <= 4<<10 && cap(d.infos) <= 4<<10
 }
 
 type jsonDecoder struct {
@@ -217,8 +225,8 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 	// previous member's (nameInfo.next: documents of one source list their
 	// members in the same order): a guess that matches the bytes costs a
 	// compare of two words instead of str and internName.
-	guess := firstName.Load() // top level: the name expected next; nil: no guess
-	hint := &firstName        // where the name that follows is remembered
+	guess := firstName.guess.Load() // top level: the name expected next; nil: no guess
+	hint := &firstName              // where the name that follows is remembered
 	for {
 		if depth == 0 && guess != nil && d.src != "" && d.pos+len(guess.name)+3 < len(d.buf) && d.buf[d.pos+len(guess.name)+3] == '"' {
 			// The members the fast path takes, if any (the test: the
@@ -257,6 +265,13 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 					hit = binary.LittleEndian.Uint64(b)&guess.quoted[2] == guess.quoted[0] && binary.LittleEndian.Uint64(b[8:])&guess.quoted[3] == guess.quoted[1]
 				} else {
 					hit = d.isNameSlow(guess)
+				}
+			}
+			if !hit && depth == 0 && hint != nil {
+				// The other name that followed the previous one: taken
+				// as the guess, it leaves the hint as it is.
+				if alt := hint.alt.Load(); alt != nil && alt != guess && d.isName(alt) {
+					guess, hit = alt, true
 				}
 			}
 			if hit {
@@ -330,11 +345,14 @@ func (d *jsonDecoder) object(prefix []byte, depth int) error {
 					in = d.known
 				}
 				if hint != nil && in != guess && in != nil && in.plain {
-					hint.Store(in)
+					if guess != nil {
+						hint.alt.Store(guess)
+					}
+					hint.guess.Store(in)
 				}
 				guess, hint = nil, nil
 				if in != nil {
-					guess, hint = in.next.Load(), &in.next
+					guess, hint = in.next.guess.Load(), &in.next
 				}
 			}
 			d.known = nil // a null value emits nothing
@@ -378,7 +396,7 @@ const (
 // hint for the member after the last it took (the ones it was given when
 // it took none) and where it stopped. The fields it appends are the ones
 // object's general path would append.
-func (d *jsonDecoder) fastMembers(guess *nameInfo, hint *atomic.Pointer[nameInfo]) (*nameInfo, *atomic.Pointer[nameInfo], fastStop, error) {
+func (d *jsonDecoder) fastMembers(guess *nameInfo, hint *nameHint) (*nameInfo, *nameHint, fastStop, error) {
 	buf, src := d.buf, d.src
 	p := d.pos
 	st := fastMore
@@ -461,7 +479,7 @@ func (d *jsonDecoder) fastMembers(guess *nameInfo, hint *atomic.Pointer[nameInfo
 				return nil, nil, fastMore, err
 			}
 		}
-		guess, hint = in.next.Load(), &in.next
+		guess, hint = in.next.guess.Load(), &in.next
 		if p+2 <= len(buf) && binary.LittleEndian.Uint16(buf[p:]) == ','|'"'<<8 {
 			p++
 			continue

@@ -184,6 +184,13 @@ func checkDecodeLineDiff(t *testing.T, line []byte, all bool) {
 			if !eventsEqual(want, got) {
 				t.Fatalf("%q %+v meta %+v: DecodeJSONLine differs from the old path (-old +new):\n%s", line, opts, meta, cmp.Diff(want, got, cmpopts.EquateEmpty()))
 			}
+			// A JSONLineDecoder kept across every line checked, as a
+			// receiver keeps one across a body.
+			got = meta.Clone()
+			err = diffLineDecoder.Decode(line, "", &got, opts)
+			if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) || !eventsEqual(want, got) {
+				t.Fatalf("%q %+v meta %+v: JSONLineDecoder err %v differs from the old path (err %v):\n%s", line, opts, meta, err, werr, cmp.Diff(want, got, cmpopts.EquateEmpty()))
+			}
 			// DecodeJSONEvent alone, and with the line as a string.
 			want = meta.Clone()
 			werr = oldDecodeJSONEvent(line, &want, opts)
@@ -199,6 +206,9 @@ func checkDecodeLineDiff(t *testing.T, line []byte, all bool) {
 		}
 	}
 }
+
+// diffLineDecoder is the decoder checkDecodeLineDiff keeps across lines.
+var diffLineDecoder JSONLineDecoder
 
 // eventsEqual compares two events field by field.
 func eventsEqual(a, b event.Event) bool {
@@ -222,7 +232,7 @@ func FuzzFlattenJSONDiff(f *testing.F) {
 
 // TestDecodeJSONLineConcurrent decodes documents of different member
 // orders from several goroutines at once: the name guesses (nameInfo.next,
-// firstName) are shared hints, so they are rewritten all the time, and
+// its guess and alt, firstName) are shared hints, so they are rewritten all the time, and
 // every event must still equal the old decoder's.
 func TestDecodeJSONLineConcurrent(t *testing.T) {
 	docs := []string{
@@ -232,6 +242,9 @@ func TestDecodeJSONLineConcurrent(t *testing.T) {
 		`{"user":{"name":"n"},"host":"h4","_time":"2026-01-01T00:00:04Z","user.name":"dup","hostname":"hn"}`,
 		`{"a":1,"ab":2,"abc":3,"abcd":4,"abcdefgh":5,"abcdefghijklmnop":6,"abcdefghijklmnopq":7,"_msg":"d"}`,
 		`{"_time":"2026-01-01T00:00:05Z","_msg":"C:\\Windows\\x.exe","host":"h5","user":"CORP\\w","image":"café \u00e9","src_ip":"10.0.0.5"}`,
+		// Nested names that are top-level guesses (nameHint.alt is
+		// only for the top level).
+		`{"user":"u6","x":{"host":"n","_time":"m","user":"n","src_ip":"10.0.0.6","":[]},"_time":"2026-01-01T00:00:06Z","":"e"}`,
 	}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {

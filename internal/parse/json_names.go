@@ -34,10 +34,18 @@ type nameInfo struct {
 	// opening quote of a string value, for a plain name under 14 bytes:
 	// fastMembers takes a compact member with one compare.
 	member [4]uint64
-	// next is the top-level member name that followed this one in the
-	// last document that had it (object's guess); a hint shared by all
-	// decoders, rewritten when it guesses wrong.
-	next atomic.Pointer[nameInfo]
+	// next is what followed this name at the top level (object's guess);
+	// a hint shared by all decoders, rewritten when it guesses wrong.
+	next nameHint
+}
+
+// nameHint is the top-level member names that followed a name: the last
+// one that was not guessed (guess) and the one it replaced (alt), tried
+// when guess is wrong. Sources that mix a few member orders (an app name
+// followed by user in some documents and src_ip in others) then cost no
+// misguess and no rewrite of the shared hint.
+type nameHint struct {
+	guess, alt atomic.Pointer[nameInfo]
 }
 
 // nameClass is what decodeJSONEvent, normalizeInfos and hostOf need to
@@ -72,9 +80,9 @@ func (c nameClass) hostRank() uint8 { return c.bits >> classHostShift & 3 }
 // meta reports whether the name is a metadata member (_source...).
 func (c nameClass) meta() bool { return c.bits&nameMeta != 0 }
 
-// firstName is the name of the first top-level member of the last
-// document (object's first guess).
-var firstName atomic.Pointer[nameInfo]
+// firstName is the first top-level member names of the documents
+// (object's first guess).
+var firstName nameHint
 
 const (
 	nameMeta     = 1 << iota // _source, _host, _category, _partition

@@ -66,7 +66,7 @@ func flattenInto(line []byte, ev *event.Event, format string) error {
 
 // flattenInto is flattenInto with the caller's scratch: on success
 // sc.infos describes the names of the fields appended.
-func (sc *jsonScratch) flattenInto(line []byte, ev *event.Event, format string) error {
+func (sc *jsonDecoder) flattenInto(line []byte, ev *event.Event, format string) error {
 	fs, err := sc.flatten(line, ev.Raw, ev.Fields)
 	if err != nil {
 		var je *JSONError
@@ -242,6 +242,32 @@ func DecodeJSONEvent(line []byte, ev *event.Event, opts JSONEventOptions) error 
 // (a *JSONError) is returned.
 func DecodeJSONLine(line []byte, src string, ev *event.Event, opts JSONEventOptions) error {
 	sc := getJSONScratch()
+	err := sc.decodeLine(line, src, ev, opts)
+	putJSONScratch(sc)
+	return err
+}
+
+// JSONLineDecoder is DecodeJSONLine with its buffers kept from one line to
+// the next instead of taken from a shared pool and given back for each: a
+// receiver that decodes the lines of a body in one goroutine keeps one.
+// The zero value is ready to use; a JSONLineDecoder must not be used by
+// two goroutines at once.
+type JSONLineDecoder struct{ d *jsonDecoder }
+
+// Decode is DecodeJSONLine(line, src, ev, opts).
+func (j *JSONLineDecoder) Decode(line []byte, src string, ev *event.Event, opts JSONEventOptions) error {
+	if j.d == nil {
+		j.d = &jsonDecoder{}
+	}
+	err := j.d.decodeLine(line, src, ev, opts)
+	if !j.d.release() {
+		j.d = nil // a hostile document: let its buffers go
+	}
+	return err
+}
+
+// decodeLine is DecodeJSONLine with the caller's decoder.
+func (sc *jsonDecoder) decodeLine(line []byte, src string, ev *event.Event, opts JSONEventOptions) error {
 	n0 := len(ev.Fields)
 	err := decodeJSONEvent(line, src, ev, opts, sc)
 	general := false
@@ -262,14 +288,13 @@ func DecodeJSONLine(line []byte, src string, ev *event.Event, opts JSONEventOpti
 			ev.Host = hostOf(ev, n0, sc.infos)
 		}
 	}
-	putJSONScratch(sc)
 	return err
 }
 
 // decodeJSONEvent is DecodeJSONEvent with the caller's scratch; src is as
 // for DecodeJSONLine. On return sc.infos describes the names of the fields
 // kept, ev.Fields[len before:].
-func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOptions, sc *jsonScratch) error {
+func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOptions, sc *jsonDecoder) error {
 	// One copy of the line: values without escapes, and Raw when there is
 	// no message member, are substrings of it (one allocation per line,
 	// not one per member).
@@ -316,7 +341,7 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 		return timeErr
 	}
 	if !meta {
-		// Drop the time and message members: two moves of the members
+		// Drop the time and message members: one move of the members
 		// after them.
 		a, b := timeIdx, msgIdx
 		if a == b {
@@ -326,14 +351,22 @@ func decodeJSONEvent(line []byte, src string, ev *event.Event, opts JSONEventOpt
 		}
 		// Now a < b, or b < 0 when only a is dropped.
 		n := len(infos)
-		if b >= 0 {
-			copy(fields[n0+b:], fields[n0+b+1:n0+n])
-			copy(infos[b:], infos[b+1:n])
+		if b < 0 {
+			copy(fields[n0+a:], fields[n0+a+1:n0+n])
+			copy(infos[a:], infos[a+1:n])
 			n--
+		} else {
+			// The members between a and b move down one, the ones after
+			// b two: each member moves once (the time and message
+			// members usually come first, side by side: no first copy).
+			if b > a+1 {
+				copy(fields[n0+a:], fields[n0+a+1:n0+b])
+				copy(infos[a:], infos[a+1:b])
+			}
+			copy(fields[n0+b-1:], fields[n0+b+1:n0+n])
+			copy(infos[b-1:], infos[b+1:n])
+			n -= 2
 		}
-		copy(fields[n0+a:], fields[n0+a+1:n0+n])
-		copy(infos[a:], infos[a+1:n])
-		n--
 		sc.infos = infos[:n]
 		ev.Fields = fields[:n0+n]
 		return timeErr
