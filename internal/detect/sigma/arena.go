@@ -275,7 +275,7 @@ func (c *compactor) relinkSlice(xs []node, and bool) node {
 		}
 		return orNode(xs)
 	}
-	id := sliceID{p: unsafe.SliceData(xs), n: len(xs), and: and}
+	id := sliceID{p: unsafe.SliceData(xs), n: len(xs), and: and} // #nosec G103 -- the backing array identifies a shared operand list; only compared, never dereferenced
 	if to, ok := c.sliceAt[id]; ok {
 		return to
 	}
