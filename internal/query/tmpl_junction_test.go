@@ -72,19 +72,7 @@ func junctionEvents(n int, seed uint64) []event.Event {
 		shape := shapes[rng.IntN(len(shapes))]
 		user := users[rng.IntN(len(users))]
 		ip := fmt.Sprintf("%d.0.113.%d", 1+rng.IntN(250), rng.IntN(250))
-		raw := expandShape(shape, i, func(c byte) string {
-			switch c {
-			case 'P':
-				return fmt.Sprint(1000 + rng.IntN(50))
-			case 'U':
-				return user
-			case 'I':
-				return ip
-			case 'N':
-				return fmt.Sprint(rng.IntN(100000))
-			}
-			return ""
-		})
+		raw := expandShape(shape, i, sshdFill(rng, user, ip))
 		evs[i] = event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: raw,
 			Fields: []event.Field{fieldOf("app", "sshd"), fieldOf("user", user), fieldOf("src_ip", ip)}}
 	}
@@ -207,5 +195,23 @@ func TestFarJunctionsSame(t *testing.T) {
 			`_raw matches /d password/ | count`,
 		}
 		samePlain(t, snap, queries, ranges, "skeletons", func(text, want string) bool { return false })
+	}
+}
+
+// sshdFill fills the placeholders of the sshd shapes: a random pid (P),
+// user (U), address (I) and number (N), drawn from rng as they are met.
+func sshdFill(rng *rand.Rand, user, ip string) func(c byte) string {
+	return func(c byte) string {
+		switch c {
+		case 'P':
+			return fmt.Sprint(1000 + rng.IntN(50))
+		case 'U':
+			return user
+		case 'I':
+			return ip
+		case 'N':
+			return fmt.Sprint(rng.IntN(100000))
+		}
+		return ""
 	}
 }

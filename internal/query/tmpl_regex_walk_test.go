@@ -214,19 +214,7 @@ func walkEvents(n int, seed uint64) []event.Event {
 		if rng.IntN(15) == 0 {
 			user = ""
 		}
-		raw := expandShape(shape, i, func(c byte) string {
-			switch c {
-			case 'P':
-				return fmt.Sprint(1000 + rng.IntN(50))
-			case 'U':
-				return user
-			case 'I':
-				return ip
-			case 'N':
-				return fmt.Sprint(rng.IntN(100000))
-			}
-			return ""
-		})
+		raw := expandShape(shape, i, sshdFill(rng, user, ip))
 		e := event.Event{Time: base + int64(i)*int64(time.Second), Host: "host", Source: "auth", Raw: raw,
 			Fields: []event.Field{fieldOf("app", "sshd"), fieldOf("user", user)}}
 		if i%7 != 3 {
