@@ -87,7 +87,8 @@ type IncidentOptions struct {
 	// two high signals, or four medium ones, of distinct rules).
 	Threshold float64
 	// TacticThreshold opens an incident when an entity's signals span this
-	// many distinct ATT&CK tactics (default 3).
+	// many distinct ATT&CK tactics (default 3) and at least two distinct
+	// rules among them are above low severity.
 	TacticThreshold int
 	Criticality     []CriticalityRule
 	// Ignore lists entities never used for grouping (shared infrastructure:
@@ -341,7 +342,8 @@ func (c *Correlator) addLocked(ref SignalRef, changes *[]func()) *Incident {
 		w := c.window[entityKey(e)]
 		score, tactics := c.scoreLocked(w)
 		critical := ref.Severity == "critical"
-		if score >= c.opts.Threshold || len(tactics) >= c.opts.TacticThreshold || critical {
+		spread := len(tactics) >= c.opts.TacticThreshold && corroborated(w)
+		if score >= c.opts.Threshold || spread || critical {
 			inc := &Incident{ID: newIncidentID(), Status: StatusNew, CreatedAt: time.Now().UTC(), FirstSeen: ref.Time, LastSeen: ref.Time, Severity: "low"}
 			c.incidents[inc.ID] = inc
 			// Bring in the recent signals of the entity that tipped it.
@@ -400,6 +402,25 @@ func (c *Correlator) linksOf(s SignalRef) []Entity {
 		out = append(out, e)
 	}
 	return out
+}
+
+// corroborated reports whether a window holds signals of at least two
+// distinct rules above low severity. The spread of tactics opens an
+// incident only then: low signals are context (a failed-then-successful
+// logon, a first SSH login to a host), and one medium signal with two such
+// lows days apart is an analyst's background noise, not an intrusion.
+func corroborated(w []SignalRef) bool {
+	first := ""
+	for _, s := range w {
+		if s.Severity == "low" || s.RuleID == first {
+			continue
+		}
+		if first != "" {
+			return true
+		}
+		first = s.RuleID
+	}
+	return false
 }
 
 // scoreLocked sums severity weights over distinct rules in a window, with

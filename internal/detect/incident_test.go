@@ -115,3 +115,22 @@ func TestCorrelatorPersistAndTriage(t *testing.T) {
 		t.Fatal("closed incident reused")
 	}
 }
+
+// One medium signal and two low ones, days apart, span three tactics:
+// background noise, not an incident. A second rule above low makes it one.
+func TestCorrelatorTacticSpreadNeedsCorroboration(t *testing.T) {
+	c, _ := OpenCorrelator(IncidentOptions{})
+	day := 24 * time.Hour
+	c.Add(sig("n1", "failed-then-success", "low", 0, []string{"credential_access"}, host("dc01"), user("dana")))
+	c.Add(sig("n2", "ssh-user-new-host", "low", 2*day, []string{"lateral_movement"}, host("api-06"), user("dana")))
+	if inc := c.Add(sig("n3", "first-seen-domain", "medium", 2*day+4*time.Hour, []string{"command_and_control"}, host("ws-10"), user("dana"))); inc != nil {
+		t.Fatalf("one medium signal with low context opened %s (%s)", inc.Title, inc.Severity)
+	}
+	if inc := c.Add(sig("n4", "first-seen-domain", "medium", 2*day+5*time.Hour, []string{"command_and_control"}, host("ws-10"), user("dana"))); inc != nil {
+		t.Fatalf("a repeat of the same medium rule opened %s", inc.Title)
+	}
+	inc := c.Add(sig("n5", "encoded-powershell", "medium", 2*day+6*time.Hour, []string{"execution"}, host("ws-10"), user("dana")))
+	if inc == nil || len(inc.Tactics) != 4 {
+		t.Fatalf("two medium rules over four tactics: %+v", inc)
+	}
+}

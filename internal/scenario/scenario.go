@@ -3,6 +3,7 @@ package scenario
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -128,6 +129,54 @@ func Post(bodies []Body, post func(path string, body []byte) (int, []byte)) erro
 		}
 	}
 	return nil
+}
+
+// RecentStart returns the start of the spec in srcDir (dev.json) moved
+// by whole weeks to the latest time at which the whole scenario has
+// happened by now. Whole weeks keep every event's weekday and hour of the
+// day in the organisation's time zone as the spec has them: business
+// hours, nights and weekends stay what the spec's authors meant (a shift
+// by hours turns an office-hours lookalike into a night-time anomaly).
+func RecentStart(srcDir string, now time.Time) (time.Time, error) {
+	b, err := os.ReadFile(filepath.Join(srcDir, "dev.json"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("scenario: %w", err)
+	}
+	var spec struct {
+		Start    time.Time `json:"start"`
+		Duration string    `json:"duration"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return time.Time{}, fmt.Errorf("scenario: read the spec: %w", err)
+	}
+	span, err := specDuration(spec.Duration)
+	if err != nil {
+		return time.Time{}, err
+	}
+	const week = 7 * 24 * time.Hour
+	weeks := now.Sub(spec.Start.Add(span)) / week
+	return spec.Start.Add(weeks * week).UTC(), nil
+}
+
+// specDuration reads a spec's duration: Go syntax plus a "d" for days
+// ("7d", "3d12h").
+func specDuration(s string) (time.Duration, error) {
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		var n int
+		if _, err := fmt.Sscanf(s[:i], "%d", &n); err != nil {
+			return 0, fmt.Errorf("scenario: duration %q: %w", s, err)
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+	}
+	if s == "" {
+		return days, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("scenario: duration %q: %w", s, err)
+	}
+	return days + d, nil
 }
 
 // Generate builds the scenario generator found in srcDir (the folder of

@@ -164,7 +164,7 @@ func TestBrowserFirstRows(t *testing.T) {
 const scenarioDir = "../../../shared/testdata/scenario"
 
 // genScenario builds the scenario generator of ../shared and writes the
-// dev scenario, shifted to the last 7 days, at a small background scale
+// dev scenario, shifted by whole weeks into the last weeks, at a small background scale
 // (the attack's scripted events do not scale).
 func genScenario(t *testing.T) string {
 	t.Helper()
@@ -177,7 +177,11 @@ func genScenario(t *testing.T) string {
 	}
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "dev")
-	if err := scenario.Generate(src, out, "0.02", time.Now().Add(-7*24*time.Hour).Truncate(time.Hour)); err != nil {
+	start, err := scenario.RecentStart(src, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scenario.Generate(src, out, "0.02", start); err != nil {
 		t.Fatal(err)
 	}
 	return out
