@@ -26,8 +26,12 @@ type Pipeline struct {
 	// once at start, read by every Append.
 	enrich atomic.Pointer[func([]event.Event)]
 
-	mu   sync.RWMutex // guards subs
-	subs map[subscriber]struct{}
+	// subs is the list of live consumers, replaced whole (copy on write)
+	// under mu: publish reads it without a lock, so a consumer that waits
+	// in offer (live detection waits for room in its queue) never holds up
+	// a Subscribe or Unsubscribe, nor, through them, other appends.
+	mu   sync.Mutex // serializes changes of subs
+	subs atomic.Pointer[[]subscriber]
 }
 
 // subscriber is a live consumer: offer hands it a batch of durable events
@@ -41,7 +45,7 @@ func NewPipeline(st store.Engine, now func() time.Time) *Pipeline {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{store: st, now: now, subs: map[subscriber]struct{}{}}
+	p := &Pipeline{store: st, now: now}
 	if r, ok := st.(interface{ PartitionOf(*event.Event) string }); ok {
 		p.route = r.PartitionOf
 	}
@@ -118,10 +122,15 @@ func (p *Pipeline) Unsubscribe(s *Subscription) {
 	s.mu.Unlock()
 }
 
+// publish offers a batch to every consumer subscribed when it starts. A
+// consumer unsubscribed meanwhile may still get it: offers after a
+// Subscription or a detection queue is closed are ignored.
 func (p *Pipeline) publish(events []event.Event) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	for s := range p.subs {
+	subs := p.subs.Load()
+	if subs == nil {
+		return
+	}
+	for _, s := range *subs {
 		s.offer(events)
 	}
 }
@@ -142,15 +151,31 @@ func (s *Subscription) offer(events []event.Event) {
 // subscribe registers a live consumer.
 func (p *Pipeline) subscribe(s subscriber) {
 	p.mu.Lock()
-	p.subs[s] = struct{}{}
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	var next []subscriber
+	if old := p.subs.Load(); old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, s)
+	p.subs.Store(&next)
 }
 
-// unsubscribe removes a live consumer; no offer reaches it afterwards.
+// unsubscribe removes a live consumer; publishes that start afterwards
+// do not reach it (one under way may).
 func (p *Pipeline) unsubscribe(s subscriber) {
 	p.mu.Lock()
-	delete(p.subs, s)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	old := p.subs.Load()
+	if old == nil {
+		return
+	}
+	next := make([]subscriber, 0, len(*old))
+	for _, x := range *old {
+		if x != s {
+			next = append(next, x)
+		}
+	}
+	p.subs.Store(&next)
 }
 
 // Live adapts the pipeline to api.LiveSource.
