@@ -49,7 +49,11 @@ func TestDetectionLag(t *testing.T) {
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "dev")
 	t0 := time.Now()
-	if err := scenario.Generate(src, out, scale, time.Now().Add(-7*24*time.Hour).Truncate(time.Hour)); err != nil {
+	start, err := scenario.RecentStart(src, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scenario.Generate(src, out, scale, start); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("generated scale %s in %v", scale, time.Since(t0).Round(time.Second))
