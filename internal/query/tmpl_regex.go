@@ -305,7 +305,9 @@ func (bv *blockView) planWindows(rx *fieldMatcher, id int, p *skelWindow) {
 		}
 		from = o + 1
 	}
-	masked := []byte(sk)
+	ws := tv.winWalk
+	masked := append(ws.masked[:0], sk...)
+	ws.masked = masked
 	for _, o := range tv.winOcc[lo:] {
 		for j := int(o); j < int(o)+m; j++ {
 			masked[j] = w.mask
@@ -313,7 +315,8 @@ func (bv *blockView) planWindows(rx *fieldMatcher, id int, p *skelWindow) {
 	}
 	// Runs of side-by-side holes whose text is word bytes act as one
 	// variable; origin maps the offsets back to sk's.
-	masked, origin := bv.joinWordHoles(masked)
+	masked, origin := bv.joinWordHoles(masked, ws.joined[:0], ws.origin[:0])
+	ws.joined, ws.origin = masked, origin
 	// The holes an occurrence may overlap become anchors too (stored as
 	// -1-offset): a window around one covers every match holding such
 	// an occurrence.
@@ -462,7 +465,7 @@ func (bv *blockView) holeValue(sk string, q, i int) (string, bool) {
 	tv := &bv.tv
 	switch code := sk[q+1]; {
 	case code == store.TemplateVar:
-		v, err := tv.tmpl.Var(i, strings.Count(sk[:q], "\x01\x00"))
+		v, err := tv.tmpl.RowVar(i, strings.Count(sk[:q], "\x01\x00"))
 		if err != nil {
 			tv.fail(err)
 			return "", false
@@ -518,10 +521,9 @@ func (bv *blockView) winIPv4(k int) *store.IPv4Column {
 // gives up on values side by side; a variable it decides.
 //
 // origin[k] is the offset in sk of byte k of the result, -1 for the
-// placeholder of a joined run.
-func (bv *blockView) joinWordHoles(sk []byte) ([]byte, []int32) {
-	out := sk[:0:0]
-	origin := make([]int32, 0, len(sk))
+// placeholder of a joined run. The result and origin are appended to out
+// and origin (buffers kept by the caller, not sk's).
+func (bv *blockView) joinWordHoles(sk, out []byte, origin []int32) ([]byte, []int32) {
 	for j := 0; j < len(sk); {
 		if sk[j] != store.TemplateEscape || j+1 >= len(sk) {
 			out = append(out, sk[j])

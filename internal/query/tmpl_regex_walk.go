@@ -379,6 +379,10 @@ func (bv *blockView) walkFrom(a *rxAuto, w *rxWalk, sk string, q, i int, at walk
 // kept from block to block.
 type walkScratch struct {
 	ip []walkIPv4 // by block column
+	// planWindows's buffers: the masked skeleton, its holes joined, and
+	// the joined text's offsets in the skeleton.
+	masked, joined []byte
+	origin         []int32
 }
 
 // walkIPv4 is a block column read as IPv4 numbers row by row.

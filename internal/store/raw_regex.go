@@ -5,6 +5,8 @@ package store
 // covered_cols.go) without decompressing anything.
 
 import (
+	"fmt"
+
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/token"
 )
@@ -26,4 +28,22 @@ func (t *RawTemplates) MayHoldByte(k int, b byte) bool {
 	}
 	name := l.p.names[l.bm.cols[k].name]
 	return event.IsMeta(name) || bloomHas(l.p.bloom(l.i), byteHash(name, b))
+}
+
+// RowVar returns variable j of row as Var does, but decompresses only the
+// groups of variables that hold the row's when the block's variables are
+// framed (as RowsWithVar's later reads do), not the whole block's: for a
+// search that reads the variables of a few rows of a block (a regexp's
+// windows). Later reads of the block's variables (Var, RowVars,
+// AppendRaw, Template) then decode only the groups they need.
+func (t *RawTemplates) RowVar(row, j int) (string, error) {
+	sb := t.sb
+	if !sb.loaded && t.vg == nil {
+		vg, err := openVarGroups(sb)
+		if err != nil {
+			return "", fmt.Errorf("part %s block %d column %s: %w", t.l.p.path, t.l.i, event.FieldRaw, err)
+		}
+		t.vg = vg
+	}
+	return t.Var(row, j)
 }
