@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // BlockBodies keeps what the loads of one block decoded and checked, so
@@ -16,7 +17,7 @@ import (
 //
 // A BlockBodies holds one block at a time: a load of another block
 // forgets the last one, and Release forgets it when the caller is done
-// (the buffers go back to the loads' pool). The zero value is ready to
+// (the buffers go back to their pool). The zero value is ready to
 // use; it is not safe for concurrent use (one per worker, like a DictBuf).
 type BlockBodies struct {
 	p       *part
@@ -31,7 +32,7 @@ type keptBody struct {
 	off  uint64 // the chunk's offset in the part
 	kind byte
 	body string      // a view of sc.body
-	sc   *colScratch // from the scratch pool, while kept
+	sc   *colScratch // from keptScratches, while kept
 }
 
 // BodyKeeper is implemented by the BlockRefs of parts.
@@ -65,16 +66,35 @@ func (bb *BlockBodies) at(p *part, i int) {
 
 // Release forgets the block bb holds and gives its buffers back: a
 // caller done with a block's loads calls it so that the buffers serve
-// other loads (they come from the loads' scratch pool).
+// other blocks' loads (they come from keptScratches).
 func (bb *BlockBodies) Release() {
 	bb.p, bb.i = nil, 0
 	bb.checked = bb.checked[:0]
 	for k := range bb.bodies[:bb.n] {
 		e := &bb.bodies[k]
-		putScratch(e.sc)
+		putKeptScratch(e.sc)
 		e.sc, e.body = nil, ""
 	}
 	bb.n = 0
+}
+
+// keptScratches holds the buffers of kept bodies (decodeBody): each has
+// room for any body kept (keptBodyMax and the decoder's slack), so that
+// none grows. Taken from the loads' scratch pool, whose buffers have
+// every size, one kept body in twenty or so needed a larger buffer,
+// allocated anew (fresh memory, zeroed and faulted in).
+var keptScratches = sync.Pool{New: func() any {
+	return &colScratch{body: make([]byte, 0, keptBodyMax+frameSlack)}
+}}
+
+func getKeptScratch() *colScratch { return keptScratches.Get().(*colScratch) }
+
+func putKeptScratch(sc *colScratch) {
+	if c := cap(sc.body); c < keptBodyMax+frameSlack || c > 2*keptBodyMax {
+		return // not one of these (a damaged body can make DecodeAll grow it): dropped
+	}
+	sc.body = sc.body[:0]
+	keptScratches.Put(sc)
 }
 
 // chunk is p.chunk(c) for block i, checking the CRC once while bb holds
@@ -138,10 +158,10 @@ func (bb *BlockBodies) decodeBody(p *part, i int, c colMeta, ch []byte, sc *colS
 		bb.bodies = append(bb.bodies, keptBody{})
 	}
 	e := &bb.bodies[bb.n]
-	esc := getScratch()
+	esc := getKeptScratch()
 	kind, body, err := chunkBodyTo(ch, esc)
 	if err != nil {
-		putScratch(esc)
+		putKeptScratch(esc)
 		return 0, "", err
 	}
 	e.sc = esc

@@ -282,3 +282,67 @@ func TestBlockBodiesKeys(t *testing.T) {
 		t.Error("a block left is remembered")
 	}
 }
+
+// TestKeptScratches checks the buffers of kept bodies: each has room
+// for any body a BlockBodies keeps, which it decodes without growing,
+// and buffers of other sizes do not enter their pool.
+func TestKeptScratches(t *testing.T) {
+	body := bytes.Repeat([]byte("a kept body "), keptBodyMax/12+1)[:keptBodyMax]
+	ch := encodeChunk(nil, kindDict, body, levelFast)
+	var bb BlockBodies
+	if ch[1] != codecZstd || !bb.keeps(ch) {
+		t.Fatalf("codec %d: a zstd body of %d bytes is not kept", ch[1], keptBodyMax)
+	}
+	for i := range 50 {
+		// A buffer of another size given back is not taken in: the
+		// next one taken (from an emptied slot) has the room.
+		first := getKeptScratch()
+		putKeptScratch(&colScratch{body: make([]byte, 0, 100)})
+		putKeptScratch(&colScratch{body: make([]byte, 0, 4*keptBodyMax)})
+		sc := getKeptScratch()
+		if cap(first.body) < keptBodyMax+frameSlack || cap(sc.body) < keptBodyMax+frameSlack || cap(sc.body) > 2*keptBodyMax {
+			t.Fatalf("round %d: buffers of %d and %d bytes", i, cap(first.body), cap(sc.body))
+		}
+		at := &sc.body[:1][0]
+		if _, got, err := chunkBodyTo(ch, sc); err != nil || got != string(body) {
+			t.Fatalf("round %d: %d bytes, %v", i, len(got), err)
+		}
+		if &sc.body[0] != at {
+			t.Fatalf("round %d: the buffer grew", i)
+		}
+		putKeptScratch(first)
+		putKeptScratch(sc)
+	}
+	// A small body kept by a BlockBodies is in such a buffer.
+	small := encodeChunk(nil, kindDict, body[:2000], levelFast)
+	p := &part{}
+	if _, got, err := bb.decodeBody(p, 0, colMeta{off: 1}, small, nil); err != nil || got != string(body[:2000]) || bb.n != 1 {
+		t.Fatalf("%d bytes, %v, %d kept", len(got), err, bb.n)
+	}
+	if c := cap(bb.bodies[0].sc.body); c < keptBodyMax+frameSlack {
+		t.Fatalf("a kept body in a buffer of %d bytes", c)
+	}
+	bb.Release()
+}
+
+// TestBigBody checks that a pooled buffer too small for a body is not
+// given back to the pool, and that a new one has a quarter more room.
+func TestBigBody(t *testing.T) {
+	for i := range 20 {
+		small := make([]byte, 0, bigBodyMin)
+		bigBodies.Put(&small)
+		n := bigBodyMin*2 + i
+		b := bigBody(n)
+		if cap(b) < n+n/4 {
+			t.Fatalf("round %d: capacity %d for %d bytes", i, cap(b), n)
+		}
+		if g, ok := bigBodies.Get().(*[]byte); ok && cap(*g) < n {
+			t.Fatalf("round %d: the buffer of %d bytes went back to the pool", i, cap(*g))
+		}
+		b = b[:0]
+		bigBodies.Put(&b)
+		if got := bigBody(n); cap(got) < n {
+			t.Fatalf("round %d: capacity %d for %d bytes", i, cap(got), n)
+		}
+	}
+}

@@ -326,9 +326,12 @@ func bigBody(n int) []byte {
 		if cap(*b) >= n {
 			return (*b)[:0]
 		}
-		bigBodies.Put(b)
+		// Too small: left to the collector, so that the buffers kept
+		// grow to the bodies read instead of each larger body
+		// allocating another.
 	}
-	return make([]byte, 0, max(n, bigBodyMin))
+	// A quarter more: the bodies of a store vary in size by less.
+	return make([]byte, 0, max(n+n/4, bigBodyMin))
 }
 
 // shortError is errShort with the prefix length that would do.

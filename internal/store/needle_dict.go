@@ -162,25 +162,33 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 		return Column{}, true, nil
 	}
 	vals = slices.Grow(vals[:0], rows)[:rows]
+	clear(vals) // only the rows of a matching value are written
+	off, nv := r.off, uint64(n)
 	for i := range vals {
 		// Codes of one or two bytes inline (up to 16383 values), the
 		// others through the reader.
 		var c uint64
-		if off := r.off; off+1 < len(body) && body[off] >= 0x80 && body[off+1] < 0x80 && r.err == nil {
-			c, r.off = uint64(body[off]&0x7f)|uint64(body[off+1])<<7, off+2
-		} else {
-			c = r.uvarint()
-		}
 		switch {
-		case r.err != nil:
-		case c > uint64(n):
-			r.err = fmt.Errorf("dictionary index %d out of %d", c, n)
-		case c == 0:
-			vals[i] = ""
+		case off < len(body) && body[off] < 0x80:
+			c, off = uint64(body[off]), off+1
+		case off+1 < len(body) && body[off+1] < 0x80:
+			c, off = uint64(body[off]&0x7f)|uint64(body[off+1])<<7, off+2
 		default:
+			r.off = off
+			c, off = r.uvarint(), r.off
+		}
+		if r.err != nil {
+			break
+		}
+		if c > nv {
+			r.err = fmt.Errorf("dictionary index %d out of %d", c, n)
+			break
+		}
+		if c > 0 && keep[c-1] != "" {
 			vals[i] = keep[c-1]
 		}
 	}
+	r.off = off
 	if r.err == nil && r.off != len(body) {
 		r.err = fmt.Errorf("%d trailing bytes", len(body)-r.off)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -222,6 +223,72 @@ func TestLoadTermDicts(t *testing.T) {
 					t.Fatalf("block %d, texts %q: %s\n%q\nwant\n%q", blk, texts, n, cols[k].Values, want)
 				}
 			}
+		}
+	}
+}
+
+// TestTermDictColumnCodeWidths checks termDictColumn's inline codes of one
+// and two bytes and the reader's longer ones against decoding every row:
+// a dictionary of 17,000 values whose rows use codes of one, two and
+// three bytes and 0 (absent), matching values of each width; and each
+// kind of code cut at the end of the body or past the values.
+func TestTermDictColumnCodeWidths(t *testing.T) {
+	const nv = 17000
+	rng := rand.New(rand.NewPCG(7, 8))
+	body := binary.AppendUvarint(nil, nv)
+	for i := range nv {
+		v := fmt.Sprintf("v%05d", i)
+		body = binary.AppendUvarint(body, uint64(len(v)))
+		body = append(body, v...)
+	}
+	values := len(body)
+	rows := 6000
+	for range rows {
+		var c uint64
+		switch rng.IntN(4) {
+		case 0:
+			c = uint64(rng.IntN(128)) // one byte (0: absent)
+		case 1:
+			c = 128 + uint64(rng.IntN(16384-128)) // two bytes
+		default:
+			c = 16384 + uint64(rng.IntN(nv-16384+1)) // three bytes
+		}
+		body = binary.AppendUvarint(body, c)
+	}
+	var kept []string
+	var reuse []string
+	for _, texts := range [][]string{{"v00005"}, {"v00200"}, {"v16999"}, {"v0001"}, {"v1"}, {"zz"}} {
+		match := substrMatch(texts)
+		want, wantLacks, err := refTermDict(kindDict, string(body), rows, match)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, lacks, err := termDictColumn(kindDict, string(body), rows, texts, match, reuse, &kept)
+		if err != nil || lacks != wantLacks {
+			t.Fatalf("%q: lacks %v %v, want %v", texts, lacks, err, wantLacks)
+		}
+		if !lacks {
+			if !slices.Equal(col.Values, want) {
+				t.Fatalf("%q: values differ from the decode", texts)
+			}
+			reuse = col.Values
+		}
+	}
+	match := substrMatch([]string{"v0"})
+	for name, codes := range map[string][]byte{
+		"two bytes past":    binary.AppendUvarint(nil, nv+1),
+		"three bytes past":  binary.AppendUvarint(nil, 1<<20),
+		"cut two bytes":     {0x81},
+		"cut three bytes":   {0x81, 0x81},
+		"endless":           {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"one code too many": {1, 1},
+		"one code too few":  nil,
+		"two-byte too many": {0x81, 0x01, 0x81, 0x01},
+	} {
+		b := append(append([]byte(nil), body[:values]...), codes...)
+		// One row: a second code is a trailing byte, none is a cut.
+		if _, _, err := termDictColumn(kindDict, string(b), 1, []string{"v0"}, match, nil, &kept); err == nil {
+			t.Errorf("%s: no error", name)
 		}
 	}
 }
