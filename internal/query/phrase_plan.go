@@ -281,8 +281,22 @@ func (bv *blockView) planAnswer(tf *tmplFinder, c *skelAnswers, pp *partPlans, w
 	for j := 0; j+1 < len(items); j += 2 {
 		it := items[j]
 		if it < 0 {
+			code := byte(-1 - it)
+			if !lit {
+				// A term's insideValue reads the block only (covered
+				// columns, the stream's host or source): once a code.
+				m := c.inside[code]
+				if m>>3 != c.gen {
+					m = c.gen<<3 | uint32(bv.insideValue(tf, code, -1-id, false))
+					c.inside[code] = m
+				}
+				if a = tmplAnswer(m & 3); a != tmplNo {
+					return a, false
+				}
+				continue
+			}
 			tv.deferred = false
-			if a = bv.insideValue(tf, byte(-1-it), -1-id, lit); a != tmplNo {
+			if a = bv.insideValue(tf, code, -1-id, lit); a != tmplNo {
 				return a, tv.deferred
 			}
 			continue
@@ -325,6 +339,7 @@ func (c *skelAnswers) nextGen() {
 	c.gen++
 	if c.gen >= 1<<28 {
 		clear(c.win)
+		clear(c.inside[:])
 		c.gen = 1
 	}
 }

@@ -63,7 +63,16 @@ func (w *worker) aggBlock(ref store.BlockRef) error {
 	if done, err := w.dictBlock(ref); done || err != nil {
 		return err
 	}
-	sel, err := w.scan(ref)
+	sref := ref
+	if bk, ok := ref.(store.BodyKeeper); ok && len(p.prefix) == 0 && countsOnly(w.shard) {
+		// The search's loads check each chunk once (the _raw chunk's
+		// refs summary, store.RawTermsChecker, then its skeletons) and
+		// decompress each small body once. Only a plain count keeps no
+		// value of the block past it (the bodies go back at Release).
+		sref = bk.WithBodies(&w.td.bodies)
+		defer w.td.bodies.Release()
+	}
+	sel, err := w.scan(sref)
 	if err != nil || len(sel) == 0 {
 		return err
 	}
@@ -99,6 +108,13 @@ func (w *worker) aggBlock(ref store.BlockRef) error {
 	}
 	w.ex.matched.Add(matched)
 	return nil
+}
+
+// countsOnly reports whether sh is a count without a group-by: it keeps
+// no value of the rows it counts.
+func countsOnly(sh aggShard) bool {
+	s, ok := sh.(*aggShardImpl)
+	return ok && len(s.o.by) == 0 && s.o.onlyCount()
 }
 
 // fastBlock answers count and count-by-minute-timeslice from block

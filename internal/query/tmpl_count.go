@@ -1,5 +1,7 @@
 package query
 
+import "slices"
+
 // Selection from the skeleton ids. On a block whose _raw is stored as
 // skeletons, a text search is decided once per skeleton (tmpl_skel.go),
 // so the rows of a skeleton that answers yes or no need no call of the
@@ -96,6 +98,24 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 	sel := w.sel[:0]
 	keep := w.keep
 	ids = ids[:hi]
+	if keep == nil && !byCode {
+		// Every row a candidate, no verdict 3: each row is written to
+		// the selection and kept by its verdict's low bit (1 selected,
+		// 2 rejected), without a branch on the verdict of most rows;
+		// the rows of skeletons left undecided (0) are asked.
+		sel = slices.Grow(sel, len(ids)-lo)[:len(ids)-lo]
+		n := 0
+		for i := lo; i < len(ids); i++ {
+			if i, n = verdictRun(ids, verdict, sel, i, n); i == len(ids) {
+				break
+			}
+			if bv.undecidedRow(m, rx, ids[i], i) { // sel[n] is i
+				n++
+			}
+		}
+		w.sel = sel[:n]
+		return w.sel, true
+	}
 	for i := lo; i < len(ids); i++ {
 		x := ids[i]
 		switch verdict[x] {
@@ -127,6 +147,23 @@ func (w *worker) selectBySkeletons(m matcher, lo, hi int) ([]int, bool) {
 	}
 	w.sel = sel
 	return sel, true
+}
+
+// verdictRun selects the rows from i on by their skeleton's verdict (1
+// selected, 2 rejected) into sel[n:], each written and kept by the
+// verdict's low bit, up to the first row whose verdict is 0: it returns
+// that row (len(ids): none) and the selected rows, with sel[n] = the row
+// returned. The loop calls nothing, so its values stay in registers.
+func verdictRun(ids []uint32, verdict []uint8, sel []int, i, n int) (int, int) {
+	for ; i < len(ids); i++ {
+		v := verdict[ids[i]]
+		sel[n] = i
+		if v == 0 {
+			return i, n
+		}
+		n += int(v & 1)
+	}
+	return i, n
 }
 
 // undecidedRow reports whether row i, of skeleton x-1 (x = 0: none),

@@ -28,6 +28,10 @@ type skelAnswers struct {
 	// gen<<3 | deferred<<2 | answer, valid for the block of gen.
 	win []uint32
 	gen uint32
+	// A term's answers of insideValue by reference code (the same for
+	// every skeleton of a block): gen<<3 | answer, valid for the block
+	// of gen.
+	inside [256]uint32
 }
 
 // skelAnswer decides term tf on the skeleton of present row i, once per

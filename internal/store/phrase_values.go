@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // DictCodes gives the stored form of block column k when it is a
 // dictionary column not decoded yet: its distinct values (appended to
@@ -34,13 +37,42 @@ func (t *RawTemplates) DictCodes(k int, dict []string) (_ []string, codes string
 	if pb.kind != kindDict {
 		return dict, "", false, nil
 	}
-	r := &reader{s: pb.body}
-	n := r.count(1)
-	for range n {
-		dict = append(dict, r.str())
+	dict, off, err := appendDict(dict, pb.body)
+	if err != nil {
+		return dict, "", false, fmt.Errorf("part %s block %d column %s: decode column: %w", l.p.path, l.i, l.p.names[c.name], err)
+	}
+	return dict, pb.body[off:], true, nil
+}
+
+// appendDict appends to dict the values of the dictionary at the start of
+// kindDict body b (a count, then each value's length and bytes) and
+// returns the offset after them. Values of up to 127 bytes (a length of
+// one byte) are read inline, the others by the reader, which reports bad
+// bytes (dict is then returned as given).
+func appendDict(dict []string, b string) ([]string, int, error) {
+	r := &reader{s: b}
+	n := r.count(1) // at most a value a byte: the growth is bounded
+	base := len(dict)
+	dict = slices.Grow(dict, n)[:base+n]
+	out, off := dict[base:], r.off
+	for j := range out {
+		if off < len(b) {
+			if m := int(b[off]); m < 0x80 && m < len(b)-off {
+				out[j] = b[off+1 : off+1+m]
+				off += 1 + m
+				continue
+			}
+		}
+		r.off = off
+		out[j] = r.str()
+		if r.err != nil {
+			break
+		}
+		off = r.off
 	}
 	if r.err != nil {
-		return dict, "", false, fmt.Errorf("part %s block %d column %s: decode column: %w", l.p.path, l.i, l.p.names[c.name], r.err)
+		clear(out)
+		return dict[:base], 0, r.err
 	}
-	return dict, pb.body[r.off:], true, nil
+	return dict, off, nil
 }

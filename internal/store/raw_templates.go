@@ -58,7 +58,9 @@ func (l *blockLoader) rawTemplates() (*RawTemplates, error) {
 	if k < 0 {
 		return nil, nil
 	}
-	ch, err := l.p.chunk(l.bm.cols[k])
+	// Through the block's bodies: a search that looked at the chunk's
+	// summary first (TermsOnlyInValues) checked its CRC already.
+	ch, err := l.bb.chunk(l.p, l.i, l.bm.cols[k])
 	if err != nil {
 		return nil, err
 	}

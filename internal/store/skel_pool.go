@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"sort"
 	"strings"
 	"sync/atomic"
 )
@@ -77,6 +76,9 @@ type partPool struct {
 	data   []byte // the part's data
 	frames []poolFrame
 	ends   []int // ends[f]: the entries of frames 0..f
+	// first[b]: the frame holding entry b<<poolBucketShift (frameOf
+	// steps on from it instead of searching ends).
+	first  []int32
 	slots  []atomic.Pointer[[]string]
 	cached atomic.Int64 // bytes of poolCacheUsed this pool holds
 }
@@ -157,13 +159,42 @@ func parsePoolTable(r *reader, data []byte, dataEnd uint64) (*partPool, error) {
 		sp.ends[f] = total
 	}
 	sp.slots = make([]atomic.Pointer[[]string], nf)
+	sp.first = poolBuckets(sp.ends)
 	sp.id = poolSeq.Add(1)
 	return sp, nil
 }
 
-// frameOf returns the frame holding entry i and i's position in it.
+// poolBucketShift sets the entries per bucket of partPool.first (64: a
+// table of 1/16 of the entries' text pointers at most).
+const poolBucketShift = 6
+
+// poolBuckets returns the frame of the first entry of each bucket of
+// entries, for frames whose entries end at ends (ascending, the last the
+// number of entries).
+func poolBuckets(ends []int) []int32 {
+	if len(ends) == 0 {
+		return nil
+	}
+	n := ends[len(ends)-1]
+	first := make([]int32, (n+1<<poolBucketShift-1)>>poolBucketShift)
+	f := 0
+	for b := range first {
+		for ends[f] <= b<<poolBucketShift {
+			f++
+		}
+		first[b] = int32(f) // #nosec G115 -- frames are counted in a uvarint bounded by the table's size
+	}
+	return first
+}
+
+// frameOf returns the frame holding entry i (< entries) and i's position
+// in it: from its bucket's first frame, stepping past the frames that end
+// at or before it.
 func (sp *partPool) frameOf(i uint32) (int, int) {
-	f := sort.SearchInts(sp.ends, int(i)+1)
+	f := int(sp.first[i>>poolBucketShift])
+	for sp.ends[f] <= int(i) {
+		f++
+	}
 	if f == 0 {
 		return 0, int(i)
 	}

@@ -16,6 +16,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // codecPooled marks a pooled skeleton head (kindSkeleton head sub-chunks
@@ -121,25 +122,43 @@ func (sb *skelBlock) decodePooled(data []byte, n uint64, rows int, pool *partPoo
 	if got := ht.rowEnds[len(ht.rowEnds)-1]; got != rows {
 		return fmt.Errorf("%w: %d rows of ids for %d", errHead, got, rows)
 	}
-	sc := sb.scratch()
+	// The entry list and the ids are read from one buffer, kept for the
+	// next block: nothing points into it afterwards.
+	bp := idBufs.Get().(*[]byte)
+	defer idBufs.Put(bp)
 	var err error
-	if sb.pidx, sc.body, err = pooledIndexes(ht, sb.pidx, sc.body); err != nil {
+	var list []byte
+	if sb.pidx, list, err = pooledIndexes(ht, sb.pidx, *bp); err != nil {
 		return err
+	}
+	if cap(list) > cap(*bp) {
+		*bp = list // grown; else a view of *bp limited to the frame (decodeFrame)
 	}
 	sb.skels = growTo(sb.skels, len(sb.pidx))
 	if err := pool.resolve(sb.pidx, sb.skels); err != nil {
 		return err
 	}
 	sb.pool = pool
-	sc = sb.scratch()
-	ids, err := decodeFramesTo(sc, n-uint64(ht.ends[0]), len(ht.ends)-2, func(i int, dst []byte) ([]byte, error) {
-		return ht.decode(i+1, dst)
-	})
-	if err != nil {
-		return err
+	// The id frames, each decoded into the room the buffer has for all of
+	// them (decodeFrame would limit the capacity to each frame's and grow
+	// the buffer for the next one).
+	size := n - uint64(ht.ends[0]) // bounded by the table's parse
+	dst := (*bp)[:0]
+	if uint64(cap(dst)) < size+frameSlack {
+		dst = make([]byte, 0, size+frameSlack)
 	}
-	return sb.readIDs(ids, rows)
+	for f := 1; f < len(ht.ends)-1; f++ {
+		if dst, err = decodeFrameSlack(ht.frame(f), dst, ht.rawLen(f)); err != nil {
+			return fmt.Errorf("%w: frame %d: %w", errHead, f, err)
+		}
+	}
+	*bp = dst
+	return sb.readIDs(bytesToString(dst), rows)
 }
+
+// idBufs holds the buffers decodePooled decodes a head's entry list and
+// ids into.
+var idBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readIDs reads rows ids (uvarint each) that fill ids. Ids of one or
 // two bytes (blocks of up to 16,383 skeletons) are read inline.
@@ -147,8 +166,21 @@ func (sb *skelBlock) readIDs(ids string, rows int) error {
 	sb.ids = growTo(sb.ids, rows)
 	out := sb.ids[:rows]
 	ns := uint64(len(sb.skels))
+	// With 127 skeletons or more every one-byte id is valid: eight ids
+	// of one byte (a word without a high bit) are copied at once.
+	words := ns >= 0x7f
 	off := 0
-	for i := range out {
+	for i := 0; i < len(out); i++ {
+		if words && i+8 <= len(out) && off+8 <= len(ids) {
+			if x := le64(ids[off : off+8]); x&0x8080808080808080 == 0 {
+				o := out[i : i+8 : i+8]
+				o[0], o[1], o[2], o[3] = uint32(x&0xff), uint32(x>>8&0xff), uint32(x>>16&0xff), uint32(x>>24&0xff)
+				o[4], o[5], o[6], o[7] = uint32(x>>32&0xff), uint32(x>>40&0xff), uint32(x>>48&0xff), uint32(x>>56)
+				i += 7
+				off += 8
+				continue
+			}
+		}
 		id, next, ok := shortUvarint(ids, off)
 		if !ok {
 			r := reader{s: ids, off: off}
