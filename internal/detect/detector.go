@@ -68,16 +68,23 @@ type Detector struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu  sync.RWMutex // guards eng, tactics, rules, disabled, issues, compiled
+	mu sync.RWMutex // guards eng, tactics, src, rules, disabled, issues, compiled
+	// eng is the live engine, compiled with sigma.Options.SlimRules: its
+	// rules have no detection (#5).
 	eng *sigma.Engine
 	// tactics holds TacticsOf(r.Tags) of every compiled rule, so a signal
 	// does not lower-case and compare each tag against every tactic.
-	tactics  map[*sigma.Rule][]string
-	rules    []*sigma.Rule
+	tactics map[*sigma.Rule][]string
+	// src is the text of the Sigma rule files, parsed again to compile
+	// (ruleSources); rules describes each loaded Sigma rule, in load order.
+	src      *ruleSources
+	rules    []ruleMeta
 	uploaded map[string]bool
 	disabled map[string]bool
 	compiled map[string]bool
-	issues   []sigma.LoadIssue
+	// issues are loadIssues (of loading the rule files) and the last
+	// compile's.
+	issues, loadIssues []sigma.LoadIssue
 	// Stateful rules (#6): st evaluates them, silenced lists the Sigma
 	// rules that only feed correlations, statefulIssues their problems.
 	st             *Stateful
@@ -144,28 +151,27 @@ type detectorState struct {
 // reload reads every rule folder and the uploaded rules, and compiles.
 func (d *Detector) reload() error {
 	dirs := append([]string(nil), d.opts.RuleDirs...)
-	var rules []*sigma.Rule
-	var issues []sigma.LoadIssue
+	var files []loadedFile
 	for _, dir := range dirs {
-		rs, iss, err := sigma.LoadDir(dir)
+		fs, err := loadRuleFiles(dir)
 		if err != nil {
 			return fmt.Errorf("load rules %s: %w", dir, err)
 		}
-		rules = append(rules, rs.Rules...)
-		issues = append(issues, iss...)
+		files = append(files, fs...)
 	}
 	uploaded := map[string]bool{}
 	disabled := map[string]bool{}
 	if d.opts.StateDir != "" {
-		rs, iss, err := sigma.LoadDir(d.opts.StateDir)
+		fs, err := loadRuleFiles(d.opts.StateDir)
 		if err != nil {
 			return fmt.Errorf("load uploaded rules: %w", err)
 		}
-		for _, r := range rs.Rules {
-			uploaded[r.ID] = true
+		for _, f := range fs {
+			for _, r := range f.rules {
+				uploaded[r.ID] = true
+			}
 		}
-		rules = append(rules, rs.Rules...)
-		issues = append(issues, iss...)
+		files = append(files, fs...)
 		if b, err := os.ReadFile(filepath.Join(d.opts.StateDir, "state.json")); err == nil {
 			var st detectorState
 			if err := json.Unmarshal(b, &st); err != nil {
@@ -187,38 +193,52 @@ func (d *Detector) reload() error {
 	for _, err := range serrs {
 		sissues = append(sissues, sigma.LoadIssue{Reason: sigma.ReasonInvalid, Detail: err.Error()})
 	}
-	kept := issues[:0]
-	for _, is := range issues {
-		if !own[is.Path] {
-			kept = append(kept, is)
+	var issues []sigma.LoadIssue
+	sigmaFiles := files[:0]
+	for _, f := range files {
+		if own[f.path] {
+			continue // every rule and issue of a file has the file's path
 		}
+		issues = append(issues, f.issues...)
+		sigmaFiles = append(sigmaFiles, f)
 	}
-	issues = append(kept, sissues...)
-	var sigmaRules []*sigma.Rule
-	for _, r := range rules {
-		if !own[r.Path] {
-			sigmaRules = append(sigmaRules, r)
-		}
-	}
-	rules = sigmaRules
+	issues = append(issues, sissues...)
+	src, rules, meta := newRuleSources(sigmaFiles)
 	d.st.SetRules(srules)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.rules, d.uploaded, d.disabled = rules, uploaded, disabled
+	d.src, d.rules, d.uploaded, d.disabled = src, meta, uploaded, disabled
 	d.silenced = Silenced(srules)
 	d.log.Info("stateful rules loaded", "rules", len(srules), "issues", len(sissues))
-	return d.compileLocked(issues)
+	return d.compileLocked(issues, rules)
 }
 
-func (d *Detector) compileLocked(loadIssues []sigma.LoadIssue) error {
+// compileLocked compiles the enabled rules into the live engine; rules
+// are the parsed rules of d.rules, or nil to parse d.src again.
+func (d *Detector) compileLocked(loadIssues []sigma.LoadIssue, rules []*sigma.Rule) error {
+	start := time.Now()
+	if rules == nil {
+		var err error
+		if rules, err = d.src.parseAll(); err != nil {
+			return fmt.Errorf("compile rules: %w", err)
+		}
+	}
+	if len(rules) != len(d.rules) {
+		return fmt.Errorf("compile rules: %d rules parsed, %d loaded", len(rules), len(d.rules))
+	}
+	// The rule list takes its text from these rules, as the engine's
+	// rules do: one copy of the rules' text (packRuleText) stays alive.
+	for i, r := range rules {
+		m := &d.rules[i]
+		m.ID, m.Title, m.Level, m.Status, m.Path, m.Tags = r.ID, r.Title, r.Level, r.Status, r.Path, r.Tags
+	}
 	var enabled []*sigma.Rule
-	for _, r := range d.rules {
+	for _, r := range rules {
 		if !d.disabled[r.ID] && !r.Correlation {
 			enabled = append(enabled, r)
 		}
 	}
-	start := time.Now()
-	eng, iss, err := sigma.Compile(enabled, sigma.Options{Pipeline: d.opts.Pipeline, Logger: d.log})
+	eng, iss, err := sigma.Compile(enabled, sigma.Options{Pipeline: d.opts.Pipeline, Logger: d.log, SlimRules: true})
 	if err != nil {
 		return fmt.Errorf("compile rules: %w", err)
 	}
@@ -229,7 +249,8 @@ func (d *Detector) compileLocked(loadIssues []sigma.LoadIssue) error {
 		d.compiled[r.ID] = true
 		d.tactics[r] = slices.Clip(TacticsOf(r.Tags))
 	}
-	d.issues = append(loadIssues, iss...)
+	d.loadIssues = slices.Clip(loadIssues)
+	d.issues = append(d.loadIssues, iss...)
 	d.log.Info("rules compiled", "rules", len(eng.Rules()), "loaded", len(d.rules), "issues", len(d.issues), "took", time.Since(start))
 	return nil
 }
@@ -257,16 +278,26 @@ func (d *Detector) Rules() []RuleInfo {
 
 // SetEnabled turns a rule on or off and recompiles.
 func (d *Detector) SetEnabled(id string, on bool) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	found := false
-	for _, r := range d.rules {
-		if r.ID == id {
-			found = true
-		}
-	}
+	// The rules are parsed again from their text before the lock is
+	// taken, so detection goes on meanwhile (again under the lock if a
+	// reload replaced the text).
+	d.mu.RLock()
+	src, found := d.src, slices.ContainsFunc(d.rules, func(r ruleMeta) bool { return r.ID == id })
+	d.mu.RUnlock()
 	if !found {
 		return fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	rules, err := src.parseAll()
+	if err != nil {
+		return fmt.Errorf("compile rules: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !slices.ContainsFunc(d.rules, func(r ruleMeta) bool { return r.ID == id }) {
+		return fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	if d.src != src {
+		rules = nil
 	}
 	if on {
 		delete(d.disabled, id)
@@ -276,7 +307,7 @@ func (d *Detector) SetEnabled(id string, on bool) error {
 	if err := d.saveStateLocked(); err != nil {
 		return err
 	}
-	return d.compileLocked(d.issues)
+	return d.compileLocked(d.loadIssues, rules)
 }
 
 func (d *Detector) saveStateLocked() error {
@@ -626,16 +657,25 @@ type RuleHunter struct {
 // SingleRule compiles one loaded rule (enabled or not) for a retro-hunt.
 func (d *Detector) SingleRule(id string) (*RuleHunter, error) {
 	d.mu.RLock()
-	var rule *sigma.Rule
-	for _, r := range d.rules {
-		if r.ID == id {
-			rule = r
+	src, at := d.src, -1
+	for i := range d.rules {
+		if d.rules[i].ID == id {
+			at = i
 		}
 	}
+	var meta ruleMeta
+	if at >= 0 {
+		meta = d.rules[at]
+	}
 	d.mu.RUnlock()
-	if rule == nil {
+	if at < 0 {
 		return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
+	rules, err := src.parseFile(int(meta.file))
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", id, err)
+	}
+	rule := rules[meta.doc]
 	eng, iss, err := sigma.Compile([]*sigma.Rule{rule}, sigma.Options{Pipeline: d.opts.Pipeline})
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", id, err)

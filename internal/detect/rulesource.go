@@ -1,0 +1,267 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mamori/mamori/internal/detect/sigma"
+)
+
+// The detector keeps the text of its Sigma rule files rather than the
+// parsed rules (#5): a parsed SigmaHQ rule set is ~200k heap objects, most
+// of them pointers, that the garbage collector marks at every cycle, for
+// the few moments that need a rule's detection (a recompile after a rule
+// is turned on or off, a retro-hunt's single rule). The text is one
+// pointer-free slab, parsed again when needed (the same bytes parse to the
+// same rules); the live engine keeps slim copies of the rules
+// (sigma.Options.SlimRules) and the rule list keeps ruleMeta.
+
+// ruleSources is the text of the rule files the detector loaded Sigma
+// rules from, in load order. Immutable once built.
+type ruleSources struct {
+	data  []byte // every file's bytes, one after the other
+	files []ruleFile
+}
+
+// ruleFile is one file of a ruleSources: its path, its bytes
+// (data[off:end]) and the number of rules it parsed to.
+type ruleFile struct {
+	path     string
+	off, end int
+	rules    int
+}
+
+// ruleMeta is what the rule list, the enable switch and the compile
+// filter need of a loaded rule; file and doc locate it in the sources
+// (the doc-th rule of the file-th file).
+type ruleMeta struct {
+	ID, Title, Level, Status, Path string
+	Tags                           []string
+	Correlation                    bool
+	file, doc                      int32
+}
+
+// loadedFile is one rule file as read and parsed.
+type loadedFile struct {
+	path   string
+	data   []byte
+	rules  []*sigma.Rule
+	issues []sigma.LoadIssue
+}
+
+// loadRuleFiles reads every .yml and .yaml file under the given
+// directories (or single files) in a stable order and parses each, as
+// sigma.LoadDir does, keeping each file's bytes with its rules. The error
+// is for I/O failures only; files that do not parse come back with issues.
+func loadRuleFiles(paths ...string) ([]loadedFile, error) {
+	var names []string
+	for _, root := range paths {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := strings.ToLower(filepath.Ext(p)); ext == ".yml" || ext == ".yaml" {
+				names = append(names, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load rules: %w", err)
+		}
+	}
+	sort.Strings(names)
+	out := make([]loadedFile, len(names))
+	errs := make([]error, len(names))
+	// Parse in parallel (YAML parsing dominates loading), keep file order.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				data, err := os.ReadFile(names[i]) // #nosec G304 -- rule files come from the operator's rule folders
+				if err != nil {
+					errs[i] = fmt.Errorf("load rules: %w", err)
+					continue
+				}
+				rules, issues := parseRuleFile(names[i], data)
+				out[i] = loadedFile{path: names[i], data: data, rules: rules, issues: issues}
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// parseRuleFile parses the text of the rule file at path: its rules (with
+// their Path set) and its problems as load issues.
+func parseRuleFile(path string, data []byte) ([]*sigma.Rule, []sigma.LoadIssue) {
+	rules, err := sigma.ParseRule(data)
+	for _, r := range rules {
+		r.Path = path
+	}
+	var issues []sigma.LoadIssue
+	var el sigma.ErrorList
+	if errors.As(err, &el) {
+		for _, e := range el {
+			issues = append(issues, sigma.LoadIssue{Path: path, Line: e.Line, Col: e.Col, Reason: sigma.ReasonInvalid, Detail: e.Msg})
+		}
+	} else if err != nil {
+		issues = append(issues, sigma.LoadIssue{Path: path, Reason: sigma.ReasonInvalid, Detail: err.Error()})
+	}
+	return rules, issues
+}
+
+// newRuleSources keeps the files that hold at least one rule, and returns
+// their rules in order with each one's ruleMeta.
+func newRuleSources(files []loadedFile) (*ruleSources, []*sigma.Rule, []ruleMeta) {
+	src := &ruleSources{}
+	var all []*sigma.Rule
+	for _, f := range files {
+		all = append(all, f.rules...)
+	}
+	packRuleText(all)
+	size, n := 0, 0
+	for _, f := range files {
+		if len(f.rules) > 0 {
+			size += len(f.data)
+			n += len(f.rules)
+		}
+	}
+	src.data = make([]byte, 0, size)
+	rules := make([]*sigma.Rule, 0, n)
+	meta := make([]ruleMeta, 0, n)
+	for _, f := range files {
+		if len(f.rules) == 0 {
+			continue
+		}
+		fi := int32(len(src.files)) // #nosec G115 -- a rule set has far fewer than 2^31 files
+		src.files = append(src.files, ruleFile{path: f.rules[0].Path, off: len(src.data), end: len(src.data) + len(f.data), rules: len(f.rules)})
+		src.data = append(src.data, f.data...)
+		for j, r := range f.rules {
+			rules = append(rules, r)
+			meta = append(meta, ruleMeta{ID: r.ID, Title: r.Title, Level: r.Level, Status: r.Status, Path: r.Path, Tags: r.Tags,
+				Correlation: r.Correlation, file: fi, doc: int32(j)}) // #nosec G115 -- a file holds far fewer than 2^31 rules
+		}
+	}
+	return src, rules, meta
+}
+
+// parseFile parses the i-th file again.
+func (s *ruleSources) parseFile(i int) ([]*sigma.Rule, error) {
+	f := s.files[i]
+	rules, _ := parseRuleFile(f.path, s.data[f.off:f.end])
+	if len(rules) != f.rules {
+		return nil, fmt.Errorf("rule file %s parsed to %d rules, %d when loaded", f.path, len(rules), f.rules)
+	}
+	return rules, nil
+}
+
+// parseAll parses every file again: the rules in load order.
+func (s *ruleSources) parseAll() ([]*sigma.Rule, error) {
+	per := make([][]*sigma.Rule, len(s.files))
+	errs := make([]error, len(s.files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				per[i], errs[i] = s.parseFile(i)
+			}
+		}()
+	}
+	for i := range s.files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	n := 0
+	for i := range per {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		n += len(per[i])
+	}
+	out := make([]*sigma.Rule, 0, n)
+	for _, rs := range per {
+		out = append(out, rs...)
+	}
+	packRuleText(out)
+	return out, nil
+}
+
+// packRuleText moves the text of the rules' descriptive fields (every
+// string but the detection's, and the tags and references lists) into one
+// string and one list, equal values shared: a parsed rule holds each as a
+// string of its own (~15 a rule), which the live engine's slim rules keep
+// and the collector marks one by one. Detections are left as they are.
+func packRuleText(rules []*sigma.Rule) {
+	var buf []byte
+	at := map[string][2]int{} // value -> its span in buf
+	nlist := 0
+	each := func(r *sigma.Rule, f func(*string)) {
+		for _, p := range []*string{&r.ID, &r.Name, &r.Title, &r.Status, &r.Level, &r.Description, &r.Author, &r.Date, &r.Modified,
+			&r.LogSource.Product, &r.LogSource.Category, &r.LogSource.Service, &r.LogSource.Definition, &r.Path} {
+			f(p)
+		}
+		for i := range r.Tags {
+			f(&r.Tags[i])
+		}
+		for i := range r.References {
+			f(&r.References[i])
+		}
+	}
+	for _, r := range rules {
+		each(r, func(p *string) {
+			if _, ok := at[*p]; !ok && *p != "" {
+				at[*p] = [2]int{len(buf), len(buf) + len(*p)}
+				buf = append(buf, *p...)
+			}
+		})
+		nlist += len(r.Tags) + len(r.References)
+	}
+	text := string(buf)
+	lists := make([]string, 0, nlist)
+	for _, r := range rules {
+		each(r, func(p *string) {
+			if *p != "" {
+				sp := at[*p]
+				*p = text[sp[0]:sp[1]]
+			}
+		})
+		if r.Tags != nil {
+			lists = append(lists, r.Tags...)
+			r.Tags = slices.Clip(lists[len(lists)-len(r.Tags):])
+		}
+		if r.References != nil {
+			lists = append(lists, r.References...)
+			r.References = slices.Clip(lists[len(lists)-len(r.References):])
+		}
+	}
+}
