@@ -341,6 +341,7 @@ func (c *compactor) leaf(n *leafNode) *leafNode {
 		c.leafAt[n] = to
 		return to
 	}
+	to.nonASCII = n.nonASCII
 	to.first = c.firsts.take(len(n.first))
 	for i, f := range n.first {
 		if f != nil {

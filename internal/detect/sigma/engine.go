@@ -592,9 +592,10 @@ type state struct {
 	vals      []string
 	slotField []int32 // per slot: index of the event field that set it
 	lowbuf    []byte
-	cand      []uint32 // per rule: gen when a prefilter literal was seen
-	mask      []uint8  // per rule: needle groups hit (valid when cand == gen)
-	kwLow     string   // the lower-cased value a keyword search is testing
+	cand      []uint32   // per rule: gen when a prefilter literal was seen
+	mask      []uint8    // per rule: needle groups hit (valid when cand == gen)
+	kwLow     string     // the lower-cased value a keyword search is testing
+	kwScan    *kwMatcher // the keyword matcher scan used (nil: none; valid when scanned)
 	rawLow    string
 	lowsReady bool     // fieldLows and rawLow are all set
 	rawReady  bool     // rawLow is set

@@ -76,8 +76,19 @@ func (e *Engine) loadGuessed(st *state, ev *event.Event, size *int) {
 		total += len(f.Value)
 		var slot int32
 		// Fast path: the name seen at this position in the last event
-		// of this shape.
-		if i < len(names) && sameString(names[i], f.Name) {
+		// of this shape. A live event's names are its parser's strings,
+		// never the cache's copies, and a call of memequal costs more
+		// than comparing a name of 8 bytes or more a word at a time in
+		// line (on the architectures with unaligned loads, see wordAt).
+		hit := false
+		if i < len(names) && len(names[i]) == len(f.Name) {
+			if len(f.Name) >= 8 && unalignedWords {
+				hit = sameWords(names[i], f.Name)
+			} else {
+				hit = names[i] == f.Name
+			}
+		}
+		if hit {
 			slot = slots[i]
 		} else {
 			slot = e.slotOf(st, f.Name)
@@ -134,6 +145,18 @@ func (st *state) listSlot(s int32, f uint8) {
 // flattener's and the cache's interned names).
 func sameString(a, b string) bool {
 	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b) // #nosec G103 -- address compare only
+}
+
+// sameWords is a == b for strings of one length, at least 8 (see
+// unalignedWords).
+func sameWords(a, b string) bool {
+	n := len(a)
+	for i := 0; i+8 < n; i += 8 {
+		if wordAt(a, i) != wordAt(b, i) {
+			return false
+		}
+	}
+	return wordAt(a, n-8) == wordAt(b, n-8)
 }
 
 // slotOf resolves an event field name through the cache; st.lastName is

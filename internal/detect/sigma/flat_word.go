@@ -4,6 +4,9 @@ package sigma
 
 import "unsafe"
 
+// unalignedWords says wordAt is one load (no bounds check).
+const unalignedWords = true
+
 // wordAt returns the eight bytes of s at i as a little-endian word (what
 // load64 returns) without a bounds check: one load on these architectures
 // (little-endian, unaligned loads allowed). The caller guarantees

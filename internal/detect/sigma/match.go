@@ -196,6 +196,9 @@ func (m *matcher) match(st *state, slot int32, v string, present bool) bool {
 		if m.x.run != nil && !m.x.run.in(v) {
 			return false
 		}
+		if m.x.seq != nil && !m.x.seq.in(v) {
+			return false
+		}
 		return m.x.re.MatchString(v)
 	case opCIDR:
 		addr, err := netip.ParseAddr(strings.TrimSpace(v))

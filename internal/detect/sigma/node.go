@@ -100,6 +100,11 @@ type leafNode struct {
 	// its result depends on its slot's value only, and costs more to
 	// compute than to look up (see memoWorthy, Engine.linkNeedles).
 	memo int32
+	// nonASCII has bit gi set when group gi has a first-byte set and every
+	// literal of the group holds a non-ASCII byte (emoji, homoglyph and
+	// bidi-control lists): no such literal occurs in an ASCII text, which
+	// most values are, so the group fails at once on one.
+	nonASCII uint64
 }
 
 // minMultiList is the contains-list size from which one pass of an anchor
@@ -201,6 +206,9 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 			continue
 		}
 		n.first[gi] = &set
+		if gi < 64 && allNonASCII(g) {
+			n.nonASCII |= 1 << gi
+		}
 		if len(g) < minQuadList {
 			continue
 		}
@@ -223,6 +231,16 @@ func newLeafNode(slot int32, groups [][]matcher, neg bool) *leafNode {
 		n.quads[gi], n.quadK[gi] = &quads, k
 	}
 	return n
+}
+
+// allNonASCII reports whether every literal of g holds a non-ASCII byte.
+func allNonASCII(g []matcher) bool {
+	for i := range g {
+		if isASCII(g[i].s) {
+			return false
+		}
+	}
+	return true
 }
 
 // byteSet is a set of bytes in 32 bytes (half a cache line, where a
@@ -279,6 +297,10 @@ func (n *leafNode) test(st *state) bool {
 			if !g[0].cased {
 				text = st.lower(n.slot)
 			}
+			if n.nonASCII>>uint(gi)&1 != 0 && isASCII(text) {
+				res = false
+				break
+			}
 			if !anyByteIn(text, f) {
 				res = false
 				break
@@ -329,14 +351,18 @@ func (n *keywordNode) eval(st *state) bool {
 }
 
 func (st *state) anyValue(g []matcher) bool {
-	st.lowerAll()
 	for i := range g {
 		m := &g[i]
 		if m.op == opNull || m.op == opExists {
 			continue
 		}
+		if m.nid > 0 && st.scanned && st.keyGen[m.nid-1] != st.gen && st.kwScan.has(m.nid-1) {
+			// The prefilter looked for the literal's needle in every
+			// value and the raw text of the event and did not see it.
+			continue
+		}
 		if st.ev.Raw != "" {
-			st.kwLow = st.rawLow
+			st.kwLow = st.lowerRaw()
 			if m.match(st, -1, st.ev.Raw, true) {
 				return true
 			}

@@ -181,6 +181,17 @@ func newKWMatcher(id int32, lits []string, keys []int32) *kwMatcher {
 	return m
 }
 
+// has reports whether key k is one of m's needles (m may be nil). A
+// matcher's keys are sorted (buildKeywordMatchers adds them in key order,
+// mergedKW sorts them).
+func (m *kwMatcher) has(k int32) bool {
+	if m == nil {
+		return false
+	}
+	_, ok := slices.BinarySearch(m.keys, k)
+	return ok
+}
+
 // maxKWCombos bounds the merged keyword matchers kept (see kwFor).
 const maxKWCombos = 1024
 
@@ -283,7 +294,14 @@ func (e *Engine) linkNeedles() {
 			ids[k] = int32(i)
 		}
 	}
+	kwIDs := map[string]int32{}
+	for i, k := range e.pf.keys {
+		if k.slot < 0 {
+			kwIDs[k.lit] = int32(i)
+		}
+	}
 	seen := map[*leafNode]bool{}
+	kwSeen := map[*keywordNode]bool{}
 	memos := int32(0)
 	var walk func(n node)
 	walk = func(n node) {
@@ -329,6 +347,22 @@ func (e *Engine) linkNeedles() {
 				memos++
 				n.memo = memos
 			}
+		case *keywordNode:
+			if kwSeen[n] {
+				return
+			}
+			kwSeen[n] = true
+			for _, g := range n.groups {
+				for i := range g {
+					m := &g[i]
+					m.nid = 0
+					if lit := kwNeedle(m); lit != "" {
+						if id, ok := kwIDs[lit]; ok {
+							m.nid = id + 1
+						}
+					}
+				}
+			}
 		}
 	}
 	for _, r := range e.rules {
@@ -341,6 +375,18 @@ func (e *Engine) linkNeedles() {
 			walk(ar.cond)
 		}
 	}
+}
+
+// kwNeedle returns the keyword needle a keyword matcher's every match
+// holds (lower-cased, as the prefilter looks for it: see matcher.needle),
+// or "" when there is none: its literal must occur in a value (or the raw
+// text) for it to match, so its needle occurs there too.
+func kwNeedle(m *matcher) string {
+	switch m.op {
+	case opContains, opEq, opPrefix, opSuffix:
+		return m.needle()
+	}
+	return ""
 }
 
 // memoWorthy reports whether a leaf's result is a function of its slot's
@@ -409,6 +455,7 @@ func (e *Engine) scan(st *state) {
 			st.checked = make([]uint32, len(kw.keys))
 		}
 	}
+	st.kwScan = kw
 	if st.vcache == nil && e.vcEntries > 0 {
 		st.vcache = newValueCache(e.vcEntries)
 	}

@@ -309,6 +309,7 @@ type matcherExt struct {
 	glob []string
 	re   *regexp.Regexp
 	run  *classRun // opRegex: a class run every match holds (nil: none)
+	seq  *classSeq // opRegex: a class sequence every match holds (nil: none)
 	pfx  netip.Prefix
 }
 
@@ -619,7 +620,7 @@ func regexMatcher(expr, flags string) ([]matcher, error) {
 		return nil, &SkipError{Reason: ReasonRegex, Detail: err.Error()}
 	}
 	lits, fold := regexLiterals(syn)
-	m := matcher{op: opRegex, cased: !fold, x: &matcherExt{re: re, run: regexRun(syn)}}
+	m := matcher{op: opRegex, cased: !fold, x: &matcherExt{re: re, run: regexRun(syn), seq: regexSeq(syn)}}
 	for _, l := range lits {
 		if fold {
 			l = toLower(l)
