@@ -3,13 +3,9 @@ package detect
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/mamori/mamori/internal/detect/sigma"
@@ -62,28 +58,10 @@ type loadedFile struct {
 // sigma.LoadDir does, keeping each file's bytes with its rules. The error
 // is for I/O failures only; files that do not parse come back with issues.
 func loadRuleFiles(paths ...string) ([]loadedFile, error) {
-	var names []string
-	for _, root := range paths {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := strings.ToLower(filepath.Ext(p)); ext == ".yml" || ext == ".yaml" {
-				names = append(names, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("load rules: %w", err)
-		}
+	names, err := sigma.RuleFiles(paths...)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	out := make([]loadedFile, len(names))
 	errs := make([]error, len(names))
 	// Parse in parallel (YAML parsing dominates loading), keep file order.

@@ -87,10 +87,10 @@ type RuleSet struct {
 	Files int
 }
 
-// LoadDir reads every .yml and .yaml file under the given directories (or
-// single files) in a stable order. Files that do not parse are reported as
-// issues, with positions; the error is for I/O failures only.
-func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
+// RuleFiles lists the .yml and .yaml files under the given directories
+// (or single files) in the order LoadDir reads them, skipping hidden
+// folders below each root.
+func RuleFiles(paths ...string) ([]string, error) {
 	var files []string
 	for _, root := range paths {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -109,10 +109,21 @@ func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("load rules: %w", err)
+			return nil, fmt.Errorf("load rules: %w", err)
 		}
 	}
 	sort.Strings(files)
+	return files, nil
+}
+
+// LoadDir reads every .yml and .yaml file under the given directories (or
+// single files) in a stable order. Files that do not parse are reported as
+// issues, with positions; the error is for I/O failures only.
+func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
+	files, err := RuleFiles(paths...)
+	if err != nil {
+		return nil, nil, err
+	}
 	// Parse in parallel (YAML parsing dominates loading), keep file order.
 	type result struct {
 		rules  []*Rule
