@@ -60,14 +60,49 @@ func rawTermsOf(ms []matcher, out []string) ([]string, bool) {
 // columns names, which the term matcher reads (loaded, or pruned because
 // they cannot hold a term).
 func (w *worker) rawLeftOut(ref store.BlockRef, names []string) (bool, error) {
-	p := w.ex.p
 	rc, ok := ref.(store.RawTermsChecker)
-	if !ok || !p.rawTemplates || !p.matchNeed.all || slices.Contains(p.matchNeed.names, event.FieldRaw) {
+	if !ok {
 		return false, nil
 	}
-	terms, ok := rawTerms(p.m, nil)
-	if !ok || len(terms) == 0 {
+	terms := w.nip.rawCheck.terms(w.ex.p)
+	if terms == nil {
 		return false, nil
 	}
 	return rc.TermsOnlyInValues(terms, names)
+}
+
+// rawCheck is a worker's decision, made on its first block, of the terms
+// rawLeftOut gives to TermsOnlyInValues: none (nil) when the check cannot
+// succeed on any block, decided from the search's shape alone: no
+// _raw templates, a matcher that reads _raw other than a plain term, or
+// a term without a digit (store.TermMayStayInValues: a phrase of words
+// may lie in the literal text).
+type rawCheck struct {
+	done bool
+	list []string
+}
+
+// terms returns the terms to check for the search of plan p (nil: skip).
+func (c *rawCheck) terms(p *plan) []string {
+	if !c.done {
+		c.done, c.list = true, rawCheckTerms(p)
+	}
+	return c.list
+}
+
+// rawCheckTerms decides rawCheck for plan p.
+func rawCheckTerms(p *plan) []string {
+	if !p.rawTemplates || !p.matchNeed.all || slices.Contains(p.matchNeed.names, event.FieldRaw) {
+		return nil
+	}
+	terms, ok := rawTerms(p.m, nil)
+	if !ok || len(terms) == 0 {
+		return nil
+	}
+	for _, t := range terms {
+		if !store.TermMayStayInValues(t) {
+			return nil
+		}
+	}
+	return terms
 }

@@ -130,6 +130,9 @@ type needleIPs struct {
 	addrs  []uint32
 	col    store.IPv4Column
 	buf    store.DictBuf
+	// rawCheck: whether and with which terms rawLeftOut asks blocks
+	// whether _raw may be left out (needle_raw.go), decided once.
+	rawCheck rawCheck
 }
 
 // column returns the IPv4 column of a block of rows rows holding addr in

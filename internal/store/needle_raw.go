@@ -28,6 +28,20 @@ type RawTermsChecker interface {
 	TermsOnlyInValues(terms, cols []string) (bool, error)
 }
 
+// TermMayStayInValues reports whether TermsOnlyInValues may answer true
+// for a search holding term t, on any block: false when t holds no digit,
+// since such a term may lie in the literal text (noLiteralMatch). A
+// caller decides it once per search from its terms and skips the check
+// (its reads of the refs summary and the _raw chunk) when a term fails.
+func TermMayStayInValues(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i]-'0' < 10 {
+			return true
+		}
+	}
+	return false
+}
+
 // refsMaxRows bounds the rows of dirty skeletons whose values
 // TermsOnlyInValues checks (more: it answers false).
 const refsMaxRows = 256
@@ -61,6 +75,11 @@ type refsBlock struct {
 func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 	if len(terms) == 0 {
 		return false, nil
+	}
+	for _, t := range terms {
+		if !TermMayStayInValues(t) {
+			return false, nil // decide would fail on every block
+		}
 	}
 	p, bm := r.p, r.bm()
 	k := -1
@@ -261,7 +280,7 @@ func (f *varsFilter) noLiteralMatch(t string) bool {
 		i = j
 	}
 	if anchor == "" {
-		return false
+		return false // t holds no digit (TermMayStayInValues)
 	}
 	var h uint64
 	if len(anchor) >= f.minLen {
