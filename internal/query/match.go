@@ -417,6 +417,11 @@ func (c *compiler) compileMatcher(e Expr) (matcher, error) {
 				f.lit = newTmplFinder(lit, false)
 				f.win = newRegexWindow(e.Pattern, lit)
 			}
+		} else if e.Regex {
+			// Case-insensitive text every match holds (tmpl_regex_fold.go).
+			if fl := foldLiteral(e.Pattern); fl != "" {
+				pred = func(v string) bool { return foldContains(v, fl) && re.MatchString(v) }
+			}
 		}
 		f.pred = pred
 		return f, nil
