@@ -167,7 +167,7 @@ func (d *Detector) reload() error {
 			return fmt.Errorf("load uploaded rules: %w", err)
 		}
 		for _, f := range fs {
-			for _, r := range f.rules {
+			for _, r := range f.Rules {
 				uploaded[r.ID] = true
 			}
 		}
@@ -196,10 +196,10 @@ func (d *Detector) reload() error {
 	var issues []sigma.LoadIssue
 	sigmaFiles := files[:0]
 	for _, f := range files {
-		if own[f.path] {
+		if own[f.Path] {
 			continue // every rule and issue of a file has the file's path
 		}
-		issues = append(issues, f.issues...)
+		issues = append(issues, f.Issues...)
 		sigmaFiles = append(sigmaFiles, f)
 	}
 	issues = append(issues, sissues...)

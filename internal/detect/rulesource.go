@@ -1,9 +1,7 @@
 package detect
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -46,73 +44,11 @@ type ruleMeta struct {
 }
 
 // loadedFile is one rule file as read and parsed.
-type loadedFile struct {
-	path   string
-	data   []byte
-	rules  []*sigma.Rule
-	issues []sigma.LoadIssue
-}
+type loadedFile = sigma.File
 
-// loadRuleFiles reads every .yml and .yaml file under the given
-// directories (or single files) in a stable order and parses each, as
-// sigma.LoadDir does, keeping each file's bytes with its rules. The error
-// is for I/O failures only; files that do not parse come back with issues.
-func loadRuleFiles(paths ...string) ([]loadedFile, error) {
-	names, err := sigma.RuleFiles(paths...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]loadedFile, len(names))
-	errs := make([]error, len(names))
-	// Parse in parallel (YAML parsing dominates loading), keep file order.
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				data, err := os.ReadFile(names[i]) // #nosec G304 -- rule files come from the operator's rule folders
-				if err != nil {
-					errs[i] = fmt.Errorf("load rules: %w", err)
-					continue
-				}
-				rules, issues := parseRuleFile(names[i], data)
-				out[i] = loadedFile{path: names[i], data: data, rules: rules, issues: issues}
-			}
-		}()
-	}
-	for i := range names {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// parseRuleFile parses the text of the rule file at path: its rules (with
-// their Path set) and its problems as load issues.
-func parseRuleFile(path string, data []byte) ([]*sigma.Rule, []sigma.LoadIssue) {
-	rules, err := sigma.ParseRule(data)
-	for _, r := range rules {
-		r.Path = path
-	}
-	var issues []sigma.LoadIssue
-	var el sigma.ErrorList
-	if errors.As(err, &el) {
-		for _, e := range el {
-			issues = append(issues, sigma.LoadIssue{Path: path, Line: e.Line, Col: e.Col, Reason: sigma.ReasonInvalid, Detail: e.Msg})
-		}
-	} else if err != nil {
-		issues = append(issues, sigma.LoadIssue{Path: path, Reason: sigma.ReasonInvalid, Detail: err.Error()})
-	}
-	return rules, issues
-}
+// loadRuleFiles reads and parses the rule files under paths, keeping each
+// file's bytes with its rules (sigma.LoadFiles, LoadDir's walk and order).
+func loadRuleFiles(paths ...string) ([]loadedFile, error) { return sigma.LoadFiles(paths...) }
 
 // newRuleSources keeps the files that hold at least one rule, and returns
 // their rules in order with each one's ruleMeta.
@@ -120,27 +56,27 @@ func newRuleSources(files []loadedFile) (*ruleSources, []*sigma.Rule, []ruleMeta
 	src := &ruleSources{}
 	var all []*sigma.Rule
 	for _, f := range files {
-		all = append(all, f.rules...)
+		all = append(all, f.Rules...)
 	}
 	packRuleText(all)
 	size, n := 0, 0
 	for _, f := range files {
-		if len(f.rules) > 0 {
-			size += len(f.data)
-			n += len(f.rules)
+		if len(f.Rules) > 0 {
+			size += len(f.Data)
+			n += len(f.Rules)
 		}
 	}
 	src.data = make([]byte, 0, size)
 	rules := make([]*sigma.Rule, 0, n)
 	meta := make([]ruleMeta, 0, n)
 	for _, f := range files {
-		if len(f.rules) == 0 {
+		if len(f.Rules) == 0 {
 			continue
 		}
 		fi := int32(len(src.files)) // #nosec G115 -- a rule set has far fewer than 2^31 files
-		src.files = append(src.files, ruleFile{path: f.rules[0].Path, off: len(src.data), end: len(src.data) + len(f.data), rules: len(f.rules)})
-		src.data = append(src.data, f.data...)
-		for j, r := range f.rules {
+		src.files = append(src.files, ruleFile{path: f.Rules[0].Path, off: len(src.data), end: len(src.data) + len(f.Data), rules: len(f.Rules)})
+		src.data = append(src.data, f.Data...)
+		for j, r := range f.Rules {
 			rules = append(rules, r)
 			meta = append(meta, ruleMeta{ID: r.ID, Title: r.Title, Level: r.Level, Status: r.Status, Path: r.Path, Tags: r.Tags,
 				Correlation: r.Correlation, file: fi, doc: int32(j)}) // #nosec G115 -- a file holds far fewer than 2^31 rules
@@ -152,7 +88,7 @@ func newRuleSources(files []loadedFile) (*ruleSources, []*sigma.Rule, []ruleMeta
 // parseFile parses the i-th file again.
 func (s *ruleSources) parseFile(i int) ([]*sigma.Rule, error) {
 	f := s.files[i]
-	rules, _ := parseRuleFile(f.path, s.data[f.off:f.end])
+	rules, _ := sigma.ParseFile(f.path, s.data[f.off:f.end])
 	if len(rules) != f.rules {
 		return nil, fmt.Errorf("rule file %s parsed to %d rules, %d when loaded", f.path, len(rules), f.rules)
 	}

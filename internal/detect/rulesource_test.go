@@ -129,10 +129,10 @@ func TestLoadRuleFilesSameAsLoadDir(t *testing.T) {
 		var got []*sigma.Rule
 		var gotIss []sigma.LoadIssue
 		for _, f := range files {
-			got = append(got, f.rules...)
-			gotIss = append(gotIss, f.issues...)
-			if data, err := os.ReadFile(f.path); err != nil || string(data) != string(f.data) {
-				t.Errorf("%s: bytes kept differ from the file (%v)", f.path, err)
+			got = append(got, f.Rules...)
+			gotIss = append(gotIss, f.Issues...)
+			if data, err := os.ReadFile(f.Path); err != nil || string(data) != string(f.Data) {
+				t.Errorf("%s: bytes kept differ from the file (%v)", f.Path, err)
 			}
 		}
 		if len(files) != want.Files || !reflect.DeepEqual(got, want.Rules) || !reflect.DeepEqual(gotIss, wantIss) {
@@ -158,7 +158,7 @@ func TestPackRuleTextKeepsValues(t *testing.T) {
 	}
 	var want []*sigma.Rule
 	for _, f := range files {
-		rs, _ := parseRuleFile(f.path, f.data)
+		rs, _ := sigma.ParseFile(f.Path, f.Data)
 		want = append(want, rs...)
 	}
 	src, rules, meta := newRuleSources(files) // packs

@@ -116,21 +116,26 @@ func RuleFiles(paths ...string) ([]string, error) {
 	return files, nil
 }
 
-// LoadDir reads every .yml and .yaml file under the given directories (or
-// single files) in a stable order. Files that do not parse are reported as
-// issues, with positions; the error is for I/O failures only.
-func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
-	files, err := RuleFiles(paths...)
+// File is one rule file as read and parsed: its path, its bytes, its
+// rules (Path set) and its problems.
+type File struct {
+	Path   string
+	Data   []byte
+	Rules  []*Rule
+	Issues []LoadIssue
+}
+
+// LoadFiles reads and parses every .yml and .yaml file under the given
+// directories (or single files), in RuleFiles' order, in parallel (YAML
+// parsing dominates loading). The error is for I/O failures only; files
+// that do not parse come back with issues.
+func LoadFiles(paths ...string) ([]File, error) {
+	names, err := RuleFiles(paths...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// Parse in parallel (YAML parsing dominates loading), keep file order.
-	type result struct {
-		rules  []*Rule
-		issues []LoadIssue
-		err    error
-	}
-	results := make([]result, len(files))
+	out := make([]File, len(names))
+	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -138,44 +143,61 @@ func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i].rules, results[i].issues, results[i].err = loadFile(files[i])
+				data, err := os.ReadFile(names[i]) // #nosec G304 -- rule files come from the operator's rule folders
+				if err != nil {
+					errs[i] = fmt.Errorf("load rules: %w", err)
+					continue
+				}
+				rules, issues := ParseFile(names[i], data)
+				out[i] = File{Path: names[i], Data: data, Rules: rules, Issues: issues}
 			}
 		}()
 	}
-	for i := range files {
+	for i := range names {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LoadDir reads every .yml and .yaml file under the given directories (or
+// single files) in a stable order. Files that do not parse are reported as
+// issues, with positions; the error is for I/O failures only.
+func LoadDir(paths ...string) (*RuleSet, []LoadIssue, error) {
+	files, err := LoadFiles(paths...)
+	if err != nil {
+		return nil, nil, err
+	}
 	rs := &RuleSet{Files: len(files)}
 	var issues []LoadIssue
-	for _, r := range results {
-		if r.err != nil {
-			return nil, nil, r.err
-		}
-		rs.Rules = append(rs.Rules, r.rules...)
-		issues = append(issues, r.issues...)
+	for _, f := range files {
+		rs.Rules = append(rs.Rules, f.Rules...)
+		issues = append(issues, f.Issues...)
 	}
 	return rs, issues, nil
 }
 
-func loadFile(f string) ([]*Rule, []LoadIssue, error) {
-	data, err := os.ReadFile(f) // #nosec G304 -- rule files come from the operator's rule folders
-	if err != nil {
-		return nil, nil, fmt.Errorf("load rules: %w", err)
-	}
+// ParseFile parses the text of the rule file at path: its rules (with
+// their Path set) and its problems as load issues.
+func ParseFile(path string, data []byte) ([]*Rule, []LoadIssue) {
 	rules, err := ParseRule(data)
 	for _, r := range rules {
-		r.Path = f
+		r.Path = path
 	}
 	var issues []LoadIssue
 	var el ErrorList
 	if errors.As(err, &el) {
 		for _, e := range el {
-			issues = append(issues, LoadIssue{Path: f, Line: e.Line, Col: e.Col, Reason: ReasonInvalid, Detail: e.Msg})
+			issues = append(issues, LoadIssue{Path: path, Line: e.Line, Col: e.Col, Reason: ReasonInvalid, Detail: e.Msg})
 		}
 	} else if err != nil {
-		issues = append(issues, LoadIssue{Path: f, Reason: ReasonInvalid, Detail: err.Error()})
+		issues = append(issues, LoadIssue{Path: path, Reason: ReasonInvalid, Detail: err.Error()})
 	}
-	return rules, issues, nil
+	return rules, issues
 }
