@@ -68,7 +68,13 @@ type Detector struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu sync.RWMutex // guards eng, tactics, src, rules, disabled, issues, compiled
+	// cmu serializes changes of the rule set (reload, SetEnabled, PutRule,
+	// DeleteRule) from reading the files to compiling, so a change never
+	// installs what it read before another change saved its own: without
+	// it, a reload that read state.json before a switch was saved would
+	// undo the switch. Detection takes only mu.
+	cmu sync.Mutex
+	mu  sync.RWMutex // guards eng, tactics, src, rules, disabled, issues, compiled
 	// eng is the live engine, compiled with sigma.Options.SlimRules: its
 	// rules have no detection (#5).
 	eng *sigma.Engine
@@ -138,6 +144,8 @@ func Open(opts Options) (*Detector, error) {
 		return nil, err
 	}
 	d.st = st
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	if err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -148,7 +156,12 @@ type detectorState struct {
 	Disabled []string `json:"disabled"`
 }
 
+// reloadReadHook, when set by a test, runs once reload has read the rule
+// files and state.json, before it installs them.
+var reloadReadHook func()
+
 // reload reads every rule folder and the uploaded rules, and compiles.
+// The caller holds cmu.
 func (d *Detector) reload() error {
 	dirs := append([]string(nil), d.opts.RuleDirs...)
 	var files []loadedFile
@@ -181,6 +194,9 @@ func (d *Detector) reload() error {
 				disabled[id] = true
 			}
 		}
+	}
+	if reloadReadHook != nil {
+		reloadReadHook()
 	}
 	// Stateful rules live in the same folders (#6); the Sigma loader's
 	// complaints about files of Mamori rules are not issues.
@@ -278,9 +294,10 @@ func (d *Detector) Rules() []RuleInfo {
 
 // SetEnabled turns a rule on or off and recompiles.
 func (d *Detector) SetEnabled(id string, on bool) error {
-	// The rules are parsed again from their text before the lock is
-	// taken, so detection goes on meanwhile (again under the lock if a
-	// reload replaced the text).
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	// The rules are parsed again from their text before mu is taken, so
+	// detection goes on meanwhile; cmu keeps the text as it is.
 	d.mu.RLock()
 	src, found := d.src, slices.ContainsFunc(d.rules, func(r ruleMeta) bool { return r.ID == id })
 	d.mu.RUnlock()
@@ -293,12 +310,6 @@ func (d *Detector) SetEnabled(id string, on bool) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !slices.ContainsFunc(d.rules, func(r ruleMeta) bool { return r.ID == id }) {
-		return fmt.Errorf("%s: %w", id, ErrNotFound)
-	}
-	if d.src != src {
-		rules = nil
-	}
 	if on {
 		delete(d.disabled, id)
 	} else {
@@ -368,6 +379,8 @@ func (d *Detector) PutRule(data []byte) ([]RuleInfo, error) {
 	if d.opts.StateDir == "" {
 		return nil, fmt.Errorf("%w: this node keeps no uploaded rules", ErrInvalid)
 	}
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	// One file per document, named by its first rule's id.
 	path := filepath.Join(d.opts.StateDir, rules[0].ID+".yml")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -392,6 +405,8 @@ func (d *Detector) DeleteRule(id string) error {
 	if d.opts.StateDir == "" || !safeID.MatchString(id) {
 		return fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	if err := os.Remove(filepath.Join(d.opts.StateDir, id+".yml")); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s (only uploaded rules can be deleted): %w", id, ErrNotFound)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mamori/mamori/internal/detect/sigma"
 	"github.com/mamori/mamori/internal/event"
@@ -446,6 +448,44 @@ func TestDetectorSigmaHQSameMatches(t *testing.T) {
 	}
 }
 
+// TestDetectorSwitchDuringUpload: a rule switched off while an upload
+// reloads the rule set stays off. The reload has read state.json when the
+// switch comes; before cmu, the switch was saved and compiled at once and
+// the reload then installed the stale state, turning the rule on again.
+func TestDetectorSwitchDuringUpload(t *testing.T) {
+	dir := ruleSourceDir(t)
+	d, err := Open(Options{RuleDirs: []string{dir}, StateDir: t.TempDir(), SuppressFor: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switched := make(chan error, 1)
+	reloadReadHook = func() {
+		reloadReadHook = nil
+		go func() { switched <- d.SetEnabled("rs-exec", false) }()
+		select { // the switch waits for the reload now; give it time to finish if it does not
+		case err := <-switched:
+			switched <- err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	defer func() { reloadReadHook = nil }()
+	up := "title: Up\nid: rs-up\nlogsource: {product: linux}\ndetection:\n  sel: {action: up}\n  condition: sel\n"
+	if _, err := d.PutRule([]byte(up)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-switched; err != nil {
+		t.Fatal(err)
+	}
+	for _, ri := range d.Rules() {
+		if ri.ID == "rs-exec" && (ri.Enabled || ri.Compiled) {
+			t.Errorf("rs-exec switched off during an upload: enabled %v, compiled %v", ri.Enabled, ri.Compiled)
+		}
+	}
+	if got := ruleIDs(d.Detect([]event.Event{linuxEvent("exec"), linuxEvent("up")})); slices.Contains(got, "rs-exec/Exec") || len(got) != 1 {
+		t.Errorf("signals after the switch: %v", got)
+	}
+}
+
 // TestDetectorRulesConcurrent: rules turned off and on while uploads
 // reload the rule set and events are detected (run with -race); at the
 // end the live engine holds exactly the enabled rules.
@@ -496,9 +536,25 @@ func TestDetectorRulesConcurrent(t *testing.T) {
 	}
 	close(done)
 	<-errs
-	// A reload reads the disabled rules from disk before it takes the lock,
-	// so a switch during an upload may be undone: the last switch comes
-	// after them.
+	// The last switch (i = 19) turned rs-exec on: no upload's reload may
+	// undo it, in memory or on disk.
+	enabled := func(d *Detector) map[string]bool {
+		on := map[string]bool{}
+		for _, ri := range d.Rules() {
+			on[ri.ID] = ri.Enabled
+		}
+		return on
+	}
+	if on := enabled(d); !on["rs-exec"] {
+		t.Errorf("the last switch turned rs-exec on, the detector has it off: %v", on)
+	}
+	d2, err := Open(Options{RuleDirs: []string{dir}, StateDir: d.opts.StateDir, SuppressFor: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := enabled(d), enabled(d2); !maps.Equal(a, b) {
+		t.Errorf("rules enabled after reopening the state: %v, before: %v", b, a)
+	}
 	if err := d.SetEnabled("rs-exec", false); err != nil {
 		t.Fatal(err)
 	}
