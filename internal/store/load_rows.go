@@ -45,6 +45,15 @@ func (r *partRef) LoadRowsTimes(cols []string, rows []int, times []int64) (*Bloc
 	return r.p.loadRowsAt(r.i, cols, rows, nil, nil, -1, times, r.bb)
 }
 
+// loadValues is LoadRows of field columns cols (not _time) without the
+// rows' times (Times nil): the time chunk is neither checked nor decoded.
+func (r *partRef) loadValues(cols []string, rows []int) (*Block, error) {
+	if slices.Contains(cols, event.FieldTime) {
+		return r.LoadRows(cols, rows)
+	}
+	return r.p.loadRowsSkip(r.i, cols, rows, nil, nil, -1, nil, r.bb, true)
+}
+
 // rowLoader decodes columns of one block for a few rows: each column's
 // body is decompressed only up to the last listed row's bytes (the kinds
 // keep per-row lengths or codes before the values), and values are
@@ -119,6 +128,12 @@ func (p *part) loadRowsWith(i int, cols []string, rows []int, bl *blockLoader) (
 // caller has them (nil: decoded here), and what bb holds of the block
 // (nil: nothing).
 func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int, times []int64, bb *BlockBodies) (*Block, error) {
+	return p.loadRowsSkip(i, cols, rows, bl, sb, sbCol, times, bb, false)
+}
+
+// loadRowsSkip is loadRowsAt; with skipTimes, the Block's Times are nil
+// (not decoded), for loads of field columns only (loadValues).
+func (p *part) loadRowsSkip(i int, cols []string, rows []int, bl *blockLoader, sb *skelBlock, sbCol int, times []int64, bb *BlockBodies, skipTimes bool) (*Block, error) {
 	bm := &p.blocks[i]
 	n := int(bm.rows)
 	for j, r := range rows {
@@ -132,13 +147,17 @@ func (p *part) loadRowsAt(i int, cols []string, rows []int, bl *blockLoader, sb 
 	if len(times) != n && bl != nil {
 		times = bl.times // the load that made bl may have decoded them
 	}
-	if len(times) == n {
+	switch {
+	case skipTimes:
+	case len(times) == n:
 		b.Times = make([]int64, len(rows))
 		for j, r := range rows {
 			b.Times[j] = times[r]
 		}
-	} else if b.Times, err = p.timesAt(bm, rows); err != nil {
-		return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+	default:
+		if b.Times, err = p.timesAt(bm, rows); err != nil {
+			return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
+		}
 	}
 	if cols == nil {
 		cols = p.blockColumns(bm)

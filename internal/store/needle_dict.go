@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mamori/mamori/internal/event"
 )
@@ -134,29 +135,83 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 	}
 	n := r.count(1)
 	start := r.off
-	for range n {
-		r.str()
+	// ends[j]: where value j ends in the values' bytes.
+	ep := valueEndsPool.Get().(*[]int32)
+	defer valueEndsPool.Put(ep)
+	ends := slices.Grow((*ep)[:0], n)[:n]
+	*ep = ends
+	for j := range ends {
+		// Lengths of one byte inline, the others through the reader.
+		if off := r.off; off < len(body) && body[off] < 0x80 && int(body[off]) < len(body)-off {
+			r.off = off + 1 + int(body[off])
+		} else {
+			r.str()
+		}
+		ends[j] = int32(r.off - start)
 	}
 	if r.err != nil {
 		return Column{}, false, fmt.Errorf("decode column: %w", r.err)
 	}
 	// A value that a term matches contains its text: most columns hold
 	// none of the texts anywhere in their values, as pruneColumns finds.
-	if !slices.ContainsFunc(texts, func(t string) bool { return containsFold(body[start:r.off], t) }) {
+	// Only the values holding a find of a text are matched (all of them
+	// for a text not ASCII, which indexFold does not search).
+	dict := body[start:r.off]
+	var firstBuf [4]int
+	first := firstBuf[:0] // each text's first find
+	found, all := false, false
+	for _, t := range texts {
+		p := indexFold(dict, t, 0)
+		first = append(first, p)
+		found = found || p != -1
+		all = all || p == -2
+	}
+	if !found {
 		return Column{}, true, nil
 	}
 	keep := slices.Grow((*kept)[:0], n)[:n]
 	*kept = keep
-	hit := false
-	r.off = start
-	for j := range keep {
-		v := r.str()
-		keep[j] = ""
-		if match(v) {
-			keep[j], hit = strings.Clone(v), true
+	clear(keep)
+	hits, hit := 0, 0 // values that match; the code of the last
+	// valueAt(j): value j and where its bytes start (after its length).
+	valueAt := func(j int) (int, string) {
+		vr := reader{s: dict}
+		if j > 0 {
+			vr.off = int(ends[j-1])
+		}
+		v := vr.str()
+		return vr.off - len(v), v
+	}
+	try := func(v string, j int) {
+		if keep[j] == "" && match(v) {
+			keep[j] = strings.Clone(v)
+			hits, hit = hits+1, j+1
 		}
 	}
-	if !hit {
+	if all {
+		for j := range keep {
+			_, v := valueAt(j)
+			try(v, j)
+		}
+	} else {
+		for x, t := range texts {
+			for p := first[x]; p >= 0; {
+				// The value whose bytes hold the find, if one does: it is
+				// matched whole, and the finds after it are searched.
+				j, _ := slices.BinarySearch(ends, int32(p+1))
+				if j >= n {
+					break
+				}
+				if k, v := valueAt(j); p >= k && p+len(t) <= int(ends[j]) {
+					try(v, j)
+					p = indexFold(dict, t, int(ends[j]))
+					continue
+				}
+				p = indexFold(dict, t, p+1)
+			}
+		}
+	}
+	if hits == 0 {
 		// The codes are left unread: the load that would decode them
 		// checks them (and the chunk's CRC held).
 		return Column{}, true, nil
@@ -184,7 +239,7 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 			r.err = fmt.Errorf("dictionary index %d out of %d", c, n)
 			break
 		}
-		if c > 0 && keep[c-1] != "" {
+		if c == uint64(hit) || hits > 1 && c > 0 && keep[c-1] != "" {
 			vals[i] = keep[c-1]
 		}
 	}
@@ -197,3 +252,6 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 	}
 	return Column{Values: vals}, false, nil
 }
+
+// valueEndsPool holds termDictColumn's ends of a dictionary's values.
+var valueEndsPool = sync.Pool{New: func() any { return new([]int32) }}

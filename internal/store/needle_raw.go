@@ -67,7 +67,8 @@ type refsBlock struct {
 	rows         int
 	cols         []string // the block's columns (colmeta order)
 	host, source string
-	// loadRows loads columns of the listed rows (RowLoader.LoadRows).
+	// loadRows loads field columns of the listed rows (RowLoader.LoadRows;
+	// the Block's Times may be nil).
 	loadRows func(cols []string, rows []int) (*Block, error)
 }
 
@@ -93,21 +94,22 @@ func (r *partRef) TermsOnlyInValues(terms, cols []string) (bool, error) {
 	}
 	ns := needleScratchPool.Get().(*needleScratch)
 	defer needleScratchPool.Put(ns)
+	defer ns.release()
 	// Blocks without a summary (older parts) answer before the chunk's
 	// CRC is checked: the load that follows checks it anyway. Errors of
-	// the unchecked bytes are left to that load too.
+	// the unchecked bytes are left to that load too. A block with one is
+	// decided on what this open read once the CRC holds: the same bytes
+	// (the chunk is p.data's), so opening them again would read the same.
 	c := bm.cols[k]
 	has, err := ns.open(p.data[c.off:c.off+uint64(c.size)], int(bm.rows), p.pool)
-	ns.release()
 	if err != nil || !has {
 		return false, nil
 	}
-	ch, err := r.bb.chunk(p, r.i, c)
-	if err != nil {
+	if _, err := r.bb.chunk(p, r.i, c); err != nil {
 		return false, err
 	}
-	b := refsBlock{pool: p.pool, rows: int(bm.rows), cols: p.blockColumns(bm)[1:], host: r.Host(), source: r.Source(), loadRows: r.LoadRows}
-	ok, err := ns.termsOnlyInValues(ch, &b, terms, cols)
+	b := refsBlock{pool: p.pool, rows: int(bm.rows), cols: p.blockColumns(bm)[1:], host: r.Host(), source: r.Source(), loadRows: r.loadValues}
+	ok, err := ns.decide(&b, terms, cols)
 	if err != nil {
 		err = fmt.Errorf("part %s block %d column %s: %w", p.path, r.i, event.FieldRaw, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -259,16 +260,37 @@ func decodeCodes2(body string, off int, codes []uint16) (int, bool) {
 // containsFold reports whether s contains sub, ASCII case-insensitively
 // (token.EqualFold); a sub with non-ASCII bytes always answers true.
 func containsFold(s, sub string) bool {
+	return indexFold(s, sub, 0) != -1
+}
+
+// indexFold returns the first index at or after from at which s holds
+// sub, ASCII case-insensitively (token.EqualFold), -1 when there is none,
+// or -2 for a sub with non-ASCII bytes (not searched: it may match
+// anywhere).
+func indexFold(s, sub string, from int) int {
 	m := len(sub)
 	if m == 0 {
-		return true
+		if from > len(s) {
+			return -1
+		}
+		return from
 	}
 	// Anchor on sub's rarest-looking byte: a non-letter if it has one.
+	// Its longest run of non-letters, when it has two bytes or more,
+	// is searched for as it is (case folding leaves non-letters as they
+	// are): a hash's run of digits is rare in text, even in hex.
 	k := 0
+	ra, rb := 0, 0 // the longest run: sub[ra:rb]
+	run := 0       // the run of non-letters ending at j
 	for j := 0; j < m; j++ {
 		c := sub[j]
 		if c >= 0x80 {
-			return true
+			return -2
+		}
+		if isASCIILetter(c) {
+			run = 0
+		} else if run++; run > rb-ra {
+			ra, rb = j+1-run, j+1
 		}
 		if !isASCIILetter(sub[k]) {
 			continue
@@ -277,18 +299,36 @@ func containsFold(s, sub string) bool {
 			k = j
 		}
 	}
+	if len(s)-from < m {
+		return -1
+	}
+	if rb-ra >= 2 {
+		lit := sub[ra:rb]
+		limit := len(s) - m + rb // lit's end: sub ends inside s
+		for i := from + ra; i < limit; {
+			j := indexExact(s[:limit], lit, i)
+			if j < 0 {
+				return -1
+			}
+			if p := j - ra; token.EqualFold(s[p:p+m], sub) {
+				return p
+			}
+			i = j + 1
+		}
+		return -1
+	}
 	lo, up := sub[k], sub[k]
 	if lo >= 'A' && lo <= 'Z' {
 		lo += 'a' - 'A'
 	} else if up >= 'a' && up <= 'z' {
 		up -= 'a' - 'A'
 	}
-	end := len(s) - m + k + 1 // anchor positions are in s[k:end]
+	end := len(s) - m + k + 1 // anchor positions are in s[from+k:end]
 	nextLo, nextUp := -2, -2  // -2: not searched yet, -1: none left
 	if lo == up {
 		nextUp = -1
 	}
-	for i := k; i < end; {
+	for i := from + k; i < end; {
 		if nextLo != -1 && nextLo < i {
 			nextLo = indexFrom(s[:end], lo, i)
 		}
@@ -300,14 +340,64 @@ func containsFold(s, sub string) bool {
 			p = nextUp
 		}
 		if p < 0 {
-			return false
+			return -1
 		}
 		if token.EqualFold(s[p-k:p-k+m], sub) {
-			return true
+			return p - k
 		}
 		i = p + 1
 	}
-	return false
+	return -1
+}
+
+// indexExact returns the first index at or after from at which s holds
+// lit (two bytes or more), or -1. Where lit's first byte is rare it hops
+// from one to the next (strings.IndexByte); where it is not (a run of
+// digits of a hash in hex text: strings.Index stops at every sixteenth
+// byte or so), it looks for lit's first two bytes eight positions at a
+// time (SWAR), about three times faster there.
+func indexExact(s, lit string, from int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x, y := ones*uint64(lit[0]), ones*uint64(lit[1])
+	i := from
+	for i < len(s) {
+		j := strings.IndexByte(s[i:], lit[0])
+		if j < 0 {
+			return -1
+		}
+		i += j
+		// Eight positions at a time until four words in a row lack the
+		// first byte.
+		for miss := 0; miss < 4 && i+9 <= len(s); i += 8 {
+			// A zero byte of a and b at the same place: lit's two bytes.
+			// The test flags every zero byte (and maybe bytes past one).
+			a := le64(s[i:i+8]) ^ x
+			z := (a - ones) &^ a & highs
+			if z == 0 {
+				miss++
+				continue
+			}
+			miss = 0
+			b := le64(s[i+1:i+9]) ^ y
+			z &= (b - ones) &^ b
+			for z != 0 {
+				k := i + bits.TrailingZeros64(z)>>3
+				if k+len(lit) <= len(s) && s[k:k+len(lit)] == lit {
+					return k
+				}
+				z &= z - 1
+			}
+		}
+		if i+9 > len(s) {
+			if i < len(s) {
+				if j := strings.Index(s[i:], lit); j >= 0 {
+					return i + j
+				}
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
