@@ -110,6 +110,22 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	})
 	took := h.now().Sub(start)
 	h.queryDuration.Observe(took.Seconds())
+	if started && runErr == nil && flusher != nil && bw.Buffered() > 0 {
+		// The rows go out now, while the audit record's fsync may still
+		// run: the client reads them meanwhile; only the last line waits.
+		if err := bw.Flush(); err == nil {
+			flusher.Flush()
+		}
+	}
+	var stats []byte
+	if runErr == nil {
+		// The last line is ready before the wait: only writing it waits.
+		st.Took = took
+		var err error
+		if stats, err = json.Marshal(statsLine{st}); err != nil {
+			h.log.Error("marshal search stats", "err", err)
+		}
+	}
 	<-audited
 	if runErr != nil {
 		h.queries.Add(1, "error")
@@ -127,13 +143,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(http.StatusOK)
 	}
-	st.Took = took
-	b, err := json.Marshal(map[string]any{"_stats": st})
-	if err != nil {
-		h.log.Error("marshal search stats", "err", err)
-	}
-	bw.Write(append(b, '\n'))
+	bw.Write(append(stats, '\n'))
 	bw.Flush()
+}
+
+// statsLine is the last line of a search answer.
+type statsLine struct {
+	Stats query.Stats `json:"_stats"`
 }
 
 func (h *Handler) searchOptions(req searchRequest, now time.Time) (query.Options, error) {

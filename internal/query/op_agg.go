@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -415,10 +416,23 @@ func (s *aggShardImpl) add(r record) error {
 // addCountText adds n rows to the group of the text key v (count-only
 // aggregations with one group-by field).
 func (s *aggShardImpl) addCountText(v string, n int64) error {
+	return s.addCountKey(v, n, false)
+}
+
+// addCountKept is addCountText for a v the shard may keep as the group's
+// key (immutable: not a view of a reused buffer).
+func (s *aggShardImpl) addCountKept(v string, n int64) error {
+	return s.addCountKey(v, n, true)
+}
+
+func (s *aggShardImpl) addCountKey(v string, n int64, keep bool) error {
 	g := s.last
 	if g == nil || v != s.lastKey {
 		if g = s.strGroups[v]; g == nil {
-			key := strings.Clone(v)
+			key := v
+			if !keep {
+				key = strings.Clone(v)
+			}
 			g = s.newGroup(strVal(key))
 			s.strGroups[key] = g
 			if err := s.mem.add(int64(2*len(key) + 96 + 80*len(g.st))); err != nil {
@@ -544,9 +558,15 @@ func (o *aggregateOp) result(shards []aggShard) ([]*tableRow, error) {
 			sortGroups(all, len(o.by))
 		}
 	}
+	// The rows and their columns come from two allocations, not two a
+	// group; each row's columns have no room to grow into the next's.
+	w := len(o.by) + len(o.calls)
+	trs := make([]tableRow, len(all))
+	cols := make([]tcol, len(all)*w)
 	rows := make([]*tableRow, len(all))
 	for i, g := range all {
-		rows[i] = o.groupRow(g)
+		rows[i] = &trs[i]
+		o.fillRow(rows[i], g, cols[i*w:i*w:(i+1)*w])
 	}
 	return rows, nil
 }
@@ -580,8 +600,9 @@ func lessKeys(a, b []val) bool {
 	return false
 }
 
-func (o *aggregateOp) groupRow(g *group) *tableRow {
-	r := &tableRow{cols: make([]tcol, 0, len(o.by)+len(o.calls))}
+// fillRow sets r to g's row, its columns appended to cols.
+func (o *aggregateOp) fillRow(r *tableRow, g *group, cols []tcol) {
+	r.cols = cols
 	for i, s := range o.by {
 		r.cols = append(r.cols, tcol{slot: s, v: g.keys[i]})
 		if s == slotTime || (g.keys[i].k == kTime && r.t == 0) {
@@ -591,7 +612,6 @@ func (o *aggregateOp) groupRow(g *group) *tableRow {
 	for i := range o.calls {
 		r.cols = append(r.cols, tcol{slot: o.calls[i].out, v: finalValue(&o.calls[i], &g.st[i])})
 	}
-	return r
 }
 
 func finalValue(c *aggCallC, st *aggState) val {
@@ -686,6 +706,9 @@ func (t aggTableOp) run(ctx context.Context, rows []*tableRow) ([]*tableRow, err
 // first key inline so comparisons do not chase pointers (a count by a
 // high-cardinality field sorts hundreds of thousands of groups).
 func sortGroups(all []*group, nby int) {
+	if nby == 1 && sortTimeGroups(all) {
+		return
+	}
 	type ent struct {
 		first val
 		x     float64
@@ -724,6 +747,32 @@ func sortGroups(all []*group, nby int) {
 	for i := range ents {
 		all[i] = ents[i].g
 	}
+}
+
+// sortTimeGroups is sortGroups for groups of one time key each (count by
+// _timeslice): it sorts the times with the groups' positions, no pointer
+// moved by the sort, and reports false, leaving all as it is, when a key
+// is not a time.
+func sortTimeGroups(all []*group) bool {
+	type ent struct {
+		t int64
+		i int
+	}
+	ents := make([]ent, len(all))
+	for i, g := range all {
+		if g.keys[0].k != kTime {
+			return false
+		}
+		ents[i] = ent{g.keys[0].t, i}
+	}
+	// The groups' keys differ: the times are distinct.
+	slices.SortFunc(ents, func(a, b ent) int { return cmp.Compare(a.t, b.t) })
+	sorted := make([]*group, len(all))
+	for k, e := range ents {
+		sorted[k] = all[e.i]
+	}
+	copy(all, sorted)
+	return true
 }
 
 // cmpLess is lessKeys for one key as a three-way comparison: nulls last,

@@ -109,12 +109,11 @@ func (ex *executor) run(ctx context.Context, snap store.Snapshot, st *Stats) err
 	if !ex.p.empty {
 		var sst store.Stats
 		var err error
-		refs, sst, err = snap.Blocks(ctx, ex.p.sq)
+		refs, sst, err = ex.blocks(ctx, snap) // in scope; parts the store sums first (run_sums.go)
 		if err != nil {
 			return fmt.Errorf("list blocks: %w", err)
 		}
 		st.Stats = sst
-		refs = ex.inScope(refs)
 	}
 	if ex.p.agg != nil {
 		rows, err := ex.runAgg(ctx, refs)

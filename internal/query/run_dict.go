@@ -139,6 +139,9 @@ type preFilter struct {
 // (dictPlan.codeAgg) and every conjunct is decided by code: no other
 // column is loaded. It reports false when the block must be scanned.
 func (w *worker) dictBlock(ref store.BlockRef) (bool, error) {
+	if r, ok := ref.(*summedRef); ok {
+		return true, w.addSummed(r)
+	}
 	p := w.ex.p
 	d := &p.dict
 	cl, ok := ref.(store.ColumnLoader)
