@@ -28,7 +28,10 @@ import (
 // next piece (holeTextEnd), and on the block's columns. Windows are
 // numbered per part (the same text has the same number in every entry),
 // so skeletons of a block that share a header (`{host} {app}[{pid}]: `)
-// ask its holes once.
+// ask its holes once; and a term's plans with the same holes' codes and
+// windows (their list, planList: most skeletons of a part name the same
+// few, such as the host's and the app's) have the same answer in a
+// block, asked once (session 12).
 
 // planStore holds the plans of one finder in one mode (term or literal)
 // for a query, by skeleton pool.
@@ -51,25 +54,77 @@ type partPlans struct {
 	nc     int // chunks in use
 	used   int // items used in the last chunk
 	wins   map[string]int32
-	kb     []byte     // window's key buffer
-	items  []int32    // build's buffer
-	scan   []planStep // build's buffer
-	refs   []planRef  // build's references, one per way of starting
+	kb     []byte // window's key buffer
+	// The plans' lists of items without the holes' offsets (planList):
+	// their numbers by hash, and their ends and codes (listOff[l-1] to
+	// listOff[l] in listCodes).
+	lists     map[uint64]uint32
+	listOff   []int32
+	listCodes []int32
+	items     []int32    // build's buffer
+	scan      []planStep // build's buffer
+	refs      []planRef  // build's references, one per way of starting
 }
 
 const (
 	planChunk  = 4096 // items per chunk (the first of a part may be smaller)
 	planChunks = 1024 // chunks per part at most
 	planMax    = 255  // holes per plan at most
+	// planLists bounds a part's plan lists (planList); plans past it get
+	// list 0 (no answer kept by list).
+	planLists = 1 << 24
 	// planOld marks an entry decided the old way (skelScan): its plan
 	// does not fit.
 	planOld = uint64(1) << 63
 )
 
-// planWord packs a built plan: the chunk and offset of its n items and
-// its end (what the scan answers when every item answers tmplNo).
-func planWord(chunk, off, n int, end tmplAnswer) uint64 {
-	return 1 | uint64(end)<<1 | uint64(n)<<3 | uint64(off)<<11 | uint64(chunk)<<24
+// planWord packs a built plan: the chunk and offset of its n items, its
+// end (what the scan answers when every item answers tmplNo) and its
+// list (planList).
+func planWord(chunk, off, n int, end tmplAnswer, list uint32) uint64 {
+	return 1 | uint64(end)<<1 | uint64(n)<<3 | uint64(off)<<11 | uint64(chunk)<<24 | uint64(list)<<34
+}
+
+// planList returns the number of the list of the plan's items without
+// the holes' offsets, and its end: plans with the same list (most
+// skeletons of a part share the few holes whose answer depends on the
+// block, such as the host's and the app's) have the same answer in a
+// block, kept once for all of them (skelAnswers.lists). 0 when the part
+// has too many lists.
+func (pp *partPlans) planList(items []int32, end tmplAnswer) uint32 {
+	h := uint64(end) + 1
+	for j := 0; j < len(items); j += 2 {
+		h = (h ^ uint64(uint32(items[j]))) * 0x9E3779B97F4A7C15
+	}
+	h ^= h >> 29
+	if l, ok := pp.lists[h]; ok {
+		// The same hash: the same list, or none (a collision).
+		codes := pp.listCodes[pp.listOff[l-1]:pp.listOff[l]]
+		if len(codes) != 1+len(items)/2 || codes[0] != int32(end) {
+			return 0
+		}
+		for j := 0; j < len(items); j += 2 {
+			if codes[1+j/2] != items[j] {
+				return 0
+			}
+		}
+		return l
+	}
+	if len(pp.lists) >= planLists-1 {
+		return 0
+	}
+	if pp.lists == nil {
+		pp.lists = make(map[uint64]uint32)
+		pp.listOff = append(pp.listOff[:0], 0)
+	}
+	pp.listCodes = append(pp.listCodes, int32(end))
+	for j := 0; j < len(items); j += 2 {
+		pp.listCodes = append(pp.listCodes, items[j])
+	}
+	pp.listOff = append(pp.listOff, int32(len(pp.listCodes)))
+	l := uint32(len(pp.lists)) + 1
+	pp.lists[h] = l
+	return l
 }
 
 // part returns the plans of the part whose pool has the given id and
@@ -119,7 +174,7 @@ func (pp *partPlans) plan(tf *tmplFinder, e int, t string, lit bool) uint64 {
 		}
 		c := *pp.chunks[pp.nc-1].Load()
 		copy(c[pp.used:], items)
-		w = planWord(pp.nc-1, pp.used, len(items)/2, end)
+		w = planWord(pp.nc-1, pp.used, len(items)/2, end, pp.planList(items, end))
 		pp.used += len(items)
 	}
 	pp.plans[e].Store(w)
@@ -274,9 +329,10 @@ func (pp *partPlans) window(t string, start, q, next int) int32 {
 // skeleton id from its plan w (planWord); deferred when a hole left it to
 // its rows' values (skelValues). The windows' answers are kept in c for
 // the block.
-func (bv *blockView) planAnswer(tf *tmplFinder, c *skelAnswers, pp *partPlans, w uint64, sk string, id int, lit bool) (a tmplAnswer, deferred bool) {
+func (bv *blockView) planAnswer(tf *tmplFinder, c *skelAnswers, pp *partPlans, w uint64, id int, lit bool) (a tmplAnswer, deferred bool) {
 	tv := &bv.tv
 	n, off := int(w>>3&0xff), int(w>>11&0x1fff)
+	var sk string // the skeleton's text, when a window is asked
 	items := (*pp.chunks[w>>24&0x3ff].Load())[off : off+2*n]
 	for j := 0; j+1 < len(items); j += 2 {
 		it := items[j]
@@ -313,6 +369,9 @@ func (bv *blockView) planAnswer(tf *tmplFinder, c *skelAnswers, pp *partPlans, w
 		}
 		// The hole's pieces: the holes before it in the plan's text are
 		// no escaped escapes (build stops at one).
+		if sk == "" {
+			sk = tv.tmpl.Skeleton(id)
+		}
 		q, start, next := int(items[j+1]), 0, -1
 		if k := strings.LastIndexByte(sk[:q], store.TemplateEscape); k >= 0 {
 			start = k + 2
@@ -339,6 +398,7 @@ func (c *skelAnswers) nextGen() {
 	c.gen++
 	if c.gen >= 1<<28 {
 		clear(c.win)
+		clear(c.lists)
 		clear(c.inside[:])
 		c.gen = 1
 	}
@@ -370,12 +430,34 @@ func (bv *blockView) planPrepass(tf *tmplFinder, c *skelAnswers, lit bool) bool 
 		if e < 0 || e >= entries {
 			continue // not pooled: skelCached decides it
 		}
-		sk := tv.tmpl.Skeleton(id)
-		w := pp.plan(tf, e, sk, lit)
+		w := pp.plans[e].Load()
+		if w == 0 {
+			w = pp.plan(tf, e, tv.tmpl.Skeleton(id), lit)
+		}
 		if w == planOld {
 			continue // skelCached decides it
 		}
-		a, deferred := bv.planAnswer(tf, c, pp, w, sk, id, lit)
+		var a tmplAnswer
+		var deferred bool
+		if l := uint32(w >> 34); l != 0 && !lit {
+			// The answer of the plan's list, once a block (a term's
+			// items are answered by code and window only).
+			if int(l) >= len(c.lists) {
+				c.lists = append(c.lists, make([]uint32, int(l)+1-len(c.lists)+len(c.lists)/2)...)
+			}
+			if m := c.lists[l]; m>>3 == c.gen {
+				a, deferred = tmplAnswer(m&3), m&4 != 0
+			} else {
+				a, deferred = bv.planAnswer(tf, c, pp, w, id, lit)
+				m = c.gen<<3 | uint32(a)
+				if deferred {
+					m |= 4
+				}
+				c.lists[l] = m
+			}
+		} else {
+			a, deferred = bv.planAnswer(tf, c, pp, w, id, lit)
+		}
 		if deferred {
 			tv.wantRowsOf(id)
 		} else {

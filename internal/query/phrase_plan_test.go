@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,4 +296,76 @@ func TestPlanPrepassSame(t *testing.T) {
 		t.Fatalf("%d pooled blocks: the test checks little", planned)
 	}
 	t.Logf("%d pooled blocks, %d skeleton decisions compared", planned, compared)
+}
+
+// TestPlanLists checks the plans' lists (planList): two plans of a part
+// have the same list exactly when their ends and their holes' codes and
+// windows are the same, so that the prepass may keep one answer a block
+// for all of them; with two workers building at once (-race).
+func TestPlanLists(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	tf := newTmplFinder("Failed password for invalid user", true)
+	texts := make([]string, 800)
+	var b strings.Builder
+	for e := range texts {
+		b.Reset()
+		for range rng.IntN(12) {
+			b.WriteString([]string{"Failed ", "for ", "user ", " ", "invalid ", ": ", "password "}[rng.IntN(7)])
+			b.WriteByte(store.TemplateEscape)
+			b.WriteByte([]byte{store.TemplateColumn0, store.TemplateColumn0 + 1, store.TemplateHost, store.TemplateVar}[rng.IntN(4)])
+		}
+		b.WriteString(" end")
+		texts[e] = b.String()
+	}
+	var ps planStore
+	pp := ps.part(1, len(texts))
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range texts {
+				if w == 1 {
+					e = len(texts) - 1 - e
+				}
+				pp.plan(tf, e, texts[e], false)
+			}
+		}()
+	}
+	wg.Wait()
+	type plan struct {
+		end   tmplAnswer
+		codes string
+		list  uint32
+	}
+	var plans []plan
+	for e := range texts {
+		w := pp.plan(tf, e, texts[e], false)
+		if w == planOld {
+			continue
+		}
+		n, off := int(w>>3&0xff), int(w>>11&0x1fff)
+		items := (*pp.chunks[w>>24&0x3ff].Load())[off : off+2*n]
+		var codes []int32
+		for j := 0; j < len(items); j += 2 {
+			codes = append(codes, items[j])
+		}
+		plans = append(plans, plan{tmplAnswer(w >> 1 & 3), fmt.Sprint(codes), uint32(w >> 34)})
+	}
+	lists := 0
+	for i := range plans {
+		if plans[i].list == 0 {
+			t.Fatalf("plan %d: no list", i)
+		}
+		lists = max(lists, int(plans[i].list))
+		for j := range i {
+			same := plans[i].end == plans[j].end && plans[i].codes == plans[j].codes
+			if same != (plans[i].list == plans[j].list) {
+				t.Fatalf("plans %v and %v: lists %d and %d", plans[i], plans[j], plans[i].list, plans[j].list)
+			}
+		}
+	}
+	if lists < 5 || lists >= len(plans) {
+		t.Fatalf("%d lists for %d plans: want several shared", lists, len(plans))
+	}
 }

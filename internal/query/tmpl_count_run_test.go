@@ -12,16 +12,25 @@ import (
 // caller keeps or not (here: every third).
 func TestVerdictRun(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 4))
-	for round := range 300 {
+	for round := range 600 {
 		ns := 1 + rng.IntN(40)
+		if round%3 == 2 {
+			ns = 1 + rng.IntN(1<<16-1) // ids up to the table's end
+		}
 		verdict := make([]uint8, ns+1)
 		for x := range verdict {
 			verdict[x] = uint8(rng.IntN(3))
+			if round%5 == 1 {
+				verdict[x] = uint8(1 + rng.IntN(2)) // runs of decided rows only
+			}
 		}
 		if round%4 == 0 {
 			verdict[rng.IntN(ns+1)] = 0
 		}
 		n := rng.IntN(200)
+		if round%7 == 3 {
+			n = rng.IntN(3000)
+		}
 		ids := make([]uint32, n)
 		for i := range ids {
 			ids[i] = uint32(rng.IntN(ns + 1))

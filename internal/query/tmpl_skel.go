@@ -28,6 +28,8 @@ type skelAnswers struct {
 	// gen<<3 | deferred<<2 | answer, valid for the block of gen.
 	win []uint32
 	gen uint32
+	// The prepass's answers of plan lists (planList), by list: as win.
+	lists []uint32
 	// A term's answers of insideValue by reference code (the same for
 	// every skeleton of a block): gen<<3 | answer, valid for the block
 	// of gen.
@@ -204,49 +206,11 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 		}
 	}
 	rows := bv.skelRowsOf(id)
-	var codes []uint32 // the rows' codes: by row (state 1) or as rows (2)
 	if sc != nil {
-		codes = sc.codes
-		if sc.state == 2 {
-			var ok bool
-			if tv.rowCodes, ok = sc.codesAt(rows, tv.rowCodes[:0]); !ok {
-				sc = nil // by Value, which decodes them all (or says why not)
-			}
-			codes = tv.rowCodes
+		if ans, ok := tv.codesAnswer(sc, rows, f); ok {
+			return ans
 		}
-	}
-	if sc != nil {
-		// Each distinct value once: memo by code, for this call.
-		tv.vgen++
-		if tv.vgen >= 1<<31 {
-			clear(tv.vmemo)
-			tv.vgen = 1
-		}
-		memo := tv.vmemo
-		if len(memo) < len(sc.dict)+1 {
-			memo = make([]uint32, len(sc.dict)+1)
-			tv.vmemo = memo
-		}
-		yes, no := tv.vgen<<1|1, tv.vgen<<1
-		for j, r := range rows {
-			var c uint32
-			if sc.state == 2 {
-				c = codes[j]
-			} else {
-				c = codes[r]
-			}
-			switch memo[c] {
-			case yes:
-				return true
-			case no:
-				continue
-			}
-			if c == 0 || f(sc.dict[c-1]) {
-				return true
-			}
-			memo[c] = no
-		}
-		return false
+		// By Value, which decodes them all (or says why not).
 	}
 	var prev string
 	for j, r := range rows {
@@ -263,6 +227,54 @@ func (bv *blockView) skelValues(k, id int, f func(v string) bool) bool {
 		}
 	}
 	return false
+}
+
+// codesAnswer is skelValues on the rows' codes of dictionary column sc:
+// each distinct value once. The codes kept as stored (state 2) are read
+// on row by row, up to the first row that answers: false when a code
+// cannot be read there (the caller asks Value).
+func (tv *tmplView) codesAnswer(sc *sparseCol, rows []int32, f func(v string) bool) (ans, ok bool) {
+	// Each distinct value once: memo by code, for this call.
+	tv.vgen++
+	if tv.vgen >= 1<<31 {
+		clear(tv.vmemo)
+		tv.vgen = 1
+	}
+	memo := tv.vmemo
+	if len(memo) < len(sc.dict)+1 {
+		memo = make([]uint32, len(sc.dict)+1)
+		tv.vmemo = memo
+	}
+	yes, no := tv.vgen<<1|1, tv.vgen<<1
+	stored := sc.state == 2
+	if stored {
+		sc.off, sc.ended = 0, 0 // as codesAt
+	}
+	for _, r := range rows {
+		var c uint32
+		if stored {
+			if int(r) < sc.ended {
+				return false, false // not ascending
+			}
+			var ok bool
+			if c, ok = sc.seek(int(r)); !ok {
+				return false, false
+			}
+		} else {
+			c = sc.codes[r]
+		}
+		switch memo[c] {
+		case yes:
+			return true, true
+		case no:
+			continue
+		}
+		if c == 0 || f(sc.dict[c-1]) {
+			return true, true
+		}
+		memo[c] = no
+	}
+	return false, true
 }
 
 // skelRowsOf returns the rows of skeleton id: those of the first

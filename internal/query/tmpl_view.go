@@ -66,8 +66,6 @@ type tmplView struct {
 	sparse []sparseCol
 	vmemo  []uint32 // skelValues's answers by code: vgen<<1 | yes
 	vgen   uint32
-	// skelValues's codes of one skeleton's rows (sparseCol.codesAt).
-	rowCodes []uint32
 	// skelRowsOf's rows of one skeleton, and how many times the block
 	// has listed them so.
 	oneRows  []int32
@@ -95,7 +93,7 @@ type tmplView struct {
 // a window the values of one skeleton's rows.
 //
 // The codes are first kept as stored (state 2, raw): the skeleton
-// decisions read those of one skeleton's rows (codesAt) without decoding
+// decisions read those of one skeleton's rows (seek) without decoding
 // the rest; anything that reads them by row decodes them all (state 1).
 type sparseCol struct {
 	state int8 // 0 not asked yet, 1 read from codes, 2 codes kept in raw, -1 through Value
@@ -153,7 +151,7 @@ const (
 // check reports whether b holds rows uvarints (as many bytes below 0x80
 // as rows, the last one such), eight bytes at a time, and notes whether
 // a code may be 0 (a zero byte): b is then kept as the codes (state 2),
-// each read when asked (codesAt, which checks its value).
+// each read when asked (seek, which checks its value).
 func (sc *sparseCol) check(b string, rows int) bool {
 	n, zero, off := 0, false, 0
 	for ; off+8 <= len(b); off += 8 {
@@ -175,7 +173,7 @@ func (sc *sparseCol) check(b string, rows int) bool {
 }
 
 // codesAt appends to dst the codes of rows (ascending) from the raw
-// codes (seek); false when a code read is no code of the dictionary, or
+// codes (seek; tests); false when a code read is no code of the dictionary, or
 // the rows do not ascend (decode then tells, or Value).
 func (sc *sparseCol) codesAt(rows []int32, dst []uint32) ([]uint32, bool) {
 	sc.off, sc.ended = 0, 0

@@ -16,6 +16,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sync"
 )
 
@@ -167,19 +168,26 @@ func (sb *skelBlock) readIDs(ids string, rows int) error {
 	out := sb.ids[:rows]
 	ns := uint64(len(sb.skels))
 	// With 127 skeletons or more every one-byte id is valid: eight ids
-	// of one byte (a word without a high bit) are copied at once.
+	// of one byte (a word without a high bit) are copied at once; in a
+	// word with a high bit, the bytes before the first such byte are
+	// (all eight are written, the rest again by the ids read after).
 	words := ns >= 0x7f
 	off := 0
 	for i := 0; i < len(out); i++ {
 		if words && i+8 <= len(out) && off+8 <= len(ids) {
-			if x := le64(ids[off : off+8]); x&0x8080808080808080 == 0 {
-				o := out[i : i+8 : i+8]
-				o[0], o[1], o[2], o[3] = uint32(x&0xff), uint32(x>>8&0xff), uint32(x>>16&0xff), uint32(x>>24&0xff)
-				o[4], o[5], o[6], o[7] = uint32(x>>32&0xff), uint32(x>>40&0xff), uint32(x>>48&0xff), uint32(x>>56)
+			x := le64(ids[off : off+8])
+			o := out[i : i+8 : i+8]
+			o[0], o[1], o[2], o[3] = uint32(x&0xff), uint32(x>>8&0xff), uint32(x>>16&0xff), uint32(x>>24&0xff)
+			o[4], o[5], o[6], o[7] = uint32(x>>32&0xff), uint32(x>>40&0xff), uint32(x>>48&0xff), uint32(x>>56)
+			hb := x & 0x8080808080808080
+			if hb == 0 {
 				i += 7
 				off += 8
 				continue
 			}
+			p := bits.TrailingZeros64(hb) >> 3 // one-byte ids before it
+			i += p
+			off += p
 		}
 		id, next, ok := shortUvarint(ids, off)
 		if !ok {
