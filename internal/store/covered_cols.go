@@ -65,7 +65,10 @@ func uncoveredHash(name string) uint64 {
 // addCoverageKeys adds the block's coverage keys to bb after the
 // columns' tokens (kinds are the chunk kinds written for cb's columns;
 // column 0 is _raw).
-func addCoverageKeys(bb *bloomBuilder, cb *colBuilder, kinds []byte) {
+//
+// dicts (may be shorter than cb.cols) holds the dictionaries of columns
+// written as one: their bytes are collected from the distinct values.
+func addCoverageKeys(bb *bloomBuilder, cb *colBuilder, kinds []byte, dicts []colDict) {
 	if len(cb.cols) == 0 {
 		return
 	}
@@ -78,7 +81,15 @@ func addCoverageKeys(bb *bloomBuilder, cb *colBuilder, kinds []byte) {
 		if !columnCovered(c, raw) {
 			bb.addHash(uncoveredHash(c.name))
 		}
-		set := nonWordBytes(c)
+		var set byteSet
+		switch {
+		case i < len(dicts) && i < len(kinds) && kinds[i] == kindDict && dicts[i].ok:
+			set = valuesNonWordBytes(dicts[i].vals)
+		case i < len(kinds) && kinds[i] == kindConst:
+			set = valuesNonWordBytes(c.vals[:1])
+		default:
+			set = nonWordBytes(c)
+		}
 		for w, bits := range set {
 			for ; bits != 0; bits &= bits - 1 {
 				bb.addHash(byteHash(c.name, byte(w*64+mbits.TrailingZeros64(bits))))
@@ -104,6 +115,21 @@ func nonWordBytes(c *builtCol) byteSet {
 			continue
 		}
 		last = v
+		for i := 0; i < len(v); i++ {
+			if b := v[i]; !token.IsWordByte(b) {
+				set[b>>6] |= 1 << (b & 63)
+			}
+		}
+	}
+	return set
+}
+
+// valuesNonWordBytes returns the bytes other than word bytes that vals
+// hold (a dictionary's distinct values: the same set as nonWordBytes of
+// its column).
+func valuesNonWordBytes(vals []string) byteSet {
+	var set byteSet
+	for _, v := range vals {
 		for i := 0; i < len(v); i++ {
 			if b := v[i]; !token.IsWordByte(b) {
 				set[b>>6] |= 1 << (b & 63)

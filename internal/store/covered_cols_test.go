@@ -240,7 +240,7 @@ func BenchmarkAddCoverageKeys(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		bb.reset()
-		addCoverageKeys(&bb, &cb, nil)
+		addCoverageKeys(&bb, &cb, nil, nil)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
 }

@@ -1,6 +1,9 @@
 package store
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Dictionary policy. A column is stored as a dictionary in two steps:
 //
@@ -38,6 +41,10 @@ type dictBuilder struct {
 	last    string
 	lastJ   int
 	failed  bool
+	// wantCodes: rowCodes gets each row's code too (0 absent, else
+	// index+1; colDict).
+	wantCodes bool
+	rowCodes  []uint32
 }
 
 // encode codes vals with at most maxN distinct values, by the first step's
@@ -51,6 +58,9 @@ func (db *dictBuilder) encode(vals []string, absent []bool, maxN int, small bool
 		db.idx = make(map[string]int, 64)
 		db.codes = make([]byte, 0, len(vals))
 		db.lastJ = -1
+		if db.wantCodes {
+			db.rowCodes = slices.Grow(db.rowCodes[:0], len(vals))
+		}
 	}
 	if !small && (len(db.dict) >= smallDict && db.present-len(db.dict) < dictMinRepeats || db.numeric()) {
 		db.failed = true
@@ -63,6 +73,9 @@ func (db *dictBuilder) encode(vals []string, absent []bool, maxN int, small bool
 	for i := db.pos; i < len(vals); i++ {
 		if absent != nil && absent[i] {
 			db.codes = append(db.codes, 0)
+			if db.wantCodes {
+				db.rowCodes = append(db.rowCodes, 0)
+			}
 			continue
 		}
 		v := vals[i]
@@ -87,6 +100,9 @@ func (db *dictBuilder) encode(vals []string, absent []bool, maxN int, small bool
 		}
 		db.present++
 		db.codes = binary.AppendUvarint(db.codes, uint64(j+1))
+		if db.wantCodes {
+			db.rowCodes = append(db.rowCodes, uint32(j+1))
+		}
 	}
 	db.pos = len(vals)
 	if !small && len(db.dict) > db.present/3 {

@@ -54,6 +54,18 @@ const (
 	levelDefault
 )
 
+// levelRawBetter is the level of the _raw chunks (templates, skeleton
+// heads and variables) of blocks written at levelBetter: merges whose
+// output stays, and full blocks. Since session 7 a row gets one full
+// encoding, at its merge, and zstd was the largest piece of merge CPU
+// (~19% at 10M records on the server), three quarters of it the better
+// level on _raw's skeleton variables. At the fast level a 2.2M-row part
+// of the bench data re-encodes in ~15% less CPU a row for 0.87 bytes a
+// row more in _raw (session 12, docs/benchmarks-ingest.md); the other
+// columns keep the better level, where it saves the most bytes for its
+// CPU (request ids and hashes: 2.3 bytes a row).
+var levelRawBetter = levelFast
+
 var (
 	encOnce  sync.Once
 	encoders [3]*zstd.Encoder
@@ -132,7 +144,27 @@ func isCanonicalInt(s string) (int64, bool) {
 
 // encodeColumn appends the chunk for vals (absent may be nil) to dst.
 func encodeColumn(dst []byte, vals []string, absent []bool, lv level) []byte {
-	kind, body := chooseEncoding(vals, absent)
+	return encodeColumnDict(dst, vals, absent, lv, nil)
+}
+
+// colDict is a dictionary column's values as the block writer sees them:
+// the distinct present values in order of first appearance, and each
+// row's code (0 absent, else index+1). The writer adds the bloom keys and
+// coverage bytes of each distinct value once, instead of comparing each
+// row's string with the previous row's (session 12).
+type colDict struct {
+	ok    bool // the column was written as a dictionary (vals, codes valid)
+	vals  []string
+	codes []uint32
+	// hashes caches exactHash of vals[k] under the column's name (0: not
+	// yet computed; a hash of 0 is computed again, harmlessly).
+	hashes []uint64
+}
+
+// encodeColumnDict is encodeColumn that also fills d (when not nil) with
+// the column's dictionary when it is written as one (d.ok).
+func encodeColumnDict(dst []byte, vals []string, absent []bool, lv level, d *colDict) []byte {
+	kind, body := chooseEncodingDict(vals, absent, d)
 	if kind == kindDict {
 		if out, ok := packedDictChunk(dst, body, len(vals)); ok {
 			return out
@@ -176,6 +208,15 @@ func encodeChunk(dst []byte, kind byte, body []byte, lv level) []byte {
 }
 
 func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
+	return chooseEncodingDict(vals, absent, nil)
+}
+
+// chooseEncodingDict is chooseEncoding that fills d (when not nil) with
+// the dictionary of a kindDict column; d.ok is false for other kinds.
+func chooseEncodingDict(vals []string, absent []bool, d *colDict) (byte, []byte) {
+	if d != nil {
+		d.ok = false
+	}
 	allPresent := true
 	for _, a := range absent {
 		if a {
@@ -218,16 +259,39 @@ func chooseEncoding(vals []string, absent []bool) (byte, []byte) {
 		}
 	}
 	var db dictBuilder
+	if d != nil {
+		db.wantCodes, db.rowCodes = true, d.codes[:0]
+	}
 	if b, ok := db.encode(vals, absent, smallDict, true); ok {
+		d.set(&db)
 		return kindDict, b
 	}
 	if b, ok := encodeIPv4(vals, absent); ok {
 		return kindIPv4, b
 	}
 	if b, ok := db.encode(vals, absent, maxDict, false); ok {
+		d.set(&db)
 		return kindDict, b
 	}
 	return kindPlain, encodePlain(vals, absent)
+}
+
+// set records db's dictionary and row codes in d (a nil d: nothing).
+func (d *colDict) set(db *dictBuilder) {
+	if d == nil {
+		return
+	}
+	d.ok, d.vals, d.codes = true, db.dict, db.rowCodes
+	d.hashes = append(d.hashes[:0], make([]uint64, len(db.dict))...)
+}
+
+// exact returns exactHash(name, d.vals[code-1]), computed once per value.
+func (d *colDict) exact(name string, code uint32) uint64 {
+	h := &d.hashes[code-1]
+	if *h == 0 {
+		*h = exactHash(name, d.vals[code-1])
+	}
+	return *h
 }
 
 func encodePlain(vals []string, absent []bool) []byte {

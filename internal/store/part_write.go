@@ -92,6 +92,8 @@ type partWriter struct {
 	alias []int // by column: the earlier column it is an alias of, or -1
 	buf   []byte
 	cols  colBuilder
+	// dicts are the dictionaries of the block's columns (colDict).
+	dicts []colDict
 	// raw and cheapOut are the batch and chunk buffers of cheap blocks.
 	raw, cheapOut []byte
 	// pool collects the part's skeleton pool (part version 6); finish
@@ -155,6 +157,10 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	if pw.fullRows > 0 && len(rows) >= pw.fullRows {
 		lv = levelBetter
 	}
+	rawLv := lv
+	if lv == levelBetter {
+		rawLv = levelRawBetter
+	}
 	pw.encoded += int64(len(rows))
 	pw.pool.off = poolsOff || !pw.hasPool() // parts of older versions (tests) keep the texts
 	bm := blockMeta{stream: pw.stream(streamKey{source, host}), minTime: rows[0].Time, maxTime: rows[len(rows)-1].Time, rows: uint32(len(rows))}
@@ -173,15 +179,16 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	}
 	kinds := pw.kinds[:0]
 	pw.alias = findAliases(pw.alias, cb.cols)
+	pw.resetDicts(len(cb.cols))
 	for i := range cb.cols {
 		c := &cb.cols[i]
 		switch {
 		case i == 0: // _raw, as templates or skeletons
-			pw.buf = pw.tmpl.chunk(pw.buf[:0], rows, cb, lv)
+			pw.buf = pw.tmpl.chunk(pw.buf[:0], rows, cb, rawLv)
 		case pw.alias[i] >= 0:
 			pw.buf = appendAliasChunk(pw.buf[:0], pw.alias[i])
 		default:
-			pw.buf = encodeColumn(pw.buf[:0], c.vals, c.absent, lv)
+			pw.buf = encodeColumnDict(pw.buf[:0], c.vals, c.absent, lv, &pw.dicts[i])
 		}
 		kinds = append(kinds, pw.buf[0])
 		cm, err := pw.writeChunk(pw.name(c.name), pw.buf)
@@ -206,8 +213,16 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 		if kinds[i] == kindAlias && !exact {
 			continue
 		}
+		vals := c.vals
+		if kinds[i] == kindConst {
+			vals = vals[:1] // every row holds row 0's value
+		}
+		if d := &pw.dicts[i]; kinds[i] == kindDict && d.ok {
+			pw.addDictKeys(c, d)
+			continue
+		}
 		var last string
-		for j, v := range c.vals {
+		for j, v := range vals {
 			if (c.absent != nil && c.absent[j]) || (j > 0 && v == last) {
 				continue
 			}
@@ -222,7 +237,7 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 			}
 		}
 	}
-	addCoverageKeys(&pw.bloom, cb, kinds)
+	addCoverageKeys(&pw.bloom, cb, kinds, pw.dicts)
 	pw.buf = pw.bloom.finish(pw.buf[:0])
 	bm.bloomOff, bm.bloomLen = pw.off, uint32(len(pw.buf))
 	if err := pw.write(pw.buf); err != nil {
@@ -230,6 +245,44 @@ func (pw *partWriter) writeBlock(source, host string, rows []*event.Event) error
 	}
 	pw.addBlock(bm)
 	return nil
+}
+
+// resetDicts readies pw.dicts for a block of n columns: one colDict a
+// column (reused from block to block), none valid yet.
+func (pw *partWriter) resetDicts(n int) {
+	for len(pw.dicts) < n {
+		pw.dicts = append(pw.dicts, colDict{})
+	}
+	for i := range pw.dicts {
+		pw.dicts[i].ok = false
+	}
+}
+
+// addDictKeys adds the bloom keys of dictionary column c (not an alias)
+// as the row loop of writeBlock does, from its row codes: the same
+// hashes in the same order (a row whose value equals the last added
+// row's adds nothing; the first comparison is with "", as there), without
+// comparing strings, and each value's exact key hashed once.
+func (pw *partWriter) addDictKeys(c *builtCol, d *colDict) {
+	var last uint32 // the code of the last added value; "" before any
+	for k, v := range d.vals {
+		if v == "" {
+			last = uint32(k + 1)
+			break
+		}
+	}
+	for j, code := range d.codes {
+		if code == 0 || (j > 0 && code == last) {
+			continue
+		}
+		last = code
+		// Fast path: a value found in the raw text at word boundaries
+		// adds no token the raw text did not add.
+		if c.covered == nil || !c.covered[j] {
+			pw.bloom.addText(c.vals[j])
+		}
+		pw.bloom.addHash(d.exact(c.name, code))
+	}
 }
 
 func (pw *partWriter) stream(sk streamKey) uint32 {
