@@ -89,8 +89,9 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 		readerPool.Put(br)
 	}()
 	var slab fieldSlab
-	var acc []byte    // a line longer than the read buffer, so far
-	overflow := false // the current line passed MaxLineBytes
+	var jd parse.JSONLineDecoder // its buffers kept from line to line
+	var acc []byte               // a line longer than the read buffer, so far
+	overflow := false            // the current line passed MaxLineBytes
 	lineNo := 0
 	received := opts.Now()
 	// reserve is what was taken from the Budget (in res.Charged) and not
@@ -143,7 +144,7 @@ func DecodeLines(rd io.Reader, opts LineOptions) ([]event.Event, Result, error) 
 			ev.Fields = slab.take(len(opts.Meta.Fields))
 			ev.Fields = append(ev.Fields, opts.Meta.Fields...)
 			ev.Received = received
-			decodeLine(line, ev, opts, &res, lineNo)
+			decodeLine(&jd, line, ev, opts, &res, lineNo)
 			ev.Fields = slab.keep(ev.Fields)
 			res.Accepted++
 		}
@@ -199,12 +200,12 @@ func isBlank(line []byte) bool {
 	return len(bytes.TrimSpace(line)) == 0
 }
 
-func decodeLine(line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
+func decodeLine(jd *parse.JSONLineDecoder, line []byte, ev *event.Event, opts LineOptions, res *Result, lineNo int) {
 	isJSON := opts.Format == "json" || (opts.Format == "" && len(line) > 0 && (line[0] == '{' || bytes.TrimLeft(line, " \t")[0] == '{'))
 	if opts.Format != "text" && isJSON {
 		// Decoded, normalized (ECS names beside the original ones) and
 		// ev.Host set from the host members, in one pass.
-		err := parse.DecodeJSONLine(line, "", ev, parse.JSONEventOptions{TimeField: opts.TimeField})
+		err := jd.Decode(line, "", ev, parse.JSONEventOptions{TimeField: opts.TimeField})
 		switch {
 		case err == nil:
 		case isJSONError(err):

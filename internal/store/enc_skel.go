@@ -172,14 +172,22 @@ func (s *skeletoner) appendSkeleton(sk, t []byte) []byte {
 			continue
 		}
 		j, digit := i, uint8(0)
-		for j < len(t) && wordClass[t[j]] != 0 {
-			digit |= wordClass[t[j]]
+		for j < len(t) {
+			k := wordClass[t[j]]
+			if k == 0 {
+				break
+			}
+			digit |= k
 			j++
 		}
 		if digit&2 != 0 {
 			sk = append(sk, t[lit:i]...)
 			sk = append(sk, tmplEsc, tmplVar)
-			s.vl = binary.AppendUvarint(s.vl, uint64(j-i))
+			if n := j - i; n < 0x80 {
+				s.vl = append(s.vl, byte(n))
+			} else {
+				s.vl = binary.AppendUvarint(s.vl, uint64(n))
+			}
 			s.vb = append(s.vb, t[i:j]...)
 			lit = j
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/token"
@@ -41,9 +42,12 @@ type tmplRef struct {
 type templater struct {
 	refs []tmplRef
 	seen []seenValue // the values looked for in the current row
-	data []byte
-	ends []int // per row: end of its template in data
-	sk   skeletoner
+	// seenLens has bit len(v)%64 set for each value v of seen, so most
+	// values new to the row skip the scan of seen.
+	seenLens uint64
+	data     []byte
+	ends     []int // per row: end of its template in data
+	sk       skeletoner
 }
 
 // seenValue is a value appendTemplate looked for in the current row and
@@ -108,58 +112,25 @@ func (tp *templater) build(rows []*event.Event, cb *colBuilder) {
 // through cb, and a field is referenced only when its column holds its
 // value in row.
 func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row int, cb *colBuilder) []byte {
-	tp.refs, tp.seen = tp.refs[:0], tp.seen[:0]
+	tp.refs, tp.seen, tp.seenLens = tp.refs[:0], tp.seen[:0], 0
 	// Any occurrence of a value will do. Fields mostly appear in the raw
 	// text in their order, so each is looked for after the previous
-	// field's first, then (start positions before that) in front of it.
-	// A value the row had already (the host beside its host field, the
-	// normalizer's ECS copies) is not looked for in front again: it is
-	// not in the raw text at all, or its earlier match (which a reference
-	// covers already) does.
+	// field's first, then (start positions before that) in front of it
+	// (see find).
+	tp.find(raw, e.Host, tmplHost, 0)
+	tp.find(raw, e.Source, tmplSource, 0)
 	from := 0
-	add := func(v string, code byte) int {
-		if len(v) < tmplMinValue || len(v) > len(raw) {
-			return -1
-		}
-		prev := -2
-		for _, sv := range tp.seen {
-			if len(sv.v) == len(v) && sv.v == v {
-				prev = sv.pos
-				break
-			}
-		}
-		if prev == -1 {
-			return -1
-		}
-		p := strings.Index(raw[from:], v)
-		switch {
-		case p >= 0:
-			p += from
-		case prev >= 0:
-			return prev // its reference is there already
-		case from > 0:
-			p = strings.Index(raw[:min(len(raw), from+len(v)-1)], v)
-		}
-		if prev == -2 {
-			tp.seen = append(tp.seen, seenValue{v, p})
-		}
-		if p >= 0 {
-			tp.refs = append(tp.refs, tmplRef{p, len(v), code})
-		}
-		return p
-	}
-	add(e.Host, tmplHost)
-	add(e.Source, tmplSource)
-	for fi, f := range e.Fields {
+	for fi := range e.Fields {
+		f := &e.Fields[fi]
 		j, ok := cb.find(fi, f.Name)
 		if !ok || j >= tmplMaxCols {
 			continue
 		}
 		c := &cb.cols[j]
-		if c.vals[row] != f.Value || (c.absent != nil && c.absent[row]) {
+		if !sameString(c.vals[row], f.Value) || (c.absent != nil && c.absent[row]) {
 			continue
 		}
-		p := add(f.Value, byte(tmplColBase+j))
+		p := tp.find(raw, f.Value, byte(tmplColBase+j), from)
 		if p < 0 {
 			continue
 		}
@@ -183,6 +154,54 @@ func (tp *templater) appendTemplate(b []byte, raw string, e *event.Event, row in
 		at = r.pos + r.n
 	}
 	return appendEscaped(b, raw[at:])
+}
+
+// find looks for v in raw for appendTemplate, first at or after from, then
+// (start positions before from) in front of it, adds a reference with code
+// where it is found and returns its position (-1: not found, or too short
+// to reference). A value the row had already (the host beside its host
+// field, the normalizer's ECS copies) is not looked for in front again: it
+// is not in the raw text at all, or its earlier match (which a reference
+// covers already) does.
+func (tp *templater) find(raw, v string, code byte, from int) int {
+	if len(v) < tmplMinValue || len(v) > len(raw) {
+		return -1
+	}
+	prev := -2
+	if lb := uint64(1) << (len(v) % 64); tp.seenLens&lb != 0 {
+		for i := range tp.seen {
+			if sv := &tp.seen[i]; sameString(sv.v, v) {
+				prev = sv.pos
+				break
+			}
+		}
+	}
+	if prev == -1 {
+		return -1
+	}
+	p := indexValue(raw[from:], v)
+	switch {
+	case p >= 0:
+		p += from
+	case prev >= 0:
+		return prev // its reference is there already
+	case from > 0:
+		p = indexValue(raw[:min(len(raw), from+len(v)-1)], v)
+	}
+	if prev == -2 {
+		tp.seen = append(tp.seen, seenValue{v, p})
+		tp.seenLens |= uint64(1) << (len(v) % 64)
+	}
+	if p >= 0 {
+		tp.refs = append(tp.refs, tmplRef{p, len(v), code})
+	}
+	return p
+}
+
+// sameString is a == b, answered without comparing bytes when both share
+// their memory (a column's value and the field it was taken from).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b) // #nosec G103 -- pointer compare only
 }
 
 // sortRefs sorts refs by position, the longest first at equal positions
