@@ -41,6 +41,14 @@ func registerStoreMetrics(reg *metric.Registry, st *store.Store) {
 		metric.WriteSimple(w, "mamori_retention_deleted_bytes_total", "counter", "Bytes deleted by retention by age.", float64(m.RetentionDeletedBytes))
 		metric.WriteSimple(w, "mamori_disk_budget_deleted_parts_total", "counter", "Parts deleted to respect the disk budget.", float64(m.DiskBudgetDeletedParts))
 		metric.WriteSimple(w, "mamori_disk_budget_deleted_bytes_total", "counter", "Bytes deleted to respect the disk budget.", float64(m.DiskBudgetDeletedBytes))
+		// The query caches are the process's (shared by its stores).
+		bc, sc := store.BodyCacheStats(), store.SumCacheStats()
+		metric.WriteSimple(w, "mamori_query_body_cache_hits_total", "counter", "Kept block bodies found decompressed in the body cache.", float64(bc.Hits))
+		metric.WriteSimple(w, "mamori_query_body_cache_misses_total", "counter", "Kept block bodies not in the body cache.", float64(bc.Misses))
+		metric.WriteSimple(w, "mamori_query_body_cache_bytes", "gauge", "Bytes held by the body cache.", float64(bc.Bytes))
+		metric.WriteSimple(w, "mamori_query_sum_cache_hits_total", "counter", "Part sums found in the sum cache.", float64(sc.Hits))
+		metric.WriteSimple(w, "mamori_query_sum_cache_misses_total", "counter", "Part sums built for lack of one in the sum cache.", float64(sc.Misses))
+		metric.WriteSimple(w, "mamori_query_sum_cache_bytes", "gauge", "Bytes held by the sum cache.", float64(sc.Bytes))
 	})
 }
 

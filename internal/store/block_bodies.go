@@ -25,6 +25,9 @@ type BlockBodies struct {
 	checked []uint64   // offsets of the chunks whose CRC held
 	bodies  []keptBody // bodies[:n] are the block's
 	n       int
+	// fill: a row load read few of the block's rows (rowsLoaded), so
+	// Release adds the bodies decoded here to the process's body cache.
+	fill bool
 }
 
 // keptBody is one decompressed body of the block.
@@ -32,7 +35,7 @@ type keptBody struct {
 	off  uint64 // the chunk's offset in the part
 	kind byte
 	body string      // a view of sc.body
-	sc   *colScratch // from keptScratches, while kept
+	sc   *colScratch // from keptScratches, while kept; nil: from the body cache
 }
 
 // BodyKeeper is implemented by the BlockRefs of parts.
@@ -67,16 +70,53 @@ func (bb *BlockBodies) at(p *part, i int) {
 // Release forgets the block bb holds and gives its buffers back: a
 // caller done with a block's loads calls it so that the buffers serve
 // other blocks' loads (they come from keptScratches).
+//
+// When a row load read few of the block's rows (a selective read, like a
+// needle's), the bodies decoded here go to the process's body cache
+// first (sharedBodies), for the next loads of the block.
 func (bb *BlockBodies) Release() {
-	bb.p, bb.i = nil, 0
+	if bb.fill && bb.p != nil {
+		bb.share()
+	}
+	bb.p, bb.i, bb.fill = nil, 0, false
 	bb.checked = bb.checked[:0]
 	for k := range bb.bodies[:bb.n] {
 		e := &bb.bodies[k]
-		putKeptScratch(e.sc)
+		if e.sc != nil {
+			putKeptScratch(e.sc)
+		}
 		e.sc, e.body = nil, ""
 	}
 	bb.n = 0
 }
+
+// share adds the bodies bb decoded (not those it found in the cache) to
+// the body cache.
+func (bb *BlockBodies) share() {
+	var buf [keptBodiesMax]cachedBody
+	add := buf[:0]
+	for k := range bb.bodies[:bb.n] {
+		if e := &bb.bodies[k]; e.sc != nil {
+			add = append(add, cachedBody{off: e.off, kind: e.kind, body: e.body})
+		}
+	}
+	sharedBodies.putAll(bb.p, add)
+}
+
+// rowsLoaded tells bb that a row load of block i of p reads rows of its
+// n rows: a selective one (few rows) makes Release share the block's
+// bodies (the body cache).
+func (bb *BlockBodies) rowsLoaded(p *part, i int, rows, n int) {
+	if bb == nil || rows*bodyCacheRowsDiv > n {
+		return
+	}
+	bb.at(p, i)
+	bb.fill = true
+}
+
+// bodyCacheRowsDiv: a row load is selective when it reads at most one
+// row in bodyCacheRowsDiv of the block.
+const bodyCacheRowsDiv = 8
 
 // keptScratches holds the buffers of kept bodies (decodeBody): each has
 // room for any body kept (keptBodyMax and the decoder's slack), so that
@@ -153,11 +193,17 @@ func (bb *BlockBodies) decodeBody(p *part, i int, c colMeta, ch []byte, sc *colS
 	if !bb.keeps(ch) {
 		return chunkBodyTo(ch, sc)
 	}
-	// zstd bodies are decoded into e.sc.body.
 	if bb.n == len(bb.bodies) {
 		bb.bodies = append(bb.bodies, keptBody{})
 	}
 	e := &bb.bodies[bb.n]
+	if kind, body, ok := sharedBodies.get(p, c.off); ok {
+		e.sc = nil
+		e.off, e.kind, e.body = c.off, kind, body
+		bb.n++
+		return kind, body, nil
+	}
+	// zstd bodies are decoded into e.sc.body.
 	esc := getKeptScratch()
 	kind, body, err := chunkBodyTo(ch, esc)
 	if err != nil {

@@ -162,6 +162,9 @@ func (p *part) loadRowsSkip(i int, cols []string, rows []int, bl *blockLoader, s
 	if cols == nil {
 		cols = p.blockColumns(bm)
 	}
+	if !skipTimes {
+		bb.rowsLoaded(p, i, len(rows), n) // a load of the rows to show, not a search's (loadValues)
+	}
 	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl, sb: sb, sbCol: sbCol, bb: bb}
 	defer l.release()
 	b.Cols = make([]Column, 0, len(cols))
