@@ -255,6 +255,13 @@ func run(ctx context.Context, c config, log *slog.Logger) (*report, error) {
 		}
 	}
 	// Step 5: queries.
+	if c.skipIngest && !c.skipQueries {
+		// A server just started replays detection over recent data and
+		// opens its parts: queries timed meanwhile share the cores with it.
+		if err := waitIdleCPU(ctx, srv.pid(), 2*time.Second, 2*time.Minute); err != nil {
+			return rep, err
+		}
+	}
 	if !c.skipQueries {
 		from, to, err := m.timeRange()
 		if err != nil {
