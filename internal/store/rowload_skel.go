@@ -227,37 +227,6 @@ func (sb *skelBlock) pooledRows(head []byte, listed []int, pool *partPool) error
 // gets n entries, and the list past them is left unread (unchecked, as
 // the bytes of a body past the listed rows' are).
 func pooledIndexesTo(ht *headTable, dst []uint32, buf []byte, n int) ([]uint32, []byte, error) {
-	if ht.nskel() != 1 {
-		return dst, buf, fmt.Errorf("%w: %d skeleton groups in a pooled head", errHead, ht.nskel())
-	}
-	b, err := ht.decode(0, buf[:0])
-	if err != nil {
-		return dst, buf, err
-	}
-	r := reader{s: bytesToString(b)}
-	if c := r.uvarint(); r.err != nil || c != uint64(ht.skelEnds[0]) {
-		return dst, b, fmt.Errorf("%w: %d skeletons, the table says %d", errHead, c, ht.skelEnds[0])
-	}
-	if n > ht.skelEnds[0] {
-		return dst, b, fmt.Errorf("%w: skeleton %d of %d", errHead, n, ht.skelEnds[0])
-	}
-	dst = growTo(dst, n)
-	s, off := r.s, r.off
-	for i := range dst {
-		// Entries of one to three bytes inline (pools past 16,384
-		// entries), as pooledIndexes.
-		e, next, ok := shortUvarint(s, off)
-		if !ok && off+2 < len(s) && s[off+2] < 0x80 {
-			e, next, ok = uint64(s[off]&0x7f)|uint64(s[off+1]&0x7f)<<7|uint64(s[off+2])<<14, off+3, true
-		}
-		if !ok {
-			r.off = off
-			e, next = r.uvarint(), r.off
-		}
-		if r.err != nil || e >= poolMaxEntries {
-			return dst, b, fmt.Errorf("%w: pool entry of skeleton %d", errHead, i)
-		}
-		dst[i], off = uint32(e), next
-	}
-	return dst, b, nil
+	dst, b, _, err := pooledEntries(ht, dst, buf, n)
+	return dst, b, err
 }

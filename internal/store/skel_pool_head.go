@@ -64,17 +64,33 @@ func pooledHead(dst []byte, skels []string, idx []uint32, ids []byte, lv level) 
 // pooledIndexes reads the entry list (frame 0) of the pooled head whose
 // table is ht into dst.
 func pooledIndexes(ht *headTable, dst []uint32, buf []byte) ([]uint32, []byte, error) {
+	dst, b, off, err := pooledEntries(ht, dst, buf, -1)
+	if err == nil && off != len(b) {
+		err = fmt.Errorf("%w: %d bytes after the pool entries", errHead, len(b)-off)
+	}
+	return dst, b, err
+}
+
+// pooledEntries decodes the entry list of the pooled head whose table is
+// ht into buf and reads its first n entries (n < 0: all of them) into
+// dst; off is the offset after the last one read in the list (b).
+func pooledEntries(ht *headTable, dst []uint32, buf []byte, n int) (_ []uint32, b []byte, off int, _ error) {
 	if ht.nskel() != 1 {
-		return dst, buf, fmt.Errorf("%w: %d skeleton groups in a pooled head", errHead, ht.nskel())
+		return dst, buf, 0, fmt.Errorf("%w: %d skeleton groups in a pooled head", errHead, ht.nskel())
 	}
 	b, err := ht.decode(0, buf[:0])
 	if err != nil {
-		return dst, buf, err
+		return dst, buf, 0, err
 	}
-	n := ht.skelEnds[0]
+	all := ht.skelEnds[0]
 	r := reader{s: bytesToString(b)}
-	if c := r.uvarint(); r.err != nil || c != uint64(n) {
-		return dst, b, fmt.Errorf("%w: %d skeletons, the table says %d", errHead, c, n)
+	if c := r.uvarint(); r.err != nil || c != uint64(all) {
+		return dst, b, 0, fmt.Errorf("%w: %d skeletons, the table says %d", errHead, c, all)
+	}
+	if n < 0 {
+		n = all
+	} else if n > all {
+		return dst, b, 0, fmt.Errorf("%w: skeleton %d of %d", errHead, n, all)
 	}
 	dst = growTo(dst, n)
 	s, off := r.s, r.off
@@ -88,14 +104,11 @@ func pooledIndexes(ht *headTable, dst []uint32, buf []byte) ([]uint32, []byte, e
 			e, next = r.uvarint(), r.off
 		}
 		if r.err != nil || e >= poolMaxEntries {
-			return dst, b, fmt.Errorf("%w: pool entry of skeleton %d", errHead, i)
+			return dst, b, 0, fmt.Errorf("%w: pool entry of skeleton %d", errHead, i)
 		}
 		dst[i], off = uint32(e), next
 	}
-	if off != len(b) {
-		return dst, b, fmt.Errorf("%w: %d bytes after the pool entries", errHead, len(b)-off)
-	}
-	return dst, b, nil
+	return dst, b, off, nil
 }
 
 // shortUvarint reads the uvarint at s[off:] when it has one or two bytes
