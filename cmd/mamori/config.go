@@ -75,6 +75,10 @@ type fileConfig struct {
 	Search struct {
 		Timeout   string `yaml:"timeout"`
 		MaxMemory string `yaml:"max_memory"`
+		// BlockCache bounds the cache of decompressed blocks that
+		// repeated needle searches read, e.g. 64MB (the default); 0 turns
+		// it off.
+		BlockCache string `yaml:"block_cache"`
 	} `yaml:"search"`
 	Receivers struct {
 		Syslog struct {
@@ -219,6 +223,16 @@ func loadConfig(path string, o *server.Options, lc *logConfig) error {
 			bad(s.key, err)
 		}
 		*s.dst = n
+	}
+	if fc.Search.BlockCache != "" {
+		n, err := parseSize(fc.Search.BlockCache)
+		if err != nil {
+			bad("search.block_cache", err)
+		}
+		o.Store.BodyCacheBytes = n
+		if n == 0 {
+			o.Store.BodyCacheBytes = -1 // off
+		}
 	}
 	if fc.Ingest.MaxLine != "" {
 		n, err := parseSize(fc.Ingest.MaxLine)

@@ -272,8 +272,8 @@ func (c *bodyCache) sweepDropped() {
 	}
 }
 
-// forgetPartBodies removes the entries of p: for the release of a part
-// (its last ref).
+// forgetPartBodies removes the entries and doorkeeper keys of p: the
+// release of a part (its last ref) calls it.
 func forgetPartBodies(p *part) {
 	c := sharedBodies
 	c.mu.Lock()
@@ -282,6 +282,14 @@ func forgetPartBodies(p *part) {
 }
 
 func (c *bodyCache) forgetLocked(p *part) {
+	if c.seenParts[p] > 0 {
+		for k := range c.seen {
+			if k.p == p {
+				delete(c.seen, k)
+			}
+		}
+		delete(c.seenParts, p)
+	}
 	if c.parts[p] == 0 {
 		return
 	}

@@ -221,6 +221,15 @@ func TestBodyCacheMerge(t *testing.T) {
 	if err := s.Merge(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A part's release forgets its entries at once (no sweep has run yet:
+	// no part entered the cache since the merge).
+	sharedBodies.mu.Lock()
+	for p := range old {
+		if n := sharedBodies.parts[p]; n != 0 && p.refs.Load() <= 0 {
+			t.Errorf("%d entries of a released part before any sweep", n)
+		}
+	}
+	sharedBodies.mu.Unlock()
 	sn = s.Snapshot()
 	defer sn.Release()
 	for p := range loadFewRows(t, sn, &bb, evs, rng) {

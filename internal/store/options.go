@@ -29,6 +29,11 @@ type Options struct {
 	Sync string
 	// FsyncInterval is the fsync period for SyncInterval; default 1s.
 	FsyncInterval time.Duration
+	// BodyCacheBytes, when not 0, sets the bound of the process's cache of
+	// decompressed block bodies kept by selective reads (needles; shared by
+	// every store of the process, SetBodyCacheBytes): a negative value turns
+	// it off. 0 leaves it as it is (DefaultBodyCacheBytes, 64 MiB).
+	BodyCacheBytes int64
 	// MaxBufferBytes bounds the memory of acknowledged data not yet in
 	// parts; Append returns ErrOverloaded beyond it. Default 256 MiB.
 	MaxBufferBytes int64

@@ -570,6 +570,7 @@ func (p *part) release() error {
 		return nil
 	}
 	p.closed = true
+	forgetPartBodies(p)
 	var errs []error
 	if p.data != nil && p.path != "" {
 		p.pool.drop()

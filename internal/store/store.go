@@ -81,6 +81,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	opts = opts.withDefaults()
+	if opts.BodyCacheBytes != 0 {
+		SetBodyCacheBytes(opts.BodyCacheBytes)
+	}
 	s := &Store{opts: opts, log: opts.Logger, dir: opts.Dir, parts: map[string]*part{},
 		mem: newMemtable(opts.BlockRows), flushNow: make(chan struct{}, 1), mergeNow: make(chan struct{}, 1), flushed: make(chan struct{}),
 		done: make(chan struct{}), lastFlush: map[partDay]int64{}, openedAt: opts.Now().UnixNano()}
