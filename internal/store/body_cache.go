@@ -242,8 +242,8 @@ func (c *bodyCache) evictTo(n int64) {
 	}
 }
 
-// sweepDropped removes the entries of parts no longer live (their refs
-// hit 0: released, unmapped). c.mu is held.
+// sweepDropped removes the entries and doorkeeper keys of parts no longer
+// live (their refs hit 0: released, unmapped). c.mu is held.
 func (c *bodyCache) sweepDropped() {
 	var gone []*part
 	for q := range c.parts {
@@ -251,24 +251,13 @@ func (c *bodyCache) sweepDropped() {
 			gone = append(gone, q)
 		}
 	}
+	for q := range c.seenParts {
+		if q.refs.Load() <= 0 && c.parts[q] == 0 {
+			gone = append(gone, q)
+		}
+	}
 	for _, q := range gone {
 		c.forgetLocked(q)
-	}
-	// The doorkeeper's keys of dropped parts (they would keep the parts'
-	// memory): looked for only when there are some.
-	dropped := false
-	for q := range c.seenParts {
-		if q.refs.Load() <= 0 {
-			delete(c.seenParts, q)
-			dropped = true
-		}
-	}
-	if dropped {
-		for k := range c.seen {
-			if k.p.refs.Load() <= 0 {
-				delete(c.seen, k)
-			}
-		}
 	}
 }
 

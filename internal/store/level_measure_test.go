@@ -44,22 +44,7 @@ func TestLevelMeasure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows := 0
-	for bi := range p.blocks {
-		if rows >= maxRows {
-			break
-		}
-		bm := &p.blocks[bi]
-		blk, err := p.loadBlock(bi, p.blockColumns(bm)[1:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs := blk.Events(nil)
-		ptrs := make([]*event.Event, len(evs))
-		for k := range evs {
-			ptrs[k] = &evs[k]
-		}
-		sk := p.streams[bm.stream]
+	rows := eachBlockEvents(t, p, maxRows, func(sk streamKey, ptrs []*event.Event) {
 		for i, w := range ws {
 			levelRawBetter = levels[i].raw
 			c0 := cpuTime()
@@ -68,8 +53,7 @@ func TestLevelMeasure(t *testing.T) {
 			}
 			cpu[i] += cpuTime() - c0
 		}
-		rows += len(evs)
-	}
+	})
 	for i, l := range levels {
 		blocks := ws[i].off
 		c0 := cpuTime()
@@ -152,30 +136,14 @@ func TestLevelReadMeasure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows := 0
-	for bi := range src.blocks {
-		if rows >= maxRows {
-			break
-		}
-		bm := &src.blocks[bi]
-		blk, err := src.loadBlock(bi, src.blockColumns(bm)[1:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs := blk.Events(nil)
-		ptrs := make([]*event.Event, len(evs))
-		for k := range evs {
-			ptrs[k] = &evs[k]
-		}
-		sk := src.streams[bm.stream]
+	rows := eachBlockEvents(t, src, maxRows, func(sk streamKey, ptrs []*event.Event) {
 		for i, w := range ws {
 			levelRawBetter = raws[i]
 			if err := w.writeBlock(sk.source, sk.host, ptrs); err != nil {
 				t.Fatal(err)
 			}
 		}
-		rows += len(evs)
-	}
+	})
 	ps := make([]*part, len(ws))
 	for i, w := range ws {
 		info, err := w.finish()
@@ -212,4 +180,29 @@ func TestLevelReadMeasure(t *testing.T) {
 	for i := range ps {
 		t.Logf("%-8s %d rows: _raw loads %.3f µs CPU/row over %d rounds", names[i], rows, float64(cpu[i].Nanoseconds())/1e3/float64(rows*reads), reads)
 	}
+}
+
+// eachBlockEvents calls fn with the events of each block of p, in order,
+// until maxRows rows have been passed, and returns the rows passed.
+func eachBlockEvents(t *testing.T, p *part, maxRows int, fn func(sk streamKey, ptrs []*event.Event)) int {
+	t.Helper()
+	rows := 0
+	for bi := range p.blocks {
+		if rows >= maxRows {
+			break
+		}
+		bm := &p.blocks[bi]
+		blk, err := p.loadBlock(bi, p.blockColumns(bm)[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := blk.Events(nil)
+		ptrs := make([]*event.Event, len(evs))
+		for k := range evs {
+			ptrs[k] = &evs[k]
+		}
+		fn(p.streams[bm.stream], ptrs)
+		rows += len(evs)
+	}
+	return rows
 }

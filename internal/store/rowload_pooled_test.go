@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -17,34 +16,7 @@ import (
 func TestPooledIndexesTo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
 	const nskel = 300
-	skels := make([]string, nskel)
-	idx := make([]uint32, nskel)
-	for i := range skels {
-		skels[i] = fmt.Sprintf("skeleton %d \x01", i)
-	}
-	var ids []byte
-	for range 1000 {
-		ids = binary.AppendUvarint(ids, uint64(rng.IntN(nskel+1)))
-	}
-	head, ok := pooledHead(nil, skels, idx, ids, levelFast)
-	if !ok {
-		t.Fatal("no pooled head")
-	}
-	n, k := binary.Uvarint(head[2:])
-	var ht headTable
-	if err := ht.parse(head[2+k:], n); err != nil {
-		t.Fatal(err)
-	}
-	withList := func(list []byte) *headTable {
-		t.Helper()
-		re := appendRepooled(nil, &ht, list, encoders[levelFast].EncodeAll(list, nil))
-		n, k := binary.Uvarint(re[2:])
-		var h headTable
-		if err := h.parse(re[2+k:], n); err != nil {
-			t.Fatal(err)
-		}
-		return &h
-	}
+	idx, withList := pooledTestHead(t, rng, nskel)
 	for _, top := range []int{100, 128, 16384, 1 << 21, poolMaxEntries} {
 		list := binary.AppendUvarint(nil, nskel)
 		for i := range idx {

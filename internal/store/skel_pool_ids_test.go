@@ -57,13 +57,11 @@ func TestReadIDs(t *testing.T) {
 	}
 }
 
-// TestPooledIndexes checks the inline one-, two- and three-byte paths of
-// pooledIndexes against plain uvarint decoding, with pool entries of one
-// to four bytes, and its errors on entry lists that are cut, too long,
-// out of the pool's range or not varints.
-func TestPooledIndexes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 10))
-	const nskel = 300
+// pooledTestHead builds a pooled head of nskel skeletons and returns a
+// slice for its entries (idx) and withList, which returns the table of
+// that head with entry list list instead of its own.
+func pooledTestHead(t *testing.T, rng *rand.Rand, nskel int) ([]uint32, func(list []byte) *headTable) {
+	t.Helper()
 	skels := make([]string, nskel)
 	idx := make([]uint32, nskel)
 	for i := range skels {
@@ -82,8 +80,7 @@ func TestPooledIndexes(t *testing.T) {
 	if err := ht.parse(head[2+k:], n); err != nil {
 		t.Fatal(err)
 	}
-	// withList returns the table of head with entry list list.
-	withList := func(list []byte) *headTable {
+	return idx, func(list []byte) *headTable {
 		t.Helper()
 		re := appendRepooled(nil, &ht, list, encoders[levelFast].EncodeAll(list, nil))
 		n, k := binary.Uvarint(re[2:])
@@ -93,6 +90,16 @@ func TestPooledIndexes(t *testing.T) {
 		}
 		return &h
 	}
+}
+
+// TestPooledIndexes checks the inline one-, two- and three-byte paths of
+// pooledIndexes against plain uvarint decoding, with pool entries of one
+// to four bytes, and its errors on entry lists that are cut, too long,
+// out of the pool's range or not varints.
+func TestPooledIndexes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 10))
+	const nskel = 300
+	idx, withList := pooledTestHead(t, rng, nskel)
 	for _, top := range []int{100, 128, 16384, 1 << 21, poolMaxEntries} {
 		list := binary.AppendUvarint(nil, nskel)
 		for i := range idx {

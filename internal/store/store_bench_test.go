@@ -85,6 +85,9 @@ func benchEvents(b *testing.B) []event.Event {
 }
 
 func atoiOr(s string, d int) int {
+	if s == "" {
+		return d
+	}
 	n := 0
 	for _, c := range s {
 		if c < '0' || c > '9' {
