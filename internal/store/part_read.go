@@ -32,6 +32,11 @@ type part struct {
 	consts sync.Map
 	// pool is the part's skeleton pool (nil: none; skel_pool.go).
 	pool *partPool
+	// checked has bit seq set once chunk seq's checksum held: a part's
+	// file never changes, so each chunk is checked once per process (the
+	// first read), not on every search; Verify opens parts afresh.
+	checked []atomic.Uint64
+	nchunks uint32
 	// born is when this process committed the part (Unix ns; 0 for parts
 	// found at Open): cheap parts merge by age too (cheapTier).
 	born int64
@@ -184,11 +189,13 @@ func (p *part) parseIndex(s string, dataEnd uint64) error {
 		return fmt.Errorf("index: %d trailing bytes", len(s)-r.off)
 	}
 	p.info.Rows, p.info.Blocks = rows, len(p.blocks)
+	p.checked = make([]atomic.Uint64, p.nchunks/64+1)
 	return nil
 }
 
 func (p *part) readColMeta(r *reader) colMeta {
-	return colMeta{name: uint32(r.uvarint()), off: r.uvarint(), size: uint32(r.uvarint()), crc: r.u32()}
+	p.nchunks++
+	return colMeta{name: uint32(r.uvarint()), seq: p.nchunks, off: r.uvarint(), size: uint32(r.uvarint()), crc: r.u32()}
 }
 
 // checkBlock validates references from a block's metadata so that later
@@ -236,8 +243,15 @@ func streamTokenSet(sk streamKey) map[uint64]bool {
 // chunk returns the bytes of column c after checking its checksum.
 func (p *part) chunk(c colMeta) ([]byte, error) {
 	b := p.data[c.off : c.off+uint64(c.size)]
+	w, bit := c.seq/64, uint64(1)<<(c.seq%64)
+	if c.seq != 0 && int(w) < len(p.checked) && p.checked[w].Load()&bit != 0 {
+		return b, nil
+	}
 	if crc32.Checksum(b, castagnoli) != c.crc {
 		return nil, fmt.Errorf("part %s: column %s at offset %d: checksum mismatch", p.path, p.names[c.name], c.off)
+	}
+	if c.seq != 0 && int(w) < len(p.checked) {
+		p.checked[w].Or(bit)
 	}
 	return b, nil
 }

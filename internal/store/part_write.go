@@ -36,6 +36,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // colMeta locates one column chunk of a block.
 type colMeta struct {
 	name uint32 // index into the part's names
+	// seq numbers the chunks of a part read from its index (from 1; 0:
+	// none), for the part's record of chunks whose checksum held.
+	seq  uint32
 	off  uint64
 	size uint32
 	crc  uint32
