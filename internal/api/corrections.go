@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"github.com/mamori/mamori/internal/atomicfile"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,8 +21,11 @@ import (
 type corrections struct {
 	dir string
 
-	mu  sync.RWMutex // guards cur
+	mu  sync.RWMutex // guards cur and absent
 	cur *logreduce.Corrections
+	// absent is set once the file was found missing: only a PUT, which
+	// sets cur, writes it, so searches do not look for it again.
+	absent bool
 }
 
 func (c *corrections) path() string { return filepath.Join(c.dir, "corrections.json") }
@@ -31,12 +36,19 @@ func (c *corrections) get() *logreduce.Corrections {
 		return nil
 	}
 	c.mu.RLock()
-	cur := c.cur
+	cur, absent := c.cur, c.absent
 	c.mu.RUnlock()
-	if cur != nil {
+	if cur != nil || absent {
 		return cur
 	}
 	b, err := os.ReadFile(c.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		c.mu.Lock()
+		c.absent = c.cur == nil
+		cur = c.cur
+		c.mu.Unlock()
+		return cur
+	}
 	if err != nil {
 		return nil
 	}
