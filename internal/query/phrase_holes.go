@@ -139,6 +139,9 @@ type prefixRef struct {
 	sk      string
 	noUntil int
 	holes   []int32 // the places of its holes that skelScan looked at
+	// The facts its decision asked (tmpl_skel_memo.go); bad: not known.
+	facts factMask
+	bad   bool
 }
 
 // maxPrefixRefs bounds the skeletons the prepass compares with, one per

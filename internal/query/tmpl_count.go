@@ -245,16 +245,54 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 	}
 	tv.noRows = true
 	refs := tv.prefixRefs[:0]
+	// A literal's decisions on pooled skeletons are kept across the
+	// part's blocks (tmpl_skel_memo.go).
+	var m *skelPoolMemo
+	if lit && len(c.ans) > 0 && !skelMemoOff {
+		if pool, entries := tv.tmpl.SkeletonPool(); pool != 0 {
+			if m = c.pmemo; m == nil {
+				m = new(skelPoolMemo)
+				c.pmemo = m
+			}
+			if !m.memoBlock(pool, entries) {
+				m = nil
+			}
+		}
+	}
 	for id := range c.ans {
 		if c.ans[id] != 0 {
 			continue
 		}
+		var mr *skelRec
+		if m != nil {
+			mr = m.rec(tv.tmpl.SkeletonEntry(id))
+			if mr != nil && mr.state != 0 && bv.memoHolds(tf, m, mr) {
+				m.hits++
+				if mr.state == 2 {
+					tv.wantRowsOf(id)
+				} else {
+					c.ans[id] = mr.ans
+				}
+				continue
+			}
+		}
+		if mr != nil && mr.state != 0 {
+			m.misses++
+		}
 		sk := tv.tmpl.Skeleton(id)
 		r := prefixRefOf(refs, sk)
 		tv.skipNoTo, tv.skipHoles = 0, nil
+		tv.recOn, tv.recBad, tv.recTF, tv.recMemo, tv.recMask = mr != nil, mr == nil, tf, m, factMask{}
 		if r >= 0 {
 			tv.skipNoTo = min(commonPrefix(refs[r].sk, sk), refs[r].noUntil)
 			tv.skipHoles = refs[r].holes
+			if tv.skipNoTo > 0 {
+				// The shared start's answers come with their facts.
+				tv.recMask.or(&refs[r].facts)
+				if refs[r].bad {
+					tv.recOn, tv.recBad = false, true
+				}
+			}
 		}
 		tv.deferred = false
 		// A skeleton that its literal text decides (tf.literal) is not
@@ -263,6 +301,13 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 		// scanned one's noUntil for it.
 		tv.scanHoles, tv.noUntil = tv.scanHoles[:0], 0
 		a := bv.quickIn(tf, sk, -1-id, true, lit)
+		tv.recOn = false
+		if mr != nil {
+			mr.state = 0
+			if !tv.recBad {
+				m.keep(mr, &tv.recMask, a, tv.deferred)
+			}
+		}
 		if !tv.deferred {
 			c.ans[id] = uint8(a) + 1
 		} else {
@@ -279,6 +324,7 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 		if r >= 0 {
 			refs[r].sk, refs[r].noUntil = sk, tv.noUntil
 			refs[r].holes = append(refs[r].holes[:0], tv.scanHoles...)
+			refs[r].facts, refs[r].bad = tv.recMask, tv.recBad
 		}
 	}
 	for r := range refs {
@@ -286,4 +332,5 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 	}
 	tv.prefixRefs = refs[:0]
 	tv.noRows, tv.deferred, tv.skipNoTo, tv.skipHoles = false, false, 0, nil
+	tv.recTF, tv.recMemo = nil, nil
 }

@@ -167,7 +167,11 @@ func (bv *blockView) insideValue(tf *tmplFinder, code byte, i int, lit bool) tmp
 	if code == store.TemplateHost || code == store.TemplateSource {
 		v, _ := bv.refValue(code, i)
 		if lit {
-			if strings.Contains(v, tf.term) {
+			has := strings.Contains(v, tf.term)
+			if tv.recOn {
+				tv.fact(factRefHas, int(code), "", has, 0, 0)
+			}
+			if has {
 				return tmplYes
 			}
 		} else if tv.streamHit(tf, code, v) {
@@ -201,6 +205,14 @@ func (bv *blockView) insideValue(tf *tmplFinder, code byte, i int, lit bool) tmp
 // litMay reports whether some value of column k may hold the literal of
 // tf, remembered for the block (store.RawTemplates.MayContain).
 func (bv *blockView) litMay(tf *tmplFinder, k int) bool {
+	a := bv.litMayOf(tf, k)
+	if bv.tv.recOn {
+		bv.tv.fact(factLitMay, k, "", a, 0, 0)
+	}
+	return a
+}
+
+func (bv *blockView) litMayOf(tf *tmplFinder, k int) bool {
 	tv := &bv.tv
 	if tv.litTF != tf || len(tv.litMay) != tv.tmpl.Columns() {
 		tv.litTF = tf
@@ -247,7 +259,12 @@ func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64
 			return false
 		}
 		k := int(code - store.TemplateColumn0)
-		if !bv.tv.tmpl.MayHoldAny(k, bv.tv.joinBytes(tf, ends, starts)) {
+		jb := bv.tv.joinBytes(tf, ends, starts)
+		may := bv.tv.tmpl.MayHoldAny(k, jb)
+		if bv.tv.recOn {
+			bv.tv.fact(factHoldAny, k, "", may, ends, starts)
+		}
+		if !may {
 			return false // no value has a byte to join with
 		}
 	}
@@ -271,8 +288,19 @@ func (bv *blockView) joins(tf *tmplFinder, code byte, i int, ends, starts uint64
 			return tf.goesOn(ends, v) || tf.leadsIn(starts, v)
 		})
 	}
+	return bv.refJoins(tf, code, i, ends, starts)
+}
+
+// refJoins is the end of joins: the value of the reference in row i (a
+// skeleton's when i < 0: the stream's host or source) goes on with the
+// term after one of ends or leads into it before one of starts.
+func (bv *blockView) refJoins(tf *tmplFinder, code byte, i int, ends, starts uint64) bool {
 	v, ok := bv.refValue(code, i)
-	return !ok || tf.goesOn(ends, v) || tf.leadsIn(starts, v)
+	a := !ok || tf.goesOn(ends, v) || tf.leadsIn(starts, v)
+	if bv.tv.recOn {
+		bv.tv.fact(factRefJoins, int(code), "", a, ends, starts)
+	}
+	return a
 }
 
 // refValue returns the value of the reference with the given code in row

@@ -166,11 +166,25 @@ func (tf *tmplFinder) shortThrough(s int, p string, open, back bool) bool {
 // true (the exact path reports it). The block's coverage keys answer
 // many texts without decompressing the column.
 func (bv *blockView) colMayContain(k int, text string) bool {
-	if bv.lacks(k, text) {
-		return false
+	may := !bv.lacks(k, text)
+	if may {
+		var err error
+		may, err = bv.tv.tmpl.MayContain(k, text)
+		may = err != nil || may
 	}
-	may, err := bv.tv.tmpl.MayContain(k, text)
-	return err != nil || may
+	if bv.tv.recOn {
+		bv.tv.fact(factColMay, k, text, may, 0, 0)
+	}
+	return may
+}
+
+// lacksRec is lacks, noted for a recorded decision (tmpl_skel_memo.go).
+func (bv *blockView) lacksRec(k int, text string) bool {
+	a := bv.lacks(k, text)
+	if bv.tv.recOn {
+		bv.tv.fact(factLacks, k, text, a, 0, 0)
+	}
+	return a
 }
 
 // skelMemo is the answer of a term on the last row of a skeleton that
@@ -361,9 +375,9 @@ func (bv *blockView) farColumnCheap(tf *tmplFinder, code byte, s int, p string, 
 	k := int(code - store.TemplateColumn0)
 	t := tf.term
 	if back {
-		return tf.shortThrough(s, p, open, true) || !bv.lacks(k, t[:s])
+		return tf.shortThrough(s, p, open, true) || !bv.lacksRec(k, t[:s])
 	}
-	return tf.shortThrough(s, p, open, false) || !bv.lacks(k, t[s:])
+	return tf.shortThrough(s, p, open, false) || !bv.lacksRec(k, t[s:])
 }
 
 // farHole reports whether the hole with the given code may hold the end
@@ -379,14 +393,13 @@ func (bv *blockView) farHole(tf *tmplFinder, code byte, s int, p string, open, l
 	}
 	if code < store.TemplateColumn0 {
 		// The stream's host or source: its value tells.
-		v, ok := bv.refValue(code, 0)
-		if !ok || s >= 63 {
+		if s >= 63 {
 			return true
 		}
 		if back {
-			return tf.leadsIn(1<<s, v)
+			return bv.refJoins(tf, code, 0, 0, 1<<s)
 		}
-		return tf.goesOn(1<<s, v)
+		return bv.refJoins(tf, code, 0, 1<<s, 0)
 	}
 	k := int(code - store.TemplateColumn0)
 	t := tf.term

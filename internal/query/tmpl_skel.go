@@ -34,6 +34,9 @@ type skelAnswers struct {
 	// every skeleton of a block): gen<<3 | answer, valid for the block
 	// of gen.
 	inside [256]uint32
+	// A literal's decisions on pooled skeletons, across blocks
+	// (tmpl_skel_memo.go).
+	pmemo *skelPoolMemo
 }
 
 // skelAnswer decides term tf on the skeleton of present row i, once per

@@ -46,8 +46,14 @@ type tmplView struct {
 	// With noRows, skelValues answers true without reading the rows and
 	// sets deferred (skelPrepass).
 	noRows, deferred bool
-	digit            digitState // terms with digits on skeletons (tmpl_digit.go)
-	cover            coverBytes // the block's coverage keys (cover_lacks.go)
+	// While the prepass records a decision (tmpl_skel_memo.go): the
+	// facts it asks.
+	recOn, recBad bool
+	recTF         *tmplFinder
+	recMemo       *skelPoolMemo
+	recMask       factMask
+	digit         digitState // terms with digits on skeletons (tmpl_digit.go)
+	cover         coverBytes // the block's coverage keys (cover_lacks.go)
 	// Regexp windows (tmpl_regex.go): plans by skeleton, the literal's
 	// offsets in the skeletons, the pieces before an offset.
 	winPlan  []skelWindow
