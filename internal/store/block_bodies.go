@@ -169,18 +169,31 @@ func (bb *BlockBodies) body(p *part, i int, off uint64) (kind byte, body string,
 	return 0, "", false
 }
 
-// keeps reports whether bb would keep the body of chunk ch (zstd,
-// decoded up to keptBodyMax bytes) when decodeBody gets it.
+// keeps reports whether bb would keep the body of chunk ch (zstd or
+// packed, decoded up to keptBodyMax bytes; framed, up to keptFramedMax)
+// when decodeBody gets it.
 func (bb *BlockBodies) keeps(ch []byte) bool {
 	if bb == nil || len(ch) < 3 || bb.n >= keptBodiesMax {
 		return false
 	}
-	if ch[1] != codecZstd {
+	lim := uint64(keptBodyMax)
+	switch ch[1] {
+	case codecZstd, codecPacked:
+	case codecFramed:
+		// A search that decodes a framed body whole (a pruned column's,
+		// blockLoader.preBody) keeps it for the block's row load and the
+		// body cache; row loads alone read such bodies by frames.
+		lim = keptFramedMax
+	default:
 		return false
 	}
 	n, k := binary.Uvarint(ch[2:])
-	return k > 0 && n <= keptBodyMax
+	return k > 0 && n <= lim
 }
+
+// keptFramedMax: framed bodies up to this size are kept (a framed body
+// has at least frameMinBody bytes).
+const keptFramedMax = 2 * keptBodyMax
 
 // decodeBody is chunkBodyTo(ch, sc) for chunk c of block i of p (CRC
 // checked), keeping the body in bb when it is one to keep (keeps). bb

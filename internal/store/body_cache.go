@@ -40,6 +40,10 @@ const bodyCacheEntryCost = 128
 type bodyCacheKey struct {
 	p   *part
 	off uint64
+	// tag tells apart what is kept for the same offset: 0 a chunk's
+	// body or a frame's bytes (at the frame's offset), others derived
+	// data (rowload_cache.go).
+	tag byte
 }
 
 type bodyCacheEntry struct {
@@ -124,11 +128,16 @@ func (c *bodyCache) setMax(n int64) {
 
 // get returns the cached body of the chunk at off of p.
 func (c *bodyCache) get(p *part, off uint64) (kind byte, body string, ok bool) {
+	return c.getTag(p, off, 0)
+}
+
+// getTag returns the cached entry (p, off, tag).
+func (c *bodyCache) getTag(p *part, off uint64, tag byte) (kind byte, body string, ok bool) {
 	if c.max.Load() == 0 {
 		return 0, "", false
 	}
 	c.mu.Lock()
-	e := c.m[bodyCacheKey{p, off}]
+	e := c.m[bodyCacheKey{p, off, tag}]
 	if e != nil {
 		c.unlink(e)
 		c.pushFront(e)
@@ -146,6 +155,7 @@ func (c *bodyCache) get(p *part, off uint64) (kind byte, body string, ok bool) {
 // cachedBody is a body for bodyCache.putAll.
 type cachedBody struct {
 	off  uint64
+	tag  byte // 0 for bodies and frames (bodyCacheKey)
 	kind byte
 	body string // copied by putAll
 }
@@ -184,7 +194,7 @@ func (c *bodyCache) putAll(p *part, bodies []cachedBody) {
 		if cost > lim {
 			continue
 		}
-		k := bodyCacheKey{p, b.off}
+		k := bodyCacheKey{p, b.off, b.tag}
 		if c.m[k] != nil {
 			continue
 		}
@@ -211,7 +221,7 @@ func (c *bodyCache) admit(p *part, bodies []cachedBody) []cachedBody {
 	}
 	out := bodies[:0]
 	for _, b := range bodies {
-		k := bodyCacheKey{p, b.off}
+		k := bodyCacheKey{p, b.off, b.tag}
 		if _, ok := c.seen[k]; ok {
 			delete(c.seen, k)
 			if c.seenParts[p]--; c.seenParts[p] == 0 {
@@ -231,6 +241,39 @@ func (c *bodyCache) admit(p *part, bodies []cachedBody) []cachedBody {
 		c.seenParts[p]++
 	}
 	return out
+}
+
+// wants reports whether k was offered before (its key is in the
+// doorkeeper, so that an entry put now is admitted), noting it when not:
+// for what costs work to make (delta marks), made on the second use.
+func (c *bodyCache) wants(p *part, k bodyCacheKey) bool {
+	if c.max.Load() == 0 {
+		return false
+	}
+	if c.seen == nil {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.refs.Load() <= 0 {
+		return false
+	}
+	if _, ok := c.seen[k]; ok {
+		return true
+	}
+	if c.m[k] != nil {
+		return false
+	}
+	if c.parts[p] == 0 && c.seenParts[p] == 0 {
+		c.sweepDropped()
+	}
+	if len(c.seen) >= maxSeen {
+		clear(c.seen)
+		clear(c.seenParts)
+	}
+	c.seen[k] = struct{}{}
+	c.seenParts[p]++
+	return false
 }
 
 // evictTo drops the least recently used entries until at most n bytes

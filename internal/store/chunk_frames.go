@@ -361,7 +361,15 @@ func decodeFrame(frame, dst []byte, want int) ([]byte, error) {
 	if cap(dst)-len(dst) < want+frameSlack {
 		dst = slices.Grow(dst, want+frameSlack)
 	}
-	return decodeFrameSlack(frame, dst[:len(dst):len(dst)+want+frameSlack], want)
+	n := len(dst)
+	out, err := decodeFrameSlack(frame, dst[:n:n+want+frameSlack], want)
+	if err != nil {
+		return dst, err
+	}
+	// out is dst's array (it had the room) but capped at the frame's
+	// slack: dst's view keeps the rest of the capacity, so that the next
+	// frame appended (decodeFramesTo) does not grow a copy each time.
+	return dst[:len(out)], nil
 }
 
 // decodeFrameSlack is decodeFrame into dst's capacity as it is: the

@@ -475,3 +475,41 @@ func TestFramedMutations(t *testing.T) {
 		putRowScratch(sc)
 	}
 }
+
+// TestFramedWholeAllocs: a framed body decoded whole into a buffer
+// large enough stays in that buffer: decodeFrame keeps the capacity past
+// each frame for the next. It returned a slice capped at the frame's
+// slack, and each next frame grew a copy (76 allocations for 54 frames).
+func TestFramedWholeAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	_, _, body := plainBody(20000, rng)
+	ch := framedOf(t, kindPlain, body, levelFast)
+	var ft frameTable
+	n, k := binary.Uvarint(ch[2:])
+	if err := ft.parse(ch[2+k:], n); err != nil || len(ft.ends) < 6 {
+		t.Fatalf("%d frames, %v", len(ft.ends), err)
+	}
+	buf := make([]byte, 0, len(body)+frameSlack)
+	sc := colScratch{body: buf}
+	_, got, err := chunkBodyTo(ch, &sc)
+	if err != nil || got != string(body) {
+		t.Fatalf("body differs (%v)", err)
+	}
+	if &sc.body[:1][0] != &buf[:1][0] {
+		t.Errorf("%d frames: the body was decoded into a grown copy", len(ft.ends))
+	}
+	// And frame by frame: each decodeFrame keeps dst's capacity.
+	dst := make([]byte, 0, len(body)+frameSlack)
+	for i := range ft.ends {
+		c := cap(dst)
+		if dst, err = decodeFrame(ft.frame(i), dst, ft.ends[i]-ft.start(i)); err != nil {
+			t.Fatal(err)
+		}
+		if cap(dst) != c {
+			t.Fatalf("frame %d: capacity %d, was %d", i, cap(dst), c)
+		}
+	}
+	if string(dst) != string(body) {
+		t.Fatal("frames differ")
+	}
+}

@@ -41,6 +41,8 @@ type bodyStream struct {
 	ft   *frameTable
 	done []bool
 	last itemAt // the item located last (item)
+	// src, when set, caches the frames decoded (rowload_cache.go).
+	src frameSource
 }
 
 // itemAt is where item k of group g is: its length at pos, its bytes at at.
@@ -282,6 +284,18 @@ func (bs *bodyStream) frames(first, last int) error {
 		if bs.done[i] {
 			continue
 		}
+		var off uint64
+		cache := false
+		if bs.src.on() {
+			s, e := bs.ft.start(i), bs.ft.ends[i]
+			if off, cache = bs.src.key(bs.ft.frame(i), e-s); cache {
+				if b, ok := bs.src.get(off, e-s); ok {
+					copy(bs.sc.body[s:e], b)
+					bs.done[i] = true
+					continue
+				}
+			}
+		}
 		var err error
 		if bs.slackFree(i) {
 			err = bs.ft.decodeIntoSlack(i, bs.sc.body)
@@ -292,6 +306,9 @@ func (bs *bodyStream) frames(first, last int) error {
 			return err
 		}
 		bs.done[i] = true
+		if cache {
+			bs.src.put(off, bs.sc.body[bs.ft.start(i):bs.ft.ends[i]])
+		}
 	}
 	return nil
 }

@@ -147,6 +147,9 @@ func (p *part) loadRowsSkip(i int, cols []string, rows []int, bl *blockLoader, s
 	if len(times) != n && bl != nil {
 		times = bl.times // the load that made bl may have decoded them
 	}
+	if !skipTimes {
+		bb.rowsLoaded(p, i, len(rows), n) // a load of the rows to show, not a search's (loadValues)
+	}
 	switch {
 	case skipTimes:
 	case len(times) == n:
@@ -155,15 +158,12 @@ func (p *part) loadRowsSkip(i int, cols []string, rows []int, bl *blockLoader, s
 			b.Times[j] = times[r]
 		}
 	default:
-		if b.Times, err = p.timesAt(bm, rows); err != nil {
+		if b.Times, err = p.timesAt(bm, i, rows, bb); err != nil {
 			return nil, fmt.Errorf("part %s block %d: %w", p.path, i, err)
 		}
 	}
 	if cols == nil {
 		cols = p.blockColumns(bm)
-	}
-	if !skipTimes {
-		bb.rowsLoaded(p, i, len(rows), n) // a load of the rows to show, not a search's (loadValues)
 	}
 	l := &rowLoader{p: p, bm: bm, i: i, rows: rows, times: b.Times, cols: make([]Column, len(bm.cols)), bl: bl, sb: sb, sbCol: sbCol, bb: bb}
 	defer l.release()
@@ -180,20 +180,45 @@ func (p *part) loadRowsSkip(i int, cols []string, rows []int, bl *blockLoader, s
 
 // timesAt decodes the times of the block's rows up to the last of rows
 // and returns those of rows.
-func (p *part) timesAt(bm *blockMeta, rows []int) ([]int64, error) {
+//
+// Through bb (which may be nil), a selective load keeps the body with the
+// block's others (BlockBodies, the body cache) and reads the rows from
+// the body's delta marks once it has them (rowload_cache.go).
+func (p *part) timesAt(bm *blockMeta, i int, rows []int, bb *BlockBodies) ([]int64, error) {
 	out := make([]int64, len(rows))
 	if len(rows) == 0 {
 		return out, nil
 	}
-	tc, err := p.chunk(bm.timeCol)
-	if err != nil {
-		return nil, err
+	kind, body, ok := bb.body(p, i, bm.timeCol.off)
+	if !ok {
+		tc, err := bb.chunk(p, i, bm.timeCol)
+		if err != nil {
+			return nil, err
+		}
+		if bb.keeps(tc) {
+			if kind, body, err = bb.decodeBody(p, i, bm.timeCol, tc, nil); err != nil {
+				return nil, fmt.Errorf("decode times: %w", err)
+			}
+		} else {
+			sc := getScratch()
+			defer putScratch(sc)
+			if body, err = timesBody(tc, sc); err != nil {
+				return nil, err
+			}
+			kind = kindInt
+		}
 	}
-	sc := getScratch()
-	defer putScratch(sc)
-	body, err := timesBody(tc, sc)
-	if err != nil {
-		return nil, err
+	if kind != kindInt {
+		return nil, fmt.Errorf("decode times: kind %d is not int", kind)
+	}
+	if bb != nil && bb.fill {
+		fs := frameSource{p: p, bb: bb}
+		if marks, ok := fs.deltaMarks(bm.timeCol.off, body, int(bm.rows)); ok {
+			if err := deltasAt(body, marks, rows, out); err != nil {
+				return nil, fmt.Errorf("decode times: %w", err)
+			}
+			return out, nil
+		}
 	}
 	rs := getRowScratch()
 	defer putRowScratch(rs)
@@ -344,7 +369,7 @@ func (l *rowLoader) col(k int) (Column, error) {
 	}
 	if kind, body, ok := l.bb.body(l.p, l.i, c.off); ok {
 		// Decompressed by an earlier load of the block.
-		col, err := l.decodeBody(kind, wholeStream(body))
+		col, err := l.wholeBody(kind, body, c.off)
 		if err != nil {
 			return Column{}, fmt.Errorf("part %s block %d column %s: %w", l.p.path, l.i, name, err)
 		}
@@ -368,12 +393,13 @@ func (l *rowLoader) col(k int) (Column, error) {
 	switch {
 	case l.sb != nil && k == l.sbCol && ch[0] == kindSkeleton:
 		col, err = l.skeletonsOf(l.sb)
-	case l.bb.keeps(ch) && rowsKind(ch[0]):
+	case l.bb.keeps(ch) && ch[1] != codecFramed && rowsKind(ch[0]):
+		// (A framed body is read by the frames of the listed rows.)
 		// Decompressed whole for the later loads of the block too.
 		var kind byte
 		var body string
 		if kind, body, err = l.bb.decodeBody(l.p, l.i, c, ch, nil); err == nil {
-			col, err = l.decodeBody(kind, wholeStream(body))
+			col, err = l.wholeBody(kind, body, c.off)
 		}
 	default:
 		col, err = l.decode(ch)
@@ -387,6 +413,40 @@ func (l *rowLoader) col(k int) (Column, error) {
 	col.Name = name
 	l.cols[k] = col
 	return col, nil
+}
+
+// wholeBody is decodeBody on the whole body of the chunk at off: an int
+// body's listed rows are read from its delta marks when a selective load
+// has them (rowload_cache.go).
+func (l *rowLoader) wholeBody(kind byte, body string, off uint64) (Column, error) {
+	if kind == kindInt && len(l.rows) > 0 {
+		if marks, ok := l.frameSource().deltaMarks(off, body, int(l.bm.rows)); ok {
+			sc := l.scratch()
+			col := l.listedColumn(sc)
+			sc.times = slices.Grow(sc.times[:0], len(l.rows))[:len(l.rows)]
+			if err := deltasAt(body, marks, l.rows, sc.times); err != nil {
+				return Column{}, err
+			}
+			text := slices.Grow(sc.text[:0], 20*len(l.rows))
+			for j, i := range l.rows {
+				start := len(text)
+				text = appendInt(text, sc.times[j])
+				col.Values[i] = bytesToString(text[start:])
+			}
+			sc.text = text
+			return col, nil
+		}
+	}
+	if kind == kindDict && len(l.rows) > 0 {
+		if marks, ok := l.frameSource().dictMarks(off, body, int(l.bm.rows)); ok {
+			col := l.listedColumn(l.scratch())
+			if err := dictAt(body, marks, l.rows, col); err != nil {
+				return Column{}, err
+			}
+			return col, nil
+		}
+	}
+	return l.decodeBody(kind, wholeStream(body))
 }
 
 // decode decodes a chunk for the listed rows.
@@ -408,6 +468,9 @@ func (l *rowLoader) decode(ch []byte) (Column, error) {
 		return Column{}, err
 	}
 	defer bs.close()
+	if bs.framed() {
+		bs.src = l.frameSource()
+	}
 	return l.decodeBody(kind, bs)
 }
 

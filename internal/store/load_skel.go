@@ -24,7 +24,10 @@ func (l *rowLoader) skeletons(ch []byte) (Column, error) {
 		// A grouped head: only the listed rows' frames.
 		sb := skelPool.Get().(*skelBlock)
 		defer sb.release()
-		if err := sb.decodeGroupedRows(head, vars, int(l.bm.rows), l.rows, l.p.pool); err != nil {
+		sb.ht.src = l.frameSource()
+		err := sb.decodeGroupedRows(head, vars, int(l.bm.rows), l.rows, l.p.pool)
+		sb.ht.src = frameSource{}
+		if err != nil {
 			return Column{}, fmt.Errorf("decode column: skeleton head: %w", err)
 		}
 		return l.skeletonsOf(sb)
@@ -64,6 +67,7 @@ func (l *rowLoader) skeletonsOf(sb *skelBlock) (Column, error) {
 	}
 	defer bs.close()
 	if bs.framed() {
+		bs.src = l.frameSource()
 		return l.framedSkelTexts(sb, sc, col, bs)
 	}
 	sp := newSkelSpans(len(l.rows))

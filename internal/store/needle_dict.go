@@ -92,7 +92,11 @@ func (r *partRef) LoadTermDicts(names, texts []string, match func(string) bool, 
 		if len(cols) < cap(cols) {
 			vals = cols[: len(cols)+1 : len(cols)+1][len(cols)].Values
 		}
-		col, lacks, err := termDictColumn(kind, body, int(bm.rows), texts, match, vals, &buf.dict)
+		var marks string
+		if kind == kindDict && r.bb != nil {
+			_, marks, _ = sharedBodies.getTag(p, c.off, tagDictMarks)
+		}
+		col, lacks, err := termDictColumnMarks(kind, body, int(bm.rows), texts, match, vals, &buf.dict, marks)
 		if err != nil {
 			return cols, decided, fmt.Errorf("part %s block %d column %s: %w", p.path, i, name, err)
 		}
@@ -110,6 +114,14 @@ func (r *partRef) LoadTermDicts(names, texts []string, match func(string) bool, 
 // kindDict body of rows rows; kept is scratch for the matching values, by
 // code. lacks is true when no value matches.
 func termDictColumn(kind byte, body string, rows int, texts []string, match func(string) bool, vals []string, kept *[]string) (col Column, lacks bool, err error) {
+	return termDictColumnMarks(kind, body, rows, texts, match, vals, kept, "")
+}
+
+// termDictColumnMarks is termDictColumn with the body's dictionary marks
+// (rowload_cache.go) when the body cache has them, else "": a column
+// with one matching value then finds that value's rows by its code's
+// bytes (codeRows) instead of reading every row's code.
+func termDictColumnMarks(kind byte, body string, rows int, texts []string, match func(string) bool, vals []string, kept *[]string, marks string) (col Column, lacks bool, err error) {
 	r := &reader{s: body}
 	switch kind {
 	case kindConst:
@@ -218,6 +230,9 @@ func termDictColumn(kind byte, body string, rows int, texts []string, match func
 	}
 	vals = slices.Grow(vals[:0], rows)[:rows]
 	clear(vals) // only the rows of a matching value are written
+	if hits == 1 && codeRows(body, marks, n, r.off, rows, hit, keep[hit-1], vals) {
+		return Column{Values: vals}, false, nil
+	}
 	off, nv := r.off, uint64(n)
 	for i := range vals {
 		// Codes of one or two bytes inline (up to 16383 values), the

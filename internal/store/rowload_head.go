@@ -205,6 +205,9 @@ type headTable struct {
 	zends    []int // frame ends in frames
 	frames   []byte
 	size     int // the body's length
+	// src, when set, caches the frames decoded (rowload_cache.go): set by
+	// a selective row load around its use of the table.
+	src frameSource
 }
 
 // nskel returns the skeleton groups; frame nskel()+g is id group g's,
@@ -316,9 +319,23 @@ func (ht *headTable) frame(i int) []byte {
 
 // decode appends frame i decoded to dst.
 func (ht *headTable) decode(i int, dst []byte) ([]byte, error) {
-	out, err := decodeFrame(ht.frame(i), dst, ht.rawLen(i))
+	frame, want := ht.frame(i), ht.rawLen(i)
+	var off uint64
+	cache := false
+	if ht.src.on() {
+		if off, cache = ht.src.key(frame, want); cache {
+			if b, ok := ht.src.get(off, want); ok {
+				return append(dst, b...), nil
+			}
+		}
+	}
+	n := len(dst)
+	out, err := decodeFrame(frame, dst, want)
 	if err != nil {
 		return dst, fmt.Errorf("%w: frame %d: %w", errHead, i, err)
+	}
+	if cache {
+		ht.src.put(off, out[n:])
 	}
 	return out, nil
 }
