@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mamori/mamori/internal/store"
 )
 
 // TestBudgetStopsBlowups runs queries built to exhaust memory or time over
@@ -15,7 +18,12 @@ func TestBudgetStopsBlowups(t *testing.T) {
 	const rows = 100_000
 	src := NewMemSource(manyEvents(rows), MemOptions{BlockRows: 1000})
 	const maxMem = 2 << 20 // far below what the rows take when buffered
+	var fOn func(t *testing.T, src store.Snapshot, query string, opts Options, wantErr string)
 	f := func(query string, opts Options, wantErr string) {
+		t.Helper()
+		fOn(t, src, query, opts, wantErr)
+	}
+	fOn = func(t *testing.T, src store.Snapshot, query string, opts Options, wantErr string) {
 		t.Helper()
 		if opts.MaxMemoryBytes == 0 {
 			opts.MaxMemoryBytes = maxMem
@@ -49,7 +57,41 @@ func TestBudgetStopsBlowups(t *testing.T) {
 	f(`user=u1 | join (parse "user *" as u) as a, (parse "user *" as u) as b on a.u = b.u`, Options{MaxMemoryBytes: 64 << 20}, "join")
 	// A regexp over everything: the row budget and the time budget.
 	f(`| where _raw matches /(l|i|n|e)+ \d+ user u\d$/ | count`, Options{MaxRows: rows / 10}, "scans more than")
-	f(`| where _raw matches /(l|i|n|e)+ \d+ user u\d$/ | count`, Options{Timeout: time.Millisecond}, "time budget")
+	// The time budget: every block takes a millisecond to read, so the
+	// query cannot end within its budget however fast the machine (over
+	// the plain source, the template prepass could answer 100 blocks in
+	// under a millisecond, and a block started before the deadline ends).
+	slow := &slowSource{Snapshot: src, delay: time.Millisecond}
+	fOn(t, slow, `| where _raw matches /(l|i|n|e)+ \d+ user u\d$/ | count`, Options{Timeout: time.Millisecond}, "time budget")
+	if n := slow.loads.Load(); n >= rows/1000 {
+		t.Errorf("the time budget let the query read all %d blocks", n)
+	}
+}
+
+// slowSource wraps a snapshot: every block load waits delay first.
+type slowSource struct {
+	store.Snapshot
+	delay time.Duration
+	loads atomic.Int64
+}
+
+type slowRef struct {
+	store.BlockRef
+	s *slowSource
+}
+
+func (c *slowSource) Blocks(ctx context.Context, q store.Query) ([]store.BlockRef, store.Stats, error) {
+	refs, st, err := c.Snapshot.Blocks(ctx, q)
+	for i := range refs {
+		refs[i] = slowRef{refs[i], c}
+	}
+	return refs, st, err
+}
+
+func (r slowRef) Load(cols []string) (*store.Block, error) {
+	r.s.loads.Add(1)
+	time.Sleep(r.s.delay)
+	return r.BlockRef.Load(cols)
 }
 
 // TestBudgetAllowsSmall checks the same stages pass under a budget that
