@@ -398,6 +398,11 @@ func (c *cursor) head() *event.Event {
 // fill decodes the next block when the current one is used up.
 func (c *cursor) fill() error {
 	for c.pos >= len(c.rows) && len(c.blocks) > 0 && !c.verbatim[0] {
+		// What the merge writes gets new CRCs: the block's chunks are
+		// checked now, even those a search checked before (chunkFresh).
+		if err := c.p.checkBlockFresh(c.blocks[0]); err != nil {
+			return err
+		}
 		if c.p.cheap() {
 			evs, err := c.p.cheapEvents(c.blocks[0])
 			if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,51 @@ func TestChunkCheckedOnce(t *testing.T) {
 	c.seq = 0
 	if _, err := p.chunk(c); err == nil {
 		t.Error("a chunk without a number skipped its check")
+	}
+}
+
+// TestMergeChecksChunksAfresh checks that a merge checks every chunk it
+// reads, also one whose check held on an earlier read: what a merge
+// writes gets new CRCs, so a chunk damaged since a search read it (the
+// mapping shows the disk's bytes) must fail the merge, not be copied into
+// a part that verifies. Both ways are covered: a block copied verbatim
+// (copyBlock) and a block decoded (cursor.fill).
+func TestMergeChecksChunksAfresh(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	good := loadTestPart(t, rowsOfKinds(1200, rng, false), 600).data
+	for _, c := range []struct {
+		name  string
+		merge func(src *part) error
+	}{
+		{"copied", func(src *part) error {
+			w, err := createPart(filepath.Join(t.TempDir(), "m.part"), "main", 0, levelFast)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.abort()
+			return w.copyBlock(src, 0)
+		}},
+		{"decoded", func(src *part) error {
+			cur := &cursor{p: src, blocks: []int{0}, verbatim: []bool{false}}
+			return cur.fill()
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, err := parsePart(bytes.Clone(good))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bm := &src.blocks[0]
+			for _, col := range append([]colMeta{bm.timeCol}, bm.cols...) {
+				if _, err := src.chunk(col); err != nil { // a search read it
+					t.Fatal(err)
+				}
+			}
+			c0 := bm.cols[len(bm.cols)-1]
+			src.data[c0.off+uint64(c0.size)-1] ^= 0x5a
+			if err := c.merge(src); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+				t.Errorf("merge of a chunk damaged after its first check: err = %v, want a checksum mismatch", err)
+			}
+		})
 	}
 }

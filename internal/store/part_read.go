@@ -240,13 +240,37 @@ func streamTokenSet(sk streamKey) map[uint64]bool {
 	return m
 }
 
-// chunk returns the bytes of column c after checking its checksum.
+// chunk returns the bytes of column c after checking its checksum (once
+// per process: later reads trust a check that held).
 func (p *part) chunk(c colMeta) ([]byte, error) {
-	b := p.data[c.off : c.off+uint64(c.size)]
 	w, bit := c.seq/64, uint64(1)<<(c.seq%64)
 	if c.seq != 0 && int(w) < len(p.checked) && p.checked[w].Load()&bit != 0 {
-		return b, nil
+		return p.data[c.off : c.off+uint64(c.size)], nil
 	}
+	return p.chunkFresh(c)
+}
+
+// checkBlockFresh checks every chunk of block i (chunkFresh).
+func (p *part) checkBlockFresh(i int) error {
+	bm := &p.blocks[i]
+	if _, err := p.chunkFresh(bm.timeCol); err != nil {
+		return err
+	}
+	for _, c := range bm.cols {
+		if _, err := p.chunkFresh(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkFresh is chunk checking the CRC even when an earlier read's check
+// held, for merges: what a merge writes gets a new CRC, so the bytes it
+// reads are checked then, as Verify would (the mapping may show bytes
+// that changed on the disk since the first read).
+func (p *part) chunkFresh(c colMeta) ([]byte, error) {
+	b := p.data[c.off : c.off+uint64(c.size)]
+	w, bit := c.seq/64, uint64(1)<<(c.seq%64)
 	if crc32.Checksum(b, castagnoli) != c.crc {
 		return nil, fmt.Errorf("part %s: column %s at offset %d: checksum mismatch", p.path, p.names[c.name], c.off)
 	}

@@ -312,7 +312,7 @@ func (pw *partWriter) copyBlock(src *part, bi int) error {
 	bm := blockMeta{stream: pw.stream(src.streams[sbm.stream]), minTime: sbm.minTime, maxTime: sbm.maxTime,
 		rows: sbm.rows, minutes: sbm.minutes}
 	copyChunk := func(c colMeta) (colMeta, error) {
-		ch, err := src.chunk(c)
+		ch, err := src.chunkFresh(c)
 		if err != nil {
 			return colMeta{}, err
 		}
