@@ -228,16 +228,21 @@ func buildDictMarks(body string, rows int) (string, error) {
 		return "", r.err
 	}
 	binary.LittleEndian.PutUint32(m[4:], uint32(r.off))
-	pos := r.off
-	for row := 0; row < rows; row += deltaStep {
-		m = binary.LittleEndian.AppendUint32(m, uint32(pos))
-		if row+deltaStep >= rows {
-			break
+	// Every code is read and checked as the plain loops do (an index
+	// past the dictionary, a short body, trailing bytes): paths that use
+	// the marks (codeRows) then answer a damaged body as they do.
+	for row := range rows {
+		if row%deltaStep == 0 {
+			m = binary.LittleEndian.AppendUint32(m, uint32(r.off))
 		}
-		var ok bool
-		if pos, ok = skipVarints(body, pos, deltaStep); !ok {
-			return "", errShort
+		if c := r.uvarint(); r.err != nil {
+			return "", r.err
+		} else if c > n {
+			return "", fmt.Errorf("dictionary index %d out of %d", c, n)
 		}
+	}
+	if r.off != len(body) {
+		return "", fmt.Errorf("%d trailing bytes", len(body)-r.off)
 	}
 	return bytesToString(m), nil
 }

@@ -162,9 +162,13 @@ func TestDictMarks(t *testing.T) {
 		if _, err := buildDictMarks(lb[:len(lb)-300], 600); err == nil {
 			t.Error("marks of a short body")
 		}
-		// The last group's codes are not checked by the build: a read
-		// past the body fails.
-		m, err := buildDictMarks(lb[:len(lb)-10], 600)
+		// The build reads every code: a body short in its last group
+		// gets no marks; and a read with marks that do not fit the body
+		// (built from another) fails, never reads past it.
+		if _, err := buildDictMarks(lb[:len(lb)-10], 600); err == nil {
+			t.Error("marks of a body short in its last group")
+		}
+		m, err := buildDictMarks(lb, 600)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +178,10 @@ func TestDictMarks(t *testing.T) {
 		}
 	}
 	body := dictMarksBody([]string{"a", "b"}, []int{1, 2, 3, 0})
-	m, err := buildDictMarks(body, 4)
+	if _, err := buildDictMarks(body, 4); err == nil {
+		t.Error("marks of a body with code 3 of 2 values")
+	}
+	m, err := buildDictMarks(dictMarksBody([]string{"a", "b"}, []int{1, 2, 1, 0}), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,4 +448,53 @@ func FuzzCodeRows(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string, rows16, hit16 uint16) {
 		checkCodeRows(t, body, int(rows16%3000)+1, []int{int(hit16), 1, 2, 129})
 	})
+}
+
+// TestDictMarksDamagedBody checks that a dictionary body the plain read
+// rejects (a code past the dictionary, trailing bytes, a short body:
+// damage that passes the CRC, such as a writer or copy bug) gets no
+// marks, so the paths that use marks (codeRows) report it the same way.
+func TestDictMarksDamagedBody(t *testing.T) {
+	const n, rows = 10, 300
+	dict := binary.AppendUvarint(nil, n)
+	for v := range n {
+		s := fmt.Sprintf("v%d", v)
+		dict = binary.AppendUvarint(dict, uint64(len(s)))
+		dict = append(dict, s...)
+	}
+	codes := func(last uint64) []byte {
+		b := dict
+		for r := range rows - 1 {
+			b = binary.AppendUvarint(b, uint64(r%n+1))
+		}
+		return binary.AppendUvarint(b, last)
+	}
+	good := codes(3)
+	for name, body := range map[string][]byte{
+		"code out of range": codes(99),
+		"trailing bytes":    append(codes(3), 1),
+		"short":             good[:len(good)-1],
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := buildDictMarks(string(body), rows); err == nil {
+				t.Error("marks built for a damaged body")
+			}
+			var kept []string
+			match := func(s string) bool { return s == "v3" }
+			if _, _, err := termDictColumn(kindDict, string(body), rows, []string{"v3"}, match, nil, &kept); err == nil {
+				t.Error("the plain read accepts the damaged body")
+			}
+		})
+	}
+	m, err := buildDictMarks(string(good), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k1, k2 []string
+	match := func(s string) bool { return s == "v3" }
+	c1, _, e1 := termDictColumnMarks(kindDict, string(good), rows, []string{"v3"}, match, nil, &k1, "")
+	c2, _, e2 := termDictColumnMarks(kindDict, string(good), rows, []string{"v3"}, match, nil, &k2, m)
+	if e1 != nil || e2 != nil || !slices.Equal(c1.Values, c2.Values) {
+		t.Errorf("good body: plain %v, marks %v, same values %v", e1, e2, slices.Equal(c1.Values, c2.Values))
+	}
 }
