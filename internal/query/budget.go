@@ -33,6 +33,21 @@ func (b *budget) add(n int64) error {
 	return nil
 }
 
+// tryAdd charges n bytes when they fit in the budget and reports whether
+// they did: for memory a query can do without (the regexp literal's
+// memo, tmpl_skel_memo.go), which is then not used rather than failing
+// the query.
+func (b *budget) tryAdd(n int64) bool {
+	if b == nil || b.maxBytes <= 0 {
+		return true
+	}
+	if b.used.Add(n) > b.maxBytes {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
 // addRows records n more scanned rows.
 func (b *budget) addRows(n int64) error {
 	if b == nil || b.maxRows <= 0 {

@@ -213,6 +213,7 @@ type worker struct {
 
 func (ex *executor) newWorker() *worker {
 	w := &worker{ex: ex}
+	w.bv.tv.budget = ex.budget
 	w.rc = newRowCtx(&w.bv, len(ex.p.c.names))
 	return w
 }

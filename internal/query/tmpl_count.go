@@ -251,7 +251,7 @@ func (bv *blockView) skelPrepass(tf *tmplFinder, lit bool) {
 	if lit && len(c.ans) > 0 && !skelMemoOff {
 		if pool, entries := tv.tmpl.SkeletonPool(); pool != 0 {
 			if m = c.pmemo; m == nil {
-				m = new(skelPoolMemo)
+				m = &skelPoolMemo{budget: tv.budget}
 				c.pmemo = m
 			}
 			if !m.memoBlock(pool, entries) {

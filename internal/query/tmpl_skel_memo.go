@@ -95,6 +95,9 @@ type skelPoolMemo struct {
 	pool  uint64
 	recs  []skelRec
 	nrecs int // records over all pools
+	// budget is the query's: a pool's records are charged to it, and not
+	// kept when they do not fit (nil: no budget).
+	budget *budget
 	// Decisions taken from a record, and records checked that did not
 	// hold (tests, measurements).
 	hits, misses int
@@ -123,7 +126,7 @@ func (m *skelPoolMemo) memoBlock(pool uint64, entries int) bool {
 		}
 		recs, ok := m.pools[pool]
 		if !ok {
-			if m.nrecs+entries > maxMemoRecs {
+			if m.nrecs+entries > maxMemoRecs || !m.budget.tryAdd(int64(entries)*int64(unsafe.Sizeof(skelRec{}))) {
 				return false
 			}
 			m.nrecs += entries

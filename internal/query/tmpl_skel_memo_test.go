@@ -179,3 +179,34 @@ func memoEvents(runs, blockRows int, seed uint64) []event.Event {
 	}
 	return evs
 }
+
+// TestSkelMemoBudget checks that the memo's records are charged to the
+// query's memory budget, and that a pool whose records do not fit is not
+// kept (the prepass decides its skeletons as without a memo) rather than
+// failing the query.
+func TestSkelMemoBudget(t *testing.T) {
+	const entries = 1000
+	b := &budget{maxBytes: 6000}
+	m := &skelPoolMemo{budget: b}
+	if !m.memoBlock(1, entries) {
+		t.Fatal("a pool that fits the budget is not kept")
+	}
+	if got := b.used.Load(); got != entries*4 {
+		t.Errorf("charged %d bytes, want %d", got, entries*4)
+	}
+	if !m.memoBlock(1, entries) || b.used.Load() != entries*4 {
+		t.Errorf("the same pool charged again: %d bytes", b.used.Load())
+	}
+	if m.memoBlock(2, entries) {
+		t.Error("a pool past the budget is kept")
+	}
+	if got := b.used.Load(); got != entries*4 {
+		t.Errorf("a refused pool left %d bytes charged, want %d", got, entries*4)
+	}
+	if err := b.add(0); err != nil {
+		t.Errorf("the memo failed the query's budget: %v", err)
+	}
+	if !(&skelPoolMemo{}).memoBlock(3, entries) {
+		t.Error("a memo without a budget refuses a pool")
+	}
+}

@@ -30,7 +30,8 @@ type tmplView struct {
 	ends    []int
 	pieces2 []string
 	refs2   []int
-	err     error // the first error of the block (matchers return bools)
+	err     error   // the first error of the block (matchers return bools)
+	budget  *budget // the query's: the literal memo's records are charged to it
 	hits    []streamHit
 	litTF   *tmplFinder // litMay is for its literal
 	litMay  []int8      // by block column: 0 unknown, 1 may hold it, -1 cannot
