@@ -56,8 +56,8 @@ func offsetIn(data, b []byte) (uint64, bool) {
 	if len(b) == 0 || len(data) == 0 {
 		return 0, false
 	}
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
-	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(data))) // #nosec G103 -- addresses compared only, never dereferenced
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))      // #nosec G103 -- addresses compared only, never dereferenced
 	if at < base || at-base > uintptr(len(data)-len(b)) || len(b) > len(data) {
 		return 0, false
 	}
