@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,12 +17,7 @@ func TestBudgetStopsBlowups(t *testing.T) {
 	const rows = 100_000
 	src := NewMemSource(manyEvents(rows), MemOptions{BlockRows: 1000})
 	const maxMem = 2 << 20 // far below what the rows take when buffered
-	var fOn func(t *testing.T, src store.Snapshot, query string, opts Options, wantErr string)
-	f := func(query string, opts Options, wantErr string) {
-		t.Helper()
-		fOn(t, src, query, opts, wantErr)
-	}
-	fOn = func(t *testing.T, src store.Snapshot, query string, opts Options, wantErr string) {
+	fOn := func(src store.Snapshot, query string, opts Options, wantErr string) {
 		t.Helper()
 		if opts.MaxMemoryBytes == 0 {
 			opts.MaxMemoryBytes = maxMem
@@ -40,6 +34,10 @@ func TestBudgetStopsBlowups(t *testing.T) {
 		if !errors.Is(err, ErrBudget) && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Run(%q) = %v, want ErrBudget or DeadlineExceeded", query, err)
 		}
+	}
+	f := func(query string, opts Options, wantErr string) {
+		t.Helper()
+		fOn(src, query, opts, wantErr)
 	}
 	// Group by a unique field: one group per row.
 	f("| count by n", Options{}, "bytes of memory")
@@ -61,46 +59,9 @@ func TestBudgetStopsBlowups(t *testing.T) {
 	// query cannot end within its budget however fast the machine (over
 	// the plain source, the template prepass could answer 100 blocks in
 	// under a millisecond, and a block started before the deadline ends).
-	slow := &slowSource{Snapshot: src, delay: time.Millisecond}
-	fOn(t, slow, `| where _raw matches /(l|i|n|e)+ \d+ user u\d$/ | count`, Options{Timeout: time.Millisecond}, "time budget")
+	slow := &countingSource{Snapshot: src, delay: time.Millisecond}
+	fOn(slow, `| where _raw matches /(l|i|n|e)+ \d+ user u\d$/ | count`, Options{Timeout: time.Millisecond}, "time budget")
 	if n := slow.loads.Load(); n >= rows/1000 {
 		t.Errorf("the time budget let the query read all %d blocks", n)
-	}
-}
-
-// slowSource wraps a snapshot: every block load waits delay first.
-type slowSource struct {
-	store.Snapshot
-	delay time.Duration
-	loads atomic.Int64
-}
-
-type slowRef struct {
-	store.BlockRef
-	s *slowSource
-}
-
-func (c *slowSource) Blocks(ctx context.Context, q store.Query) ([]store.BlockRef, store.Stats, error) {
-	refs, st, err := c.Snapshot.Blocks(ctx, q)
-	for i := range refs {
-		refs[i] = slowRef{refs[i], c}
-	}
-	return refs, st, err
-}
-
-func (r slowRef) Load(cols []string) (*store.Block, error) {
-	r.s.loads.Add(1)
-	time.Sleep(r.s.delay)
-	return r.BlockRef.Load(cols)
-}
-
-// TestBudgetAllowsSmall checks the same stages pass under a budget that
-// fits them, so the accounting is not wildly pessimistic.
-func TestBudgetAllowsSmall(t *testing.T) {
-	src := NewMemSource(manyEvents(2000), MemOptions{BlockRows: 100})
-	for _, q := range []string{"| count by n", "| sort by n | limit 5", "| dedup by user", `| parse regex "(?<d>\d)" multi | count`} {
-		if _, err := Run(context.Background(), src, MustParse(q), Options{MaxMemoryBytes: 16 << 20}, func(Row) error { return nil }); err != nil {
-			t.Errorf("Run(%q) with 16 MiB: %v", q, err)
-		}
 	}
 }

@@ -117,10 +117,12 @@ func TestStoreQueryPushdown(t *testing.T) {
 	}
 }
 
-// countingSource wraps a snapshot and counts Load calls.
+// countingSource wraps a snapshot and counts Load calls; each waits
+// delay first (0: none).
 type countingSource struct {
 	store.Snapshot
 	loads atomic.Int64
+	delay time.Duration
 }
 
 type countingRef struct {
@@ -138,6 +140,9 @@ func (c *countingSource) Blocks(ctx context.Context, q store.Query) ([]store.Blo
 
 func (r countingRef) Load(cols []string) (*store.Block, error) {
 	r.s.loads.Add(1)
+	if r.s.delay > 0 {
+		time.Sleep(r.s.delay)
+	}
 	return r.BlockRef.Load(cols)
 }
 
