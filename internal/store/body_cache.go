@@ -230,17 +230,22 @@ func (c *bodyCache) admit(p *part, bodies []cachedBody) []cachedBody {
 			out = append(out, b)
 			continue
 		}
-		if c.m[k] != nil {
-			continue
+		if c.m[k] == nil {
+			c.noteSeen(p, k)
 		}
-		if len(c.seen) >= maxSeen {
-			clear(c.seen)
-			clear(c.seenParts)
-		}
-		c.seen[k] = struct{}{}
-		c.seenParts[p]++
 	}
 	return out
+}
+
+// noteSeen notes k in the doorkeeper (it is admitted when offered
+// again). c.mu is held.
+func (c *bodyCache) noteSeen(p *part, k bodyCacheKey) {
+	if len(c.seen) >= maxSeen {
+		clear(c.seen)
+		clear(c.seenParts)
+	}
+	c.seen[k] = struct{}{}
+	c.seenParts[p]++
 }
 
 // wants reports whether k was offered before (its key is in the
@@ -267,12 +272,7 @@ func (c *bodyCache) wants(p *part, k bodyCacheKey) bool {
 	if c.parts[p] == 0 && c.seenParts[p] == 0 {
 		c.sweepDropped()
 	}
-	if len(c.seen) >= maxSeen {
-		clear(c.seen)
-		clear(c.seenParts)
-	}
-	c.seen[k] = struct{}{}
-	c.seenParts[p]++
+	c.noteSeen(p, k)
 	return false
 }
 

@@ -284,17 +284,12 @@ func (bs *bodyStream) frames(first, last int) error {
 		if bs.done[i] {
 			continue
 		}
-		var off uint64
-		cache := false
-		if bs.src.on() {
-			s, e := bs.ft.start(i), bs.ft.ends[i]
-			if off, cache = bs.src.key(bs.ft.frame(i), e-s); cache {
-				if b, ok := bs.src.get(off, e-s); ok {
-					copy(bs.sc.body[s:e], b)
-					bs.done[i] = true
-					continue
-				}
-			}
+		s, e := bs.ft.start(i), bs.ft.ends[i]
+		off, cache, hit := bs.src.lookup(bs.ft.frame(i), e-s)
+		if hit != "" {
+			copy(bs.sc.body[s:e], hit)
+			bs.done[i] = true
+			continue
 		}
 		var err error
 		if bs.slackFree(i) {
@@ -307,7 +302,7 @@ func (bs *bodyStream) frames(first, last int) error {
 		}
 		bs.done[i] = true
 		if cache {
-			bs.src.put(off, bs.sc.body[bs.ft.start(i):bs.ft.ends[i]])
+			bs.src.put(off, bs.sc.body[s:e])
 		}
 	}
 	return nil

@@ -42,13 +42,18 @@ func (l *rowLoader) frameSource() frameSource {
 // on reports whether fs caches.
 func (fs frameSource) on() bool { return fs.p != nil && sharedBodies.max.Load() > 0 }
 
-// key returns the cache offset of frame (compressed bytes inside fs.p's
-// data) decoding to want bytes; false when it is not one to cache.
-func (fs frameSource) key(frame []byte, want int) (uint64, bool) {
-	if want < frameCacheMin || len(frame) == 0 {
-		return 0, false
+// lookup returns the cache offset of frame (compressed bytes inside
+// fs.p's data) decoding to want bytes, whether it is one to cache (fs
+// caches, the frame is large enough and inside the part), and its cached
+// bytes ("" when not cached).
+func (fs frameSource) lookup(frame []byte, want int) (off uint64, cache bool, hit string) {
+	if !fs.on() || want < frameCacheMin || len(frame) == 0 {
+		return 0, false, ""
 	}
-	return offsetIn(fs.p.data, frame)
+	if off, cache = offsetIn(fs.p.data, frame); cache {
+		hit, _ = fs.get(off, want)
+	}
+	return off, cache, hit
 }
 
 // offsetIn returns the offset of b's bytes in data when b lies inside it.
@@ -107,18 +112,27 @@ func (fs frameSource) deltaMarks(off uint64, body string, rows int) (string, boo
 	if !fs.on() || rows < 2*deltaStep {
 		return "", false
 	}
-	want := deltaMarksLen(rows)
-	if _, m, ok := sharedBodies.getTag(fs.p, off, tagDeltaMarks); ok {
-		return m, len(m) == want
+	return fs.marks(off, tagDeltaMarks, kindInt,
+		func(m string) bool { return len(m) == deltaMarksLen(rows) },
+		func() (string, error) { return buildDeltaMarks(body, rows) })
+}
+
+// marks returns the marks tagged tag of the chunk (of kind kind) at off
+// of fs.p: from the body cache when there and valid, else built on the
+// body's second use (bodyCache.wants) and offered to the cache; false
+// when neither (a body build rejects: the plain read reports it).
+func (fs frameSource) marks(off uint64, tag, kind byte, valid func(string) bool, build func() (string, error)) (string, bool) {
+	if _, m, ok := sharedBodies.getTag(fs.p, off, tag); ok {
+		return m, valid(m)
 	}
-	if !sharedBodies.wants(fs.p, bodyCacheKey{fs.p, off, tagDeltaMarks}) {
+	if !sharedBodies.wants(fs.p, bodyCacheKey{fs.p, off, tag}) {
 		return "", false
 	}
-	m, err := buildDeltaMarks(body, rows)
+	m, err := build()
 	if err != nil {
-		return "", false // the plain decode reports it
+		return "", false
 	}
-	one := [1]cachedBody{{off: off, tag: tagDeltaMarks, kind: kindInt, body: m}}
+	one := [1]cachedBody{{off: off, tag: tag, kind: kind, body: m}}
 	sharedBodies.putAll(fs.p, one[:])
 	return m, true
 }
@@ -194,19 +208,11 @@ func (fs frameSource) dictMarks(off uint64, body string, rows int) (string, bool
 	if !fs.on() || rows < 2*deltaStep {
 		return "", false
 	}
-	if _, m, ok := sharedBodies.getTag(fs.p, off, tagDictMarks); ok {
-		return m, len(m) >= 8 && len(m) == dictMarksLen(int(binary.LittleEndian.Uint32(stringBytes(m))), rows)
-	}
-	if !sharedBodies.wants(fs.p, bodyCacheKey{fs.p, off, tagDictMarks}) {
-		return "", false
-	}
-	m, err := buildDictMarks(body, rows)
-	if err != nil {
-		return "", false // the plain read reports it
-	}
-	one := [1]cachedBody{{off: off, tag: tagDictMarks, kind: kindDict, body: m}}
-	sharedBodies.putAll(fs.p, one[:])
-	return m, true
+	return fs.marks(off, tagDictMarks, kindDict,
+		func(m string) bool {
+			return len(m) >= 8 && len(m) == dictMarksLen(int(binary.LittleEndian.Uint32(stringBytes(m))), rows)
+		},
+		func() (string, error) { return buildDictMarks(body, rows) })
 }
 
 // buildDictMarks returns the marks of dictionary body of rows rows.

@@ -320,14 +320,9 @@ func (ht *headTable) frame(i int) []byte {
 // decode appends frame i decoded to dst.
 func (ht *headTable) decode(i int, dst []byte) ([]byte, error) {
 	frame, want := ht.frame(i), ht.rawLen(i)
-	var off uint64
-	cache := false
-	if ht.src.on() {
-		if off, cache = ht.src.key(frame, want); cache {
-			if b, ok := ht.src.get(off, want); ok {
-				return append(dst, b...), nil
-			}
-		}
+	off, cache, hit := ht.src.lookup(frame, want)
+	if hit != "" {
+		return append(dst, hit...), nil
 	}
 	n := len(dst)
 	out, err := decodeFrame(frame, dst, want)
